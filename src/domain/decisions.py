@@ -1,0 +1,463 @@
+"""The Case aggregate's decisions.
+
+Each takes the current state and a command's data and returns the new events, or raises a
+`DomainError` saying what the procedure forbids. None reads a clock: the caller passes `at`,
+the moment the command happens.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import attrs
+
+from domain.errors import CaseClosed, InvalidValue, RuleViolation
+from domain.events import (
+    Assigned,
+    CaseEvent,
+    Closed,
+    ClosedFirstContact,
+    ClosingProtocolCompleted,
+    Escalated,
+    FollowUpCompleted,
+    FollowUpMissed,
+    FollowUpScheduled,
+    Ingested,
+    Interpreted,
+    NoteAdded,
+    Reopened,
+    RepeatContactRecorded,
+    Typified,
+    VisitScheduled,
+)
+from domain.state import CaseState, FollowUp, FollowUpStatus
+from domain.values import (
+    SUBCATEGORIES,
+    Actor,
+    Category,
+    EscalationTarget,
+    LineOfBusiness,
+    NoteFolder,
+    Priority,
+    Resolution,
+    SourceKey,
+    Subcategory,
+    VisitKind,
+    require_aware,
+)
+
+E = TypeVar("E", bound=CaseEvent)
+
+
+@attrs.frozen
+class FollowUpRules:
+    """When a follow-up counts as on time, and when the sweep may call it missed.
+
+    [decision] on time = done within `on_time_window` after its due time; missed = still
+    pending `missed_after` its due time. Both are configuration.
+    """
+
+    on_time_window: timedelta = timedelta(hours=2)
+    missed_after: timedelta = timedelta(hours=24)
+
+
+DEFAULT_FOLLOW_UP_RULES = FollowUpRules()
+# [decision] RR's note field holds this many characters; longer notes go to ESTRATEGICOS (§7).
+RR_NOTE_MAX_LENGTH = 240
+
+
+def _text(field: str, value: str, *, max_length: int = 10_000) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidValue(field, "must not be empty")
+    if len(value) > max_length:
+        raise InvalidValue(field, f"is {len(value)} characters long; at most {max_length}")
+    return value
+
+
+def _optional_text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return value.strip() or None
+
+
+def ingest(
+    *,
+    source: SourceKey,
+    received_at: datetime,
+    account: str,
+    line: LineOfBusiness,
+    customer_name: str,
+    typification: str,
+    request: str,
+    follow_up_at: datetime | None,
+    front_agent: str | None,
+    recommended_by: str | None,
+    actor: Actor,
+    at: datetime,
+) -> Ingested:
+    """A new case. The requested follow-up date is a fact from the source, kept as given."""
+    require_aware("at", at)
+    require_aware("received_at", received_at)
+    if follow_up_at is not None:
+        require_aware("follow_up_at", follow_up_at)
+    if not source.key.strip():
+        raise InvalidValue("source key", "must not be empty")
+    return Ingested(
+        originator_id=source.case_id(),
+        originator_version=1,
+        timestamp=at,
+        actor=actor,
+        source=source,
+        received_at=received_at,
+        account=_text("account", account, max_length=40),
+        line=line,
+        customer_name=_text("customer_name", customer_name, max_length=200),
+        typification=_text("typification", typification, max_length=200),
+        request=request.strip(),
+        follow_up_at=follow_up_at,
+        front_agent=_optional_text(front_agent),
+        recommended_by=_optional_text(recommended_by),
+    )
+
+
+def _open(state: CaseState, action: str) -> None:
+    if not state.is_open:
+        raise CaseClosed(action)
+
+
+def _when(state: CaseState, at: datetime) -> datetime:
+    require_aware("at", at)
+    # Events of one case keep time order, so an "as of" replay is exact.
+    return max(at, state.updated_at)
+
+
+def _event(cls: type[E], state: CaseState, actor: Actor, at: datetime, **data: Any) -> E:
+    return cls(
+        originator_id=state.case_id,
+        originator_version=state.version + 1,
+        timestamp=_when(state, at),
+        actor=actor,
+        **data,
+    )
+
+
+def assign(state: CaseState, *, agent: str, actor: Actor, at: datetime) -> list[CaseEvent]:
+    _open(state, "assign")
+    agent = _text("agent", agent, max_length=80)
+    if state.agent == agent:
+        raise RuleViolation(f"the case is already assigned to {agent}")
+    return [_event(Assigned, state, actor, at, agent=agent, previous_agent=state.agent)]
+
+
+def record_repeat_contact(
+    state: CaseState,
+    *,
+    source: SourceKey,
+    received_at: datetime,
+    request: str,
+    actor: Actor,
+    at: datetime,
+) -> list[CaseEvent]:
+    """A new contact about this open case. Recording the same source key twice is a no-op."""
+    if source == state.source or source in state.repeat_contacts:
+        return []
+    _open(state, "recording a repeat contact")
+    require_aware("received_at", received_at)
+    return [
+        _event(
+            RepeatContactRecorded,
+            state,
+            actor,
+            at,
+            source=source,
+            received_at=received_at,
+            request=request.strip(),
+        )
+    ]
+
+
+def interpret(
+    state: CaseState,
+    *,
+    category: Category,
+    subcategory: Subcategory,
+    actor: Actor,
+    at: datetime,
+) -> list[CaseEvent]:
+    _open(state, "interpret")
+    if subcategory not in SUBCATEGORIES[category]:
+        allowed = ", ".join(s.value for s in SUBCATEGORIES[category])
+        raise InvalidValue(
+            "subcategory",
+            f"{subcategory.value!r} is not a subcategory of {category.value} (one of: {allowed})",
+        )
+    if state.category is category and state.subcategory is subcategory:
+        raise RuleViolation(f"the case is already interpreted as {category}/{subcategory}")
+    return [_event(Interpreted, state, actor, at, category=category, subcategory=subcategory)]
+
+
+def add_note(
+    state: CaseState,
+    *,
+    text: str,
+    actor: Actor,
+    at: datetime,
+    rr_note_max_length: int = RR_NOTE_MAX_LENGTH,
+) -> list[CaseEvent]:
+    """A note; one longer than RR's field goes to the ESTRATEGICOS folder (§7)."""
+    _open(state, "add a note")
+    text = _text("note", text, max_length=20_000)
+    folder = NoteFolder.ESTRATEGICOS if len(text) > rr_note_max_length else NoteFolder.RR_NOTES
+    return [_event(NoteAdded, state, actor, at, text=text, folder=folder)]
+
+
+def schedule_follow_up(
+    state: CaseState, *, due_at: datetime, actor: Actor, at: datetime
+) -> list[CaseEvent]:
+    _open(state, "schedule a follow-up")
+    require_aware("due_at", due_at)
+    if due_at <= _when(state, at):
+        raise InvalidValue(
+            "due_at", f"a follow-up belongs to the case's future; {due_at.isoformat()} is past"
+        )
+    next_id = max((f.follow_up_id for f in state.follow_ups), default=0) + 1
+    return [_event(FollowUpScheduled, state, actor, at, follow_up_id=next_id, due_at=due_at)]
+
+
+def _pending(state: CaseState, follow_up_id: int | None) -> FollowUp:
+    if follow_up_id is None:
+        nxt = state.next_follow_up
+        if nxt is None:
+            raise RuleViolation("the case has no pending follow-up")
+        return nxt
+    f = state.follow_up(follow_up_id)
+    if f.status is not FollowUpStatus.PENDING:
+        raise RuleViolation(f"follow-up #{follow_up_id} is already {f.status.value}")
+    return f
+
+
+def complete_follow_up(
+    state: CaseState,
+    *,
+    follow_up_id: int | None = None,
+    outcome: str,
+    actor: Actor,
+    at: datetime,
+    rules: FollowUpRules = DEFAULT_FOLLOW_UP_RULES,
+) -> list[CaseEvent]:
+    """The agent called the customer back. On time if within the rules' window of its due time."""
+    _open(state, "complete a follow-up")
+    f = _pending(state, follow_up_id)
+    on_time = _when(state, at) <= f.due_at + rules.on_time_window
+    return [
+        _event(
+            FollowUpCompleted,
+            state,
+            actor,
+            at,
+            follow_up_id=f.follow_up_id,
+            due_at=f.due_at,
+            on_time=on_time,
+            outcome=_text("outcome", outcome, max_length=2_000),
+        )
+    ]
+
+
+def mark_follow_up_missed(
+    state: CaseState,
+    *,
+    follow_up_id: int,
+    actor: Actor,
+    at: datetime,
+    rules: FollowUpRules = DEFAULT_FOLLOW_UP_RULES,
+) -> list[CaseEvent]:
+    """The sweep's decision: a no-op when the follow-up is already settled or not yet overdue."""
+    if not state.is_open:
+        return []
+    f = state.follow_up(follow_up_id)
+    if f.status is not FollowUpStatus.PENDING:
+        return []
+    if _when(state, at) < f.due_at + rules.missed_after:
+        return []
+    return [_event(FollowUpMissed, state, actor, at, follow_up_id=f.follow_up_id, due_at=f.due_at)]
+
+
+def typify(
+    state: CaseState,
+    *,
+    marking_code: str,
+    resolution: Resolution,
+    cun: str | None,
+    actor: Actor,
+    at: datetime,
+) -> list[CaseEvent]:
+    """Register the marking (§7): resolved in first contact, or it generates a CUN."""
+    _open(state, "typify")
+    if state.category is None:
+        raise RuleViolation("interpret the case (category and subcategory) before typifying it")
+    code = _text("marking_code", marking_code, max_length=40)
+    cun = _optional_text(cun)
+    if resolution is Resolution.CUN:
+        if cun is None:
+            raise InvalidValue("cun", "a marking that generates a CUN needs the CUN")
+        digits = cun.replace("-", "")
+        if not digits.isdigit() or not 6 <= len(digits) <= 30:
+            raise InvalidValue("cun", "a CUN is 6 to 30 digits, optionally with dashes")
+    elif cun is not None:
+        raise InvalidValue("cun", "a first-contact resolution carries no CUN")
+    return [_event(Typified, state, actor, at, marking_code=code, resolution=resolution, cun=cun)]
+
+
+def escalate(
+    state: CaseState,
+    *,
+    target: EscalationTarget,
+    area: str,
+    reason: str,
+    priority: Priority,
+    external_reference: str | None,
+    actor: Actor,
+    at: datetime,
+) -> list[CaseEvent]:
+    _open(state, "escalate")
+    return [
+        _event(
+            Escalated,
+            state,
+            actor,
+            at,
+            escalation_id=len(state.escalations) + 1,
+            target=target,
+            area=_text("area", area, max_length=120),
+            reason=_text("reason", reason, max_length=2_000),
+            priority=priority,
+            external_reference=_optional_text(external_reference),
+        )
+    ]
+
+
+def schedule_visit(
+    state: CaseState,
+    *,
+    kind: VisitKind,
+    slot_start: datetime,
+    slot_end: datetime,
+    booking_reference: str,
+    actor: Actor,
+    at: datetime,
+) -> list[CaseEvent]:
+    _open(state, "schedule a visit")
+    require_aware("slot_start", slot_start)
+    require_aware("slot_end", slot_end)
+    if slot_end <= slot_start:
+        raise InvalidValue("slot", "the slot must end after it starts")
+    if slot_start <= _when(state, at):
+        raise InvalidValue("slot", f"a visit slot must be in the future; {slot_start} is past")
+    return [
+        _event(
+            VisitScheduled,
+            state,
+            actor,
+            at,
+            kind=kind,
+            slot_start=slot_start,
+            slot_end=slot_end,
+            booking_reference=_text("booking_reference", booking_reference, max_length=60),
+        )
+    ]
+
+
+def complete_closing_protocol(
+    state: CaseState,
+    *,
+    resolution_explained: bool,
+    nothing_else_pending: bool,
+    closing_script_read: bool,
+    survey_invited: bool,
+    actor: Actor,
+    at: datetime,
+) -> list[CaseEvent]:
+    """All four checks of §8 must be confirmed; the error names the ones that were not."""
+    _open(state, "record the closing protocol")
+    checks = {
+        "resolution explained to the customer": resolution_explained,
+        "nothing else pending confirmed": nothing_else_pending,
+        "closing script read": closing_script_read,
+        "survey invitation given": survey_invited,
+    }
+    missing = [name for name, done in checks.items() if not done]
+    if missing:
+        raise RuleViolation("the closing protocol is incomplete: missing " + "; ".join(missing))
+    return [
+        _event(
+            ClosingProtocolCompleted,
+            state,
+            actor,
+            at,
+            resolution_explained=True,
+            nothing_else_pending=True,
+            closing_script_read=True,
+            survey_invited=True,
+        )
+    ]
+
+
+def _ready_to_close(state: CaseState, action: str) -> None:
+    _open(state, action)
+    if state.resolution is None:
+        raise RuleViolation(f"{action}: typify the case (marking and resolution) first")
+    if not state.protocol_completed:
+        raise RuleViolation(f"{action}: record the closing protocol first")
+    pending = state.pending_follow_ups
+    if pending:
+        ids = ", ".join(f"#{f.follow_up_id}" for f in pending)
+        raise RuleViolation(f"{action}: follow-up {ids} still pending; complete it first")
+
+
+def first_contact_blockers(state: CaseState) -> list[str]:
+    """Why this case could not be closed as solved in first contact (empty when it can)."""
+    reasons = []
+    if state.escalations:
+        reasons.append("it was escalated")
+    if state.visits:
+        reasons.append("a technical visit was scheduled")
+    if state.agent_scheduled_follow_up:
+        reasons.append("a further follow-up was scheduled")
+    if any(f.status is FollowUpStatus.MISSED for f in state.follow_ups):
+        reasons.append("a follow-up was missed")
+    if state.resolution is Resolution.CUN:
+        reasons.append("its marking generated a CUN")
+    return reasons
+
+
+def close_first_contact(
+    state: CaseState, *, summary: str, actor: Actor, at: datetime
+) -> list[CaseEvent]:
+    _ready_to_close(state, "closing in first contact")
+    blockers = first_contact_blockers(state)
+    if blockers:
+        raise RuleViolation(
+            "not a first-contact resolution: " + "; ".join(blockers) + " (close it normally)"
+        )
+    return [
+        _event(
+            ClosedFirstContact,
+            state,
+            actor,
+            at,
+            summary=_text("summary", summary, max_length=4_000),
+        )
+    ]
+
+
+def close(state: CaseState, *, summary: str, actor: Actor, at: datetime) -> list[CaseEvent]:
+    _ready_to_close(state, "closing")
+    return [_event(Closed, state, actor, at, summary=_text("summary", summary, max_length=4_000))]
+
+
+def reopen(state: CaseState, *, reason: str, actor: Actor, at: datetime) -> list[CaseEvent]:
+    if state.is_open:
+        raise RuleViolation("the case is open; only a closed case can be reopened")
+    return [_event(Reopened, state, actor, at, reason=_text("reason", reason, max_length=2_000))]

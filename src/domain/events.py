@@ -1,0 +1,166 @@
+"""The case's events: past-tense facts in the back office's own words.
+
+Each event carries `originator_id` (the case id), `originator_version` (its position in the
+case's history, from 1), `timestamp` (aware UTC) and `actor` (who caused it), plus its data.
+These are the names an event store expects, so events are stored as they are.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import attrs
+
+from domain.values import (
+    Actor,
+    Category,
+    EscalationTarget,
+    LineOfBusiness,
+    NoteFolder,
+    Priority,
+    Resolution,
+    SourceKey,
+    Subcategory,
+    VisitKind,
+)
+
+
+@attrs.frozen(kw_only=True)
+class CaseEvent:
+    originator_id: uuid.UUID
+    originator_version: int
+    timestamp: datetime
+    actor: Actor
+
+
+@attrs.frozen(kw_only=True)
+class Ingested(CaseEvent):
+    """A case arrived from the CRM, a corporate e-mail or the corporate phone."""
+
+    source: SourceKey
+    received_at: datetime
+    account: str
+    line: LineOfBusiness
+    customer_name: str
+    typification: str
+    request: str
+    follow_up_at: datetime | None
+    front_agent: str | None
+    recommended_by: str | None
+
+
+@attrs.frozen(kw_only=True)
+class Assigned(CaseEvent):
+    agent: str
+    previous_agent: str | None
+
+
+@attrs.frozen(kw_only=True)
+class RepeatContactRecorded(CaseEvent):
+    """The same account called again about the same typification while the case was open."""
+
+    source: SourceKey
+    received_at: datetime
+    request: str
+
+
+@attrs.frozen(kw_only=True)
+class Interpreted(CaseEvent):
+    category: Category
+    subcategory: Subcategory
+
+
+@attrs.frozen(kw_only=True)
+class NoteAdded(CaseEvent):
+    text: str
+    folder: NoteFolder
+
+
+@attrs.frozen(kw_only=True)
+class FollowUpScheduled(CaseEvent):
+    follow_up_id: int
+    due_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class FollowUpCompleted(CaseEvent):
+    follow_up_id: int
+    due_at: datetime
+    on_time: bool
+    outcome: str
+
+
+@attrs.frozen(kw_only=True)
+class FollowUpMissed(CaseEvent):
+    follow_up_id: int
+    due_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class Typified(CaseEvent):
+    marking_code: str
+    resolution: Resolution
+    cun: str | None
+
+
+@attrs.frozen(kw_only=True)
+class Escalated(CaseEvent):
+    escalation_id: int
+    target: EscalationTarget
+    area: str
+    reason: str
+    priority: Priority
+    external_reference: str | None
+
+
+@attrs.frozen(kw_only=True)
+class VisitScheduled(CaseEvent):
+    kind: VisitKind
+    slot_start: datetime
+    slot_end: datetime
+    booking_reference: str
+
+
+@attrs.frozen(kw_only=True)
+class ClosingProtocolCompleted(CaseEvent):
+    """The four checks of the closing protocol (DOMAIN.md §8), each confirmed by the agent."""
+
+    resolution_explained: bool
+    nothing_else_pending: bool
+    closing_script_read: bool
+    survey_invited: bool
+
+
+@attrs.frozen(kw_only=True)
+class ClosedFirstContact(CaseEvent):
+    summary: str
+
+
+@attrs.frozen(kw_only=True)
+class Closed(CaseEvent):
+    summary: str
+
+
+@attrs.frozen(kw_only=True)
+class Reopened(CaseEvent):
+    reason: str
+
+
+EVENT_TYPES: tuple[type[CaseEvent], ...] = (
+    Ingested,
+    Assigned,
+    RepeatContactRecorded,
+    Interpreted,
+    NoteAdded,
+    FollowUpScheduled,
+    FollowUpCompleted,
+    FollowUpMissed,
+    Typified,
+    Escalated,
+    VisitScheduled,
+    ClosingProtocolCompleted,
+    ClosedFirstContact,
+    Closed,
+    Reopened,
+)

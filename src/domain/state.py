@@ -1,0 +1,304 @@
+"""The Case aggregate's state, and `apply`/`fold` that rebuild it from its events."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from functools import singledispatch
+
+import attrs
+
+from domain.errors import RuleViolation
+from domain.events import (
+    Assigned,
+    CaseEvent,
+    Closed,
+    ClosedFirstContact,
+    ClosingProtocolCompleted,
+    Escalated,
+    FollowUpCompleted,
+    FollowUpMissed,
+    FollowUpScheduled,
+    Ingested,
+    Interpreted,
+    NoteAdded,
+    Reopened,
+    RepeatContactRecorded,
+    Typified,
+    VisitScheduled,
+)
+from domain.values import (
+    CaseStatus,
+    Category,
+    EscalationTarget,
+    LineOfBusiness,
+    NoteFolder,
+    Priority,
+    Resolution,
+    SourceKey,
+    Subcategory,
+    VisitKind,
+)
+
+
+class FollowUpStatus(enum.StrEnum):
+    PENDING = "pending"
+    DONE_ON_TIME = "done_on_time"
+    DONE_LATE = "done_late"
+    MISSED = "missed"
+
+
+@attrs.frozen
+class FollowUp:
+    follow_up_id: int
+    due_at: datetime
+    status: FollowUpStatus = FollowUpStatus.PENDING
+    settled_at: datetime | None = None
+
+
+@attrs.frozen
+class Escalation:
+    escalation_id: int
+    target: EscalationTarget
+    area: str
+    reason: str
+    priority: Priority
+    external_reference: str | None
+    at: datetime
+
+
+@attrs.frozen
+class Visit:
+    kind: VisitKind
+    slot_start: datetime
+    slot_end: datetime
+    booking_reference: str
+
+
+@attrs.frozen(kw_only=True)
+class CaseState:
+    case_id: uuid.UUID
+    version: int
+    source: SourceKey
+    received_at: datetime
+    account: str
+    line: LineOfBusiness
+    customer_name: str
+    typification: str
+    request: str
+    front_agent: str | None
+    recommended_by: str | None
+    opened_at: datetime
+    updated_at: datetime
+    status: CaseStatus = CaseStatus.OPEN
+    agent: str | None = None
+    category: Category | None = None
+    subcategory: Subcategory | None = None
+    follow_ups: tuple[FollowUp, ...] = ()
+    repeat_contacts: tuple[SourceKey, ...] = ()
+    notes: int = 0
+    estrategicos_notes: int = 0
+    marking_code: str | None = None
+    resolution: Resolution | None = None
+    cun: str | None = None
+    escalations: tuple[Escalation, ...] = ()
+    visits: tuple[Visit, ...] = ()
+    protocol_completed: bool = False
+    agent_scheduled_follow_up: bool = False
+    closed_first_contact: bool = False
+    closed_at: datetime | None = None
+    reopen_count: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is CaseStatus.OPEN
+
+    @property
+    def pending_follow_ups(self) -> tuple[FollowUp, ...]:
+        return tuple(f for f in self.follow_ups if f.status is FollowUpStatus.PENDING)
+
+    @property
+    def next_follow_up(self) -> FollowUp | None:
+        pending = self.pending_follow_ups
+        return min(pending, key=lambda f: f.due_at) if pending else None
+
+    def follow_up(self, follow_up_id: int) -> FollowUp:
+        for f in self.follow_ups:
+            if f.follow_up_id == follow_up_id:
+                return f
+        raise RuleViolation(f"the case has no follow-up #{follow_up_id}")
+
+
+# --- rebuilding state ------------------------------------------------------------------------
+
+
+@singledispatch
+def _apply(event: CaseEvent, state: CaseState | None) -> CaseState:
+    raise TypeError(f"unknown case event {type(event).__name__}")
+
+
+def _on(state: CaseState | None, event: CaseEvent) -> CaseState:
+    if state is None:
+        raise ValueError(f"{type(event).__name__} before Ingested in case {event.originator_id}")
+    return state
+
+
+@_apply.register
+def _(event: Ingested, state: CaseState | None) -> CaseState:
+    if state is not None:
+        raise ValueError(f"case {event.originator_id} was ingested twice")
+    follow_ups = (FollowUp(1, event.follow_up_at),) if event.follow_up_at else ()
+    return CaseState(
+        case_id=event.originator_id,
+        version=event.originator_version,
+        source=event.source,
+        received_at=event.received_at,
+        account=event.account,
+        line=event.line,
+        customer_name=event.customer_name,
+        typification=event.typification,
+        request=event.request,
+        front_agent=event.front_agent,
+        recommended_by=event.recommended_by,
+        opened_at=event.timestamp,
+        updated_at=event.timestamp,
+        follow_ups=follow_ups,
+    )
+
+
+@_apply.register
+def _(event: Assigned, state: CaseState | None) -> CaseState:
+    return attrs.evolve(_on(state, event), agent=event.agent)
+
+
+@_apply.register
+def _(event: RepeatContactRecorded, state: CaseState | None) -> CaseState:
+    s = _on(state, event)
+    return attrs.evolve(s, repeat_contacts=(*s.repeat_contacts, event.source))
+
+
+@_apply.register
+def _(event: Interpreted, state: CaseState | None) -> CaseState:
+    return attrs.evolve(_on(state, event), category=event.category, subcategory=event.subcategory)
+
+
+@_apply.register
+def _(event: NoteAdded, state: CaseState | None) -> CaseState:
+    s = _on(state, event)
+    if event.folder is NoteFolder.ESTRATEGICOS:
+        return attrs.evolve(s, estrategicos_notes=s.estrategicos_notes + 1)
+    return attrs.evolve(s, notes=s.notes + 1)
+
+
+@_apply.register
+def _(event: FollowUpScheduled, state: CaseState | None) -> CaseState:
+    s = _on(state, event)
+    return attrs.evolve(
+        s,
+        follow_ups=(*s.follow_ups, FollowUp(event.follow_up_id, event.due_at)),
+        agent_scheduled_follow_up=True,
+    )
+
+
+def _settle(s: CaseState, follow_up_id: int, status: FollowUpStatus, at: datetime) -> CaseState:
+    follow_ups = tuple(
+        attrs.evolve(f, status=status, settled_at=at) if f.follow_up_id == follow_up_id else f
+        for f in s.follow_ups
+    )
+    return attrs.evolve(s, follow_ups=follow_ups)
+
+
+@_apply.register
+def _(event: FollowUpCompleted, state: CaseState | None) -> CaseState:
+    status = FollowUpStatus.DONE_ON_TIME if event.on_time else FollowUpStatus.DONE_LATE
+    return _settle(_on(state, event), event.follow_up_id, status, event.timestamp)
+
+
+@_apply.register
+def _(event: FollowUpMissed, state: CaseState | None) -> CaseState:
+    return _settle(_on(state, event), event.follow_up_id, FollowUpStatus.MISSED, event.timestamp)
+
+
+@_apply.register
+def _(event: Typified, state: CaseState | None) -> CaseState:
+    return attrs.evolve(
+        _on(state, event),
+        marking_code=event.marking_code,
+        resolution=event.resolution,
+        cun=event.cun,
+    )
+
+
+@_apply.register
+def _(event: Escalated, state: CaseState | None) -> CaseState:
+    s = _on(state, event)
+    escalation = Escalation(
+        escalation_id=event.escalation_id,
+        target=event.target,
+        area=event.area,
+        reason=event.reason,
+        priority=event.priority,
+        external_reference=event.external_reference,
+        at=event.timestamp,
+    )
+    return attrs.evolve(s, escalations=(*s.escalations, escalation))
+
+
+@_apply.register
+def _(event: VisitScheduled, state: CaseState | None) -> CaseState:
+    s = _on(state, event)
+    visit = Visit(event.kind, event.slot_start, event.slot_end, event.booking_reference)
+    return attrs.evolve(s, visits=(*s.visits, visit))
+
+
+@_apply.register
+def _(event: ClosingProtocolCompleted, state: CaseState | None) -> CaseState:
+    return attrs.evolve(_on(state, event), protocol_completed=True)
+
+
+@_apply.register
+def _(event: ClosedFirstContact, state: CaseState | None) -> CaseState:
+    return attrs.evolve(
+        _on(state, event),
+        status=CaseStatus.CLOSED,
+        closed_first_contact=True,
+        closed_at=event.timestamp,
+    )
+
+
+@_apply.register
+def _(event: Closed, state: CaseState | None) -> CaseState:
+    return attrs.evolve(
+        _on(state, event),
+        status=CaseStatus.CLOSED,
+        closed_first_contact=False,
+        closed_at=event.timestamp,
+    )
+
+
+@_apply.register
+def _(event: Reopened, state: CaseState | None) -> CaseState:
+    s = _on(state, event)
+    return attrs.evolve(
+        s,
+        status=CaseStatus.OPEN,
+        closed_first_contact=False,
+        closed_at=None,
+        protocol_completed=False,
+        reopen_count=s.reopen_count + 1,
+    )
+
+
+def apply(state: CaseState | None, event: CaseEvent) -> CaseState:
+    """One event on top of a state (None before the case exists)."""
+    new = _apply(event, state)
+    return attrs.evolve(new, version=event.originator_version, updated_at=event.timestamp)
+
+
+def fold(state: CaseState | None, events: Iterable[CaseEvent]) -> CaseState | None:
+    """Rebuild a case from its events, in order. Same events, same state, always."""
+    for event in events:
+        state = apply(state, event)
+    return state

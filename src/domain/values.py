@@ -1,0 +1,164 @@
+"""Value types of the premium back office: channels, lines, categories, actors."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+import attrs
+
+from domain.errors import InvalidValue
+
+CASE_NAMESPACE = uuid.UUID("6f1d3c52-8a3e-4f0b-9a55-2d6c1b7e4a10")
+
+
+class Channel(enum.StrEnum):
+    """Where a case came in (DOMAIN.md §2)."""
+
+    CRM = "crm"
+    EMAIL = "email"
+    PHONE = "phone"
+
+
+class LineOfBusiness(enum.StrEnum):
+    HOGAR = "hogar"
+    MOVIL = "movil"
+
+
+class Category(enum.StrEnum):
+    SAC = "sac"
+    SOPORTE = "soporte"
+    PQR = "pqr"
+    VENTAS = "ventas"
+
+
+class Subcategory(enum.StrEnum):
+    CARTERA = "cartera"
+    FACTURACION = "facturacion"
+    RECAUDO = "recaudo"
+    FALLA_PUNTUAL = "falla_puntual"
+    FALLA_MASIVA = "falla_masiva"
+    INVENTARIO = "inventario"
+    VISITA_TECNICA = "visita_tecnica"
+    PETICION = "peticion"
+    QUEJA_RECLAMO = "queja_reclamo"
+    RECURSO = "recurso"
+    VENTA = "venta"
+
+
+SUBCATEGORIES: dict[Category, tuple[Subcategory, ...]] = {
+    Category.SAC: (Subcategory.CARTERA, Subcategory.FACTURACION, Subcategory.RECAUDO),
+    Category.SOPORTE: (
+        Subcategory.FALLA_PUNTUAL,
+        Subcategory.FALLA_MASIVA,
+        Subcategory.INVENTARIO,
+        Subcategory.VISITA_TECNICA,
+    ),
+    Category.PQR: (Subcategory.PETICION, Subcategory.QUEJA_RECLAMO, Subcategory.RECURSO),
+    Category.VENTAS: (Subcategory.VENTA,),
+}
+
+
+class ActorKind(enum.StrEnum):
+    AGENT = "agent"
+    INTAKE = "intake"
+    SWEEP = "sweep"
+    SUPERVISOR = "supervisor"
+
+
+@attrs.frozen
+class Actor:
+    """Who caused an event: an agent (by login), the intake, or the sweep."""
+
+    kind: ActorKind
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.name}"
+
+    @classmethod
+    def agent(cls, login: str) -> Actor:
+        login = login.strip()
+        if not login:
+            raise InvalidValue("agent", "an agent login is required")
+        return cls(ActorKind.AGENT, login)
+
+    @classmethod
+    def parse(cls, text: str) -> Actor:
+        """Read `kind:name` (or a bare agent login)."""
+        kind, sep, name = text.partition(":")
+        if not sep:
+            return cls.agent(text)
+        try:
+            return cls(ActorKind(kind), name)
+        except ValueError:
+            raise InvalidValue("actor", f"unknown actor kind {kind!r}") from None
+
+
+INTAKE = Actor(ActorKind.INTAKE, "intake")
+
+
+@attrs.frozen
+class SourceKey:
+    """A case's key in the system it came from (CRM case id, e-mail Message-ID, …)."""
+
+    channel: Channel
+    key: str
+
+    def __str__(self) -> str:
+        return f"{self.channel.value}:{self.key}"
+
+    def case_id(self) -> uuid.UUID:
+        """Intake is idempotent: the same source key always gives the same case id."""
+        return uuid.uuid5(CASE_NAMESPACE, str(self))
+
+
+class EscalationTarget(enum.StrEnum):
+    """Where an escalation goes (DOMAIN.md §9)."""
+
+    CONTACT_MATRIX_AREA = "contact_matrix_area"
+    RESPONSIBLE_AREA = "responsible_area"
+    DIME = "dime"
+    DIAGNOSTICADOR = "diagnosticador"
+    TECHNICAL_VISIT = "technical_visit"
+    TRUSTED_TECHNICIAN = "trusted_technician"
+    OPERATION_CRM = "operation_crm"
+    RECOMMENDER = "recommender"
+
+
+class Priority(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class VisitKind(enum.StrEnum):
+    """LLS: service call (F23); OT: work order (F15+F6)."""
+
+    LLS = "lls"
+    OT = "ot"
+
+
+class Resolution(enum.StrEnum):
+    """What the marking says: solved in first contact, or it generates a CUN (§7)."""
+
+    FIRST_CONTACT = "first_contact"
+    CUN = "cun"
+
+
+class NoteFolder(enum.StrEnum):
+    RR_NOTES = "rr_notes"
+    ESTRATEGICOS = "estrategicos"
+
+
+class CaseStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+def require_aware(name: str, value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidValue(name, "needs a time zone (a naive date-time is ambiguous)")
+    return value
