@@ -1,0 +1,381 @@
+"""The case index: a read model of the cases, on SQLite or PostgreSQL.
+
+It is an eventsourcing `TrackingRecorder` with three more tables, so the rows an event
+changes and the tracked log position commit in one transaction: an event is never applied
+twice (the position only moves forward), and a restart resumes where it stopped.
+
+Tables: `case_index` (one row per case), `case_due` (pending follow-ups, the due-items list),
+`case_keys` (source keys and repeat-contact keys → case). Times are stored as fixed-width UTC
+text (`2026-07-15T19:30:00.000000Z`) so that text order is time order on both backends.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteTrackingRecorder
+from eventsourcing.utils import Environment
+from psycopg.sql import SQL
+
+from application.ports import CaseQuery, CaseSummary, DueFollowUp, LoggedEvent
+from domain.events import (
+    Assigned,
+    CaseEvent,
+    Closed,
+    ClosedFirstContact,
+    FollowUpCompleted,
+    FollowUpMissed,
+    FollowUpScheduled,
+    Ingested,
+    Interpreted,
+    Reopened,
+    RepeatContactRecorded,
+)
+from domain.values import CaseStatus, Category, Channel, LineOfBusiness, SourceKey
+
+UPSTREAM = "Cases"
+"""The application whose log the index follows (its tracking name)."""
+
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_SEP = "\x1f"
+
+
+def _ts(value: datetime) -> str:
+    return value.astimezone(UTC).strftime(_TIME_FORMAT)
+
+
+def _dt(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=UTC)
+
+
+def _open_key(account: str, typification: str) -> str:
+    return f"{account}{_SEP}{typification}"
+
+
+class _Cursor(Protocol):
+    def execute(self, sql: Any, params: Any = ...) -> Any: ...
+    def executemany(self, sql: Any, params: Any) -> Any: ...
+    def fetchall(self) -> Any: ...
+    def fetchone(self) -> Any: ...
+
+
+TABLES = (
+    "CREATE TABLE IF NOT EXISTS case_index ("
+    " case_id TEXT PRIMARY KEY, channel TEXT NOT NULL, source_key TEXT NOT NULL,"
+    " match_key TEXT NOT NULL, open_key TEXT, status TEXT NOT NULL, line TEXT NOT NULL,"
+    " typification TEXT NOT NULL,"
+    " agent TEXT, category TEXT, subcategory TEXT, opened_at TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL, next_follow_up_at TEXT, version INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS case_index_open_key ON case_index (open_key)",
+    "CREATE INDEX IF NOT EXISTS case_index_next_follow_up ON case_index (next_follow_up_at)",
+    "CREATE INDEX IF NOT EXISTS case_index_agent ON case_index (agent, status)",
+    "CREATE TABLE IF NOT EXISTS case_due ("
+    " case_id TEXT NOT NULL, follow_up_id INTEGER NOT NULL, due_at TEXT NOT NULL,"
+    " PRIMARY KEY (case_id, follow_up_id))",
+    "CREATE INDEX IF NOT EXISTS case_due_at ON case_due (due_at)",
+    "CREATE TABLE IF NOT EXISTS case_keys ("
+    " source_key TEXT NOT NULL, case_id TEXT NOT NULL, PRIMARY KEY (source_key, case_id))",
+)
+DROP = ("DELETE FROM case_index", "DELETE FROM case_due", "DELETE FROM case_keys")
+
+_INSERT_CASE = (
+    "INSERT INTO case_index (case_id, channel, source_key, match_key, open_key, status, line,"
+    " typification, opened_at, updated_at, next_follow_up_at, version)"
+    " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+_INSERT_KEY = "INSERT INTO case_keys (source_key, case_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
+_INSERT_DUE = (
+    "INSERT INTO case_due (case_id, follow_up_id, due_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+)
+_TOUCH = "UPDATE case_index SET version = ?, updated_at = ? WHERE case_id = ?"
+_NEXT_DUE = (
+    "UPDATE case_index SET next_follow_up_at ="
+    " (SELECT MIN(due_at) FROM case_due WHERE case_due.case_id = ?) WHERE case_id = ?"
+)
+
+
+class _IndexSQL:
+    """The index's behaviour, shared by both backends; subclasses supply `_transaction`."""
+
+    placeholder = "?"
+
+    if TYPE_CHECKING:  # supplied by the backend's TrackingRecorder and the subclass
+
+        def _transaction(self, *, commit: bool) -> Any: ...
+        def _insert_tracking(self, c: Any, tracking: Tracking) -> None: ...
+        def max_tracking_id(self, application_name: str) -> int | None: ...
+        def close(self) -> None: ...
+
+    def _sql(self, statement: str) -> str:
+        return statement if self.placeholder == "?" else statement.replace("?", "%s")
+
+    def _in(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+        return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
+    def position(self) -> int:
+        return self.max_tracking_id(UPSTREAM) or 0
+
+    def project(self, events: Sequence[LoggedEvent]) -> None:
+        if not events:
+            return
+        with self._transaction(commit=True) as c:
+            ingested = [e.event for e in events if isinstance(e.event, Ingested)]
+            if ingested:
+                self._insert_cases(c, ingested)
+            for logged in events:
+                if not isinstance(logged.event, Ingested):
+                    self._apply(c, logged.event)
+            self._insert_tracking(c, Tracking(UPSTREAM, events[-1].position))
+
+    def _insert_cases(self, c: _Cursor, events: Sequence[Ingested]) -> None:
+        rows = []
+        keys = []
+        dues = []
+        for e in events:
+            cid = str(e.originator_id)
+            follow_up = _ts(e.follow_up_at) if e.follow_up_at else None
+            at = _ts(e.timestamp)
+            match_key = _open_key(e.account, e.typification)
+            rows.append(
+                (
+                    cid,
+                    e.source.channel.value,
+                    e.source.key,
+                    match_key,
+                    match_key,
+                    e.line.value,
+                    e.typification,
+                    at,
+                    at,
+                    follow_up,
+                    e.originator_version,
+                )
+            )
+            keys.append((e.source.key, cid))
+            if follow_up:
+                dues.append((cid, 1, follow_up))
+        c.executemany(self._sql(_INSERT_CASE), rows)
+        c.executemany(self._sql(_INSERT_KEY), keys)
+        if dues:
+            c.executemany(self._sql(_INSERT_DUE), dues)
+
+    def _apply(self, c: _Cursor, e: CaseEvent) -> None:
+        cid = str(e.originator_id)
+        sql = self._sql
+        if isinstance(e, Assigned):
+            c.execute(sql("UPDATE case_index SET agent = ? WHERE case_id = ?"), (e.agent, cid))
+        elif isinstance(e, Interpreted):
+            c.execute(
+                sql("UPDATE case_index SET category = ?, subcategory = ? WHERE case_id = ?"),
+                (e.category.value, e.subcategory.value, cid),
+            )
+        elif isinstance(e, RepeatContactRecorded):
+            c.execute(sql(_INSERT_KEY), (e.source.key, cid))
+        elif isinstance(e, FollowUpScheduled):
+            c.execute(sql(_INSERT_DUE), (cid, e.follow_up_id, _ts(e.due_at)))
+            c.execute(sql(_NEXT_DUE), (cid, cid))
+        elif isinstance(e, FollowUpCompleted | FollowUpMissed):
+            c.execute(
+                sql("DELETE FROM case_due WHERE case_id = ? AND follow_up_id = ?"),
+                (cid, e.follow_up_id),
+            )
+            c.execute(sql(_NEXT_DUE), (cid, cid))
+        elif isinstance(e, Closed | ClosedFirstContact):
+            c.execute(
+                sql("UPDATE case_index SET status = 'closed', open_key = NULL WHERE case_id = ?"),
+                (cid,),
+            )
+        elif isinstance(e, Reopened):
+            c.execute(
+                sql(
+                    "UPDATE case_index SET status = 'open', open_key = match_key WHERE case_id = ?"
+                ),
+                (cid,),
+            )
+        c.execute(sql(_TOUCH), (e.originator_version, _ts(e.timestamp), cid))
+
+    def search(self, query: CaseQuery) -> Sequence[CaseSummary]:
+        where, params = self._where(query)
+        order = (
+            "next_follow_up_at, case_id"
+            if query.follow_up_due_before is not None
+            else "opened_at, case_id"
+        )
+        statement = (
+            "SELECT case_id, channel, source_key, status, line, typification, agent, category,"
+            " subcategory, opened_at, updated_at, next_follow_up_at, version FROM case_index"
+            f" {where} ORDER BY {order} LIMIT {int(query.limit)} OFFSET {int(query.offset)}"
+        )
+        with self._transaction(commit=False) as c:
+            c.execute(self._sql(statement), params)
+            rows = c.fetchall()
+        return [self._summary(row) for row in rows]
+
+    def count(self, query: CaseQuery) -> int:
+        where, params = self._where(query)
+        with self._transaction(commit=False) as c:
+            c.execute(self._sql(f"SELECT COUNT(*) AS n FROM case_index {where}"), params)
+            row = c.fetchone()
+        return int(row["n"])
+
+    def _where(self, query: CaseQuery) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if query.status is not None:
+            clauses.append("status = ?")
+            params.append(query.status.value)
+        if query.agent is not None:
+            clauses.append("agent = ?")
+            params.append(query.agent)
+        if query.category is not None:
+            clauses.append("category = ?")
+            params.append(query.category.value)
+        if query.line is not None:
+            clauses.append("line = ?")
+            params.append(query.line.value)
+        if query.follow_up_due_before is not None:
+            clauses.append("next_follow_up_at <= ?")
+            params.append(_ts(query.follow_up_due_before))
+        return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    @staticmethod
+    def _summary(row: Mapping[str, Any]) -> CaseSummary:
+        opened = _dt(row["opened_at"])
+        updated = _dt(row["updated_at"])
+        assert opened is not None
+        assert updated is not None
+        return CaseSummary(
+            case_id=uuid.UUID(row["case_id"]),
+            source=SourceKey(Channel(row["channel"]), row["source_key"]),
+            status=CaseStatus(row["status"]),
+            line=LineOfBusiness(row["line"]),
+            typification=row["typification"],
+            agent=row["agent"],
+            category=Category(row["category"]) if row["category"] else None,
+            subcategory=row["subcategory"],
+            opened_at=opened,
+            updated_at=updated,
+            next_follow_up_at=_dt(row["next_follow_up_at"]),
+            version=int(row["version"]),
+        )
+
+    def due_follow_ups(self, until: datetime, limit: int = 1000) -> Sequence[DueFollowUp]:
+        statement = (
+            "SELECT d.case_id, d.follow_up_id, d.due_at, i.channel, i.source_key, i.agent"
+            " FROM case_due d JOIN case_index i ON i.case_id = d.case_id"
+            f" WHERE d.due_at <= ? ORDER BY d.due_at, d.case_id LIMIT {int(limit)}"
+        )
+        with self._transaction(commit=False) as c:
+            c.execute(self._sql(statement), (_ts(until),))
+            rows = c.fetchall()
+        result = []
+        for row in rows:
+            due = _dt(row["due_at"])
+            assert due is not None
+            result.append(
+                DueFollowUp(
+                    case_id=uuid.UUID(row["case_id"]),
+                    source=SourceKey(Channel(row["channel"]), row["source_key"]),
+                    follow_up_id=int(row["follow_up_id"]),
+                    due_at=due,
+                    agent=row["agent"],
+                )
+            )
+        return result
+
+    def known(self, case_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        if not case_ids:
+            return set()
+        clause, params = self._in("case_id", [str(i) for i in case_ids])
+        with self._transaction(commit=False) as c:
+            c.execute(self._sql(f"SELECT case_id FROM case_index WHERE {clause}"), params)
+            return {uuid.UUID(row["case_id"]) for row in c.fetchall()}
+
+    def find_by_source_key(self, key: str) -> Sequence[uuid.UUID]:
+        with self._transaction(commit=False) as c:
+            c.execute(
+                self._sql("SELECT DISTINCT case_id FROM case_keys WHERE source_key = ?"), (key,)
+            )
+            return sorted(uuid.UUID(row["case_id"]) for row in c.fetchall())
+
+    def open_cases_for(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
+        keys = sorted({_open_key(a, t) for a, t in pairs})
+        if not keys:
+            return {}
+        clause, params = self._in("open_key", keys)
+        with self._transaction(commit=False) as c:
+            c.execute(
+                self._sql(
+                    f"SELECT open_key, case_id FROM case_index WHERE {clause}"
+                    " ORDER BY opened_at DESC"
+                ),
+                params,
+            )
+            rows = c.fetchall()
+        found: dict[tuple[str, str], uuid.UUID] = {}
+        for row in rows:
+            account, _, typification = row["open_key"].partition(_SEP)
+            found[(account, typification)] = uuid.UUID(row["case_id"])
+        return found
+
+    def reset(self) -> None:
+        with self._transaction(commit=True) as c:
+            for statement in DROP:
+                c.execute(statement)
+            c.execute(self._sql(self._delete_tracking_sql()), (UPSTREAM,))
+
+    def _delete_tracking_sql(self) -> str:
+        return "DELETE FROM tracking WHERE application_name = ?"
+
+
+class SQLiteCaseIndex(_IndexSQL, SQLiteTrackingRecorder):
+    def close(self) -> None:
+        self.datastore.close()
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *TABLES]
+
+    @contextmanager
+    def _transaction(self, *, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as c:
+            yield c
+
+
+class PostgresCaseIndex(_IndexSQL, PostgresTrackingRecorder):
+    placeholder = "%s"
+
+    def close(self) -> None:
+        self.datastore.close()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sql_create_statements.extend(SQL(statement).format() for statement in TABLES)
+
+    def _in(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+        return f"{column} = ANY(?)", [list(values)]
+
+    @contextmanager
+    def _transaction(self, *, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as c:
+            yield c
+
+    def _delete_tracking_sql(self) -> str:
+        return f"DELETE FROM {self.tracking_table_name} WHERE application_name = ?"
+
+
+def open_case_index(env: Mapping[str, str]) -> SQLiteCaseIndex | PostgresCaseIndex:
+    """Build the index for the environment (`PERSISTENCE_MODULE` and its settings)."""
+    factory = InfrastructureFactory.construct(Environment("CaseIndex", dict(env)))
+    module = env.get("PERSISTENCE_MODULE", "")
+    cls = PostgresCaseIndex if module.endswith("postgres") else SQLiteCaseIndex
+    index = factory.tracking_recorder(cls)
+    assert isinstance(index, SQLiteCaseIndex | PostgresCaseIndex)
+    return index

@@ -1,0 +1,1 @@
+"""The event store of cases, on eventsourcing (SQLite, PostgreSQL or in memory)."""

@@ -1,0 +1,108 @@
+"""Events to stored records and back, with cattrs and stable topic names.
+
+Stored JSON is clean (no module paths, no type tags): a topic such as `case.ingested` names
+the event class, and the payload is the event's fields minus `originator_id` and
+`originator_version`, which the store keeps in its own columns. Classes can move between
+modules without touching stored data. `class_version` leaves room for upcasting.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import cattrs
+from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
+
+from domain.events import EVENT_TYPES, CaseEvent
+from domain.values import Actor
+
+
+def _topic_name(cls: type[CaseEvent]) -> str:
+    return "case." + re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+
+
+TOPICS: dict[type[CaseEvent], str] = {cls: _topic_name(cls) for cls in EVENT_TYPES}
+CLASSES: dict[str, type[CaseEvent]] = {topic: cls for cls, topic in TOPICS.items()}
+
+
+def _structure_datetime(value: Any, _: type) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"stored date-time {value!r} has no time zone")
+    return parsed
+
+
+def make_converter() -> cattrs.Converter:
+    """The one converter for events: UTC ISO date-times, UUIDs as text, actors as text."""
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    converter.register_unstructure_hook(datetime, lambda d: d.astimezone(UTC).isoformat())
+    converter.register_structure_hook(datetime, _structure_datetime)
+    converter.register_unstructure_hook(uuid.UUID, str)
+    converter.register_structure_hook(
+        uuid.UUID, lambda v, _: v if isinstance(v, uuid.UUID) else uuid.UUID(v)
+    )
+    converter.register_unstructure_hook(Actor, str)
+    converter.register_structure_hook(Actor, lambda v, _: Actor.parse(v))
+    return converter
+
+
+CONVERTER = make_converter()
+
+
+def event_payload(event: CaseEvent) -> dict[str, Any]:
+    """The event's data as JSON-ready primitives (what is stored, plus the header fields)."""
+    data: dict[str, Any] = CONVERTER.unstructure(event)
+    return data
+
+
+class CaseEventMapper(Mapper[uuid.UUID]):
+    """eventsourcing's mapper contract, with cattrs instead of vars() and module topics."""
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        event: CaseEvent = domain_event
+        topic = TOPICS[type(event)]
+        state = CONVERTER.unstructure(event)
+        del state["originator_id"], state["originator_version"]
+        class_version = getattr(type(event), "class_version", 1)
+        if class_version > 1:
+            state["class_version"] = class_version
+        data = self.transcoder.encode(state)
+        if self.compressor:
+            data = self.compressor.compress(data)
+        if self.cipher:
+            data = self.cipher.encrypt(data)
+        return StoredEvent(
+            originator_id=event.originator_id,
+            originator_version=event.originator_version,
+            topic=topic,
+            state=data,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        try:
+            cls = CLASSES[stored_event.topic]
+            data = stored_event.state
+            if self.cipher:
+                data = self.cipher.decrypt(data)
+            if self.compressor:
+                data = self.compressor.decompress(data)
+            state: dict[str, Any] = self.transcoder.decode(data)
+            from_version = state.pop("class_version", 1)
+            class_version = getattr(cls, "class_version", 1)
+            while from_version < class_version:
+                getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
+                from_version += 1
+            originator_id = stored_event.originator_id
+            state["originator_id"] = (
+                originator_id if isinstance(originator_id, uuid.UUID) else uuid.UUID(originator_id)
+            )
+            state["originator_version"] = stored_event.originator_version
+            return CONVERTER.structure(state, cls)
+        except Exception as error:
+            raise MapperDeserialisationError(
+                f"cannot decode stored event {stored_event.topic!r} of case "
+                f"{stored_event.originator_id} version {stored_event.originator_version}: {error}"
+            ) from error

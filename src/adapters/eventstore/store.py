@@ -1,0 +1,71 @@
+"""`CaseStore` on an eventsourcing `Application`: SQLite, PostgreSQL or plain memory.
+
+The environment (eventsourcing's own variables, built by `entrypoints.settings`) picks the
+persistence module. The domain's events are saved as they are: no aggregate class, no wrapper.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, Mapper
+
+from adapters.eventstore.mapper import CaseEventMapper
+from application.ports import ConcurrencyConflict, LoggedEvent
+from domain.events import CaseEvent
+from domain.state import CaseState, fold
+
+
+class CasesApplication(Application[uuid.UUID]):
+    """The cases' event store. Its name prefixes its PostgreSQL tables (`cases_events`)."""
+
+    name = "Cases"
+
+    def construct_mapper(self) -> Mapper[uuid.UUID]:
+        return CaseEventMapper(
+            transcoder=self.construct_transcoder(),
+            compressor=self.factory.compressor(),
+            cipher=self.factory.cipher(),
+        )
+
+
+class EventSourcedCaseStore:
+    """Implements `application.ports.CaseStore`."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.app = CasesApplication(env=dict(env))
+
+    def close(self) -> None:
+        self.app.close()
+
+    def load(self, case_id: uuid.UUID, *, version: int | None = None) -> CaseState | None:
+        get: Any = self.app.repository.get  # typed for eventsourcing's own aggregates
+        try:
+            return cast(CaseState, get(case_id, version=version, projector_func=fold))
+        except AggregateNotFoundError:
+            return None
+
+    def history(self, case_id: uuid.UUID) -> Sequence[CaseEvent]:
+        events: list[Any] = list(self.app.events.get(case_id))
+        return events
+
+    def append(self, events: Sequence[CaseEvent]) -> None:
+        if not events:
+            return
+        try:
+            self.app.save(*events)
+        except IntegrityError as error:
+            raise ConcurrencyConflict(str(error)) from error
+
+    def read_log(self, after: int, limit: int) -> Sequence[LoggedEvent]:
+        notifications = self.app.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+        to_event = self.app.mapper.to_domain_event
+        return [LoggedEvent(n.id, to_event(n)) for n in notifications]  # type: ignore[arg-type]
+
+    def last_position(self) -> int:
+        return self.app.recorder.max_notification_id() or 0

@@ -1,0 +1,143 @@
+"""Ports: what the application needs from the outside, as small protocols.
+
+Adapters implement them (SQLite, PostgreSQL, in-memory); tests swap fakes in. Nothing here
+knows which database is behind a port.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+import attrs
+
+from domain.events import CaseEvent
+from domain.state import CaseState
+from domain.values import CaseStatus, Category, LineOfBusiness, SourceKey
+
+
+class ConcurrencyConflict(Exception):
+    """Someone else appended to the case first (or the case already exists)."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current moment, an aware UTC datetime."""
+        ...
+
+
+@attrs.frozen
+class LoggedEvent:
+    """An event with its position in the global log (1, 2, 3, … in commit order)."""
+
+    position: int
+    event: CaseEvent
+
+
+class CaseStore(Protocol):
+    """The event store of cases: the only source of truth."""
+
+    def load(self, case_id: uuid.UUID, *, version: int | None = None) -> CaseState | None:
+        """The case now, or as it was at `version`; None when there is no such case."""
+        ...
+
+    def history(self, case_id: uuid.UUID) -> Sequence[CaseEvent]:
+        """Every event of the case, oldest first (empty when there is no such case)."""
+        ...
+
+    def append(self, events: Sequence[CaseEvent]) -> None:
+        """Store events of one or many cases atomically.
+
+        Raises `ConcurrencyConflict` when any event's (case, version) is already taken.
+        """
+        ...
+
+    def read_log(self, after: int, limit: int) -> Sequence[LoggedEvent]:
+        """Up to `limit` events from the global log with positions greater than `after`."""
+        ...
+
+    def last_position(self) -> int:
+        """The position of the newest event in the global log (0 when empty)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@attrs.frozen(kw_only=True)
+class CaseSummary:
+    """One row of the case list: enough to find and triage, no customer name."""
+
+    case_id: uuid.UUID
+    source: SourceKey
+    status: CaseStatus
+    line: LineOfBusiness
+    typification: str
+    agent: str | None
+    category: Category | None
+    subcategory: str | None
+    opened_at: datetime
+    updated_at: datetime
+    next_follow_up_at: datetime | None
+    version: int
+
+
+@attrs.frozen(kw_only=True)
+class DueFollowUp:
+    case_id: uuid.UUID
+    source: SourceKey
+    follow_up_id: int
+    due_at: datetime
+    agent: str | None
+
+
+@attrs.frozen(kw_only=True)
+class CaseQuery:
+    status: CaseStatus | None = None
+    agent: str | None = None
+    category: Category | None = None
+    line: LineOfBusiness | None = None
+    follow_up_due_before: datetime | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+class CaseIndex(Protocol):
+    """A read model of the cases, kept by projecting the global log.
+
+    `project` records the events and the new position in one transaction, so an event is
+    never counted twice and a restart resumes where it stopped.
+    """
+
+    def position(self) -> int:
+        """The position of the last event projected (0 when none)."""
+        ...
+
+    def project(self, events: Sequence[LoggedEvent]) -> None:
+        """Apply these events (positions strictly after `position()`, in order)."""
+        ...
+
+    def search(self, query: CaseQuery) -> Sequence[CaseSummary]: ...
+
+    def count(self, query: CaseQuery) -> int: ...
+
+    def due_follow_ups(self, until: datetime, limit: int = 1000) -> Sequence[DueFollowUp]: ...
+
+    def known(self, case_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these cases the index has seen."""
+        ...
+
+    def find_by_source_key(self, key: str) -> Sequence[uuid.UUID]:
+        """Cases whose source key (any channel) or repeat-contact key is `key`."""
+        ...
+
+    def open_cases_for(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
+        """For (account, typification) pairs, the open case that has them, if any."""
+        ...
+
+    def reset(self) -> None:
+        """Drop every row and the position: the next catch-up rebuilds from zero."""
+        ...
+
+    def close(self) -> None: ...

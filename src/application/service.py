@@ -1,0 +1,494 @@
+"""The back office as one object: a method per command and per query.
+
+This is the embedding API. A UI, an HTTP host, the CLI and the tests all use it; none of them
+re-implements a rule. Domain errors come out as the typed exceptions of `domain.errors`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+
+import attrs
+
+from application.intake import IntakeItem, IntakeRecord, RejectedRow
+from application.ports import (
+    CaseIndex,
+    CaseQuery,
+    CaseStore,
+    CaseSummary,
+    Clock,
+    ConcurrencyConflict,
+    DueFollowUp,
+)
+from domain import decisions
+from domain.decisions import DEFAULT_FOLLOW_UP_RULES, RR_NOTE_MAX_LENGTH, FollowUpRules
+from domain.errors import CaseNotFound, DomainError
+from domain.events import CaseEvent, Ingested
+from domain.state import CaseState, fold
+from domain.values import (
+    INTAKE,
+    Actor,
+    Category,
+    Channel,
+    EscalationTarget,
+    Priority,
+    Resolution,
+    SourceKey,
+    Subcategory,
+    VisitKind,
+)
+
+MAX_ATTEMPTS = 25
+"""Optimistic concurrency: reload, re-decide and retry this many times before giving up."""
+
+MAX_REPORTED_REJECTIONS = 1_000
+
+
+class TooMuchContention(DomainError):
+    def __init__(self, case_id: uuid.UUID) -> None:
+        super().__init__(f"case {case_id} kept changing under this command; try again")
+
+
+class AmbiguousReference(DomainError):
+    def __init__(self, reference: str, candidates: Sequence[uuid.UUID]) -> None:
+        ids = ", ".join(str(c) for c in candidates)
+        super().__init__(f"{reference!r} matches several cases ({ids}); use the case id")
+
+
+@attrs.define
+class IngestReport:
+    """What an intake run did. `rejected` holds the first rejections; `rejected_count` all."""
+
+    read: int = 0
+    created: int = 0
+    repeat_contacts: int = 0
+    already_known: int = 0
+    rejected_count: int = 0
+    rejected: list[RejectedRow] = attrs.Factory(list)
+
+    def reject(self, row: RejectedRow) -> None:
+        self.rejected_count += 1
+        if len(self.rejected) < MAX_REPORTED_REJECTIONS:
+            self.rejected.append(row)
+
+    @property
+    def ok(self) -> bool:
+        return self.rejected_count == 0
+
+
+@attrs.frozen
+class CommandResult:
+    """The case after a command, and the events the command recorded (empty for a no-op)."""
+
+    case: CaseState
+    events: tuple[CaseEvent, ...]
+
+
+@attrs.frozen
+class Policies:
+    follow_up: FollowUpRules = DEFAULT_FOLLOW_UP_RULES
+    rr_note_max_length: int = RR_NOTE_MAX_LENGTH
+
+
+Decide = Callable[[CaseState], list[CaseEvent]]
+
+
+class Backoffice:
+    """Commands and queries over the cases. Build it with `entrypoints.bootstrap`."""
+
+    def __init__(
+        self,
+        store: CaseStore,
+        index: CaseIndex,
+        clock: Clock,
+        policies: Policies | None = None,
+    ) -> None:
+        self.store = store
+        self.index = index
+        self.clock = clock
+        self.policies = policies or Policies()
+
+    def close(self) -> None:
+        self.store.close()
+        self.index.close()
+
+    def __enter__(self) -> Backoffice:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def catch_up(self, batch_size: int = 2_000) -> int:
+        """Bring the case index up to the newest event; returns how many events it applied."""
+        applied = 0
+        while True:
+            batch = self.store.read_log(self.index.position(), batch_size)
+            if not batch:
+                return applied
+            self.index.project(batch)
+            applied += len(batch)
+
+    def resolve(self, reference: str) -> uuid.UUID:
+        """A case id from a case id, `channel:key`, or a bare source key."""
+        reference = reference.strip()
+        try:
+            return uuid.UUID(reference)
+        except ValueError:
+            pass
+        channel, sep, key = reference.partition(":")
+        if sep and channel in {c.value for c in Channel}:
+            case_id = SourceKey(Channel(channel), key).case_id()
+            if self.store.load(case_id) is None:
+                raise CaseNotFound(reference)
+            return case_id
+        self.catch_up()
+        found = self.index.find_by_source_key(reference)
+        if not found:
+            raise CaseNotFound(reference)
+        if len(found) > 1:
+            raise AmbiguousReference(reference, found)
+        return found[0]
+
+    def case(
+        self,
+        reference: str | uuid.UUID,
+        *,
+        as_of: datetime | None = None,
+        version: int | None = None,
+    ) -> CaseState:
+        """The case now, as it was at a moment (`as_of`), or at a version."""
+        case_id = reference if isinstance(reference, uuid.UUID) else self.resolve(reference)
+        if as_of is not None:
+            events = [e for e in self.store.history(case_id) if e.timestamp <= as_of]
+            state = fold(None, events)
+            if state is None:
+                raise CaseNotFound(f"{reference} as of {as_of.isoformat()}")
+            if version is not None and state.version > version:
+                state = fold(None, events[:version])
+            assert state is not None
+            return state
+        state = self.store.load(case_id, version=version)
+        if state is None:
+            raise CaseNotFound(str(reference))
+        return state
+
+    def history(self, reference: str | uuid.UUID) -> Sequence[CaseEvent]:
+        """Every event of the case, oldest first: the auditor's view."""
+        case_id = reference if isinstance(reference, uuid.UUID) else self.resolve(reference)
+        events = self.store.history(case_id)
+        if not events:
+            raise CaseNotFound(str(reference))
+        return events
+
+    def cases(self, query: CaseQuery | None = None) -> Sequence[CaseSummary]:
+        self.catch_up()
+        return self.index.search(query or CaseQuery())
+
+    def count(self, query: CaseQuery | None = None) -> int:
+        self.catch_up()
+        return self.index.count(query or CaseQuery())
+
+    def due_follow_ups(self, until: datetime | None = None) -> Sequence[DueFollowUp]:
+        self.catch_up()
+        return self.index.due_follow_ups(until or self.clock.now())
+
+    # --- intake ----------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        items: Iterable[IntakeItem],
+        *,
+        batch_size: int = 1_000,
+        report: IngestReport | None = None,
+    ) -> IngestReport:
+        """Ingest records in batches; bad rows are reported, good ones kept.
+
+        Idempotent: a record whose case exists is skipped. A record for an account that has an
+        open case of the same typification is recorded on that case as a repeat contact.
+        """
+        report = report or IngestReport()
+        batch: list[IntakeRecord] = []
+        for item in items:
+            if isinstance(item, RejectedRow):
+                report.reject(item)
+                continue
+            report.read += 1
+            batch.append(item)
+            if len(batch) >= batch_size:
+                self._ingest_batch(batch, report)
+                batch = []
+        if batch:
+            self._ingest_batch(batch, report)
+        return report
+
+    def _ingest_batch(self, records: list[IntakeRecord], report: IngestReport) -> None:
+        self.catch_up()
+        known = self.index.known([r.source.case_id() for r in records])
+        open_cases = self.index.open_cases_for([(r.account, r.typification) for r in records])
+        now = self.clock.now()
+        new_events: list[Ingested] = []
+        repeats: list[tuple[uuid.UUID, IntakeRecord]] = []
+        seen: set[uuid.UUID] = set()
+        for record in records:
+            case_id = record.source.case_id()
+            if case_id in known or case_id in seen:
+                report.already_known += 1
+                continue
+            pair = (record.account, record.typification)
+            target = open_cases.get(pair)
+            if target is not None:
+                repeats.append((target, record))
+                continue
+            try:
+                event = decisions.ingest(
+                    source=record.source,
+                    received_at=record.received_at,
+                    account=record.account,
+                    line=record.line,
+                    customer_name=record.customer_name,
+                    typification=record.typification,
+                    request=record.request,
+                    follow_up_at=record.follow_up_at,
+                    front_agent=record.front_agent,
+                    recommended_by=record.recommended_by,
+                    actor=INTAKE,
+                    at=now,
+                )
+            except DomainError as error:
+                report.reject(RejectedRow(location=record.location, field=None, reason=str(error)))
+                continue
+            seen.add(case_id)
+            open_cases[pair] = case_id
+            new_events.append(event)
+        try:
+            self.store.append(new_events)
+            report.created += len(new_events)
+        except ConcurrencyConflict:
+            # Another process ingested some of these meanwhile: go one by one.
+            for event in new_events:
+                try:
+                    self.store.append([event])
+                    report.created += 1
+                except ConcurrencyConflict:
+                    report.already_known += 1
+        for target, record in repeats:
+            result = self._execute(
+                target,
+                lambda state, r=record: decisions.record_repeat_contact(  # type: ignore[misc]
+                    state,
+                    source=r.source,
+                    received_at=r.received_at,
+                    request=r.request,
+                    actor=INTAKE,
+                    at=now,
+                ),
+            )
+            if result.events:
+                report.repeat_contacts += 1
+            else:
+                report.already_known += 1
+
+    # --- agent commands --------------------------------------------------------------------
+
+    def _execute(self, case_id: uuid.UUID, decide: Decide) -> CommandResult:
+        for _ in range(MAX_ATTEMPTS):
+            state = self.store.load(case_id)
+            if state is None:
+                raise CaseNotFound(str(case_id))
+            events = decide(state)
+            if not events:
+                return CommandResult(state, ())
+            try:
+                self.store.append(events)
+            except ConcurrencyConflict:
+                continue
+            new_state = fold(state, events)
+            assert new_state is not None
+            return CommandResult(new_state, tuple(events))
+        raise TooMuchContention(case_id)
+
+    def _run(self, reference: str | uuid.UUID, decide: Decide) -> CommandResult:
+        case_id = reference if isinstance(reference, uuid.UUID) else self.resolve(reference)
+        return self._execute(case_id, decide)
+
+    def assign(self, reference: str | uuid.UUID, *, agent: str, actor: Actor) -> CommandResult:
+        now = self.clock.now()
+        return self._run(reference, lambda s: decisions.assign(s, agent=agent, actor=actor, at=now))
+
+    def interpret(
+        self,
+        reference: str | uuid.UUID,
+        *,
+        category: Category,
+        subcategory: Subcategory,
+        actor: Actor,
+    ) -> CommandResult:
+        now = self.clock.now()
+        return self._run(
+            reference,
+            lambda s: decisions.interpret(
+                s, category=category, subcategory=subcategory, actor=actor, at=now
+            ),
+        )
+
+    def add_note(self, reference: str | uuid.UUID, *, text: str, actor: Actor) -> CommandResult:
+        now = self.clock.now()
+        limit = self.policies.rr_note_max_length
+        return self._run(
+            reference,
+            lambda s: decisions.add_note(
+                s, text=text, actor=actor, at=now, rr_note_max_length=limit
+            ),
+        )
+
+    def schedule_follow_up(
+        self, reference: str | uuid.UUID, *, due_at: datetime, actor: Actor
+    ) -> CommandResult:
+        now = self.clock.now()
+        return self._run(
+            reference,
+            lambda s: decisions.schedule_follow_up(s, due_at=due_at, actor=actor, at=now),
+        )
+
+    def complete_follow_up(
+        self,
+        reference: str | uuid.UUID,
+        *,
+        outcome: str,
+        actor: Actor,
+        follow_up_id: int | None = None,
+    ) -> CommandResult:
+        now = self.clock.now()
+        rules = self.policies.follow_up
+        return self._run(
+            reference,
+            lambda s: decisions.complete_follow_up(
+                s, follow_up_id=follow_up_id, outcome=outcome, actor=actor, at=now, rules=rules
+            ),
+        )
+
+    def mark_follow_up_missed(
+        self, reference: str | uuid.UUID, *, follow_up_id: int, actor: Actor
+    ) -> CommandResult:
+        now = self.clock.now()
+        rules = self.policies.follow_up
+        return self._run(
+            reference,
+            lambda s: decisions.mark_follow_up_missed(
+                s, follow_up_id=follow_up_id, actor=actor, at=now, rules=rules
+            ),
+        )
+
+    def typify(
+        self,
+        reference: str | uuid.UUID,
+        *,
+        marking_code: str,
+        resolution: Resolution,
+        cun: str | None = None,
+        actor: Actor,
+    ) -> CommandResult:
+        now = self.clock.now()
+        return self._run(
+            reference,
+            lambda s: decisions.typify(
+                s, marking_code=marking_code, resolution=resolution, cun=cun, actor=actor, at=now
+            ),
+        )
+
+    def escalate(
+        self,
+        reference: str | uuid.UUID,
+        *,
+        target: EscalationTarget,
+        area: str,
+        reason: str,
+        priority: Priority = Priority.NORMAL,
+        external_reference: str | None = None,
+        actor: Actor,
+    ) -> CommandResult:
+        now = self.clock.now()
+        return self._run(
+            reference,
+            lambda s: decisions.escalate(
+                s,
+                target=target,
+                area=area,
+                reason=reason,
+                priority=priority,
+                external_reference=external_reference,
+                actor=actor,
+                at=now,
+            ),
+        )
+
+    def schedule_visit(
+        self,
+        reference: str | uuid.UUID,
+        *,
+        kind: VisitKind,
+        slot_start: datetime,
+        slot_end: datetime,
+        booking_reference: str,
+        actor: Actor,
+    ) -> CommandResult:
+        now = self.clock.now()
+        return self._run(
+            reference,
+            lambda s: decisions.schedule_visit(
+                s,
+                kind=kind,
+                slot_start=slot_start,
+                slot_end=slot_end,
+                booking_reference=booking_reference,
+                actor=actor,
+                at=now,
+            ),
+        )
+
+    def complete_closing_protocol(
+        self,
+        reference: str | uuid.UUID,
+        *,
+        resolution_explained: bool,
+        nothing_else_pending: bool,
+        closing_script_read: bool,
+        survey_invited: bool,
+        actor: Actor,
+    ) -> CommandResult:
+        now = self.clock.now()
+        return self._run(
+            reference,
+            lambda s: decisions.complete_closing_protocol(
+                s,
+                resolution_explained=resolution_explained,
+                nothing_else_pending=nothing_else_pending,
+                closing_script_read=closing_script_read,
+                survey_invited=survey_invited,
+                actor=actor,
+                at=now,
+            ),
+        )
+
+    def close_case(
+        self,
+        reference: str | uuid.UUID,
+        *,
+        summary: str,
+        actor: Actor,
+        first_contact: bool = False,
+    ) -> CommandResult:
+        """Close the case; `first_contact=True` records it as solved in the first contact."""
+        now = self.clock.now()
+        decide = decisions.close_first_contact if first_contact else decisions.close
+        return self._run(reference, lambda s: decide(s, summary=summary, actor=actor, at=now))
+
+    def reopen(self, reference: str | uuid.UUID, *, reason: str, actor: Actor) -> CommandResult:
+        now = self.clock.now()
+        return self._run(
+            reference, lambda s: decisions.reopen(s, reason=reason, actor=actor, at=now)
+        )

@@ -1,0 +1,129 @@
+"""Settings: one frozen object, read from the environment and an optional TOML file.
+
+Precedence: explicit arguments > environment variables > TOML file > defaults.
+
+- `BACKOFFICE_DATA_DIR`: folder of the SQLite files (default `./backoffice-data`);
+- `BACKOFFICE_DATABASE_URL`: `sqlite` (default), `memory`, or
+  `postgresql://user:password@host:port/database`;
+- `BACKOFFICE_CONFIG`: a TOML file with the keys of `Settings` (default
+  `<data dir>/backoffice.toml` when it exists);
+- `BACKOFFICE_RR_NOTE_MAX_LENGTH`: RR's note field length; longer notes go to ESTRATEGICOS (240);
+- `BACKOFFICE_FOLLOW_UP_ON_TIME_MINUTES`: done within this after due is on time (120);
+- `BACKOFFICE_FOLLOW_UP_MISSED_AFTER_HOURS`: pending this long after due is missed (24).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import attrs
+import cattrs
+
+DEFAULT_DATA_DIR = "backoffice-data"
+
+
+class SettingsError(Exception):
+    """A setting that cannot be used; the message names the setting and the source."""
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    database_url: str = "sqlite"
+    rr_note_max_length: int = 240
+    follow_up_on_time_minutes: int = 120
+    follow_up_missed_after_hours: int = 24
+
+    @property
+    def backend(self) -> str:
+        if self.database_url in ("sqlite", "memory"):
+            return self.database_url
+        if self.database_url.startswith(("postgresql://", "postgres://")):
+            return "postgres"
+        raise SettingsError(
+            f"database_url: {self.database_url!r} is not sqlite, memory or a postgresql:// URL"
+        )
+
+    def store_env(self) -> dict[str, str]:
+        """eventsourcing's environment for the cases' event store."""
+        backend = self.backend
+        if backend == "memory":
+            return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+        if backend == "sqlite":
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.data_dir / "cases.sqlite"),
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+        return self._postgres_env()
+
+    def index_env(self) -> dict[str, str]:
+        """The case index's environment: its own SQLite file, or the same PostgreSQL."""
+        backend = self.backend
+        if backend == "memory":
+            name = f"file:caseindex-{uuid.uuid4().hex}?mode=memory&cache=shared"
+            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": name}
+        if backend == "sqlite":
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.data_dir / "case_index.sqlite"),
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+        return self._postgres_env()
+
+    def _postgres_env(self) -> dict[str, str]:
+        url = urlsplit(self.database_url)
+        if not url.path.strip("/"):
+            raise SettingsError("database_url: a PostgreSQL URL needs a database name")
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(url.path.strip("/")),
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+        }
+
+
+_ENV = {
+    "data_dir": "BACKOFFICE_DATA_DIR",
+    "database_url": "BACKOFFICE_DATABASE_URL",
+    "rr_note_max_length": "BACKOFFICE_RR_NOTE_MAX_LENGTH",
+    "follow_up_on_time_minutes": "BACKOFFICE_FOLLOW_UP_ON_TIME_MINUTES",
+    "follow_up_missed_after_hours": "BACKOFFICE_FOLLOW_UP_MISSED_AFTER_HOURS",
+}
+
+_converter = cattrs.Converter(forbid_extra_keys=True)
+_converter.register_structure_hook(Path, lambda v, _: Path(v))
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read settings; `overrides` (None values ignored) win over everything else."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    data_dir = overrides.get("data_dir") or environ.get(_ENV["data_dir"]) or DEFAULT_DATA_DIR
+    config = environ.get("BACKOFFICE_CONFIG")
+    config_path = Path(config) if config else Path(data_dir) / "backoffice.toml"
+    if config or config_path.exists():
+        try:
+            values.update(tomllib.loads(config_path.read_text(encoding="utf-8")))
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise SettingsError(f"{config_path}: {error}") from error
+    for field, variable in _ENV.items():
+        if variable in environ and environ[variable] != "":
+            values[field] = environ[variable]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return _converter.structure(values, Settings)
+    except cattrs.BaseValidationError as error:
+        problems = "; ".join(cattrs.transform_error(error))
+        raise SettingsError(
+            f"invalid settings ({config_path} or environment): {problems}"
+        ) from error
