@@ -1,0 +1,198 @@
+"""How the CLI shows cases and histories: Rich tables for people, JSON for machines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from adapters.eventstore.mapper import CONVERTER, TOPICS, event_payload
+from adapters.intake.parsing import BOGOTA
+from application.ports import CaseSummary, DueFollowUp
+from application.service import IngestReport
+from domain.events import CaseEvent
+from domain.state import CaseState
+
+HEADER_FIELDS = ("originator_id", "originator_version", "timestamp", "actor")
+
+
+def local(value: datetime | None) -> str:
+    """A time as agents read it: Bogotá local time."""
+    if value is None:
+        return "-"
+    return value.astimezone(BOGOTA).strftime("%Y-%m-%d %H:%M")
+
+
+def dump_json(console: Console, data: Any) -> None:
+    console.print_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def case_json(state: CaseState) -> dict[str, Any]:
+    data: dict[str, Any] = CONVERTER.unstructure(state)
+    data["open_follow_ups"] = [
+        {"follow_up_id": f.follow_up_id, "due_at": f.due_at.isoformat()}
+        for f in state.pending_follow_ups
+    ]
+    return data
+
+
+def show_case(console: Console, state: CaseState, *, as_of: datetime | None = None) -> None:
+    title = f"Case {state.source}  ({state.case_id})"
+    if as_of is not None:
+        title += f"  as of {local(as_of)} Bogotá"
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    rows: list[tuple[str, str]] = [
+        ("status", state.status.value + (" (first contact)" if state.closed_first_contact else "")),
+        ("version", str(state.version)),
+        ("account", state.account),
+        ("customer", state.customer_name),
+        ("line", state.line.value),
+        ("typification", state.typification),
+        ("request", state.request or "-"),
+        ("received", local(state.received_at)),
+        ("front agent", state.front_agent or "-"),
+        ("recommended by", state.recommended_by or "-"),
+        ("owner", state.agent or "(unassigned)"),
+        (
+            "interpretation",
+            f"{state.category.value}/{state.subcategory.value}"
+            if state.category and state.subcategory
+            else "-",
+        ),
+        (
+            "marking",
+            f"{state.marking_code} ({state.resolution.value})" if state.resolution else "-",
+        ),
+        ("CUN", state.cun or "-"),
+        ("notes", f"{state.notes} in RR, {state.estrategicos_notes} in ESTRATEGICOS"),
+        ("repeat contacts", str(len(state.repeat_contacts))),
+        ("closing protocol", "recorded" if state.protocol_completed else "not yet"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    for f in state.follow_ups:
+        table.add_row(f"follow-up #{f.follow_up_id}", f"due {local(f.due_at)}: {f.status.value}")
+    for e in state.escalations:
+        table.add_row(
+            f"escalation #{e.escalation_id}",
+            f"{e.target.value} → {e.area} ({e.priority.value}) {e.external_reference or ''}",
+        )
+    for v in state.visits:
+        table.add_row(
+            f"visit {v.kind.value}",
+            f"{local(v.slot_start)}–{local(v.slot_end)} ref {v.booking_reference}",
+        )
+    console.print(table)
+    clocks = state.pending_follow_ups
+    if clocks and state.is_open:
+        console.print("Open clocks:")
+        for f in sorted(clocks, key=lambda f: f.due_at):
+            console.print(f"  follow-up #{f.follow_up_id} due {local(f.due_at)} Bogotá")
+
+
+def history_json(events: Sequence[CaseEvent]) -> list[dict[str, Any]]:
+    entries = []
+    for event in events:
+        payload = event_payload(event)
+        data = {k: v for k, v in payload.items() if k not in HEADER_FIELDS}
+        entries.append(
+            {
+                "version": event.originator_version,
+                "timestamp": payload["timestamp"],
+                "actor": payload["actor"],
+                "event": TOPICS[type(event)],
+                "data": data,
+            }
+        )
+    return entries
+
+
+def show_history(console: Console, events: Sequence[CaseEvent]) -> None:
+    table = Table(title=f"History of case {events[0].originator_id}", title_justify="left")
+    for column in ("#", "time (Bogotá)", "actor", "event", "data"):
+        table.add_column(column)
+    for entry, event in zip(history_json(events), events, strict=True):
+        data = ", ".join(f"{k}={_short(v)}" for k, v in entry["data"].items() if v is not None)
+        table.add_row(
+            str(entry["version"]), local(event.timestamp), entry["actor"], entry["event"], data
+        )
+    console.print(table)
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def summaries_json(rows: Sequence[CaseSummary]) -> list[dict[str, Any]]:
+    return [CONVERTER.unstructure(row) for row in rows]
+
+
+def show_summaries(console: Console, rows: Sequence[CaseSummary], total: int) -> None:
+    table = Table(title=f"Cases ({len(rows)} of {total})", title_justify="left")
+    for column in (
+        "source",
+        "status",
+        "line",
+        "typification",
+        "category",
+        "owner",
+        "next follow-up",
+    ):
+        table.add_column(column)
+    for r in rows:
+        category = f"{r.category.value}/{r.subcategory}" if r.category else "-"
+        table.add_row(
+            str(r.source),
+            r.status.value,
+            r.line.value,
+            r.typification,
+            category,
+            r.agent or "-",
+            local(r.next_follow_up_at),
+        )
+    console.print(table)
+
+
+def due_json(rows: Sequence[DueFollowUp]) -> list[dict[str, Any]]:
+    return [CONVERTER.unstructure(row) for row in rows]
+
+
+def show_due(console: Console, rows: Sequence[DueFollowUp]) -> None:
+    table = Table(title=f"Follow-ups due ({len(rows)})", title_justify="left")
+    for column in ("due (Bogotá)", "case", "follow-up", "owner"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(local(r.due_at), str(r.source), f"#{r.follow_up_id}", r.agent or "-")
+    console.print(table)
+
+
+def report_json(report: IngestReport) -> dict[str, Any]:
+    return {
+        "read": report.read,
+        "created": report.created,
+        "repeat_contacts": report.repeat_contacts,
+        "already_known": report.already_known,
+        "rejected_count": report.rejected_count,
+        "rejected": [
+            {"location": r.location, "field": r.field, "reason": r.reason} for r in report.rejected
+        ],
+    }
+
+
+def show_report(console: Console, report: IngestReport) -> None:
+    console.print(
+        f"read {report.read} · created {report.created} · repeat contacts "
+        f"{report.repeat_contacts} · already known {report.already_known} · "
+        f"rejected {report.rejected_count}"
+    )
+    for row in report.rejected[:50]:
+        console.print(f"  rejected {row}", markup=False, highlight=False)
+    if report.rejected_count > 50:
+        console.print(f"  … and {report.rejected_count - 50} more (use --json for all)")

@@ -1,0 +1,107 @@
+"""Shared fixtures: a fixed clock, builders of intake records, and the backends.
+
+PostgreSQL tests need a server: in CI (`CI=true`) a missing server fails them; elsewhere
+they are skipped with the reason. Each PostgreSQL test gets a database of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from adapters.clock import FixedClock
+from application.intake import IntakeRecord
+from application.service import Backoffice
+from domain.values import Channel, LineOfBusiness, SourceKey
+from entrypoints.bootstrap import bootstrap
+from entrypoints.settings import load_settings
+
+T0 = datetime(2026, 7, 15, 14, 0, tzinfo=UTC)
+PG_HOST = os.environ.get("BACKOFFICE_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("BACKOFFICE_TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("BACKOFFICE_TEST_PG_USER", "postgres")
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+def record(key: str, **changes: object) -> IntakeRecord:
+    values: dict[str, object] = {
+        "source": SourceKey(Channel.CRM, key),
+        "received_at": T0 - timedelta(hours=1),
+        "account": f"ACC-{key}",
+        "line": LineOfBusiness.HOGAR,
+        "customer_name": "Cliente Prueba",
+        "typification": "Falla internet",
+        "request": "No tiene servicio",
+        "follow_up_at": T0 + timedelta(days=1),
+        "front_agent": "front01",
+        "recommended_by": None,
+        "location": f"test:{key}",
+    }
+    values.update(changes)
+    return IntakeRecord(**values)  # type: ignore[arg-type]
+
+
+def _admin() -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(
+        host=PG_HOST,
+        port=PG_PORT,
+        user=PG_USER,
+        dbname="postgres",
+        autocommit=True,
+        connect_timeout=3,
+    )
+
+
+def postgres_available() -> str | None:
+    """None when a server answers; otherwise why not."""
+    try:
+        with _admin():
+            return None
+    except psycopg.Error as error:
+        return f"no PostgreSQL server at {PG_HOST}:{PG_PORT} ({error})".strip()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty database for one test; dropped afterwards."""
+    why = postgres_available()
+    if why is not None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"PostgreSQL is required in CI: {why}")
+        pytest.skip(why)
+    name = f"backoffice_test_{uuid.uuid4().hex[:12]}"
+    with _admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        with _admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("postgres_url")
+        return url
+    return str(request.param)
+
+
+@pytest.fixture
+def office(backend_url: str, tmp_path: Path, clock: FixedClock) -> Iterator[Backoffice]:
+    settings = load_settings(environ={}, data_dir=str(tmp_path / "data"), database_url=backend_url)
+    with bootstrap(settings, clock=clock) as office:
+        yield office

@@ -1,0 +1,175 @@
+"""One contract for the event store and the case index, run on memory, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from adapters.clock import FixedClock
+from application.ports import CaseQuery, ConcurrencyConflict
+from application.service import Backoffice
+from domain import decisions
+from domain.errors import CaseClosed, CaseNotFound
+from domain.events import Assigned, Ingested, Interpreted, NoteAdded, RepeatContactRecorded
+from domain.values import (
+    Actor,
+    CaseStatus,
+    Category,
+    Channel,
+    Resolution,
+    SourceKey,
+    Subcategory,
+)
+from tests.conftest import T0, record
+
+AGENT = Actor.agent("maria.b")
+
+
+def test_intake_is_idempotent_on_the_source_key(office: Backoffice) -> None:
+    records = [record(f"K{i}") for i in range(5)]
+    first = office.ingest(records)
+    again = office.ingest(records)
+    assert (first.created, first.already_known) == (5, 0)
+    assert (again.created, again.already_known) == (0, 5)
+    assert office.count() == 5
+    assert office.store.last_position() == 5
+
+
+def test_same_account_and_typification_while_open_is_a_repeat_contact(office: Backoffice) -> None:
+    report = office.ingest(
+        [record("K1", account="777"), record("K2", account="777"), record("K3", account="777",
+         typification="Otra")]
+    )  # fmt: skip
+    assert (report.created, report.repeat_contacts) == (2, 1)
+    case = office.case("K1")
+    assert case.repeat_contacts == (SourceKey(Channel.CRM, "K2"),)
+    assert office.resolve("K2") == case.case_id  # the repeat key finds its case
+    again = office.ingest([record("K2", account="777")])
+    assert (again.created, again.repeat_contacts, again.already_known) == (0, 0, 1)
+
+
+def test_a_case_can_be_read_now_at_a_version_and_as_of_a_moment(
+    office: Backoffice, clock: FixedClock
+) -> None:
+    office.ingest([record("K1")])
+    clock.advance(timedelta(hours=1))
+    office.assign("K1", agent="maria.b", actor=AGENT)
+    clock.advance(timedelta(hours=1))
+    office.interpret("K1", category=Category.SAC, subcategory=Subcategory.CARTERA, actor=AGENT)
+
+    assert office.case("K1").version == 3
+    assert office.case("K1", version=2).category is None
+    assert office.case("K1", version=2).agent == "maria.b"
+    as_of = office.case("K1", as_of=T0 + timedelta(minutes=90))
+    assert (as_of.version, as_of.agent, as_of.category) == (2, "maria.b", None)
+    with pytest.raises(CaseNotFound):
+        office.case("K1", as_of=T0 - timedelta(seconds=1))
+    history = office.history("K1")
+    assert [type(e) for e in history] == [Ingested, Assigned, Interpreted]
+    assert [e.actor for e in history][1:] == [AGENT, AGENT]
+
+
+def test_references_accept_the_case_id_the_key_and_channel_key(office: Backoffice) -> None:
+    office.ingest([record("K1")])
+    case_id = SourceKey(Channel.CRM, "K1").case_id()
+    assert office.resolve("K1") == office.resolve("crm:K1") == office.resolve(str(case_id))
+    with pytest.raises(CaseNotFound):
+        office.resolve("nope")
+    with pytest.raises(CaseNotFound):
+        office.resolve("email:K1")
+
+
+def test_the_global_log_is_read_in_order_from_a_position(office: Backoffice) -> None:
+    office.ingest([record(f"K{i}") for i in range(3)])
+    office.add_note("K0", text="nota", actor=AGENT)
+    log = office.store.read_log(0, 10)
+    assert [entry.position for entry in log] == sorted(entry.position for entry in log)
+    assert len(log) == 4
+    assert isinstance(log[-1].event, NoteAdded)
+    tail = office.store.read_log(log[1].position, 10)
+    assert [e.position for e in tail] == [e.position for e in log[2:]]
+    assert office.store.last_position() == log[-1].position
+
+
+def test_a_stale_append_conflicts_and_commands_retry_after_reloading(office: Backoffice) -> None:
+    office.ingest([record("K1")])
+    case_id = office.resolve("K1")
+    stale = office.store.load(case_id)
+    assert stale is not None
+    office.add_note(case_id, text="primera", actor=AGENT)
+    with pytest.raises(ConcurrencyConflict):
+        office.store.append(decisions.add_note(stale, text="tarde", actor=AGENT, at=T0))
+
+    original_load = office.store.load
+    raced = threading.Event()
+
+    def load_then_race(cid, *, version=None):  # type: ignore[no-untyped-def]
+        state = original_load(cid, version=version)
+        if not raced.is_set():
+            raced.set()  # someone else writes between our load and our append
+            office.store.append(decisions.add_note(state, text="otro", actor=AGENT, at=T0))
+        return state
+
+    office.store.load = load_then_race  # type: ignore[method-assign]
+    result = office.add_note(case_id, text="mía", actor=AGENT)
+    office.store.load = original_load  # type: ignore[method-assign]
+    assert result.case.version == 4
+    assert [e.text for e in office.history(case_id) if isinstance(e, NoteAdded)] == [
+        "primera",
+        "otro",
+        "mía",
+    ]
+
+
+def test_the_case_list_filters_and_tracks_follow_ups_and_closing(
+    office: Backoffice, clock: FixedClock
+) -> None:
+    office.ingest([record("K1"), record("K2", follow_up_at=None), record("K3")])
+    office.assign("K1", agent="maria.b", actor=AGENT)
+    office.interpret("K1", category=Category.SAC, subcategory=Subcategory.RECAUDO, actor=AGENT)
+    assert [c.source.key for c in office.cases(CaseQuery(agent="maria.b"))] == ["K1"]
+    assert [c.source.key for c in office.cases(CaseQuery(category=Category.SAC))] == ["K1"]
+    due = office.due_follow_ups(T0 + timedelta(days=2))
+    assert sorted(d.source.key for d in due) == ["K1", "K3"]
+    assert office.due_follow_ups(T0) == []
+
+    clock.set(T0 + timedelta(days=1))
+    office.complete_follow_up("K1", outcome="Pago confirmado", actor=AGENT)
+    office.typify("K1", marking_code="REC-01", resolution=Resolution.FIRST_CONTACT, actor=AGENT)
+    office.complete_closing_protocol(
+        "K1", resolution_explained=True, nothing_else_pending=True, closing_script_read=True,
+        survey_invited=True, actor=AGENT,
+    )  # fmt: skip
+    office.close_case("K1", summary="Pago aplicado", first_contact=True, actor=AGENT)
+    assert [d.source.key for d in office.due_follow_ups(T0 + timedelta(days=2))] == ["K3"]
+    closed = office.cases(CaseQuery(status=CaseStatus.CLOSED))
+    assert [c.source.key for c in closed] == ["K1"]
+    assert office.count(CaseQuery(status=CaseStatus.OPEN)) == 2
+    with pytest.raises(CaseClosed):
+        office.add_note("K1", text="x", actor=AGENT)
+    # A new contact for a closed case's account and typification opens a new case.
+    report = office.ingest([record("K9", account="ACC-K1")])
+    assert report.created == 1
+    office.reopen("K1", reason="Cliente insatisfecho", actor=AGENT)
+    report = office.ingest([record("K10", account="ACC-K1")])
+    assert report.repeat_contacts == 1
+
+
+def test_the_index_rebuilds_from_zero_to_the_same_rows(office: Backoffice) -> None:
+    office.ingest([record(f"K{i}", account=str(i % 4)) for i in range(12)])
+    office.assign("K0", agent="juan.r", actor=AGENT)
+    before = office.cases(CaseQuery(limit=100))
+    office.index.reset()
+    assert office.index.position() == 0
+    assert office.cases(CaseQuery(limit=100)) == before
+    with pytest.raises(Exception, match="[Tt]racking"):
+        office.index.project(office.store.read_log(0, 1))  # already applied: refused
+
+
+def test_repeat_contact_events_name_the_new_source(office: Backoffice) -> None:
+    office.ingest([record("K1", account="1"), record("K2", account="1")])
+    events = office.history("K1")
+    assert isinstance(events[-1], RepeatContactRecorded)
+    assert events[-1].source == SourceKey(Channel.CRM, "K2")
