@@ -11,6 +11,7 @@ text (`2026-07-15T19:30:00.000000Z`) so that text order is time order on both ba
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -46,6 +47,7 @@ _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _SEP = "\x1f"
 
 
+@functools.lru_cache(maxsize=65_536)
 def _ts(value: datetime) -> str:
     return value.astimezone(UTC).strftime(_TIME_FORMAT)
 

@@ -47,8 +47,8 @@ class CaseStore(Protocol):
         """Every event of the case, oldest first (empty when there is no such case)."""
         ...
 
-    def append(self, events: Sequence[CaseEvent]) -> None:
-        """Store events of one or many cases atomically.
+    def append(self, events: Sequence[CaseEvent]) -> Sequence[LoggedEvent]:
+        """Store events of one or many cases atomically; returns them with their positions.
 
         Raises `ConcurrencyConflict` when any event's (case, version) is already taken.
         """

@@ -21,6 +21,7 @@ from application.ports import (
     Clock,
     ConcurrencyConflict,
     DueFollowUp,
+    LoggedEvent,
 )
 from domain import decisions
 from domain.decisions import DEFAULT_FOLLOW_UP_RULES, RR_NOTE_MAX_LENGTH, FollowUpRules
@@ -122,6 +123,18 @@ class Backoffice:
 
     # --- reading ---------------------------------------------------------------------------
 
+    def _project_fresh(self, logged: Sequence[LoggedEvent]) -> None:
+        """Project events just appended, when nothing else was written before them.
+
+        Saves re-reading and decoding them from the log; any gap means someone else wrote in
+        between, and the next `catch_up` reads the log instead.
+        """
+        if not logged or logged[0].position != self.index.position() + 1:
+            return
+        if logged[-1].position - logged[0].position != len(logged) - 1:
+            return
+        self.index.project(logged)
+
     def catch_up(self, batch_size: int = 2_000) -> int:
         """Bring the case index up to the newest event; returns how many events it applied."""
         applied = 0
@@ -202,7 +215,7 @@ class Backoffice:
         self,
         items: Iterable[IntakeItem],
         *,
-        batch_size: int = 1_000,
+        batch_size: int = 5_000,
         report: IngestReport | None = None,
     ) -> IngestReport:
         """Ingest records in batches; bad rows are reported, good ones kept.
@@ -265,7 +278,7 @@ class Backoffice:
             open_cases[pair] = case_id
             new_events.append(event)
         try:
-            self.store.append(new_events)
+            self._project_fresh(self.store.append(new_events))
             report.created += len(new_events)
         except ConcurrencyConflict:
             # Another process ingested some of these meanwhile: go one by one.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import uuid
 from datetime import datetime
 
@@ -111,7 +112,12 @@ class SourceKey:
 
     def case_id(self) -> uuid.UUID:
         """Intake is idempotent: the same source key always gives the same case id."""
-        return uuid.uuid5(CASE_NAMESPACE, str(self))
+        return _case_id(self.channel.value, self.key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _case_id(channel: str, key: str) -> uuid.UUID:
+    return uuid.uuid5(CASE_NAMESPACE, f"{channel}:{key}")
 
 
 class EscalationTarget(enum.StrEnum):

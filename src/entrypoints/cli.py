@@ -14,14 +14,11 @@ from pathlib import Path
 from typing import Annotated
 
 import attrs
-import click
 import typer
-from adapters.intake.mail import MailReader
 from eventsourcing.persistence import PersistenceError
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 
-from adapters.intake.crm_export import CrmExportReader
 from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR, DateError, parse_datetime
 from application.intake import IntakeReader
 from application.ports import CaseQuery
@@ -44,7 +41,8 @@ from entrypoints.settings import SettingsError, load_settings
 
 OK, REFUSED, BAD_INPUT, NOT_FOUND, PARTIAL_INGEST, UNAVAILABLE = 0, 1, 2, 3, 4, 5
 
-out = Console(soft_wrap=False)
+# Piped output (files, other programs) gets wide tables rather than wrapped cells.
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 app = typer.Typer(
@@ -71,9 +69,11 @@ class _Context:
         return self.office
 
 
+_session: _Context | None = None
+
+
 @app.callback()
 def _options(
-    ctx: typer.Context,
     data_dir: Annotated[
         str | None,
         typer.Option(
@@ -89,13 +89,13 @@ def _options(
         ),
     ] = None,
 ) -> None:
-    ctx.obj = _Context(data_dir, database_url)
-    ctx.call_on_close(lambda: ctx.obj.office.close() if ctx.obj.office else None)
+    global _session  # noqa: PLW0603 - one invocation, one session; `main` closes it
+    _session = _Context(data_dir, database_url)
 
 
 def _office() -> Backoffice:
-    ctx: _Context = click.get_current_context().find_root().obj
-    return ctx.open()
+    assert _session is not None, "the CLI callback sets the session up"
+    return _session.open()
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -157,6 +157,8 @@ def ingest(
     as_json: JsonOption = False,
 ) -> None:
     """Ingest CRM exports (CSV with ; or , · JSON Lines). Re-running a file adds nothing."""
+    from adapters.intake.crm_export import CrmExportReader
+
     for path in files:
         if not path.is_file():
             raise InvalidValue(str(path), "no such file")
@@ -169,6 +171,8 @@ def ingest_mail(
     as_json: JsonOption = False,
 ) -> None:
     """Ingest recommended cases from corporate e-mail, keyed by Message-ID."""
+    from adapters.intake.mail import MailReader
+
     if not path.exists():
         raise InvalidValue(str(path), "no such file or folder")
     _run_ingest([(path.name, MailReader(path))], as_json)
@@ -445,18 +449,12 @@ def case_reopen(
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and, as a script, exits with) a meaningful code."""
-    code = OK
+    global _session  # noqa: PLW0603
     try:
-        result = app(args=argv, standalone_mode=False)
-        code = result if isinstance(result, int) else OK
-    except click.exceptions.Exit as stop:
-        code = stop.exit_code
-    except click.ClickException as error:
-        error.show()
-        code = BAD_INPUT
-    except click.exceptions.Abort:
-        err.print("aborted")
-        code = 130
+        app(args=argv, prog_name="backoffice")
+        code = OK
+    except SystemExit as stop:  # Typer ends every run this way, usage errors with 2
+        code = stop.code if isinstance(stop.code, int) else (OK if stop.code is None else 1)
     except CaseNotFound as error:
         code = _fail(str(error), NOT_FOUND)
     except InvalidValue as error:
@@ -467,6 +465,10 @@ def main(argv: list[str] | None = None) -> int:
         code = _fail(str(error), UNAVAILABLE)
     except (PersistenceError, OSError) as error:
         code = _fail(f"storage unavailable: {error}", UNAVAILABLE)
+    finally:
+        if _session is not None and _session.office is not None:
+            _session.office.close()
+        _session = None
     return code
 
 

@@ -149,7 +149,8 @@ def show_summaries(console: Console, rows: Sequence[CaseSummary], total: int) ->
     for r in rows:
         category = f"{r.category.value}/{r.subcategory}" if r.category else "-"
         table.add_row(
-            str(r.source),
+            r.source.key,
+            r.source.channel.value,
             r.status.value,
             r.line.value,
             r.typification,

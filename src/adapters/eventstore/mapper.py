@@ -8,6 +8,7 @@ modules without touching stored data. `class_version` leaves room for upcasting.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from datetime import UTC, datetime
@@ -35,10 +36,16 @@ def _structure_datetime(value: Any, _: type) -> datetime:
     return parsed
 
 
+@functools.lru_cache(maxsize=65_536)
+def _iso(value: datetime) -> str:
+    # Cached: a bulk import repeats the same moments (its own clock, minute-precision dates).
+    return value.astimezone(UTC).isoformat()
+
+
 def make_converter() -> cattrs.Converter:
     """The one converter for events: UTC ISO date-times, UUIDs as text, actors as text."""
     converter = cattrs.Converter(forbid_extra_keys=True)
-    converter.register_unstructure_hook(datetime, lambda d: d.astimezone(UTC).isoformat())
+    converter.register_unstructure_hook(datetime, _iso)
     converter.register_structure_hook(datetime, _structure_datetime)
     converter.register_unstructure_hook(uuid.UUID, str)
     converter.register_structure_hook(

@@ -1,0 +1,158 @@
+"""The CLI as an agent and an auditor use it: real files, a real SQLite data directory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from entrypoints.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "examples" / "crm_export_sample.csv"
+
+
+class Cli:
+    def __init__(self, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        self.data_dir = data_dir
+        self.capsys = capsys
+
+    def __call__(self, *args: str, code: int = 0) -> tuple[str, str]:
+        self.capsys.readouterr()
+        result = main(["--data-dir", str(self.data_dir), *args])
+        out, err = self.capsys.readouterr()
+        assert result == code, f"exit {result} (wanted {code})\nstdout:\n{out}\nstderr:\n{err}"
+        return out, err
+
+    def json(self, *args: str, code: int = 0) -> object:
+        out, _ = self(*args, "--json", code=code)
+        return json.loads(out)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+    return Cli(tmp_path / "data", capsys)
+
+
+def test_ingesting_the_sample_export_twice_creates_each_case_once(cli: Cli) -> None:
+    first = cli.json("ingest", str(SAMPLE))
+    assert first == {
+        "read": 8,
+        "created": 7,
+        "repeat_contacts": 1,
+        "already_known": 0,
+        "rejected_count": 0,
+        "rejected": [],
+    }
+    again = cli.json("ingest", str(SAMPLE))
+    assert again["created"] == 0  # type: ignore[index]
+    assert again["already_known"] == 8  # type: ignore[index]
+    rows = cli.json("cases")
+    assert isinstance(rows, list)
+    assert len(rows) == 7
+    movil = cli.json("cases", "--line", "movil")
+    assert {row["source"]["key"] for row in movil} == {"CRM-260003", "CRM-260006"}  # type: ignore[union-attr]
+    out, _ = cli("cases", "--line", "movil")
+    assert "CRM-260003" in out
+    assert "Cases (2 of 2)" in out
+
+
+def test_a_file_with_bad_rows_keeps_the_good_ones_and_exits_4(cli: Cli, tmp_path: Path) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "crm_case_id,received_at,account,line,customer_name,typification\n"
+        "A1,2026-11-27 08:00,111,hogar,Ana,Falla\n"
+        "A2,31/02/2026 08:00,222,hogar,Beto,Falla\n"
+        "A3,2026-11-27 09:00,333,satelital,Carla,Falla\n"
+        "A4,2026-11-27 10:00,444,movil,Dora,Falla\n",
+        encoding="utf-8",
+    )
+    out, err = cli("ingest", str(export), code=4)
+    assert "created 2" in out
+    assert "export.csv:3: received_at" in out
+    assert "export.csv:4: line" in out
+    assert "2 input rows rejected; the good ones were kept" in err
+    assert "Beto" not in out + err  # no personal data in the report
+    keys = {row["source"]["key"] for row in cli.json("cases")}  # type: ignore[union-attr]
+    assert keys == {"A1", "A4"}
+
+
+def test_an_agent_works_a_case_to_a_first_contact_closing(cli: Cli) -> None:
+    cli("ingest", str(SAMPLE))
+    agent = ("--as", "maria.b")
+    cli("case", "assign", "CRM-260008", "maria.b", *agent)
+    cli("case", "interpret", "CRM-260008", "sac", "recaudo", *agent)
+    cli("case", "note", "CRM-260008", "Pago aplicado el 28/11 en corresponsal", *agent)
+    cli("case", "follow-up", "complete", "CRM-260008", "--outcome", "Cliente confirma", *agent)
+    cli("case", "typify", "CRM-260008", "REC-PAGO-01", *agent)
+    _, err = cli("case", "close", "CRM-260008", "--summary", "x", "--first-contact", *agent, code=1)
+    assert err.strip() == "error: closing in first contact: record the closing protocol first"
+    cli(
+        "case", "protocol", "CRM-260008", "--explained", "--nothing-else", "--script", "--survey",
+        *agent,
+    )  # fmt: skip
+    out, _ = cli(
+        "case", "close", "CRM-260008", "--summary", "Pago aplicado", "--first-contact", *agent
+    )
+    assert "ClosedFirstContact recorded" in out
+
+    shown = cli.json("case", "show", "CRM-260008")
+    assert shown["status"] == "closed"  # type: ignore[index]
+    assert shown["closed_first_contact"] is True  # type: ignore[index]
+    _, err = cli("case", "note", "CRM-260008", "otra", *agent, code=1)
+    assert "the case is closed" in err
+    assert len(err.strip().splitlines()) == 1
+
+    history = cli.json("case", "history", "CRM-260008")
+    assert isinstance(history, list)
+    assert [h["event"] for h in history] == [
+        "case.ingested",
+        "case.assigned",
+        "case.interpreted",
+        "case.note_added",
+        "case.follow_up_completed",
+        "case.typified",
+        "case.closing_protocol_completed",
+        "case.closed_first_contact",
+    ]
+    assert {h["actor"] for h in history[1:]} == {"agent:maria.b"}
+    assert history[0]["actor"] == "intake:intake"
+
+    before = cli.json("case", "show", "CRM-260008", "--as-of", history[2]["timestamp"])
+    assert before["version"] == 3  # type: ignore[index]
+    assert before["status"] == "open"  # type: ignore[index]
+
+
+def test_errors_say_what_and_exit_with_a_meaningful_code(cli: Cli, tmp_path: Path) -> None:
+    cli("ingest", str(SAMPLE))
+    _, err = cli("case", "show", "CRM-999", code=3)
+    assert "no case found for 'CRM-999'" in err
+    _, err = cli("case", "show", "CRM-260001", "--as-of", "31/02/2026", code=2)
+    assert "not a valid date" in err
+    _, err = cli("ingest", str(tmp_path / "missing.csv"), code=2)
+    assert "no such file" in err
+    _, err = cli("case", "interpret", "CRM-260001", "pqr", "cartera", "--as", "x", code=2)
+    assert "not a subcategory of pqr" in err
+    _, err = cli("case", "follow-up", "schedule", "CRM-260001", "2020-01-01", "--as", "x", code=2)
+    assert "future" in err
+
+
+def test_due_follow_ups_and_the_installed_command(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    script = Path(sys.executable).parent / "backoffice"
+    run = subprocess.run(
+        [str(script), "--data-dir", str(data), "ingest", str(SAMPLE)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "created 7" in run.stdout
+    due = subprocess.run(
+        [str(script), "--data-dir", str(data), "due", "--until", "2026-12-01 23:59", "--json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert due.returncode == 0, due.stderr
+    keys = sorted(row["source"]["key"] for row in json.loads(due.stdout))
+    assert keys == ["CRM-260001", "CRM-260002", "CRM-260003", "CRM-260008"]
