@@ -18,13 +18,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from eventsourcing.utils import Environment
 from psycopg.sql import SQL
 
-from application.ports import CaseQuery, CaseSummary, DueFollowUp, LoggedEvent
+from application.ports import (
+    CaseQuery,
+    CaseSummary,
+    ConcurrencyConflict,
+    DueFollowUp,
+    LoggedEvent,
+)
 from domain.events import (
     Assigned,
     CaseEvent,
@@ -128,6 +134,14 @@ class _IndexSQL:
     def project(self, events: Sequence[LoggedEvent]) -> None:
         if not events:
             return
+        try:
+            self._project(events)
+        except IntegrityError as error:
+            raise ConcurrencyConflict(
+                f"the case index is already at or past position {events[-1].position}"
+            ) from error
+
+    def _project(self, events: Sequence[LoggedEvent]) -> None:
         with self._transaction(commit=True) as c:
             ingested = [e.event for e in events if isinstance(e.event, Ingested)]
             if ingested:

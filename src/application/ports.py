@@ -115,7 +115,11 @@ class CaseIndex(Protocol):
         ...
 
     def project(self, events: Sequence[LoggedEvent]) -> None:
-        """Apply these events (positions strictly after `position()`, in order)."""
+        """Apply these events (positions strictly after `position()`, in order).
+
+        Raises `ConcurrencyConflict` (and changes nothing) when another projector has already
+        recorded a position at or past the last of these events.
+        """
         ...
 
     def search(self, query: CaseQuery) -> Sequence[CaseSummary]: ...

@@ -6,6 +6,7 @@ re-implements a rule. Domain errors come out as the typed exceptions of `domain.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -133,7 +134,8 @@ class Backoffice:
             return
         if logged[-1].position - logged[0].position != len(logged) - 1:
             return
-        self.index.project(logged)
+        with contextlib.suppress(ConcurrencyConflict):  # another process projected them
+            self.index.project(logged)
 
     def catch_up(self, batch_size: int = 2_000) -> int:
         """Bring the case index up to the newest event; returns how many events it applied."""
@@ -142,7 +144,10 @@ class Backoffice:
             batch = self.store.read_log(self.index.position(), batch_size)
             if not batch:
                 return applied
-            self.index.project(batch)
+            try:
+                self.index.project(batch)
+            except ConcurrencyConflict:
+                continue  # another process projected them first: read on from its position
             applied += len(batch)
 
     def resolve(self, reference: str) -> uuid.UUID:

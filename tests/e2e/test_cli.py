@@ -91,9 +91,15 @@ def test_an_agent_works_a_case_to_a_first_contact_closing(cli: Cli) -> None:
     _, err = cli("case", "close", "CRM-260008", "--summary", "x", "--first-contact", *agent, code=1)
     assert err.strip() == "error: closing in first contact: record the closing protocol first"
     cli(
-        "case", "protocol", "CRM-260008", "--explained", "--nothing-else", "--script", "--survey",
+        "case",
+        "protocol",
+        "CRM-260008",
+        "--explained",
+        "--nothing-else",
+        "--script",
+        "--survey",
         *agent,
-    )  # fmt: skip
+    )
     out, _ = cli(
         "case", "close", "CRM-260008", "--summary", "Pago aplicado", "--first-contact", *agent
     )
@@ -145,14 +151,18 @@ def test_due_follow_ups_and_the_installed_command(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "backoffice"
     run = subprocess.run(
         [str(script), "--data-dir", str(data), "ingest", str(SAMPLE)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     assert "created 7" in run.stdout
     due = subprocess.run(
         [str(script), "--data-dir", str(data), "due", "--until", "2026-12-01 23:59", "--json"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert due.returncode == 0, due.stderr
     keys = sorted(row["source"]["key"] for row in json.loads(due.stdout))
     assert keys == ["CRM-260001", "CRM-260002", "CRM-260003", "CRM-260008"]

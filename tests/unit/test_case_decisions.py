@@ -19,8 +19,8 @@ from domain.events import (
     FollowUpScheduled,
     Ingested,
     NoteAdded,
-    RepeatContactRecorded,
     Reopened,
+    RepeatContactRecorded,
 )
 from domain.state import CaseState, FollowUpStatus, fold
 from domain.values import (
@@ -123,16 +123,34 @@ def test_ingest_derives_the_case_id_from_the_source_key_and_opens_the_first_foll
 def test_ingest_refuses_empty_account_and_naive_times() -> None:
     with pytest.raises(InvalidValue, match="account"):
         decisions.ingest(
-            source=SOURCE, received_at=T0, account="  ", line=LineOfBusiness.MOVIL,
-            customer_name="X", typification="T", request="", follow_up_at=None,
-            front_agent=None, recommended_by=None, actor=INTAKE, at=T0,
-        )  # fmt: skip
+            source=SOURCE,
+            received_at=T0,
+            account="  ",
+            line=LineOfBusiness.MOVIL,
+            customer_name="X",
+            typification="T",
+            request="",
+            follow_up_at=None,
+            front_agent=None,
+            recommended_by=None,
+            actor=INTAKE,
+            at=T0,
+        )
     with pytest.raises(InvalidValue, match="time zone"):
         decisions.ingest(
-            source=SOURCE, received_at=datetime(2026, 7, 15), account="1",
-            line=LineOfBusiness.MOVIL, customer_name="X", typification="T", request="",
-            follow_up_at=None, front_agent=None, recommended_by=None, actor=INTAKE, at=T0,
-        )  # fmt: skip
+            source=SOURCE,
+            received_at=datetime(2026, 7, 15),
+            account="1",
+            line=LineOfBusiness.MOVIL,
+            customer_name="X",
+            typification="T",
+            request="",
+            follow_up_at=None,
+            front_agent=None,
+            recommended_by=None,
+            actor=INTAKE,
+            at=T0,
+        )
 
 
 def test_every_event_records_its_actor_and_the_next_version() -> None:
@@ -246,7 +264,7 @@ def test_typify_needs_an_interpretation_and_a_cun_exactly_when_it_generates_one(
                 cun=None,
                 actor=AGENT,
                 at=T0,
-            )  # fmt: skip
+            )
         )
     s = interpreted_case()
     with pytest.raises(InvalidValue, match="needs the CUN"):
@@ -264,7 +282,7 @@ def test_typify_needs_an_interpretation_and_a_cun_exactly_when_it_generates_one(
                 cun="123456",
                 actor=AGENT,
                 at=T0,
-            )  # fmt: skip
+            )
         )
 
 
@@ -317,7 +335,7 @@ def test_first_contact_closing_when_nothing_was_escalated_scheduled_or_pending()
                 external_reference=None,
                 actor=AGENT,
                 at=T0,
-            ),  # fmt: skip
+            ),
             "escalated",
         ),
         (
@@ -329,7 +347,7 @@ def test_first_contact_closing_when_nothing_was_escalated_scheduled_or_pending()
                 booking_reference="WFM-77",
                 actor=AGENT,
                 at=T0,
-            ),  # fmt: skip
+            ),
             "technical visit",
         ),
         (

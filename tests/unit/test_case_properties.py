@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -57,7 +59,7 @@ def commands(draw: st.DrawFn) -> Command:
                 "reopen",
                 "repeat",
             ]
-        )  # fmt: skip
+        )
     )
     hours = draw(st.integers(min_value=1, max_value=200))
     if kind == "assign":
@@ -96,20 +98,36 @@ def commands(draw: st.DrawFn) -> Command:
         target = draw(st.sampled_from(list(EscalationTarget)))
         priority = draw(st.sampled_from(list(Priority)))
         return lambda s, a, t: decisions.escalate(
-            s, target=target, area="Área", reason="motivo", priority=priority,
-            external_reference=None, actor=a, at=t,
-        )  # fmt: skip
+            s,
+            target=target,
+            area="Área",
+            reason="motivo",
+            priority=priority,
+            external_reference=None,
+            actor=a,
+            at=t,
+        )
     if kind == "visit":
         visit_kind = draw(st.sampled_from(list(VisitKind)))
         return lambda s, a, t: decisions.schedule_visit(
-            s, kind=visit_kind, slot_start=t + timedelta(hours=hours),
-            slot_end=t + timedelta(hours=hours + 4), booking_reference="WFM-1", actor=a, at=t,
-        )  # fmt: skip
+            s,
+            kind=visit_kind,
+            slot_start=t + timedelta(hours=hours),
+            slot_end=t + timedelta(hours=hours + 4),
+            booking_reference="WFM-1",
+            actor=a,
+            at=t,
+        )
     if kind == "protocol":
         return lambda s, a, t: decisions.complete_closing_protocol(
-            s, resolution_explained=True, nothing_else_pending=True, closing_script_read=True,
-            survey_invited=True, actor=a, at=t,
-        )  # fmt: skip
+            s,
+            resolution_explained=True,
+            nothing_else_pending=True,
+            closing_script_read=True,
+            survey_invited=True,
+            actor=a,
+            at=t,
+        )
     if kind == "close":
         return lambda s, a, t: decisions.close(s, summary="cerrado", actor=a, at=t)
     if kind == "close_fc":
@@ -118,9 +136,13 @@ def commands(draw: st.DrawFn) -> Command:
         return lambda s, a, t: decisions.reopen(s, reason="vuelve", actor=a, at=t)
     key = draw(st.sampled_from(["R1", "R2"]))
     return lambda s, a, t: decisions.record_repeat_contact(
-        s, source=SourceKey(Channel.CRM, key), received_at=t, request="otra vez", actor=INTAKE,
+        s,
+        source=SourceKey(Channel.CRM, key),
+        received_at=t,
+        request="otra vez",
+        actor=INTAKE,
         at=t,
-    )  # fmt: skip
+    )
 
 
 @st.composite
@@ -151,10 +173,8 @@ def histories(draw: st.DrawFn) -> list[CaseEvent]:
         moment += timedelta(minutes=draw(st.integers(0, 600)))
         state = fold(None, events)
         assert state is not None
-        try:
+        with contextlib.suppress(DomainError):
             events.extend(command(state, draw(agents), moment))
-        except DomainError:
-            pass
     return events
 
 
@@ -163,7 +183,7 @@ def histories(draw: st.DrawFn) -> list[CaseEvent]:
 def test_folding_the_same_events_twice_gives_equal_states(events: list[CaseEvent]) -> None:
     assert fold(None, events) == fold(None, list(events))
     assert [e.originator_version for e in events] == list(range(1, len(events) + 1))
-    assert all(a.timestamp <= b.timestamp for a, b in zip(events, events[1:], strict=False))
+    assert all(a.timestamp <= b.timestamp for a, b in itertools.pairwise(events))
 
 
 @given(histories())

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from itertools import chain
 from operator import itemgetter
 from pathlib import Path
-from typing import IO
 
 from adapters.intake.parsing import (
     CRM_FIELDS,
@@ -80,14 +79,14 @@ class CrmExportReader:
 
     # --- internals -------------------------------------------------------------------------
 
-    def _parse(self, stream: IO[bytes]) -> Iterator[IntakeItem]:
+    def _parse(self, stream: io.BufferedReader | gzip.GzipFile) -> Iterator[IntakeItem]:
         if self._jsonl:
             return _jsonl_items(stream, self.path.name)
         return _csv_items(stream, self.path.name, self._encoding())
 
     @staticmethod
     def _report(
-        items: Iterator[IntakeItem], raw: IO[bytes], on_progress: ProgressCallback | None
+        items: Iterator[IntakeItem], raw: io.BufferedReader, on_progress: ProgressCallback | None
     ) -> Iterator[IntakeItem]:
         if on_progress is None:
             yield from items
@@ -149,7 +148,7 @@ def _cp1252_fallback(error: UnicodeError) -> tuple[str, int]:
 codecs.register_error(CP1252_FALLBACK, _cp1252_fallback)
 
 
-def text_stream(stream: IO[bytes], encoding: str) -> io.TextIOWrapper:
+def text_stream(stream: io.BufferedReader | gzip.GzipFile, encoding: str) -> io.TextIOWrapper:
     """The bytes as text, decoded incrementally (constant memory), lines left as they are."""
     errors = "replace" if encoding == "cp1252" else CP1252_FALLBACK  # 5 bytes undefined in cp1252
     return io.TextIOWrapper(stream, encoding=encoding, errors=errors, newline="")
@@ -168,7 +167,9 @@ def sniff_delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-def _csv_items(stream: IO[bytes], name: str, encoding: str) -> Iterator[IntakeItem]:
+def _csv_items(
+    stream: io.BufferedReader | gzip.GzipFile, name: str, encoding: str
+) -> Iterator[IntakeItem]:
     texts = text_stream(stream, encoding)
     header_text = texts.readline()
     if not header_text.strip():
@@ -245,7 +246,7 @@ def _csv_items(stream: IO[bytes], name: str, encoding: str) -> Iterator[IntakeIt
         )
 
 
-def _jsonl_items(stream: IO[bytes], name: str) -> Iterator[IntakeItem]:
+def _jsonl_items(stream: io.BufferedReader | gzip.GzipFile, name: str) -> Iterator[IntakeItem]:
     for number, line in enumerate(stream, start=1):
         raw = line[len(_BOM) :] if number == 1 and line.startswith(_BOM) else line
         if not raw.strip():
@@ -340,6 +341,8 @@ def build_crm_item(
             follow_up_at = parse_datetime(follow_up, FOLLOW_UP_BARE_DATE_HOUR)
         except DateError as exc:
             return RejectedRow(location=location, field="follow_up_at", reason=str(exc))
+    if "\r" in request:  # a multi-line cell written with Windows line ends
+        request = request.replace("\r\n", "\n").replace("\r", "\n")
     return IntakeRecord(
         source=SourceKey(Channel.CRM, case_id),
         received_at=received_at,
