@@ -84,7 +84,6 @@ TABLES = (
     " updated_at TEXT NOT NULL, next_follow_up_at TEXT, version INTEGER NOT NULL)",
     "CREATE INDEX IF NOT EXISTS case_index_open_key ON case_index (open_key)",
     "CREATE INDEX IF NOT EXISTS case_index_next_follow_up ON case_index (next_follow_up_at)",
-    "CREATE INDEX IF NOT EXISTS case_index_agent ON case_index (agent, status)",
     "CREATE TABLE IF NOT EXISTS case_due ("
     " case_id TEXT NOT NULL, follow_up_id INTEGER NOT NULL, due_at TEXT NOT NULL,"
     " PRIMARY KEY (case_id, follow_up_id))",

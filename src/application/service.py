@@ -13,7 +13,8 @@ from datetime import datetime
 
 import attrs
 
-from application.intake import IntakeItem, IntakeRecord, RejectedRow
+from application.ingestion import Ingestion, IngestReport
+from application.intake import IntakeItem
 from application.ports import (
     CaseIndex,
     CaseQuery,
@@ -27,10 +28,9 @@ from application.ports import (
 from domain import decisions
 from domain.decisions import DEFAULT_FOLLOW_UP_RULES, RR_NOTE_MAX_LENGTH, FollowUpRules
 from domain.errors import CaseNotFound, DomainError
-from domain.events import CaseEvent, Ingested
+from domain.events import CaseEvent
 from domain.state import CaseState, fold
 from domain.values import (
-    INTAKE,
     Actor,
     Category,
     Channel,
@@ -45,8 +45,6 @@ from domain.values import (
 MAX_ATTEMPTS = 25
 """Optimistic concurrency: reload, re-decide and retry this many times before giving up."""
 
-MAX_REPORTED_REJECTIONS = 1_000
-
 
 class TooMuchContention(DomainError):
     def __init__(self, case_id: uuid.UUID) -> None:
@@ -57,27 +55,6 @@ class AmbiguousReference(DomainError):
     def __init__(self, reference: str, candidates: Sequence[uuid.UUID]) -> None:
         ids = ", ".join(str(c) for c in candidates)
         super().__init__(f"{reference!r} matches several cases ({ids}); use the case id")
-
-
-@attrs.define
-class IngestReport:
-    """What an intake run did. `rejected` holds the first rejections; `rejected_count` all."""
-
-    read: int = 0
-    created: int = 0
-    repeat_contacts: int = 0
-    already_known: int = 0
-    rejected_count: int = 0
-    rejected: list[RejectedRow] = attrs.Factory(list)
-
-    def reject(self, row: RejectedRow) -> None:
-        self.rejected_count += 1
-        if len(self.rejected) < MAX_REPORTED_REJECTIONS:
-            self.rejected.append(row)
-
-    @property
-    def ok(self) -> bool:
-        return self.rejected_count == 0
 
 
 @attrs.frozen
@@ -124,7 +101,7 @@ class Backoffice:
 
     # --- reading ---------------------------------------------------------------------------
 
-    def _project_fresh(self, logged: Sequence[LoggedEvent]) -> None:
+    def project_fresh(self, logged: Sequence[LoggedEvent]) -> None:
         """Project events just appended, when nothing else was written before them.
 
         Saves re-reading and decoding them from the log; any gap means someone else wrote in
@@ -228,91 +205,11 @@ class Backoffice:
         Idempotent: a record whose case exists is skipped. A record for an account that has an
         open case of the same typification is recorded on that case as a repeat contact.
         """
-        report = report or IngestReport()
-        batch: list[IntakeRecord] = []
-        for item in items:
-            if isinstance(item, RejectedRow):
-                report.reject(item)
-                continue
-            report.read += 1
-            batch.append(item)
-            if len(batch) >= batch_size:
-                self._ingest_batch(batch, report)
-                batch = []
-        if batch:
-            self._ingest_batch(batch, report)
-        return report
-
-    def _ingest_batch(self, records: list[IntakeRecord], report: IngestReport) -> None:
-        self.catch_up()
-        known = self.index.known([r.source.case_id() for r in records])
-        open_cases = self.index.open_cases_for([(r.account, r.typification) for r in records])
-        now = self.clock.now()
-        new_events: list[Ingested] = []
-        repeats: list[tuple[uuid.UUID, IntakeRecord]] = []
-        seen: set[uuid.UUID] = set()
-        for record in records:
-            case_id = record.source.case_id()
-            if case_id in known or case_id in seen:
-                report.already_known += 1
-                continue
-            pair = (record.account, record.typification)
-            target = open_cases.get(pair)
-            if target is not None:
-                repeats.append((target, record))
-                continue
-            try:
-                event = decisions.ingest(
-                    source=record.source,
-                    received_at=record.received_at,
-                    account=record.account,
-                    line=record.line,
-                    customer_name=record.customer_name,
-                    typification=record.typification,
-                    request=record.request,
-                    follow_up_at=record.follow_up_at,
-                    front_agent=record.front_agent,
-                    recommended_by=record.recommended_by,
-                    actor=INTAKE,
-                    at=now,
-                )
-            except DomainError as error:
-                report.reject(RejectedRow(location=record.location, field=None, reason=str(error)))
-                continue
-            seen.add(case_id)
-            open_cases[pair] = case_id
-            new_events.append(event)
-        try:
-            self._project_fresh(self.store.append(new_events))
-            report.created += len(new_events)
-        except ConcurrencyConflict:
-            # Another process ingested some of these meanwhile: go one by one.
-            for event in new_events:
-                try:
-                    self.store.append([event])
-                    report.created += 1
-                except ConcurrencyConflict:
-                    report.already_known += 1
-        for target, record in repeats:
-            result = self._execute(
-                target,
-                lambda state, r=record: decisions.record_repeat_contact(  # type: ignore[misc]
-                    state,
-                    source=r.source,
-                    received_at=r.received_at,
-                    request=r.request,
-                    actor=INTAKE,
-                    at=now,
-                ),
-            )
-            if result.events:
-                report.repeat_contacts += 1
-            else:
-                report.already_known += 1
+        return Ingestion(self).run(items, batch_size=batch_size, report=report)
 
     # --- agent commands --------------------------------------------------------------------
 
-    def _execute(self, case_id: uuid.UUID, decide: Decide) -> CommandResult:
+    def execute(self, case_id: uuid.UUID, decide: Decide) -> CommandResult:
         for _ in range(MAX_ATTEMPTS):
             state = self.store.load(case_id)
             if state is None:
@@ -331,7 +228,7 @@ class Backoffice:
 
     def _run(self, reference: str | uuid.UUID, decide: Decide) -> CommandResult:
         case_id = reference if isinstance(reference, uuid.UUID) else self.resolve(reference)
-        return self._execute(case_id, decide)
+        return self.execute(case_id, decide)
 
     def assign(self, reference: str | uuid.UUID, *, agent: str, actor: Actor) -> CommandResult:
         now = self.clock.now()

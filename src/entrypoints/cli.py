@@ -20,9 +20,10 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 
 from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR, DateError, parse_datetime
+from application.ingestion import IngestReport
 from application.intake import IntakeReader
 from application.ports import CaseQuery
-from application.service import Backoffice, CommandResult, IngestReport
+from application.service import Backoffice, CommandResult
 from domain.errors import CaseNotFound, DomainError, InvalidValue
 from domain.values import (
     Actor,
@@ -43,7 +44,7 @@ OK, REFUSED, BAD_INPUT, NOT_FOUND, PARTIAL_INGEST, UNAVAILABLE = 0, 1, 2, 3, 4, 
 
 # Piped output (files, other programs) gets wide tables rather than wrapped cells.
 out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 app = typer.Typer(
     no_args_is_help=True,

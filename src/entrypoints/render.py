@@ -12,8 +12,8 @@ from rich.table import Table
 
 from adapters.eventstore.mapper import CONVERTER, TOPICS, event_payload
 from adapters.intake.parsing import BOGOTA
+from application.ingestion import IngestReport
 from application.ports import CaseSummary, DueFollowUp
-from application.service import IngestReport
 from domain.events import CaseEvent
 from domain.state import CaseState
 

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import cattrs
-from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
+import orjson
+from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent, Transcoder
 
 from domain.events import EVENT_TYPES, CaseEvent
 from domain.values import Actor
@@ -29,11 +30,29 @@ TOPICS: dict[type[CaseEvent], str] = {cls: _topic_name(cls) for cls in EVENT_TYP
 CLASSES: dict[str, type[CaseEvent]] = {topic: cls for cls, topic in TOPICS.items()}
 
 
-def _structure_datetime(value: Any, _: type) -> datetime:
+@functools.lru_cache(maxsize=65_536)
+def _parse_iso(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         raise ValueError(f"stored date-time {value!r} has no time zone")
     return parsed
+
+
+def _structure_datetime(value: Any, _: type) -> datetime:
+    return _parse_iso(value)
+
+
+_parse_actor = functools.lru_cache(maxsize=4_096)(Actor.parse)
+
+
+class OrjsonTranscoder(Transcoder):
+    """JSON with orjson: the same bytes a standard JSON reader accepts, several times faster."""
+
+    def encode(self, obj: Any) -> bytes:
+        return orjson.dumps(obj)
+
+    def decode(self, data: bytes) -> Any:
+        return orjson.loads(data)
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -44,7 +63,7 @@ def _iso(value: datetime) -> str:
 
 def make_converter() -> cattrs.Converter:
     """The one converter for events: UTC ISO date-times, UUIDs as text, actors as text."""
-    converter = cattrs.Converter(forbid_extra_keys=True)
+    converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=False)
     converter.register_unstructure_hook(datetime, _iso)
     converter.register_structure_hook(datetime, _structure_datetime)
     converter.register_unstructure_hook(uuid.UUID, str)
@@ -52,7 +71,7 @@ def make_converter() -> cattrs.Converter:
         uuid.UUID, lambda v, _: v if isinstance(v, uuid.UUID) else uuid.UUID(v)
     )
     converter.register_unstructure_hook(Actor, str)
-    converter.register_structure_hook(Actor, lambda v, _: Actor.parse(v))
+    converter.register_structure_hook(Actor, lambda v, _: _parse_actor(v))
     return converter
 
 

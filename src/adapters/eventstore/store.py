@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Mapper
+from eventsourcing.persistence import IntegrityError, Mapper, Transcoder
 
-from adapters.eventstore.mapper import CaseEventMapper
+from adapters.eventstore.mapper import CaseEventMapper, OrjsonTranscoder
 from application.ports import ConcurrencyConflict, LoggedEvent
 from domain.events import CaseEvent
 from domain.state import CaseState, fold
@@ -23,6 +23,11 @@ class CasesApplication(Application[uuid.UUID]):
     """The cases' event store. Its name prefixes its PostgreSQL tables (`cases_events`)."""
 
     name = "Cases"
+
+    def construct_transcoder(self) -> Transcoder:
+        if self.env.get("TRANSCODER_TOPIC"):
+            return super().construct_transcoder()
+        return OrjsonTranscoder()
 
     def construct_mapper(self) -> Mapper[uuid.UUID]:
         return CaseEventMapper(

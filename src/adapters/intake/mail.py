@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email.errors import HeaderParseError
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from html.parser import HTMLParser
@@ -61,6 +62,7 @@ _MESSAGE_ID = re.compile(r"<\s*([^<>\s]+)\s*>")
 _ACCOUNT = re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-]{0,29}")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+_BREAKS = re.compile(r"[\r\n]+")
 # Mail clients label `iso-8859-1` or `us-ascii` what Outlook actually wrote in cp1252 (curly
 # quotes, the euro sign): read those as cp1252, as browsers do (WHATWG encoding standard).
 _AS_CP1252 = frozenset({"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii"})
@@ -129,13 +131,20 @@ class MailReader:
 def read_message(data: bytes, location: str) -> IntakeItem:
     """One e-mail (its raw bytes) as an intake record, or why it cannot be one."""
     try:
-        message = _PARSER.parsebytes(data)
-    except (ValueError, LookupError, UnicodeError) as exc:  # pragma: no cover (lenient parser)
+        return _read_message(data, location)
+    except Exception as exc:
+        # The `email` package raises assorted errors (AttributeError, ValueError, …) on some
+        # malformed messages: one bad message must not stop the rest of the mailbox.
         reason = f"not a readable e-mail message ({type(exc).__name__})"
         return RejectedRow(location=location, field=None, reason=reason)
-    assert isinstance(message, EmailMessage)
 
-    message_id = normalise_message_id(str(message.get("Message-ID", "")))
+
+def _read_message(data: bytes, location: str) -> IntakeItem:
+    message = _PARSER.parsebytes(data)
+    assert isinstance(message, EmailMessage)  # policy.default makes EmailMessage objects
+
+    # The raw header: the parsed one raises on some malformed ids (`<>`) on Python 3.11.
+    message_id = normalise_message_id(_raw_header(message, "Message-ID"))
     if not message_id:
         return RejectedRow(location=location, field="message_id", reason="no Message-ID header")
     received_at = _date(message)
@@ -143,7 +152,7 @@ def read_message(data: bytes, location: str) -> IntakeItem:
         reason = "no Date header, or not a valid date"
         return RejectedRow(location=location, field="received_at", reason=reason)
 
-    subject = " ".join(str(message.get("Subject", "")).split())
+    subject = " ".join(str(_header(message, "Subject") or "").split())
     body = body_text(message)
     labels = labelled_values(body)
 
@@ -233,7 +242,7 @@ def _decoded(part: Message) -> str:
             return payload.decode("cp1252", "replace")
     try:
         return payload.decode(charset, "replace")
-    except LookupError:  # an unknown charset name
+    except (LookupError, ValueError):  # an unknown or garbled charset name
         return payload.decode("cp1252", "replace")
 
 
@@ -275,12 +284,27 @@ def html_to_text(html: str) -> str:
     parser.feed(html)
     parser.close()
     # Inside a block, source line breaks are just spaces.
-    return "".join(part if part == "\n" else part.replace("\n", " ") for part in parser.parts)
+    return "".join(part if part == "\n" else _BREAKS.sub(" ", part) for part in parser.parts)
+
+
+def _header(message: EmailMessage, name: str) -> object:
+    """The parsed header, or None when absent or too malformed for the `email` package."""
+    try:
+        return message.get(name)
+    except (HeaderParseError, LookupError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _raw_header(message: EmailMessage, name: str) -> str:
+    wanted = name.lower()
+    for key, value in message.raw_items():
+        if key.lower() == wanted:
+            return str(value)
+    return ""
 
 
 def _date(message: EmailMessage) -> datetime | None:
-    header = message.get("Date")
-    value = getattr(header, "datetime", None)
+    value = getattr(_header(message, "Date"), "datetime", None)
     if not isinstance(value, datetime):
         return None
     if value.tzinfo is None:  # `-0000`: UTC, the sender's zone unknown (RFC 5322 §3.3)
@@ -289,8 +313,7 @@ def _date(message: EmailMessage) -> datetime | None:
 
 
 def _sender(message: EmailMessage) -> str | None:
-    header = message.get("From")
-    for address in getattr(header, "addresses", ()):
+    for address in getattr(_header(message, "From"), "addresses", ()):
         addr_spec = str(address.addr_spec).strip().lower()
         if addr_spec and "@" in addr_spec:
             return addr_spec

@@ -1,0 +1,175 @@
+"""Bulk intake: records in, cases and repeat contacts out, in batches, idempotently.
+
+Per batch: one look-up of the open cases for the batch's (account, typification) pairs, one
+append of every new case (one transaction), then the repeat contacts one by one. The common
+case (new rows) costs no per-row query; a re-run of the same file is recognised from the
+index and the store's own uniqueness, and adds nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import attrs
+
+from application.intake import IntakeItem, IntakeRecord, RejectedRow
+from application.ports import ConcurrencyConflict
+from domain import decisions
+from domain.errors import CaseClosed, DomainError
+from domain.events import CaseEvent, Ingested
+from domain.state import CaseState
+from domain.values import INTAKE
+
+if TYPE_CHECKING:
+    from application.service import Backoffice
+
+MAX_REPORTED_REJECTIONS = 1_000
+
+
+@attrs.define
+class IngestReport:
+    """What an intake run did. `rejected` holds the first rejections; `rejected_count` all."""
+
+    read: int = 0
+    created: int = 0
+    repeat_contacts: int = 0
+    already_known: int = 0
+    rejected_count: int = 0
+    rejected: list[RejectedRow] = attrs.Factory(list)
+
+    def reject(self, row: RejectedRow) -> None:
+        self.rejected_count += 1
+        if len(self.rejected) < MAX_REPORTED_REJECTIONS:
+            self.rejected.append(row)
+
+    @property
+    def ok(self) -> bool:
+        return self.rejected_count == 0
+
+
+class Ingestion:
+    """One intake run over a `Backoffice`."""
+
+    def __init__(self, office: Backoffice) -> None:
+        self.office = office
+
+    def run(
+        self, items: Iterable[IntakeItem], *, batch_size: int, report: IngestReport | None
+    ) -> IngestReport:
+        report = report or IngestReport()
+        batch: list[IntakeRecord] = []
+        for item in items:
+            if isinstance(item, RejectedRow):
+                report.reject(item)
+                continue
+            report.read += 1
+            batch.append(item)
+            if len(batch) >= batch_size:
+                self._batch(batch, report)
+                batch = []
+        if batch:
+            self._batch(batch, report)
+        return report
+
+    def _batch(self, records: list[IntakeRecord], report: IngestReport) -> None:
+        office = self.office
+        office.catch_up()
+        now = office.clock.now()
+        open_cases = office.index.open_cases_for([(r.account, r.typification) for r in records])
+        new_events: list[Ingested] = []
+        repeats: list[tuple[uuid.UUID, IntakeRecord]] = []
+        seen: set[uuid.UUID] = set()
+        for record in records:
+            case_id = record.source.case_id()
+            pair = (record.account, record.typification)
+            target = open_cases.get(pair)
+            if case_id in seen or target == case_id:
+                report.already_known += 1
+            elif target is not None:
+                repeats.append((target, record))
+            else:
+                event = self._decide(record, now, report)
+                if event is not None:
+                    seen.add(case_id)
+                    open_cases[pair] = case_id
+                    new_events.append(event)
+        self._append(new_events, report)
+        for target, record in repeats:
+            self._repeat(target, record, now, report)
+
+    @staticmethod
+    def _decide(record: IntakeRecord, now: datetime, report: IngestReport) -> Ingested | None:
+        try:
+            return decisions.ingest(
+                source=record.source,
+                received_at=record.received_at,
+                account=record.account,
+                line=record.line,
+                customer_name=record.customer_name,
+                typification=record.typification,
+                request=record.request,
+                follow_up_at=record.follow_up_at,
+                front_agent=record.front_agent,
+                recommended_by=record.recommended_by,
+                actor=INTAKE,
+                at=now,
+            )
+        except DomainError as error:
+            report.reject(RejectedRow(location=record.location, field=None, reason=str(error)))
+            return None
+
+    def _append(self, events: list[Ingested], report: IngestReport) -> None:
+        office = self.office
+        try:
+            office.project_fresh(office.store.append(events))
+            report.created += len(events)
+            return
+        except ConcurrencyConflict:
+            pass
+        # Some of these cases exist (a re-run, or another process was faster): drop the ones
+        # the index knows and try the rest together, then one by one.
+        office.catch_up()
+        known = office.index.known([e.originator_id for e in events])
+        report.already_known += len(known)
+        fresh = [e for e in events if e.originator_id not in known]
+        try:
+            office.project_fresh(office.store.append(fresh))
+            report.created += len(fresh)
+            return
+        except ConcurrencyConflict:
+            pass
+        for event in fresh:
+            try:
+                office.store.append([event])
+                report.created += 1
+            except ConcurrencyConflict:
+                report.already_known += 1
+
+    def _repeat(
+        self, target: uuid.UUID, record: IntakeRecord, now: datetime, report: IngestReport
+    ) -> None:
+        def decide(state: CaseState) -> list[CaseEvent]:
+            return decisions.record_repeat_contact(
+                state,
+                source=record.source,
+                received_at=record.received_at,
+                request=record.request,
+                actor=INTAKE,
+                at=now,
+            )
+
+        try:
+            result = self.office.execute(target, decide)
+        except CaseClosed:
+            # The case it matched was closed meanwhile: this contact opens a case of its own.
+            event = self._decide(record, now, report)
+            if event is not None:
+                self._append([event], report)
+            return
+        if result.events:
+            report.repeat_contacts += 1
+        else:
+            report.already_known += 1
