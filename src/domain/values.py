@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import hashlib
 import uuid
 from datetime import datetime
 
@@ -115,9 +116,18 @@ class SourceKey:
         return _case_id(self.channel.value, self.key)
 
 
+_NAMESPACE_BYTES = CASE_NAMESPACE.bytes
+
+
 @functools.lru_cache(maxsize=4096)
 def _case_id(channel: str, key: str) -> uuid.UUID:
-    return uuid.uuid5(CASE_NAMESPACE, f"{channel}:{key}")
+    # uuid.uuid5 spelled out: the same value (a test checks it), twice as fast, and intake
+    # computes one per row.
+    digest = hashlib.sha1(_NAMESPACE_BYTES + f"{channel}:{key}".encode()).digest()
+    value = int.from_bytes(digest[:16])
+    value = (value & ~(0xC000 << 48)) | (0x8000 << 48)  # RFC 4122 variant
+    value = (value & ~(0xF000 << 64)) | (5 << 76)  # version 5
+    return uuid.UUID(int=value)
 
 
 class EscalationTarget(enum.StrEnum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +25,7 @@ from domain.events import (
 )
 from domain.state import CaseState, FollowUpStatus, fold
 from domain.values import (
+    CASE_NAMESPACE,
     INTAKE,
     Actor,
     Category,
@@ -107,6 +109,13 @@ def ready_to_close(s: Scenario, resolution: Resolution = Resolution.FIRST_CONTAC
             at=T0,
         )
     )
+
+
+def test_the_case_id_is_the_uuid5_of_channel_and_key() -> None:
+    for key in ("CRM-1001", "ñandú@correo.co", "x" * 500):
+        expected = uuid.uuid5(CASE_NAMESPACE, f"crm:{key}")
+        assert SourceKey(Channel.CRM, key).case_id() == expected
+        assert expected.version == 5
 
 
 def test_ingest_derives_the_case_id_from_the_source_key_and_opens_the_first_follow_up() -> None:

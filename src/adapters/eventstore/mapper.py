@@ -16,6 +16,7 @@ from typing import Any
 
 import cattrs
 import orjson
+from cattrs.gen import make_dict_unstructure_fn, override
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent, Transcoder
 
 from domain.events import EVENT_TYPES, CaseEvent
@@ -72,6 +73,17 @@ def make_converter() -> cattrs.Converter:
     )
     converter.register_unstructure_hook(Actor, str)
     converter.register_structure_hook(Actor, lambda v, _: _parse_actor(v))
+    for cls in EVENT_TYPES:
+        # The store keeps the case id and version in columns of their own.
+        converter.register_unstructure_hook(
+            cls,
+            make_dict_unstructure_fn(
+                cls,
+                converter,
+                originator_id=override(omit=True),
+                originator_version=override(omit=True),
+            ),
+        )
     return converter
 
 
@@ -79,7 +91,7 @@ CONVERTER = make_converter()
 
 
 def event_payload(event: CaseEvent) -> dict[str, Any]:
-    """The event's data as JSON-ready primitives (what is stored, plus the header fields)."""
+    """The event's data as JSON-ready primitives: exactly what is stored for it."""
     data: dict[str, Any] = CONVERTER.unstructure(event)
     return data
 
@@ -91,7 +103,6 @@ class CaseEventMapper(Mapper[uuid.UUID]):
         event: CaseEvent = domain_event
         topic = TOPICS[type(event)]
         state = CONVERTER.unstructure(event)
-        del state["originator_id"], state["originator_version"]
         class_version = getattr(type(event), "class_version", 1)
         if class_version > 1:
             state["class_version"] = class_version
