@@ -1,0 +1,81 @@
+"""The stored form of events: stable topics, clean JSON, upcasting of old payloads."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
+
+from adapters.eventstore.mapper import CLASSES, TOPICS, CaseEventMapper, OrjsonTranscoder
+from domain.events import EVENT_TYPES, NoteAdded
+from domain.values import Actor, NoteFolder
+
+CASE = uuid.UUID("00000000-0000-5000-8000-000000000001")
+T0 = datetime(2026, 7, 15, 14, 0, tzinfo=UTC)
+
+
+def mapper() -> CaseEventMapper:
+    return CaseEventMapper(transcoder=OrjsonTranscoder())
+
+
+def test_every_event_type_has_a_stable_dotted_topic() -> None:
+    assert set(TOPICS) == set(EVENT_TYPES)
+    assert TOPICS[NoteAdded] == "case.note_added"
+    assert CLASSES["case.closed_first_contact"].__name__ == "ClosedFirstContact"
+    assert len(set(TOPICS.values())) == len(EVENT_TYPES)
+
+
+def test_stored_json_is_plain_and_has_no_header_fields() -> None:
+    event = NoteAdded(
+        originator_id=CASE,
+        originator_version=3,
+        timestamp=T0,
+        actor=Actor.agent("maria.b"),
+        text="Llamó el cliente",
+        folder=NoteFolder.RR_NOTES,
+    )
+    stored = mapper().to_stored_event(event)
+    assert (stored.originator_id, stored.originator_version) == (CASE, 3)
+    assert json.loads(stored.state) == {
+        "timestamp": "2026-07-15T14:00:00+00:00",
+        "actor": "agent:maria.b",
+        "text": "Llamó el cliente",
+        "folder": "rr_notes",
+    }
+
+
+def test_an_old_payload_is_upcast_to_the_current_class_version(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Version 1 of NoteAdded had no folder; version 2 says every old note was in RR.
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["folder"] = "rr_notes"
+
+    monkeypatch.setattr(NoteAdded, "class_version", 2, raising=False)
+    monkeypatch.setattr(NoteAdded, "upcast_v1_v2", staticmethod(upcast_v1_v2), raising=False)
+    old = StoredEvent(
+        originator_id=CASE,
+        originator_version=2,
+        topic="case.note_added",
+        state=b'{"timestamp":"2026-07-15T14:00:00+00:00","actor":"agent:x","text":"hola"}',
+    )
+    event = mapper().to_domain_event(old)
+    assert isinstance(event, NoteAdded)
+    assert event.folder is NoteFolder.RR_NOTES
+    restored = mapper().to_stored_event(event)
+    assert json.loads(restored.state)["class_version"] == 2
+
+
+def test_an_undecodable_record_names_the_topic_case_and_version() -> None:
+    broken = StoredEvent(
+        originator_id=CASE, originator_version=7, topic="case.note_added", state=b"{not json"
+    )
+    with pytest.raises(MapperDeserialisationError, match=r"case.note_added.*version 7"):
+        mapper().to_domain_event(broken)
+    unknown = StoredEvent(originator_id=CASE, originator_version=1, topic="case.nope", state=b"{}")
+    with pytest.raises(MapperDeserialisationError, match=r"case\.nope"):
+        mapper().to_domain_event(unknown)
