@@ -163,6 +163,8 @@ def ingest(
     for path in files:
         if not path.is_file():
             raise InvalidValue(str(path), "no such file")
+        if not CrmExportReader.accepts(path):
+            raise InvalidValue(str(path), "not a CRM export (.csv, .txt, .jsonl, .ndjson, or .gz)")
     _run_ingest([(p.name, CrmExportReader(p)) for p in files], as_json)
 
 

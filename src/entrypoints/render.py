@@ -136,16 +136,10 @@ def summaries_json(rows: Sequence[CaseSummary]) -> list[dict[str, Any]]:
 
 def show_summaries(console: Console, rows: Sequence[CaseSummary], total: int) -> None:
     table = Table(title=f"Cases ({len(rows)} of {total})", title_justify="left")
-    for column in (
-        "source",
-        "status",
-        "line",
-        "typification",
-        "category",
-        "owner",
-        "next follow-up",
-    ):
+    table.add_column("case", no_wrap=True)
+    for column in ("channel", "status", "line", "typification", "category", "owner"):
         table.add_column(column)
+    table.add_column("next follow-up", no_wrap=True)
     for r in rows:
         category = f"{r.category.value}/{r.subcategory}" if r.category else "-"
         table.add_row(

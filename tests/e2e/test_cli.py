@@ -166,3 +166,22 @@ def test_due_follow_ups_and_the_installed_command(tmp_path: Path) -> None:
     assert due.returncode == 0, due.stderr
     keys = sorted(row["source"]["key"] for row in json.loads(due.stdout))
     assert keys == ["CRM-260001", "CRM-260002", "CRM-260003", "CRM-260008"]
+
+
+def test_recommended_cases_arrive_by_mail_keyed_by_message_id(cli: Cli) -> None:
+    report = cli.json("ingest-mail", str(ROOT / "examples" / "mail"))
+    assert report["created"] == 2  # type: ignore[index]
+    again = cli.json("ingest-mail", str(ROOT / "examples" / "mail"))
+    assert again["already_known"] == 2  # type: ignore[index]
+    shown = cli.json("case", "show", "email:CAF3x9-2026-1129-0815@correo.claro.com.co")
+    assert shown["recommended_by"] == "vp.clientes@claro.com.co"  # type: ignore[index]
+    assert shown["line"] == "movil"  # type: ignore[index]
+    assert shown["source"] == {  # type: ignore[index]
+        "channel": "email",
+        "key": "CAF3x9-2026-1129-0815@correo.claro.com.co",
+    }
+
+
+def test_a_file_that_is_not_an_export_is_refused_before_reading(cli: Cli) -> None:
+    _, err = cli("ingest", str(ROOT / "README.md"), code=2)
+    assert "not a CRM export" in err

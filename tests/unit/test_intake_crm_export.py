@@ -43,8 +43,10 @@ def rejections(items: list[IntakeItem]) -> list[RejectedRow]:
     return [item for item in items if isinstance(item, RejectedRow)]
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 # --- CSV -----------------------------------------------------------------------------------
@@ -516,10 +518,12 @@ def test_a_bare_date_takes_the_given_hour() -> None:
         "mañana",
         "2026-07-15T14:30:00+25:00",
         "1a/07/2026",
+        "31/12/9999 23:00",
+        "0001-01-01T00:00:00+05:00",
     ],
 )
 def test_impossible_or_unknown_dates_are_refused(text: str) -> None:
-    with pytest.raises(DateError, match="not a valid"):
+    with pytest.raises(DateError, match=r"not a valid|out of range"):
         parse_datetime(text)
 
 
@@ -589,3 +593,21 @@ def test_the_encoding_is_sniffed() -> None:
     assert sniff_encoding("caso;línea".encode()) == "utf-8"
     assert sniff_encoding("caso;línea".encode("cp1252")) == "cp1252"
     assert sniff_encoding("línea".encode()[:2]) == "utf-8"  # cut inside a character
+
+
+def test_json_numbers_too_large_to_be_exact_and_a_bom_are_handled(tmp_path: Path) -> None:
+    path = tmp_path / "export.jsonl"
+    base = '"fecha": "15/07/2026", "linea": "hogar", "cliente": "Ana", "tipificacion": "Falla"'
+    path.write_bytes(
+        b"\xef\xbb\xbf"
+        + f'{{"caso": 1, "cuenta": 8012345.0, {base}}}\n'.encode()
+        + f'{{"caso": 2, "cuenta": 123456789012345678901234567890, {base}}}\n'.encode()
+    )
+
+    first, second = read_all(path)
+
+    assert isinstance(first, IntakeRecord)
+    assert (first.source.key, first.account) == ("1", "8012345")
+    assert second == RejectedRow(
+        location="export.jsonl:2", field="account", reason="expected text, got a number"
+    )

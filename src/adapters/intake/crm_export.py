@@ -16,6 +16,8 @@ from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 
+import orjson
+
 from adapters.intake.parsing import (
     CRM_FIELDS,
     FOLLOW_UP_BARE_DATE_HOUR,
@@ -253,10 +255,7 @@ def _jsonl_items(stream: io.BufferedReader | gzip.GzipFile, name: str) -> Iterat
             continue
         location = f"{name}:{number}"
         try:
-            try:
-                document = json.loads(raw)
-            except UnicodeDecodeError:  # not UTF-8: read it as Excel's cp1252
-                document = json.loads(raw.decode("cp1252", "replace"))
+            document = _json_document(raw)
         except json.JSONDecodeError as exc:
             reason = f"malformed JSON: {exc.msg} (column {exc.colno})"
             yield RejectedRow(location=location, field=None, reason=reason)
@@ -267,27 +266,57 @@ def _jsonl_items(stream: io.BufferedReader | gzip.GzipFile, name: str) -> Iterat
         yield _json_item(document, location)
 
 
+def _json_document(raw: bytes) -> object:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:  # not UTF-8: read it as Excel's cp1252
+            return orjson.loads(raw.decode("cp1252", "replace"))
+        raise
+
+
+_json_plans: dict[tuple[str, ...], tuple[str | None, ...]] = {}
+
+
+def _json_plan(keys: tuple[str, ...]) -> tuple[str | None, ...]:
+    """For each CRM field, the key of the object that holds it (the first alias), or None."""
+    plan = _json_plans.get(keys)
+    if plan is None:
+        found: dict[str, str] = {}
+        for key in keys:
+            field = crm_field(key)
+            if field is not None and field not in found:
+                found[field] = key
+        plan = tuple(found.get(field) for field in CRM_FIELDS)
+        if len(_json_plans) < 1024:  # objects of one export share a few key layouts
+            _json_plans[keys] = plan
+    return plan
+
+
 def _json_item(document: dict[str, object], location: str) -> IntakeItem:
-    values: dict[str, object] = {}
-    for key, value in document.items():
-        field = crm_field(key)
-        if field is not None and field not in values:
-            values[field] = value
+    get = document.get
     texts: list[str] = []
-    for field in CRM_FIELDS:
-        value = values.get(field)
-        if value is None:
-            texts.append("")
-        elif isinstance(value, str):
+    for field, key in zip(CRM_FIELDS, _json_plan(tuple(document)), strict=True):
+        value = get(key) if key is not None else None
+        if type(value) is str:
             texts.append(value.strip())
+        elif value is None:
+            texts.append("")
         elif field in _NUMBER_FIELDS and type(value) is int:
             texts.append(str(value))
-        elif field in _NUMBER_FIELDS and isinstance(value, float) and value.is_integer():
+        elif field in _NUMBER_FIELDS and type(value) is float and _exact_integer(value):
             texts.append(str(int(value)))
         else:
             reason = f"expected text, got {_json_type(value)}"
             return RejectedRow(location=location, field=field, reason=reason)
     return build_crm_item(location, *texts)
+
+
+def _exact_integer(value: float) -> bool:
+    """A float that stands for a whole number, small enough for every digit to be right."""
+    return value.is_integer() and abs(value) < 2**53
 
 
 def _json_type(value: object) -> str:

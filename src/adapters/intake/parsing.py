@@ -224,7 +224,10 @@ def _parse(text: str, bare_date_hour: int) -> datetime:
             except ValueError as exc:
                 raise _date_error(text, exc) from None
             if value.tzinfo is not None:
-                return value.astimezone(UTC)
+                try:
+                    return value.astimezone(UTC)
+                except OverflowError:  # year 1 or 9999 shifted out of range
+                    raise DateError(f"{_describe(text)} is out of range") from None
             iso = value.isoformat()
     elif "/" in text:
         iso = _day_first_to_iso(text, bare_date_hour)
@@ -244,7 +247,10 @@ def _parse(text: str, bare_date_hour: int) -> datetime:
         if len(_offsets) > 100_000:
             _offsets.clear()
         _offsets[hour] = offset
-    return value - offset
+    try:
+        return value - offset
+    except OverflowError:
+        raise DateError(f"{_describe(text)} is out of range") from None
 
 
 def _date_error(text: str, exc: ValueError) -> DateError:
