@@ -219,11 +219,8 @@ class _IndexSQL:
 
     def search(self, query: CaseQuery) -> Sequence[CaseSummary]:
         where, params = self._where(query)
-        order = (
-            "next_follow_up_at, case_id"
-            if query.follow_up_due_before is not None
-            else "opened_at, case_id"
-        )
+        # Agents work the list in due order; cases without a follow-up come last.
+        order = "(next_follow_up_at IS NULL), next_follow_up_at, opened_at, source_key, case_id"
         statement = (
             "SELECT case_id, channel, source_key, status, line, typification, agent, category,"
             " subcategory, opened_at, updated_at, next_follow_up_at, version FROM case_index"
