@@ -20,7 +20,7 @@ from application.ports import ConcurrencyConflict
 from domain import decisions
 from domain.errors import CaseClosed, DomainError
 from domain.events import CaseEvent, Ingested
-from domain.state import CaseState
+from domain.state import CaseState, fold
 from domain.values import INTAKE
 
 if TYPE_CHECKING:
@@ -74,13 +74,15 @@ class Ingestion:
             self._batch(batch, report)
         return report
 
-    def _batch(self, records: list[IntakeRecord], report: IngestReport) -> None:
+    def _batch(
+        self, records: list[IntakeRecord], report: IngestReport, *, first_round: bool = True
+    ) -> None:
         office = self.office
         office.catch_up()
         now = office.clock.now()
         open_cases = office.index.open_cases_for([(r.account, r.typification) for r in records])
         new_events: list[Ingested] = []
-        repeats: list[tuple[uuid.UUID, IntakeRecord]] = []
+        repeats: dict[uuid.UUID, list[IntakeRecord]] = {}
         seen: set[uuid.UUID] = set()
         for record in records:
             case_id = record.source.case_id()
@@ -89,16 +91,75 @@ class Ingestion:
             if case_id in seen or target == case_id:
                 report.already_known += 1
             elif target is not None:
-                repeats.append((target, record))
+                repeats.setdefault(target, []).append(record)
             else:
                 event = self._decide(record, now, report)
                 if event is not None:
                     seen.add(case_id)
                     open_cases[pair] = case_id
                     new_events.append(event)
-        self._append(new_events, report)
-        for target, record in repeats:
-            self._repeat(target, record, now, report)
+        created = {e.originator_id: e for e in new_events}
+        repeat_events, known, late = self._decide_repeats(repeats, created, now)
+        try:
+            # New cases and repeat contacts together: one transaction per batch.
+            office.project_fresh(office.store.append([*new_events, *repeat_events]))
+        except ConcurrencyConflict:
+            # Someone wrote to these cases meanwhile (or this is a re-run): the careful path.
+            self._append(new_events, report)
+            for target, target_records in repeats.items():
+                for record in target_records:
+                    self._repeat(target, record, now, report)
+            return
+        report.created += len(new_events)
+        report.repeat_contacts += len(repeat_events)
+        report.already_known += known
+        if late and first_round:
+            self._batch(late, report, first_round=False)
+        elif late:  # their case closed under our feet twice: each opens a case of its own
+            for record in late:
+                event = self._decide(record, now, report)
+                if event is not None:
+                    self._append([event], report)
+
+    def _decide_repeats(
+        self,
+        repeats: dict[uuid.UUID, list[IntakeRecord]],
+        created: dict[uuid.UUID, Ingested],
+        now: datetime,
+    ) -> tuple[list[CaseEvent], int, list[IntakeRecord]]:
+        """Each target case rebuilt once, its repeat contacts decided in order.
+
+        Returns the events, how many records were already on their case, and the records
+        whose case turned out closed (they get a case of their own in a next round).
+        """
+        events: list[CaseEvent] = []
+        known = 0
+        late: list[IntakeRecord] = []
+        for target, target_records in repeats.items():
+            fresh = created.get(target)
+            state = fold(None, [fresh]) if fresh else self.office.store.load(target)
+            for record in target_records:
+                if state is None:
+                    late.append(record)
+                    continue
+                try:
+                    new = decisions.record_repeat_contact(
+                        state,
+                        source=record.source,
+                        received_at=record.received_at,
+                        request=record.request,
+                        actor=INTAKE,
+                        at=now,
+                    )
+                except CaseClosed:
+                    late.append(record)
+                    continue
+                if not new:
+                    known += 1
+                    continue
+                events.extend(new)
+                state = fold(state, new)
+        return events, known, late
 
     @staticmethod
     def _decide(record: IntakeRecord, now: datetime, report: IngestReport) -> Ingested | None:

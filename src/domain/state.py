@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from functools import singledispatch
+from typing import Any
 
 import attrs
 
@@ -139,6 +140,13 @@ def _apply(event: CaseEvent, state: CaseState | None) -> CaseState:
     raise TypeError(f"unknown case event {type(event).__name__}")
 
 
+def _next(state: CaseState, event: CaseEvent, **changes: Any) -> CaseState:
+    """The state after `event`: its changes, its version and its time, in one copy."""
+    return attrs.evolve(
+        state, version=event.originator_version, updated_at=event.timestamp, **changes
+    )
+
+
 def _on(state: CaseState | None, event: CaseEvent) -> CaseState:
     if state is None:
         raise ValueError(f"{type(event).__name__} before Ingested in case {event.originator_id}")
@@ -170,61 +178,64 @@ def _(event: Ingested, state: CaseState | None) -> CaseState:
 
 @_apply.register
 def _(event: Assigned, state: CaseState | None) -> CaseState:
-    return attrs.evolve(_on(state, event), agent=event.agent)
+    return _next(_on(state, event), event, agent=event.agent)
 
 
 @_apply.register
 def _(event: RepeatContactRecorded, state: CaseState | None) -> CaseState:
     s = _on(state, event)
-    return attrs.evolve(s, repeat_contacts=(*s.repeat_contacts, event.source))
+    return _next(s, event, repeat_contacts=(*s.repeat_contacts, event.source))
 
 
 @_apply.register
 def _(event: Interpreted, state: CaseState | None) -> CaseState:
-    return attrs.evolve(_on(state, event), category=event.category, subcategory=event.subcategory)
+    return _next(_on(state, event), event, category=event.category, subcategory=event.subcategory)
 
 
 @_apply.register
 def _(event: NoteAdded, state: CaseState | None) -> CaseState:
     s = _on(state, event)
     if event.folder is NoteFolder.ESTRATEGICOS:
-        return attrs.evolve(s, estrategicos_notes=s.estrategicos_notes + 1)
-    return attrs.evolve(s, notes=s.notes + 1)
+        return _next(s, event, estrategicos_notes=s.estrategicos_notes + 1)
+    return _next(s, event, notes=s.notes + 1)
 
 
 @_apply.register
 def _(event: FollowUpScheduled, state: CaseState | None) -> CaseState:
     s = _on(state, event)
-    return attrs.evolve(
+    return _next(
         s,
+        event,
         follow_ups=(*s.follow_ups, FollowUp(event.follow_up_id, event.due_at)),
         agent_scheduled_follow_up=True,
     )
 
 
-def _settle(s: CaseState, follow_up_id: int, status: FollowUpStatus, at: datetime) -> CaseState:
+def _settle(s: CaseState, event: CaseEvent, follow_up_id: int, status: FollowUpStatus) -> CaseState:
+    at = event.timestamp
     follow_ups = tuple(
         attrs.evolve(f, status=status, settled_at=at) if f.follow_up_id == follow_up_id else f
         for f in s.follow_ups
     )
-    return attrs.evolve(s, follow_ups=follow_ups)
+    return _next(s, event, follow_ups=follow_ups)
 
 
 @_apply.register
 def _(event: FollowUpCompleted, state: CaseState | None) -> CaseState:
     status = FollowUpStatus.DONE_ON_TIME if event.on_time else FollowUpStatus.DONE_LATE
-    return _settle(_on(state, event), event.follow_up_id, status, event.timestamp)
+    return _settle(_on(state, event), event, event.follow_up_id, status)
 
 
 @_apply.register
 def _(event: FollowUpMissed, state: CaseState | None) -> CaseState:
-    return _settle(_on(state, event), event.follow_up_id, FollowUpStatus.MISSED, event.timestamp)
+    return _settle(_on(state, event), event, event.follow_up_id, FollowUpStatus.MISSED)
 
 
 @_apply.register
 def _(event: Typified, state: CaseState | None) -> CaseState:
-    return attrs.evolve(
+    return _next(
         _on(state, event),
+        event,
         marking_code=event.marking_code,
         resolution=event.resolution,
         cun=event.cun,
@@ -243,25 +254,26 @@ def _(event: Escalated, state: CaseState | None) -> CaseState:
         external_reference=event.external_reference,
         at=event.timestamp,
     )
-    return attrs.evolve(s, escalations=(*s.escalations, escalation))
+    return _next(s, event, escalations=(*s.escalations, escalation))
 
 
 @_apply.register
 def _(event: VisitScheduled, state: CaseState | None) -> CaseState:
     s = _on(state, event)
     visit = Visit(event.kind, event.slot_start, event.slot_end, event.booking_reference)
-    return attrs.evolve(s, visits=(*s.visits, visit))
+    return _next(s, event, visits=(*s.visits, visit))
 
 
 @_apply.register
 def _(event: ClosingProtocolCompleted, state: CaseState | None) -> CaseState:
-    return attrs.evolve(_on(state, event), protocol_completed=True)
+    return _next(_on(state, event), event, protocol_completed=True)
 
 
 @_apply.register
 def _(event: ClosedFirstContact, state: CaseState | None) -> CaseState:
-    return attrs.evolve(
+    return _next(
         _on(state, event),
+        event,
         status=CaseStatus.CLOSED,
         closed_first_contact=True,
         closed_at=event.timestamp,
@@ -270,8 +282,9 @@ def _(event: ClosedFirstContact, state: CaseState | None) -> CaseState:
 
 @_apply.register
 def _(event: Closed, state: CaseState | None) -> CaseState:
-    return attrs.evolve(
+    return _next(
         _on(state, event),
+        event,
         status=CaseStatus.CLOSED,
         closed_first_contact=False,
         closed_at=event.timestamp,
@@ -281,8 +294,9 @@ def _(event: Closed, state: CaseState | None) -> CaseState:
 @_apply.register
 def _(event: Reopened, state: CaseState | None) -> CaseState:
     s = _on(state, event)
-    return attrs.evolve(
+    return _next(
         s,
+        event,
         status=CaseStatus.OPEN,
         closed_first_contact=False,
         closed_at=None,
@@ -293,8 +307,7 @@ def _(event: Reopened, state: CaseState | None) -> CaseState:
 
 def apply(state: CaseState | None, event: CaseEvent) -> CaseState:
     """One event on top of a state (None before the case exists)."""
-    new = _apply(event, state)
-    return attrs.evolve(new, version=event.originator_version, updated_at=event.timestamp)
+    return _apply(event, state)
 
 
 def fold(state: CaseState | None, events: Iterable[CaseEvent]) -> CaseState | None:
