@@ -1,0 +1,216 @@
+"""Shared pieces of the benchmark: statistics, the report table, machine facts, SQLite."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+T0 = datetime(2026, 7, 15, 14, 0, tzinfo=UTC)
+"""The fixed clock of every benchmark: results do not depend on the day it runs."""
+
+EVENTS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS stored_events ("
+    "originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB, "
+    "PRIMARY KEY (originator_id, originator_version))"
+)
+"""The table eventsourcing's SQLite application recorder creates (same shape, same keys)."""
+INSERT_EVENT = "INSERT INTO stored_events VALUES (?, ?, ?, ?)"
+
+
+# --- statistics ------------------------------------------------------------------------------
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank percentile (q in 0..100)."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+# --- formatting ------------------------------------------------------------------------------
+
+
+def rate(value: float, unit: str = "/s") -> str:
+    return f"{value:,.0f} {unit}" if value >= 100 else f"{value:,.1f} {unit}"
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def ratio(value: float) -> str:
+    return f"{value:.2f}×"
+
+
+def mb(kib: float) -> str:
+    """KiB (as Linux reports memory) in megabytes of 10^6 bytes."""
+    return f"{kib * 1024 / 1e6:,.0f} MB"
+
+
+def seconds(value: float) -> str:
+    return f"{value:,.1f} s"
+
+
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "**NO**"
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    measure: str
+    result: str
+    baseline: str = ""
+    ratio: str = ""
+    target: str = ""
+    met: str = ""
+
+
+@dataclass
+class Section:
+    title: str
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, *args: str) -> None:
+        self.rows.append(Row(*args))
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def markdown(self) -> str:
+        lines = [f"## {self.title}", ""]
+        if self.rows:
+            lines += [
+                "| measure | result | baseline (same run) | ratio | target | met |",
+                "|---|---:|---|---:|---|:-:|",
+            ]
+            lines += [
+                f"| {r.measure} | {r.result} | {r.baseline} | {r.ratio} | {r.target} | {r.met} |"
+                for r in self.rows
+            ]
+            lines.append("")
+        lines += [f"- {n}" for n in self.notes]
+        if self.notes:
+            lines.append("")
+        return "\n".join(lines)
+
+
+# --- the machine -----------------------------------------------------------------------------
+
+
+def _filesystem(path: Path) -> str:
+    """The type of the file system holding `path` (from /proc/mounts), or "?"."""
+    best, kind = "", "?"
+    try:
+        with open("/proc/mounts", encoding="utf-8") as mounts:
+            for line in mounts:
+                parts = line.split()
+                if len(parts) >= 3 and str(path).startswith(parts[1]) and len(parts[1]) > len(best):
+                    best, kind = parts[1], parts[2]
+    except OSError:
+        pass
+    return kind
+
+
+def machine(temp_root: Path) -> dict[str, str]:
+    probe = sqlite3.connect(":memory:")
+    synchronous = probe.execute("PRAGMA synchronous").fetchone()[0]
+    probe.close()
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": str(len(os.sched_getaffinity(0))),
+        "cpu": _cpu_model(),
+        "python": f"{platform.python_implementation()} {sys.version.split()[0]}",
+        "eventsourcing": version("eventsourcing"),
+        "sqlite": sqlite3.sqlite_version,
+        "sqlite default synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(
+            synchronous, str(synchronous)
+        ),
+        "temp dir": f"{temp_root} ({_filesystem(temp_root)})",
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def rss_kib() -> int:
+    """This process's resident set size now (VmRSS), in KiB; 0 when unknown."""
+    return _status_kib("VmRSS")
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident set size (VmHWM), in KiB; 0 when unknown.
+
+    Unlike `getrusage(RUSAGE_SELF)`, VmHWM belongs to the current memory map only, so a child
+    started by fork + exec does not inherit its parent's peak.
+    """
+    return _status_kib("VmHWM")
+
+
+def _status_kib(key: str) -> int:
+    try:
+        with open("/proc/self/status", encoding="utf-8") as status:
+            for line in status:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+# --- files and SQLite ------------------------------------------------------------------------
+
+
+@contextmanager
+def temp_dir(prefix: str) -> Iterator[Path]:
+    """A fresh directory, removed afterwards (with every SQLite file in it)."""
+    with TemporaryDirectory(prefix=f"bench-{prefix}-", ignore_cleanup_errors=True) as name:
+        yield Path(name)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A raw connection set up as eventsourcing sets up its own: WAL, autocommit, no pragmas.
+
+    Transactions are explicit (`BEGIN` … `COMMIT`), as in eventsourcing's recorders.
+    """
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    return conn
+
+
+def file_size(path: Path) -> int:
+    """Bytes of an SQLite database with its WAL."""
+    total = 0
+    for suffix in ("", "-wal"):
+        candidate = path.with_name(path.name + suffix)
+        if candidate.exists():
+            total += candidate.stat().st_size
+    return total

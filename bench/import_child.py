@@ -1,0 +1,69 @@
+"""One timed CRM import in a process of its own, so that its peak memory is its own.
+
+    python -m bench.import_child EXPORT.csv DATA_DIR [--profile TOP]
+
+Prints one JSON object: the ingest report, the seconds it took, the process's peak RSS
+(VmHWM) and, with `--profile`, the top functions by own time (cProfile).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import pstats
+import sys
+import time
+from pathlib import Path
+
+from adapters.clock import FixedClock
+from adapters.intake.crm_export import CrmExportReader
+from bench.common import T0, peak_rss_kib
+from entrypoints.bootstrap import bootstrap
+from entrypoints.settings import load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.import_child")
+    parser.add_argument("export", type=Path)
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--profile", type=int, default=0, metavar="TOP")
+    args = parser.parse_args(argv)
+
+    settings = load_settings(environ={}, data_dir=args.data_dir, database_url="sqlite")
+    profiler = cProfile.Profile() if args.profile else None
+    with bootstrap(settings, clock=FixedClock(T0)) as office:
+        reader = CrmExportReader(args.export)
+        started = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
+        report = office.ingest(reader.items())
+        if profiler is not None:
+            profiler.disable()
+        elapsed = time.perf_counter() - started
+        events = office.store.last_position()
+
+    result: dict[str, object] = {
+        "seconds": elapsed,
+        "read": report.read,
+        "created": report.created,
+        "repeat_contacts": report.repeat_contacts,
+        "already_known": report.already_known,
+        "rejected": report.rejected_count,
+        "first_rejections": [str(r) for r in report.rejected[:3]],
+        "events": events,
+        "peak_rss_kib": peak_rss_kib(),
+    }
+    if profiler is not None:
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats(pstats.SortKey.TIME).print_stats(args.profile)
+        result["profile"] = out.getvalue()
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
