@@ -110,16 +110,23 @@ _NEXT_DUE = (
 
 
 class _IndexSQL:
-    """The index's behaviour, shared by both backends; subclasses supply `_transaction`."""
+    """The index's behaviour, shared by both backends (mixed into their TrackingRecorder)."""
 
     placeholder = "?"
 
-    if TYPE_CHECKING:  # supplied by the backend's TrackingRecorder and the subclass
+    if TYPE_CHECKING:  # supplied by the backend's TrackingRecorder
+        datastore: Any
 
-        def _transaction(self, *, commit: bool) -> Any: ...
         def _insert_tracking(self, c: Any, tracking: Tracking) -> None: ...
         def max_tracking_id(self, application_name: str) -> int | None: ...
-        def close(self) -> None: ...
+
+    @contextmanager
+    def _transaction(self, *, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as c:
+            yield c
+
+    def close(self) -> None:
+        self.datastore.close()
 
     def _sql(self, statement: str) -> str:
         return statement if self.placeholder == "?" else statement.replace("?", "%s")
@@ -349,23 +356,12 @@ class _IndexSQL:
 
 
 class SQLiteCaseIndex(_IndexSQL, SQLiteTrackingRecorder):
-    def close(self) -> None:
-        self.datastore.close()
-
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *TABLES]
-
-    @contextmanager
-    def _transaction(self, *, commit: bool) -> Iterator[Any]:
-        with self.datastore.transaction(commit=commit) as c:
-            yield c
 
 
 class PostgresCaseIndex(_IndexSQL, PostgresTrackingRecorder):
     placeholder = "%s"
-
-    def close(self) -> None:
-        self.datastore.close()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -373,11 +369,6 @@ class PostgresCaseIndex(_IndexSQL, PostgresTrackingRecorder):
 
     def _in(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
         return f"{column} = ANY(?)", [list(values)]
-
-    @contextmanager
-    def _transaction(self, *, commit: bool) -> Iterator[Any]:
-        with self.datastore.transaction(commit=commit) as c:
-            yield c
 
     def _delete_tracking_sql(self) -> str:
         return f"DELETE FROM {self.tracking_table_name} WHERE application_name = ?"
