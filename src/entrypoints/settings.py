@@ -26,6 +26,7 @@ import attrs
 import cattrs
 
 DEFAULT_DATA_DIR = "backoffice-data"
+SQLITE_RECORDER_TOPIC = "adapters.eventstore.sqlite_recorder:BulkSQLiteApplicationRecorder"
 
 
 class SettingsError(Exception):
@@ -60,6 +61,7 @@ class Settings:
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.data_dir / "cases.sqlite"),
                 "SQLITE_LOCK_TIMEOUT": "30",
+                "APPLICATION_RECORDER_TOPIC": SQLITE_RECORDER_TOPIC,
             }
         return self._postgres_env()
 

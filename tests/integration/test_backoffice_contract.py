@@ -211,3 +211,30 @@ def test_rerunning_a_file_after_its_case_closed_adds_only_the_new_contact(
     assert (report.created, report.repeat_contacts, report.already_known) == (1, 0, 2)
     assert office.case("K3").is_open
     assert office.count() == 2
+
+
+def test_appends_report_the_positions_the_log_gives_them(office: Backoffice) -> None:
+    office.ingest([record("K1")])
+    first = office.store.load(office.resolve("K1"))
+    assert first is not None
+    batch = [
+        *decisions.add_note(first, text="uno", actor=AGENT, at=T0),
+        decisions.ingest(
+            source=SourceKey(Channel.PHONE, "rec-1"),
+            received_at=T0,
+            account="9",
+            line=first.line,
+            customer_name="X",
+            typification="T",
+            request="",
+            follow_up_at=None,
+            front_agent=None,
+            recommended_by="vp",
+            actor=AGENT,
+            at=T0,
+        ),
+    ]
+    logged = office.store.append(batch)
+    assert [entry.event for entry in logged] == batch
+    from_log = office.store.read_log(logged[0].position - 1, 10)
+    assert [(e.position, e.event) for e in from_log] == [(e.position, e.event) for e in logged]
