@@ -149,12 +149,26 @@ class _IndexSQL:
 
     def _project(self, events: Sequence[LoggedEvent]) -> None:
         with self._transaction(commit=True) as c:
+            # A case's Ingested is its first event, so new rows can all go in first.
             ingested = [e.event for e in events if isinstance(e.event, Ingested)]
             if ingested:
                 self._insert_cases(c, ingested)
+            keys: list[tuple[str, str]] = []
+            touched: dict[str, tuple[int, str]] = {}
             for logged in events:
-                if not isinstance(logged.event, Ingested):
-                    self._apply(c, logged.event)
+                event = logged.event
+                if isinstance(event, Ingested):
+                    continue
+                cid = str(event.originator_id)
+                if isinstance(event, RepeatContactRecorded):
+                    keys.append((event.source.key, cid))
+                else:
+                    self._apply(c, event, cid)
+                touched[cid] = (event.originator_version, _ts(event.timestamp))
+            if keys:
+                c.executemany(self._sql(_INSERT_KEY), keys)
+            if touched:
+                c.executemany(self._sql(_TOUCH), [(v, at, cid) for cid, (v, at) in touched.items()])
             self._insert_tracking(c, Tracking(UPSTREAM, events[-1].position))
 
     def _insert_cases(self, c: _Cursor, events: Sequence[Ingested]) -> None:
@@ -189,8 +203,7 @@ class _IndexSQL:
         if dues:
             c.executemany(self._sql(_INSERT_DUE), dues)
 
-    def _apply(self, c: _Cursor, e: CaseEvent) -> None:
-        cid = str(e.originator_id)
+    def _apply(self, c: _Cursor, e: CaseEvent, cid: str) -> None:
         sql = self._sql
         if isinstance(e, Assigned):
             c.execute(sql("UPDATE case_index SET agent = ? WHERE case_id = ?"), (e.agent, cid))
@@ -199,8 +212,6 @@ class _IndexSQL:
                 sql("UPDATE case_index SET category = ?, subcategory = ? WHERE case_id = ?"),
                 (e.category.value, e.subcategory.value, cid),
             )
-        elif isinstance(e, RepeatContactRecorded):
-            c.execute(sql(_INSERT_KEY), (e.source.key, cid))
         elif isinstance(e, FollowUpScheduled):
             c.execute(sql(_INSERT_DUE), (cid, e.follow_up_id, _ts(e.due_at)))
             c.execute(sql(_NEXT_DUE), (cid, cid))
@@ -222,7 +233,6 @@ class _IndexSQL:
                 ),
                 (cid,),
             )
-        c.execute(sql(_TOUCH), (e.originator_version, _ts(e.timestamp), cid))
 
     def search(self, query: CaseQuery) -> Sequence[CaseSummary]:
         where, params = self._where(query)

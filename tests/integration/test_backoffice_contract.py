@@ -238,3 +238,17 @@ def test_appends_report_the_positions_the_log_gives_them(office: Backoffice) -> 
     assert [entry.event for entry in logged] == batch
     from_log = office.store.read_log(logged[0].position - 1, 10)
     assert [(e.position, e.event) for e in from_log] == [(e.position, e.event) for e in logged]
+
+
+def test_the_case_list_row_follows_the_case(office: Backoffice, clock: FixedClock) -> None:
+    office.ingest([record("K1", account="3"), record("K2", account="3")])
+    clock.advance(timedelta(minutes=30))
+    office.assign("K1", agent="sofia.t", actor=AGENT)
+    office.interpret(
+        "K1", category=Category.PQR, subcategory=Subcategory.QUEJA_RECLAMO, actor=AGENT
+    )
+    [row] = office.cases(CaseQuery(agent="sofia.t"))
+    case = office.case("K1")
+    assert (row.version, row.updated_at) == (case.version, case.updated_at) == (4, clock.now())
+    assert (row.category, row.subcategory) == (Category.PQR, "queja_reclamo")
+    assert row.next_follow_up_at == case.follow_ups[0].due_at
