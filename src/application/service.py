@@ -25,6 +25,7 @@ from application.ports import (
     DueFollowUp,
     LoggedEvent,
 )
+from application.sweep import SweepReport, sweep_follow_ups
 from domain import decisions
 from domain.decisions import DEFAULT_FOLLOW_UP_RULES, RR_NOTE_MAX_LENGTH, FollowUpRules
 from domain.errors import CaseNotFound, DomainError
@@ -187,9 +188,12 @@ class Backoffice:
         self.catch_up()
         return self.index.count(query or CaseQuery())
 
-    def due_follow_ups(self, until: datetime | None = None) -> Sequence[DueFollowUp]:
+    def due_follow_ups(
+        self, until: datetime | None = None, *, limit: int = 1_000
+    ) -> Sequence[DueFollowUp]:
+        """Pending follow-ups due by `until` (default: now), oldest first."""
         self.catch_up()
-        return self.index.due_follow_ups(until or self.clock.now())
+        return self.index.due_follow_ups(until or self.clock.now(), limit)
 
     # --- intake ----------------------------------------------------------------------------
 
@@ -287,9 +291,15 @@ class Backoffice:
         )
 
     def mark_follow_up_missed(
-        self, reference: str | uuid.UUID, *, follow_up_id: int, actor: Actor
+        self,
+        reference: str | uuid.UUID,
+        *,
+        follow_up_id: int,
+        actor: Actor,
+        at: datetime | None = None,
     ) -> CommandResult:
-        now = self.clock.now()
+        """The sweep's command: a no-op unless the follow-up is pending and overdue."""
+        now = at or self.clock.now()
         rules = self.policies.follow_up
         return self._run(
             reference,
@@ -297,6 +307,10 @@ class Backoffice:
                 s, follow_up_id=follow_up_id, actor=actor, at=now, rules=rules
             ),
         )
+
+    def sweep(self, *, worker: str = "sweep", limit: int = 1_000) -> SweepReport:
+        """Record every overdue follow-up as missed, once (see `application.sweep`)."""
+        return sweep_follow_ups(self, worker=worker, limit=limit)
 
     def typify(
         self,

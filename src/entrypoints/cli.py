@@ -233,6 +233,26 @@ def due_follow_ups(
         render.show_due(out, rows)
 
 
+@app.command()
+def sweep(
+    worker: Annotated[str, typer.Option(help="This sweeper's name, recorded as the actor.")] = (
+        "cli"
+    ),
+    as_json: JsonOption = False,
+) -> None:
+    """Record overdue follow-ups as missed (each exactly once, however often it runs)."""
+    report = _office().sweep(worker=worker)
+    if as_json:
+        render.dump_json(
+            out, {"at": report.at.isoformat(), "examined": report.examined, "missed": report.missed}
+        )
+    else:
+        out.print(
+            f"sweep at {render.local(report.at)} Bogotá: {report.examined} overdue follow-ups "
+            f"examined, {report.missed} recorded as missed"
+        )
+
+
 @case_app.command("show")
 def case_show(
     case: CaseArg,

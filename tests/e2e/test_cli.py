@@ -185,3 +185,12 @@ def test_recommended_cases_arrive_by_mail_keyed_by_message_id(cli: Cli) -> None:
 def test_a_file_that_is_not_an_export_is_refused_before_reading(cli: Cli) -> None:
     _, err = cli("ingest", str(ROOT / "README.md"), code=2)
     assert "not a CRM export" in err
+
+
+def test_the_sweep_can_run_as_often_as_cron_likes(cli: Cli) -> None:
+    cli("ingest", str(SAMPLE))
+    first = cli.json("sweep", "--worker", "cron")
+    assert isinstance(first, dict)
+    assert first["missed"] == first["examined"]  # whatever today is, each overdue one once
+    second = cli.json("sweep", "--worker", "cron")
+    assert second["missed"] == 0  # type: ignore[index]

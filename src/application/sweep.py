@@ -1,0 +1,48 @@
+"""The sweep: turn overdue follow-ups into `FollowUpMissed` facts, each exactly once.
+
+It reads the due-items list of the case index and sends one command per item; the case
+decides. A follow-up already settled, a repeated sweep or several sweepers racing on the same
+item all end in one event: the others find nothing to record.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import attrs
+
+from domain.errors import CaseClosed, CaseNotFound
+from domain.values import Actor, ActorKind
+
+if TYPE_CHECKING:
+    from application.service import Backoffice
+
+
+@attrs.frozen
+class SweepReport:
+    """`examined` due items; `missed` events recorded by this sweep."""
+
+    at: datetime
+    examined: int
+    missed: int
+
+
+def sweep_follow_ups(
+    office: Backoffice, *, worker: str = "sweep", now: datetime | None = None, limit: int = 1_000
+) -> SweepReport:
+    """Mark every follow-up pending past the rules' `missed_after` as missed."""
+    now = now or office.clock.now()
+    actor = Actor(ActorKind.SWEEP, worker)
+    overdue_since = now - office.policies.follow_up.missed_after
+    examined = missed = 0
+    for item in office.due_follow_ups(overdue_since, limit=limit):
+        examined += 1
+        try:
+            result = office.mark_follow_up_missed(
+                item.case_id, follow_up_id=item.follow_up_id, actor=actor, at=now
+            )
+        except (CaseClosed, CaseNotFound):  # the index lagged behind the case
+            continue
+        missed += len(result.events)
+    return SweepReport(now, examined, missed)
