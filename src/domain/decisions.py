@@ -25,6 +25,7 @@ from domain.events import (
     FollowUpScheduled,
     Ingested,
     Interpreted,
+    MailFailed,
     NoteAdded,
     Reopened,
     RepeatContactRecorded,
@@ -461,3 +462,32 @@ def reopen(state: CaseState, *, reason: str, actor: Actor, at: datetime) -> list
     if state.is_open:
         raise RuleViolation("the case is open; only a closed case can be reopened")
     return [_event(Reopened, state, actor, at, reason=_text("reason", reason, max_length=2_000))]
+
+
+def record_mail_failure(
+    state: CaseState,
+    *,
+    message_id: str,
+    purpose: str,
+    recipients: tuple[str, ...],
+    reason: str,
+    actor: Actor,
+    at: datetime,
+) -> list[CaseEvent]:
+    """A delivery failure is a fact about the outside world: it is recorded even on a closed
+    case (a recommended case's summary goes out after its closing). Once per message and
+    recipients."""
+    if (message_id, recipients) in state.mail_failures:
+        return []
+    return [
+        _event(
+            MailFailed,
+            state,
+            actor,
+            at,
+            message_id=_text("message_id", message_id, max_length=300),
+            purpose=purpose,
+            recipients=recipients,
+            reason=_text("reason", reason, max_length=1_000),
+        )
+    ]

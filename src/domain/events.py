@@ -147,6 +147,16 @@ class Reopened(CaseEvent):
     reason: str
 
 
+@attrs.frozen(kw_only=True)
+class MailFailed(CaseEvent):
+    """A message about the case could not be delivered (permanently) to some recipients."""
+
+    message_id: str
+    purpose: str
+    recipients: tuple[str, ...]
+    reason: str
+
+
 EVENT_TYPES: tuple[type[CaseEvent], ...] = (
     Ingested,
     Assigned,
@@ -163,4 +173,5 @@ EVENT_TYPES: tuple[type[CaseEvent], ...] = (
     ClosedFirstContact,
     Closed,
     Reopened,
+    MailFailed,
 )

@@ -24,6 +24,7 @@ from domain.events import (
     FollowUpScheduled,
     Ingested,
     Interpreted,
+    MailFailed,
     NoteAdded,
     Reopened,
     RepeatContactRecorded,
@@ -111,6 +112,8 @@ class CaseState:
     closed_first_contact: bool = False
     closed_at: datetime | None = None
     reopen_count: int = 0
+    mail_failures: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(Message-ID, recipients) of each message that could not be delivered."""
 
     @property
     def is_open(self) -> bool:
@@ -303,6 +306,13 @@ def _(event: Reopened, state: CaseState | None) -> CaseState:
         protocol_completed=False,
         reopen_count=s.reopen_count + 1,
     )
+
+
+@_apply.register
+def _(event: MailFailed, state: CaseState | None) -> CaseState:
+    s = _on(state, event)
+    failure = (event.message_id, event.recipients)
+    return _next(s, event, mail_failures=(*s.mail_failures, failure))
 
 
 def apply(state: CaseState | None, event: CaseEvent) -> CaseState:

@@ -67,6 +67,7 @@ class ActorKind(enum.StrEnum):
     INTAKE = "intake"
     SWEEP = "sweep"
     SUPERVISOR = "supervisor"
+    OUTBOX = "outbox"
 
 
 @attrs.frozen

@@ -14,10 +14,16 @@ from datetime import timedelta
 from adapters.case_index import open_case_index
 from adapters.clock import SystemClock
 from adapters.eventstore.store import EventSourcedCaseStore
+from adapters.mail.directory import ContactDirectory, DirectoryError
+from adapters.mail.files import FolderMailer
+from adapters.mail.smtp import SmtpMailer, SmtpSettings
+from adapters.tracking import TrackedPosition
+from application.mail import Mailer
+from application.outbox import Outbox
 from application.ports import Clock
 from application.service import Backoffice, Policies
 from domain.decisions import FollowUpRules
-from entrypoints.settings import Settings, load_settings
+from entrypoints.settings import Settings, SettingsError, load_settings
 
 
 def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -> Backoffice:
@@ -39,3 +45,38 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         rr_note_max_length=settings.rr_note_max_length,
     )
     return Backoffice(store, index, clock or SystemClock(), policies)
+
+
+def build_outbox(office: Backoffice, settings: Settings, *, mailer: Mailer | None = None) -> Outbox:
+    """The outbox for these settings; `mailer` overrides the configured one (tests, demo)."""
+    if settings.mailer not in ("folder", "smtp"):
+        raise SettingsError(f"mailer: {settings.mailer!r} is not folder or smtp")
+    if mailer is None and settings.mailer == "smtp":
+        try:
+            smtp = SmtpSettings(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                security=settings.smtp_security,
+                username=settings.smtp_username,
+                password=settings.smtp_password,
+                timeout_seconds=settings.smtp_timeout_seconds,
+                ca_file=settings.smtp_ca_file,
+            )
+        except ValueError as error:
+            raise SettingsError(str(error)) from error
+        mailer = SmtpMailer(smtp)
+    elif mailer is None:
+        mailer = FolderMailer(settings.data_dir / "outbox")
+    matrix = settings.contact_matrix_path()
+    try:
+        directory = ContactDirectory.load(matrix) if matrix else ContactDirectory({}, (), None)
+    except DirectoryError as error:
+        raise SettingsError(str(error)) from error
+    return Outbox(
+        office,
+        mailer,
+        directory,
+        TrackedPosition(settings.tracking_env("Outbox"), "Outbox"),
+        sender=settings.mail_from,
+        domain=settings.mail_domain,
+    )

@@ -37,8 +37,8 @@ from domain.values import (
     VisitKind,
 )
 from entrypoints import render
-from entrypoints.bootstrap import bootstrap
-from entrypoints.settings import SettingsError, load_settings
+from entrypoints.bootstrap import bootstrap, build_outbox
+from entrypoints.settings import Settings, SettingsError, load_settings
 
 OK, REFUSED, BAD_INPUT, NOT_FOUND, PARTIAL_INGEST, UNAVAILABLE = 0, 1, 2, 3, 4, 5
 
@@ -62,11 +62,12 @@ class _Context:
     data_dir: str | None
     database_url: str | None
     office: Backoffice | None = None
+    settings: Settings | None = None
 
     def open(self) -> Backoffice:
         if self.office is None:
-            settings = load_settings(data_dir=self.data_dir, database_url=self.database_url)
-            self.office = bootstrap(settings)
+            self.settings = load_settings(data_dir=self.data_dir, database_url=self.database_url)
+            self.office = bootstrap(self.settings)
         return self.office
 
 
@@ -251,6 +252,41 @@ def sweep(
             f"sweep at {render.local(report.at)} Bogotá: {report.examined} overdue follow-ups "
             f"examined, {report.missed} recorded as missed"
         )
+
+
+@app.command("outbox")
+def send_outbox(as_json: JsonOption = False) -> None:
+    """Send the mail the history calls for (escalations, reminders, summaries), then stop."""
+    office = _office()
+    assert _session is not None
+    assert _session.settings is not None
+    box = build_outbox(office, _session.settings)
+    sent = failed = read = 0
+    stopped: str | None = None
+    try:
+        while True:
+            report = box.process()
+            sent, failed, read = (
+                sent + report.sent,
+                failed + report.failed,
+                read + report.events_read,
+            )
+            stopped = report.stopped_by
+            if stopped or report.events_read == 0:
+                break
+    finally:
+        box.close()
+    if as_json:
+        render.dump_json(
+            out, {"events_read": read, "sent": sent, "failed": failed, "stopped_by": stopped}
+        )
+    else:
+        out.print(
+            f"outbox: {read} events read · {sent} sent · {failed} failed (recorded on the case)"
+        )
+    if stopped:
+        err.print(f"mail server unavailable, will retry from here: {stopped}", markup=False)
+        raise typer.Exit(UNAVAILABLE)
 
 
 @case_app.command("show")

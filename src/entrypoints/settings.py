@@ -9,7 +9,11 @@ Precedence: explicit arguments > environment variables > TOML file > defaults.
   `<data dir>/backoffice.toml` when it exists);
 - `BACKOFFICE_RR_NOTE_MAX_LENGTH`: RR's note field length; longer notes go to ESTRATEGICOS (240);
 - `BACKOFFICE_FOLLOW_UP_ON_TIME_MINUTES`: done within this after due is on time (120);
-- `BACKOFFICE_FOLLOW_UP_MISSED_AFTER_HOURS`: pending this long after due is missed (24).
+- `BACKOFFICE_FOLLOW_UP_MISSED_AFTER_HOURS`: pending this long after due is missed (24);
+- `BACKOFFICE_CONTACT_MATRIX`: the contact directory (TOML) for escalation mail;
+- `BACKOFFICE_MAILER`: `folder` (default: .eml files in `<data dir>/outbox`) or `smtp`, with
+  `BACKOFFICE_SMTP_HOST`, `_PORT`, `_SECURITY` (none, starttls, tls), `_USERNAME`,
+  `_PASSWORD`, `_TIMEOUT_SECONDS`, `_CA_FILE`; `BACKOFFICE_MAIL_FROM`, `BACKOFFICE_MAIL_DOMAIN`.
 """
 
 from __future__ import annotations
@@ -40,6 +44,20 @@ class Settings:
     rr_note_max_length: int = 240
     follow_up_on_time_minutes: int = 120
     follow_up_missed_after_hours: int = 24
+    contact_matrix: Path | None = None
+    """The contact directory (TOML); default `<data dir>/contact_matrix.toml` when present."""
+    mailer: str = "folder"
+    """`folder` (each message an .eml file in `<data dir>/outbox`) or `smtp`."""
+    mail_from: str = "backoffice.premium@localhost"
+    mail_domain: str = "backoffice.local"
+    """The right-hand side of the Message-IDs the outbox makes."""
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_security: str = "none"
+    smtp_username: str | None = None
+    smtp_password: str | None = attrs.field(default=None, repr=False)
+    smtp_timeout_seconds: float = 30.0
+    smtp_ca_file: str | None = None
 
     @property
     def backend(self) -> str:
@@ -79,6 +97,25 @@ class Settings:
             }
         return self._postgres_env()
 
+    def tracking_env(self, consumer: str) -> dict[str, str]:
+        """Where a log consumer (the outbox) keeps its position."""
+        backend = self.backend
+        if backend == "memory":
+            return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+        if backend == "sqlite":
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.data_dir / f"{consumer.lower()}.sqlite"),
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+        return self._postgres_env()
+
+    def contact_matrix_path(self) -> Path | None:
+        if self.contact_matrix is not None:
+            return self.contact_matrix
+        default = self.data_dir / "contact_matrix.toml"
+        return default if default.exists() else None
+
     def _postgres_env(self) -> dict[str, str]:
         url = urlsplit(self.database_url)
         if not url.path.strip("/"):
@@ -100,6 +137,17 @@ _ENV = {
     "rr_note_max_length": "BACKOFFICE_RR_NOTE_MAX_LENGTH",
     "follow_up_on_time_minutes": "BACKOFFICE_FOLLOW_UP_ON_TIME_MINUTES",
     "follow_up_missed_after_hours": "BACKOFFICE_FOLLOW_UP_MISSED_AFTER_HOURS",
+    "contact_matrix": "BACKOFFICE_CONTACT_MATRIX",
+    "mailer": "BACKOFFICE_MAILER",
+    "mail_from": "BACKOFFICE_MAIL_FROM",
+    "mail_domain": "BACKOFFICE_MAIL_DOMAIN",
+    "smtp_host": "BACKOFFICE_SMTP_HOST",
+    "smtp_port": "BACKOFFICE_SMTP_PORT",
+    "smtp_security": "BACKOFFICE_SMTP_SECURITY",
+    "smtp_username": "BACKOFFICE_SMTP_USERNAME",
+    "smtp_password": "BACKOFFICE_SMTP_PASSWORD",
+    "smtp_timeout_seconds": "BACKOFFICE_SMTP_TIMEOUT_SECONDS",
+    "smtp_ca_file": "BACKOFFICE_SMTP_CA_FILE",
 }
 
 _converter = cattrs.Converter(forbid_extra_keys=True)

@@ -1,0 +1,1 @@
+"""Mail adapters: SMTP (aiosmtplib), a folder of .eml files, and the contact directory."""

@@ -1,0 +1,86 @@
+"""The contact directory from a TOML file: areas' recipients, agents' addresses, supervisors.
+
+    supervisors = ["supervision.premium@example.co"]
+    agent_domain = "example.co"          # an agent's address is <login>@<agent_domain>
+
+    [areas]
+    "Facturación" = ["escalamientos.facturacion@example.co"]
+
+Area names match ignoring case, accents and punctuation. The file is checked when loaded;
+an error names the file, the key and the problem.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from adapters.intake.parsing import fold
+
+
+class DirectoryError(Exception):
+    pass
+
+
+def _address(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise DirectoryError(f"{where}: expected an e-mail address, got {type(value).__name__}")
+    local, at, domain = value.strip().partition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in value.strip()):
+        raise DirectoryError(f"{where}: {value!r} is not an e-mail address")
+    return value.strip()
+
+
+def _addresses(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise DirectoryError(f"{where}: expected a non-empty list of e-mail addresses")
+    return tuple(_address(v, f"{where}[{i}]") for i, v in enumerate(value))
+
+
+class ContactDirectory:
+    """Implements `application.mail.Directory`."""
+
+    def __init__(
+        self,
+        areas: Mapping[str, tuple[str, ...]],
+        supervisors: tuple[str, ...],
+        agent_domain: str | None,
+    ) -> None:
+        self._areas = {fold(name): recipients for name, recipients in areas.items()}
+        self._supervisors = supervisors
+        self._agent_domain = agent_domain
+
+    @classmethod
+    def load(cls, path: Path) -> ContactDirectory:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            raise DirectoryError(f"{path}: {error}") from error
+        unknown = set(data) - {"areas", "supervisors", "agent_domain"}
+        if unknown:
+            raise DirectoryError(f"{path}: unknown keys {sorted(unknown)}")
+        areas = data.get("areas", {})
+        if not isinstance(areas, dict):
+            raise DirectoryError(f"{path}: areas: expected a table of area = [addresses]")
+        domain = data.get("agent_domain")
+        if domain is not None and (not isinstance(domain, str) or "." not in domain):
+            raise DirectoryError(f"{path}: agent_domain: expected a domain such as example.co")
+        supervisors = data.get("supervisors")
+        return cls(
+            {name: _addresses(v, f"{path}: areas.{name}") for name, v in areas.items()},
+            _addresses(supervisors, f"{path}: supervisors") if supervisors is not None else (),
+            domain,
+        )
+
+    def area_recipients(self, area: str) -> tuple[str, ...]:
+        return self._areas.get(fold(area), ())
+
+    def agent_address(self, login: str) -> str | None:
+        if "@" in login:
+            return login
+        return f"{login}@{self._agent_domain}" if self._agent_domain else None
+
+    def supervisors(self) -> tuple[str, ...]:
+        return self._supervisors
