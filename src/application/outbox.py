@@ -27,6 +27,7 @@ from application.mail import (
     TransientMailError,
     compose,
 )
+from application.ports import ConcurrencyConflict
 from domain import decisions
 from domain.events import CaseEvent, Closed, ClosedFirstContact, Escalated, FollowUpMissed
 from domain.state import CaseState
@@ -89,7 +90,12 @@ class Outbox:
         self.tracker.close()
 
     def process(self, limit: int = 500) -> OutboxReport:
-        """Handle up to `limit` events after the outbox's position."""
+        """Handle up to `limit` events after the outbox's position.
+
+        With several workers, whoever records a position first wins; a worker that finds
+        itself overtaken stops its run (the next run starts from the new position). The
+        messages both sent meanwhile are the same messages, with the same Message-IDs.
+        """
         start = self.tracker.position()
         done = start
         sent = failed = 0
@@ -103,18 +109,25 @@ class Outbox:
                     try:
                         ok = self._deliver(mail, logged.event)
                     except TransientMailError as error:
-                        self._advance(done, start)
+                        self._advance(done)
                         return OutboxReport(len(batch), sent, failed, str(error), done)
                     sent += ok
                     failed += not ok
-                self._advance(logged.position, done)
+                if not self._advance(logged.position):
+                    return OutboxReport(len(batch), sent, failed, None, logged.position)
             done = logged.position
-        self._advance(done, start)
+        self._advance(done)
         return OutboxReport(len(batch), sent, failed, None, done)
 
-    def _advance(self, position: int, previous: int) -> None:
-        if position > previous and position > self.tracker.position():
+    def _advance(self, position: int) -> bool:
+        """Record `position`; False when another worker is already there or beyond."""
+        if position <= self.tracker.position():
+            return position == self.tracker.position()
+        try:
             self.tracker.advance(position)
+        except ConcurrencyConflict:
+            return False
+        return True
 
     def _deliver(self, mail: OutgoingMail, event: CaseEvent) -> bool:
         """True when every recipient took it; failures are recorded on the case."""

@@ -7,6 +7,7 @@ case; 4 an ingest kept the good rows but rejected some; 5 settings or storage un
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -287,6 +288,40 @@ def send_outbox(as_json: JsonOption = False) -> None:
     if stopped:
         err.print(f"mail server unavailable, will retry from here: {stopped}", markup=False)
         raise typer.Exit(UNAVAILABLE)
+
+
+@app.command("worker")
+def run_worker(
+    once: Annotated[bool, typer.Option("--once", help="Run each job once, then exit.")] = False,
+    name: Annotated[str, typer.Option(help="This worker's name (the sweep's actor).")] = "worker",
+    catch_up_seconds: Annotated[float, typer.Option(min=0.05)] = 5.0,
+    sweep_seconds: Annotated[float, typer.Option(min=0.05)] = 60.0,
+    outbox_seconds: Annotated[float, typer.Option(min=0.05)] = 10.0,
+) -> None:
+    """Tick the case index catch-up, the follow-up sweep and the outbox (JSON log lines)."""
+    from adapters.scheduler import ApschedulerTicker
+    from entrypoints.worker import Intervals, Worker, configure_logging, stop_on_signals
+
+    office = _office()
+    assert _session is not None
+    assert _session.settings is not None
+    configure_logging()
+    box = build_outbox(office, _session.settings)
+    try:
+        worker = Worker(office, box, name=name)
+        if once:
+            if not worker.once():
+                raise typer.Exit(UNAVAILABLE)
+            return
+        stop = threading.Event()
+        stop_on_signals(stop)
+        worker.run(
+            ApschedulerTicker(),
+            Intervals(catch_up_seconds, sweep_seconds, outbox_seconds),
+            stop,
+        )
+    finally:
+        box.close()
 
 
 @case_app.command("show")

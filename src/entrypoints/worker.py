@@ -1,0 +1,139 @@
+"""`backoffice worker`: the case index catch-up, the follow-up sweep and the outbox, on a tick.
+
+Each job logs one JSON line per run (its health: what it did, how long it took, no personal
+data). SIGINT or SIGTERM stops the ticking and waits for running jobs; `--once` runs each job
+once (the outbox until drained) for cron-style use. Every job is safe to run in several
+workers at once: the index and the outbox refuse a position already taken, and each sweep
+command is decided by its case.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+import attrs
+
+from application.outbox import Outbox
+from application.service import Backoffice
+from application.ticks import Ticker
+
+log = logging.getLogger("backoffice.worker")
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object a line: time, level, message and the record's `fields`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "msg": record.getMessage(),
+        }
+        data.update(getattr(record, "fields", {}))
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+def configure_logging(stream: Any = None) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonLines())
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+@attrs.frozen
+class Intervals:
+    catch_up_seconds: float = 5.0
+    sweep_seconds: float = 60.0
+    outbox_seconds: float = 10.0
+
+
+class Worker:
+    def __init__(self, office: Backoffice, outbox: Outbox, *, name: str) -> None:
+        self.office = office
+        self.outbox = outbox
+        self.name = name
+        self.healthy = True
+
+    def _run(self, job: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            fields = work()
+        except Exception as error:  # a tick fails, the worker goes on; the next tick retries
+            self.healthy = False
+            fields = {"error": f"{type(error).__name__}: {error}"}
+            level = logging.ERROR
+        else:
+            self.healthy = True
+            level = logging.WARNING if fields.get("stopped_by") else logging.INFO
+        fields = {"worker": self.name, "job": job, **fields}
+        fields["ms"] = round((time.perf_counter() - started) * 1000, 1)
+        log.log(level, "tick", extra={"fields": fields})
+        return fields
+
+    def catch_up(self) -> dict[str, Any]:
+        return self._run(
+            "catch_up",
+            lambda: {"applied": self.office.catch_up(), "position": self.office.index.position()},
+        )
+
+    def sweep(self) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            report = self.office.sweep(worker=self.name)
+            return {"examined": report.examined, "missed": report.missed}
+
+        return self._run("sweep", work)
+
+    def send_outbox(self) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            report = self.outbox.process()
+            return {
+                "events_read": report.events_read,
+                "sent": report.sent,
+                "failed": report.failed,
+                "stopped_by": report.stopped_by,
+                "position": report.position,
+            }
+
+        return self._run("outbox", work)
+
+    def once(self) -> bool:
+        """Each job once, the outbox until drained or stopped; True when all went well."""
+        self.catch_up()
+        self.sweep()
+        while True:
+            fields = self.send_outbox()
+            if fields.get("error") or fields.get("stopped_by") or not fields.get("events_read"):
+                break
+        return self.healthy and not fields.get("stopped_by")
+
+    def run(self, ticker: Ticker, intervals: Intervals, stop: threading.Event) -> None:
+        """Tick until `stop` is set (by a signal, or by an embedding host)."""
+        ticker.every(intervals.catch_up_seconds, "catch_up", self.catch_up)
+        ticker.every(intervals.sweep_seconds, "sweep", self.sweep)
+        ticker.every(intervals.outbox_seconds, "outbox", self.send_outbox)
+        ticker.start()
+        log.info("started", extra={"fields": {"worker": self.name, **attrs.asdict(intervals)}})
+        try:
+            stop.wait()
+        finally:
+            ticker.stop()
+            log.info("stopped", extra={"fields": {"worker": self.name}})
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        log.info("signal", extra={"fields": {"signal": signal.Signals(signum).name}})
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
