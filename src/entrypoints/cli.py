@@ -324,6 +324,25 @@ def run_worker(
         box.close()
 
 
+@app.command()
+def demo(
+    folder: Annotated[
+        Path, typer.Option(help="Where the day's data folder is made (kept afterwards).")
+    ] = Path("backoffice-demo"),
+    examples: Annotated[
+        Path | None, typer.Option(help="The project's examples folder (CRM export, mail).")
+    ] = None,
+) -> None:
+    """Simulate a premium back-office day end to end, then show what happened."""
+    from entrypoints.demo import run_demo
+
+    default = Path(__file__).resolve().parents[2] / "examples"
+    try:
+        run_demo(folder, examples or (default if default.exists() else Path("examples")), out)
+    except FileNotFoundError as error:
+        raise InvalidValue("examples", str(error)) from None
+
+
 @case_app.command("show")
 def case_show(
     case: CaseArg,

@@ -194,3 +194,20 @@ def test_the_sweep_can_run_as_often_as_cron_likes(cli: Cli) -> None:
     assert first["missed"] == first["examined"]  # whatever today is, each overdue one once
     second = cli.json("sweep", "--worker", "cron")
     assert second["missed"] == 0  # type: ignore[index]
+
+
+def test_the_demo_runs_a_whole_day_and_keeps_its_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--folder", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    assert "The day in numbers" in out
+    assert "4 / 1 / 1" in out  # follow-ups on time / late / missed
+    assert "18:00  worker: follow-ups marked missed: 1; mails sent: 5" in out
+    assert "maria.b@almacontact.example.co" in out  # the missed follow-up's reminder
+    [folder] = (tmp_path / "demo").iterdir()
+    assert (folder / "cases.sqlite").exists()
+    assert '"job": "outbox"' in (folder / "worker.log").read_text(encoding="utf-8")
+    cli = Cli(folder, capsys)
+    history = cli.json("case", "history", "CRM-260003")
+    assert [h["event"] for h in history][-2:] == ["case.escalated", "case.follow_up_scheduled"]  # type: ignore[index]

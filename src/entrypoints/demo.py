@@ -1,0 +1,331 @@
+"""`backoffice demo`: one simulated premium back-office day, end to end, on SQLite.
+
+A CRM export and two recommended e-mails arrive at 07:00 (Bogotá) on Tuesday 1 December
+2026; three agents work SAC, support, PQR and sales cases through the day on a simulated
+clock; the worker sweeps follow-ups and mails escalations, reminders and a recommended-case
+summary to an SMTP server the demo runs in process; the day ends with a summary and the
+commands to audit any case. Everything lands in a fresh folder that is kept.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from rich.console import Console
+from rich.table import Table
+
+from adapters.clock import FixedClock
+from adapters.intake.crm_export import CrmExportReader
+from adapters.intake.mail import MailReader
+from adapters.mail.smtp import SmtpMailer, SmtpSettings
+from application.ports import CaseQuery
+from application.service import Backoffice
+from domain.calendar import BOGOTA
+from domain.events import (
+    Closed,
+    ClosedFirstContact,
+    FollowUpCompleted,
+    FollowUpMissed,
+    Ingested,
+    MailFailed,
+)
+from domain.values import (
+    Actor,
+    CaseStatus,
+    Category,
+    EscalationTarget,
+    Priority,
+    Resolution,
+    Subcategory,
+    VisitKind,
+)
+from entrypoints.bootstrap import bootstrap, build_outbox
+from entrypoints.settings import load_settings
+from entrypoints.worker import Worker, configure_logging
+
+DAY = datetime(2026, 12, 1, tzinfo=BOGOTA)
+EMAIL_TV = "email:20261128093012.4411@correo.claro.com.co"
+EMAIL_ROAMING = "email:CAF3x9-2026-1129-0815@correo.claro.com.co"
+AGENTS = ("maria.b", "juan.r", "sofia.t")
+
+
+def at(hour: int, minute: int = 0, days: int = 0) -> datetime:
+    return (DAY + timedelta(days=days, hours=hour, minutes=minute)).astimezone(UTC)
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.received: list[tuple[list[str], str, str]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        purpose = str(message.get("X-Backoffice-Purpose", ""))
+        self.received.append((list(envelope.rcpt_tos), purpose, str(message["Subject"])))
+        return "250 OK"
+
+
+class Day:
+    """The day's script, one step at a time, on the simulated clock."""
+
+    def __init__(self, office: Backoffice, clock: FixedClock, worker: Worker) -> None:
+        self.office = office
+        self.clock = clock
+        self.worker = worker
+        self.steps: list[str] = []
+
+    def step(
+        self, when: datetime, what: str, action: Callable[[], object], *, show: bool = True
+    ) -> None:
+        self.clock.set(when)
+        action()
+        if show:
+            self.steps.append(f"{when.astimezone(BOGOTA):%H:%M}  {what}")
+
+    def work_the_worker(self, when: datetime) -> None:
+        self.clock.set(when)
+        self.worker.catch_up()
+        missed = self.worker.sweep().get("missed", 0)
+        sent = 0
+        while True:
+            fields = self.worker.send_outbox()
+            sent += int(fields.get("sent") or 0)
+            if fields.get("error") or fields.get("stopped_by") or not fields.get("events_read"):
+                break
+        self.steps.append(
+            f"{when.astimezone(BOGOTA):%H:%M}  worker: follow-ups marked missed: {missed}; "
+            f"mails sent: {sent}"
+        )
+
+
+def run_day(office: Backoffice, clock: FixedClock, worker: Worker, examples: Path) -> Day:
+    day = Day(office, clock, worker)
+    o = office
+    me = {name: Actor.agent(name) for name in AGENTS}
+    maria, juan, sofia = (me[name] for name in AGENTS)
+
+    def protocol(case: str, who: Actor) -> None:
+        o.complete_closing_protocol(
+            case,
+            resolution_explained=True,
+            nothing_else_pending=True,
+            closing_script_read=True,
+            survey_invited=True,
+            actor=who,
+        )
+
+    day.step(at(7), "intake: CRM export", lambda: o.ingest(CrmExportReader(
+        examples / "crm_export_sample.csv").items()))  # fmt: skip
+    day.step(at(7, 2), "intake: recommended e-mails", lambda: o.ingest(MailReader(
+        examples / "mail").items()))  # fmt: skip
+    owners = {
+        "CRM-260001": maria, "CRM-260002": juan, "CRM-260003": sofia, "CRM-260004": juan,
+        "CRM-260006": sofia, "CRM-260007": maria, "CRM-260008": juan,
+        EMAIL_TV: maria, EMAIL_ROAMING: sofia,
+    }  # fmt: skip
+    supervisor = Actor.agent("supervisor.lopez")
+
+    def assign(case: str, who: Actor) -> Callable[[], object]:
+        return lambda: o.assign(case, agent=who.name, actor=supervisor)
+
+    for case, who in owners.items():
+        day.step(at(7, 15), f"{case} assigned", assign(case, who), show=False)
+    day.steps.append(f"07:15  {len(owners)} cases assigned to {', '.join(AGENTS)}")
+    day.work_the_worker(at(7, 30))
+
+    # SAC facturación: the customer accepts the explanation: solved in the first contact.
+    day.step(at(9, 5), "CRM-260001 follow-up call (on time)", lambda: o.complete_follow_up(
+        "CRM-260001", outcome="Cliente contactado", actor=maria))  # fmt: skip
+    day.step(at(9, 10), "CRM-260001 interpreted SAC/facturación", lambda: o.interpret(
+        "CRM-260001", category=Category.SAC, subcategory=Subcategory.FACTURACION,
+        actor=maria))  # fmt: skip
+    day.step(at(9, 14), "CRM-260001 note", lambda: o.add_note(
+        "CRM-260001", text="Se explica el cobro PPV del evento alquilado el 20/11; el cliente "
+        "lo reconoce.", actor=maria))  # fmt: skip
+    day.step(at(9, 16), "CRM-260001 typified, first contact", lambda: o.typify(
+        "CRM-260001", marking_code="SAC-FAC-EXPL", resolution=Resolution.FIRST_CONTACT,
+        actor=maria))  # fmt: skip
+    day.step(at(9, 18), "CRM-260001 closing protocol", lambda: protocol("CRM-260001", maria))
+    day.step(at(9, 20), "CRM-260001 closed in first contact", lambda: o.close_case(
+        "CRM-260001", summary="Cobro explicado y aceptado", first_contact=True,
+        actor=maria))  # fmt: skip
+
+    # The recommended TV case's 10:00 follow-up is not done: the sweep will catch it.
+    # Support, single fault: a technical visit is booked and the customer followed up.
+    day.step(at(10, 35), "CRM-260002 follow-up call (on time)", lambda: o.complete_follow_up(
+        "CRM-260002", outcome="Se confirma falla física", actor=juan))  # fmt: skip
+    day.step(at(10, 40), "CRM-260002 interpreted soporte/falla puntual", lambda: o.interpret(
+        "CRM-260002", category=Category.SOPORTE, subcategory=Subcategory.FALLA_PUNTUAL,
+        actor=juan))  # fmt: skip
+    day.step(at(10, 50), "CRM-260002 LLS visit booked in WFM", lambda: o.schedule_visit(
+        "CRM-260002", kind=VisitKind.LLS, slot_start=at(8, days=1), slot_end=at(12, days=1),
+        booking_reference="WFM-778812", actor=juan))  # fmt: skip
+    day.step(at(10, 52), "CRM-260002 escalated to Agendamiento", lambda: o.escalate(
+        "CRM-260002", target=EscalationTarget.TECHNICAL_VISIT, area="Agendamiento",
+        reason="Visita LLS por módem sin sincronía", priority=Priority.HIGH,
+        external_reference="WFM-778812", actor=juan))  # fmt: skip
+    day.step(at(10, 55), "CRM-260002 follow-up after the visit", lambda: o.schedule_follow_up(
+        "CRM-260002", due_at=at(14, days=1), actor=juan))  # fmt: skip
+    day.work_the_worker(at(11))
+
+    # SAC cartera, called late: paid in full but still suspended: escalated.
+    day.step(at(13, 30), "CRM-260003 follow-up call (late)", lambda: o.complete_follow_up(
+        "CRM-260003", outcome="Cliente confirma pago total", actor=sofia))  # fmt: skip
+    day.step(at(13, 35), "CRM-260003 interpreted SAC/cartera", lambda: o.interpret(
+        "CRM-260003", category=Category.SAC, subcategory=Subcategory.CARTERA,
+        actor=sofia))  # fmt: skip
+    day.step(at(13, 40), "CRM-260003 escalated to Cartera", lambda: o.escalate(
+        "CRM-260003", target=EscalationTarget.CONTACT_MATRIX_AREA, area="Cartera",
+        reason="Pago total registrado el 26/11; la línea sigue suspendida por mora",
+        priority=Priority.URGENT, actor=sofia))  # fmt: skip
+    day.step(at(13, 42), "CRM-260003 follow-up tomorrow", lambda: o.schedule_follow_up(
+        "CRM-260003", due_at=at(10, days=1), actor=sofia))  # fmt: skip
+
+    # SAC recaudo: the payment is found and applied: first contact.
+    day.step(at(14, 5), "CRM-260008 follow-up call (on time)", lambda: o.complete_follow_up(
+        "CRM-260008", outcome="Pago ubicado", actor=juan))  # fmt: skip
+    day.step(at(14, 8), "CRM-260008 interpreted SAC/recaudo", lambda: o.interpret(
+        "CRM-260008", category=Category.SAC, subcategory=Subcategory.RECAUDO,
+        actor=juan))  # fmt: skip
+    day.step(at(14, 12), "CRM-260008 typified, first contact", lambda: o.typify(
+        "CRM-260008", marking_code="SAC-REC-APL", resolution=Resolution.FIRST_CONTACT,
+        actor=juan))  # fmt: skip
+    day.step(at(14, 14), "CRM-260008 closing protocol", lambda: protocol("CRM-260008", juan))
+    day.step(at(14, 15), "CRM-260008 closed in first contact", lambda: o.close_case(
+        "CRM-260008", summary="Pago del corresponsal aplicado", first_contact=True,
+        actor=juan))  # fmt: skip
+
+    # PQR: a complaint with its CUN, redirected to the responsible area.
+    day.step(at(15), "CRM-260006 interpreted PQR/queja", lambda: o.interpret(
+        "CRM-260006", category=Category.PQR, subcategory=Subcategory.QUEJA_RECLAMO,
+        actor=sofia))  # fmt: skip
+    day.step(at(15, 5), "CRM-260006 typified with CUN", lambda: o.typify(
+        "CRM-260006", marking_code="PQR-ROAM", resolution=Resolution.CUN,
+        cun="4436-26-0004512", actor=sofia))  # fmt: skip
+    day.step(at(15, 10), "CRM-260006 escalated to PQR", lambda: o.escalate(
+        "CRM-260006", target=EscalationTarget.RESPONSIBLE_AREA, area="PQR",
+        reason="Queja por roaming no solicitado", priority=Priority.NORMAL,
+        external_reference="4436-26-0004512", actor=sofia))  # fmt: skip
+
+    # Sales, recommended by management: escalated to the sales area.
+    day.step(at(15, 30), "CRM-260007 interpreted ventas", lambda: o.interpret(
+        "CRM-260007", category=Category.VENTAS, subcategory=Subcategory.VENTA,
+        actor=maria))  # fmt: skip
+    day.step(at(15, 35), "CRM-260007 escalated to Ventas", lambda: o.escalate(
+        "CRM-260007", target=EscalationTarget.CONTACT_MATRIX_AREA, area="Ventas",
+        reason="Mejora a 900 megas y canales premium", priority=Priority.HIGH,
+        actor=maria))  # fmt: skip
+
+    # The recommended roaming case is solved in the first call: its summary goes out.
+    day.step(at(16, 10), "roaming e-mail case: call done early", lambda: o.complete_follow_up(
+        EMAIL_ROAMING, outcome="Se revisa consumo en Quito", actor=sofia))  # fmt: skip
+    day.step(at(16, 12), "roaming e-mail case interpreted SAC/facturación", lambda: o.interpret(
+        EMAIL_ROAMING, category=Category.SAC, subcategory=Subcategory.FACTURACION,
+        actor=sofia))  # fmt: skip
+    day.step(at(16, 15), "roaming e-mail case typified, first contact", lambda: o.typify(
+        EMAIL_ROAMING, marking_code="SAC-FAC-AJU", resolution=Resolution.FIRST_CONTACT,
+        actor=sofia))  # fmt: skip
+    day.step(at(16, 16), "roaming e-mail case closing protocol", lambda: protocol(
+        EMAIL_ROAMING, sofia))  # fmt: skip
+    day.step(at(16, 18), "roaming e-mail case closed in first contact", lambda: o.close_case(
+        EMAIL_ROAMING, summary="Roaming no activado: cargo reversado en la factura",
+        first_contact=True, actor=sofia))  # fmt: skip
+    day.work_the_worker(at(18))
+    return day
+
+
+def _summary(office: Backoffice, inbox: _Inbox, console: Console, folder: Path) -> None:
+    events = [e.event for e in office.store.read_log(0, 100_000)]
+    kinds = Counter(type(e).__name__ for e in events)
+    completed = [e for e in events if isinstance(e, FollowUpCompleted)]
+    on_time = sum(e.on_time for e in completed)
+    missed = kinds[FollowUpMissed.__name__]
+    due = len(completed) + missed
+    closed = kinds[Closed.__name__] + kinds[ClosedFirstContact.__name__]
+    table = Table(title="The day in numbers", title_justify="left", show_header=False)
+    table.add_column("measure", style="bold")
+    table.add_column("value", justify="right")
+    open_cases = office.count(CaseQuery(status=CaseStatus.OPEN))
+    rows = [
+        ("cases received (CRM + e-mail)", str(kinds[Ingested.__name__])),
+        ("repeat contacts folded into open cases", str(kinds["RepeatContactRecorded"])),
+        ("follow-ups settled: on time / late / missed", f"{on_time} / {len(completed) - on_time}"
+         f" / {missed}"),
+        ("follow-up compliance (on time ÷ settled)",
+         f"{on_time / due:.0%}" if due else "-"),
+        ("cases closed / in first contact", f"{closed} / {kinds[ClosedFirstContact.__name__]}"),
+        ("cases still open (with their next follow-up)", str(open_cases)),
+        ("escalations / technical visits", f"{kinds['Escalated']} / {kinds['VisitScheduled']}"),
+        ("mail delivered to the SMTP server", str(len(inbox.received))),
+        ("mail that could not be delivered", str(kinds[MailFailed.__name__])),
+        ("events in the store", str(len(events))),
+    ]  # fmt: skip
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    mail = Table(title="Mail sent", title_justify="left")
+    for column in ("to", "purpose", "subject"):
+        mail.add_column(column)
+    for recipients, purpose, subject in inbox.received:
+        mail.add_row(", ".join(recipients), purpose, subject)
+    console.print(mail)
+    console.print(
+        f"Data kept in {folder}. To audit a case as it was at any moment:\n"
+        f"  backoffice --data-dir {folder} case history CRM-260003\n"
+        f"  backoffice --data-dir {folder} case show CRM-260003 --as-of '2026-12-01 13:00'\n"
+        f"  backoffice --data-dir {folder} cases --status open"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def run_demo(root: Path, examples: Path, console: Console) -> Path:
+    for needed in (examples / "crm_export_sample.csv", examples / "mail"):
+        if not needed.exists():
+            raise FileNotFoundError(f"the demo needs {needed} (run it from the project folder)")
+    folder = root / datetime.now(UTC).strftime("day-%Y%m%d-%H%M%S-%f")
+    settings = load_settings(
+        environ={},
+        data_dir=str(folder),
+        contact_matrix=str(examples / "contact_matrix.toml"),
+        follow_up_missed_after_hours=4,
+    )
+    clock = FixedClock(at(7))
+    inbox = _Inbox()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    log = io.StringIO()
+    try:
+        with bootstrap(settings, clock=clock) as office:
+            outbox = build_outbox(
+                office, settings, mailer=SmtpMailer(SmtpSettings(port=port, timeout_seconds=10))
+            )
+            configure_logging(log)
+            try:
+                day = run_day(office, clock, Worker(office, outbox, name="demo-worker"), examples)
+            finally:
+                outbox.close()
+            (folder / "worker.log").write_text(log.getvalue(), encoding="utf-8")
+            console.print(
+                "Simulated day: Tuesday 1 Dec 2026, Bogotá time; in this demo a follow-up "
+                "is missed 4 h after it was due."
+            )
+            for line in day.steps:
+                console.print(f"  {line}", highlight=False)
+            _summary(office, inbox, console, folder)
+    finally:
+        controller.stop()
+    return folder
