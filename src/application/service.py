@@ -201,7 +201,7 @@ class Backoffice:
         self,
         items: Iterable[IntakeItem],
         *,
-        batch_size: int = 5_000,
+        batch_size: int = 20_000,
         report: IngestReport | None = None,
     ) -> IngestReport:
         """Ingest records in batches; bad rows are reported, good ones kept.
