@@ -1,36 +1,21 @@
 """The case index: a read model of the cases, on SQLite or PostgreSQL.
 
-It is an eventsourcing `TrackingRecorder` with three more tables, so the rows an event
-changes and the tracked log position commit in one transaction: an event is never applied
-twice (the position only moves forward), and a restart resumes where it stopped.
+A tracked SQL view (`adapters.sql_view`): rows and log position commit together.
 
 Tables: `case_index` (one row per case), `case_due` (pending follow-ups, the due-items list),
 `case_keys` (source keys and repeat-contact keys → case). Times are stored as fixed-width UTC
-text (`2026-07-15T19:30:00.000000Z`) so that text order is time order on both backends.
+text (`2026-07-15T19:30:00.000000Z`).
 """
 
 from __future__ import annotations
 
-import functools
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
-from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Tracking
-from eventsourcing.postgres import PostgresTrackingRecorder
-from eventsourcing.sqlite import SQLiteTrackingRecorder
-from eventsourcing.utils import Environment
-from psycopg.sql import SQL
-
-from application.ports import (
-    CaseQuery,
-    CaseSummary,
-    ConcurrencyConflict,
-    DueFollowUp,
-    LoggedEvent,
-)
+from adapters.sql_view import Cursor, PostgresView, SQLiteView, SqlView, dt, open_view, ts
+from application.ports import CaseQuery, CaseSummary, DueFollowUp, LoggedEvent
 from domain.events import (
     Assigned,
     CaseEvent,
@@ -46,33 +31,11 @@ from domain.events import (
 )
 from domain.values import CaseStatus, Category, Channel, LineOfBusiness, SourceKey
 
-UPSTREAM = "Cases"
-"""The application whose log the index follows (its tracking name)."""
-
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _SEP = "\x1f"
-
-
-@functools.lru_cache(maxsize=65_536)
-def _ts(value: datetime) -> str:
-    return value.astimezone(UTC).strftime(_TIME_FORMAT)
-
-
-def _dt(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    return datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=UTC)
 
 
 def _open_key(account: str, typification: str) -> str:
     return f"{account}{_SEP}{typification}"
-
-
-class _Cursor(Protocol):
-    def execute(self, sql: Any, params: Any = ...) -> Any: ...
-    def executemany(self, sql: Any, params: Any) -> Any: ...
-    def fetchall(self) -> Any: ...
-    def fetchone(self) -> Any: ...
 
 
 TABLES = (
@@ -91,7 +54,6 @@ TABLES = (
     "CREATE TABLE IF NOT EXISTS case_keys ("
     " source_key TEXT NOT NULL, case_id TEXT NOT NULL, PRIMARY KEY (source_key, case_id))",
 )
-DROP = ("DELETE FROM case_index", "DELETE FROM case_due", "DELETE FROM case_keys")
 
 _INSERT_CASE = (
     "INSERT INTO case_index (case_id, channel, source_key, match_key, open_key, status, line,"
@@ -109,76 +71,41 @@ _NEXT_DUE = (
 )
 
 
-class _IndexSQL:
-    """The index's behaviour, shared by both backends (mixed into their TrackingRecorder)."""
+class _CaseIndex(SqlView):
+    """The case index's tables and queries, shared by both backends."""
 
-    placeholder = "?"
+    tables = TABLES
 
-    if TYPE_CHECKING:  # supplied by the backend's TrackingRecorder
-        datastore: Any
+    def _project(self, c: Cursor, events: Sequence[LoggedEvent]) -> None:
+        # A case's Ingested is its first event, so new rows can all go in first.
+        ingested = [e.event for e in events if isinstance(e.event, Ingested)]
+        if ingested:
+            self._insert_cases(c, ingested)
+        keys: list[tuple[str, str]] = []
+        touched: dict[str, tuple[int, str]] = {}
+        for logged in events:
+            event = logged.event
+            if isinstance(event, Ingested):
+                continue
+            cid = str(event.originator_id)
+            if isinstance(event, RepeatContactRecorded):
+                keys.append((event.source.key, cid))
+            else:
+                self._apply(c, event, cid)
+            touched[cid] = (event.originator_version, ts(event.timestamp))
+        if keys:
+            c.executemany(self._sql(_INSERT_KEY), keys)
+        if touched:
+            c.executemany(self._sql(_TOUCH), [(v, at, cid) for cid, (v, at) in touched.items()])
 
-        def _insert_tracking(self, c: Any, tracking: Tracking) -> None: ...
-        def max_tracking_id(self, application_name: str) -> int | None: ...
-
-    @contextmanager
-    def _transaction(self, *, commit: bool) -> Iterator[Any]:
-        with self.datastore.transaction(commit=commit) as c:
-            yield c
-
-    def close(self) -> None:
-        self.datastore.close()
-
-    def _sql(self, statement: str) -> str:
-        return statement if self.placeholder == "?" else statement.replace("?", "%s")
-
-    def _in(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
-        return f"{column} IN ({', '.join('?' * len(values))})", list(values)
-
-    def position(self) -> int:
-        return self.max_tracking_id(UPSTREAM) or 0
-
-    def project(self, events: Sequence[LoggedEvent]) -> None:
-        if not events:
-            return
-        try:
-            self._project(events)
-        except IntegrityError as error:
-            raise ConcurrencyConflict(
-                f"the case index is already at or past position {events[-1].position}"
-            ) from error
-
-    def _project(self, events: Sequence[LoggedEvent]) -> None:
-        with self._transaction(commit=True) as c:
-            # A case's Ingested is its first event, so new rows can all go in first.
-            ingested = [e.event for e in events if isinstance(e.event, Ingested)]
-            if ingested:
-                self._insert_cases(c, ingested)
-            keys: list[tuple[str, str]] = []
-            touched: dict[str, tuple[int, str]] = {}
-            for logged in events:
-                event = logged.event
-                if isinstance(event, Ingested):
-                    continue
-                cid = str(event.originator_id)
-                if isinstance(event, RepeatContactRecorded):
-                    keys.append((event.source.key, cid))
-                else:
-                    self._apply(c, event, cid)
-                touched[cid] = (event.originator_version, _ts(event.timestamp))
-            if keys:
-                c.executemany(self._sql(_INSERT_KEY), keys)
-            if touched:
-                c.executemany(self._sql(_TOUCH), [(v, at, cid) for cid, (v, at) in touched.items()])
-            self._insert_tracking(c, Tracking(UPSTREAM, events[-1].position))
-
-    def _insert_cases(self, c: _Cursor, events: Sequence[Ingested]) -> None:
+    def _insert_cases(self, c: Cursor, events: Sequence[Ingested]) -> None:
         rows = []
         keys = []
         dues = []
         for e in events:
             cid = str(e.originator_id)
-            follow_up = _ts(e.follow_up_at) if e.follow_up_at else None
-            at = _ts(e.timestamp)
+            follow_up = ts(e.follow_up_at) if e.follow_up_at else None
+            at = ts(e.timestamp)
             match_key = _open_key(e.account, e.typification)
             rows.append(
                 (
@@ -203,7 +130,7 @@ class _IndexSQL:
         if dues:
             c.executemany(self._sql(_INSERT_DUE), dues)
 
-    def _apply(self, c: _Cursor, e: CaseEvent, cid: str) -> None:
+    def _apply(self, c: Cursor, e: CaseEvent, cid: str) -> None:
         sql = self._sql
         if isinstance(e, Assigned):
             c.execute(sql("UPDATE case_index SET agent = ? WHERE case_id = ?"), (e.agent, cid))
@@ -213,7 +140,7 @@ class _IndexSQL:
                 (e.category.value, e.subcategory.value, cid),
             )
         elif isinstance(e, FollowUpScheduled):
-            c.execute(sql(_INSERT_DUE), (cid, e.follow_up_id, _ts(e.due_at)))
+            c.execute(sql(_INSERT_DUE), (cid, e.follow_up_id, ts(e.due_at)))
             c.execute(sql(_NEXT_DUE), (cid, cid))
         elif isinstance(e, FollowUpCompleted | FollowUpMissed):
             c.execute(
@@ -272,13 +199,13 @@ class _IndexSQL:
             params.append(query.line.value)
         if query.follow_up_due_before is not None:
             clauses.append("next_follow_up_at <= ?")
-            params.append(_ts(query.follow_up_due_before))
+            params.append(ts(query.follow_up_due_before))
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
     @staticmethod
     def _summary(row: Mapping[str, Any]) -> CaseSummary:
-        opened = _dt(row["opened_at"])
-        updated = _dt(row["updated_at"])
+        opened = dt(row["opened_at"])
+        updated = dt(row["updated_at"])
         assert opened is not None
         assert updated is not None
         return CaseSummary(
@@ -292,7 +219,7 @@ class _IndexSQL:
             subcategory=row["subcategory"],
             opened_at=opened,
             updated_at=updated,
-            next_follow_up_at=_dt(row["next_follow_up_at"]),
+            next_follow_up_at=dt(row["next_follow_up_at"]),
             version=int(row["version"]),
         )
 
@@ -303,11 +230,11 @@ class _IndexSQL:
             f" WHERE d.due_at <= ? ORDER BY d.due_at, d.case_id LIMIT {int(limit)}"
         )
         with self._transaction(commit=False) as c:
-            c.execute(self._sql(statement), (_ts(until),))
+            c.execute(self._sql(statement), (ts(until),))
             rows = c.fetchall()
         result = []
         for row in rows:
-            due = _dt(row["due_at"])
+            due = dt(row["due_at"])
             assert due is not None
             result.append(
                 DueFollowUp(
@@ -355,40 +282,17 @@ class _IndexSQL:
             found[(account, typification)] = uuid.UUID(row["case_id"])
         return found
 
-    def reset(self) -> None:
-        with self._transaction(commit=True) as c:
-            for statement in DROP:
-                c.execute(statement)
-            c.execute(self._sql(self._delete_tracking_sql()), (UPSTREAM,))
 
-    def _delete_tracking_sql(self) -> str:
-        return "DELETE FROM tracking WHERE application_name = ?"
+class SQLiteCaseIndex(_CaseIndex, SQLiteView):
+    pass
 
 
-class SQLiteCaseIndex(_IndexSQL, SQLiteTrackingRecorder):
-    def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *TABLES]
-
-
-class PostgresCaseIndex(_IndexSQL, PostgresTrackingRecorder):
-    placeholder = "%s"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.sql_create_statements.extend(SQL(statement).format() for statement in TABLES)
-
-    def _in(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
-        return f"{column} = ANY(?)", [list(values)]
-
-    def _delete_tracking_sql(self) -> str:
-        return f"DELETE FROM {self.tracking_table_name} WHERE application_name = ?"
+class PostgresCaseIndex(_CaseIndex, PostgresView):
+    pass
 
 
 def open_case_index(env: Mapping[str, str]) -> SQLiteCaseIndex | PostgresCaseIndex:
     """Build the index for the environment (`PERSISTENCE_MODULE` and its settings)."""
-    factory = InfrastructureFactory.construct(Environment("CaseIndex", dict(env)))
-    module = env.get("PERSISTENCE_MODULE", "")
-    cls = PostgresCaseIndex if module.endswith("postgres") else SQLiteCaseIndex
-    index = factory.tracking_recorder(cls)
-    assert isinstance(index, SQLiteCaseIndex | PostgresCaseIndex)
-    return index
+    view = open_view(env, "CaseIndex", SQLiteCaseIndex, PostgresCaseIndex)
+    assert isinstance(view, SQLiteCaseIndex | PostgresCaseIndex)
+    return view

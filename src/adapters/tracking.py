@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Tracking
 from eventsourcing.utils import Environment
 
-from adapters.case_index import UPSTREAM
+from adapters.sql_view import UPSTREAM
 from application.ports import ConcurrencyConflict
 
 

@@ -1,0 +1,134 @@
+"""What every SQL read model here shares: one transaction for rows and tracked position.
+
+A view is an eventsourcing `TrackingRecorder` (SQLite or PostgreSQL) with tables of its own.
+`project` writes the rows an event batch changes and the batch's last log position in one
+transaction: a batch is never applied twice (the position only moves forward) and a restart
+resumes where it stopped. SQL is written once, with `?` placeholders; times are fixed-width
+UTC text, so text order is time order on both backends.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Tracking
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteTrackingRecorder
+from eventsourcing.utils import Environment
+from psycopg.sql import SQL
+
+from application.ports import ConcurrencyConflict, LoggedEvent
+
+UPSTREAM = "Cases"
+"""The application whose log the views follow (their tracking name)."""
+
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+@functools.lru_cache(maxsize=65_536)
+def ts(value: datetime) -> str:
+    return value.astimezone(UTC).strftime(_TIME_FORMAT)
+
+
+def dt(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=UTC)
+
+
+class Cursor(Protocol):
+    def execute(self, sql: Any, params: Any = ...) -> Any: ...
+    def executemany(self, sql: Any, params: Any) -> Any: ...
+    def fetchall(self) -> Any: ...
+    def fetchone(self) -> Any: ...
+
+
+class SqlView:
+    """Mixed in before a backend's TrackingRecorder; subclasses give `tables`, `_project`."""
+
+    placeholder = "?"
+    tables: tuple[str, ...] = ()
+
+    if TYPE_CHECKING:  # supplied by the backend's TrackingRecorder
+        datastore: Any
+
+        def _insert_tracking(self, c: Any, tracking: Tracking) -> None: ...
+        def max_tracking_id(self, application_name: str) -> int | None: ...
+
+    @contextmanager
+    def _transaction(self, *, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as c:
+            yield c
+
+    def close(self) -> None:
+        self.datastore.close()
+
+    def _sql(self, statement: str) -> str:
+        return statement if self.placeholder == "?" else statement.replace("?", "%s")
+
+    def _in(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+        return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
+    def position(self) -> int:
+        return self.max_tracking_id(UPSTREAM) or 0
+
+    def project(self, events: Sequence[LoggedEvent]) -> None:
+        if not events:
+            return
+        try:
+            with self._transaction(commit=True) as c:
+                self._project(c, events)
+                self._insert_tracking(c, Tracking(UPSTREAM, events[-1].position))
+        except IntegrityError as error:
+            raise ConcurrencyConflict(
+                f"{type(self).__name__} is already at or past position {events[-1].position}"
+            ) from error
+
+    def _project(self, c: Cursor, events: Sequence[LoggedEvent]) -> None:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        with self._transaction(commit=True) as c:
+            for statement in self.tables:
+                if statement.startswith("CREATE TABLE"):
+                    name = statement.split()[5]
+                    c.execute(f"DELETE FROM {name}")
+            c.execute(self._sql(self._delete_tracking_sql()), (UPSTREAM,))
+
+    def _delete_tracking_sql(self) -> str:
+        return "DELETE FROM tracking WHERE application_name = ?"
+
+
+class SQLiteView(SqlView, SQLiteTrackingRecorder):
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *self.tables]
+
+
+class PostgresView(SqlView, PostgresTrackingRecorder):
+    placeholder = "%s"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sql_create_statements.extend(SQL(statement).format() for statement in self.tables)
+
+    def _in(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+        return f"{column} = ANY(?)", [list(values)]
+
+    def _delete_tracking_sql(self) -> str:
+        return f"DELETE FROM {self.tracking_table_name} WHERE application_name = ?"
+
+
+def open_view(
+    env: Mapping[str, str], name: str, sqlite: type[SQLiteView], postgres: type[PostgresView]
+) -> SqlView:
+    """Build a view for the environment (`PERSISTENCE_MODULE` and its settings)."""
+    factory = InfrastructureFactory.construct(Environment(name, dict(env)))
+    module = env.get("PERSISTENCE_MODULE", "")
+    cls: type[SqlView] = postgres if module.endswith("postgres") else sqlite
+    view = factory.tracking_recorder(cls)  # type: ignore[arg-type]
+    assert isinstance(view, SqlView)
+    return view

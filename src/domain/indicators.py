@@ -1,0 +1,308 @@
+"""Indicators from the case history (DOMAIN.md §11), as pure functions over facts.
+
+Events become facts (`facts_from`): one per follow-up, per closing and per customer contact,
+each carrying the case's owner, category and line of business at the time. The indicator
+functions aggregate facts for a period, grouped by a dimension. A projection keeps the same
+facts in a database; both paths share the aggregation, so a number has one definition.
+
+Definitions (version `v1`), each a [decision] where DOMAIN.md leaves room:
+- Seguimientos: follow-ups due in the period (by due time), done on time, late, missed or
+  still pending; compliance = on time / due.
+- Reincidencia: cases closed in first contact (SPC) in the period that were followed, within
+  the window (default 7 days) after closing, by a new contact from the same account with the
+  same typification / SPC cases.
+- FCR: SPC cases without such a repeat / cases closed in the period.
+- Efectividad: follow-up compliance side by side with cases closed per agent-day (the days on
+  which the agent closed a case or settled a follow-up).
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable, MutableMapping
+from datetime import date, datetime, timedelta
+
+import attrs
+
+from domain.calendar import BOGOTA
+from domain.events import (
+    Assigned,
+    CaseEvent,
+    Closed,
+    ClosedFirstContact,
+    FollowUpCompleted,
+    FollowUpMissed,
+    FollowUpScheduled,
+    Ingested,
+    Interpreted,
+    RepeatContactRecorded,
+)
+
+DEFINITIONS = "v1"
+UNASSIGNED = "(sin asignar)"
+UNINTERPRETED = "(sin interpretar)"
+
+
+class Dimension(enum.StrEnum):
+    ALL = "all"
+    AGENT = "agent"
+    CATEGORY = "category"
+    LINE = "line"
+
+
+@attrs.frozen
+class Attributes:
+    """What a fact is grouped by: the case's owner, category and line at the time."""
+
+    agent: str = UNASSIGNED
+    category: str = UNINTERPRETED
+    line: str = ""
+
+    def key(self, by: Dimension) -> str:
+        if by is Dimension.AGENT:
+            return self.agent
+        if by is Dimension.CATEGORY:
+            return self.category
+        if by is Dimension.LINE:
+            return self.line
+        return "total"
+
+
+@attrs.frozen
+class FollowUpFact:
+    case_id: uuid.UUID
+    follow_up_id: int
+    due_at: datetime
+    status: str  # pending, on_time, late, missed
+    settled_at: datetime | None
+    attributes: Attributes
+
+
+@attrs.frozen
+class ClosingFact:
+    case_id: uuid.UUID
+    version: int
+    closed_at: datetime
+    first_contact: bool
+    account: str
+    typification: str
+    attributes: Attributes
+
+
+@attrs.frozen
+class ContactFact:
+    case_id: uuid.UUID
+    version: int
+    account: str
+    typification: str
+    received_at: datetime
+
+
+@attrs.frozen
+class Facts:
+    follow_ups: tuple[FollowUpFact, ...] = ()
+    closings: tuple[ClosingFact, ...] = ()
+    contacts: tuple[ContactFact, ...] = ()
+
+
+@attrs.frozen
+class Period:
+    """Half-open: `start` included, `end` excluded."""
+
+    start: datetime
+    end: datetime
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+
+Fact = FollowUpFact | ClosingFact | ContactFact
+
+
+class FactBuilder:
+    """Turns events into facts, one event at a time.
+
+    It needs, per case, the attributes so far and the (account, typification) the case was
+    ingested with; the caller owns those maps (plain dicts here, database rows in the
+    projection), so both paths share this one reading of the events.
+    """
+
+    def __init__(
+        self,
+        attributes: MutableMapping[uuid.UUID, Attributes],
+        identity: MutableMapping[uuid.UUID, tuple[str, str]],
+    ) -> None:
+        self.attributes = attributes
+        self.identity = identity
+
+    def apply(self, e: CaseEvent) -> list[Fact]:
+        """The facts this event creates or replaces (a follow-up fact replaces its earlier one)."""
+        cid = e.originator_id
+        current = self.attributes.get(cid, Attributes())
+        new: list[Fact] = []
+        if isinstance(e, Ingested):
+            current = Attributes(line=e.line.value)
+            self.identity[cid] = (e.account, e.typification)
+            new.append(ContactFact(cid, e.originator_version, e.account, e.typification,
+                                   e.received_at))  # fmt: skip
+            if e.follow_up_at is not None:
+                new.append(FollowUpFact(cid, 1, e.follow_up_at, "pending", None, current))
+        elif isinstance(e, Assigned):
+            current = attrs.evolve(current, agent=e.agent)
+        elif isinstance(e, Interpreted):
+            current = attrs.evolve(current, category=e.category.value)
+        elif isinstance(e, RepeatContactRecorded):
+            account, typification = self.identity[cid]
+            new.append(ContactFact(cid, e.originator_version, account, typification,
+                                   e.received_at))  # fmt: skip
+        elif isinstance(e, FollowUpScheduled):
+            new.append(FollowUpFact(cid, e.follow_up_id, e.due_at, "pending", None, current))
+        elif isinstance(e, FollowUpCompleted | FollowUpMissed):
+            status = "missed" if isinstance(e, FollowUpMissed) else (
+                "on_time" if e.on_time else "late")  # fmt: skip
+            new.append(FollowUpFact(cid, e.follow_up_id, e.due_at, status, e.timestamp, current))
+        elif isinstance(e, Closed | ClosedFirstContact):
+            account, typification = self.identity[cid]
+            new.append(
+                ClosingFact(cid, e.originator_version, e.timestamp,
+                            isinstance(e, ClosedFirstContact), account, typification, current)
+            )  # fmt: skip
+        self.attributes[cid] = current
+        return new
+
+
+def facts_from(events: Iterable[CaseEvent]) -> Facts:
+    """Every fact an event stream holds (events in log order)."""
+    builder = FactBuilder({}, {})
+    follow_ups: dict[tuple[uuid.UUID, int], FollowUpFact] = {}
+    closings: list[ClosingFact] = []
+    contacts: list[ContactFact] = []
+    for event in events:
+        for fact in builder.apply(event):
+            if isinstance(fact, FollowUpFact):
+                follow_ups[(fact.case_id, fact.follow_up_id)] = fact
+            elif isinstance(fact, ClosingFact):
+                closings.append(fact)
+            else:
+                contacts.append(fact)
+    return Facts(
+        tuple(sorted(follow_ups.values(), key=follow_up_order)),
+        tuple(sorted(closings, key=lambda c: (c.closed_at, str(c.case_id), c.version))),
+        tuple(sorted(contacts, key=lambda c: (c.received_at, str(c.case_id), c.version))),
+    )
+
+
+def follow_up_order(fact: FollowUpFact) -> tuple[datetime, str, int]:
+    return (fact.due_at, str(fact.case_id), fact.follow_up_id)
+
+
+@attrs.frozen
+class FollowUpCompliance:
+    due: int
+    on_time: int
+    late: int
+    missed: int
+    pending: int
+
+    @property
+    def compliance(self) -> float | None:
+        return self.on_time / self.due if self.due else None
+
+
+def seguimientos(
+    facts: Facts, period: Period, by: Dimension = Dimension.ALL
+) -> dict[str, FollowUpCompliance]:
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for f in facts.follow_ups:
+        if f.due_at in period:
+            counts[f.attributes.key(by)][f.status] += 1
+    return {
+        key: FollowUpCompliance(
+            due=sum(c.values()),
+            on_time=c["on_time"],
+            late=c["late"],
+            missed=c["missed"],
+            pending=c["pending"],
+        )
+        for key, c in sorted(counts.items())
+    }
+
+
+@attrs.frozen
+class FirstContactResolution:
+    handled: int
+    first_contact: int
+    repeated: int
+
+    @property
+    def fcr(self) -> float | None:
+        return (self.first_contact - self.repeated) / self.handled if self.handled else None
+
+    @property
+    def reincidencia(self) -> float | None:
+        return self.repeated / self.first_contact if self.first_contact else None
+
+
+def first_contact_resolution(
+    facts: Facts,
+    period: Period,
+    by: Dimension = Dimension.ALL,
+    window: timedelta = timedelta(days=7),
+) -> dict[str, FirstContactResolution]:
+    later: dict[tuple[str, str], list[ContactFact]] = defaultdict(list)
+    for c in facts.contacts:
+        later[(c.account, c.typification)].append(c)
+
+    def repeated(closing: ClosingFact) -> bool:
+        return any(
+            closing.closed_at < c.received_at <= closing.closed_at + window
+            for c in later[(closing.account, closing.typification)]
+        )
+
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for closing in facts.closings:
+        if closing.closed_at not in period:
+            continue
+        row = totals[closing.attributes.key(by)]
+        row[0] += 1
+        if closing.first_contact:
+            row[1] += 1
+            row[2] += repeated(closing)
+    return {key: FirstContactResolution(*row) for key, row in sorted(totals.items())}
+
+
+@attrs.frozen
+class Effectiveness:
+    compliance: float | None
+    closed: int
+    agent_days: int
+
+    @property
+    def closed_per_agent_day(self) -> float | None:
+        return self.closed / self.agent_days if self.agent_days else None
+
+
+def efectividad(facts: Facts, period: Period) -> dict[str, Effectiveness]:
+    """Per agent: follow-up compliance and cases closed per agent-day (Bogotá days)."""
+    days: dict[str, set[date]] = defaultdict(set)
+    closed: Counter[str] = Counter()
+    for closing in facts.closings:
+        if closing.closed_at in period:
+            agent = closing.attributes.agent
+            closed[agent] += 1
+            days[agent].add(closing.closed_at.astimezone(BOGOTA).date())
+    for f in facts.follow_ups:
+        if f.settled_at is not None and f.settled_at in period and f.status != "missed":
+            days[f.attributes.agent].add(f.settled_at.astimezone(BOGOTA).date())
+    compliance = seguimientos(facts, period, Dimension.AGENT)
+    agents = sorted(set(days) | set(compliance))
+    return {
+        agent: Effectiveness(
+            compliance=compliance[agent].compliance if agent in compliance else None,
+            closed=closed[agent],
+            agent_days=len(days[agent]),
+        )
+        for agent in agents
+    }
