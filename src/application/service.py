@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
+from application.indicators import IndicatorReport, IndicatorView, report
 from application.ingestion import Ingestion, IngestReport
 from application.intake import IntakeItem
 from application.ports import (
@@ -28,8 +29,9 @@ from application.ports import (
 from application.sweep import SweepReport, sweep_follow_ups
 from domain import decisions
 from domain.decisions import DEFAULT_FOLLOW_UP_RULES, RR_NOTE_MAX_LENGTH, FollowUpRules
-from domain.errors import CaseNotFound, DomainError
+from domain.errors import CaseNotFound, DomainError, RuleViolation
 from domain.events import CaseEvent
+from domain.indicators import Dimension, Period
 from domain.state import CaseState, fold
 from domain.values import (
     Actor,
@@ -84,15 +86,19 @@ class Backoffice:
         index: CaseIndex,
         clock: Clock,
         policies: Policies | None = None,
+        indicator_view: IndicatorView | None = None,
     ) -> None:
         self.store = store
         self.index = index
         self.clock = clock
         self.policies = policies or Policies()
+        self.indicator_view = indicator_view
 
     def close(self) -> None:
         self.store.close()
         self.index.close()
+        if self.indicator_view is not None:
+            self.indicator_view.close()
 
     def __enter__(self) -> Backoffice:
         return self
@@ -117,16 +123,38 @@ class Backoffice:
 
     def catch_up(self, batch_size: int = 2_000) -> int:
         """Bring the case index up to the newest event; returns how many events it applied."""
+        return self._catch_up(self.index, batch_size)
+
+    def catch_up_indicators(self, batch_size: int = 5_000) -> int:
+        """Bring the indicators' projection up to the newest event."""
+        if self.indicator_view is None:
+            return 0
+        return self._catch_up(self.indicator_view, batch_size)
+
+    def _catch_up(self, view: CaseIndex | IndicatorView, batch_size: int) -> int:
         applied = 0
         while True:
-            batch = self.store.read_log(self.index.position(), batch_size)
+            batch = self.store.read_log(view.position(), batch_size)
             if not batch:
                 return applied
             try:
-                self.index.project(batch)
+                view.project(batch)
             except ConcurrencyConflict:
                 continue  # another process projected them first: read on from its position
             applied += len(batch)
+
+    def indicators(
+        self,
+        period: Period,
+        by: Dimension = Dimension.ALL,
+        window: timedelta = timedelta(days=7),
+    ) -> IndicatorReport:
+        """Seguimientos, FCR and reincidencia, Efectividad for a period (DOMAIN.md §11)."""
+        if self.indicator_view is None:
+            raise RuleViolation("this back office was built without the indicators' projection")
+        self.catch_up_indicators()
+        facts = self.indicator_view.facts(period.start, period.end, window)
+        return report(facts, period, by, window)
 
     def resolve(self, reference: str) -> uuid.UUID:
         """A case id from a case id, `channel:key`, or a bare source key."""

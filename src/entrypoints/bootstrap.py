@@ -14,9 +14,11 @@ from datetime import timedelta
 from adapters.case_index import open_case_index
 from adapters.clock import SystemClock
 from adapters.eventstore.store import EventSourcedCaseStore
+from adapters.indicator_view import open_indicator_view
 from adapters.mail.directory import ContactDirectory, DirectoryError
 from adapters.mail.files import FolderMailer
 from adapters.mail.smtp import SmtpMailer, SmtpSettings
+from adapters.schema_lock import schema_lock
 from adapters.tracking import TrackedPosition
 from application.mail import Mailer
 from application.outbox import Outbox
@@ -31,12 +33,14 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     settings = settings or load_settings()
     if settings.backend == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = EventSourcedCaseStore(settings.store_env())
-    try:
-        index = open_case_index(settings.index_env())
-    except Exception:
-        store.close()
-        raise
+    with schema_lock(settings.store_env()):
+        store = EventSourcedCaseStore(settings.store_env())
+        try:
+            index = open_case_index(settings.index_env())
+            indicators = open_indicator_view(settings.view_env("indicators"))
+        except Exception:
+            store.close()
+            raise
     policies = Policies(
         follow_up=FollowUpRules(
             on_time_window=timedelta(minutes=settings.follow_up_on_time_minutes),
@@ -44,7 +48,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         ),
         rr_note_max_length=settings.rr_note_max_length,
     )
-    return Backoffice(store, index, clock or SystemClock(), policies)
+    return Backoffice(store, index, clock or SystemClock(), policies, indicators)
 
 
 def build_outbox(office: Backoffice, settings: Settings, *, mailer: Mailer | None = None) -> Outbox:
@@ -72,11 +76,13 @@ def build_outbox(office: Backoffice, settings: Settings, *, mailer: Mailer | Non
         directory = ContactDirectory.load(matrix) if matrix else ContactDirectory({}, (), None)
     except DirectoryError as error:
         raise SettingsError(str(error)) from error
+    with schema_lock(settings.store_env()):
+        tracker = TrackedPosition(settings.tracking_env("Outbox"), "Outbox")
     return Outbox(
         office,
         mailer,
         directory,
-        TrackedPosition(settings.tracking_env("Outbox"), "Outbox"),
+        tracker,
         sender=settings.mail_from,
         domain=settings.mail_domain,
     )

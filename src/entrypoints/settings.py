@@ -85,14 +85,18 @@ class Settings:
 
     def index_env(self) -> dict[str, str]:
         """The case index's environment: its own SQLite file, or the same PostgreSQL."""
+        return self.view_env("case_index")
+
+    def view_env(self, view: str) -> dict[str, str]:
+        """A SQL read model's environment: its own SQLite file, or the same PostgreSQL."""
         backend = self.backend
         if backend == "memory":
-            name = f"file:caseindex-{uuid.uuid4().hex}?mode=memory&cache=shared"
+            name = f"file:{view}-{uuid.uuid4().hex}?mode=memory&cache=shared"
             return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": name}
         if backend == "sqlite":
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(self.data_dir / "case_index.sqlite"),
+                "SQLITE_DBNAME": str(self.data_dir / f"{view}.sqlite"),
                 "SQLITE_LOCK_TIMEOUT": "30",
             }
         return self._postgres_env()

@@ -83,7 +83,11 @@ class Worker:
     def catch_up(self) -> dict[str, Any]:
         return self._run(
             "catch_up",
-            lambda: {"applied": self.office.catch_up(), "position": self.office.index.position()},
+            lambda: {
+                "applied": self.office.catch_up(),
+                "indicators_applied": self.office.catch_up_indicators(),
+                "position": self.office.index.position(),
+            },
         )
 
     def sweep(self) -> dict[str, Any]:

@@ -1,0 +1,200 @@
+"""The indicators' projection: the facts of `domain.indicators`, kept in SQL tables.
+
+Events are read into facts by the same `FactBuilder` the pure functions use; this view only
+stores them (with the per-case attributes the builder needs between batches) and hands back
+the facts of a period. Numbers are then aggregated by the domain's functions, so the
+projection and the pure functions cannot define an indicator differently.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from adapters.sql_view import Cursor, PostgresView, SQLiteView, SqlView, dt, open_view, ts
+from application.ports import LoggedEvent
+from domain.indicators import (
+    Attributes,
+    ClosingFact,
+    ContactFact,
+    FactBuilder,
+    Facts,
+    FollowUpFact,
+    follow_up_order,
+)
+
+TABLES = (
+    "CREATE TABLE IF NOT EXISTS ind_cases ("
+    " case_id TEXT PRIMARY KEY, agent TEXT NOT NULL, category TEXT NOT NULL,"
+    " line TEXT NOT NULL, account TEXT NOT NULL, typification TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ind_follow_ups ("
+    " case_id TEXT NOT NULL, follow_up_id INTEGER NOT NULL, due_at TEXT NOT NULL,"
+    " status TEXT NOT NULL, settled_at TEXT, agent TEXT NOT NULL, category TEXT NOT NULL,"
+    " line TEXT NOT NULL, PRIMARY KEY (case_id, follow_up_id))",
+    "CREATE INDEX IF NOT EXISTS ind_follow_ups_due ON ind_follow_ups (due_at)",
+    "CREATE TABLE IF NOT EXISTS ind_closings ("
+    " case_id TEXT NOT NULL, version INTEGER NOT NULL, closed_at TEXT NOT NULL,"
+    " first_contact INTEGER NOT NULL, account TEXT NOT NULL, typification TEXT NOT NULL,"
+    " agent TEXT NOT NULL, category TEXT NOT NULL, line TEXT NOT NULL,"
+    " PRIMARY KEY (case_id, version))",
+    "CREATE INDEX IF NOT EXISTS ind_closings_at ON ind_closings (closed_at)",
+    "CREATE TABLE IF NOT EXISTS ind_contacts ("
+    " case_id TEXT NOT NULL, version INTEGER NOT NULL, account TEXT NOT NULL,"
+    " typification TEXT NOT NULL, received_at TEXT NOT NULL, PRIMARY KEY (case_id, version))",
+    "CREATE INDEX IF NOT EXISTS ind_contacts_key ON ind_contacts (account, typification)",
+)
+
+_UPSERT_CASE = (
+    "INSERT INTO ind_cases (case_id, agent, category, line, account, typification)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (case_id) DO UPDATE SET agent = excluded.agent,"
+    " category = excluded.category, line = excluded.line"
+)
+_UPSERT_FOLLOW_UP = (
+    "INSERT INTO ind_follow_ups (case_id, follow_up_id, due_at, status, settled_at, agent,"
+    " category, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (case_id, follow_up_id)"
+    " DO UPDATE SET status = excluded.status, settled_at = excluded.settled_at,"
+    " agent = excluded.agent, category = excluded.category, line = excluded.line"
+)
+_INSERT_CLOSING = (
+    "INSERT INTO ind_closings (case_id, version, closed_at, first_contact, account,"
+    " typification, agent, category, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT DO NOTHING"
+)
+_INSERT_CONTACT = (
+    "INSERT INTO ind_contacts (case_id, version, account, typification, received_at)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+
+
+class _IndicatorView(SqlView):
+    tables = TABLES
+
+    def _project(self, c: Cursor, events: Sequence[LoggedEvent]) -> None:
+        ids = sorted({str(e.event.originator_id) for e in events})
+        attributes: dict[uuid.UUID, Attributes] = {}
+        identity: dict[uuid.UUID, tuple[str, str]] = {}
+        for chunk in range(0, len(ids), 500):
+            clause, params = self._in("case_id", ids[chunk : chunk + 500])
+            c.execute(self._sql(f"SELECT * FROM ind_cases WHERE {clause}"), params)
+            for row in c.fetchall():
+                cid = uuid.UUID(row["case_id"])
+                attributes[cid] = Attributes(row["agent"], row["category"], row["line"])
+                identity[cid] = (row["account"], row["typification"])
+        builder = FactBuilder(attributes, identity)
+        follow_ups: dict[tuple[str, int], tuple[Any, ...]] = {}
+        closings: list[tuple[Any, ...]] = []
+        contacts: list[tuple[Any, ...]] = []
+        for logged in events:
+            for fact in builder.apply(logged.event):
+                case = str(fact.case_id)
+                if isinstance(fact, FollowUpFact):
+                    a = fact.attributes
+                    follow_ups[(case, fact.follow_up_id)] = (
+                        case, fact.follow_up_id, ts(fact.due_at), fact.status,
+                        ts(fact.settled_at) if fact.settled_at else None,
+                        a.agent, a.category, a.line,
+                    )  # fmt: skip
+                elif isinstance(fact, ClosingFact):
+                    a = fact.attributes
+                    closings.append(
+                        (case, fact.version, ts(fact.closed_at), int(fact.first_contact),
+                         fact.account, fact.typification, a.agent, a.category, a.line)
+                    )  # fmt: skip
+                else:
+                    contacts.append(
+                        (case, fact.version, fact.account, fact.typification,
+                         ts(fact.received_at))
+                    )  # fmt: skip
+        cases = [
+            (str(cid), a.agent, a.category, a.line, *identity[cid])
+            for cid, a in attributes.items()
+            if cid in identity
+        ]
+        for statement, rows in (
+            (_UPSERT_CASE, cases),
+            (_UPSERT_FOLLOW_UP, list(follow_ups.values())),
+            (_INSERT_CLOSING, closings),
+            (_INSERT_CONTACT, contacts),
+        ):
+            if rows:
+                c.executemany(self._sql(statement), rows)
+
+    def facts(self, start: datetime, end: datetime, window: timedelta) -> Facts:
+        """The facts that the indicators of [start, end) can depend on."""
+        begin, finish, later = ts(start), ts(end), ts(end + window)
+        with self._transaction(commit=False) as c:
+            c.execute(
+                self._sql("SELECT * FROM ind_follow_ups WHERE due_at >= ? AND due_at < ?"),
+                (begin, finish),
+            )
+            follow_ups = [_follow_up(row) for row in c.fetchall()]
+            c.execute(
+                self._sql("SELECT * FROM ind_closings WHERE closed_at >= ? AND closed_at < ?"),
+                (begin, finish),
+            )
+            closings = [_closing(row) for row in c.fetchall()]
+            c.execute(
+                self._sql("SELECT * FROM ind_contacts WHERE received_at > ? AND received_at <= ?"),
+                (begin, later),
+            )
+            contacts = [_contact(row) for row in c.fetchall()]
+        return Facts(
+            tuple(sorted(follow_ups, key=follow_up_order)),
+            tuple(sorted(closings, key=lambda f: (f.closed_at, str(f.case_id), f.version))),
+            tuple(sorted(contacts, key=lambda f: (f.received_at, str(f.case_id), f.version))),
+        )
+
+
+def _time(value: str) -> datetime:
+    parsed = dt(value)
+    assert parsed is not None
+    return parsed
+
+
+def _follow_up(row: Mapping[str, Any]) -> FollowUpFact:
+    return FollowUpFact(
+        uuid.UUID(row["case_id"]),
+        int(row["follow_up_id"]),
+        _time(row["due_at"]),
+        row["status"],
+        dt(row["settled_at"]),
+        Attributes(row["agent"], row["category"], row["line"]),
+    )
+
+
+def _closing(row: Mapping[str, Any]) -> ClosingFact:
+    return ClosingFact(
+        uuid.UUID(row["case_id"]),
+        int(row["version"]),
+        _time(row["closed_at"]),
+        bool(row["first_contact"]),
+        row["account"],
+        row["typification"],
+        Attributes(row["agent"], row["category"], row["line"]),
+    )
+
+
+def _contact(row: Mapping[str, Any]) -> ContactFact:
+    return ContactFact(
+        uuid.UUID(row["case_id"]),
+        int(row["version"]),
+        row["account"],
+        row["typification"],
+        _time(row["received_at"]),
+    )
+
+
+class SQLiteIndicatorView(_IndicatorView, SQLiteView):
+    pass
+
+
+class PostgresIndicatorView(_IndicatorView, PostgresView):
+    pass
+
+
+def open_indicator_view(env: Mapping[str, str]) -> SQLiteIndicatorView | PostgresIndicatorView:
+    view = open_view(env, "Indicators", SQLiteIndicatorView, PostgresIndicatorView)
+    assert isinstance(view, SQLiteIndicatorView | PostgresIndicatorView)
+    return view

@@ -1,0 +1,66 @@
+"""The supervisor's indicators, computed from the indicators' projection.
+
+The numbers come from `domain.indicators` (pure functions over facts); the projection only
+keeps the facts, with its own position in the log. Each report names the definition version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import attrs
+
+from application.ports import LoggedEvent
+from domain.indicators import (
+    DEFINITIONS,
+    Dimension,
+    Effectiveness,
+    Facts,
+    FirstContactResolution,
+    FollowUpCompliance,
+    Period,
+    efectividad,
+    first_contact_resolution,
+    seguimientos,
+)
+
+
+class IndicatorView(Protocol):
+    """The indicators' facts, projected from the log (see `CaseIndex` for the contract)."""
+
+    def position(self) -> int: ...
+
+    def project(self, events: Sequence[LoggedEvent]) -> None: ...
+
+    def facts(self, start: datetime, end: datetime, window: timedelta) -> Facts: ...
+
+    def reset(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@attrs.frozen
+class IndicatorReport:
+    period: Period
+    by: Dimension
+    window: timedelta
+    definitions: str
+    seguimientos: dict[str, FollowUpCompliance]
+    fcr: dict[str, FirstContactResolution]
+    efectividad: dict[str, Effectiveness]
+
+
+def report(
+    facts: Facts, period: Period, by: Dimension, window: timedelta = timedelta(days=7)
+) -> IndicatorReport:
+    return IndicatorReport(
+        period=period,
+        by=by,
+        window=window,
+        definitions=DEFINITIONS,
+        seguimientos=seguimientos(facts, period, by),
+        fcr=first_contact_resolution(facts, period, by, window),
+        efectividad=efectividad(facts, period),
+    )
