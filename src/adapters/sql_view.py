@@ -57,6 +57,7 @@ class SqlView:
         datastore: Any
 
         def _insert_tracking(self, c: Any, tracking: Tracking) -> None: ...
+        def _max_tracking_id(self, application_name: str, c: Any) -> int | None: ...
         def max_tracking_id(self, application_name: str) -> int | None: ...
 
     @contextmanager
@@ -81,6 +82,9 @@ class SqlView:
             return
         try:
             with self._transaction(commit=True) as c:
+                current = self._max_tracking_id(UPSTREAM, c) or 0
+                if events[0].position <= current:
+                    raise IntegrityError(f"position {events[0].position} already projected")
                 self._project(c, events)
                 self._insert_tracking(c, Tracking(UPSTREAM, events[-1].position))
         except IntegrityError as error:

@@ -1,0 +1,114 @@
+"""Indicators v1 as pure functions: a hand-counted history gives the expected numbers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from domain import decisions
+from domain.events import CaseEvent
+from domain.indicators import Dimension, Period, efectividad, facts_from, first_contact_resolution
+from domain.indicators import seguimientos as follow_up_compliance
+from domain.state import CaseState, fold
+from domain.values import (
+    INTAKE,
+    Actor,
+    Category,
+    Channel,
+    LineOfBusiness,
+    Resolution,
+    SourceKey,
+    Subcategory,
+)
+
+T0 = datetime(2026, 7, 1, 13, 0, tzinfo=UTC)  # 08:00 in Bogotá
+JULY = Period(datetime(2026, 7, 1, 5, tzinfo=UTC), datetime(2026, 8, 1, 5, tzinfo=UTC))
+MARIA, JUAN = Actor.agent("maria.b"), Actor.agent("juan.r")
+
+
+class History:
+    def __init__(self) -> None:
+        self.events: list[CaseEvent] = []
+
+    def state(self, key: str) -> CaseState:
+        case_id = SourceKey(Channel.CRM, key).case_id()
+        state = fold(None, [e for e in self.events if e.originator_id == case_id])
+        assert state is not None
+        return state
+
+    def ingest(self, key: str, account: str, due: datetime | None, at: datetime) -> None:
+        self.events.append(
+            decisions.ingest(
+                source=SourceKey(Channel.CRM, key), received_at=at, account=account,
+                line=LineOfBusiness.HOGAR, customer_name="X", typification="Factura",
+                request="", follow_up_at=due, front_agent=None, recommended_by=None,
+                actor=INTAKE, at=at,
+            )
+        )  # fmt: skip
+
+    def do(self, key: str, decide, **kwargs: object) -> None:  # type: ignore[no-untyped-def]
+        self.events.extend(decide(self.state(key), **kwargs))
+
+    def close(self, key: str, who: Actor, at: datetime, *, first_contact: bool) -> None:
+        self.do(key, decisions.interpret, category=Category.SAC,
+                subcategory=Subcategory.FACTURACION, actor=who, at=at)  # fmt: skip
+        self.do(key, decisions.typify, marking_code="M", resolution=Resolution.FIRST_CONTACT,
+                cun=None, actor=who, at=at)  # fmt: skip
+        self.do(key, decisions.complete_closing_protocol, resolution_explained=True,
+                nothing_else_pending=True, closing_script_read=True, survey_invited=True,
+                actor=who, at=at)  # fmt: skip
+        closing = decisions.close_first_contact if first_contact else decisions.close
+        self.do(key, closing, summary="ok", actor=who, at=at)
+
+
+def july_history() -> History:
+    h = History()
+    day = timedelta(days=1)
+    h.ingest("A", "111", T0 + day, T0)
+    h.ingest("B", "222", T0 + day, T0)
+    h.ingest("C", "333", T0 + day, T0)
+    h.ingest("D", "444", None, T0)
+    h.do("A", decisions.assign, agent="maria.b", actor=MARIA, at=T0)
+    h.do("B", decisions.assign, agent="maria.b", actor=MARIA, at=T0)
+    h.do("C", decisions.assign, agent="juan.r", actor=JUAN, at=T0)
+    h.do("D", decisions.assign, agent="juan.r", actor=JUAN, at=T0)
+    h.do("A", decisions.complete_follow_up, outcome="ok", actor=MARIA, at=T0 + day)  # on time
+    h.do("B", decisions.complete_follow_up, outcome="ok", actor=MARIA, at=T0 + 2 * day)  # late
+    h.do("C", decisions.mark_follow_up_missed, follow_up_id=1, actor=INTAKE, at=T0 + 3 * day)
+    h.close("A", MARIA, T0 + day, first_contact=True)  # customer 111 calls again 3 days later
+    h.close("B", MARIA, T0 + 2 * day, first_contact=True)  # no repeat
+    h.close("D", JUAN, T0 + 2 * day, first_contact=False)
+    h.ingest("A2", "111", None, T0 + 4 * day)  # repeat of A within 7 days
+    return h
+
+
+def test_seguimientos_count_due_on_time_late_missed_and_compliance() -> None:
+    facts = facts_from(july_history().events)
+    [total] = follow_up_compliance(facts, JULY).values()
+    assert (total.due, total.on_time, total.late, total.missed, total.pending) == (3, 1, 1, 1, 0)
+    assert total.compliance == 1 / 3
+    by_agent = follow_up_compliance(facts, JULY, Dimension.AGENT)
+    assert by_agent["maria.b"].compliance == 0.5
+    assert by_agent["juan.r"].compliance == 0.0
+    june = Period(JULY.start - timedelta(days=30), JULY.start)
+    assert follow_up_compliance(facts, june) == {}
+
+
+def test_fcr_and_reincidencia_follow_the_window() -> None:
+    facts = facts_from(july_history().events)
+    [total] = first_contact_resolution(facts, JULY).values()
+    assert (total.handled, total.first_contact, total.repeated) == (3, 2, 1)
+    assert total.reincidencia == 0.5
+    assert total.fcr == 1 / 3
+    [narrow] = first_contact_resolution(facts, JULY, window=timedelta(days=2)).values()
+    assert narrow.repeated == 0  # A2 came 3 days after A closed
+    assert first_contact_resolution(facts, JULY, Dimension.AGENT)["juan.r"].fcr == 0.0
+
+
+def test_efectividad_puts_compliance_beside_closings_per_agent_day() -> None:
+    facts = facts_from(july_history().events)
+    result = efectividad(facts, JULY)
+    assert result["maria.b"].closed == 2
+    assert result["maria.b"].agent_days == 2  # 2 and 3 July in Bogotá
+    assert result["maria.b"].closed_per_agent_day == 1.0
+    assert result["juan.r"].compliance == 0.0
+    assert result["juan.r"].closed == 1
