@@ -75,6 +75,7 @@ class _IndicatorView(SqlView):
         ids = sorted({str(e.event.originator_id) for e in events})
         attributes: dict[uuid.UUID, Attributes] = {}
         identity: dict[uuid.UUID, tuple[str, str]] = {}
+        pending: dict[uuid.UUID, dict[int, datetime]] = {}
         for chunk in range(0, len(ids), 500):
             clause, params = self._in("case_id", ids[chunk : chunk + 500])
             c.execute(self._sql(f"SELECT * FROM ind_cases WHERE {clause}"), params)
@@ -82,7 +83,17 @@ class _IndicatorView(SqlView):
                 cid = uuid.UUID(row["case_id"])
                 attributes[cid] = Attributes(row["agent"], row["category"], row["line"])
                 identity[cid] = (row["account"], row["typification"])
-        builder = FactBuilder(attributes, identity)
+            c.execute(
+                self._sql(
+                    "SELECT case_id, follow_up_id, due_at FROM ind_follow_ups"
+                    f" WHERE status = 'pending' AND {clause}"
+                ),
+                params,
+            )
+            for row in c.fetchall():
+                due = pending.setdefault(uuid.UUID(row["case_id"]), {})
+                due[int(row["follow_up_id"])] = _time(row["due_at"])
+        builder = FactBuilder(attributes, identity, pending)
         follow_ups: dict[tuple[str, int], tuple[Any, ...]] = {}
         closings: list[tuple[Any, ...]] = []
         contacts: list[tuple[Any, ...]] = []

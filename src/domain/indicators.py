@@ -124,18 +124,22 @@ Fact = FollowUpFact | ClosingFact | ContactFact
 class FactBuilder:
     """Turns events into facts, one event at a time.
 
-    It needs, per case, the attributes so far and the (account, typification) the case was
-    ingested with; the caller owns those maps (plain dicts here, database rows in the
-    projection), so both paths share this one reading of the events.
+    It needs, per case, the attributes so far, the (account, typification) the case was
+    ingested with and its pending follow-ups (id → due time); the caller owns those maps
+    (plain dicts here, database rows in the projection), so both paths share this one reading
+    of the events. A pending follow-up follows its case's owner and category; a settled one
+    keeps those of its settling.
     """
 
     def __init__(
         self,
         attributes: MutableMapping[uuid.UUID, Attributes],
         identity: MutableMapping[uuid.UUID, tuple[str, str]],
+        pending: MutableMapping[uuid.UUID, dict[int, datetime]],
     ) -> None:
         self.attributes = attributes
         self.identity = identity
+        self.pending = pending
 
     def apply(self, e: CaseEvent) -> list[Fact]:
         """The facts this event creates or replaces (a follow-up fact replaces its earlier one)."""
@@ -148,18 +152,26 @@ class FactBuilder:
             new.append(ContactFact(cid, e.originator_version, e.account, e.typification,
                                    e.received_at))  # fmt: skip
             if e.follow_up_at is not None:
+                self.pending[cid] = {1: e.follow_up_at}
                 new.append(FollowUpFact(cid, 1, e.follow_up_at, "pending", None, current))
-        elif isinstance(e, Assigned):
-            current = attrs.evolve(current, agent=e.agent)
-        elif isinstance(e, Interpreted):
-            current = attrs.evolve(current, category=e.category.value)
+        elif isinstance(e, Assigned | Interpreted):
+            if isinstance(e, Assigned):
+                current = attrs.evolve(current, agent=e.agent)
+            else:
+                current = attrs.evolve(current, category=e.category.value)
+            new.extend(
+                FollowUpFact(cid, follow_up_id, due, "pending", None, current)
+                for follow_up_id, due in sorted(self.pending.get(cid, {}).items())
+            )
         elif isinstance(e, RepeatContactRecorded):
             account, typification = self.identity[cid]
             new.append(ContactFact(cid, e.originator_version, account, typification,
                                    e.received_at))  # fmt: skip
         elif isinstance(e, FollowUpScheduled):
+            self.pending.setdefault(cid, {})[e.follow_up_id] = e.due_at
             new.append(FollowUpFact(cid, e.follow_up_id, e.due_at, "pending", None, current))
         elif isinstance(e, FollowUpCompleted | FollowUpMissed):
+            self.pending.get(cid, {}).pop(e.follow_up_id, None)
             status = "missed" if isinstance(e, FollowUpMissed) else (
                 "on_time" if e.on_time else "late")  # fmt: skip
             new.append(FollowUpFact(cid, e.follow_up_id, e.due_at, status, e.timestamp, current))
@@ -175,7 +187,7 @@ class FactBuilder:
 
 def facts_from(events: Iterable[CaseEvent]) -> Facts:
     """Every fact an event stream holds (events in log order)."""
-    builder = FactBuilder({}, {})
+    builder = FactBuilder({}, {}, {})
     follow_ups: dict[tuple[uuid.UUID, int], FollowUpFact] = {}
     closings: list[ClosingFact] = []
     contacts: list[ContactFact] = []

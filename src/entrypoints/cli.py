@@ -6,11 +6,12 @@ case; 4 an ingest kept the good rows but rejected some; 5 settings or storage un
 
 from __future__ import annotations
 
+import csv
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +26,9 @@ from application.ingestion import IngestReport
 from application.intake import IntakeReader
 from application.ports import CaseQuery
 from application.service import Backoffice, CommandResult
+from domain.calendar import BusinessCalendar
 from domain.errors import CaseNotFound, DomainError, InvalidValue
+from domain.indicators import Dimension, Period
 from domain.values import (
     Actor,
     CaseStatus,
@@ -253,6 +256,50 @@ def sweep(
             f"sweep at {render.local(report.at)} Bogotá: {report.examined} overdue follow-ups "
             f"examined, {report.missed} recorded as missed"
         )
+
+
+@app.command()
+def indicators(
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="First day (Bogotá); default: this month.")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="Last day, included (Bogotá); default: today.")
+    ] = None,
+    by: Annotated[Dimension, typer.Option(help="Group by all, agent, category or line.")] = (
+        Dimension.ALL
+    ),
+    window_days: Annotated[int, typer.Option(min=1, help="Reincidencia window.")] = 7,
+    as_json: JsonOption = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV on standard output.")] = False,
+) -> None:
+    """Seguimientos, FCR and reincidencia, Efectividad, from the events alone."""
+    office = _office()
+    today = BusinessCalendar.local_date(office.clock.now())
+    first = _day(date_from) if date_from else today.replace(day=1)
+    last = _day(date_to) if date_to else today
+    if last < first:
+        raise InvalidValue("--to", f"{last} is before --from {first}")
+    period = Period(
+        BusinessCalendar.start_of(first), BusinessCalendar.start_of(last + timedelta(days=1))
+    )
+    report = office.indicators(period, by, timedelta(days=window_days))
+    rows = render.indicators_rows(report)
+    if as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["group"])
+        writer.writeheader()
+        writer.writerows(rows)
+    elif as_json:
+        render.dump_json(out, rows)
+    else:
+        render.show_indicators(out, report)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return BusinessCalendar.local_date(_when(text))
 
 
 @app.command("outbox")

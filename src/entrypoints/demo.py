@@ -29,14 +29,8 @@ from adapters.mail.smtp import SmtpMailer, SmtpSettings
 from application.ports import CaseQuery
 from application.service import Backoffice
 from domain.calendar import BOGOTA
-from domain.events import (
-    Closed,
-    ClosedFirstContact,
-    FollowUpCompleted,
-    FollowUpMissed,
-    Ingested,
-    MailFailed,
-)
+from domain.events import Ingested, MailFailed
+from domain.indicators import Period
 from domain.values import (
     Actor,
     CaseStatus,
@@ -244,23 +238,28 @@ def run_day(office: Backoffice, clock: FixedClock, worker: Worker, examples: Pat
 def _summary(office: Backoffice, inbox: _Inbox, console: Console, folder: Path) -> None:
     events = [e.event for e in office.store.read_log(0, 100_000)]
     kinds = Counter(type(e).__name__ for e in events)
-    completed = [e for e in events if isinstance(e, FollowUpCompleted)]
-    on_time = sum(e.on_time for e in completed)
-    missed = kinds[FollowUpMissed.__name__]
-    due = len(completed) + missed
-    closed = kinds[Closed.__name__] + kinds[ClosedFirstContact.__name__]
-    table = Table(title="The day in numbers", title_justify="left", show_header=False)
+    day = Period(at(0), at(0, days=1))
+    indicators = office.indicators(day)
+    follow_ups = indicators.seguimientos.get("total")
+    fcr = indicators.fcr.get("total")
+    table = Table(
+        title=f"The day in numbers (indicators {indicators.definitions})",
+        title_justify="left",
+        show_header=False,
+    )
     table.add_column("measure", style="bold")
     table.add_column("value", justify="right")
     open_cases = office.count(CaseQuery(status=CaseStatus.OPEN))
     rows = [
         ("cases received (CRM + e-mail)", str(kinds[Ingested.__name__])),
         ("repeat contacts folded into open cases", str(kinds["RepeatContactRecorded"])),
-        ("follow-ups settled: on time / late / missed", f"{on_time} / {len(completed) - on_time}"
-         f" / {missed}"),
-        ("follow-up compliance (on time ÷ settled)",
-         f"{on_time / due:.0%}" if due else "-"),
-        ("cases closed / in first contact", f"{closed} / {kinds[ClosedFirstContact.__name__]}"),
+        ("follow-ups due today: on time / late / missed",
+         f"{follow_ups.on_time} / {follow_ups.late} / {follow_ups.missed}" if follow_ups else "-"),
+        ("follow-up compliance (on time ÷ due)",
+         f"{follow_ups.compliance:.0%}" if follow_ups and follow_ups.compliance is not None
+         else "-"),
+        ("cases closed / in first contact (SPC)",
+         f"{fcr.handled} / {fcr.first_contact}" if fcr else "0 / 0"),
         ("cases still open (with their next follow-up)", str(open_cases)),
         ("escalations / technical visits", f"{kinds['Escalated']} / {kinds['VisitScheduled']}"),
         ("mail delivered to the SMTP server", str(len(inbox.received))),
@@ -280,7 +279,8 @@ def _summary(office: Backoffice, inbox: _Inbox, console: Console, folder: Path) 
         f"Data kept in {folder}. To audit a case as it was at any moment:\n"
         f"  backoffice --data-dir {folder} case history CRM-260003\n"
         f"  backoffice --data-dir {folder} case show CRM-260003 --as-of '2026-12-01 13:00'\n"
-        f"  backoffice --data-dir {folder} cases --status open"
+        f"  backoffice --data-dir {folder} cases --status open\n"
+        f"  backoffice --data-dir {folder} indicators --from 2026-12-01 --to 2026-12-01 --by agent"
     )
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from adapters.eventstore.mapper import CONVERTER, TOPICS, event_payload
 from adapters.intake.parsing import BOGOTA
+from application.indicators import IndicatorReport
 from application.ingestion import IngestReport
 from application.ports import CaseSummary, DueFollowUp
 from domain.events import CaseEvent
@@ -191,3 +192,62 @@ def show_report(console: Console, report: IngestReport) -> None:
         console.print(f"  rejected {row}", markup=False, highlight=False)
     if report.rejected_count > 50:
         console.print(f"  … and {report.rejected_count - 50} more (use --json for all)")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def indicators_rows(report: IndicatorReport) -> list[dict[str, Any]]:
+    """One row per group: the numbers of every indicator, with the definitions version."""
+    keys = sorted(set(report.seguimientos) | set(report.fcr))
+    rows = []
+    for key in keys:
+        s = report.seguimientos.get(key)
+        f = report.fcr.get(key)
+        rows.append(
+            {
+                "group": key,
+                "follow_ups_due": s.due if s else 0,
+                "on_time": s.on_time if s else 0,
+                "late": s.late if s else 0,
+                "missed": s.missed if s else 0,
+                "pending": s.pending if s else 0,
+                "compliance": s.compliance if s else None,
+                "closed": f.handled if f else 0,
+                "first_contact": f.first_contact if f else 0,
+                "repeated": f.repeated if f else 0,
+                "fcr": f.fcr if f else None,
+                "reincidencia": f.reincidencia if f else None,
+                "definitions": report.definitions,
+            }
+        )
+    return rows
+
+
+def show_indicators(console: Console, report: IndicatorReport) -> None:
+    start = local(report.period.start)
+    end = local(report.period.end)
+    table = Table(
+        title=f"Indicators {start} → {end} Bogotá, by {report.by.value}"
+        f" (definitions {report.definitions}; reincidencia window {report.window.days} days)",
+        title_justify="left",
+    )
+    for column in ("group", "due", "on time", "late", "missed", "pending", "compliance",
+                   "closed", "SPC", "repeated", "FCR", "reincidencia"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "group" else "right")
+    for row in indicators_rows(report):
+        table.add_row(
+            row["group"], str(row["follow_ups_due"]), str(row["on_time"]), str(row["late"]),
+            str(row["missed"]), str(row["pending"]), _pct(row["compliance"]), str(row["closed"]),
+            str(row["first_contact"]), str(row["repeated"]), _pct(row["fcr"]),
+            _pct(row["reincidencia"]),
+        )  # fmt: skip
+    console.print(table)
+    effectiveness = Table(title="Efectividad by agent", title_justify="left")
+    for column in ("agent", "follow-up compliance", "closed", "agent-days", "closed per day"):
+        effectiveness.add_column(column, justify="left" if column == "agent" else "right")
+    for agent, e in report.efectividad.items():
+        per_day = "-" if e.closed_per_agent_day is None else f"{e.closed_per_agent_day:.2f}"
+        effectiveness.add_row(agent, _pct(e.compliance), str(e.closed), str(e.agent_days), per_day)
+    console.print(effectiveness)

@@ -202,12 +202,18 @@ def test_the_demo_runs_a_whole_day_and_keeps_its_data(
     assert main(["demo", "--folder", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
     assert "The day in numbers" in out
-    assert "4 / 1 / 1" in out  # follow-ups on time / late / missed
+    assert "3 / 1 / 1" in out  # follow-ups due that day: on time / late / missed
     assert "18:00  worker: follow-ups marked missed: 1; mails sent: 5" in out
     assert "maria.b@almacontact.example.co" in out  # the missed follow-up's reminder
     [folder] = (tmp_path / "demo").iterdir()
     assert (folder / "cases.sqlite").exists()
     assert '"job": "outbox"' in (folder / "worker.log").read_text(encoding="utf-8")
     cli = Cli(folder, capsys)
+    [total] = cli.json("indicators", "--from", "2026-12-01", "--to", "2026-12-01")  # type: ignore[misc]
+    assert (total["follow_ups_due"], total["on_time"], total["late"], total["missed"]) == (
+        5, 3, 1, 1,
+    )  # fmt: skip
+    assert (total["closed"], total["first_contact"], total["fcr"]) == (3, 3, 1.0)
+    assert total["definitions"] == "v1"
     history = cli.json("case", "history", "CRM-260003")
     assert [h["event"] for h in history][-2:] == ["case.escalated", "case.follow_up_scheduled"]  # type: ignore[index]

@@ -112,3 +112,13 @@ def test_efectividad_puts_compliance_beside_closings_per_agent_day() -> None:
     assert result["maria.b"].closed_per_agent_day == 1.0
     assert result["juan.r"].compliance == 0.0
     assert result["juan.r"].closed == 1
+
+
+def test_a_pending_follow_up_counts_for_the_cases_current_owner() -> None:
+    h = History()
+    h.ingest("P", "555", T0 + timedelta(days=2), T0)
+    h.do("P", decisions.assign, agent="maria.b", actor=MARIA, at=T0)
+    h.do("P", decisions.assign, agent="juan.r", actor=MARIA, at=T0 + timedelta(hours=1))
+    by_agent = follow_up_compliance(facts_from(h.events), JULY, Dimension.AGENT)
+    assert list(by_agent) == ["juan.r"]
+    assert by_agent["juan.r"].pending == 1
