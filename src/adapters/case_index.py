@@ -15,10 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from adapters.sql_view import Cursor, PostgresView, SQLiteView, SqlView, dt, open_view, ts
-from application.ports import CaseQuery, CaseSummary, DueFollowUp, LoggedEvent
+from application.ports import CaseQuery, CaseSummary, DueClock, DueFollowUp, LoggedEvent
 from domain.events import (
     Assigned,
     CaseEvent,
+    ClockBreached,
+    ClockStarted,
+    ClockStopped,
+    ClockWarned,
     Closed,
     ClosedFirstContact,
     FollowUpCompleted,
@@ -29,7 +33,7 @@ from domain.events import (
     Reopened,
     RepeatContactRecorded,
 )
-from domain.values import CaseStatus, Category, Channel, LineOfBusiness, SourceKey
+from domain.values import CaseStatus, Category, Channel, ClockKind, LineOfBusiness, SourceKey
 
 _SEP = "\x1f"
 
@@ -51,6 +55,11 @@ TABLES = (
     " case_id TEXT NOT NULL, follow_up_id INTEGER NOT NULL, due_at TEXT NOT NULL,"
     " PRIMARY KEY (case_id, follow_up_id))",
     "CREATE INDEX IF NOT EXISTS case_due_at ON case_due (due_at)",
+    "CREATE TABLE IF NOT EXISTS case_clocks ("
+    " case_id TEXT NOT NULL, clock_id INTEGER NOT NULL, kind TEXT NOT NULL,"
+    " warn_at TEXT, due_at TEXT NOT NULL, warned INTEGER NOT NULL DEFAULT 0,"
+    " breached INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (case_id, clock_id))",
+    "CREATE INDEX IF NOT EXISTS case_clocks_due ON case_clocks (due_at)",
     "CREATE TABLE IF NOT EXISTS case_keys ("
     " source_key TEXT NOT NULL, case_id TEXT NOT NULL, PRIMARY KEY (source_key, case_id))",
 )
@@ -153,6 +162,26 @@ class _CaseIndex(SqlView):
                 sql("UPDATE case_index SET status = 'closed', open_key = NULL WHERE case_id = ?"),
                 (cid,),
             )
+        elif isinstance(e, ClockStarted):
+            c.execute(
+                sql(
+                    "INSERT INTO case_clocks (case_id, clock_id, kind, warn_at, due_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                ),
+                (cid, e.clock_id, e.kind.value, ts(e.warn_at) if e.warn_at else None,
+                 ts(e.due_at)),
+            )  # fmt: skip
+        elif isinstance(e, ClockWarned | ClockBreached):
+            column = "warned" if isinstance(e, ClockWarned) else "breached"
+            c.execute(
+                sql(f"UPDATE case_clocks SET {column} = 1 WHERE case_id = ? AND clock_id = ?"),
+                (cid, e.clock_id),
+            )
+        elif isinstance(e, ClockStopped):
+            c.execute(
+                sql("DELETE FROM case_clocks WHERE case_id = ? AND clock_id = ?"),
+                (cid, e.clock_id),
+            )
         elif isinstance(e, Reopened):
             c.execute(
                 sql(
@@ -247,6 +276,30 @@ class _CaseIndex(SqlView):
             )
         return result
 
+    def due_clocks(self, now: datetime, limit: int = 1000) -> Sequence[DueClock]:
+        statement = (
+            "SELECT k.case_id, k.clock_id, k.kind, k.due_at, i.channel, i.source_key, i.agent"
+            " FROM case_clocks k JOIN case_index i ON i.case_id = k.case_id"
+            " WHERE (k.warn_at <= ? AND k.warned = 0 AND k.breached = 0)"
+            " OR (k.due_at < ? AND k.breached = 0)"
+            f" ORDER BY k.due_at, k.case_id, k.clock_id LIMIT {int(limit)}"
+        )
+        moment = ts(now)
+        with self._transaction(commit=False) as c:
+            c.execute(self._sql(statement), (moment, moment))
+            rows = c.fetchall()
+        return [
+            DueClock(
+                case_id=uuid.UUID(row["case_id"]),
+                source=SourceKey(Channel(row["channel"]), row["source_key"]),
+                clock_id=int(row["clock_id"]),
+                kind=ClockKind(row["kind"]),
+                due_at=_required(dt(row["due_at"])),
+                agent=row["agent"],
+            )
+            for row in rows
+        ]
+
     def known(self, case_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
         if not case_ids:
             return set()
@@ -281,6 +334,11 @@ class _CaseIndex(SqlView):
             account, _, typification = row["open_key"].partition(_SEP)
             found[(account, typification)] = uuid.UUID(row["case_id"])
         return found
+
+
+def _required(value: datetime | None) -> datetime:
+    assert value is not None
+    return value
 
 
 class SQLiteCaseIndex(_CaseIndex, SQLiteView):

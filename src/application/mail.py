@@ -8,6 +8,7 @@ Which events write to whom:
 - `Escalated`: the area's recipients (from the contact matrix): the case's facts, the reason,
   the priority;
 - `FollowUpMissed`: a reminder to the owning agent (the supervisors when nobody owns it);
+- `ClockWarned` / `ClockBreached`: the owning agent; on a breach the supervisors too;
 - `Closed` / `ClosedFirstContact` of a recommended case: a summary to the recommender.
 
 Texts are in Spanish: Claro's areas and the recommenders read them. They carry the account
@@ -23,10 +24,23 @@ from typing import Protocol
 
 import attrs
 
-from domain.events import CaseEvent, Closed, ClosedFirstContact, Escalated, FollowUpMissed
+from domain.events import (
+    CaseEvent,
+    ClockBreached,
+    ClockWarned,
+    Closed,
+    ClosedFirstContact,
+    Escalated,
+    FollowUpMissed,
+)
 from domain.state import CaseState
 
 PRIORITY_ES = {"low": "baja", "normal": "normal", "high": "alta", "urgent": "urgente"}
+CLOCK_ES = {
+    "pqr_response": "respuesta de la PQR",
+    "reposicion": "recurso de reposición",
+    "adjustment": "solución del ajuste (72 horas)",
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -151,6 +165,49 @@ def compose(
                 purpose="missed_follow_up",
                 recipients=recipients,
                 subject=f"[BackOffice Premium] Seguimiento incumplido: caso {case.source.key}",
+                body="\n".join(lines) + "\n",
+                case_id=event.originator_id,
+                event_version=event.originator_version,
+                date=event.timestamp,
+                problem=None if recipients else "no agent address and no supervisors",
+            )
+        ]
+    if isinstance(event, ClockWarned | ClockBreached):
+        clock = case.clock(event.clock_id)
+        owner = directory.agent_address(case.agent) if case.agent else None
+        breached = isinstance(event, ClockBreached)
+        recipients = tuple(
+            dict.fromkeys(
+                ((owner,) if owner else ()) + (directory.supervisors() if breached or not owner
+                                               else ())
+            )
+        )  # fmt: skip
+        what = CLOCK_ES[clock.kind.value]
+        state = "VENCIDO" if breached else "por vencer"
+        risk = (
+            "Riesgo de silencio administrativo positivo: la PQR se entiende resuelta a favor "
+            "del cliente si no se responde y notifica a tiempo."
+            if clock.kind.value == "pqr_response"
+            else ""
+        )
+        lines = [
+            "Hola,",
+            "",
+            f"El plazo de {what} del caso {case.source.key} está {state}.",
+            f"Vence: {event.due_at.isoformat()} (UTC). Referencia: {clock.reference or '-'}",
+            *([risk] if risk else []),
+            "",
+            *_facts(case),
+            "",
+            "BackOffice Claro Premium",
+        ]
+        purpose = "deadline_breached" if breached else "deadline_warning"
+        return [
+            OutgoingMail(
+                message_id=message_id(purpose, event, domain),
+                purpose=purpose,
+                recipients=recipients,
+                subject=f"[BackOffice Premium] Plazo {state}: {what}, caso {case.source.key}",
                 body="\n".join(lines) + "\n",
                 case_id=event.originator_id,
                 event_version=event.originator_version,

@@ -29,14 +29,22 @@ from application.mail import (
 )
 from application.ports import ConcurrencyConflict
 from domain import decisions
-from domain.events import CaseEvent, Closed, ClosedFirstContact, Escalated, FollowUpMissed
+from domain.events import (
+    CaseEvent,
+    ClockBreached,
+    ClockWarned,
+    Closed,
+    ClosedFirstContact,
+    Escalated,
+    FollowUpMissed,
+)
 from domain.state import CaseState
 from domain.values import Actor, ActorKind
 
 if TYPE_CHECKING:
     from application.service import Backoffice
 
-MAIL_EVENTS = (Escalated, FollowUpMissed, Closed, ClosedFirstContact)
+MAIL_EVENTS = (Escalated, FollowUpMissed, Closed, ClosedFirstContact, ClockWarned, ClockBreached)
 OUTBOX = Actor(ActorKind.OUTBOX, "outbox")
 
 

@@ -15,7 +15,7 @@ import attrs
 
 from domain.events import CaseEvent
 from domain.state import CaseState
-from domain.values import CaseStatus, Category, LineOfBusiness, SourceKey
+from domain.values import CaseStatus, Category, ClockKind, LineOfBusiness, SourceKey
 
 
 class ConcurrencyConflict(Exception):
@@ -93,6 +93,18 @@ class DueFollowUp:
 
 
 @attrs.frozen(kw_only=True)
+class DueClock:
+    """A running deadline that has reached its warning or its due time."""
+
+    case_id: uuid.UUID
+    source: SourceKey
+    clock_id: int
+    kind: ClockKind
+    due_at: datetime
+    agent: str | None
+
+
+@attrs.frozen(kw_only=True)
 class CaseQuery:
     status: CaseStatus | None = None
     agent: str | None = None
@@ -127,6 +139,10 @@ class CaseIndex(Protocol):
     def count(self, query: CaseQuery) -> int: ...
 
     def due_follow_ups(self, until: datetime, limit: int = 1000) -> Sequence[DueFollowUp]: ...
+
+    def due_clocks(self, now: datetime, limit: int = 1000) -> Sequence[DueClock]:
+        """Running clocks whose warning or due time has come and not been recorded yet."""
+        ...
 
     def known(self, case_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
         """Which of these cases the index has seen."""

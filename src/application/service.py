@@ -27,7 +27,8 @@ from application.ports import (
     LoggedEvent,
 )
 from application.sweep import SweepReport, sweep_follow_ups
-from domain import decisions
+from domain import deadlines, decisions
+from domain.deadlines import DeadlineRules
 from domain.decisions import DEFAULT_FOLLOW_UP_RULES, RR_NOTE_MAX_LENGTH, FollowUpRules
 from domain.errors import CaseNotFound, DomainError, RuleViolation
 from domain.events import CaseEvent
@@ -72,6 +73,8 @@ class CommandResult:
 class Policies:
     follow_up: FollowUpRules = DEFAULT_FOLLOW_UP_RULES
     rr_note_max_length: int = RR_NOTE_MAX_LENGTH
+    deadlines: DeadlineRules | None = None
+    """The business calendar and regulatory clocks; without them no clock can start."""
 
 
 Decide = Callable[[CaseState], list[CaseEvent]]
@@ -349,12 +352,68 @@ class Backoffice:
         cun: str | None = None,
         actor: Actor,
     ) -> CommandResult:
+        """Register the marking; one that generates a CUN files a PQR and starts its clock."""
+        now = self.clock.now()
+        rules = self.policies.deadlines
+
+        def decide(state: CaseState) -> list[CaseEvent]:
+            events = decisions.typify(
+                state, marking_code=marking_code, resolution=resolution, cun=cun, actor=actor,
+                at=now,
+            )  # fmt: skip
+            if rules is None or resolution is not Resolution.CUN:
+                return events
+            after = fold(state, events)
+            assert after is not None
+            return events + deadlines.start_pqr_response(after, rules=rules, actor=actor, at=now)
+
+        return self._run(reference, decide)
+
+    def _rules(self) -> DeadlineRules:
+        if self.policies.deadlines is None:
+            raise RuleViolation("no business calendar is configured: clocks cannot be computed")
+        return self.policies.deadlines
+
+    def answer_pqr(
+        self, reference: str | uuid.UUID, *, notified_at: datetime, actor: Actor
+    ) -> CommandResult:
+        """The PQR's answer was notified: its clock stops, the reposición window opens."""
+        now, rules = self.clock.now(), self._rules()
+        return self._run(
+            reference,
+            lambda s: deadlines.answer_pqr(
+                s, notified_at=notified_at, rules=rules, actor=actor, at=now
+            ),
+        )
+
+    def request_adjustment(
+        self, reference: str | uuid.UUID, *, ticket: str, actor: Actor
+    ) -> CommandResult:
+        """An adjustment typified in DIME: the 72-hour solution clock starts."""
+        now, rules = self.clock.now(), self._rules()
+        return self._run(
+            reference,
+            lambda s: deadlines.request_adjustment(
+                s, ticket=ticket, rules=rules, actor=actor, at=now
+            ),
+        )
+
+    def complete_adjustment(
+        self, reference: str | uuid.UUID, *, outcome: str, actor: Actor
+    ) -> CommandResult:
         now = self.clock.now()
         return self._run(
             reference,
-            lambda s: decisions.typify(
-                s, marking_code=marking_code, resolution=resolution, cun=cun, actor=actor, at=now
-            ),
+            lambda s: deadlines.complete_adjustment(s, outcome=outcome, actor=actor, at=now),
+        )
+
+    def sweep_clock(
+        self, reference: str | uuid.UUID, *, clock_id: int, actor: Actor, at: datetime | None = None
+    ) -> CommandResult:
+        """The sweep's command on a deadline: warn once, breach once, else nothing."""
+        now = at or self.clock.now()
+        return self._run(
+            reference, lambda s: deadlines.sweep_clock(s, clock_id=clock_id, actor=actor, at=now)
         )
 
     def escalate(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from domain.errors import CaseClosed, CaseNotFound
+from domain.events import ClockBreached, ClockStopped, ClockWarned
 from domain.values import Actor, ActorKind
 
 if TYPE_CHECKING:
@@ -21,17 +22,20 @@ if TYPE_CHECKING:
 
 @attrs.frozen
 class SweepReport:
-    """`examined` due items; `missed` events recorded by this sweep."""
+    """`examined` due items; the facts this sweep recorded (each exactly once overall)."""
 
     at: datetime
     examined: int
     missed: int
+    warned: int = 0
+    breached: int = 0
+    windows_closed: int = 0
 
 
 def sweep_follow_ups(
     office: Backoffice, *, worker: str = "sweep", now: datetime | None = None, limit: int = 1_000
 ) -> SweepReport:
-    """Mark every follow-up pending past the rules' `missed_after` as missed."""
+    """Mark overdue follow-ups missed; warn and breach deadlines; close ended windows."""
     now = now or office.clock.now()
     actor = Actor(ActorKind.SWEEP, worker)
     overdue_since = now - office.policies.follow_up.missed_after
@@ -45,4 +49,15 @@ def sweep_follow_ups(
         except (CaseClosed, CaseNotFound):  # the index lagged behind the case
             continue
         missed += len(result.events)
-    return SweepReport(now, examined, missed)
+    warned = breached = closed = 0
+    for clock in office.index.due_clocks(now, limit):
+        examined += 1
+        try:
+            result = office.sweep_clock(clock.case_id, clock_id=clock.clock_id, actor=actor, at=now)
+        except CaseNotFound:
+            continue
+        for event in result.events:
+            warned += isinstance(event, ClockWarned)
+            breached += isinstance(event, ClockBreached)
+            closed += isinstance(event, ClockStopped)
+    return SweepReport(now, examined, missed, warned, breached, closed)

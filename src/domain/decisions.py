@@ -37,6 +37,7 @@ from domain.values import (
     SUBCATEGORIES,
     Actor,
     Category,
+    ClockKind,
     EscalationTarget,
     LineOfBusiness,
     NoteFolder,
@@ -415,6 +416,10 @@ def _ready_to_close(state: CaseState, action: str) -> None:
     if pending:
         ids = ", ".join(f"#{f.follow_up_id}" for f in pending)
         raise RuleViolation(f"{action}: follow-up {ids} still pending; complete it first")
+    blocking = [c for c in state.running_clocks if c.kind is not ClockKind.REPOSICION]
+    if blocking:
+        kinds = ", ".join(c.kind.value for c in blocking)
+        raise RuleViolation(f"{action}: {kinds} still running; answer or complete it first")
 
 
 def first_contact_blockers(state: CaseState) -> list[str]:
@@ -430,6 +435,8 @@ def first_contact_blockers(state: CaseState) -> list[str]:
         reasons.append("a follow-up was missed")
     if state.resolution is Resolution.CUN:
         reasons.append("its marking generated a CUN")
+    if any(c.kind is ClockKind.ADJUSTMENT for c in state.clocks):
+        reasons.append("an adjustment was requested")
     return reasons
 
 

@@ -15,6 +15,7 @@ import attrs
 from domain.values import (
     Actor,
     Category,
+    ClockKind,
     EscalationTarget,
     LineOfBusiness,
     NoteFolder,
@@ -148,6 +149,37 @@ class Reopened(CaseEvent):
 
 
 @attrs.frozen(kw_only=True)
+class ClockStarted(CaseEvent):
+    """A regulatory or service deadline starts: when it warns, when it is due, and why."""
+
+    clock_id: int
+    kind: ClockKind
+    started_at: datetime
+    warn_at: datetime | None
+    due_at: datetime
+    rule: str
+    reference: str | None
+
+
+@attrs.frozen(kw_only=True)
+class ClockWarned(CaseEvent):
+    clock_id: int
+    due_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class ClockBreached(CaseEvent):
+    clock_id: int
+    due_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class ClockStopped(CaseEvent):
+    clock_id: int
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
 class MailFailed(CaseEvent):
     """A message about the case could not be delivered (permanently) to some recipients."""
 
@@ -174,4 +206,8 @@ EVENT_TYPES: tuple[type[CaseEvent], ...] = (
     Closed,
     Reopened,
     MailFailed,
+    ClockStarted,
+    ClockWarned,
+    ClockBreached,
+    ClockStopped,
 )

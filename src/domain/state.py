@@ -15,6 +15,10 @@ from domain.errors import RuleViolation
 from domain.events import (
     Assigned,
     CaseEvent,
+    ClockBreached,
+    ClockStarted,
+    ClockStopped,
+    ClockWarned,
     Closed,
     ClosedFirstContact,
     ClosingProtocolCompleted,
@@ -34,6 +38,7 @@ from domain.events import (
 from domain.values import (
     CaseStatus,
     Category,
+    ClockKind,
     EscalationTarget,
     LineOfBusiness,
     NoteFolder,
@@ -79,6 +84,19 @@ class Visit:
     booking_reference: str
 
 
+@attrs.frozen
+class Clock:
+    clock_id: int
+    kind: ClockKind
+    started_at: datetime
+    warn_at: datetime | None
+    due_at: datetime
+    reference: str | None
+    running: bool = True
+    warned: bool = False
+    breached: bool = False
+
+
 @attrs.frozen(kw_only=True)
 class CaseState:
     case_id: uuid.UUID
@@ -113,6 +131,7 @@ class CaseState:
     closed_at: datetime | None = None
     reopen_count: int = 0
     mail_failures: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    clocks: tuple[Clock, ...] = ()
     """(Message-ID, recipients) of each message that could not be delivered."""
 
     @property
@@ -127,6 +146,16 @@ class CaseState:
     def next_follow_up(self) -> FollowUp | None:
         pending = self.pending_follow_ups
         return min(pending, key=lambda f: f.due_at) if pending else None
+
+    @property
+    def running_clocks(self) -> tuple[Clock, ...]:
+        return tuple(c for c in self.clocks if c.running)
+
+    def clock(self, clock_id: int) -> Clock:
+        for c in self.clocks:
+            if c.clock_id == clock_id:
+                return c
+        raise RuleViolation(f"the case has no clock #{clock_id}")
 
     def follow_up(self, follow_up_id: int) -> FollowUp:
         for f in self.follow_ups:
@@ -313,6 +342,35 @@ def _(event: MailFailed, state: CaseState | None) -> CaseState:
     s = _on(state, event)
     failure = (event.message_id, event.recipients)
     return _next(s, event, mail_failures=(*s.mail_failures, failure))
+
+
+@_apply.register
+def _(event: ClockStarted, state: CaseState | None) -> CaseState:
+    s = _on(state, event)
+    clock = Clock(
+        event.clock_id, event.kind, event.started_at, event.warn_at, event.due_at, event.reference
+    )
+    return _next(s, event, clocks=(*s.clocks, clock))
+
+
+def _change_clock(s: CaseState, event: CaseEvent, clock_id: int, **changes: Any) -> CaseState:
+    clocks = tuple(attrs.evolve(c, **changes) if c.clock_id == clock_id else c for c in s.clocks)
+    return _next(s, event, clocks=clocks)
+
+
+@_apply.register
+def _(event: ClockWarned, state: CaseState | None) -> CaseState:
+    return _change_clock(_on(state, event), event, event.clock_id, warned=True)
+
+
+@_apply.register
+def _(event: ClockBreached, state: CaseState | None) -> CaseState:
+    return _change_clock(_on(state, event), event, event.clock_id, breached=True)
+
+
+@_apply.register
+def _(event: ClockStopped, state: CaseState | None) -> CaseState:
+    return _change_clock(_on(state, event), event, event.clock_id, running=False)
 
 
 def apply(state: CaseState | None, event: CaseEvent) -> CaseState:

@@ -170,6 +170,14 @@ class NoteFolder(enum.StrEnum):
     ESTRATEGICOS = "estrategicos"
 
 
+class ClockKind(enum.StrEnum):
+    """The deadlines a case can carry besides its follow-ups (DOMAIN.md §4, §6, §10)."""
+
+    PQR_RESPONSE = "pqr_response"
+    REPOSICION = "reposicion"
+    ADJUSTMENT = "adjustment"
+
+
 class CaseStatus(enum.StrEnum):
     OPEN = "open"
     CLOSED = "closed"

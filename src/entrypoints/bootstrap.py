@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from adapters.calendar_co import colombian_calendar
 from adapters.case_index import open_case_index
 from adapters.clock import SystemClock
 from adapters.eventstore.store import EventSourcedCaseStore
@@ -24,6 +25,7 @@ from application.mail import Mailer
 from application.outbox import Outbox
 from application.ports import Clock
 from application.service import Backoffice, Policies
+from domain.deadlines import DeadlineRules
 from domain.decisions import FollowUpRules
 from entrypoints.settings import Settings, SettingsError, load_settings
 
@@ -41,7 +43,10 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         except Exception:
             store.close()
             raise
+    year = (clock or SystemClock()).now().year
+    calendar = colombian_calendar(year - 2, year + 3)
     policies = Policies(
+        deadlines=DeadlineRules(calendar),
         follow_up=FollowUpRules(
             on_time_window=timedelta(minutes=settings.follow_up_on_time_minutes),
             missed_after=timedelta(hours=settings.follow_up_missed_after_hours),

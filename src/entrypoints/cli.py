@@ -245,16 +245,15 @@ def sweep(
     ),
     as_json: JsonOption = False,
 ) -> None:
-    """Record overdue follow-ups as missed (each exactly once, however often it runs)."""
+    """Record overdue follow-ups as missed, warn and breach deadlines: each fact exactly once."""
     report = _office().sweep(worker=worker)
     if as_json:
-        render.dump_json(
-            out, {"at": report.at.isoformat(), "examined": report.examined, "missed": report.missed}
-        )
+        render.dump_json(out, {**attrs.asdict(report), "at": report.at.isoformat()})
     else:
         out.print(
-            f"sweep at {render.local(report.at)} Bogotá: {report.examined} overdue follow-ups "
-            f"examined, {report.missed} recorded as missed"
+            f"sweep at {render.local(report.at)} Bogotá: {report.examined} due items examined; "
+            f"follow-ups missed {report.missed}, deadlines warned {report.warned}, breached "
+            f"{report.breached}, reposición windows closed {report.windows_closed}"
         )
 
 
@@ -555,6 +554,43 @@ def case_visit(
         actor=Actor.agent(actor),
     )
     _done(result, as_json)
+
+
+@case_app.command("pqr-answer")
+def case_pqr_answer(
+    case: CaseArg,
+    actor: ActorOption,
+    notified_at: Annotated[
+        str | None, typer.Option(help="When the answer was notified (default: now).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The PQR's answer was notified: its clock stops, the reposición window opens."""
+    office = _office()
+    when = _when(notified_at) if notified_at else office.clock.now()
+    _done(office.answer_pqr(case, notified_at=when, actor=Actor.agent(actor)), as_json)
+
+
+@case_app.command("adjustment")
+def case_adjustment(
+    case: CaseArg,
+    ticket: Annotated[str, typer.Option(help="The DIME ticket of the adjustment.")],
+    actor: ActorOption,
+    as_json: JsonOption = False,
+) -> None:
+    """An adjustment request typified in DIME: the 72-hour solution clock starts."""
+    _done(_office().request_adjustment(case, ticket=ticket, actor=Actor.agent(actor)), as_json)
+
+
+@case_app.command("adjustment-done")
+def case_adjustment_done(
+    case: CaseArg,
+    outcome: Annotated[str, typer.Option(help="What was adjusted.")],
+    actor: ActorOption,
+    as_json: JsonOption = False,
+) -> None:
+    """The adjustment was applied: its clock stops."""
+    _done(_office().complete_adjustment(case, outcome=outcome, actor=Actor.agent(actor)), as_json)
 
 
 @case_app.command("protocol")

@@ -34,10 +34,17 @@ def dump_json(console: Console, data: Any) -> None:
 
 def case_json(state: CaseState) -> dict[str, Any]:
     data: dict[str, Any] = CONVERTER.unstructure(state)
-    data["open_follow_ups"] = [
-        {"follow_up_id": f.follow_up_id, "due_at": f.due_at.isoformat()}
-        for f in state.pending_follow_ups
-    ]
+    data["open_clocks"] = sorted(
+        [
+            {"kind": "follow_up", "id": f.follow_up_id, "due_at": f.due_at.isoformat()}
+            for f in state.pending_follow_ups
+        ]
+        + [
+            {"kind": c.kind.value, "id": c.clock_id, "due_at": c.due_at.isoformat()}
+            for c in state.running_clocks
+        ],
+        key=lambda clock: str(clock["due_at"]),
+    )
     return data
 
 
@@ -84,17 +91,30 @@ def show_case(console: Console, state: CaseState, *, as_of: datetime | None = No
             f"escalation #{e.escalation_id}",
             f"{e.target.value} → {e.area} ({e.priority.value}) {e.external_reference or ''}",
         )
+    for c in state.clocks:
+        status = "running" if c.running else "stopped"
+        if c.breached:
+            status += ", BREACHED"
+        elif c.warned:
+            status += ", warned"
+        table.add_row(
+            f"clock #{c.clock_id} {c.kind.value}",
+            f"due {local(c.due_at)} ({status}) {c.reference or ''}",
+        )
     for v in state.visits:
         table.add_row(
             f"visit {v.kind.value}",
             f"{local(v.slot_start)}–{local(v.slot_end)} ref {v.booking_reference}",
         )
     console.print(table)
-    clocks = state.pending_follow_ups
-    if clocks and state.is_open:
+    due: list[tuple[datetime, str]] = [
+        (f.due_at, f"follow-up #{f.follow_up_id}") for f in state.pending_follow_ups
+    ]
+    due += [(c.due_at, f"{c.kind.value} #{c.clock_id}") for c in state.running_clocks]
+    if due:
         console.print("Open clocks:")
-        for f in sorted(clocks, key=lambda f: f.due_at):
-            console.print(f"  follow-up #{f.follow_up_id} due {local(f.due_at)} Bogotá")
+        for when, what in sorted(due):
+            console.print(f"  {what} due {local(when)} Bogotá")
 
 
 def history_json(events: Sequence[CaseEvent]) -> list[dict[str, Any]]:

@@ -217,3 +217,18 @@ def test_the_demo_runs_a_whole_day_and_keeps_its_data(
     assert total["definitions"] == "v1"
     history = cli.json("case", "history", "CRM-260003")
     assert [h["event"] for h in history][-2:] == ["case.escalated", "case.follow_up_scheduled"]  # type: ignore[index]
+
+
+def test_a_pqr_shows_its_clock_and_its_answer_opens_the_reposicion_window(cli: Cli) -> None:
+    cli("ingest", str(SAMPLE))
+    cli("case", "interpret", "CRM-260006", "pqr", "queja_reclamo", "--as", "sofia.t")
+    cli("case", "typify", "CRM-260006", "PQR-ROAM", "--cun", "4436-26-0004512", "--as", "sofia.t")
+    shown = cli.json("case", "show", "CRM-260006")
+    kinds = [clock["kind"] for clock in shown["open_clocks"]]  # type: ignore[index]
+    assert "pqr_response" in kinds
+    out, _ = cli("case", "show", "CRM-260006")
+    assert "pqr_response #1 due" in out
+    answered = cli.json("case", "pqr-answer", "CRM-260006", "--as", "sofia.t")
+    events = [e["event"] for e in answered["events"]]  # type: ignore[index]
+    assert events == ["case.clock_stopped", "case.clock_started"]
+    assert answered["events"][1]["data"]["kind"] == "reposicion"  # type: ignore[index]

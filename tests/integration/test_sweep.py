@@ -74,3 +74,66 @@ def test_four_racing_sweepers_record_each_missed_follow_up_exactly_once(
     finally:
         for office in offices:
             office.close()
+
+
+def test_a_case_walks_through_a_missed_follow_up_a_warned_and_a_breached_deadline(
+    tmp_path: Path,
+) -> None:
+    from adapters.mail.directory import ContactDirectory
+    from adapters.tracking import TrackedPosition
+    from application.mail import Delivery, OutgoingMail
+    from application.outbox import Outbox
+    from domain.values import Category, Resolution, Subcategory
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.sent: list[OutgoingMail] = []
+
+        def send(self, mail: OutgoingMail, *, sender: str) -> Delivery:
+            self.sent.append(mail)
+            return Delivery()
+
+    settings = load_settings(environ={}, data_dir=str(tmp_path / "data"))
+    clock = FixedClock(T0)
+    mailer = Recorder()
+    directory = ContactDirectory({}, ("supervision@almacontact.example.co",), "example.co")
+    agent = Actor.agent("sofia.t")
+    with bootstrap(settings, clock=clock) as office:
+        outbox = Outbox(
+            office, mailer, directory, TrackedPosition(settings.tracking_env("Outbox"), "Outbox"),
+            sender="backoffice@example.co", domain="test.local",
+        )  # fmt: skip
+
+        def sweep_and_mail(at: timedelta) -> None:
+            clock.set(T0 + at)
+            for _ in range(2):  # twice: the second pass must find nothing new
+                office.sweep(worker="w1")
+                outbox.process()
+
+        office.ingest([record("K1")])  # follow-up due T0 + 1 day
+        office.assign("K1", agent="sofia.t", actor=agent)
+        office.interpret("K1", category=Category.PQR, subcategory=Subcategory.QUEJA_RECLAMO,
+                         actor=agent)  # fmt: skip
+        office.typify("K1", marking_code="PQR-1", resolution=Resolution.CUN,
+                      cun="4436-26-0000077", actor=agent)  # fmt: skip
+        pqr = office.case("K1").clocks[0]
+        sweep_and_mail(timedelta(days=2))  # the follow-up is missed
+        clock.set(pqr.warn_at)  # type: ignore[arg-type]
+        for _ in range(2):
+            office.sweep(worker="w2")
+            outbox.process()
+        clock.set(pqr.due_at + timedelta(minutes=1))
+        for _ in range(2):
+            office.sweep(worker="w3")
+            outbox.process()
+        outbox.close()
+        kinds = [type(e).__name__ for e in office.history("K1")]
+    assert kinds.count("FollowUpMissed") == 1
+    assert kinds.count("ClockWarned") == 1
+    assert kinds.count("ClockBreached") == 1
+    assert [m.purpose for m in mailer.sent] == [
+        "missed_follow_up", "deadline_warning", "deadline_breached",
+    ]  # fmt: skip
+    assert mailer.sent[1].recipients == ("sofia.t@example.co",)
+    assert mailer.sent[2].recipients == ("sofia.t@example.co", "supervision@almacontact.example.co")
+    assert "silencio administrativo positivo" in mailer.sent[2].body

@@ -1,0 +1,230 @@
+"""The deadlines a case carries besides its follow-ups, and the decisions on them.
+
+- PQR response: every PQR carries a CUN from filing and must be answered within 15 business
+  days counted from the next business day; a warning from business day 12; late means
+  *silencio administrativo positivo* (DOMAIN.md §6).
+- Recurso de reposición: the customer has 10 business days from the answer's notification.
+- Adjustment (SAC, DOMAIN.md §4): the customer has a solution within 72 calendar hours;
+  [decision] a warning at 48 hours.
+
+The numbers are configuration (`RegulatoryClocks`), each with its source; the business days
+come from a `BusinessCalendar`. A clock starts, may be warned once and breached once, and
+stops when its work is done. Warnings and breaches are the sweep's decisions: idempotent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import attrs
+
+from domain.calendar import BusinessCalendar
+from domain.errors import RuleViolation
+from domain.events import CaseEvent, ClockBreached, ClockStarted, ClockStopped, ClockWarned
+from domain.state import CaseState, Clock
+from domain.values import Actor, ClockKind, Resolution
+
+
+@attrs.frozen(kw_only=True)
+class RegulatoryClocks:
+    pqr_response_business_days: int = 15
+    pqr_warning_business_day: int = 12
+    reposicion_business_days: int = 10
+    adjustment_hours: int = 72
+    adjustment_warning_hours: int = 48
+    source: str = "CRC Res. 5111 de 2017 (PQR), procedure §4 (72 h); secondary sources"
+
+    def __attrs_post_init__(self) -> None:
+        if not 0 < self.pqr_warning_business_day <= self.pqr_response_business_days:
+            raise ValueError("the PQR warning day must fall within the response days")
+        if not 0 < self.adjustment_warning_hours <= self.adjustment_hours:
+            raise ValueError("the adjustment warning must come before its deadline")
+        if self.reposicion_business_days < 1:
+            raise ValueError("the reposición window must be at least one business day")
+
+
+@attrs.frozen
+class DeadlineRules:
+    calendar: BusinessCalendar
+    clocks: RegulatoryClocks = RegulatoryClocks()
+
+
+def _start(
+    state: CaseState,
+    kind: ClockKind,
+    *,
+    started_at: datetime,
+    warn_at: datetime | None,
+    due_at: datetime,
+    rule: str,
+    reference: str | None,
+    actor: Actor,
+    at: datetime,
+) -> ClockStarted:
+    return ClockStarted(
+        originator_id=state.case_id,
+        originator_version=state.version + 1,
+        timestamp=max(at, state.updated_at),
+        actor=actor,
+        clock_id=max((c.clock_id for c in state.clocks), default=0) + 1,
+        kind=kind,
+        started_at=started_at,
+        warn_at=warn_at,
+        due_at=due_at,
+        rule=rule,
+        reference=reference,
+    )
+
+
+def _running(state: CaseState, kind: ClockKind) -> Clock | None:
+    return next((c for c in state.running_clocks if c.kind is kind), None)
+
+
+def start_pqr_response(
+    state: CaseState, *, rules: DeadlineRules, actor: Actor, at: datetime
+) -> list[CaseEvent]:
+    """After a marking that generates a CUN: the response clock, unless one already runs."""
+    if state.resolution is not Resolution.CUN or state.cun is None:
+        return []
+    running = _running(state, ClockKind.PQR_RESPONSE)
+    if running is not None and running.reference == state.cun:
+        return []
+    c = rules.clocks
+    filed = max(at, state.updated_at)
+    return [
+        _start(
+            state,
+            ClockKind.PQR_RESPONSE,
+            started_at=filed,
+            warn_at=rules.calendar.start_of(
+                rules.calendar.nth_business_day(filed, c.pqr_warning_business_day)
+            ),
+            due_at=rules.calendar.deadline(filed, c.pqr_response_business_days),
+            rule=f"respuesta PQR: {c.pqr_response_business_days} días hábiles desde el día "
+            f"hábil siguiente a la radicación; alerta desde el día {c.pqr_warning_business_day}"
+            f" ({c.source})",
+            reference=state.cun,
+            actor=actor,
+            at=at,
+        )
+    ]
+
+
+def answer_pqr(
+    state: CaseState,
+    *,
+    notified_at: datetime,
+    rules: DeadlineRules,
+    actor: Actor,
+    at: datetime,
+) -> list[CaseEvent]:
+    """The PQR was answered and notified: its clock stops, the reposición window opens."""
+    running = _running(state, ClockKind.PQR_RESPONSE)
+    if running is None:
+        raise RuleViolation("the case has no PQR waiting for an answer")
+    if notified_at < running.started_at:
+        raise RuleViolation("the answer cannot be notified before the PQR was filed")
+    c = rules.clocks
+    stopped = ClockStopped(
+        originator_id=state.case_id,
+        originator_version=state.version + 1,
+        timestamp=max(at, state.updated_at),
+        actor=actor,
+        clock_id=running.clock_id,
+        reason=f"respuesta notificada {notified_at.isoformat()}"
+        + (" (fuera de término)" if notified_at > running.due_at else ""),
+    )
+    after = attrs.evolve(state, version=state.version + 1, updated_at=stopped.timestamp)
+    window = _start(
+        after,
+        ClockKind.REPOSICION,
+        started_at=notified_at,
+        warn_at=None,
+        due_at=rules.calendar.deadline(notified_at, c.reposicion_business_days),
+        rule=f"recurso de reposición: {c.reposicion_business_days} días hábiles desde la "
+        f"notificación ({c.source})",
+        reference=running.reference,
+        actor=actor,
+        at=at,
+    )
+    return [stopped, window]
+
+
+def request_adjustment(
+    state: CaseState, *, ticket: str, rules: DeadlineRules, actor: Actor, at: datetime
+) -> list[CaseEvent]:
+    """An adjustment request (typified in DIME): the customer's 72-hour solution clock."""
+    if not state.is_open:
+        raise RuleViolation("the case is closed: reopen it before requesting an adjustment")
+    ticket = ticket.strip()
+    if not ticket:
+        raise RuleViolation("an adjustment request needs its DIME ticket")
+    if _running(state, ClockKind.ADJUSTMENT) is not None:
+        raise RuleViolation("an adjustment is already pending on this case")
+    c = rules.clocks
+    started = max(at, state.updated_at)
+    return [
+        _start(
+            state,
+            ClockKind.ADJUSTMENT,
+            started_at=started,
+            warn_at=started + timedelta(hours=c.adjustment_warning_hours),
+            due_at=started + timedelta(hours=c.adjustment_hours),
+            rule=f"ajuste: solución en {c.adjustment_hours} horas calendario ({c.source})",
+            reference=ticket,
+            actor=actor,
+            at=at,
+        )
+    ]
+
+
+def complete_adjustment(
+    state: CaseState, *, outcome: str, actor: Actor, at: datetime
+) -> list[CaseEvent]:
+    running = _running(state, ClockKind.ADJUSTMENT)
+    if running is None:
+        raise RuleViolation("the case has no pending adjustment")
+    return [
+        ClockStopped(
+            originator_id=state.case_id,
+            originator_version=state.version + 1,
+            timestamp=max(at, state.updated_at),
+            actor=actor,
+            clock_id=running.clock_id,
+            reason=outcome.strip() or "ajuste aplicado",
+        )
+    ]
+
+
+def sweep_clock(state: CaseState, *, clock_id: int, actor: Actor, at: datetime) -> list[CaseEvent]:
+    """The sweep's decision on one clock: warn once, breach once, nothing otherwise."""
+    clock = state.clock(clock_id)
+    if not clock.running:
+        return []
+    now = max(at, state.updated_at)
+    version = state.version + 1
+    if clock.kind is ClockKind.REPOSICION:
+        if now <= clock.due_at:
+            return []
+        # The customer's window ended: nothing is late, the clock just stops.
+        return [
+            ClockStopped(
+                originator_id=state.case_id, originator_version=version, timestamp=now,
+                actor=actor, clock_id=clock_id, reason="plazo de reposición vencido",
+            )
+        ]  # fmt: skip
+    if now > clock.due_at and not clock.breached:
+        return [
+            ClockBreached(
+                originator_id=state.case_id, originator_version=version, timestamp=now,
+                actor=actor, clock_id=clock_id, due_at=clock.due_at,
+            )
+        ]  # fmt: skip
+    if clock.warn_at is not None and now >= clock.warn_at and not (clock.warned or clock.breached):
+        return [
+            ClockWarned(
+                originator_id=state.case_id, originator_version=version, timestamp=now,
+                actor=actor, clock_id=clock_id, due_at=clock.due_at,
+            )
+        ]  # fmt: skip
+    return []
