@@ -14,6 +14,7 @@ import attrs
 
 from domain.errors import CaseClosed, InvalidValue, RuleViolation
 from domain.events import (
+    AccountChecked,
     Assigned,
     CaseEvent,
     Closed,
@@ -29,6 +30,7 @@ from domain.events import (
     NoteAdded,
     Reopened,
     RepeatContactRecorded,
+    SystemCallFailed,
     Typified,
     VisitScheduled,
 )
@@ -498,3 +500,44 @@ def record_mail_failure(
             reason=_text("reason", reason, max_length=1_000),
         )
     ]
+
+
+def record_check(
+    state: CaseState,
+    *,
+    system: str,
+    aspect: str,
+    findings: tuple[str, ...],
+    inconsistent: bool,
+    actor: Actor,
+    at: datetime,
+) -> list[CaseEvent]:
+    """What a check of RR/AC or the Diagnosticador found (DOMAIN.md §4, §5)."""
+    _open(state, "record a check")
+    if state.category is None:
+        raise RuleViolation("interpret the case before checking the account")
+    return [
+        _event(
+            AccountChecked, state, actor, at, system=system, aspect=aspect,
+            findings=findings, inconsistent=inconsistent,
+        )
+    ]  # fmt: skip
+
+
+def record_system_failure(
+    state: CaseState,
+    *,
+    system: str,
+    operation: str,
+    reason: str,
+    pending: str,
+    actor: Actor,
+    at: datetime,
+) -> list[CaseEvent]:
+    """An outside system failed; the case keeps what is pending (recorded even when closed)."""
+    return [
+        _event(
+            SystemCallFailed, state, actor, at, system=system, operation=operation,
+            reason=reason[:500], pending=pending,
+        )
+    ]  # fmt: skip

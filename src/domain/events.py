@@ -180,6 +180,26 @@ class ClockStopped(CaseEvent):
 
 
 @attrs.frozen(kw_only=True)
+class AccountChecked(CaseEvent):
+    """What the agent (through a port) found in RR/AC or the Diagnosticador, and the verdict."""
+
+    system: str
+    aspect: str
+    findings: tuple[str, ...]
+    inconsistent: bool
+
+
+@attrs.frozen(kw_only=True)
+class SystemCallFailed(CaseEvent):
+    """An outside system did not answer: what failed, and what is still pending on the case."""
+
+    system: str
+    operation: str
+    reason: str
+    pending: str
+
+
+@attrs.frozen(kw_only=True)
 class MailFailed(CaseEvent):
     """A message about the case could not be delivered (permanently) to some recipients."""
 
@@ -210,4 +230,6 @@ EVENT_TYPES: tuple[type[CaseEvent], ...] = (
     ClockWarned,
     ClockBreached,
     ClockStopped,
+    AccountChecked,
+    SystemCallFailed,
 )

@@ -13,6 +13,7 @@ import attrs
 
 from domain.errors import RuleViolation
 from domain.events import (
+    AccountChecked,
     Assigned,
     CaseEvent,
     ClockBreached,
@@ -32,6 +33,7 @@ from domain.events import (
     NoteAdded,
     Reopened,
     RepeatContactRecorded,
+    SystemCallFailed,
     Typified,
     VisitScheduled,
 )
@@ -132,6 +134,10 @@ class CaseState:
     reopen_count: int = 0
     mail_failures: tuple[tuple[str, tuple[str, ...]], ...] = ()
     clocks: tuple[Clock, ...] = ()
+    checks: tuple[tuple[str, str, bool], ...] = ()
+    """(system, aspect, inconsistent) of each check made, oldest first."""
+    pending_calls: tuple[str, ...] = ()
+    """What outside systems failed to do and is still pending (cleared by the next check)."""
     """(Message-ID, recipients) of each message that could not be delivered."""
 
     @property
@@ -371,6 +377,19 @@ def _(event: ClockBreached, state: CaseState | None) -> CaseState:
 @_apply.register
 def _(event: ClockStopped, state: CaseState | None) -> CaseState:
     return _change_clock(_on(state, event), event, event.clock_id, running=False)
+
+
+@_apply.register
+def _(event: AccountChecked, state: CaseState | None) -> CaseState:
+    s = _on(state, event)
+    check = (event.system, event.aspect, event.inconsistent)
+    return _next(s, event, checks=(*s.checks, check), pending_calls=())
+
+
+@_apply.register
+def _(event: SystemCallFailed, state: CaseState | None) -> CaseState:
+    s = _on(state, event)
+    return _next(s, event, pending_calls=(*s.pending_calls, event.pending))
 
 
 def apply(state: CaseState | None, event: CaseEvent) -> CaseState:

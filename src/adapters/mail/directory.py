@@ -6,6 +6,9 @@
     [areas]
     "Facturación" = ["escalamientos.facturacion@example.co"]
 
+    [routes]                             # category/subcategory (or category) -> area
+    "sac/facturacion" = { area = "Facturación", priority = "high" }
+
 Area names match ignoring case, accents and punctuation. The file is checked when loaded;
 an error names the file, the key and the problem.
 """
@@ -18,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from adapters.intake.parsing import fold
+from application.escalation import Route
+from domain.values import Priority
 
 
 class DirectoryError(Exception):
@@ -47,10 +52,12 @@ class ContactDirectory:
         areas: Mapping[str, tuple[str, ...]],
         supervisors: tuple[str, ...],
         agent_domain: str | None,
+        routes: Mapping[str, Route] | None = None,
     ) -> None:
         self._areas = {fold(name): recipients for name, recipients in areas.items()}
         self._supervisors = supervisors
         self._agent_domain = agent_domain
+        self._routes = {key.strip().lower(): route for key, route in (routes or {}).items()}
 
     @classmethod
     def load(cls, path: Path) -> ContactDirectory:
@@ -58,7 +65,7 @@ class ContactDirectory:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
             raise DirectoryError(f"{path}: {error}") from error
-        unknown = set(data) - {"areas", "supervisors", "agent_domain"}
+        unknown = set(data) - {"areas", "supervisors", "agent_domain", "routes"}
         if unknown:
             raise DirectoryError(f"{path}: unknown keys {sorted(unknown)}")
         areas = data.get("areas", {})
@@ -68,11 +75,31 @@ class ContactDirectory:
         if domain is not None and (not isinstance(domain, str) or "." not in domain):
             raise DirectoryError(f"{path}: agent_domain: expected a domain such as example.co")
         supervisors = data.get("supervisors")
+        area_table = {name: _addresses(v, f"{path}: areas.{name}") for name, v in areas.items()}
+        known = {fold(name) for name in area_table}
+        routes: dict[str, Route] = {}
+        for key, value in (data.get("routes") or {}).items():
+            where = f"{path}: routes.{key}"
+            if not isinstance(value, dict) or not isinstance(value.get("area"), str):
+                raise DirectoryError(f'{where}: expected {{ area = "…", priority = "…" }}')
+            if fold(value["area"]) not in known:
+                raise DirectoryError(f"{where}: area {value['area']!r} is not in [areas]")
+            try:
+                priority = Priority(value.get("priority", "normal"))
+            except ValueError:
+                choices = ", ".join(p.value for p in Priority)
+                raise DirectoryError(f"{where}: priority must be one of {choices}") from None
+            routes[key] = Route(value["area"], priority)
         return cls(
-            {name: _addresses(v, f"{path}: areas.{name}") for name, v in areas.items()},
+            area_table,
             _addresses(supervisors, f"{path}: supervisors") if supervisors is not None else (),
             domain,
+            routes,
         )
+
+    def route(self, key: str) -> Route | None:
+        key = key.strip().lower()
+        return self._routes.get(key) or self._routes.get(key.partition("/")[0])
 
     def area_recipients(self, area: str) -> tuple[str, ...]:
         return self._areas.get(fold(area), ())

@@ -1,0 +1,145 @@
+"""SAC from intake to closing, through the in-memory RR and DIME (DOMAIN.md §4)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from adapters.clock import FixedClock
+from adapters.mail.directory import ContactDirectory
+from adapters.systems.memory import InMemoryAccounts, InMemoryTickets
+from application.sac import SacDesk
+from application.service import Backoffice
+from application.systems import (
+    CollectionsStatus,
+    PaymentStatus,
+    SystemUnavailable,
+    TicketKind,
+)
+from domain.events import AccountChecked, Escalated, SystemCallFailed
+from domain.values import Actor, Category, ClockKind, EscalationTarget, Resolution, Subcategory
+from entrypoints.bootstrap import bootstrap
+from entrypoints.settings import load_settings
+from tests.conftest import record
+from tests.integration.test_system_contracts import fresh_record
+
+ROOT = Path(__file__).resolve().parents[2]
+AGENT = Actor.agent("maria.b")
+
+
+@pytest.fixture
+def desk(tmp_path: Path, clock: FixedClock) -> Iterator[SacDesk]:
+    settings = load_settings(environ={}, data_dir=str(tmp_path / "data"))
+    accounts = InMemoryAccounts(cun_markings=frozenset({"PQR-FACT"}), clock=clock)
+    accounts.accounts["80123456"] = fresh_record()
+    with bootstrap(settings, clock=clock) as office:
+        office.ingest([record("K1", account="80123456")])
+        matrix = ContactDirectory.load(ROOT / "examples" / "contact_matrix.toml")
+        yield SacDesk(office, accounts, InMemoryTickets(clock=clock), matrix)
+
+
+def interpret(office: Backoffice, sub: Subcategory) -> None:
+    office.interpret("K1", category=Category.SAC, subcategory=sub, actor=AGENT)
+
+
+def close(office: Backoffice, *, first_contact: bool) -> None:
+    office.complete_follow_up("K1", outcome="Cliente contactado", actor=AGENT)
+    office.complete_closing_protocol(
+        "K1", resolution_explained=True, nothing_else_pending=True, closing_script_read=True,
+        survey_invited=True, actor=AGENT,
+    )  # fmt: skip
+    office.close_case("K1", summary="Gestión SAC", first_contact=first_contact, actor=AGENT)
+
+
+def test_cartera_paid_but_suspended_is_flagged_and_escalated_through_the_matrix(
+    desk: SacDesk,
+) -> None:
+    desk.accounts.accounts["80123456"].collections = CollectionsStatus(  # type: ignore[attr-defined]
+        final_notice=True, suspended_for_arrears=True, debt=Decimal(0),
+        payment_benefit=None, benefit_met=None,
+    )  # fmt: skip
+    interpret(desk.office, Subcategory.CARTERA)
+    check = desk.check("K1", actor=AGENT)
+    assert check.inconsistent
+    assert "suspensión por mora: sí" in check.findings
+    assert "deuda: $0,00" in check.findings
+    result = desk.escalate("K1", reason="Pagó el total y sigue suspendido", actor=AGENT)
+    [escalated] = result.events
+    assert isinstance(escalated, Escalated)
+    assert (escalated.area, escalated.priority.value) == ("Cartera", "high")
+    desk.office.typify("K1", marking_code="SAC-CAR-ESC", resolution=Resolution.FIRST_CONTACT,
+                       actor=AGENT)  # fmt: skip
+    close(desk.office, first_contact=False)
+    checked = [e for e in desk.office.history("K1") if isinstance(e, AccountChecked)]
+    assert [(c.system, c.aspect, c.inconsistent) for c in checked] == [("RR", "cartera", True)]
+
+
+def test_facturacion_accepted_closes_in_first_contact(desk: SacDesk) -> None:
+    interpret(desk.office, Subcategory.FACTURACION)
+    check = desk.check("K1", actor=AGENT)
+    assert not check.inconsistent
+    assert any(f.startswith("cobro adicional ppv") for f in check.findings)
+    desk.customer_accepts("K1", marking="SAC-FAC-EXPL", actor=AGENT)
+    close(desk.office, first_contact=True)
+    case = desk.office.case("K1")
+    assert case.closed_first_contact
+    assert [m.code for m in desk.accounts.markings("80123456")] == ["SAC-FAC-EXPL"]
+
+
+def test_a_disputed_bill_becomes_a_pqr_with_its_cun_and_clock(desk: SacDesk) -> None:
+    interpret(desk.office, Subcategory.FACTURACION)
+    desk.check("K1", actor=AGENT)
+    result = desk.customer_disputes(
+        "K1", marking="PQR-FACT", reason="No reconoce el PPV", adjustment=False, actor=AGENT
+    )
+    case = result.case
+    assert case.resolution is Resolution.CUN
+    assert case.cun is not None
+    [clock] = case.running_clocks
+    assert (clock.kind, clock.reference) == (ClockKind.PQR_RESPONSE, case.cun)
+    assert case.escalations[-1].area == "PQR"
+    assert case.escalations[-1].external_reference == case.cun
+
+
+def test_a_disputed_payment_becomes_an_adjustment_in_dime_with_72_hours(desk: SacDesk) -> None:
+    desk.accounts.accounts["80123456"].payments = replace_payments()  # type: ignore[attr-defined]
+    interpret(desk.office, Subcategory.RECAUDO)
+    check = desk.check("K1", actor=AGENT)
+    assert check.inconsistent  # a payment posted, yet the account is not up to date
+    result = desk.customer_disputes(
+        "K1", marking="SAC-AJU", reason="Pago no aplicado", adjustment=True, actor=AGENT
+    )
+    [clock] = result.case.running_clocks
+    assert clock.kind is ClockKind.ADJUSTMENT
+    [(kind, account, _, _)] = desk.tickets.tickets.values()  # type: ignore[attr-defined]
+    assert (kind, account) == (TicketKind.ADJUSTMENT, "80123456")
+    escalation = result.case.escalations[-1]
+    assert (escalation.target, escalation.external_reference) == (
+        EscalationTarget.DIME,
+        clock.reference,
+    )
+
+
+def test_rr_down_records_what_is_pending_and_keeps_everything_else(desk: SacDesk) -> None:
+    interpret(desk.office, Subcategory.CARTERA)
+    desk.accounts.script.fail("collections", SystemUnavailable("RR", "collections", "timeout"))  # type: ignore[attr-defined]
+    before = desk.office.case("K1").version
+    with pytest.raises(SystemUnavailable):
+        desk.check("K1", actor=AGENT)
+    case = desk.office.case("K1")
+    assert case.version == before + 1
+    assert case.pending_calls == ("revisar cartera en RR",)
+    last = desk.office.history("K1")[-1]
+    assert isinstance(last, SystemCallFailed)
+    assert last.actor == AGENT
+    desk.check("K1", actor=AGENT)  # RR is back: the check clears what was pending
+    assert desk.office.case("K1").pending_calls == ()
+
+
+def replace_payments() -> PaymentStatus:
+    """RR shows a posted payment, yet the account is not up to date."""
+    return PaymentStatus(False, (date(2026, 12, 5),), fresh_record().payments.posted_payments)
