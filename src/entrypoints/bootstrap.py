@@ -20,10 +20,12 @@ from adapters.mail.directory import ContactDirectory, DirectoryError
 from adapters.mail.files import FolderMailer
 from adapters.mail.smtp import SmtpMailer, SmtpSettings
 from adapters.schema_lock import schema_lock
+from adapters.systems.http import HttpAccounts, HttpSettings, HttpTickets, JsonClient
 from adapters.tracking import TrackedPosition
 from application.mail import Mailer
 from application.outbox import Outbox
 from application.ports import Clock
+from application.sac import SacDesk
 from application.service import Backoffice, Policies
 from domain.deadlines import DeadlineRules
 from domain.decisions import FollowUpRules
@@ -76,11 +78,7 @@ def build_outbox(office: Backoffice, settings: Settings, *, mailer: Mailer | Non
         mailer = SmtpMailer(smtp)
     elif mailer is None:
         mailer = FolderMailer(settings.data_dir / "outbox")
-    matrix = settings.contact_matrix_path()
-    try:
-        directory = ContactDirectory.load(matrix) if matrix else ContactDirectory({}, (), None)
-    except DirectoryError as error:
-        raise SettingsError(str(error)) from error
+    directory = contact_matrix(settings)
     with schema_lock(settings.store_env()):
         tracker = TrackedPosition(settings.tracking_env("Outbox"), "Outbox")
     return Outbox(
@@ -91,3 +89,30 @@ def build_outbox(office: Backoffice, settings: Settings, *, mailer: Mailer | Non
         sender=settings.mail_from,
         domain=settings.mail_domain,
     )
+
+
+def _client(settings: Settings, system: str, url: str | None, variable: str) -> JsonClient:
+    if not url:
+        raise SettingsError(f"{variable} is not set: the {system} gateway is needed here")
+    return JsonClient(
+        system,
+        HttpSettings(
+            base_url=url, timeout_seconds=settings.systems_timeout_seconds,
+            token=settings.systems_token,
+        ),
+    )  # fmt: skip
+
+
+def contact_matrix(settings: Settings) -> ContactDirectory:
+    matrix = settings.contact_matrix_path()
+    try:
+        return ContactDirectory.load(matrix) if matrix else ContactDirectory({}, (), None)
+    except DirectoryError as error:
+        raise SettingsError(str(error)) from error
+
+
+def build_sac_desk(office: Backoffice, settings: Settings) -> SacDesk:
+    """SAC over the configured RR and DIME gateways."""
+    accounts = HttpAccounts(_client(settings, "RR", settings.rr_url, "BACKOFFICE_RR_URL"))
+    tickets = HttpTickets(_client(settings, "DIME", settings.dime_url, "BACKOFFICE_DIME_URL"))
+    return SacDesk(office, accounts, tickets, contact_matrix(settings))

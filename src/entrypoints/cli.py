@@ -25,7 +25,9 @@ from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR, DateError, parse_d
 from application.ingestion import IngestReport
 from application.intake import IntakeReader
 from application.ports import CaseQuery
+from application.sac import SacDesk
 from application.service import Backoffice, CommandResult
+from application.systems import SystemRefused, SystemUnavailable
 from domain.calendar import BusinessCalendar
 from domain.errors import CaseNotFound, DomainError, InvalidValue
 from domain.indicators import Dimension, Period
@@ -41,7 +43,7 @@ from domain.values import (
     VisitKind,
 )
 from entrypoints import render
-from entrypoints.bootstrap import bootstrap, build_outbox
+from entrypoints.bootstrap import bootstrap, build_outbox, build_sac_desk
 from entrypoints.settings import Settings, SettingsError, load_settings
 
 OK, REFUSED, BAD_INPUT, NOT_FOUND, PARTIAL_INGEST, UNAVAILABLE = 0, 1, 2, 3, 4, 5
@@ -57,7 +59,9 @@ app = typer.Typer(
 )
 case_app = typer.Typer(no_args_is_help=True, help="One case: show, history, agent actions.")
 follow_up_app = typer.Typer(no_args_is_help=True, help="Schedule or complete a follow-up.")
+sac_app = typer.Typer(no_args_is_help=True, help="SAC: check RR, then accept, escalate or dispute.")
 app.add_typer(case_app, name="case")
+app.add_typer(sac_app, name="sac")
 case_app.add_typer(follow_up_app, name="follow-up")
 
 
@@ -389,6 +393,74 @@ def demo(
         raise InvalidValue("examples", str(error)) from None
 
 
+def _desk() -> SacDesk:
+    office = _office()
+    assert _session is not None
+    assert _session.settings is not None
+    return build_sac_desk(office, _session.settings)
+
+
+@sac_app.command("check")
+def sac_check(
+    case: CaseArg,
+    actor: ActorOption,
+    inconsistent: Annotated[
+        bool, typer.Option("--inconsistent", help="Your own verdict: something is wrong.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Read RR for the case's subcategory (cartera, facturación, recaudo) and record it."""
+    check = _desk().check(case, actor=Actor.agent(actor), inconsistent=inconsistent)
+    if as_json:
+        render.dump_json(
+            out, {"findings": list(check.findings), "inconsistent": check.inconsistent}
+        )
+        return
+    for finding in check.findings:
+        out.print(f"  {finding}", highlight=False)
+    out.print("inconsistent: escalate it" if check.inconsistent else "no inconsistency found")
+
+
+@sac_app.command("escalate")
+def sac_escalate(
+    case: CaseArg,
+    reason: Annotated[str, typer.Option(help="What is inconsistent.")],
+    actor: ActorOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Escalate the inconsistency to the contact matrix's area."""
+    _done(_desk().escalate(case, reason=reason, actor=Actor.agent(actor)), as_json)
+
+
+@sac_app.command("accept")
+def sac_accept(
+    case: CaseArg,
+    marking: Annotated[str, typer.Option(help="The first-contact marking (UCC/Iclick).")],
+    actor: ActorOption,
+    as_json: JsonOption = False,
+) -> None:
+    """The customer accepts: the marking goes to RR as solved in first contact."""
+    _done(_desk().customer_accepts(case, marking=marking, actor=Actor.agent(actor)), as_json)
+
+
+@sac_app.command("dispute")
+def sac_dispute(
+    case: CaseArg,
+    marking: Annotated[str, typer.Option(help="The PQR or adjustment marking.")],
+    reason: Annotated[str, typer.Option(help="What the customer disputes.")],
+    actor: ActorOption,
+    adjustment: Annotated[
+        bool, typer.Option("--adjustment", help="An adjustment in DIME instead of a PQR.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The customer does not accept: a PQR (CUN, 15 business days) or an adjustment (72 h)."""
+    result = _desk().customer_disputes(
+        case, marking=marking, reason=reason, adjustment=adjustment, actor=Actor.agent(actor)
+    )
+    _done(result, as_json)
+
+
 @case_app.command("show")
 def case_show(
     case: CaseArg,
@@ -659,6 +731,10 @@ def main(argv: list[str] | None = None) -> int:
         code = _fail(str(error), REFUSED)
     except SettingsError as error:
         code = _fail(str(error), UNAVAILABLE)
+    except SystemUnavailable as error:
+        code = _fail(f"{error}; recorded on the case as pending", UNAVAILABLE)
+    except SystemRefused as error:
+        code = _fail(str(error), REFUSED)
     except (PersistenceError, OSError) as error:
         code = _fail(f"storage unavailable: {error}", UNAVAILABLE)
     finally:

@@ -11,6 +11,9 @@ Precedence: explicit arguments > environment variables > TOML file > defaults.
 - `BACKOFFICE_FOLLOW_UP_ON_TIME_MINUTES`: done within this after due is on time (120);
 - `BACKOFFICE_FOLLOW_UP_MISSED_AFTER_HOURS`: pending this long after due is missed (24);
 - `BACKOFFICE_CONTACT_MATRIX`: the contact directory (TOML) for escalation mail;
+- `BACKOFFICE_RR_URL`, `BACKOFFICE_DIME_URL`, `BACKOFFICE_DIAGNOSTICS_URL`, `BACKOFFICE_WFM_URL`,
+  `BACKOFFICE_SYSTEMS_TIMEOUT_SECONDS`, `BACKOFFICE_SYSTEMS_TOKEN`: Claro's systems over
+  HTTP (docs/contracts.md);
 - `BACKOFFICE_MAILER`: `folder` (default: .eml files in `<data dir>/outbox`) or `smtp`, with
   `BACKOFFICE_SMTP_HOST`, `_PORT`, `_SECURITY` (none, starttls, tls), `_USERNAME`,
   `_PASSWORD`, `_TIMEOUT_SECONDS`, `_CA_FILE`; `BACKOFFICE_MAIL_FROM`, `BACKOFFICE_MAIL_DOMAIN`.
@@ -58,6 +61,13 @@ class Settings:
     smtp_password: str | None = attrs.field(default=None, repr=False)
     smtp_timeout_seconds: float = 30.0
     smtp_ca_file: str | None = None
+    rr_url: str | None = None
+    """The RR/AC gateway (docs/contracts.md); the SAC and support commands need it."""
+    dime_url: str | None = None
+    diagnostics_url: str | None = None
+    wfm_url: str | None = None
+    systems_timeout_seconds: float = 5.0
+    systems_token: str | None = attrs.field(default=None, repr=False)
 
     @property
     def backend(self) -> str:
@@ -152,6 +162,12 @@ _ENV = {
     "smtp_password": "BACKOFFICE_SMTP_PASSWORD",
     "smtp_timeout_seconds": "BACKOFFICE_SMTP_TIMEOUT_SECONDS",
     "smtp_ca_file": "BACKOFFICE_SMTP_CA_FILE",
+    "rr_url": "BACKOFFICE_RR_URL",
+    "dime_url": "BACKOFFICE_DIME_URL",
+    "diagnostics_url": "BACKOFFICE_DIAGNOSTICS_URL",
+    "wfm_url": "BACKOFFICE_WFM_URL",
+    "systems_timeout_seconds": "BACKOFFICE_SYSTEMS_TIMEOUT_SECONDS",
+    "systems_token": "BACKOFFICE_SYSTEMS_TOKEN",
 }
 
 _converter = cattrs.Converter(forbid_extra_keys=True)

@@ -232,3 +232,36 @@ def test_a_pqr_shows_its_clock_and_its_answer_opens_the_reposicion_window(cli: C
     events = [e["event"] for e in answered["events"]]  # type: ignore[index]
     assert events == ["case.clock_stopped", "case.clock_started"]
     assert answered["events"][1]["data"]["kind"] == "reposicion"  # type: ignore[index]
+
+
+def test_sac_commands_talk_to_rr_and_dime_over_http(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.integration.test_system_contracts import fresh_record
+    from tests.stub_systems import Stub, serve
+
+    stub = Stub()
+    stub.accounts.accounts["3104567890"] = fresh_record()
+    cli("ingest", str(SAMPLE))
+    cli("case", "interpret", "CRM-260003", "sac", "cartera", "--as", "sofia.t")
+    _, err = cli("sac", "check", "CRM-260003", "--as", "sofia.t", code=5)
+    assert "BACKOFFICE_RR_URL is not set" in err
+    with serve(stub) as url:
+        monkeypatch.setenv("BACKOFFICE_RR_URL", url)
+        monkeypatch.setenv("BACKOFFICE_DIME_URL", url)
+        monkeypatch.setenv(
+            "BACKOFFICE_CONTACT_MATRIX", str(ROOT / "examples" / "contact_matrix.toml")
+        )
+        monkeypatch.setenv("BACKOFFICE_SYSTEMS_TIMEOUT_SECONDS", "1")
+        check = cli.json("sac", "check", "CRM-260003", "--as", "sofia.t")
+        assert check["inconsistent"] is False  # type: ignore[index]
+        assert "aviso final: sí" in check["findings"]  # type: ignore[index]
+        escalated = cli.json(
+            "sac", "escalate", "CRM-260003", "--reason", "Beneficio incumplido", "--as", "sofia.t"
+        )
+        assert escalated["events"][0]["data"]["area"] == "Cartera"  # type: ignore[index]
+        stub.faults.extend([("5xx", 503)] * 3)
+        _, err = cli("sac", "check", "CRM-260003", "--as", "sofia.t", code=5)
+        assert "recorded on the case as pending" in err
+    shown = cli.json("case", "show", "CRM-260003")
+    assert shown["pending_calls"] == ["revisar cartera en RR"]  # type: ignore[index]
