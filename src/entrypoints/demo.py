@@ -13,7 +13,8 @@ import io
 import socket
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,20 @@ from adapters.clock import FixedClock
 from adapters.intake.crm_export import CrmExportReader
 from adapters.intake.mail import MailReader
 from adapters.mail.smtp import SmtpMailer, SmtpSettings
+from adapters.systems.memory import AccountRecord, InMemoryAccounts, InMemoryTickets
 from application.ports import CaseQuery
+from application.sac import SacDesk
 from application.service import Backoffice
+from application.systems import (
+    AccountServices,
+    BillingStatus,
+    Charge,
+    ChargeKind,
+    CollectionsStatus,
+    Equipment,
+    Payment,
+    PaymentStatus,
+)
 from domain.calendar import BOGOTA
 from domain.events import Ingested, MailFailed
 from domain.indicators import Period
@@ -41,7 +54,7 @@ from domain.values import (
     Subcategory,
     VisitKind,
 )
-from entrypoints.bootstrap import bootstrap, build_outbox
+from entrypoints.bootstrap import bootstrap, build_outbox, contact_matrix
 from entrypoints.settings import load_settings
 from entrypoints.worker import Worker, configure_logging
 
@@ -99,7 +112,28 @@ class Day:
         )
 
 
-def run_day(office: Backoffice, clock: FixedClock, worker: Worker, examples: Path) -> Day:
+def demo_accounts(clock: FixedClock) -> InMemoryAccounts:
+    """RR/AC as the demo's customers find it on the day."""
+    rr = InMemoryAccounts(system="RR/AC", clock=clock)
+    no_debt = CollectionsStatus(False, False, Decimal(0), None, None)
+    billing = BillingStatus(
+        Decimal("219900"), ("Descuento premium 20%",),
+        (Charge(ChargeKind.PPV, Decimal("15900"), date(2026, 11, 20), "Evento PPV"),),
+        date(2026, 11, 25),
+    )  # fmt: skip
+    payment = Payment(Decimal("219900"), date(2026, 11, 28), "corresponsal")
+    paid = PaymentStatus(True, (date(2026, 12, 5),), (payment,))
+    services = AccountServices(("internet", "tv"), (Equipment("cable_modem", "CM-88213"),))
+    rr.accounts["80123456"] = AccountRecord(no_debt, billing, paid, services)
+    rr.accounts["80777333"] = AccountRecord(no_debt, billing, paid, services)
+    suspended = CollectionsStatus(True, True, Decimal(0), None, None)
+    rr.accounts["3104567890"] = AccountRecord(suspended, billing, paid, services)
+    return rr
+
+
+def run_day(
+    office: Backoffice, clock: FixedClock, worker: Worker, examples: Path, desk: SacDesk
+) -> Day:
     day = Day(office, clock, worker)
     o = office
     me = {name: Actor.agent(name) for name in AGENTS}
@@ -143,9 +177,10 @@ def run_day(office: Backoffice, clock: FixedClock, worker: Worker, examples: Pat
     day.step(at(9, 14), "CRM-260001 note", lambda: o.add_note(
         "CRM-260001", text="Se explica el cobro PPV del evento alquilado el 20/11; el cliente "
         "lo reconoce.", actor=maria))  # fmt: skip
-    day.step(at(9, 16), "CRM-260001 typified, first contact", lambda: o.typify(
-        "CRM-260001", marking_code="SAC-FAC-EXPL", resolution=Resolution.FIRST_CONTACT,
-        actor=maria))  # fmt: skip
+    day.step(at(9, 15), "CRM-260001 RR billing checked (PPV charge found)", lambda: desk.check(
+        "CRM-260001", actor=maria))  # fmt: skip
+    day.step(at(9, 16), "CRM-260001 customer accepts: marking in RR", lambda: (
+        desk.customer_accepts("CRM-260001", marking="SAC-FAC-EXPL", actor=maria)))  # fmt: skip
     day.step(at(9, 18), "CRM-260001 closing protocol", lambda: protocol("CRM-260001", maria))
     day.step(at(9, 20), "CRM-260001 closed in first contact", lambda: o.close_case(
         "CRM-260001", summary="Cobro explicado y aceptado", first_contact=True,
@@ -175,10 +210,11 @@ def run_day(office: Backoffice, clock: FixedClock, worker: Worker, examples: Pat
     day.step(at(13, 35), "CRM-260003 interpreted SAC/cartera", lambda: o.interpret(
         "CRM-260003", category=Category.SAC, subcategory=Subcategory.CARTERA,
         actor=sofia))  # fmt: skip
-    day.step(at(13, 40), "CRM-260003 escalated to Cartera", lambda: o.escalate(
-        "CRM-260003", target=EscalationTarget.CONTACT_MATRIX_AREA, area="Cartera",
-        reason="Pago total registrado el 26/11; la línea sigue suspendida por mora",
-        priority=Priority.URGENT, actor=sofia))  # fmt: skip
+    day.step(at(13, 37), "CRM-260003 AC checked: paid in full, still suspended", lambda: desk.check(
+        "CRM-260003", actor=sofia))  # fmt: skip
+    day.step(at(13, 40), "CRM-260003 escalated to Cartera (contact matrix)", lambda: desk.escalate(
+        "CRM-260003", reason="Pago total registrado el 26/11; la línea sigue suspendida por mora",
+        actor=sofia))  # fmt: skip
     day.step(at(13, 42), "CRM-260003 follow-up tomorrow", lambda: o.schedule_follow_up(
         "CRM-260003", due_at=at(10, days=1), actor=sofia))  # fmt: skip
 
@@ -188,9 +224,10 @@ def run_day(office: Backoffice, clock: FixedClock, worker: Worker, examples: Pat
     day.step(at(14, 8), "CRM-260008 interpreted SAC/recaudo", lambda: o.interpret(
         "CRM-260008", category=Category.SAC, subcategory=Subcategory.RECAUDO,
         actor=juan))  # fmt: skip
-    day.step(at(14, 12), "CRM-260008 typified, first contact", lambda: o.typify(
-        "CRM-260008", marking_code="SAC-REC-APL", resolution=Resolution.FIRST_CONTACT,
-        actor=juan))  # fmt: skip
+    day.step(at(14, 10), "CRM-260008 RR payments checked", lambda: desk.check(
+        "CRM-260008", actor=juan))  # fmt: skip
+    day.step(at(14, 12), "CRM-260008 customer accepts: marking in RR", lambda: (
+        desk.customer_accepts("CRM-260008", marking="SAC-REC-APL", actor=juan)))  # fmt: skip
     day.step(at(14, 14), "CRM-260008 closing protocol", lambda: protocol("CRM-260008", juan))
     day.step(at(14, 15), "CRM-260008 closed in first contact", lambda: o.close_case(
         "CRM-260008", summary="Pago del corresponsal aplicado", first_contact=True,
@@ -315,7 +352,12 @@ def run_demo(root: Path, examples: Path, console: Console) -> Path:
             )
             configure_logging(log)
             try:
-                day = run_day(office, clock, Worker(office, outbox, name="demo-worker"), examples)
+                desk = SacDesk(
+                    office, demo_accounts(clock), InMemoryTickets(clock=clock),
+                    contact_matrix(settings), system="RR/AC",
+                )  # fmt: skip
+                worker = Worker(office, outbox, name="demo-worker")
+                day = run_day(office, clock, worker, examples, desk)
             finally:
                 outbox.close()
             (folder / "worker.log").write_text(log.getvalue(), encoding="utf-8")
