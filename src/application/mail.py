@@ -34,6 +34,7 @@ from domain.events import (
     FollowUpMissed,
 )
 from domain.state import CaseState
+from domain.values import EscalationTarget
 
 PRIORITY_ES = {"low": "baja", "normal": "normal", "high": "alta", "urgent": "urgente"}
 CLOCK_ES = {
@@ -114,6 +115,8 @@ def compose(
     event: CaseEvent, case: CaseState, directory: Directory, *, domain: str
 ) -> Sequence[OutgoingMail]:
     """The messages this event yields (none for most events); `case` is as of the event."""
+    if isinstance(event, Escalated) and event.target is EscalationTarget.TRUSTED_TECHNICIAN:
+        return []  # the customer's own technician: nobody at Claro to write to
     if isinstance(event, Escalated):
         recipients = directory.area_recipients(event.area)
         lines = [

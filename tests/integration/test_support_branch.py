@@ -1,0 +1,162 @@
+"""Support from intake to closing: diagnosis and the five resolution routes (DOMAIN.md §5)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.clock import FixedClock
+from adapters.mail.directory import ContactDirectory
+from adapters.systems.memory import (
+    InMemoryAccounts,
+    InMemoryDiagnostics,
+    InMemoryScheduling,
+    InMemoryTickets,
+)
+from application.mail import compose
+from application.support import SupportDesk, SupportRoute
+from application.systems import Diagnosis, MassOutage, Slot, TicketKind
+from domain.events import AccountChecked, Escalated, VisitScheduled
+from domain.values import Actor, Category, EscalationTarget, Resolution, Subcategory, VisitKind
+from entrypoints.bootstrap import bootstrap
+from entrypoints.settings import load_settings
+from tests.conftest import T0, record
+from tests.integration.test_system_contracts import fresh_record
+
+ROOT = Path(__file__).resolve().parents[2]
+AGENT = Actor.agent("juan.r")
+HEALTHY = Diagnosis(True, None, True, (), "DVB")
+MATRIX = ContactDirectory.load(ROOT / "examples" / "contact_matrix.toml")
+
+
+@pytest.fixture
+def desk(tmp_path: Path, clock: FixedClock) -> Iterator[SupportDesk]:
+    settings = load_settings(environ={}, data_dir=str(tmp_path / "data"))
+    accounts = InMemoryAccounts(clock=clock)
+    accounts.accounts["80123456"] = fresh_record()
+    diagnostics = InMemoryDiagnostics()
+    diagnostics.diagnoses["80123456"] = HEALTHY
+    scheduling = InMemoryScheduling()
+    with bootstrap(settings, clock=clock) as office:
+        office.ingest([record("K1", account="80123456")])
+        yield SupportDesk(office, diagnostics, accounts, InMemoryTickets(clock=clock),
+                          scheduling, MATRIX)  # fmt: skip
+
+
+def interpret(desk: SupportDesk, sub: Subcategory) -> None:
+    desk.office.interpret("K1", category=Category.SOPORTE, subcategory=sub, actor=AGENT)
+
+
+def finish(desk: SupportDesk) -> None:
+    office = desk.office
+    office.complete_follow_up("K1", outcome="Cliente informado", actor=AGENT)
+    office.typify("K1", marking_code="SOP-01", resolution=Resolution.FIRST_CONTACT, actor=AGENT)
+    office.complete_closing_protocol(
+        "K1", resolution_explained=True, nothing_else_pending=True, closing_script_read=True,
+        survey_invited=True, actor=AGENT,
+    )  # fmt: skip
+    office.close_case("K1", summary="Soporte gestionado", actor=AGENT)
+    assert not office.case("K1").is_open
+
+
+def last_escalation(desk: SupportDesk) -> Escalated:
+    event = [e for e in desk.office.history("K1") if isinstance(e, Escalated)][-1]
+    assert isinstance(event, Escalated)
+    return event
+
+
+def test_route_1_single_platform_fault_goes_to_the_diagnosticador(desk: SupportDesk) -> None:
+    interpret(desk, Subcategory.FALLA_PUNTUAL)
+    desk.diagnostics.diagnoses["80123456"] = Diagnosis(False, None, True, ("T3 timeout",), None)  # type: ignore[attr-defined]
+    _, result = desk.diagnose("K1", actor=AGENT)
+    [checked] = result.events
+    assert isinstance(checked, AccountChecked)
+    assert checked.inconsistent
+    assert "cable módem enganchado: no" in checked.findings
+    resolution = desk.resolve("K1", SupportRoute.PLATFORM_SINGLE, reason="Error de plataforma",
+                              actor=AGENT)  # fmt: skip
+    assert resolution.reference is not None
+    assert resolution.reference.startswith("INC")
+    escalation = last_escalation(desk)
+    assert (escalation.target, escalation.area) == (
+        EscalationTarget.DIAGNOSTICADOR,
+        "Soporte Técnico",
+    )
+    finish(desk)
+
+
+def test_route_2_sector_fault_links_the_mass_outage_notice_and_sees_repeat_calls(
+    desk: SupportDesk,
+) -> None:
+    outage = Diagnosis(False, MassOutage("INC4471100", "alta", "Chapinero"), False, (), None)
+    desk.diagnostics.diagnoses["80123456"] = outage  # type: ignore[attr-defined]
+    interpret(desk, Subcategory.FALLA_MASIVA)
+    desk.accounts.register_marking("80123456", "SOP-MAS", "Llamó por INC4471100")
+    _, result = desk.diagnose("K1", actor=AGENT)
+    [checked] = result.events
+    assert isinstance(checked, AccountChecked)
+    assert "el cliente ya se comunicó por el aviso INC4471100" in checked.findings
+    resolution = desk.resolve("K1", SupportRoute.SECTOR, reason="Falla de sector", actor=AGENT)
+    assert resolution.reference == "INC4471100"
+    escalation = last_escalation(desk)
+    assert (escalation.area, escalation.priority.value) == ("Gestión Soporte", "urgent")
+    assert desk.diagnostics.incidents == []  # type: ignore[attr-defined]  # linked, not reopened
+    finish(desk)
+
+
+def test_route_3_physical_fault_books_a_visit_in_wfm(desk: SupportDesk, clock: FixedClock) -> None:
+    slot = Slot(T0 + timedelta(days=1), T0 + timedelta(days=1, hours=4), "S1")
+    desk.scheduling.free.append(slot)  # type: ignore[attr-defined]
+    interpret(desk, Subcategory.FALLA_PUNTUAL)
+    resolution = desk.resolve("K1", SupportRoute.PHYSICAL, reason="Cable dañado",
+                              actor=AGENT, visit=VisitKind.OT)  # fmt: skip
+    [visit] = resolution.result.events
+    assert isinstance(visit, VisitScheduled)
+    assert (visit.kind, visit.slot_start, visit.booking_reference) == (
+        VisitKind.OT, slot.start, resolution.reference,
+    )  # fmt: skip
+    assert [o[1] for o in desk.accounts.orders] == [VisitKind.OT]  # type: ignore[attr-defined]
+    finish(desk)
+
+
+def test_route_3_without_a_slot_goes_to_dime_and_the_operations_crm(desk: SupportDesk) -> None:
+    interpret(desk, Subcategory.VISITA_TECNICA)
+    resolution = desk.resolve("K1", SupportRoute.PHYSICAL, reason="Sin señal", actor=AGENT)
+    [(kind, _, description, _)] = desk.tickets.tickets.values()  # type: ignore[attr-defined]
+    assert kind is TicketKind.VISIT_WITHOUT_SLOT
+    assert "sin cupo en WFM" in description
+    escalation = last_escalation(desk)
+    assert (escalation.target, escalation.area, escalation.external_reference) == (
+        EscalationTarget.OPERATION_CRM, "CRM Operación", resolution.reference,
+    )  # fmt: skip
+    assert desk.office.case("K1").visits == ()
+    finish(desk)
+
+
+def test_route_4_inventory_error_goes_to_dime(desk: SupportDesk) -> None:
+    interpret(desk, Subcategory.INVENTARIO)
+    _, result = desk.diagnose("K1", actor=AGENT)
+    [checked] = result.events
+    assert isinstance(checked, AccountChecked)
+    assert "equipo cable_modem: CM-88213" in checked.findings
+    resolution = desk.resolve("K1", SupportRoute.INVENTORY, reason="Serial no coincide",
+                              actor=AGENT)  # fmt: skip
+    escalation = last_escalation(desk)
+    assert (escalation.target, escalation.area) == (EscalationTarget.DIME, "Inventarios")
+    assert escalation.external_reference == resolution.reference
+    finish(desk)
+
+
+def test_route_5_not_claros_fault_goes_to_the_trusted_technician_without_mail(
+    desk: SupportDesk,
+) -> None:
+    interpret(desk, Subcategory.FALLA_PUNTUAL)
+    desk.resolve("K1", SupportRoute.NOT_CLARO, reason="Red interna del cliente", actor=AGENT)
+    escalation = last_escalation(desk)
+    assert escalation.target is EscalationTarget.TRUSTED_TECHNICIAN
+    case = desk.office.case("K1", version=escalation.originator_version)
+    assert compose(escalation, case, MATRIX, domain="test.local") == []
+    finish(desk)
