@@ -1,0 +1,129 @@
+"""PQR branches A, B and C, and sales, from intake to closing (DOMAIN.md §3, §6)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.clock import FixedClock
+from adapters.mail.directory import ContactDirectory
+from adapters.systems.memory import InMemoryAccounts
+from application.pqr import PqrDesk, SalesDesk
+from application.service import Backoffice
+from domain.errors import RuleViolation
+from domain.events import ClockStarted, ClockStopped, Escalated, NoteAdded, Typified
+from domain.values import Actor, Category, ClockKind, Resolution, Subcategory
+from entrypoints.bootstrap import bootstrap
+from entrypoints.settings import load_settings
+from tests.conftest import record
+from tests.integration.test_system_contracts import fresh_record
+
+ROOT = Path(__file__).resolve().parents[2]
+AGENT = Actor.agent("sofia.t")
+MATRIX = ContactDirectory.load(ROOT / "examples" / "contact_matrix.toml")
+CUN = "4436-26-0009001"
+
+
+@pytest.fixture
+def office(tmp_path: Path, clock: FixedClock) -> Iterator[Backoffice]:
+    with bootstrap(load_settings(environ={}, data_dir=str(tmp_path / "d")), clock=clock) as office:
+        office.ingest([record("K1", account="80123456")])
+        yield office
+
+
+@pytest.fixture
+def desk(office: Backoffice, clock: FixedClock) -> PqrDesk:
+    accounts = InMemoryAccounts(clock=clock)
+    accounts.accounts["80123456"] = fresh_record()
+    return PqrDesk(office, accounts, MATRIX)
+
+
+def filed(office: Backoffice) -> None:
+    office.interpret("K1", category=Category.PQR, subcategory=Subcategory.QUEJA_RECLAMO,
+                     actor=AGENT)  # fmt: skip
+    office.typify("K1", marking_code="PQR-1", resolution=Resolution.CUN, cun=CUN, actor=AGENT)
+
+
+def ready(office: Backoffice) -> None:
+    office.complete_follow_up("K1", outcome="Cliente informado", actor=AGENT)
+    office.complete_closing_protocol(
+        "K1", resolution_explained=True, nothing_else_pending=True, closing_script_read=True,
+        survey_invited=True, actor=AGENT,
+    )  # fmt: skip
+
+
+def close(office: Backoffice) -> None:
+    ready(office)
+    office.close_case("K1", summary="PQR gestionada", actor=AGENT)
+
+
+def test_a_pqr_needs_its_cun_before_any_branch(office: Backoffice, desk: PqrDesk) -> None:
+    office.interpret("K1", category=Category.PQR, subcategory=Subcategory.PETICION, actor=AGENT)
+    with pytest.raises(RuleViolation, match="needs its CUN"):
+        desk.redirect("K1", reason="x", actor=AGENT)
+
+
+def test_branch_a_redirects_to_the_responsible_area(office: Backoffice, desk: PqrDesk) -> None:
+    filed(office)
+    result = desk.redirect("K1", reason="Notas completas, área correcta", actor=AGENT)
+    [escalation] = result.events
+    assert isinstance(escalation, Escalated)
+    assert (escalation.area, escalation.external_reference) == ("PQR", CUN)
+    ready(office)
+    with pytest.raises(RuleViolation, match="pqr_response still running"):
+        office.close_case("K1", summary="x", actor=AGENT)
+    office.answer_pqr("K1", notified_at=office.clock.now(), actor=AGENT)
+    office.close_case("K1", summary="PQR respondida", actor=AGENT)
+
+
+def test_branch_b_corrects_marking_and_notes_after_contacting_the_customer(
+    office: Backoffice, desk: PqrDesk, clock: FixedClock
+) -> None:
+    filed(office)
+    with pytest.raises(RuleViolation, match="contact with the customer"):
+        desk.correct("K1", marking="PQR-FACT-2", notes="x", actor=AGENT,
+                     customer_contacted_at=clock.now() - timedelta(days=30))  # fmt: skip
+    desk.correct("K1", marking="PQR-FACT-2", notes="Era cobro de roaming, no de PPV",
+                 customer_contacted_at=clock.now(), actor=AGENT)  # fmt: skip
+    history = office.history("K1")
+    typified = [e for e in history if isinstance(e, Typified)]
+    assert [(t.marking_code, t.cun) for t in typified] == [("PQR-1", CUN), ("PQR-FACT-2", CUN)]
+    assert any(isinstance(e, NoteAdded) and "roaming" in e.text for e in history)
+    assert isinstance(history[-1], Escalated)
+    started = [e for e in history if isinstance(e, ClockStarted)]
+    assert len(started) == 1  # the same CUN keeps its one clock
+    assert desk.accounts.markings("80123456")[-1].code == "PQR-FACT-2"
+
+
+def test_branch_c_records_the_agreement_as_the_answer(office: Backoffice, desk: PqrDesk) -> None:
+    filed(office)
+    result = desk.agree("K1", agreement="Se reversa el cargo y se bonifica un mes", actor=AGENT)
+    stopped, window = result.events
+    assert isinstance(stopped, ClockStopped)
+    assert isinstance(window, ClockStarted)
+    assert window.kind is ClockKind.REPOSICION
+    assert any("Acuerdo con el cliente" in e.text for e in office.history("K1")
+               if isinstance(e, NoteAdded))  # fmt: skip
+    close(office)
+
+
+def test_sales_interpret_escalate_follow_up_close(office: Backoffice, clock: FixedClock) -> None:
+    office.interpret("K1", category=Category.VENTAS, subcategory=Subcategory.VENTA, actor=AGENT)
+    desk = SalesDesk(office, MATRIX)
+    result = desk.escalate("K1", reason="Mejora de plan a 900 megas",
+                           follow_up_at=clock.now() + timedelta(days=2), actor=AGENT)  # fmt: skip
+    assert [f.follow_up_id for f in result.case.pending_follow_ups] == [1, 2]
+    assert result.case.escalations[-1].area == "Ventas"
+    office.complete_follow_up("K1", follow_up_id=1, outcome="Cliente interesado", actor=AGENT)
+    clock.advance(timedelta(days=2))
+    office.complete_follow_up("K1", outcome="Plan activado", actor=AGENT)
+    office.typify("K1", marking_code="VEN-01", resolution=Resolution.FIRST_CONTACT, actor=AGENT)
+    office.complete_closing_protocol(
+        "K1", resolution_explained=True, nothing_else_pending=True, closing_script_read=True,
+        survey_invited=True, actor=AGENT,
+    )  # fmt: skip
+    office.close_case("K1", summary="Venta escalada y confirmada", actor=AGENT)
+    assert not office.case("K1").is_open
