@@ -1,0 +1,66 @@
+"""`backoffice`: the command line, one client of the `Backoffice` embedding API.
+
+Exit codes: 0 done; 1 refused by a rule of the procedure; 2 bad input or usage; 3 no such
+case; 4 an ingest kept the good rows but rejected some; 5 settings, storage or an outside
+system unavailable.
+
+The commands live in `operations` (intake, lists, sweep, worker, outbox, indicators, demo),
+`case_commands` (`backoffice case …`) and `branches` (`backoffice sac …`).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from eventsourcing.persistence import PersistenceError
+
+from application.systems import SystemRefused, SystemUnavailable
+from domain.errors import CaseNotFound, DomainError, InvalidValue
+from entrypoints.cli import branches, case_commands, operations, shared
+from entrypoints.cli.shared import (
+    BAD_INPUT,
+    NOT_FOUND,
+    OK,
+    REFUSED,
+    UNAVAILABLE,
+    app,
+    err,
+)
+from entrypoints.settings import SettingsError
+
+__all__ = ["app", "branches", "case_commands", "main", "operations", "run"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns (and, as a script, exits with) a meaningful code."""
+    try:
+        app(args=argv, prog_name="backoffice")
+        code = OK
+    except SystemExit as stop:  # Typer ends every run this way, usage errors with 2
+        code = stop.code if isinstance(stop.code, int) else (OK if stop.code is None else 1)
+    except CaseNotFound as error:
+        code = _fail(str(error), NOT_FOUND)
+    except InvalidValue as error:
+        code = _fail(str(error), BAD_INPUT)
+    except DomainError as error:
+        code = _fail(str(error), REFUSED)
+    except SettingsError as error:
+        code = _fail(str(error), UNAVAILABLE)
+    except SystemUnavailable as error:
+        code = _fail(f"{error}; recorded on the case as pending", UNAVAILABLE)
+    except SystemRefused as error:
+        code = _fail(str(error), REFUSED)
+    except (PersistenceError, OSError) as error:
+        code = _fail(f"storage unavailable: {error}", UNAVAILABLE)
+    finally:
+        shared.close_session()
+    return code
+
+
+def _fail(message: str, code: int) -> int:
+    err.print(f"error: {message}", markup=False, highlight=False)
+    return code
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,275 @@
+"""`backoffice case …`: show, history and the agent's actions on one case."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR
+from domain.values import (
+    Actor,
+    Category,
+    EscalationTarget,
+    Priority,
+    Resolution,
+    Subcategory,
+    VisitKind,
+)
+from entrypoints import render
+from entrypoints.cli.shared import (
+    ActorOption,
+    CaseArg,
+    JsonOption,
+    case_app,
+    current_office,
+    follow_up_app,
+    out,
+    parse_when,
+    report_done,
+)
+
+
+@case_app.command("show")
+def case_show(
+    case: CaseArg,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Show the case as it was at this time.")
+    ] = None,
+    version: Annotated[int | None, typer.Option(min=1, help="Show it at this version.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A case now, as of a moment, or at a version."""
+    moment = parse_when(as_of) if as_of else None
+    state = current_office().case(case, as_of=moment, version=version)
+    if as_json:
+        render.dump_json(out, render.case_json(state))
+    else:
+        render.show_case(out, state, as_of=moment)
+
+
+@case_app.command("history")
+def case_history(case: CaseArg, as_json: JsonOption = False) -> None:
+    """Every event of the case with time, actor and data: the auditor's view."""
+    events = current_office().history(case)
+    if as_json:
+        render.dump_json(out, render.history_json(events))
+    else:
+        render.show_history(out, events)
+
+
+# --- agent actions ---------------------------------------------------------------------------
+
+
+@case_app.command("assign")
+def case_assign(case: CaseArg, agent: str, actor: ActorOption, as_json: JsonOption = False) -> None:
+    """Give the case to a back-office agent (or reassign it)."""
+    report_done(current_office().assign(case, agent=agent, actor=Actor.agent(actor)), as_json)
+
+
+@case_app.command("interpret")
+def case_interpret(
+    case: CaseArg,
+    category: Category,
+    subcategory: Subcategory,
+    actor: ActorOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Record what the customer needs: category and subcategory (DOMAIN §3)."""
+    result = current_office().interpret(
+        case, category=category, subcategory=subcategory, actor=Actor.agent(actor)
+    )
+    report_done(result, as_json)
+
+
+@case_app.command("note")
+def case_note(case: CaseArg, text: str, actor: ActorOption, as_json: JsonOption = False) -> None:
+    """Add a note; one longer than RR's field goes to the ESTRATEGICOS folder."""
+    report_done(current_office().add_note(case, text=text, actor=Actor.agent(actor)), as_json)
+
+
+@follow_up_app.command("schedule")
+def follow_up_schedule(
+    case: CaseArg,
+    when: Annotated[str, typer.Argument(help="Due time; a bare date means 09:00 Bogotá.")],
+    actor: ActorOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Commit to call the customer back at a time in the future."""
+    due_at = parse_when(when, bare_date_hour=FOLLOW_UP_BARE_DATE_HOUR)
+    report_done(
+        current_office().schedule_follow_up(case, due_at=due_at, actor=Actor.agent(actor)), as_json
+    )
+
+
+@follow_up_app.command("complete")
+def follow_up_complete(
+    case: CaseArg,
+    outcome: Annotated[str, typer.Option(help="What came of the call.")],
+    actor: ActorOption,
+    follow_up_id: Annotated[
+        int | None, typer.Option("--id", help="Which follow-up (default: the next due).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record the follow-up call as done (on time or late, by the rules)."""
+    result = current_office().complete_follow_up(
+        case, outcome=outcome, follow_up_id=follow_up_id, actor=Actor.agent(actor)
+    )
+    report_done(result, as_json)
+
+
+@case_app.command("typify")
+def case_typify(
+    case: CaseArg,
+    marking: Annotated[str, typer.Argument(help="The marking code (UCC, Iclick, T&D).")],
+    actor: ActorOption,
+    cun: Annotated[
+        str | None, typer.Option(help="The CUN, when the marking generates one.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register the marking: first-contact resolution, or (with --cun) a CUN."""
+    resolution = Resolution.CUN if cun else Resolution.FIRST_CONTACT
+    result = current_office().typify(
+        case, marking_code=marking, resolution=resolution, cun=cun, actor=Actor.agent(actor)
+    )
+    report_done(result, as_json)
+
+
+@case_app.command("escalate")
+def case_escalate(
+    case: CaseArg,
+    target: EscalationTarget,
+    area: Annotated[str, typer.Option(help="The area it goes to.")],
+    reason: Annotated[str, typer.Option(help="Why.")],
+    actor: ActorOption,
+    priority: Priority = Priority.NORMAL,
+    reference: Annotated[str | None, typer.Option(help="External ticket reference.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record an escalation already made (target, area, reason, priority, reference)."""
+    result = current_office().escalate(
+        case,
+        target=target,
+        area=area,
+        reason=reason,
+        priority=priority,
+        external_reference=reference,
+        actor=Actor.agent(actor),
+    )
+    report_done(result, as_json)
+
+
+@case_app.command("visit")
+def case_visit(
+    case: CaseArg,
+    kind: VisitKind,
+    start: Annotated[str, typer.Option(help="Slot start.")],
+    end: Annotated[str, typer.Option(help="Slot end.")],
+    booking: Annotated[str, typer.Option(help="WFM booking reference.")],
+    actor: ActorOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Record a technical visit booked in WFM (LLS or OT)."""
+    result = current_office().schedule_visit(
+        case,
+        kind=kind,
+        slot_start=parse_when(start),
+        slot_end=parse_when(end),
+        booking_reference=booking,
+        actor=Actor.agent(actor),
+    )
+    report_done(result, as_json)
+
+
+@case_app.command("pqr-answer")
+def case_pqr_answer(
+    case: CaseArg,
+    actor: ActorOption,
+    notified_at: Annotated[
+        str | None, typer.Option(help="When the answer was notified (default: now).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The PQR's answer was notified: its clock stops, the reposición window opens."""
+    office = current_office()
+    when = parse_when(notified_at) if notified_at else office.clock.now()
+    report_done(office.answer_pqr(case, notified_at=when, actor=Actor.agent(actor)), as_json)
+
+
+@case_app.command("adjustment")
+def case_adjustment(
+    case: CaseArg,
+    ticket: Annotated[str, typer.Option(help="The DIME ticket of the adjustment.")],
+    actor: ActorOption,
+    as_json: JsonOption = False,
+) -> None:
+    """An adjustment request typified in DIME: the 72-hour solution clock starts."""
+    report_done(
+        current_office().request_adjustment(case, ticket=ticket, actor=Actor.agent(actor)), as_json
+    )
+
+
+@case_app.command("adjustment-done")
+def case_adjustment_done(
+    case: CaseArg,
+    outcome: Annotated[str, typer.Option(help="What was adjusted.")],
+    actor: ActorOption,
+    as_json: JsonOption = False,
+) -> None:
+    """The adjustment was applied: its clock stops."""
+    report_done(
+        current_office().complete_adjustment(case, outcome=outcome, actor=Actor.agent(actor)),
+        as_json,
+    )
+
+
+@case_app.command("protocol")
+def case_protocol(
+    case: CaseArg,
+    actor: ActorOption,
+    explained: Annotated[bool, typer.Option(help="Resolution/follow-up explained.")] = False,
+    nothing_else: Annotated[bool, typer.Option(help="Nothing else pending, confirmed.")] = False,
+    script: Annotated[bool, typer.Option(help="Closing script read.")] = False,
+    survey: Annotated[bool, typer.Option(help="Invited to the survey.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Record the closing protocol; all four checks are required."""
+    result = current_office().complete_closing_protocol(
+        case,
+        resolution_explained=explained,
+        nothing_else_pending=nothing_else,
+        closing_script_read=script,
+        survey_invited=survey,
+        actor=Actor.agent(actor),
+    )
+    report_done(result, as_json)
+
+
+@case_app.command("close")
+def case_close(
+    case: CaseArg,
+    summary: Annotated[str, typer.Option(help="What was done.")],
+    actor: ActorOption,
+    first_contact: Annotated[
+        bool, typer.Option("--first-contact", help="Solved in the first contact.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Close the case (after typification and the closing protocol)."""
+    result = current_office().close_case(
+        case, summary=summary, first_contact=first_contact, actor=Actor.agent(actor)
+    )
+    report_done(result, as_json)
+
+
+@case_app.command("reopen")
+def case_reopen(
+    case: CaseArg,
+    reason: Annotated[str, typer.Option(help="Why it is reopened.")],
+    actor: ActorOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Reopen a closed case."""
+    report_done(current_office().reopen(case, reason=reason, actor=Actor.agent(actor)), as_json)

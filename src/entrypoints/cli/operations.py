@@ -1,0 +1,305 @@
+"""Intake, the case list, the sweep, the worker, the outbox, indicators and the demo."""
+
+from __future__ import annotations
+
+import csv
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import attrs
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
+
+from application.ingestion import IngestReport
+from application.intake import IntakeReader
+from application.ports import CaseQuery
+from domain.calendar import BusinessCalendar
+from domain.errors import InvalidValue
+from domain.indicators import Dimension, Period
+from domain.values import (
+    CaseStatus,
+    Category,
+    LineOfBusiness,
+)
+from entrypoints import render
+from entrypoints.bootstrap import build_outbox
+from entrypoints.cli.shared import (
+    PARTIAL_INGEST,
+    UNAVAILABLE,
+    JsonOption,
+    app,
+    current_office,
+    current_settings,
+    err,
+    out,
+    parse_when,
+)
+
+
+@contextmanager
+def _progress(total: int, label: str, enabled: bool) -> Iterator[Progress]:
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not enabled,
+        transient=True,
+    )
+    with progress:
+        progress.add_task(label, total=total or None)
+        yield progress
+
+
+def _run_ingest(readers: list[tuple[str, IntakeReader]], as_json: bool) -> None:
+    office = current_office()
+    report = IngestReport()
+    for label, reader in readers:
+        with _progress(reader.size(), label, enabled=not as_json) as progress:
+            task = progress.task_ids[0]
+
+            def advance(done: int, progress: Progress = progress, task: TaskID = task) -> None:
+                progress.update(task, completed=done)
+
+            office.ingest(reader.items(on_progress=advance), report=report)
+    if as_json:
+        render.dump_json(out, render.report_json(report))
+    else:
+        render.show_report(out, report)
+    if not report.ok:
+        err.print(f"{report.rejected_count} input rows rejected; the good ones were kept")
+        raise typer.Exit(PARTIAL_INGEST)
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="CRM exports: .csv or .jsonl.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Ingest CRM exports (CSV with ; or , · JSON Lines). Re-running a file adds nothing."""
+    from adapters.intake.crm_export import CrmExportReader
+
+    for path in files:
+        if not path.is_file():
+            raise InvalidValue(str(path), "no such file")
+        if not CrmExportReader.accepts(path):
+            raise InvalidValue(str(path), "not a CRM export (.csv, .txt, .jsonl, .ndjson, or .gz)")
+    _run_ingest([(p.name, CrmExportReader(p)) for p in files], as_json)
+
+
+@app.command("ingest-mail")
+def ingest_mail(
+    path: Annotated[Path, typer.Argument(help="An .eml file, a folder of them, or a Maildir.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Ingest recommended cases from corporate e-mail, keyed by Message-ID."""
+    from adapters.intake.mail import MailReader
+
+    if not path.exists():
+        raise InvalidValue(str(path), "no such file or folder")
+    _run_ingest([(path.name, MailReader(path))], as_json)
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+@app.command()
+def cases(
+    status: Annotated[CaseStatus | None, typer.Option(help="open or closed.")] = None,
+    agent: Annotated[str | None, typer.Option(help="Owning agent's login.")] = None,
+    category: Annotated[Category | None, typer.Option(help="sac, soporte, pqr, ventas.")] = None,
+    line: Annotated[LineOfBusiness | None, typer.Option(help="hogar or movil.")] = None,
+    due: Annotated[
+        bool, typer.Option("--due", help="Only cases with a follow-up due by now.")
+    ] = False,
+    due_before: Annotated[
+        str | None, typer.Option(help="Only cases with a follow-up due by this time.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """List cases, filtered; follow-up filters sort by the next due follow-up."""
+    office = current_office()
+    until = parse_when(due_before) if due_before else (office.clock.now() if due else None)
+    query = CaseQuery(
+        status=status,
+        agent=agent,
+        category=category,
+        line=line,
+        follow_up_due_before=until,
+        limit=limit,
+        offset=offset,
+    )
+    rows = office.cases(query)
+    if as_json:
+        render.dump_json(out, render.summaries_json(rows))
+    else:
+        render.show_summaries(out, rows, office.count(attrs.evolve(query, limit=1, offset=0)))
+
+
+@app.command("due")
+def due_follow_ups(
+    until: Annotated[str | None, typer.Option(help="Due by this time (default: now).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Follow-ups due (pending) by a time, oldest first: the agents' call list."""
+    office = current_office()
+    rows = office.due_follow_ups(parse_when(until) if until else None)
+    if as_json:
+        render.dump_json(out, render.due_json(rows))
+    else:
+        render.show_due(out, rows)
+
+
+@app.command()
+def sweep(
+    worker: Annotated[str, typer.Option(help="This sweeper's name, recorded as the actor.")] = (
+        "cli"
+    ),
+    as_json: JsonOption = False,
+) -> None:
+    """Record overdue follow-ups as missed, warn and breach deadlines: each fact exactly once."""
+    report = current_office().sweep(worker=worker)
+    if as_json:
+        render.dump_json(out, {**attrs.asdict(report), "at": report.at.isoformat()})
+    else:
+        out.print(
+            f"sweep at {render.local(report.at)} Bogotá: {report.examined} due items examined; "
+            f"follow-ups missed {report.missed}, deadlines warned {report.warned}, breached "
+            f"{report.breached}, reposición windows closed {report.windows_closed}"
+        )
+
+
+@app.command()
+def indicators(
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="First day (Bogotá); default: this month.")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="Last day, included (Bogotá); default: today.")
+    ] = None,
+    by: Annotated[Dimension, typer.Option(help="Group by all, agent, category or line.")] = (
+        Dimension.ALL
+    ),
+    window_days: Annotated[int, typer.Option(min=1, help="Reincidencia window.")] = 7,
+    as_json: JsonOption = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV on standard output.")] = False,
+) -> None:
+    """Seguimientos, FCR and reincidencia, Efectividad, from the events alone."""
+    office = current_office()
+    today = BusinessCalendar.local_date(office.clock.now())
+    first = _day(date_from) if date_from else today.replace(day=1)
+    last = _day(date_to) if date_to else today
+    if last < first:
+        raise InvalidValue("--to", f"{last} is before --from {first}")
+    period = Period(
+        BusinessCalendar.start_of(first), BusinessCalendar.start_of(last + timedelta(days=1))
+    )
+    report = office.indicators(period, by, timedelta(days=window_days))
+    rows = render.indicators_rows(report)
+    if as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["group"])
+        writer.writeheader()
+        writer.writerows(rows)
+    elif as_json:
+        render.dump_json(out, rows)
+    else:
+        render.show_indicators(out, report)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return BusinessCalendar.local_date(parse_when(text))
+
+
+@app.command("outbox")
+def send_outbox(as_json: JsonOption = False) -> None:
+    """Send the mail the history calls for (escalations, reminders, summaries), then stop."""
+    office = current_office()
+    box = build_outbox(office, current_settings())
+    sent = failed = read = 0
+    stopped: str | None = None
+    try:
+        while True:
+            report = box.process()
+            sent, failed, read = (
+                sent + report.sent,
+                failed + report.failed,
+                read + report.events_read,
+            )
+            stopped = report.stopped_by
+            if stopped or report.events_read == 0:
+                break
+    finally:
+        box.close()
+    if as_json:
+        render.dump_json(
+            out, {"events_read": read, "sent": sent, "failed": failed, "stopped_by": stopped}
+        )
+    else:
+        out.print(
+            f"outbox: {read} events read · {sent} sent · {failed} failed (recorded on the case)"
+        )
+    if stopped:
+        err.print(f"mail server unavailable, will retry from here: {stopped}", markup=False)
+        raise typer.Exit(UNAVAILABLE)
+
+
+@app.command("worker")
+def run_worker(
+    once: Annotated[bool, typer.Option("--once", help="Run each job once, then exit.")] = False,
+    name: Annotated[str, typer.Option(help="This worker's name (the sweep's actor).")] = "worker",
+    catch_up_seconds: Annotated[float, typer.Option(min=0.05)] = 5.0,
+    sweep_seconds: Annotated[float, typer.Option(min=0.05)] = 60.0,
+    outbox_seconds: Annotated[float, typer.Option(min=0.05)] = 10.0,
+) -> None:
+    """Tick the case index catch-up, the follow-up sweep and the outbox (JSON log lines)."""
+    from adapters.scheduler import ApschedulerTicker
+    from entrypoints.worker import Intervals, Worker, configure_logging, stop_on_signals
+
+    office = current_office()
+    configure_logging()
+    box = build_outbox(office, current_settings())
+    try:
+        worker = Worker(office, box, name=name)
+        if once:
+            if not worker.once():
+                raise typer.Exit(UNAVAILABLE)
+            return
+        stop = threading.Event()
+        stop_on_signals(stop)
+        worker.run(
+            ApschedulerTicker(),
+            Intervals(catch_up_seconds, sweep_seconds, outbox_seconds),
+            stop,
+        )
+    finally:
+        box.close()
+
+
+@app.command()
+def demo(
+    folder: Annotated[
+        Path, typer.Option(help="Where the day's data folder is made (kept afterwards).")
+    ] = Path("backoffice-demo"),
+    examples: Annotated[
+        Path | None, typer.Option(help="The project's examples folder (CRM export, mail).")
+    ] = None,
+) -> None:
+    """Simulate a premium back-office day end to end, then show what happened."""
+    from entrypoints.demo import run_demo
+
+    default = Path(__file__).resolve().parents[3] / "examples"
+    try:
+        run_demo(folder, examples or (default if default.exists() else Path("examples")), out)
+    except FileNotFoundError as error:
+        raise InvalidValue("examples", str(error)) from None

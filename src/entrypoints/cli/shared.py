@@ -1,0 +1,148 @@
+"""What every `backoffice` command shares: the apps, the session, options and output."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import Annotated
+
+import attrs
+import typer
+from rich.console import Console
+
+from adapters.intake.parsing import DateError, parse_datetime
+from application.service import Backoffice, CommandResult
+from domain.errors import InvalidValue
+from entrypoints import render
+from entrypoints.bootstrap import bootstrap
+from entrypoints.settings import Settings, load_settings
+
+OK, REFUSED, BAD_INPUT, NOT_FOUND, PARTIAL_INGEST, UNAVAILABLE = 0, 1, 2, 3, 4, 5
+
+# Piped output (files, other programs) gets wide tables rather than wrapped cells.
+
+
+out = Console(width=None if sys.stdout.isatty() else 160)
+
+
+err = Console(stderr=True, soft_wrap=True)
+
+
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Premium back office: intake, cases, follow-ups and their audit history.",
+)
+
+
+case_app = typer.Typer(no_args_is_help=True, help="One case: show, history, agent actions.")
+
+
+follow_up_app = typer.Typer(no_args_is_help=True, help="Schedule or complete a follow-up.")
+
+
+sac_app = typer.Typer(no_args_is_help=True, help="SAC: check RR, then accept, escalate or dispute.")
+
+
+app.add_typer(case_app, name="case")
+
+
+app.add_typer(sac_app, name="sac")
+
+
+case_app.add_typer(follow_up_app, name="follow-up")
+
+
+@attrs.define
+class _Context:
+    data_dir: str | None
+    database_url: str | None
+    office: Backoffice | None = None
+    settings: Settings | None = None
+
+    def open(self) -> Backoffice:
+        if self.office is None:
+            self.settings = load_settings(data_dir=self.data_dir, database_url=self.database_url)
+            self.office = bootstrap(self.settings)
+        return self.office
+
+
+_session: _Context | None = None
+
+
+@app.callback()
+def _options(
+    data_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--data-dir", envvar="BACKOFFICE_DATA_DIR", help="Folder of the SQLite files."
+        ),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="BACKOFFICE_DATABASE_URL",
+            help="sqlite (default), memory, or postgresql://user@host:port/db.",
+        ),
+    ] = None,
+) -> None:
+    global _session  # noqa: PLW0603 - one invocation, one session; `main` closes it
+    _session = _Context(data_dir, database_url)
+
+
+def current_office() -> Backoffice:
+    assert _session is not None, "the CLI callback sets the session up"
+    return _session.open()
+
+
+def current_settings() -> Settings:
+    current_office()
+    assert _session is not None
+    assert _session.settings is not None
+    return _session.settings
+
+
+def close_session() -> None:
+    """End the invocation: close what it opened (`main` calls this after every command)."""
+    global _session  # noqa: PLW0603
+    if _session is not None and _session.office is not None:
+        _session.office.close()
+    _session = None
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+ActorOption = Annotated[
+    str, typer.Option("--as", envvar="BACKOFFICE_AGENT", help="Your agent login (who acts).")
+]
+
+
+CaseArg = Annotated[str, typer.Argument(help="Case id, source key (CRM id) or channel:key.")]
+
+
+def parse_when(text: str, *, bare_date_hour: int = 0) -> datetime:
+    try:
+        return parse_datetime(text.strip(), bare_date_hour)
+    except DateError as error:
+        raise InvalidValue("time", str(error)) from None
+
+
+# --- intake ----------------------------------------------------------------------------------
+
+
+def report_done(result: CommandResult, as_json: bool) -> None:
+    if as_json:
+        render.dump_json(
+            out,
+            {"case": render.case_json(result.case), "events": render.history_json(result.events)},
+        )
+        return
+    if not result.events:
+        out.print("nothing to record (already done)")
+    for event in result.events:
+        out.print(
+            f"{type(event).__name__} recorded on {result.case.source} "
+            f"(version {event.originator_version})"
+        )
