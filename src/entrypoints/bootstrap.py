@@ -20,13 +20,22 @@ from adapters.mail.directory import ContactDirectory, DirectoryError
 from adapters.mail.files import FolderMailer
 from adapters.mail.smtp import SmtpMailer, SmtpSettings
 from adapters.schema_lock import schema_lock
-from adapters.systems.http import HttpAccounts, HttpSettings, HttpTickets, JsonClient
+from adapters.systems.http import (
+    HttpAccounts,
+    HttpDiagnostics,
+    HttpScheduling,
+    HttpSettings,
+    HttpTickets,
+    JsonClient,
+)
 from adapters.tracking import TrackedPosition
 from application.mail import Mailer
 from application.outbox import Outbox
 from application.ports import Clock
+from application.pqr import PqrDesk
 from application.sac import SacDesk
 from application.service import Backoffice, Policies
+from application.support import SupportDesk
 from domain.deadlines import DeadlineRules
 from domain.decisions import FollowUpRules
 from entrypoints.settings import Settings, SettingsError, load_settings
@@ -97,10 +106,11 @@ def _client(settings: Settings, system: str, url: str | None, variable: str) -> 
     return JsonClient(
         system,
         HttpSettings(
-            base_url=url, timeout_seconds=settings.systems_timeout_seconds,
+            base_url=url,
+            timeout_seconds=settings.systems_timeout_seconds,
             token=settings.systems_token,
         ),
-    )  # fmt: skip
+    )
 
 
 def contact_matrix(settings: Settings) -> ContactDirectory:
@@ -116,3 +126,24 @@ def build_sac_desk(office: Backoffice, settings: Settings) -> SacDesk:
     accounts = HttpAccounts(_client(settings, "RR", settings.rr_url, "BACKOFFICE_RR_URL"))
     tickets = HttpTickets(_client(settings, "DIME", settings.dime_url, "BACKOFFICE_DIME_URL"))
     return SacDesk(office, accounts, tickets, contact_matrix(settings))
+
+
+def build_support_desk(office: Backoffice, settings: Settings) -> SupportDesk:
+    """Support over the configured Diagnosticador, RR, DIME and WFM gateways."""
+    return SupportDesk(
+        office,
+        HttpDiagnostics(
+            _client(
+                settings, "Diagnosticador", settings.diagnostics_url, "BACKOFFICE_DIAGNOSTICS_URL"
+            )
+        ),
+        HttpAccounts(_client(settings, "RR", settings.rr_url, "BACKOFFICE_RR_URL")),
+        HttpTickets(_client(settings, "DIME", settings.dime_url, "BACKOFFICE_DIME_URL")),
+        HttpScheduling(_client(settings, "WFM", settings.wfm_url, "BACKOFFICE_WFM_URL")),
+        contact_matrix(settings),
+    )
+
+
+def build_pqr_desk(office: Backoffice, settings: Settings) -> PqrDesk:
+    accounts = HttpAccounts(_client(settings, "RR", settings.rr_url, "BACKOFFICE_RR_URL"))
+    return PqrDesk(office, accounts, contact_matrix(settings))

@@ -265,3 +265,42 @@ def test_sac_commands_talk_to_rr_and_dime_over_http(
         assert "recorded on the case as pending" in err
     shown = cli.json("case", "show", "CRM-260003")
     assert shown["pending_calls"] == ["revisar cartera en RR"]  # type: ignore[index]
+
+
+def test_support_pqr_and_sales_commands_over_http(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from application.systems import Diagnosis, Slot
+    from tests.integration.test_system_contracts import fresh_record
+    from tests.stub_systems import Stub, serve
+
+    stub = Stub()
+    stub.accounts.accounts["80987654"] = fresh_record()
+    stub.accounts.accounts["3209876543"] = fresh_record()
+    stub.diagnostics.diagnoses["80987654"] = Diagnosis(False, None, True, ("T3",), None)
+    start = datetime.now(UTC) + timedelta(days=1)
+    stub.scheduling.free.append(Slot(start, start + timedelta(hours=4), "S1"))
+    cli("ingest", str(SAMPLE))
+    with serve(stub) as url:
+        for name in ("RR", "DIME", "DIAGNOSTICS", "WFM"):
+            monkeypatch.setenv(f"BACKOFFICE_{name}_URL", url)
+        monkeypatch.setenv(
+            "BACKOFFICE_CONTACT_MATRIX", str(ROOT / "examples" / "contact_matrix.toml")
+        )
+        agent = ("--as", "juan.r")
+        cli("case", "interpret", "CRM-260002", "soporte", "falla_puntual", *agent)
+        diagnosed = cli.json("support", "diagnose", "CRM-260002", *agent)
+        assert diagnosed["events"][0]["data"]["inconsistent"] is True  # type: ignore[index]
+        visit = cli.json("support", "resolve", "CRM-260002", "physical", "--reason",
+                         "Módem sin sincronía", "--visit", "ot", *agent)  # fmt: skip
+        assert visit["events"][0]["event"] == "case.visit_scheduled"  # type: ignore[index]
+        cli("case", "interpret", "CRM-260006", "pqr", "queja_reclamo", *agent)
+        cli("case", "typify", "CRM-260006", "PQR-ROAM", "--cun", "4436-26-0000005", *agent)
+        redirected = cli.json("pqr", "redirect", "CRM-260006", "--reason", "Área correcta", *agent)
+        assert redirected["events"][0]["data"]["area"] == "PQR"  # type: ignore[index]
+        cli("case", "interpret", "CRM-260007", "ventas", "venta", *agent)
+        sold = cli.json("sales", "escalate", "CRM-260007", "--reason", "Plan 900 megas",
+                        "--follow-up", "2027-01-05", *agent)  # fmt: skip
+        assert sold["events"][0]["event"] == "case.follow_up_scheduled"  # type: ignore[index]

@@ -1,4 +1,4 @@
-"""The procedure's branches over Claro's systems: `backoffice sac …`."""
+"""The procedure's branches over Claro's systems: `sac`, `support`, `pqr`, `sales`."""
 
 from __future__ import annotations
 
@@ -6,12 +6,18 @@ from typing import Annotated
 
 import typer
 
+from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR
+from application.pqr import SalesDesk
 from application.sac import SacDesk
-from domain.values import (
-    Actor,
-)
+from application.support import SupportRoute
+from domain.values import Actor, VisitKind
 from entrypoints import render
-from entrypoints.bootstrap import build_sac_desk
+from entrypoints.bootstrap import (
+    build_pqr_desk,
+    build_sac_desk,
+    build_support_desk,
+    contact_matrix,
+)
 from entrypoints.cli.shared import (
     ActorOption,
     CaseArg,
@@ -19,8 +25,12 @@ from entrypoints.cli.shared import (
     current_office,
     current_settings,
     out,
+    parse_when,
+    pqr_app,
     report_done,
     sac_app,
+    sales_app,
+    support_app,
 )
 
 
@@ -88,3 +98,92 @@ def sac_dispute(
         case, marking=marking, reason=reason, adjustment=adjustment, actor=Actor.agent(actor)
     )
     report_done(result, as_json)
+
+
+@support_app.command("diagnose")
+def support_diagnose(case: CaseArg, actor: ActorOption, as_json: JsonOption = False) -> None:
+    """Read the Diagnosticador (and RR's equipment for inventory) and record the findings."""
+    desk = build_support_desk(current_office(), current_settings())
+    _, result = desk.diagnose(case, actor=Actor.agent(actor))
+    report_done(result, as_json)
+
+
+@support_app.command("resolve")
+def support_resolve(
+    case: CaseArg,
+    route: SupportRoute,
+    reason: Annotated[str, typer.Option(help="What was found.")],
+    actor: ActorOption,
+    visit: Annotated[VisitKind, typer.Option(help="For the physical route: lls or ot.")] = (
+        VisitKind.LLS
+    ),
+    as_json: JsonOption = False,
+) -> None:
+    """One of the five routes: platform_single, sector, physical, inventory, not_claro."""
+    desk = build_support_desk(current_office(), current_settings())
+    resolution = desk.resolve(case, route, reason=reason, actor=Actor.agent(actor), visit=visit)
+    if not as_json and resolution.reference:
+        out.print(f"{route.value}: {resolution.reference}", highlight=False)
+    report_done(resolution.result, as_json)
+
+
+@pqr_app.command("redirect")
+def pqr_redirect(
+    case: CaseArg,
+    reason: Annotated[str, typer.Option(help="Why it goes to the responsible area.")],
+    actor: ActorOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Branch A: correctly escalated; redirect to the responsible area with an e-mail."""
+    desk = build_pqr_desk(current_office(), current_settings())
+    report_done(desk.redirect(case, reason=reason, actor=Actor.agent(actor)), as_json)
+
+
+@pqr_app.command("correct")
+def pqr_correct(
+    case: CaseArg,
+    marking: Annotated[str, typer.Option(help="The correct marking.")],
+    notes: Annotated[str, typer.Option(help="The complete notes.")],
+    actor: ActorOption,
+    contacted_at: Annotated[
+        str | None, typer.Option(help="When you talked to the customer (default: now).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Branch B: after talking to the customer, correct the marking and the notes."""
+    office = current_office()
+    desk = build_pqr_desk(office, current_settings())
+    when = parse_when(contacted_at) if contacted_at else office.clock.now()
+    result = desk.correct(
+        case, marking=marking, notes=notes, customer_contacted_at=when, actor=Actor.agent(actor)
+    )
+    report_done(result, as_json)
+
+
+@pqr_app.command("agree")
+def pqr_agree(
+    case: CaseArg,
+    agreement: Annotated[str, typer.Option(help="What was agreed with the customer.")],
+    actor: ActorOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Branch C: record the agreement; it is notified as the PQR's answer."""
+    desk = build_pqr_desk(current_office(), current_settings())
+    report_done(desk.agree(case, agreement=agreement, actor=Actor.agent(actor)), as_json)
+
+
+@sales_app.command("escalate")
+def sales_escalate(
+    case: CaseArg,
+    reason: Annotated[str, typer.Option(help="What the customer wants.")],
+    follow_up: Annotated[str, typer.Option(help="When to call back (bare date: 09:00).")],
+    actor: ActorOption,
+    as_json: JsonOption = False,
+) -> None:
+    """To the sales area (contact matrix), with a follow-up with the customer."""
+    office = current_office()
+    desk = SalesDesk(office, contact_matrix(current_settings()))
+    due = parse_when(follow_up, bare_date_hour=FOLLOW_UP_BARE_DATE_HOUR)
+    report_done(
+        desk.escalate(case, reason=reason, follow_up_at=due, actor=Actor.agent(actor)), as_json
+    )

@@ -48,6 +48,12 @@ app.add_typer(case_app, name="case")
 
 
 app.add_typer(sac_app, name="sac")
+support_app = typer.Typer(no_args_is_help=True, help="Support: diagnose, then one of 5 routes.")
+pqr_app = typer.Typer(no_args_is_help=True, help="PQR branches A, B, C (the CUN comes first).")
+sales_app = typer.Typer(no_args_is_help=True, help="Sales: escalate to the sales area.")
+app.add_typer(support_app, name="support")
+app.add_typer(pqr_app, name="pqr")
+app.add_typer(sales_app, name="sales")
 
 
 case_app.add_typer(follow_up_app, name="follow-up")
