@@ -15,12 +15,8 @@ import psycopg
 _LOCK_KEY = 0x6261636B6F6666  # "backoff", any fixed 64-bit number shared by every process
 
 
-@contextmanager
-def schema_lock(env: Mapping[str, str]) -> Iterator[None]:
-    if not env.get("PERSISTENCE_MODULE", "").endswith("postgres"):
-        yield
-        return
-    with psycopg.connect(
+def _connect(env: Mapping[str, str]) -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(
         host=env["POSTGRES_HOST"],
         port=int(env["POSTGRES_PORT"]),
         user=env["POSTGRES_USER"],
@@ -28,7 +24,32 @@ def schema_lock(env: Mapping[str, str]) -> Iterator[None]:
         dbname=env["POSTGRES_DBNAME"],
         connect_timeout=int(env.get("POSTGRES_CONNECT_TIMEOUT", "5")),
         autocommit=True,
-    ) as connection:
+    )
+
+
+def without_ddl_when_ready(env: Mapping[str, str], tables: tuple[str, ...]) -> dict[str, str]:
+    """`env`, with `CREATE_TABLE=n` when every one of `tables` already exists.
+
+    Creating tables takes locks that a running worker's writes can deadlock with; a process
+    that starts against a ready database should take none.
+    """
+    if not env.get("PERSISTENCE_MODULE", "").endswith("postgres"):
+        return dict(env)
+    with _connect(env) as connection:
+        missing = [
+            name
+            for name in tables
+            if connection.execute("SELECT to_regclass(%s)", (name,)).fetchone() == (None,)
+        ]
+    return dict(env) if missing else {**env, "CREATE_TABLE": "n"}
+
+
+@contextmanager
+def schema_lock(env: Mapping[str, str]) -> Iterator[None]:
+    if not env.get("PERSISTENCE_MODULE", "").endswith("postgres"):
+        yield
+        return
+    with _connect(env) as connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
             yield

@@ -115,6 +115,18 @@ class SQLiteView(SqlView, SQLiteTrackingRecorder):
 class PostgresView(SqlView, PostgresTrackingRecorder):
     placeholder = "%s"
 
+    def create_table(self) -> None:
+        """Run the DDL only when something is missing: it locks what running workers write."""
+        names = [self.tracking_table_name, *(statement.split()[5] for statement in self.tables)]
+        with self.datastore.transaction(commit=False) as c:
+            for name in names:
+                c.execute("SELECT to_regclass(%s) AS found", (name,))
+                if c.fetchone()["found"] is None:
+                    break
+            else:
+                return
+        super().create_table()
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sql_create_statements.extend(SQL(statement).format() for statement in self.tables)

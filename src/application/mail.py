@@ -41,6 +41,7 @@ CLOCK_ES = {
     "pqr_response": "respuesta de la PQR",
     "reposicion": "recurso de reposición",
     "adjustment": "solución del ajuste (72 horas)",
+    "escalation_response": "respuesta del área al escalamiento",
 }
 
 

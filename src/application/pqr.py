@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from application.escalation import ContactMatrix
+from application.outside import call_for_case
 from application.service import Backoffice, CommandResult
 from application.systems import AccountSystem
 from domain.errors import RuleViolation
@@ -85,7 +86,14 @@ class PqrDesk:
         """Branch C: the agreement is recorded and notified as the PQR's answer."""
         case = self._pqr(reference)
         text = f"Acuerdo con el cliente: {agreement}"
-        self.accounts.add_note(case.account, text, NoteFolder.RR_NOTES)
+        call_for_case(
+            self.office,
+            case,
+            actor,
+            "add_note",
+            "consignar el acuerdo en RR",
+            lambda: self.accounts.add_note(case.account, text, NoteFolder.RR_NOTES),
+        )
         self.office.add_note(case.case_id, text=text, actor=actor)
         return self.office.answer_pqr(
             case.case_id, notified_at=self.office.clock.now(), actor=actor

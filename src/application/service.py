@@ -358,9 +358,13 @@ class Backoffice:
 
         def decide(state: CaseState) -> list[CaseEvent]:
             events = decisions.typify(
-                state, marking_code=marking_code, resolution=resolution, cun=cun, actor=actor,
+                state,
+                marking_code=marking_code,
+                resolution=resolution,
+                cun=cun,
+                actor=actor,
                 at=now,
-            )  # fmt: skip
+            )
             if rules is None or resolution is not Resolution.CUN:
                 return events
             after = fold(state, events)
@@ -427,11 +431,13 @@ class Backoffice:
         external_reference: str | None = None,
         actor: Actor,
     ) -> CommandResult:
+        """Record an escalation; one to an area starts that area's response clock."""
         now = self.clock.now()
-        return self._run(
-            reference,
-            lambda s: decisions.escalate(
-                s,
+        rules = self.policies.deadlines
+
+        def decide(state: CaseState) -> list[CaseEvent]:
+            events = decisions.escalate(
+                state,
                 target=target,
                 area=area,
                 reason=reason,
@@ -439,6 +445,26 @@ class Backoffice:
                 external_reference=external_reference,
                 actor=actor,
                 at=now,
+            )
+            if rules is None:
+                return events
+            after = fold(state, events)
+            assert after is not None
+            return events + deadlines.start_escalation_response(
+                after, rules=rules, actor=actor, at=now
+            )
+
+        return self._run(reference, decide)
+
+    def answer_escalation(
+        self, reference: str | uuid.UUID, *, escalation_id: int, answer: str, actor: Actor
+    ) -> CommandResult:
+        """The area answered the escalation: its response clock stops."""
+        now = self.clock.now()
+        return self._run(
+            reference,
+            lambda s: deadlines.answer_escalation(
+                s, escalation_id=escalation_id, answer=answer, actor=actor, at=now
             ),
         )
 

@@ -23,6 +23,7 @@ from typing import TypeVar
 import attrs
 
 from application.escalation import ContactMatrix
+from application.outside import call_for_case
 from application.service import Backoffice, CommandResult
 from application.systems import (
     AccountSystem,
@@ -33,13 +34,11 @@ from application.systems import (
     IncidentScope,
     MarkingRecord,
     Slot,
-    SystemError_,
     TicketKind,
     Tickets,
 )
 from domain import decisions
 from domain.errors import RuleViolation
-from domain.events import CaseEvent
 from domain.state import CaseState
 from domain.values import Actor, Category, EscalationTarget, Priority, Subcategory, VisitKind
 
@@ -105,25 +104,7 @@ class SupportDesk:
     def _call(
         self, case: CaseState, actor: Actor, operation: str, pending: str, call: Callable[[], T]
     ) -> T:
-        try:
-            return call()
-        except SystemError_ as error:
-            now = self.office.clock.now()
-            system, reason = error.system, str(error)
-
-            def decide(state: CaseState) -> list[CaseEvent]:
-                return decisions.record_system_failure(
-                    state,
-                    system=system,
-                    operation=operation,
-                    reason=reason,
-                    pending=pending,
-                    actor=actor,
-                    at=now,
-                )
-
-            self.office.execute(case.case_id, decide)
-            raise
+        return call_for_case(self.office, case, actor, operation, pending, call)
 
     def diagnose(self, reference: str, *, actor: Actor) -> tuple[Diagnosis, CommandResult]:
         case = self._support_case(reference)

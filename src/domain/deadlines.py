@@ -22,7 +22,7 @@ from domain.calendar import BusinessCalendar
 from domain.errors import RuleViolation
 from domain.events import CaseEvent, ClockBreached, ClockStarted, ClockStopped, ClockWarned
 from domain.state import CaseState, Clock
-from domain.values import Actor, ClockKind, Resolution
+from domain.values import Actor, ClockKind, EscalationTarget, Priority, Resolution
 
 
 @attrs.frozen(kw_only=True)
@@ -32,6 +32,13 @@ class RegulatoryClocks:
     reposicion_business_days: int = 10
     adjustment_hours: int = 72
     adjustment_warning_hours: int = 48
+    escalation_response_hours: tuple[tuple[Priority, int], ...] = (
+        (Priority.URGENT, 4),
+        (Priority.HIGH, 24),
+        (Priority.NORMAL, 48),
+        (Priority.LOW, 72),
+    )
+    """[decision] how long an area has to answer an escalation, by priority (calendar hours)."""
     source: str = "CRC Res. 5111 de 2017 (PQR), procedure §4 (72 h); secondary sources"
 
     def __attrs_post_init__(self) -> None:
@@ -41,6 +48,11 @@ class RegulatoryClocks:
             raise ValueError("the adjustment warning must come before its deadline")
         if self.reposicion_business_days < 1:
             raise ValueError("the reposición window must be at least one business day")
+        if {p for p, _ in self.escalation_response_hours} != set(Priority):
+            raise ValueError("every priority needs an escalation response time")
+
+    def escalation_hours(self, priority: Priority) -> int:
+        return dict(self.escalation_response_hours)[priority]
 
 
 @attrs.frozen
@@ -228,3 +240,66 @@ def sweep_clock(state: CaseState, *, clock_id: int, actor: Actor, at: datetime) 
             )
         ]  # fmt: skip
     return []
+
+
+ANSWERED_BY_AN_AREA = frozenset(
+    {
+        EscalationTarget.CONTACT_MATRIX_AREA,
+        EscalationTarget.RESPONSIBLE_AREA,
+        EscalationTarget.DIME,
+        EscalationTarget.DIAGNOSTICADOR,
+        EscalationTarget.TECHNICAL_VISIT,
+        EscalationTarget.OPERATION_CRM,
+    }
+)
+"""Escalations a Claro area must answer (not the customer's technician, not a summary)."""
+
+
+def start_escalation_response(
+    state: CaseState, *, rules: DeadlineRules, actor: Actor, at: datetime
+) -> list[CaseEvent]:
+    """After an escalation to an area: the area's response clock, by priority (§10)."""
+    if not state.escalations:
+        return []
+    escalation = state.escalations[-1]
+    reference = f"escalamiento #{escalation.escalation_id}"
+    if escalation.target not in ANSWERED_BY_AN_AREA or any(
+        c.reference == reference for c in state.clocks
+    ):
+        return []
+    hours = rules.clocks.escalation_hours(escalation.priority)
+    started = max(at, state.updated_at)
+    return [
+        _start(
+            state,
+            ClockKind.ESCALATION_RESPONSE,
+            started_at=started,
+            warn_at=None,
+            due_at=started + timedelta(hours=hours),
+            rule=f"respuesta de {escalation.area} en {hours} horas (prioridad "
+            f"{escalation.priority.value})",
+            reference=reference,
+            actor=actor,
+            at=at,
+        )
+    ]
+
+
+def answer_escalation(
+    state: CaseState, *, escalation_id: int, answer: str, actor: Actor, at: datetime
+) -> list[CaseEvent]:
+    """The area answered: its response clock stops."""
+    reference = f"escalamiento #{escalation_id}"
+    clock = next((c for c in state.running_clocks if c.reference == reference), None)
+    if clock is None:
+        raise RuleViolation(f"no answer is awaited for escalation #{escalation_id}")
+    return [
+        ClockStopped(
+            originator_id=state.case_id,
+            originator_version=state.version + 1,
+            timestamp=max(at, state.updated_at),
+            actor=actor,
+            clock_id=clock.clock_id,
+            reason=f"respuesta del área: {answer.strip() or 'recibida'}",
+        )
+    ]

@@ -17,6 +17,7 @@ from domain.events import (
     AccountChecked,
     Assigned,
     CaseEvent,
+    ClockStopped,
     Closed,
     ClosedFirstContact,
     ClosingProtocolCompleted,
@@ -34,7 +35,7 @@ from domain.events import (
     Typified,
     VisitScheduled,
 )
-from domain.state import CaseState, FollowUp, FollowUpStatus
+from domain.state import CaseState, FollowUp, FollowUpStatus, apply
 from domain.values import (
     SUBCATEGORIES,
     Actor,
@@ -418,7 +419,9 @@ def _ready_to_close(state: CaseState, action: str) -> None:
     if pending:
         ids = ", ".join(f"#{f.follow_up_id}" for f in pending)
         raise RuleViolation(f"{action}: follow-up {ids} still pending; complete it first")
-    blocking = [c for c in state.running_clocks if c.kind is not ClockKind.REPOSICION]
+    blocking = [
+        c for c in state.running_clocks if c.kind in (ClockKind.PQR_RESPONSE, ClockKind.ADJUSTMENT)
+    ]
     if blocking:
         kinds = ", ".join(c.kind.value for c in blocking)
         raise RuleViolation(f"{action}: {kinds} still running; answer or complete it first")
@@ -463,8 +466,18 @@ def close_first_contact(
 
 
 def close(state: CaseState, *, summary: str, actor: Actor, at: datetime) -> list[CaseEvent]:
+    """Close the case; answers still awaited from areas stop waiting (the case is done)."""
     _ready_to_close(state, "closing")
-    return [_event(Closed, state, actor, at, summary=_text("summary", summary, max_length=4_000))]
+    events: list[CaseEvent] = []
+    for clock in state.running_clocks:
+        if clock.kind is ClockKind.ESCALATION_RESPONSE:
+            stop = _event(
+                ClockStopped, state, actor, at, clock_id=clock.clock_id, reason="caso cerrado"
+            )
+            events.append(stop)
+            state = apply(state, stop)
+    closed = _event(Closed, state, actor, at, summary=_text("summary", summary, max_length=4_000))
+    return [*events, closed]
 
 
 def reopen(state: CaseState, *, reason: str, actor: Actor, at: datetime) -> list[CaseEvent]:
@@ -518,10 +531,16 @@ def record_check(
         raise RuleViolation("interpret the case before checking the account")
     return [
         _event(
-            AccountChecked, state, actor, at, system=system, aspect=aspect,
-            findings=findings, inconsistent=inconsistent,
+            AccountChecked,
+            state,
+            actor,
+            at,
+            system=system,
+            aspect=aspect,
+            findings=findings,
+            inconsistent=inconsistent,
         )
-    ]  # fmt: skip
+    ]
 
 
 def record_system_failure(
@@ -537,7 +556,13 @@ def record_system_failure(
     """An outside system failed; the case keeps what is pending (recorded even when closed)."""
     return [
         _event(
-            SystemCallFailed, state, actor, at, system=system, operation=operation,
-            reason=reason[:500], pending=pending,
+            SystemCallFailed,
+            state,
+            actor,
+            at,
+            system=system,
+            operation=operation,
+            reason=reason[:500],
+            pending=pending,
         )
-    ]  # fmt: skip
+    ]

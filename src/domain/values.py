@@ -176,6 +176,7 @@ class ClockKind(enum.StrEnum):
     PQR_RESPONSE = "pqr_response"
     REPOSICION = "reposicion"
     ADJUSTMENT = "adjustment"
+    ESCALATION_RESPONSE = "escalation_response"
 
 
 class CaseStatus(enum.StrEnum):

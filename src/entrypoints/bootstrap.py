@@ -19,7 +19,7 @@ from adapters.indicator_view import open_indicator_view
 from adapters.mail.directory import ContactDirectory, DirectoryError
 from adapters.mail.files import FolderMailer
 from adapters.mail.smtp import SmtpMailer, SmtpSettings
-from adapters.schema_lock import schema_lock
+from adapters.schema_lock import schema_lock, without_ddl_when_ready
 from adapters.systems.http import (
     HttpAccounts,
     HttpDiagnostics,
@@ -40,6 +40,9 @@ from domain.deadlines import DeadlineRules
 from domain.decisions import FollowUpRules
 from entrypoints.settings import Settings, SettingsError, load_settings
 
+STORE_TABLES = ("cases_events",)
+"""The event store's table on PostgreSQL (eventsourcing names it after the application)."""
+
 
 def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -> Backoffice:
     """Build the back office for these settings (default: from the environment)."""
@@ -47,7 +50,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     if settings.backend == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     with schema_lock(settings.store_env()):
-        store = EventSourcedCaseStore(settings.store_env())
+        store = EventSourcedCaseStore(without_ddl_when_ready(settings.store_env(), STORE_TABLES))
         try:
             index = open_case_index(settings.index_env())
             indicators = open_indicator_view(settings.view_env("indicators"))
@@ -89,7 +92,8 @@ def build_outbox(office: Backoffice, settings: Settings, *, mailer: Mailer | Non
         mailer = FolderMailer(settings.data_dir / "outbox")
     directory = contact_matrix(settings)
     with schema_lock(settings.store_env()):
-        tracker = TrackedPosition(settings.tracking_env("Outbox"), "Outbox")
+        env = without_ddl_when_ready(settings.tracking_env("Outbox"), ("outbox_tracking",))
+        tracker = TrackedPosition(env, "Outbox")
     return Outbox(
         office,
         mailer,

@@ -19,6 +19,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
+import attrs
 from aiosmtpd.controller import Controller
 from rich.console import Console
 from rich.table import Table
@@ -27,19 +28,29 @@ from adapters.clock import FixedClock
 from adapters.intake.crm_export import CrmExportReader
 from adapters.intake.mail import MailReader
 from adapters.mail.smtp import SmtpMailer, SmtpSettings
-from adapters.systems.memory import AccountRecord, InMemoryAccounts, InMemoryTickets
+from adapters.systems.memory import (
+    AccountRecord,
+    InMemoryAccounts,
+    InMemoryDiagnostics,
+    InMemoryScheduling,
+    InMemoryTickets,
+)
 from application.ports import CaseQuery
+from application.pqr import PqrDesk, SalesDesk
 from application.sac import SacDesk
 from application.service import Backoffice
+from application.support import SupportDesk, SupportRoute
 from application.systems import (
     AccountServices,
     BillingStatus,
     Charge,
     ChargeKind,
     CollectionsStatus,
+    Diagnosis,
     Equipment,
     Payment,
     PaymentStatus,
+    Slot,
 )
 from domain.calendar import BOGOTA
 from domain.events import Ingested, MailFailed
@@ -48,14 +59,11 @@ from domain.values import (
     Actor,
     CaseStatus,
     Category,
-    EscalationTarget,
-    Priority,
     Resolution,
     Subcategory,
-    VisitKind,
 )
 from entrypoints.bootstrap import bootstrap, build_outbox, contact_matrix
-from entrypoints.settings import load_settings
+from entrypoints.settings import Settings, load_settings
 from entrypoints.worker import Worker, configure_logging
 
 DAY = datetime(2026, 12, 1, tzinfo=BOGOTA)
@@ -94,12 +102,13 @@ class Day:
         self.clock.set(when)
         action()
         if show:
-            self.steps.append(f"{when.astimezone(BOGOTA):%H:%M}  {what}")
+            self.steps.append(f"{when.astimezone(BOGOTA):%a %H:%M}  {what}")
 
     def work_the_worker(self, when: datetime) -> None:
         self.clock.set(when)
         self.worker.catch_up()
-        missed = self.worker.sweep().get("missed", 0)
+        swept = self.worker.sweep()
+        missed = swept.get("missed", 0)
         sent = 0
         while True:
             fields = self.worker.send_outbox()
@@ -107,8 +116,8 @@ class Day:
             if fields.get("error") or fields.get("stopped_by") or not fields.get("events_read"):
                 break
         self.steps.append(
-            f"{when.astimezone(BOGOTA):%H:%M}  worker: follow-ups marked missed: {missed}; "
-            f"mails sent: {sent}"
+            f"{when.astimezone(BOGOTA):%a %H:%M}  worker: follow-ups marked missed: {missed}; "
+            f"deadlines breached: {swept.get('breached', 0)}; mails sent: {sent}"
         )
 
 
@@ -117,23 +126,51 @@ def demo_accounts(clock: FixedClock) -> InMemoryAccounts:
     rr = InMemoryAccounts(system="RR/AC", clock=clock)
     no_debt = CollectionsStatus(False, False, Decimal(0), None, None)
     billing = BillingStatus(
-        Decimal("219900"), ("Descuento premium 20%",),
+        Decimal("219900"),
+        ("Descuento premium 20%",),
         (Charge(ChargeKind.PPV, Decimal("15900"), date(2026, 11, 20), "Evento PPV"),),
         date(2026, 11, 25),
-    )  # fmt: skip
+    )
     payment = Payment(Decimal("219900"), date(2026, 11, 28), "corresponsal")
     paid = PaymentStatus(True, (date(2026, 12, 5),), (payment,))
     services = AccountServices(("internet", "tv"), (Equipment("cable_modem", "CM-88213"),))
     rr.accounts["80123456"] = AccountRecord(no_debt, billing, paid, services)
     rr.accounts["80777333"] = AccountRecord(no_debt, billing, paid, services)
+    rr.accounts["80987654"] = AccountRecord(no_debt, billing, paid, services)
     suspended = CollectionsStatus(True, True, Decimal(0), None, None)
     rr.accounts["3104567890"] = AccountRecord(suspended, billing, paid, services)
     return rr
 
 
-def run_day(
-    office: Backoffice, clock: FixedClock, worker: Worker, examples: Path, desk: SacDesk
+@attrs.frozen
+class Desks:
+    sac: SacDesk
+    support: SupportDesk
+    pqr: PqrDesk
+    sales: SalesDesk
+
+
+def demo_desks(office: Backoffice, clock: FixedClock, settings: Settings) -> Desks:
+    """The branches over in-memory RR/AC, Diagnosticador, DIME and WFM, as on the day."""
+    accounts = demo_accounts(clock)
+    tickets = InMemoryTickets(clock=clock)
+    diagnostics = InMemoryDiagnostics()
+    diagnostics.diagnoses["80987654"] = Diagnosis(False, None, True, ("T3 timeout",), None)
+    scheduling = InMemoryScheduling()
+    scheduling.free.append(Slot(at(8, days=1), at(12, days=1), "WFM-SLOT-0801"))
+    matrix = contact_matrix(settings)
+    return Desks(
+        SacDesk(office, accounts, tickets, matrix, system="RR/AC"),
+        SupportDesk(office, diagnostics, accounts, tickets, scheduling, matrix),
+        PqrDesk(office, accounts, matrix),
+        SalesDesk(office, matrix),
+    )
+
+
+def run_day(  # noqa: PLR0915 - the day reads top to bottom as one script
+    office: Backoffice, clock: FixedClock, worker: Worker, examples: Path, desks: Desks
 ) -> Day:
+    desk = desks.sac
     day = Day(office, clock, worker)
     o = office
     me = {name: Actor.agent(name) for name in AGENTS}
@@ -149,15 +186,27 @@ def run_day(
             actor=who,
         )
 
-    day.step(at(7), "intake: CRM export", lambda: o.ingest(CrmExportReader(
-        examples / "crm_export_sample.csv").items()))  # fmt: skip
-    day.step(at(7, 2), "intake: recommended e-mails", lambda: o.ingest(MailReader(
-        examples / "mail").items()))  # fmt: skip
+    day.step(
+        at(7),
+        "intake: CRM export",
+        lambda: o.ingest(CrmExportReader(examples / "crm_export_sample.csv").items()),
+    )
+    day.step(
+        at(7, 2),
+        "intake: recommended e-mails",
+        lambda: o.ingest(MailReader(examples / "mail").items()),
+    )
     owners = {
-        "CRM-260001": maria, "CRM-260002": juan, "CRM-260003": sofia, "CRM-260004": juan,
-        "CRM-260006": sofia, "CRM-260007": maria, "CRM-260008": juan,
-        EMAIL_TV: maria, EMAIL_ROAMING: sofia,
-    }  # fmt: skip
+        "CRM-260001": maria,
+        "CRM-260002": juan,
+        "CRM-260003": sofia,
+        "CRM-260004": juan,
+        "CRM-260006": sofia,
+        "CRM-260007": maria,
+        "CRM-260008": juan,
+        EMAIL_TV: maria,
+        EMAIL_ROAMING: sofia,
+    }
     supervisor = Actor.agent("supervisor.lopez")
 
     def assign(case: str, who: Actor) -> Callable[[], object]:
@@ -165,110 +214,241 @@ def run_day(
 
     for case, who in owners.items():
         day.step(at(7, 15), f"{case} assigned", assign(case, who), show=False)
-    day.steps.append(f"07:15  {len(owners)} cases assigned to {', '.join(AGENTS)}")
+    day.steps.append(f"Tue 07:15  {len(owners)} cases assigned to {', '.join(AGENTS)}")
     day.work_the_worker(at(7, 30))
 
     # SAC facturación: the customer accepts the explanation: solved in the first contact.
-    day.step(at(9, 5), "CRM-260001 follow-up call (on time)", lambda: o.complete_follow_up(
-        "CRM-260001", outcome="Cliente contactado", actor=maria))  # fmt: skip
-    day.step(at(9, 10), "CRM-260001 interpreted SAC/facturación", lambda: o.interpret(
-        "CRM-260001", category=Category.SAC, subcategory=Subcategory.FACTURACION,
-        actor=maria))  # fmt: skip
-    day.step(at(9, 14), "CRM-260001 note", lambda: o.add_note(
-        "CRM-260001", text="Se explica el cobro PPV del evento alquilado el 20/11; el cliente "
-        "lo reconoce.", actor=maria))  # fmt: skip
-    day.step(at(9, 15), "CRM-260001 RR billing checked (PPV charge found)", lambda: desk.check(
-        "CRM-260001", actor=maria))  # fmt: skip
-    day.step(at(9, 16), "CRM-260001 customer accepts: marking in RR", lambda: (
-        desk.customer_accepts("CRM-260001", marking="SAC-FAC-EXPL", actor=maria)))  # fmt: skip
+    day.step(
+        at(9, 5),
+        "CRM-260001 follow-up call (on time)",
+        lambda: o.complete_follow_up("CRM-260001", outcome="Cliente contactado", actor=maria),
+    )
+    day.step(
+        at(9, 10),
+        "CRM-260001 interpreted SAC/facturación",
+        lambda: o.interpret(
+            "CRM-260001", category=Category.SAC, subcategory=Subcategory.FACTURACION, actor=maria
+        ),
+    )
+    day.step(
+        at(9, 14),
+        "CRM-260001 note",
+        lambda: o.add_note(
+            "CRM-260001",
+            text="Se explica el cobro PPV del evento alquilado el 20/11; el cliente lo reconoce.",
+            actor=maria,
+        ),
+    )
+    day.step(
+        at(9, 15),
+        "CRM-260001 RR billing checked (PPV charge found)",
+        lambda: desk.check("CRM-260001", actor=maria),
+    )
+    day.step(
+        at(9, 16),
+        "CRM-260001 customer accepts: marking in RR",
+        lambda: desk.customer_accepts("CRM-260001", marking="SAC-FAC-EXPL", actor=maria),
+    )
     day.step(at(9, 18), "CRM-260001 closing protocol", lambda: protocol("CRM-260001", maria))
-    day.step(at(9, 20), "CRM-260001 closed in first contact", lambda: o.close_case(
-        "CRM-260001", summary="Cobro explicado y aceptado", first_contact=True,
-        actor=maria))  # fmt: skip
+    day.step(
+        at(9, 20),
+        "CRM-260001 closed in first contact",
+        lambda: o.close_case(
+            "CRM-260001", summary="Cobro explicado y aceptado", first_contact=True, actor=maria
+        ),
+    )
 
     # The recommended TV case's 10:00 follow-up is not done: the sweep will catch it.
     # Support, single fault: a technical visit is booked and the customer followed up.
-    day.step(at(10, 35), "CRM-260002 follow-up call (on time)", lambda: o.complete_follow_up(
-        "CRM-260002", outcome="Se confirma falla física", actor=juan))  # fmt: skip
-    day.step(at(10, 40), "CRM-260002 interpreted soporte/falla puntual", lambda: o.interpret(
-        "CRM-260002", category=Category.SOPORTE, subcategory=Subcategory.FALLA_PUNTUAL,
-        actor=juan))  # fmt: skip
-    day.step(at(10, 50), "CRM-260002 LLS visit booked in WFM", lambda: o.schedule_visit(
-        "CRM-260002", kind=VisitKind.LLS, slot_start=at(8, days=1), slot_end=at(12, days=1),
-        booking_reference="WFM-778812", actor=juan))  # fmt: skip
-    day.step(at(10, 52), "CRM-260002 escalated to Agendamiento", lambda: o.escalate(
-        "CRM-260002", target=EscalationTarget.TECHNICAL_VISIT, area="Agendamiento",
-        reason="Visita LLS por módem sin sincronía", priority=Priority.HIGH,
-        external_reference="WFM-778812", actor=juan))  # fmt: skip
-    day.step(at(10, 55), "CRM-260002 follow-up after the visit", lambda: o.schedule_follow_up(
-        "CRM-260002", due_at=at(14, days=1), actor=juan))  # fmt: skip
+    day.step(
+        at(10, 35),
+        "CRM-260002 follow-up call (on time)",
+        lambda: o.complete_follow_up("CRM-260002", outcome="Se confirma falla física", actor=juan),
+    )
+    day.step(
+        at(10, 40),
+        "CRM-260002 interpreted soporte/falla puntual",
+        lambda: o.interpret(
+            "CRM-260002",
+            category=Category.SOPORTE,
+            subcategory=Subcategory.FALLA_PUNTUAL,
+            actor=juan,
+        ),
+    )
+    day.step(
+        at(10, 45),
+        "CRM-260002 diagnosed: modem offline",
+        lambda: desks.support.diagnose("CRM-260002", actor=juan),
+    )
+    day.step(
+        at(10, 50),
+        "CRM-260002 route 3: LLS order and WFM visit booked",
+        lambda: desks.support.resolve(
+            "CRM-260002",
+            SupportRoute.PHYSICAL,
+            actor=juan,
+            reason="Módem sin sincronía; falla física",
+        ),
+    )
+    day.step(
+        at(10, 55),
+        "CRM-260002 follow-up after the visit",
+        lambda: o.schedule_follow_up("CRM-260002", due_at=at(14, days=1), actor=juan),
+    )
     day.work_the_worker(at(11))
 
     # SAC cartera, called late: paid in full but still suspended: escalated.
-    day.step(at(13, 30), "CRM-260003 follow-up call (late)", lambda: o.complete_follow_up(
-        "CRM-260003", outcome="Cliente confirma pago total", actor=sofia))  # fmt: skip
-    day.step(at(13, 35), "CRM-260003 interpreted SAC/cartera", lambda: o.interpret(
-        "CRM-260003", category=Category.SAC, subcategory=Subcategory.CARTERA,
-        actor=sofia))  # fmt: skip
-    day.step(at(13, 37), "CRM-260003 AC checked: paid in full, still suspended", lambda: desk.check(
-        "CRM-260003", actor=sofia))  # fmt: skip
-    day.step(at(13, 40), "CRM-260003 escalated to Cartera (contact matrix)", lambda: desk.escalate(
-        "CRM-260003", reason="Pago total registrado el 26/11; la línea sigue suspendida por mora",
-        actor=sofia))  # fmt: skip
-    day.step(at(13, 42), "CRM-260003 follow-up tomorrow", lambda: o.schedule_follow_up(
-        "CRM-260003", due_at=at(10, days=1), actor=sofia))  # fmt: skip
+    day.step(
+        at(13, 30),
+        "CRM-260003 follow-up call (late)",
+        lambda: o.complete_follow_up(
+            "CRM-260003", outcome="Cliente confirma pago total", actor=sofia
+        ),
+    )
+    day.step(
+        at(13, 35),
+        "CRM-260003 interpreted SAC/cartera",
+        lambda: o.interpret(
+            "CRM-260003", category=Category.SAC, subcategory=Subcategory.CARTERA, actor=sofia
+        ),
+    )
+    day.step(
+        at(13, 37),
+        "CRM-260003 AC checked: paid in full, still suspended",
+        lambda: desk.check("CRM-260003", actor=sofia),
+    )
+    day.step(
+        at(13, 40),
+        "CRM-260003 escalated to Cartera (contact matrix)",
+        lambda: desk.escalate(
+            "CRM-260003",
+            reason="Pago total registrado el 26/11; la línea sigue suspendida por mora",
+            actor=sofia,
+        ),
+    )
+    day.step(
+        at(13, 42),
+        "CRM-260003 follow-up tomorrow",
+        lambda: o.schedule_follow_up("CRM-260003", due_at=at(10, days=1), actor=sofia),
+    )
 
     # SAC recaudo: the payment is found and applied: first contact.
-    day.step(at(14, 5), "CRM-260008 follow-up call (on time)", lambda: o.complete_follow_up(
-        "CRM-260008", outcome="Pago ubicado", actor=juan))  # fmt: skip
-    day.step(at(14, 8), "CRM-260008 interpreted SAC/recaudo", lambda: o.interpret(
-        "CRM-260008", category=Category.SAC, subcategory=Subcategory.RECAUDO,
-        actor=juan))  # fmt: skip
-    day.step(at(14, 10), "CRM-260008 RR payments checked", lambda: desk.check(
-        "CRM-260008", actor=juan))  # fmt: skip
-    day.step(at(14, 12), "CRM-260008 customer accepts: marking in RR", lambda: (
-        desk.customer_accepts("CRM-260008", marking="SAC-REC-APL", actor=juan)))  # fmt: skip
+    day.step(
+        at(14, 5),
+        "CRM-260008 follow-up call (on time)",
+        lambda: o.complete_follow_up("CRM-260008", outcome="Pago ubicado", actor=juan),
+    )
+    day.step(
+        at(14, 8),
+        "CRM-260008 interpreted SAC/recaudo",
+        lambda: o.interpret(
+            "CRM-260008", category=Category.SAC, subcategory=Subcategory.RECAUDO, actor=juan
+        ),
+    )
+    day.step(
+        at(14, 10), "CRM-260008 RR payments checked", lambda: desk.check("CRM-260008", actor=juan)
+    )
+    day.step(
+        at(14, 12),
+        "CRM-260008 customer accepts: marking in RR",
+        lambda: desk.customer_accepts("CRM-260008", marking="SAC-REC-APL", actor=juan),
+    )
     day.step(at(14, 14), "CRM-260008 closing protocol", lambda: protocol("CRM-260008", juan))
-    day.step(at(14, 15), "CRM-260008 closed in first contact", lambda: o.close_case(
-        "CRM-260008", summary="Pago del corresponsal aplicado", first_contact=True,
-        actor=juan))  # fmt: skip
+    day.step(
+        at(14, 15),
+        "CRM-260008 closed in first contact",
+        lambda: o.close_case(
+            "CRM-260008", summary="Pago del corresponsal aplicado", first_contact=True, actor=juan
+        ),
+    )
 
     # PQR: a complaint with its CUN, redirected to the responsible area.
-    day.step(at(15), "CRM-260006 interpreted PQR/queja", lambda: o.interpret(
-        "CRM-260006", category=Category.PQR, subcategory=Subcategory.QUEJA_RECLAMO,
-        actor=sofia))  # fmt: skip
-    day.step(at(15, 5), "CRM-260006 typified with CUN", lambda: o.typify(
-        "CRM-260006", marking_code="PQR-ROAM", resolution=Resolution.CUN,
-        cun="4436-26-0004512", actor=sofia))  # fmt: skip
-    day.step(at(15, 10), "CRM-260006 escalated to PQR", lambda: o.escalate(
-        "CRM-260006", target=EscalationTarget.RESPONSIBLE_AREA, area="PQR",
-        reason="Queja por roaming no solicitado", priority=Priority.NORMAL,
-        external_reference="4436-26-0004512", actor=sofia))  # fmt: skip
+    day.step(
+        at(15),
+        "CRM-260006 interpreted PQR/queja",
+        lambda: o.interpret(
+            "CRM-260006", category=Category.PQR, subcategory=Subcategory.QUEJA_RECLAMO, actor=sofia
+        ),
+    )
+    day.step(
+        at(15, 5),
+        "CRM-260006 typified with CUN",
+        lambda: o.typify(
+            "CRM-260006",
+            marking_code="PQR-ROAM",
+            resolution=Resolution.CUN,
+            cun="4436-26-0004512",
+            actor=sofia,
+        ),
+    )
+    day.step(
+        at(15, 10),
+        "CRM-260006 branch A: redirected to PQR",
+        lambda: desks.pqr.redirect(
+            "CRM-260006", reason="Queja por roaming no solicitado", actor=sofia
+        ),
+    )
 
     # Sales, recommended by management: escalated to the sales area.
-    day.step(at(15, 30), "CRM-260007 interpreted ventas", lambda: o.interpret(
-        "CRM-260007", category=Category.VENTAS, subcategory=Subcategory.VENTA,
-        actor=maria))  # fmt: skip
-    day.step(at(15, 35), "CRM-260007 escalated to Ventas", lambda: o.escalate(
-        "CRM-260007", target=EscalationTarget.CONTACT_MATRIX_AREA, area="Ventas",
-        reason="Mejora a 900 megas y canales premium", priority=Priority.HIGH,
-        actor=maria))  # fmt: skip
+    day.step(
+        at(15, 30),
+        "CRM-260007 interpreted ventas",
+        lambda: o.interpret(
+            "CRM-260007", category=Category.VENTAS, subcategory=Subcategory.VENTA, actor=maria
+        ),
+    )
+    day.step(
+        at(15, 35),
+        "CRM-260007 escalated to Ventas, follow-up",
+        lambda: desks.sales.escalate(
+            "CRM-260007",
+            reason="Mejora a 900 megas y canales premium",
+            follow_up_at=at(11, days=2),
+            actor=maria,
+        ),
+    )
 
     # The recommended roaming case is solved in the first call: its summary goes out.
-    day.step(at(16, 10), "roaming e-mail case: call done early", lambda: o.complete_follow_up(
-        EMAIL_ROAMING, outcome="Se revisa consumo en Quito", actor=sofia))  # fmt: skip
-    day.step(at(16, 12), "roaming e-mail case interpreted SAC/facturación", lambda: o.interpret(
-        EMAIL_ROAMING, category=Category.SAC, subcategory=Subcategory.FACTURACION,
-        actor=sofia))  # fmt: skip
-    day.step(at(16, 15), "roaming e-mail case typified, first contact", lambda: o.typify(
-        EMAIL_ROAMING, marking_code="SAC-FAC-AJU", resolution=Resolution.FIRST_CONTACT,
-        actor=sofia))  # fmt: skip
-    day.step(at(16, 16), "roaming e-mail case closing protocol", lambda: protocol(
-        EMAIL_ROAMING, sofia))  # fmt: skip
-    day.step(at(16, 18), "roaming e-mail case closed in first contact", lambda: o.close_case(
-        EMAIL_ROAMING, summary="Roaming no activado: cargo reversado en la factura",
-        first_contact=True, actor=sofia))  # fmt: skip
+    day.step(
+        at(16, 10),
+        "roaming e-mail case: call done early",
+        lambda: o.complete_follow_up(
+            EMAIL_ROAMING, outcome="Se revisa consumo en Quito", actor=sofia
+        ),
+    )
+    day.step(
+        at(16, 12),
+        "roaming e-mail case interpreted SAC/facturación",
+        lambda: o.interpret(
+            EMAIL_ROAMING, category=Category.SAC, subcategory=Subcategory.FACTURACION, actor=sofia
+        ),
+    )
+    day.step(
+        at(16, 15),
+        "roaming e-mail case typified, first contact",
+        lambda: o.typify(
+            EMAIL_ROAMING,
+            marking_code="SAC-FAC-AJU",
+            resolution=Resolution.FIRST_CONTACT,
+            actor=sofia,
+        ),
+    )
+    day.step(
+        at(16, 16), "roaming e-mail case closing protocol", lambda: protocol(EMAIL_ROAMING, sofia)
+    )
+    day.step(
+        at(16, 18),
+        "roaming e-mail case closed in first contact",
+        lambda: o.close_case(
+            EMAIL_ROAMING,
+            summary="Roaming no activado: cargo reversado en la factura",
+            first_contact=True,
+            actor=sofia,
+        ),
+    )
     day.work_the_worker(at(18))
+    # The next afternoon: Cartera has not answered its urgent escalation within 24 hours.
+    day.work_the_worker(at(14, days=1))
     return day
 
 
@@ -290,19 +470,28 @@ def _summary(office: Backoffice, inbox: _Inbox, console: Console, folder: Path) 
     rows = [
         ("cases received (CRM + e-mail)", str(kinds[Ingested.__name__])),
         ("repeat contacts folded into open cases", str(kinds["RepeatContactRecorded"])),
-        ("follow-ups due today: on time / late / missed",
-         f"{follow_ups.on_time} / {follow_ups.late} / {follow_ups.missed}" if follow_ups else "-"),
-        ("follow-up compliance (on time ÷ due)",
-         f"{follow_ups.compliance:.0%}" if follow_ups and follow_ups.compliance is not None
-         else "-"),
-        ("cases closed / in first contact (SPC)",
-         f"{fcr.handled} / {fcr.first_contact}" if fcr else "0 / 0"),
+        (
+            "follow-ups due today: on time / late / missed",
+            f"{follow_ups.on_time} / {follow_ups.late} / {follow_ups.missed}"
+            if follow_ups
+            else "-",
+        ),
+        (
+            "follow-up compliance (on time ÷ due)",
+            f"{follow_ups.compliance:.0%}"
+            if follow_ups and follow_ups.compliance is not None
+            else "-",
+        ),
+        (
+            "cases closed / in first contact (SPC)",
+            f"{fcr.handled} / {fcr.first_contact}" if fcr else "0 / 0",
+        ),
         ("cases still open (with their next follow-up)", str(open_cases)),
         ("escalations / technical visits", f"{kinds['Escalated']} / {kinds['VisitScheduled']}"),
         ("mail delivered to the SMTP server", str(len(inbox.received))),
         ("mail that could not be delivered", str(kinds[MailFailed.__name__])),
         ("events in the store", str(len(events))),
-    ]  # fmt: skip
+    ]
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
@@ -352,12 +541,8 @@ def run_demo(root: Path, examples: Path, console: Console) -> Path:
             )
             configure_logging(log)
             try:
-                desk = SacDesk(
-                    office, demo_accounts(clock), InMemoryTickets(clock=clock),
-                    contact_matrix(settings), system="RR/AC",
-                )  # fmt: skip
                 worker = Worker(office, outbox, name="demo-worker")
-                day = run_day(office, clock, worker, examples, desk)
+                day = run_day(office, clock, worker, examples, demo_desks(office, clock, settings))
             finally:
                 outbox.close()
             (folder / "worker.log").write_text(log.getvalue(), encoding="utf-8")

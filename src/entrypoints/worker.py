@@ -93,7 +93,13 @@ class Worker:
     def sweep(self) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             report = self.office.sweep(worker=self.name)
-            return {"examined": report.examined, "missed": report.missed}
+            return {
+                "examined": report.examined,
+                "missed": report.missed,
+                "warned": report.warned,
+                "breached": report.breached,
+                "windows_closed": report.windows_closed,
+            }
 
         return self._run("sweep", work)
 

@@ -203,7 +203,15 @@ def test_the_demo_runs_a_whole_day_and_keeps_its_data(
     out = capsys.readouterr().out
     assert "The day in numbers" in out
     assert "3 / 1 / 1" in out  # follow-ups due that day: on time / late / missed
-    assert "18:00  worker: follow-ups marked missed: 1; mails sent: 5" in out
+    assert (
+        "Tue 18:00  worker: follow-ups marked missed: 1; deadlines breached: 0; mails sent: 5"
+        in out
+    )
+    # Wednesday 14:00: two more follow-ups missed, Cartera's 24-hour answer overdue.
+    assert (
+        "Wed 14:00  worker: follow-ups marked missed: 2; deadlines breached: 1; mails sent: 3"
+        in out
+    )
     assert "maria.b@almacontact.example.co" in out  # the missed follow-up's reminder
     [folder] = (tmp_path / "demo").iterdir()
     assert (folder / "cases.sqlite").exists()
@@ -216,7 +224,13 @@ def test_the_demo_runs_a_whole_day_and_keeps_its_data(
     assert (total["closed"], total["first_contact"], total["fcr"]) == (3, 3, 1.0)
     assert total["definitions"] == "v1"
     history = cli.json("case", "history", "CRM-260003")
-    assert [h["event"] for h in history][-2:] == ["case.escalated", "case.follow_up_scheduled"]  # type: ignore[index]
+    assert [h["event"] for h in history][-5:] == [  # type: ignore[index]
+        "case.escalated",
+        "case.clock_started",  # Cartera has 24 hours to answer
+        "case.follow_up_scheduled",
+        "case.follow_up_missed",  # Wednesday 10:00, nobody called
+        "case.clock_breached",  # Wednesday 14:00, Cartera has not answered
+    ]
 
 
 def test_a_pqr_shows_its_clock_and_its_answer_opens_the_reposicion_window(cli: Cli) -> None:
@@ -300,6 +314,9 @@ def test_support_pqr_and_sales_commands_over_http(
         cli("case", "typify", "CRM-260006", "PQR-ROAM", "--cun", "4436-26-0000005", *agent)
         redirected = cli.json("pqr", "redirect", "CRM-260006", "--reason", "Área correcta", *agent)
         assert redirected["events"][0]["data"]["area"] == "PQR"  # type: ignore[index]
+        answered = cli.json("case", "escalation-answered", "CRM-260006", "1", "--answer",
+                            "Recibida por el área", *agent)  # fmt: skip
+        assert answered["events"][0]["event"] == "case.clock_stopped"  # type: ignore[index]
         cli("case", "interpret", "CRM-260007", "ventas", "venta", *agent)
         sold = cli.json("sales", "escalate", "CRM-260007", "--reason", "Plan 900 megas",
                         "--follow-up", "2027-01-05", *agent)  # fmt: skip

@@ -69,7 +69,9 @@ def test_a_pqr_needs_its_cun_before_any_branch(office: Backoffice, desk: PqrDesk
 def test_branch_a_redirects_to_the_responsible_area(office: Backoffice, desk: PqrDesk) -> None:
     filed(office)
     result = desk.redirect("K1", reason="Notas completas, área correcta", actor=AGENT)
-    [escalation] = result.events
+    escalation, waiting = result.events
+    assert isinstance(waiting, ClockStarted)
+    assert waiting.kind is ClockKind.ESCALATION_RESPONSE
     assert isinstance(escalation, Escalated)
     assert (escalation.area, escalation.external_reference) == ("PQR", CUN)
     ready(office)
@@ -92,8 +94,10 @@ def test_branch_b_corrects_marking_and_notes_after_contacting_the_customer(
     typified = [e for e in history if isinstance(e, Typified)]
     assert [(t.marking_code, t.cun) for t in typified] == [("PQR-1", CUN), ("PQR-FACT-2", CUN)]
     assert any(isinstance(e, NoteAdded) and "roaming" in e.text for e in history)
-    assert isinstance(history[-1], Escalated)
-    started = [e for e in history if isinstance(e, ClockStarted)]
+    assert isinstance(history[-2], Escalated)
+    started = [
+        e for e in history if isinstance(e, ClockStarted) and e.kind is ClockKind.PQR_RESPONSE
+    ]
     assert len(started) == 1  # the same CUN keeps its one clock
     assert desk.accounts.markings("80123456")[-1].code == "PQR-FACT-2"
 

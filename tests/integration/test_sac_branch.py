@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from application.systems import (
     SystemUnavailable,
     TicketKind,
 )
-from domain.events import AccountChecked, Escalated, SystemCallFailed
+from domain.events import AccountChecked, ClockStarted, Escalated, SystemCallFailed
 from domain.values import Actor, Category, ClockKind, EscalationTarget, Resolution, Subcategory
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings
@@ -68,7 +68,9 @@ def test_cartera_paid_but_suspended_is_flagged_and_escalated_through_the_matrix(
     assert "suspensión por mora: sí" in check.findings
     assert "deuda: $0,00" in check.findings
     result = desk.escalate("K1", reason="Pagó el total y sigue suspendido", actor=AGENT)
-    [escalated] = result.events
+    escalated, waiting = result.events
+    assert isinstance(waiting, ClockStarted)
+    assert waiting.due_at == escalated.timestamp + timedelta(hours=24)  # high priority
     assert isinstance(escalated, Escalated)
     assert (escalated.area, escalated.priority.value) == ("Cartera", "high")
     desk.office.typify("K1", marking_code="SAC-CAR-ESC", resolution=Resolution.FIRST_CONTACT,
@@ -99,8 +101,9 @@ def test_a_disputed_bill_becomes_a_pqr_with_its_cun_and_clock(desk: SacDesk) -> 
     case = result.case
     assert case.resolution is Resolution.CUN
     assert case.cun is not None
-    [clock] = case.running_clocks
+    clock, waiting = case.running_clocks
     assert (clock.kind, clock.reference) == (ClockKind.PQR_RESPONSE, case.cun)
+    assert waiting.kind is ClockKind.ESCALATION_RESPONSE
     assert case.escalations[-1].area == "PQR"
     assert case.escalations[-1].external_reference == case.cun
 
@@ -113,8 +116,9 @@ def test_a_disputed_payment_becomes_an_adjustment_in_dime_with_72_hours(desk: Sa
     result = desk.customer_disputes(
         "K1", marking="SAC-AJU", reason="Pago no aplicado", adjustment=True, actor=AGENT
     )
-    [clock] = result.case.running_clocks
+    clock, waiting = result.case.running_clocks
     assert clock.kind is ClockKind.ADJUSTMENT
+    assert waiting.kind is ClockKind.ESCALATION_RESPONSE
     [(kind, account, _, _)] = desk.tickets.tickets.values()  # type: ignore[attr-defined]
     assert (kind, account) == (TicketKind.ADJUSTMENT, "80123456")
     escalation = result.case.escalations[-1]

@@ -81,7 +81,8 @@ def test_one_pass_sweeps_and_mails_and_logs_a_health_line_per_job(
         worker.outbox.close()
         assert sum(isinstance(e, FollowUpMissed) for e in office.history("K1")) == 1
     mails = sorted(p.name.split(".")[0] for p in (tmp_path / "outbox").glob("*.eml"))
-    assert mails == ["escalation", "missed_follow_up", "missed_follow_up"]
+    # Three days on, the escalation's 48-hour answer (normal priority) is overdue too.
+    assert mails == ["deadline_breached", "escalation", "missed_follow_up", "missed_follow_up"]
     jobs = [(line["job"], line["level"]) for line in lines(logs)]
     assert jobs[:3] == [("catch_up", "info"), ("sweep", "info"), ("outbox", "info")]
     assert all("Cliente" not in json.dumps(line) for line in lines(logs))

@@ -29,10 +29,14 @@ def pqr_case() -> Scenario:
     )
     s.when(
         lambda c: decisions.typify(
-            c, marking_code="PQR-1", resolution=Resolution.CUN, cun="4436-26-0004512",
-            actor=AGENT, at=FILED,
+            c,
+            marking_code="PQR-1",
+            resolution=Resolution.CUN,
+            cun="4436-26-0004512",
+            actor=AGENT,
+            at=FILED,
         )
-    )  # fmt: skip
+    )
     return s
 
 
@@ -87,8 +91,11 @@ def test_answering_stops_the_clock_and_opens_the_reposicion_window() -> None:
     assert window.due_at == datetime(2026, 8, 11, 4, 59, 59, 999_999, tzinfo=UTC)  # 10 August
     assert [c.running for c in s.state.clocks] == [False, True]
     with pytest.raises(RuleViolation, match="no PQR waiting"):
-        s.when(lambda c: deadlines.answer_pqr(c, notified_at=notified, rules=RULES, actor=AGENT,
-                                              at=notified))  # fmt: skip
+        s.when(
+            lambda c: deadlines.answer_pqr(
+                c, notified_at=notified, rules=RULES, actor=AGENT, at=notified
+            )
+        )
     # The window ends by itself: stopped, not breached.
     [closed] = s.when(
         lambda c: deadlines.sweep_clock(c, clock_id=2, actor=SWEEP, at=window.due_at + timedelta(1))
@@ -101,10 +108,15 @@ def test_a_running_response_or_adjustment_blocks_the_closing() -> None:
     s.when(lambda c: deadlines.start_pqr_response(c, rules=RULES, actor=AGENT, at=FILED))
     s.when(
         lambda c: decisions.complete_closing_protocol(
-            c, resolution_explained=True, nothing_else_pending=True, closing_script_read=True,
-            survey_invited=True, actor=AGENT, at=FILED,
+            c,
+            resolution_explained=True,
+            nothing_else_pending=True,
+            closing_script_read=True,
+            survey_invited=True,
+            actor=AGENT,
+            at=FILED,
         )
-    )  # fmt: skip
+    )
     with pytest.raises(RuleViolation, match="pqr_response still running"):
         s.when(lambda c: decisions.close(c, summary="x", actor=AGENT, at=FILED))
     s.when(lambda c: deadlines.answer_pqr(c, notified_at=FILED, rules=RULES, actor=AGENT, at=FILED))
@@ -114,17 +126,21 @@ def test_a_running_response_or_adjustment_blocks_the_closing() -> None:
 def test_the_adjustment_has_72_calendar_hours_and_warns_at_48() -> None:
     s = Scenario(ingested(None))
     [started] = s.when(
-        lambda c: deadlines.request_adjustment(c, ticket="DIME-7781", rules=RULES, actor=AGENT,
-                                               at=FILED)
-    )  # fmt: skip
+        lambda c: deadlines.request_adjustment(
+            c, ticket="DIME-7781", rules=RULES, actor=AGENT, at=FILED
+        )
+    )
     assert isinstance(started, ClockStarted)
     assert (started.warn_at, started.due_at) == (
         FILED + timedelta(hours=48),
         FILED + timedelta(hours=72),
     )
     with pytest.raises(RuleViolation, match="already pending"):
-        s.when(lambda c: deadlines.request_adjustment(c, ticket="DIME-2", rules=RULES,
-                                                      actor=AGENT, at=FILED))  # fmt: skip
+        s.when(
+            lambda c: deadlines.request_adjustment(
+                c, ticket="DIME-2", rules=RULES, actor=AGENT, at=FILED
+            )
+        )
     [done] = s.when(
         lambda c: deadlines.complete_adjustment(c, outcome="Ajuste aplicado", actor=AGENT, at=FILED)
     )
@@ -138,3 +154,111 @@ def test_regulatory_numbers_are_checked() -> None:
     with pytest.raises(ValueError, match="adjustment warning"):
         RegulatoryClocks(adjustment_warning_hours=80)
     assert INTAKE  # the intake actor files the case; agents act on the clocks
+
+
+def test_an_escalation_to_an_area_waits_for_its_answer_by_priority() -> None:
+    from domain.values import EscalationTarget, Priority
+
+    s = Scenario(ingested(None))
+    at = FILED
+
+    def escalate(target: EscalationTarget, priority: Priority) -> None:
+        s.when(
+            lambda c: decisions.escalate(
+                c,
+                target=target,
+                area="Cartera",
+                reason="x",
+                priority=priority,
+                external_reference=None,
+                actor=AGENT,
+                at=at,
+            )
+        )
+        s.when(lambda c: deadlines.start_escalation_response(c, rules=RULES, actor=AGENT, at=at))
+
+    escalate(EscalationTarget.CONTACT_MATRIX_AREA, Priority.URGENT)
+    escalate(EscalationTarget.TRUSTED_TECHNICIAN, Priority.LOW)  # nobody at Claro to answer
+    [clock] = s.state.running_clocks
+    assert (clock.kind, clock.reference) == (ClockKind.ESCALATION_RESPONSE, "escalamiento #1")
+    assert clock.due_at == FILED + timedelta(hours=4)
+    assert clock.warn_at is None
+    assert (
+        s.when(
+            lambda c: deadlines.sweep_clock(
+                c, clock_id=1, actor=SWEEP, at=FILED + timedelta(hours=4)
+            )
+        )
+        == []
+    )
+    [late] = s.when(
+        lambda c: deadlines.sweep_clock(c, clock_id=1, actor=SWEEP, at=FILED + timedelta(hours=5))
+    )
+    assert isinstance(late, ClockBreached)
+    [stopped] = s.when(
+        lambda c: deadlines.answer_escalation(
+            c,
+            escalation_id=1,
+            answer="Reconexión hecha",
+            actor=AGENT,
+            at=FILED + timedelta(hours=6),
+        )
+    )
+    assert isinstance(stopped, ClockStopped)
+    with pytest.raises(RuleViolation, match="no answer is awaited"):
+        s.when(
+            lambda c: deadlines.answer_escalation(
+                c, escalation_id=2, answer="x", actor=AGENT, at=FILED
+            )
+        )
+
+
+def test_closing_stops_the_answers_still_awaited() -> None:
+    from domain.values import EscalationTarget, Priority
+
+    s = Scenario(ingested(None))
+    s.when(
+        lambda c: decisions.interpret(
+            c, category=Category.SAC, subcategory=Subcategory.CARTERA, actor=AGENT, at=FILED
+        )
+    )
+    s.when(
+        lambda c: decisions.escalate(
+            c,
+            target=EscalationTarget.CONTACT_MATRIX_AREA,
+            area="Cartera",
+            reason="x",
+            priority=Priority.HIGH,
+            external_reference=None,
+            actor=AGENT,
+            at=FILED,
+        )
+    )
+    s.when(lambda c: deadlines.start_escalation_response(c, rules=RULES, actor=AGENT, at=FILED))
+    s.when(
+        lambda c: decisions.typify(
+            c,
+            marking_code="M",
+            resolution=Resolution.FIRST_CONTACT,
+            cun=None,
+            actor=AGENT,
+            at=FILED,
+        )
+    )
+    s.when(
+        lambda c: decisions.complete_closing_protocol(
+            c,
+            resolution_explained=True,
+            nothing_else_pending=True,
+            closing_script_read=True,
+            survey_invited=True,
+            actor=AGENT,
+            at=FILED,
+        )
+    )
+    stop, closed = s.when(lambda c: decisions.close(c, summary="ok", actor=AGENT, at=FILED))
+    assert isinstance(stop, ClockStopped)
+    assert stop.reason == "caso cerrado"
+    assert s.state.running_clocks == ()
+    assert not s.state.is_open
+    assert closed.originator_version == stop.originator_version + 1

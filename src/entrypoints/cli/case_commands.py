@@ -273,3 +273,18 @@ def case_reopen(
 ) -> None:
     """Reopen a closed case."""
     report_done(current_office().reopen(case, reason=reason, actor=Actor.agent(actor)), as_json)
+
+
+@case_app.command("escalation-answered")
+def case_escalation_answered(
+    case: CaseArg,
+    escalation_id: Annotated[int, typer.Argument(help="The escalation's number on the case.")],
+    answer: Annotated[str, typer.Option(help="What the area answered.")],
+    actor: ActorOption,
+    as_json: JsonOption = False,
+) -> None:
+    """The area answered an escalation: its response clock stops."""
+    result = current_office().answer_escalation(
+        case, escalation_id=escalation_id, answer=answer, actor=Actor.agent(actor)
+    )
+    report_done(result, as_json)
