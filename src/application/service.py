@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import attrs
@@ -16,6 +16,7 @@ import attrs
 from application.indicators import IndicatorReport, IndicatorView, report
 from application.ingestion import Ingestion, IngestReport
 from application.intake import IntakeItem
+from application.markings import Marking, check_marking
 from application.ports import (
     CaseIndex,
     CaseQuery,
@@ -75,6 +76,8 @@ class Policies:
     rr_note_max_length: int = RR_NOTE_MAX_LENGTH
     deadlines: DeadlineRules | None = None
     """The business calendar and regulatory clocks; without them no clock can start."""
+    markings: Mapping[str, Marking] | None = None
+    """The marking catalogue; when given, typifications must use its codes."""
 
 
 Decide = Callable[[CaseState], list[CaseEvent]]
@@ -356,7 +359,11 @@ class Backoffice:
         now = self.clock.now()
         rules = self.policies.deadlines
 
+        catalogue = self.policies.markings
+
         def decide(state: CaseState) -> list[CaseEvent]:
+            if catalogue is not None:
+                check_marking(catalogue, state, marking_code, resolution)
             events = decisions.typify(
                 state,
                 marking_code=marking_code,

@@ -14,6 +14,7 @@ from datetime import timedelta
 from adapters.calendar_co import colombian_calendar
 from adapters.case_index import open_case_index
 from adapters.clock import SystemClock
+from adapters.config_files import ConfigError, load_markings, load_regulation
 from adapters.eventstore.store import EventSourcedCaseStore
 from adapters.indicator_view import open_indicator_view
 from adapters.mail.directory import ContactDirectory, DirectoryError
@@ -36,7 +37,8 @@ from application.pqr import PqrDesk
 from application.sac import SacDesk
 from application.service import Backoffice, Policies
 from application.support import SupportDesk
-from domain.deadlines import DeadlineRules
+from domain.calendar import SATURDAY_SUNDAY
+from domain.deadlines import DeadlineRules, RegulatoryClocks
 from domain.decisions import FollowUpRules
 from entrypoints.settings import Settings, SettingsError, load_settings
 
@@ -47,6 +49,8 @@ STORE_TABLES = ("cases_events",)
 def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -> Backoffice:
     """Build the back office for these settings (default: from the environment)."""
     settings = settings or load_settings()
+    clock = clock or SystemClock()
+    policies = _policies(settings, clock.now().year)
     if settings.backend == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     with schema_lock(settings.store_env()):
@@ -57,17 +61,29 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         except Exception:
             store.close()
             raise
-    year = (clock or SystemClock()).now().year
-    calendar = colombian_calendar(year - 2, year + 3)
-    policies = Policies(
-        deadlines=DeadlineRules(calendar),
+    return Backoffice(store, index, clock, policies, indicators)
+
+
+def _policies(settings: Settings, year: int) -> Policies:
+    """Rules from settings and configuration files, checked before anything is opened."""
+    regulation = settings.config_path("regulation.toml", settings.regulation)
+    markings = settings.config_path("markings.toml", settings.markings)
+    try:
+        clocks, weekend = (
+            load_regulation(regulation) if regulation else (RegulatoryClocks(), SATURDAY_SUNDAY)
+        )
+        catalogue = load_markings(markings) if markings else None
+    except ConfigError as error:
+        raise SettingsError(str(error)) from error
+    return Policies(
+        deadlines=DeadlineRules(colombian_calendar(year - 2, year + 3, weekend), clocks),
+        markings=catalogue,
         follow_up=FollowUpRules(
             on_time_window=timedelta(minutes=settings.follow_up_on_time_minutes),
             missed_after=timedelta(hours=settings.follow_up_missed_after_hours),
         ),
         rr_note_max_length=settings.rr_note_max_length,
     )
-    return Backoffice(store, index, clock or SystemClock(), policies, indicators)
 
 
 def build_outbox(office: Backoffice, settings: Settings, *, mailer: Mailer | None = None) -> Outbox:

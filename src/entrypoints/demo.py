@@ -526,6 +526,8 @@ def run_demo(root: Path, examples: Path, console: Console) -> Path:
         environ={},
         data_dir=str(folder),
         contact_matrix=str(examples / "contact_matrix.toml"),
+        regulation=str(examples / "regulation.toml"),
+        markings=str(examples / "markings.toml"),
         follow_up_missed_after_hours=4,
     )
     clock = FixedClock(at(7))

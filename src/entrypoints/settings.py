@@ -11,6 +11,8 @@ Precedence: explicit arguments > environment variables > TOML file > defaults.
 - `BACKOFFICE_FOLLOW_UP_ON_TIME_MINUTES`: done within this after due is on time (120);
 - `BACKOFFICE_FOLLOW_UP_MISSED_AFTER_HOURS`: pending this long after due is missed (24);
 - `BACKOFFICE_CONTACT_MATRIX`: the contact directory (TOML) for escalation mail;
+- `BACKOFFICE_REGULATION`, `BACKOFFICE_MARKINGS`: the regulatory clocks and the marking
+  catalogue (TOML; defaults `<data dir>/regulation.toml` and `markings.toml` when present);
 - `BACKOFFICE_RR_URL`, `BACKOFFICE_DIME_URL`, `BACKOFFICE_DIAGNOSTICS_URL`, `BACKOFFICE_WFM_URL`,
   `BACKOFFICE_SYSTEMS_TIMEOUT_SECONDS`, `BACKOFFICE_SYSTEMS_TOKEN`: Claro's systems over
   HTTP (docs/contracts.md);
@@ -61,6 +63,10 @@ class Settings:
     smtp_password: str | None = attrs.field(default=None, repr=False)
     smtp_timeout_seconds: float = 30.0
     smtp_ca_file: str | None = None
+    regulation: Path | None = None
+    """The regulatory clocks (TOML); default `<data dir>/regulation.toml` when present."""
+    markings: Path | None = None
+    """The marking catalogue (TOML); default `<data dir>/markings.toml` when present."""
     rr_url: str | None = None
     """The RR/AC gateway (docs/contracts.md); the SAC and support commands need it."""
     dime_url: str | None = None
@@ -124,6 +130,12 @@ class Settings:
             }
         return self._postgres_env()
 
+    def config_path(self, name: str, given: Path | None) -> Path | None:
+        if given is not None:
+            return given
+        default = self.data_dir / name
+        return default if default.exists() else None
+
     def contact_matrix_path(self) -> Path | None:
         if self.contact_matrix is not None:
             return self.contact_matrix
@@ -162,6 +174,8 @@ _ENV = {
     "smtp_password": "BACKOFFICE_SMTP_PASSWORD",
     "smtp_timeout_seconds": "BACKOFFICE_SMTP_TIMEOUT_SECONDS",
     "smtp_ca_file": "BACKOFFICE_SMTP_CA_FILE",
+    "regulation": "BACKOFFICE_REGULATION",
+    "markings": "BACKOFFICE_MARKINGS",
     "rr_url": "BACKOFFICE_RR_URL",
     "dime_url": "BACKOFFICE_DIME_URL",
     "diagnostics_url": "BACKOFFICE_DIAGNOSTICS_URL",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -252,3 +253,30 @@ def test_the_case_list_row_follows_the_case(office: Backoffice, clock: FixedCloc
     assert (row.version, row.updated_at) == (case.version, case.updated_at) == (4, clock.now())
     assert (row.category, row.subcategory) == (Category.PQR, "queja_reclamo")
     assert row.next_follow_up_at == case.follow_ups[0].due_at
+
+
+def test_with_a_catalogue_only_its_markings_are_accepted(tmp_path: Path, clock: FixedClock) -> None:
+    from domain.errors import InvalidValue, RuleViolation
+    from entrypoints.bootstrap import bootstrap
+    from entrypoints.settings import load_settings
+
+    root = Path(__file__).resolve().parents[2]
+    settings = load_settings(
+        environ={}, data_dir=str(tmp_path / "d"), markings=str(root / "examples" / "markings.toml")
+    )
+    with bootstrap(settings, clock=clock) as office:
+        office.ingest([record("K1")])
+        office.interpret("K1", category=Category.SAC, subcategory=Subcategory.FACTURACION,
+                         actor=AGENT)  # fmt: skip
+        with pytest.raises(InvalidValue, match="'SAC-XYZ' is not in the marking catalogue"):
+            office.typify("K1", marking_code="SAC-XYZ", resolution=Resolution.FIRST_CONTACT,
+                          actor=AGENT)  # fmt: skip
+        with pytest.raises(RuleViolation, match="SOP-01 is for soporte cases"):
+            office.typify("K1", marking_code="SOP-01", resolution=Resolution.FIRST_CONTACT,
+                          actor=AGENT)  # fmt: skip
+        with pytest.raises(RuleViolation, match="means first_contact, not cun"):
+            office.typify("K1", marking_code="SAC-FAC-EXPL", resolution=Resolution.CUN,
+                          cun="123456", actor=AGENT)  # fmt: skip
+        office.typify("K1", marking_code="SAC-FAC-EXPL", resolution=Resolution.FIRST_CONTACT,
+                      actor=AGENT)  # fmt: skip
+        assert office.case("K1").marking_code == "SAC-FAC-EXPL"

@@ -1,0 +1,39 @@
+"""The marking catalogue (DOMAIN.md §7): which codes exist, for which category, with what result."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from domain.errors import InvalidValue, RuleViolation
+from domain.state import CaseState
+from domain.values import Category, Resolution
+
+
+@attrs.frozen
+class Marking:
+    code: str
+    label: str
+    category: Category
+    resolution: Resolution
+    tool: str
+    """Where the agent looks it up: UCC or Iclick (SAC), T&D or Diagnosticador (support)."""
+
+
+def check_marking(
+    catalogue: Mapping[str, Marking], case: CaseState, code: str, resolution: Resolution
+) -> None:
+    """Refuse a code the catalogue does not have, or one of another category or result."""
+    marking = catalogue.get(code.strip())
+    if marking is None:
+        raise InvalidValue("marking", f"{code!r} is not in the marking catalogue")
+    if case.category is not None and marking.category is not case.category:
+        raise RuleViolation(
+            f"marking {marking.code} is for {marking.category.value} cases, "
+            f"this case is {case.category.value}"
+        )
+    if marking.resolution is not resolution:
+        raise RuleViolation(
+            f"marking {marking.code} means {marking.resolution.value}, not {resolution.value}"
+        )
