@@ -25,6 +25,7 @@ from eventsourcing.domain import Aggregate, event
 
 from adapters.clock import FixedClock
 from adapters.eventstore.mapper import TOPICS, event_payload
+from application.ingestion import ingested_from
 from application.intake import IntakeRecord
 from application.service import Backoffice
 from bench.common import (
@@ -38,7 +39,6 @@ from bench.common import (
     ratio,
     verdict,
 )
-from domain import decisions
 from domain.events import Ingested, NoteAdded
 from domain.values import INTAKE, Actor, Channel, LineOfBusiness, NoteFolder, SourceKey
 from entrypoints.bootstrap import bootstrap
@@ -88,20 +88,7 @@ def intake_records(count: int) -> list[IntakeRecord]:
 
 
 def ingested_event(record: IntakeRecord) -> Ingested:
-    return decisions.ingest(
-        source=record.source,
-        received_at=record.received_at,
-        account=record.account,
-        line=record.line,
-        customer_name=record.customer_name,
-        typification=record.typification,
-        request=record.request,
-        follow_up_at=record.follow_up_at,
-        front_agent=record.front_agent,
-        recommended_by=record.recommended_by,
-        actor=INTAKE,
-        at=T0,
-    )
+    return ingested_from(record, T0)
 
 
 def stored_state(payload: dict[str, Any]) -> bytes:

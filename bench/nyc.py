@@ -15,22 +15,12 @@ from datetime import date, timedelta
 from itertools import islice
 from pathlib import Path
 
+from adapters.intake.parsing import CRM_FIELDS
 from bench.common import REPO_ROOT
 
 DEFAULT_PATH = REPO_ROOT.parent / "shared" / "data" / "nyc_council_constituent_cases.csv.gz"
 
-CRM_COLUMNS = (
-    "crm_case_id",
-    "received_at",
-    "account",
-    "line",
-    "customer_name",
-    "typification",
-    "request",
-    "follow_up_at",
-    "front_agent",
-    "recommended_by",
-)
+CRM_COLUMNS = CRM_FIELDS
 
 HOME_BOROUGHS = frozenset({"MANHATTAN", "BROOKLYN"})
 NAMES = (

@@ -50,6 +50,24 @@ class IngestReport:
         return self.rejected_count == 0
 
 
+def ingested_from(record: IntakeRecord, at: datetime) -> Ingested:
+    """The intake's decision on one record (raises the domain's error when it is refused)."""
+    return decisions.ingest(
+        source=record.source,
+        received_at=record.received_at,
+        account=record.account,
+        line=record.line,
+        customer_name=record.customer_name,
+        typification=record.typification,
+        request=record.request,
+        follow_up_at=record.follow_up_at,
+        front_agent=record.front_agent,
+        recommended_by=record.recommended_by,
+        actor=INTAKE,
+        at=at,
+    )
+
+
 class Ingestion:
     """One intake run over a `Backoffice`."""
 
@@ -164,20 +182,7 @@ class Ingestion:
     @staticmethod
     def _decide(record: IntakeRecord, now: datetime, report: IngestReport) -> Ingested | None:
         try:
-            return decisions.ingest(
-                source=record.source,
-                received_at=record.received_at,
-                account=record.account,
-                line=record.line,
-                customer_name=record.customer_name,
-                typification=record.typification,
-                request=record.request,
-                follow_up_at=record.follow_up_at,
-                front_agent=record.front_agent,
-                recommended_by=record.recommended_by,
-                actor=INTAKE,
-                at=now,
-            )
+            return ingested_from(record, now)
         except DomainError as error:
             report.reject(RejectedRow(location=record.location, field=None, reason=str(error)))
             return None

@@ -88,6 +88,17 @@ def _start(
     )
 
 
+def _stop(state: CaseState, clock_id: int, reason: str, actor: Actor, at: datetime) -> ClockStopped:
+    return ClockStopped(
+        originator_id=state.case_id,
+        originator_version=state.version + 1,
+        timestamp=max(at, state.updated_at),
+        actor=actor,
+        clock_id=clock_id,
+        reason=reason,
+    )
+
+
 def _running(state: CaseState, kind: ClockKind) -> Clock | None:
     return next((c for c in state.running_clocks if c.kind is kind), None)
 
@@ -137,14 +148,9 @@ def answer_pqr(
     if notified_at < running.started_at:
         raise RuleViolation("the answer cannot be notified before the PQR was filed")
     c = rules.clocks
-    stopped = ClockStopped(
-        originator_id=state.case_id,
-        originator_version=state.version + 1,
-        timestamp=max(at, state.updated_at),
-        actor=actor,
-        clock_id=running.clock_id,
-        reason=f"respuesta notificada {notified_at.isoformat()}"
-        + (" (fuera de término)" if notified_at > running.due_at else ""),
+    late = " (fuera de término)" if notified_at > running.due_at else ""
+    stopped = _stop(
+        state, running.clock_id, f"respuesta notificada {notified_at.isoformat()}{late}", actor, at
     )
     after = attrs.evolve(state, version=state.version + 1, updated_at=stopped.timestamp)
     window = _start(
@@ -196,16 +202,7 @@ def complete_adjustment(
     running = _running(state, ClockKind.ADJUSTMENT)
     if running is None:
         raise RuleViolation("the case has no pending adjustment")
-    return [
-        ClockStopped(
-            originator_id=state.case_id,
-            originator_version=state.version + 1,
-            timestamp=max(at, state.updated_at),
-            actor=actor,
-            clock_id=running.clock_id,
-            reason=outcome.strip() or "ajuste aplicado",
-        )
-    ]
+    return [_stop(state, running.clock_id, outcome.strip() or "ajuste aplicado", actor, at)]
 
 
 def sweep_clock(state: CaseState, *, clock_id: int, actor: Actor, at: datetime) -> list[CaseEvent]:
@@ -219,12 +216,7 @@ def sweep_clock(state: CaseState, *, clock_id: int, actor: Actor, at: datetime) 
         if now <= clock.due_at:
             return []
         # The customer's window ended: nothing is late, the clock just stops.
-        return [
-            ClockStopped(
-                originator_id=state.case_id, originator_version=version, timestamp=now,
-                actor=actor, clock_id=clock_id, reason="plazo de reposición vencido",
-            )
-        ]  # fmt: skip
+        return [_stop(state, clock_id, "plazo de reposición vencido", actor, at)]
     if now > clock.due_at and not clock.breached:
         return [
             ClockBreached(
@@ -293,13 +285,5 @@ def answer_escalation(
     clock = next((c for c in state.running_clocks if c.reference == reference), None)
     if clock is None:
         raise RuleViolation(f"no answer is awaited for escalation #{escalation_id}")
-    return [
-        ClockStopped(
-            originator_id=state.case_id,
-            originator_version=state.version + 1,
-            timestamp=max(at, state.updated_at),
-            actor=actor,
-            clock_id=clock.clock_id,
-            reason=f"respuesta del área: {answer.strip() or 'recibida'}",
-        )
-    ]
+    reason = f"respuesta del área: {answer.strip() or 'recibida'}"
+    return [_stop(state, clock.clock_id, reason, actor, at)]

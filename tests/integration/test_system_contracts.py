@@ -161,14 +161,33 @@ def test_wfm_slots_and_bookings_including_no_slot(systems: Systems) -> None:
     ]
 
 
-def test_a_failing_system_is_unavailable(systems: Systems) -> None:
+PORT_CALLS: dict[str, tuple[str, Any]] = {
+    "accounts": ("billing", lambda s: s.accounts.billing("80123456")),
+    "diagnostics": ("diagnose", lambda s: s.diagnostics.diagnose("80123456")),
+    "tickets": ("open_ticket",
+                lambda s: s.tickets.open_ticket(TicketKind.PQR, "80123456", "queja")),
+    "scheduling": ("slots",
+                   lambda s: s.scheduling.slots("80123456", VisitKind.LLS, T0,
+                                                T0 + timedelta(days=3))),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("port", list(PORT_CALLS))
+@pytest.mark.parametrize("failure", ["5xx", "timeout"])
+def test_every_port_reports_a_failing_system_as_unavailable_then_recovers(
+    systems: Systems, port: str, failure: str
+) -> None:
+    operation, call = PORT_CALLS[port]
     if systems.kind == "memory":
-        systems.stub.accounts.script.fail("billing", SystemUnavailable("RR", "billing", "caído"))
-    else:
+        fake = getattr(systems.stub, port)
+        fake.script.fail(operation, SystemUnavailable(port, operation, failure))
+    elif failure == "5xx":
         systems.stub.faults.extend([("5xx", 503)] * 3)
+    else:
+        systems.stub.faults.extend([("slow", 1.5)] * 3)  # the client waits 1 s
     with pytest.raises(SystemUnavailable):
-        systems.accounts.billing("80123456")
-    assert systems.accounts.billing("80123456") == RECORD.billing  # it recovers
+        call(systems)
+    assert call(systems) is not None  # the next call goes through
 
 
 def test_http_retries_a_5xx_and_a_timeout_then_succeeds() -> None:
