@@ -45,12 +45,14 @@ class Stub:
         with self._lock:
             self.requests.append((method, path))
             fault = self.faults.pop(0) if self.faults else None
-            if key is not None and key in self._replies:
-                return self._replies[key]
+        # A fault is the network's or the gateway's: it hits a repeated request too.
         if fault is not None and fault[0] == "slow":
             time.sleep(fault[1])
         elif fault is not None:
             return int(fault[1]), {"error": "temporarily unavailable"}
+        with self._lock:
+            if key is not None and key in self._replies:
+                return self._replies[key]
         try:
             reply = self._route(method, path, body)
         except SystemRefused as refused:
