@@ -22,7 +22,9 @@ from domain.indicators import (
     FactBuilder,
     Facts,
     FollowUpFact,
+    SurveyFact,
     follow_up_order,
+    survey_order,
 )
 
 TABLES = (
@@ -44,6 +46,12 @@ TABLES = (
     " case_id TEXT NOT NULL, version INTEGER NOT NULL, account TEXT NOT NULL,"
     " typification TEXT NOT NULL, received_at TEXT NOT NULL, PRIMARY KEY (case_id, version))",
     "CREATE INDEX IF NOT EXISTS ind_contacts_key ON ind_contacts (account, typification)",
+    "CREATE TABLE IF NOT EXISTS ind_surveys ("
+    " case_id TEXT NOT NULL, survey_id TEXT NOT NULL, answered_at TEXT NOT NULL,"
+    " recommendation INTEGER NOT NULL, agent_satisfaction INTEGER, solved INTEGER,"
+    " agent TEXT NOT NULL, category TEXT NOT NULL, line TEXT NOT NULL,"
+    " PRIMARY KEY (case_id, survey_id))",
+    "CREATE INDEX IF NOT EXISTS ind_surveys_at ON ind_surveys (answered_at)",
 )
 
 _UPSERT_CASE = (
@@ -60,6 +68,11 @@ _UPSERT_FOLLOW_UP = (
 _INSERT_CLOSING = (
     "INSERT INTO ind_closings (case_id, version, closed_at, first_contact, account,"
     " typification, agent, category, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT DO NOTHING"
+)
+_INSERT_SURVEY = (
+    "INSERT INTO ind_surveys (case_id, survey_id, answered_at, recommendation,"
+    " agent_satisfaction, solved, agent, category, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT DO NOTHING"
 )
 _INSERT_CONTACT = (
@@ -97,6 +110,7 @@ class _IndicatorView(SqlView):
         follow_ups: dict[tuple[str, int], tuple[Any, ...]] = {}
         closings: list[tuple[Any, ...]] = []
         contacts: list[tuple[Any, ...]] = []
+        surveys: list[tuple[Any, ...]] = []
         for logged in events:
             for fact in builder.apply(logged.event):
                 case = str(fact.case_id)
@@ -113,6 +127,22 @@ class _IndicatorView(SqlView):
                         (case, fact.version, ts(fact.closed_at), int(fact.first_contact),
                          fact.account, fact.typification, a.agent, a.category, a.line)
                     )  # fmt: skip
+                elif isinstance(fact, SurveyFact):
+                    a = fact.attributes
+                    solved = None if fact.solved is None else int(fact.solved)
+                    surveys.append(
+                        (
+                            case,
+                            fact.survey_id,
+                            ts(fact.answered_at),
+                            fact.recommendation,
+                            fact.agent_satisfaction,
+                            solved,
+                            a.agent,
+                            a.category,
+                            a.line,
+                        )
+                    )
                 else:
                     contacts.append(
                         (case, fact.version, fact.account, fact.typification,
@@ -128,6 +158,7 @@ class _IndicatorView(SqlView):
             (_UPSERT_FOLLOW_UP, list(follow_ups.values())),
             (_INSERT_CLOSING, closings),
             (_INSERT_CONTACT, contacts),
+            (_INSERT_SURVEY, surveys),
         ):
             if rows:
                 c.executemany(self._sql(statement), rows)
@@ -151,10 +182,16 @@ class _IndicatorView(SqlView):
                 (begin, later),
             )
             contacts = [_contact(row) for row in c.fetchall()]
+            c.execute(
+                self._sql("SELECT * FROM ind_surveys WHERE answered_at >= ? AND answered_at < ?"),
+                (begin, finish),
+            )
+            surveys = [_survey(row) for row in c.fetchall()]
         return Facts(
             tuple(sorted(follow_ups, key=follow_up_order)),
             tuple(sorted(closings, key=lambda f: (f.closed_at, str(f.case_id), f.version))),
             tuple(sorted(contacts, key=lambda f: (f.received_at, str(f.case_id), f.version))),
+            tuple(sorted(surveys, key=survey_order)),
         )
 
 
@@ -183,6 +220,18 @@ def _closing(row: Mapping[str, Any]) -> ClosingFact:
         bool(row["first_contact"]),
         row["account"],
         row["typification"],
+        Attributes(row["agent"], row["category"], row["line"]),
+    )
+
+
+def _survey(row: Mapping[str, Any]) -> SurveyFact:
+    return SurveyFact(
+        uuid.UUID(row["case_id"]),
+        row["survey_id"],
+        _time(row["answered_at"]),
+        int(row["recommendation"]),
+        None if row["agent_satisfaction"] is None else int(row["agent_satisfaction"]),
+        None if row["solved"] is None else bool(row["solved"]),
         Attributes(row["agent"], row["category"], row["line"]),
     )
 

@@ -14,15 +14,19 @@ import attrs
 
 from application.ports import LoggedEvent
 from domain.indicators import (
+    DEFAULT_NPS_SCALE,
     DEFINITIONS,
     Dimension,
     Effectiveness,
     Facts,
     FirstContactResolution,
     FollowUpCompliance,
+    NetPromoter,
+    NpsScale,
     Period,
     efectividad,
     first_contact_resolution,
+    nps,
     seguimientos,
 )
 
@@ -50,10 +54,15 @@ class IndicatorReport:
     seguimientos: dict[str, FollowUpCompliance]
     fcr: dict[str, FirstContactResolution]
     efectividad: dict[str, Effectiveness]
+    nps: dict[str, NetPromoter]
 
 
 def report(
-    facts: Facts, period: Period, by: Dimension, window: timedelta = timedelta(days=7)
+    facts: Facts,
+    period: Period,
+    by: Dimension,
+    window: timedelta = timedelta(days=7),
+    scale: NpsScale = DEFAULT_NPS_SCALE,
 ) -> IndicatorReport:
     return IndicatorReport(
         period=period,
@@ -63,4 +72,5 @@ def report(
         seguimientos=seguimientos(facts, period, by),
         fcr=first_contact_resolution(facts, period, by, window),
         efectividad=efectividad(facts, period),
+        nps=nps(facts, period, by, scale),
     )

@@ -31,6 +31,7 @@ from domain.events import (
     NoteAdded,
     Reopened,
     RepeatContactRecorded,
+    SurveyAnswered,
     SystemCallFailed,
     Typified,
     VisitScheduled,
@@ -564,5 +565,42 @@ def record_system_failure(
             operation=operation,
             reason=reason[:500],
             pending=pending,
+        )
+    ]
+
+
+def record_survey(
+    state: CaseState,
+    *,
+    survey_id: str,
+    answered_at: datetime,
+    recommendation: int,
+    agent_satisfaction: int | None,
+    solved: bool | None,
+    actor: Actor,
+    at: datetime,
+) -> list[CaseEvent]:
+    """A survey answer about the case; recorded once per survey id, open or closed case."""
+    survey_id = _text("survey_id", survey_id, max_length=80)
+    if survey_id in state.surveys:
+        return []
+    require_aware("answered_at", answered_at)
+    for name, score in (
+        ("recommendation", recommendation),
+        ("agent_satisfaction", agent_satisfaction),
+    ):
+        if score is not None and not 0 <= score <= 10:
+            raise InvalidValue(name, f"{score} is outside 0–10")
+    return [
+        _event(
+            SurveyAnswered,
+            state,
+            actor,
+            at,
+            survey_id=survey_id,
+            answered_at=answered_at,
+            recommendation=recommendation,
+            agent_satisfaction=agent_satisfaction,
+            solved=solved,
         )
     ]

@@ -200,6 +200,19 @@ class SystemCallFailed(CaseEvent):
 
 
 @attrs.frozen(kw_only=True)
+class SurveyAnswered(CaseEvent):
+    """The customer's satisfaction survey about the case (Claro's survey tool)."""
+
+    survey_id: str
+    answered_at: datetime
+    recommendation: int
+    """0–10: how likely to recommend (NPS)."""
+    agent_satisfaction: int | None
+    """0–10: "índice de satisfacción del asesor" (perceived quality)."""
+    solved: bool | None
+
+
+@attrs.frozen(kw_only=True)
 class MailFailed(CaseEvent):
     """A message about the case could not be delivered (permanently) to some recipients."""
 
@@ -232,4 +245,5 @@ EVENT_TYPES: tuple[type[CaseEvent], ...] = (
     ClockStopped,
     AccountChecked,
     SystemCallFailed,
+    SurveyAnswered,
 )

@@ -14,6 +14,8 @@ Definitions (version `v1`), each a [decision] where DOMAIN.md leaves room:
 - FCR: SPC cases without such a repeat / cases closed in the period.
 - Efectividad: follow-up compliance side by side with cases closed per agent-day (the days on
   which the agent closed a case or settled a follow-up).
+- NPS: % promoters − % detractors over the survey answers given in the period; scale and bands
+  are configuration (default 0–10, promoters 9–10, detractors 0–6).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from domain.events import (
     Ingested,
     Interpreted,
     RepeatContactRecorded,
+    SurveyAnswered,
 )
 
 DEFINITIONS = "v1"
@@ -101,10 +104,22 @@ class ContactFact:
 
 
 @attrs.frozen
+class SurveyFact:
+    case_id: uuid.UUID
+    survey_id: str
+    answered_at: datetime
+    recommendation: int
+    agent_satisfaction: int | None
+    solved: bool | None
+    attributes: Attributes
+
+
+@attrs.frozen
 class Facts:
     follow_ups: tuple[FollowUpFact, ...] = ()
     closings: tuple[ClosingFact, ...] = ()
     contacts: tuple[ContactFact, ...] = ()
+    surveys: tuple[SurveyFact, ...] = ()
 
 
 @attrs.frozen
@@ -118,7 +133,7 @@ class Period:
         return self.start <= moment < self.end
 
 
-Fact = FollowUpFact | ClosingFact | ContactFact
+Fact = FollowUpFact | ClosingFact | ContactFact | SurveyFact
 
 
 class FactBuilder:
@@ -175,6 +190,18 @@ class FactBuilder:
             status = "missed" if isinstance(e, FollowUpMissed) else (
                 "on_time" if e.on_time else "late")  # fmt: skip
             new.append(FollowUpFact(cid, e.follow_up_id, e.due_at, status, e.timestamp, current))
+        elif isinstance(e, SurveyAnswered):
+            new.append(
+                SurveyFact(
+                    cid,
+                    e.survey_id,
+                    e.answered_at,
+                    e.recommendation,
+                    e.agent_satisfaction,
+                    e.solved,
+                    current,
+                )
+            )
         elif isinstance(e, Closed | ClosedFirstContact):
             account, typification = self.identity[cid]
             new.append(
@@ -191,19 +218,27 @@ def facts_from(events: Iterable[CaseEvent]) -> Facts:
     follow_ups: dict[tuple[uuid.UUID, int], FollowUpFact] = {}
     closings: list[ClosingFact] = []
     contacts: list[ContactFact] = []
+    surveys: list[SurveyFact] = []
     for event in events:
         for fact in builder.apply(event):
             if isinstance(fact, FollowUpFact):
                 follow_ups[(fact.case_id, fact.follow_up_id)] = fact
             elif isinstance(fact, ClosingFact):
                 closings.append(fact)
+            elif isinstance(fact, SurveyFact):
+                surveys.append(fact)
             else:
                 contacts.append(fact)
     return Facts(
         tuple(sorted(follow_ups.values(), key=follow_up_order)),
         tuple(sorted(closings, key=lambda c: (c.closed_at, str(c.case_id), c.version))),
         tuple(sorted(contacts, key=lambda c: (c.received_at, str(c.case_id), c.version))),
+        tuple(sorted(surveys, key=survey_order)),
     )
+
+
+def survey_order(fact: SurveyFact) -> tuple[datetime, str, str]:
+    return (fact.answered_at, str(fact.case_id), fact.survey_id)
 
 
 def follow_up_order(fact: FollowUpFact) -> tuple[datetime, str, int]:
@@ -318,3 +353,49 @@ def efectividad(facts: Facts, period: Period) -> dict[str, Effectiveness]:
         )
         for agent in agents
     }
+
+
+@attrs.frozen
+class NpsScale:
+    """[decision] The survey's scale and bands: default 0–10, promoters 9–10, detractors 0–6
+    (Bain); Claro's survey has been described with a 0–9 scale: configure it here."""
+
+    maximum: int = 10
+    promoters_from: int = 9
+    detractors_to: int = 6
+
+    def __attrs_post_init__(self) -> None:
+        if not 0 <= self.detractors_to < self.promoters_from <= self.maximum:
+            raise ValueError("NPS bands must be 0 ≤ detractors_to < promoters_from ≤ maximum")
+
+
+DEFAULT_NPS_SCALE = NpsScale()
+
+
+@attrs.frozen
+class NetPromoter:
+    answers: int
+    promoters: int
+    detractors: int
+
+    @property
+    def nps(self) -> float | None:
+        """% promoters − % detractors, over all answers (−100 to 100)."""
+        if not self.answers:
+            return None
+        return 100 * (self.promoters - self.detractors) / self.answers
+
+
+def nps(
+    facts: Facts, period: Period, by: Dimension = Dimension.ALL, scale: NpsScale = DEFAULT_NPS_SCALE
+) -> dict[str, NetPromoter]:
+    """NPS of the survey answers given in the period (by answer time)."""
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for f in facts.surveys:
+        if f.answered_at not in period:
+            continue
+        row = totals[f.attributes.key(by)]
+        row[0] += 1
+        row[1] += f.recommendation >= scale.promoters_from
+        row[2] += f.recommendation <= scale.detractors_to
+    return {key: NetPromoter(*row) for key, row in sorted(totals.items())}

@@ -33,6 +33,7 @@ from domain.events import (
     NoteAdded,
     Reopened,
     RepeatContactRecorded,
+    SurveyAnswered,
     SystemCallFailed,
     Typified,
     VisitScheduled,
@@ -137,6 +138,8 @@ class CaseState:
     checks: tuple[tuple[str, str, bool], ...] = ()
     """(system, aspect, inconsistent) of each check made, oldest first."""
     pending_calls: tuple[str, ...] = ()
+    surveys: tuple[str, ...] = ()
+    """The ids of the survey answers recorded on the case."""
     """What outside systems failed to do and is still pending (cleared by the next check)."""
     """(Message-ID, recipients) of each message that could not be delivered."""
 
@@ -390,6 +393,12 @@ def _(event: AccountChecked, state: CaseState | None) -> CaseState:
 def _(event: SystemCallFailed, state: CaseState | None) -> CaseState:
     s = _on(state, event)
     return _next(s, event, pending_calls=(*s.pending_calls, event.pending))
+
+
+@_apply.register
+def _(event: SurveyAnswered, state: CaseState | None) -> CaseState:
+    s = _on(state, event)
+    return _next(s, event, surveys=(*s.surveys, event.survey_id))
 
 
 def apply(state: CaseState | None, event: CaseEvent) -> CaseState:

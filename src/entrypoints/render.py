@@ -220,11 +220,12 @@ def _pct(value: float | None) -> str:
 
 def indicators_rows(report: IndicatorReport) -> list[dict[str, Any]]:
     """One row per group: the numbers of every indicator, with the definitions version."""
-    keys = sorted(set(report.seguimientos) | set(report.fcr))
+    keys = sorted(set(report.seguimientos) | set(report.fcr) | set(report.nps))
     rows = []
     for key in keys:
         s = report.seguimientos.get(key)
         f = report.fcr.get(key)
+        n = report.nps.get(key)
         rows.append(
             {
                 "group": key,
@@ -239,6 +240,8 @@ def indicators_rows(report: IndicatorReport) -> list[dict[str, Any]]:
                 "repeated": f.repeated if f else 0,
                 "fcr": f.fcr if f else None,
                 "reincidencia": f.reincidencia if f else None,
+                "survey_answers": n.answers if n else 0,
+                "nps": n.nps if n else None,
                 "definitions": report.definitions,
             }
         )
@@ -254,14 +257,16 @@ def show_indicators(console: Console, report: IndicatorReport) -> None:
         title_justify="left",
     )
     for column in ("group", "due", "on time", "late", "missed", "pending", "compliance",
-                   "closed", "SPC", "repeated", "FCR", "reincidencia"):  # fmt: skip
+                   "closed", "SPC", "repeated", "FCR", "reincidencia", "answers",
+                   "NPS"):  # fmt: skip
         table.add_column(column, justify="left" if column == "group" else "right")
     for row in indicators_rows(report):
         table.add_row(
             row["group"], str(row["follow_ups_due"]), str(row["on_time"]), str(row["late"]),
             str(row["missed"]), str(row["pending"]), _pct(row["compliance"]), str(row["closed"]),
             str(row["first_contact"]), str(row["repeated"]), _pct(row["fcr"]),
-            _pct(row["reincidencia"]),
+            _pct(row["reincidencia"]), str(row["survey_answers"]),
+            "-" if row["nps"] is None else f"{row['nps']:+.1f}",
         )  # fmt: skip
     console.print(table)
     effectiveness = Table(title="Efectividad by agent", title_justify="left")

@@ -321,3 +321,25 @@ def test_support_pqr_and_sales_commands_over_http(
         sold = cli.json("sales", "escalate", "CRM-260007", "--reason", "Plan 900 megas",
                         "--follow-up", "2027-01-05", *agent)  # fmt: skip
         assert sold["events"][0]["event"] == "case.follow_up_scheduled"  # type: ignore[index]
+
+
+def test_survey_answers_feed_the_nps(cli: Cli, tmp_path: Path) -> None:
+    cli("ingest", str(SAMPLE))
+    export = tmp_path / "encuestas.csv"
+    export.write_bytes(
+        "caso;encuesta;fecha_respuesta;recomendación;satisfacción_asesor;solucionado\r\n"
+        "CRM-260001;E-1;01/12/2026 10:00;10;9;sí\r\n"
+        "CRM-260002;E-2;01/12/2026 11:00;3;4;no\r\n"
+        "CRM-260008;E-3;01/12/2026 12:00;9;;\r\n"
+        "CRM-999999;E-4;01/12/2026 12:00;9;;\r\n"
+        "CRM-260003;E-5;01/12/2026 12:00;11;;\r\n".encode("cp1252")
+    )
+    out, err = cli("import-surveys", str(export), code=4)
+    assert "2 rows rejected; the good ones were recorded" in err
+    assert "read 4 · recorded 3 · already recorded 0 · rejected 2" in out
+    assert "encuestas.csv:5: crm_case_id: no case with that key" in out
+    assert "encuestas.csv:6: recommendation: '11' is not 0–10" in out
+    again = cli.json("import-surveys", str(export), code=4)
+    assert (again["created"], again["already_known"]) == (0, 3)  # type: ignore[index]
+    [total] = cli.json("indicators", "--from", "2026-12-01", "--to", "2026-12-01")  # type: ignore[misc]
+    assert (total["survey_answers"], round(total["nps"], 1)) == (3, 33.3)

@@ -134,6 +134,21 @@ def commands(draw: st.DrawFn) -> Command:
         return lambda s, a, t: decisions.close_first_contact(s, summary="spc", actor=a, at=t)
     if kind == "reopen":
         return lambda s, a, t: decisions.reopen(s, reason="vuelve", actor=a, at=t)
+    if kind == "survey":
+        survey = draw(st.sampled_from(["S1", "S2"]))
+        score = draw(st.integers(0, 10))
+        satisfaction = draw(st.one_of(st.none(), st.integers(0, 10)))
+        solved = draw(st.one_of(st.none(), st.booleans()))
+        return lambda s, a, t: decisions.record_survey(
+            s,
+            survey_id=survey,
+            answered_at=t,
+            recommendation=score,
+            agent_satisfaction=satisfaction,
+            solved=solved,
+            actor=INTAKE,
+            at=t,
+        )
     key = draw(st.sampled_from(["R1", "R2"]))
     return lambda s, a, t: decisions.record_repeat_contact(
         s,

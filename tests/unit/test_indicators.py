@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from domain import decisions
 from domain.events import CaseEvent
 from domain.indicators import Dimension, Period, efectividad, facts_from, first_contact_resolution
@@ -122,3 +124,41 @@ def test_a_pending_follow_up_counts_for_the_cases_current_owner() -> None:
     by_agent = follow_up_compliance(facts_from(h.events), JULY, Dimension.AGENT)
     assert list(by_agent) == ["juan.r"]
     assert by_agent["juan.r"].pending == 1
+
+
+def test_nps_is_promoters_minus_detractors_over_all_answers_on_a_configurable_scale() -> None:
+    from domain.indicators import NpsScale, nps
+
+    h = History()
+    h.ingest("N", "999", None, T0)
+    h.do("N", decisions.assign, agent="maria.b", actor=MARIA, at=T0)
+    for number, score in enumerate([10, 9, 8, 6, 0]):
+        h.do(
+            "N",
+            decisions.record_survey,
+            survey_id=f"S{number}",
+            answered_at=T0,
+            recommendation=score,
+            agent_satisfaction=None,
+            solved=None,
+            actor=MARIA,
+            at=T0,
+        )
+    h.do(
+        "N",
+        decisions.record_survey,
+        survey_id="S0",
+        answered_at=T0,
+        recommendation=0,
+        agent_satisfaction=None,
+        solved=None,
+        actor=MARIA,
+        at=T0,
+    )  # the same answer again
+    [total] = nps(facts_from(h.events), JULY).values()
+    assert (total.answers, total.promoters, total.detractors) == (5, 2, 2)
+    assert total.nps == 0.0
+    nine = NpsScale(maximum=9, promoters_from=8, detractors_to=5)
+    assert nps(facts_from(h.events), JULY, Dimension.AGENT, nine)["maria.b"].nps == 40.0
+    with pytest.raises(ValueError, match="NPS bands"):
+        NpsScale(maximum=10, promoters_from=6, detractors_to=6)

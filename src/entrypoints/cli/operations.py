@@ -303,3 +303,29 @@ def demo(
         run_demo(folder, examples or (default if default.exists() else Path("examples")), out)
     except FileNotFoundError as error:
         raise InvalidValue("examples", str(error)) from None
+
+
+@app.command("import-surveys")
+def import_surveys_command(
+    path: Annotated[Path, typer.Argument(help="The survey tool's export (CSV).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Record survey answers on their cases (NPS, perceived quality); re-runs add nothing."""
+    from adapters.intake.surveys import SurveyExportReader
+    from application.surveys import import_surveys
+
+    if not path.is_file():
+        raise InvalidValue(str(path), "no such file")
+    report = import_surveys(current_office(), SurveyExportReader(path).items())
+    if as_json:
+        render.dump_json(out, render.report_json(report))
+    else:
+        out.print(
+            f"read {report.read} · recorded {report.created} · already recorded "
+            f"{report.already_known} · rejected {report.rejected_count}"
+        )
+        for row in report.rejected[:50]:
+            out.print(f"  rejected {row}", markup=False, highlight=False)
+    if not report.ok:
+        err.print(f"{report.rejected_count} rows rejected; the good ones were recorded")
+        raise typer.Exit(PARTIAL_INGEST)

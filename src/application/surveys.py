@@ -1,0 +1,74 @@
+"""Survey answers (Claro's survey tool export) recorded on their cases, for NPS and quality."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import attrs
+
+from application.ingestion import IngestReport
+from application.intake import RejectedRow
+from domain import decisions
+from domain.errors import CaseNotFound, DomainError
+from domain.events import CaseEvent
+from domain.state import CaseState
+from domain.values import Actor, ActorKind
+
+if TYPE_CHECKING:
+    from application.service import Backoffice
+
+SURVEY_TOOL = Actor(ActorKind.INTAKE, "encuestas")
+
+
+@attrs.frozen(kw_only=True)
+class SurveyRecord:
+    case: str
+    """The case's source key (CRM case id) or id."""
+    survey_id: str
+    answered_at: datetime
+    recommendation: int
+    agent_satisfaction: int | None
+    solved: bool | None
+    location: str
+
+
+def import_surveys(office: Backoffice, items: Iterable[SurveyRecord | RejectedRow]) -> IngestReport:
+    """Record each answer on its case, once per survey id; report what could not be."""
+    report = IngestReport()
+    for item in items:
+        if isinstance(item, RejectedRow):
+            report.reject(item)
+            continue
+        report.read += 1
+
+        def decide(state: CaseState, r: SurveyRecord = item) -> list[CaseEvent]:
+            return decisions.record_survey(
+                state,
+                survey_id=r.survey_id,
+                answered_at=r.answered_at,
+                recommendation=r.recommendation,
+                agent_satisfaction=r.agent_satisfaction,
+                solved=r.solved,
+                actor=SURVEY_TOOL,
+                at=office.clock.now(),
+            )
+
+        try:
+            result = office.execute(office.resolve(item.case), decide)
+        except CaseNotFound:
+            report.reject(
+                RejectedRow(
+                    location=item.location, field="crm_case_id", reason="no case with that key"
+                )
+            )
+            continue
+        except DomainError as error:
+            report.reject(RejectedRow(location=item.location, field=None, reason=str(error)))
+            continue
+        if result.events:
+            report.created += 1
+        else:
+            report.already_known += 1
+    return report
