@@ -22,8 +22,10 @@ from domain.indicators import (
     FactBuilder,
     Facts,
     FollowUpFact,
+    MonitoringFact,
     SurveyFact,
     follow_up_order,
+    monitoring_order,
     survey_order,
 )
 
@@ -52,6 +54,11 @@ TABLES = (
     " agent TEXT NOT NULL, category TEXT NOT NULL, line TEXT NOT NULL,"
     " PRIMARY KEY (case_id, survey_id))",
     "CREATE INDEX IF NOT EXISTS ind_surveys_at ON ind_surveys (answered_at)",
+    "CREATE TABLE IF NOT EXISTS ind_monitorings ("
+    " case_id TEXT NOT NULL, monitoring_id TEXT NOT NULL, monitored_at TEXT NOT NULL,"
+    " score INTEGER NOT NULL, agent TEXT NOT NULL, category TEXT NOT NULL, line TEXT NOT NULL,"
+    " PRIMARY KEY (case_id, monitoring_id))",
+    "CREATE INDEX IF NOT EXISTS ind_monitorings_at ON ind_monitorings (monitored_at)",
 )
 
 _UPSERT_CASE = (
@@ -74,6 +81,10 @@ _INSERT_SURVEY = (
     "INSERT INTO ind_surveys (case_id, survey_id, answered_at, recommendation,"
     " agent_satisfaction, solved, agent, category, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT DO NOTHING"
+)
+_INSERT_MONITORING = (
+    "INSERT INTO ind_monitorings (case_id, monitoring_id, monitored_at, score, agent,"
+    " category, line) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 _INSERT_CONTACT = (
     "INSERT INTO ind_contacts (case_id, version, account, typification, received_at)"
@@ -111,6 +122,7 @@ class _IndicatorView(SqlView):
         closings: list[tuple[Any, ...]] = []
         contacts: list[tuple[Any, ...]] = []
         surveys: list[tuple[Any, ...]] = []
+        monitorings: list[tuple[Any, ...]] = []
         for logged in events:
             for fact in builder.apply(logged.event):
                 case = str(fact.case_id)
@@ -127,6 +139,19 @@ class _IndicatorView(SqlView):
                         (case, fact.version, ts(fact.closed_at), int(fact.first_contact),
                          fact.account, fact.typification, a.agent, a.category, a.line)
                     )  # fmt: skip
+                elif isinstance(fact, MonitoringFact):
+                    a = fact.attributes
+                    monitorings.append(
+                        (
+                            case,
+                            fact.monitoring_id,
+                            ts(fact.monitored_at),
+                            fact.score,
+                            a.agent,
+                            a.category,
+                            a.line,
+                        )
+                    )
                 elif isinstance(fact, SurveyFact):
                     a = fact.attributes
                     solved = None if fact.solved is None else int(fact.solved)
@@ -159,6 +184,7 @@ class _IndicatorView(SqlView):
             (_INSERT_CLOSING, closings),
             (_INSERT_CONTACT, contacts),
             (_INSERT_SURVEY, surveys),
+            (_INSERT_MONITORING, monitorings),
         ):
             if rows:
                 c.executemany(self._sql(statement), rows)
@@ -187,11 +213,19 @@ class _IndicatorView(SqlView):
                 (begin, finish),
             )
             surveys = [_survey(row) for row in c.fetchall()]
+            c.execute(
+                self._sql(
+                    "SELECT * FROM ind_monitorings WHERE monitored_at >= ? AND monitored_at < ?"
+                ),
+                (begin, finish),
+            )
+            monitorings = [_monitoring(row) for row in c.fetchall()]
         return Facts(
             tuple(sorted(follow_ups, key=follow_up_order)),
             tuple(sorted(closings, key=lambda f: (f.closed_at, str(f.case_id), f.version))),
             tuple(sorted(contacts, key=lambda f: (f.received_at, str(f.case_id), f.version))),
             tuple(sorted(surveys, key=survey_order)),
+            tuple(sorted(monitorings, key=monitoring_order)),
         )
 
 
@@ -220,6 +254,16 @@ def _closing(row: Mapping[str, Any]) -> ClosingFact:
         bool(row["first_contact"]),
         row["account"],
         row["typification"],
+        Attributes(row["agent"], row["category"], row["line"]),
+    )
+
+
+def _monitoring(row: Mapping[str, Any]) -> MonitoringFact:
+    return MonitoringFact(
+        uuid.UUID(row["case_id"]),
+        row["monitoring_id"],
+        _time(row["monitored_at"]),
+        int(row["score"]),
         Attributes(row["agent"], row["category"], row["line"]),
     )
 

@@ -15,6 +15,7 @@ import attrs
 from application.ports import LoggedEvent
 from domain.indicators import (
     DEFAULT_NPS_SCALE,
+    DEFAULT_QUALITY_WEIGHTS,
     DEFINITIONS,
     Dimension,
     Effectiveness,
@@ -24,6 +25,9 @@ from domain.indicators import (
     NetPromoter,
     NpsScale,
     Period,
+    Quality,
+    QualityWeights,
+    calidad_mec,
     efectividad,
     first_contact_resolution,
     nps,
@@ -55,6 +59,7 @@ class IndicatorReport:
     fcr: dict[str, FirstContactResolution]
     efectividad: dict[str, Effectiveness]
     nps: dict[str, NetPromoter]
+    quality: dict[str, Quality]
 
 
 def report(
@@ -63,6 +68,7 @@ def report(
     by: Dimension,
     window: timedelta = timedelta(days=7),
     scale: NpsScale = DEFAULT_NPS_SCALE,
+    weights: QualityWeights = DEFAULT_QUALITY_WEIGHTS,
 ) -> IndicatorReport:
     return IndicatorReport(
         period=period,
@@ -73,4 +79,5 @@ def report(
         fcr=first_contact_resolution(facts, period, by, window),
         efectividad=efectividad(facts, period),
         nps=nps(facts, period, by, scale),
+        quality=calidad_mec(facts, period, by, weights),
     )

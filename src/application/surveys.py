@@ -1,8 +1,8 @@
-"""Survey answers (Claro's survey tool export) recorded on their cases, for NPS and quality."""
+"""Survey answers and quality monitorings recorded on their cases (NPS, Calidad MEC)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -72,3 +72,65 @@ def import_surveys(office: Backoffice, items: Iterable[SurveyRecord | RejectedRo
         else:
             report.already_known += 1
     return report
+
+
+QUALITY_TOOL = Actor(ActorKind.INTAKE, "calidad")
+
+
+@attrs.frozen(kw_only=True)
+class MonitoringRecord:
+    case: str
+    monitoring_id: str
+    monitored_at: datetime
+    agent: str
+    score: int
+    location: str
+
+
+def import_monitorings(
+    office: Backoffice, items: Iterable[MonitoringRecord | RejectedRow]
+) -> IngestReport:
+    """Record each quality monitoring on its case, once per monitoring id."""
+    report = IngestReport()
+    for item in items:
+        if isinstance(item, RejectedRow):
+            report.reject(item)
+            continue
+        report.read += 1
+
+        def decide(state: CaseState, r: MonitoringRecord = item) -> list[CaseEvent]:
+            return decisions.record_monitoring(
+                state,
+                monitoring_id=r.monitoring_id,
+                monitored_at=r.monitored_at,
+                agent=r.agent,
+                score=r.score,
+                actor=QUALITY_TOOL,
+                at=office.clock.now(),
+            )
+
+        _record_on_case(office, item.case, item.location, decide, report)
+    return report
+
+
+def _record_on_case(
+    office: Backoffice,
+    reference: str,
+    location: str,
+    decide: Callable[[CaseState], list[CaseEvent]],
+    report: IngestReport,
+) -> None:
+    try:
+        result = office.execute(office.resolve(reference), decide)
+    except CaseNotFound:
+        report.reject(
+            RejectedRow(location=location, field="crm_case_id", reason="no case with that key")
+        )
+        return
+    except DomainError as error:
+        report.reject(RejectedRow(location=location, field=None, reason=str(error)))
+        return
+    if result.events:
+        report.created += 1
+    else:
+        report.already_known += 1

@@ -29,6 +29,7 @@ from domain.events import (
     Interpreted,
     MailFailed,
     NoteAdded,
+    QualityMonitored,
     Reopened,
     RepeatContactRecorded,
     SurveyAnswered,
@@ -602,5 +603,36 @@ def record_survey(
             recommendation=recommendation,
             agent_satisfaction=agent_satisfaction,
             solved=solved,
+        )
+    ]
+
+
+def record_monitoring(
+    state: CaseState,
+    *,
+    monitoring_id: str,
+    monitored_at: datetime,
+    agent: str,
+    score: int,
+    actor: Actor,
+    at: datetime,
+) -> list[CaseEvent]:
+    """A quality monitoring of the case's handling; recorded once per monitoring id."""
+    monitoring_id = _text("monitoring_id", monitoring_id, max_length=80)
+    if monitoring_id in state.monitorings:
+        return []
+    require_aware("monitored_at", monitored_at)
+    if not 0 <= score <= 100:
+        raise InvalidValue("score", f"{score} is outside 0–100")
+    return [
+        _event(
+            QualityMonitored,
+            state,
+            actor,
+            at,
+            monitoring_id=monitoring_id,
+            monitored_at=monitored_at,
+            agent=_text("agent", agent, max_length=80),
+            score=score,
         )
     ]

@@ -213,6 +213,16 @@ class SurveyAnswered(CaseEvent):
 
 
 @attrs.frozen(kw_only=True)
+class QualityMonitored(CaseEvent):
+    """A quality monitoring of the agent's work on the case (Claro's tool): 0–100."""
+
+    monitoring_id: str
+    monitored_at: datetime
+    agent: str
+    score: int
+
+
+@attrs.frozen(kw_only=True)
 class MailFailed(CaseEvent):
     """A message about the case could not be delivered (permanently) to some recipients."""
 
@@ -246,4 +256,5 @@ EVENT_TYPES: tuple[type[CaseEvent], ...] = (
     AccountChecked,
     SystemCallFailed,
     SurveyAnswered,
+    QualityMonitored,
 )

@@ -14,6 +14,8 @@ Definitions (version `v1`), each a [decision] where DOMAIN.md leaves room:
 - FCR: SPC cases without such a repeat / cases closed in the period.
 - Efectividad: follow-up compliance side by side with cases closed per agent-day (the days on
   which the agent closed a case or settled a follow-up).
+- Calidad MEC: 40 % the mean monitoring score + 60 % the mean agent satisfaction of the
+  survey (0–10 as 0–100 %); goal 90 %; weights and goal are configuration.
 - NPS: % promoters − % detractors over the survey answers given in the period; scale and bands
   are configuration (default 0–10, promoters 9–10, detractors 0–6).
 """
@@ -39,6 +41,7 @@ from domain.events import (
     FollowUpScheduled,
     Ingested,
     Interpreted,
+    QualityMonitored,
     RepeatContactRecorded,
     SurveyAnswered,
 )
@@ -115,11 +118,22 @@ class SurveyFact:
 
 
 @attrs.frozen
+class MonitoringFact:
+    case_id: uuid.UUID
+    monitoring_id: str
+    monitored_at: datetime
+    score: int
+    attributes: Attributes
+    """The monitored agent (from the monitoring), with the case's category and line."""
+
+
+@attrs.frozen
 class Facts:
     follow_ups: tuple[FollowUpFact, ...] = ()
     closings: tuple[ClosingFact, ...] = ()
     contacts: tuple[ContactFact, ...] = ()
     surveys: tuple[SurveyFact, ...] = ()
+    monitorings: tuple[MonitoringFact, ...] = ()
 
 
 @attrs.frozen
@@ -133,7 +147,7 @@ class Period:
         return self.start <= moment < self.end
 
 
-Fact = FollowUpFact | ClosingFact | ContactFact | SurveyFact
+Fact = FollowUpFact | ClosingFact | ContactFact | SurveyFact | MonitoringFact
 
 
 class FactBuilder:
@@ -164,8 +178,9 @@ class FactBuilder:
         if isinstance(e, Ingested):
             current = Attributes(line=e.line.value)
             self.identity[cid] = (e.account, e.typification)
-            new.append(ContactFact(cid, e.originator_version, e.account, e.typification,
-                                   e.received_at))  # fmt: skip
+            new.append(
+                ContactFact(cid, e.originator_version, e.account, e.typification, e.received_at)
+            )
             if e.follow_up_at is not None:
                 self.pending[cid] = {1: e.follow_up_at}
                 new.append(FollowUpFact(cid, 1, e.follow_up_at, "pending", None, current))
@@ -180,16 +195,19 @@ class FactBuilder:
             )
         elif isinstance(e, RepeatContactRecorded):
             account, typification = self.identity[cid]
-            new.append(ContactFact(cid, e.originator_version, account, typification,
-                                   e.received_at))  # fmt: skip
+            new.append(ContactFact(cid, e.originator_version, account, typification, e.received_at))
         elif isinstance(e, FollowUpScheduled):
             self.pending.setdefault(cid, {})[e.follow_up_id] = e.due_at
             new.append(FollowUpFact(cid, e.follow_up_id, e.due_at, "pending", None, current))
         elif isinstance(e, FollowUpCompleted | FollowUpMissed):
             self.pending.get(cid, {}).pop(e.follow_up_id, None)
-            status = "missed" if isinstance(e, FollowUpMissed) else (
-                "on_time" if e.on_time else "late")  # fmt: skip
+            status = (
+                "missed" if isinstance(e, FollowUpMissed) else ("on_time" if e.on_time else "late")
+            )
             new.append(FollowUpFact(cid, e.follow_up_id, e.due_at, status, e.timestamp, current))
+        elif isinstance(e, QualityMonitored):
+            monitored = attrs.evolve(current, agent=e.agent)
+            new.append(MonitoringFact(cid, e.monitoring_id, e.monitored_at, e.score, monitored))
         elif isinstance(e, SurveyAnswered):
             new.append(
                 SurveyFact(
@@ -205,9 +223,16 @@ class FactBuilder:
         elif isinstance(e, Closed | ClosedFirstContact):
             account, typification = self.identity[cid]
             new.append(
-                ClosingFact(cid, e.originator_version, e.timestamp,
-                            isinstance(e, ClosedFirstContact), account, typification, current)
-            )  # fmt: skip
+                ClosingFact(
+                    cid,
+                    e.originator_version,
+                    e.timestamp,
+                    isinstance(e, ClosedFirstContact),
+                    account,
+                    typification,
+                    current,
+                )
+            )
         self.attributes[cid] = current
         return new
 
@@ -219,6 +244,7 @@ def facts_from(events: Iterable[CaseEvent]) -> Facts:
     closings: list[ClosingFact] = []
     contacts: list[ContactFact] = []
     surveys: list[SurveyFact] = []
+    monitorings: list[MonitoringFact] = []
     for event in events:
         for fact in builder.apply(event):
             if isinstance(fact, FollowUpFact):
@@ -227,6 +253,8 @@ def facts_from(events: Iterable[CaseEvent]) -> Facts:
                 closings.append(fact)
             elif isinstance(fact, SurveyFact):
                 surveys.append(fact)
+            elif isinstance(fact, MonitoringFact):
+                monitorings.append(fact)
             else:
                 contacts.append(fact)
     return Facts(
@@ -234,7 +262,12 @@ def facts_from(events: Iterable[CaseEvent]) -> Facts:
         tuple(sorted(closings, key=lambda c: (c.closed_at, str(c.case_id), c.version))),
         tuple(sorted(contacts, key=lambda c: (c.received_at, str(c.case_id), c.version))),
         tuple(sorted(surveys, key=survey_order)),
+        tuple(sorted(monitorings, key=monitoring_order)),
     )
+
+
+def monitoring_order(fact: MonitoringFact) -> tuple[datetime, str, str]:
+    return (fact.monitored_at, str(fact.case_id), fact.monitoring_id)
 
 
 def survey_order(fact: SurveyFact) -> tuple[datetime, str, str]:
@@ -399,3 +432,72 @@ def nps(
         row[1] += f.recommendation >= scale.promoters_from
         row[2] += f.recommendation <= scale.detractors_to
     return {key: NetPromoter(*row) for key, row in sorted(totals.items())}
+
+
+@attrs.frozen
+class QualityWeights:
+    """Calidad MEC (§11): emitted (monitoring) 40 %, perceived (the survey's agent
+    satisfaction, 0–10 read as 0–100 %) 60 %, goal 90 % — the seed's "540%"/"560%" are OCR
+    for 40/60 [decision]; all configurable."""
+
+    emitted: float = 0.4
+    perceived: float = 0.6
+    goal: float = 90.0
+
+    def __attrs_post_init__(self) -> None:
+        if abs(self.emitted + self.perceived - 1) > 1e-9 or min(self.emitted, self.perceived) < 0:
+            raise ValueError("the quality weights must be non-negative and add up to 1")
+
+
+DEFAULT_QUALITY_WEIGHTS = QualityWeights()
+
+
+@attrs.frozen
+class Quality:
+    monitorings: int
+    emitted: float | None
+    """Mean monitoring score, 0–100."""
+    perceived_answers: int
+    perceived: float | None
+    """Mean agent satisfaction in the survey, as 0–100."""
+    weights: QualityWeights = DEFAULT_QUALITY_WEIGHTS
+
+    @property
+    def mec(self) -> float | None:
+        if self.emitted is None or self.perceived is None:
+            return None
+        return self.weights.emitted * self.emitted + self.weights.perceived * self.perceived
+
+    @property
+    def meets_goal(self) -> bool | None:
+        return None if self.mec is None else self.mec >= self.weights.goal
+
+
+def calidad_mec(
+    facts: Facts,
+    period: Period,
+    by: Dimension = Dimension.ALL,
+    weights: QualityWeights = DEFAULT_QUALITY_WEIGHTS,
+) -> dict[str, Quality]:
+    emitted: dict[str, list[int]] = defaultdict(list)
+    perceived: dict[str, list[int]] = defaultdict(list)
+    for m in facts.monitorings:
+        if m.monitored_at in period:
+            emitted[m.attributes.key(by)].append(m.score)
+    for f in facts.surveys:
+        if f.answered_at in period and f.agent_satisfaction is not None:
+            perceived[f.attributes.key(by)].append(f.agent_satisfaction * 10)
+
+    def mean(values: list[int]) -> float | None:
+        return sum(values) / len(values) if values else None
+
+    return {
+        key: Quality(
+            len(emitted[key]),
+            mean(emitted[key]),
+            len(perceived[key]),
+            mean(perceived[key]),
+            weights,
+        )
+        for key in sorted(set(emitted) | set(perceived))
+    }

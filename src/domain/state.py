@@ -31,6 +31,7 @@ from domain.events import (
     Interpreted,
     MailFailed,
     NoteAdded,
+    QualityMonitored,
     Reopened,
     RepeatContactRecorded,
     SurveyAnswered,
@@ -139,6 +140,7 @@ class CaseState:
     """(system, aspect, inconsistent) of each check made, oldest first."""
     pending_calls: tuple[str, ...] = ()
     surveys: tuple[str, ...] = ()
+    monitorings: tuple[str, ...] = ()
     """The ids of the survey answers recorded on the case."""
     """What outside systems failed to do and is still pending (cleared by the next check)."""
     """(Message-ID, recipients) of each message that could not be delivered."""
@@ -399,6 +401,12 @@ def _(event: SystemCallFailed, state: CaseState | None) -> CaseState:
 def _(event: SurveyAnswered, state: CaseState | None) -> CaseState:
     s = _on(state, event)
     return _next(s, event, surveys=(*s.surveys, event.survey_id))
+
+
+@_apply.register
+def _(event: QualityMonitored, state: CaseState | None) -> CaseState:
+    s = _on(state, event)
+    return _next(s, event, monitorings=(*s.monitorings, event.monitoring_id))
 
 
 def apply(state: CaseState | None, event: CaseEvent) -> CaseState:

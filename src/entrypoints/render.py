@@ -226,6 +226,7 @@ def indicators_rows(report: IndicatorReport) -> list[dict[str, Any]]:
         s = report.seguimientos.get(key)
         f = report.fcr.get(key)
         n = report.nps.get(key)
+        q = report.quality.get(key)
         rows.append(
             {
                 "group": key,
@@ -242,10 +243,22 @@ def indicators_rows(report: IndicatorReport) -> list[dict[str, Any]]:
                 "reincidencia": f.reincidencia if f else None,
                 "survey_answers": n.answers if n else 0,
                 "nps": n.nps if n else None,
+                "quality_emitted": q.emitted if q else None,
+                "quality_perceived": q.perceived if q else None,
+                "calidad_mec": q.mec if q else None,
+                "calidad_mec_meets_goal": q.meets_goal if q else None,
                 "definitions": report.definitions,
             }
         )
     return rows
+
+
+def _mec(row: dict[str, Any]) -> str:
+    """Calidad MEC with its traffic light against the goal (● met, ○ not met)."""
+    if row["calidad_mec"] is None:
+        return "-"
+    light = "[green]●[/green]" if row["calidad_mec_meets_goal"] else "[red]○[/red]"
+    return f"{row['calidad_mec']:.1f} {light}"
 
 
 def show_indicators(console: Console, report: IndicatorReport) -> None:
@@ -258,7 +271,7 @@ def show_indicators(console: Console, report: IndicatorReport) -> None:
     )
     for column in ("group", "due", "on time", "late", "missed", "pending", "compliance",
                    "closed", "SPC", "repeated", "FCR", "reincidencia", "answers",
-                   "NPS"):  # fmt: skip
+                   "NPS", "MEC"):  # fmt: skip
         table.add_column(column, justify="left" if column == "group" else "right")
     for row in indicators_rows(report):
         table.add_row(
@@ -266,7 +279,7 @@ def show_indicators(console: Console, report: IndicatorReport) -> None:
             str(row["missed"]), str(row["pending"]), _pct(row["compliance"]), str(row["closed"]),
             str(row["first_contact"]), str(row["repeated"]), _pct(row["fcr"]),
             _pct(row["reincidencia"]), str(row["survey_answers"]),
-            "-" if row["nps"] is None else f"{row['nps']:+.1f}",
+            "-" if row["nps"] is None else f"{row['nps']:+.1f}", _mec(row),
         )  # fmt: skip
     console.print(table)
     effectiveness = Table(title="Efectividad by agent", title_justify="left")

@@ -343,3 +343,17 @@ def test_survey_answers_feed_the_nps(cli: Cli, tmp_path: Path) -> None:
     assert (again["created"], again["already_known"]) == (0, 3)  # type: ignore[index]
     [total] = cli.json("indicators", "--from", "2026-12-01", "--to", "2026-12-01")  # type: ignore[misc]
     assert (total["survey_answers"], round(total["nps"], 1)) == (3, 33.3)
+    quality = tmp_path / "calidad.csv"
+    quality.write_text(
+        "caso,monitoreo,fecha_monitoreo,asesor,nota\n"
+        "CRM-260001,Q-1,2026-12-01 15:00,maria.b,96\n"
+        "CRM-260002,Q-2,2026-12-01 16:00,juan.r,101\n",
+        encoding="utf-8",
+    )
+    out, _ = cli("import-quality", str(quality), code=4)
+    assert "calidad.csv:3: score: '101' is not 0–100" in out
+    [total] = cli.json("indicators", "--from", "2026-12-01", "--to", "2026-12-01")  # type: ignore[misc]
+    assert total["quality_emitted"] == 96.0
+    assert total["quality_perceived"] == 65.0  # satisfaction 9 and 4, as %
+    assert round(total["calidad_mec"], 1) == 77.4  # 0.4 × 96 + 0.6 × 65
+    assert total["calidad_mec_meets_goal"] is False

@@ -134,6 +134,19 @@ def commands(draw: st.DrawFn) -> Command:
         return lambda s, a, t: decisions.close_first_contact(s, summary="spc", actor=a, at=t)
     if kind == "reopen":
         return lambda s, a, t: decisions.reopen(s, reason="vuelve", actor=a, at=t)
+    if kind == "monitor":
+        monitoring = draw(st.sampled_from(["Q1", "Q2"]))
+        score = draw(st.integers(0, 100))
+        agent = draw(st.sampled_from(["maria.b", "juan.r"]))
+        return lambda s, a, t: decisions.record_monitoring(
+            s,
+            monitoring_id=monitoring,
+            monitored_at=t,
+            agent=agent,
+            score=score,
+            actor=INTAKE,
+            at=t,
+        )
     if kind == "survey":
         survey = draw(st.sampled_from(["S1", "S2"]))
         score = draw(st.integers(0, 10))

@@ -40,24 +40,52 @@ class History:
     def ingest(self, key: str, account: str, due: datetime | None, at: datetime) -> None:
         self.events.append(
             decisions.ingest(
-                source=SourceKey(Channel.CRM, key), received_at=at, account=account,
-                line=LineOfBusiness.HOGAR, customer_name="X", typification="Factura",
-                request="", follow_up_at=due, front_agent=None, recommended_by=None,
-                actor=INTAKE, at=at,
+                source=SourceKey(Channel.CRM, key),
+                received_at=at,
+                account=account,
+                line=LineOfBusiness.HOGAR,
+                customer_name="X",
+                typification="Factura",
+                request="",
+                follow_up_at=due,
+                front_agent=None,
+                recommended_by=None,
+                actor=INTAKE,
+                at=at,
             )
-        )  # fmt: skip
+        )
 
     def do(self, key: str, decide, **kwargs: object) -> None:  # type: ignore[no-untyped-def]
         self.events.extend(decide(self.state(key), **kwargs))
 
     def close(self, key: str, who: Actor, at: datetime, *, first_contact: bool) -> None:
-        self.do(key, decisions.interpret, category=Category.SAC,
-                subcategory=Subcategory.FACTURACION, actor=who, at=at)  # fmt: skip
-        self.do(key, decisions.typify, marking_code="M", resolution=Resolution.FIRST_CONTACT,
-                cun=None, actor=who, at=at)  # fmt: skip
-        self.do(key, decisions.complete_closing_protocol, resolution_explained=True,
-                nothing_else_pending=True, closing_script_read=True, survey_invited=True,
-                actor=who, at=at)  # fmt: skip
+        self.do(
+            key,
+            decisions.interpret,
+            category=Category.SAC,
+            subcategory=Subcategory.FACTURACION,
+            actor=who,
+            at=at,
+        )
+        self.do(
+            key,
+            decisions.typify,
+            marking_code="M",
+            resolution=Resolution.FIRST_CONTACT,
+            cun=None,
+            actor=who,
+            at=at,
+        )
+        self.do(
+            key,
+            decisions.complete_closing_protocol,
+            resolution_explained=True,
+            nothing_else_pending=True,
+            closing_script_read=True,
+            survey_invited=True,
+            actor=who,
+            at=at,
+        )
         closing = decisions.close_first_contact if first_contact else decisions.close
         self.do(key, closing, summary="ok", actor=who, at=at)
 
@@ -162,3 +190,54 @@ def test_nps_is_promoters_minus_detractors_over_all_answers_on_a_configurable_sc
     assert nps(facts_from(h.events), JULY, Dimension.AGENT, nine)["maria.b"].nps == 40.0
     with pytest.raises(ValueError, match="NPS bands"):
         NpsScale(maximum=10, promoters_from=6, detractors_to=6)
+
+
+def test_calidad_mec_weighs_monitoring_40_and_perceived_60_against_a_90_goal() -> None:
+    from domain.indicators import QualityWeights, calidad_mec
+
+    h = History()
+    h.ingest("Q", "777", None, T0)
+    h.do("Q", decisions.assign, agent="juan.r", actor=JUAN, at=T0)
+    h.do(
+        "Q",
+        decisions.record_monitoring,
+        monitoring_id="M1",
+        monitored_at=T0,
+        agent="maria.b",
+        score=80,
+        actor=JUAN,
+        at=T0,
+    )
+    h.do(
+        "Q",
+        decisions.record_monitoring,
+        monitoring_id="M2",
+        monitored_at=T0,
+        agent="maria.b",
+        score=100,
+        actor=JUAN,
+        at=T0,
+    )
+    h.do(
+        "Q",
+        decisions.record_survey,
+        survey_id="S1",
+        answered_at=T0,
+        recommendation=9,
+        agent_satisfaction=9,
+        solved=True,
+        actor=JUAN,
+        at=T0,
+    )
+    facts = facts_from(h.events)
+    [total] = calidad_mec(facts, JULY).values()
+    assert (total.emitted, total.perceived) == (90.0, 90.0)
+    assert total.mec == pytest.approx(90.0)
+    assert total.meets_goal
+    by_agent = calidad_mec(facts, JULY, Dimension.AGENT)
+    assert by_agent["maria.b"].mec is None  # monitored, but the survey is about juan.r's case
+    assert by_agent["juan.r"].perceived == 90.0
+    strict = calidad_mec(facts, JULY, weights=QualityWeights(0.5, 0.5, goal=95.0))
+    assert strict["total"].meets_goal is False
+    with pytest.raises(ValueError, match="add up to 1"):
+        QualityWeights(0.5, 0.6)

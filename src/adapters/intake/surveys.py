@@ -1,4 +1,4 @@
-"""The survey tool's export (CSV, `;` or `,`, UTF-8 or Windows-1252) as survey records.
+"""The survey and quality tools' exports (CSV, `;` or `,`, UTF-8 or Windows-1252).
 
 Columns (Spanish aliases accepted, as for CRM exports): `crm_case_id` (`caso`), `survey_id`
 (`encuesta`, `id_encuesta`), `answered_at` (`fecha_respuesta`, `fecha`), `recommendation`
@@ -16,7 +16,7 @@ from pathlib import Path
 from adapters.intake.crm_export import sniff_delimiter, sniff_encoding, text_stream
 from adapters.intake.parsing import DateError, fold, parse_datetime
 from application.intake import RejectedRow
-from application.surveys import SurveyRecord
+from application.surveys import MonitoringRecord, SurveyRecord
 
 ALIASES = {
     "crm_case_id": "crm_case_id",
@@ -41,50 +41,59 @@ YES = {"si", "s", "yes", "y", "1", "true"}
 NO = {"no", "n", "0", "false"}
 
 
+def table_rows(
+    path: Path, aliases: dict[str, str], required: tuple[str, ...]
+) -> Iterator[tuple[str, dict[str, str]] | RejectedRow]:
+    """(location, {field: text}) per data row of a CSV export, or the header's rejection."""
+    with path.open("rb") as raw:
+        encoding = sniff_encoding(raw.read(1 << 20))
+        raw.seek(0)
+        text = text_stream(raw, encoding)
+        header = text.readline()
+        delimiter = sniff_delimiter(header)
+        names = next(csv.reader([header], delimiter=delimiter), [])
+        columns = [aliases.get(fold(name)) for name in names]
+        missing = [name for name in required if name not in columns]
+        if missing:
+            yield RejectedRow(
+                location=f"{path.name}:1",
+                field=None,
+                reason=f"missing columns: {', '.join(missing)}",
+            )
+            return
+        for number, row in enumerate(csv.reader(text, delimiter=delimiter), start=2):
+            if any(cell.strip() for cell in row):
+                values = {c: v.strip() for c, v in zip(columns, row, strict=False) if c}
+                empty = next((f for f in required if not values.get(f)), None)
+                if empty is not None:
+                    yield RejectedRow(
+                        location=f"{path.name}:{number}", field=empty, reason="required"
+                    )
+                else:
+                    yield f"{path.name}:{number}", values
+
+
 class SurveyExportReader:
     def __init__(self, path: Path) -> None:
         self.path = path
 
     def items(self) -> Iterator[SurveyRecord | RejectedRow]:
-        with self.path.open("rb") as raw:
-            encoding = sniff_encoding(raw.read(1 << 20))
-            raw.seek(0)
-            text = text_stream(raw, encoding)
-            header = text.readline()
-            reader = csv.reader(text, delimiter=sniff_delimiter(header))
-            columns = [
-                ALIASES.get(fold(name))
-                for name in next(csv.reader([header], delimiter=sniff_delimiter(header)))
-            ]
-            missing = [name for name in REQUIRED if name not in columns]
-            name = self.path.name
-            if missing:
-                yield RejectedRow(
-                    location=f"{name}:1",
-                    field=None,
-                    reason=f"missing columns: {', '.join(missing)}",
-                )
-                return
-            for number, row in enumerate(reader, start=2):
-                if not any(cell.strip() for cell in row):
-                    continue
-                values = {c: v.strip() for c, v in zip(columns, row, strict=False) if c}
-                yield _record(values, f"{name}:{number}")
+        for item in table_rows(self.path, ALIASES, REQUIRED):
+            yield item if isinstance(item, RejectedRow) else _record(item[1], item[0])
 
 
-def _score(values: dict[str, str], field: str, location: str) -> int | RejectedRow | None:
+def _score(
+    values: dict[str, str], field: str, location: str, top: int = 10
+) -> int | RejectedRow | None:
     text = values.get(field, "")
     if not text:
         return None
-    if not text.isdigit() or not 0 <= int(text) <= 10:
-        return RejectedRow(location=location, field=field, reason=f"{text!r} is not 0–10")
+    if not text.isdigit() or not 0 <= int(text) <= top:
+        return RejectedRow(location=location, field=field, reason=f"{text!r} is not 0–{top}")
     return int(text)
 
 
 def _record(values: dict[str, str], location: str) -> SurveyRecord | RejectedRow:
-    for field in REQUIRED:
-        if not values.get(field):
-            return RejectedRow(location=location, field=field, reason="required")
     try:
         answered = parse_datetime(values["answered_at"])
     except DateError as error:
@@ -108,3 +117,54 @@ def _record(values: dict[str, str], location: str) -> SurveyRecord | RejectedRow
         solved=None if not solved_text else solved_text in YES,
         location=location,
     )
+
+
+QUALITY_ALIASES = {
+    "crm_case_id": "crm_case_id",
+    "caso": "crm_case_id",
+    "id_caso": "crm_case_id",
+    "monitoring_id": "monitoring_id",
+    "monitoreo": "monitoring_id",
+    "id_monitoreo": "monitoring_id",
+    "monitored_at": "monitored_at",
+    "fecha_monitoreo": "monitored_at",
+    "fecha": "monitored_at",
+    "agent": "agent",
+    "asesor": "agent",
+    "agente": "agent",
+    "score": "score",
+    "nota": "score",
+    "calificacion": "score",
+}
+QUALITY_REQUIRED = ("crm_case_id", "monitoring_id", "monitored_at", "agent", "score")
+
+
+class MonitoringExportReader:
+    """The quality tool's export: case, monitoring id, date, monitored agent, score 0–100."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def items(self) -> Iterator[MonitoringRecord | RejectedRow]:
+        for item in table_rows(self.path, QUALITY_ALIASES, QUALITY_REQUIRED):
+            if isinstance(item, RejectedRow):
+                yield item
+                continue
+            location, values = item
+            try:
+                monitored = parse_datetime(values["monitored_at"])
+            except DateError as error:
+                yield RejectedRow(location=location, field="monitored_at", reason=str(error))
+                continue
+            score = _score(values, "score", location, top=100)
+            if isinstance(score, RejectedRow) or score is None:
+                yield score or RejectedRow(location=location, field="score", reason="required")
+                continue
+            yield MonitoringRecord(
+                case=values["crm_case_id"],
+                monitoring_id=values["monitoring_id"],
+                monitored_at=monitored,
+                agent=values["agent"],
+                score=score,
+                location=location,
+            )

@@ -316,7 +316,10 @@ def import_surveys_command(
 
     if not path.is_file():
         raise InvalidValue(str(path), "no such file")
-    report = import_surveys(current_office(), SurveyExportReader(path).items())
+    _show_recorded(import_surveys(current_office(), SurveyExportReader(path).items()), as_json)
+
+
+def _show_recorded(report: IngestReport, as_json: bool) -> None:
     if as_json:
         render.dump_json(out, render.report_json(report))
     else:
@@ -329,3 +332,19 @@ def import_surveys_command(
     if not report.ok:
         err.print(f"{report.rejected_count} rows rejected; the good ones were recorded")
         raise typer.Exit(PARTIAL_INGEST)
+
+
+@app.command("import-quality")
+def import_quality_command(
+    path: Annotated[Path, typer.Argument(help="The quality tool's export (CSV).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Record quality monitorings (agent, score 0–100) on their cases, for Calidad MEC."""
+    from adapters.intake.surveys import MonitoringExportReader
+    from application.surveys import import_monitorings
+
+    if not path.is_file():
+        raise InvalidValue(str(path), "no such file")
+    _show_recorded(
+        import_monitorings(current_office(), MonitoringExportReader(path).items()), as_json
+    )
