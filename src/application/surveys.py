@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import attrs
 
@@ -36,42 +36,20 @@ class SurveyRecord:
 
 def import_surveys(office: Backoffice, items: Iterable[SurveyRecord | RejectedRow]) -> IngestReport:
     """Record each answer on its case, once per survey id; report what could not be."""
-    report = IngestReport()
-    for item in items:
-        if isinstance(item, RejectedRow):
-            report.reject(item)
-            continue
-        report.read += 1
 
-        def decide(state: CaseState, r: SurveyRecord = item) -> list[CaseEvent]:
-            return decisions.record_survey(
-                state,
-                survey_id=r.survey_id,
-                answered_at=r.answered_at,
-                recommendation=r.recommendation,
-                agent_satisfaction=r.agent_satisfaction,
-                solved=r.solved,
-                actor=SURVEY_TOOL,
-                at=office.clock.now(),
-            )
+    def decide_for(r: SurveyRecord) -> Callable[[CaseState], list[CaseEvent]]:
+        return lambda state: decisions.record_survey(
+            state,
+            survey_id=r.survey_id,
+            answered_at=r.answered_at,
+            recommendation=r.recommendation,
+            agent_satisfaction=r.agent_satisfaction,
+            solved=r.solved,
+            actor=SURVEY_TOOL,
+            at=office.clock.now(),
+        )
 
-        try:
-            result = office.execute(office.resolve(item.case), decide)
-        except CaseNotFound:
-            report.reject(
-                RejectedRow(
-                    location=item.location, field="crm_case_id", reason="no case with that key"
-                )
-            )
-            continue
-        except DomainError as error:
-            report.reject(RejectedRow(location=item.location, field=None, reason=str(error)))
-            continue
-        if result.events:
-            report.created += 1
-        else:
-            report.already_known += 1
-    return report
+    return _record_each(office, items, decide_for)
 
 
 QUALITY_TOOL = Actor(ActorKind.INTAKE, "calidad")
@@ -91,25 +69,43 @@ def import_monitorings(
     office: Backoffice, items: Iterable[MonitoringRecord | RejectedRow]
 ) -> IngestReport:
     """Record each quality monitoring on its case, once per monitoring id."""
+
+    def decide_for(r: MonitoringRecord) -> Callable[[CaseState], list[CaseEvent]]:
+        return lambda state: decisions.record_monitoring(
+            state,
+            monitoring_id=r.monitoring_id,
+            monitored_at=r.monitored_at,
+            agent=r.agent,
+            score=r.score,
+            actor=QUALITY_TOOL,
+            at=office.clock.now(),
+        )
+
+    return _record_each(office, items, decide_for)
+
+
+class _OnACase(Protocol):
+    @property
+    def case(self) -> str: ...
+    @property
+    def location(self) -> str: ...
+
+
+R = TypeVar("R", bound=_OnACase)
+
+
+def _record_each(
+    office: Backoffice,
+    items: Iterable[R | RejectedRow],
+    decide_for: Callable[[R], Callable[[CaseState], list[CaseEvent]]],
+) -> IngestReport:
     report = IngestReport()
     for item in items:
         if isinstance(item, RejectedRow):
             report.reject(item)
             continue
         report.read += 1
-
-        def decide(state: CaseState, r: MonitoringRecord = item) -> list[CaseEvent]:
-            return decisions.record_monitoring(
-                state,
-                monitoring_id=r.monitoring_id,
-                monitored_at=r.monitored_at,
-                agent=r.agent,
-                score=r.score,
-                actor=QUALITY_TOOL,
-                at=office.clock.now(),
-            )
-
-        _record_on_case(office, item.case, item.location, decide, report)
+        _record_on_case(office, item.case, item.location, decide_for(item), report)
     return report
 
 
