@@ -35,7 +35,14 @@ from application.systems import (
 from domain import decisions
 from domain.errors import RuleViolation
 from domain.state import CaseState
-from domain.values import Actor, Category, EscalationTarget, Resolution, Subcategory
+from domain.values import (
+    Actor,
+    Category,
+    EscalationTarget,
+    LineOfBusiness,
+    Resolution,
+    Subcategory,
+)
 
 T = TypeVar("T")
 
@@ -173,8 +180,23 @@ class SacDesk:
         )  # fmt: skip
         if receipt.resolution is not Resolution.FIRST_CONTACT:
             raise RuleViolation(f"{self.system} says marking {marking} generates a CUN")
+        self._tickler(case, actor, f"Marcación {marking}: solución en primer contacto")
         return self.office.typify(
             case.case_id, marking_code=marking, resolution=Resolution.FIRST_CONTACT, actor=actor
+        )
+
+    def _tickler(self, case: CaseState, actor: Actor, text: str) -> None:
+        """Móvil (AC): every typification leaves a tickler, due at the next follow-up (§7)."""
+        if case.line is not LineOfBusiness.MOVIL:
+            return
+        upcoming = case.next_follow_up
+        due = upcoming.due_at if upcoming else self.office.clock.now()
+        self._call(
+            case,
+            actor,
+            "leave_tickler",
+            "dejar el tickler en AC",
+            lambda: self.accounts.leave_tickler(case.account, due, text),
         )
 
     def customer_disputes(
@@ -188,6 +210,7 @@ class SacDesk:
                 lambda: self.tickets.open_ticket(TicketKind.ADJUSTMENT, case.account, reason),
             )  # fmt: skip
             self.office.request_adjustment(case.case_id, ticket=ticket, actor=actor)
+            self._tickler(case, actor, f"Ajuste {ticket}: {reason}")
             route = self.matrix.route("sac/ajuste") or self.matrix.route(
                 f"sac/{case.subcategory.value if case.subcategory else ''}"
             )
@@ -203,6 +226,7 @@ class SacDesk:
         )  # fmt: skip
         if receipt.cun is None:
             raise RuleViolation(f"{self.system} gave no CUN for marking {marking}")
+        self._tickler(case, actor, f"PQR {receipt.cun} ({marking}): {reason}")
         self.office.typify(
             case.case_id, marking_code=marking, resolution=Resolution.CUN, cun=receipt.cun,
             actor=actor,

@@ -21,7 +21,15 @@ from application.systems import (
     TicketKind,
 )
 from domain.events import AccountChecked, ClockStarted, Escalated, SystemCallFailed
-from domain.values import Actor, Category, ClockKind, EscalationTarget, Resolution, Subcategory
+from domain.values import (
+    Actor,
+    Category,
+    ClockKind,
+    EscalationTarget,
+    LineOfBusiness,
+    Resolution,
+    Subcategory,
+)
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings
 from tests.conftest import record
@@ -90,6 +98,7 @@ def test_facturacion_accepted_closes_in_first_contact(desk: SacDesk) -> None:
     case = desk.office.case("K1")
     assert case.closed_first_contact
     assert [m.code for m in desk.accounts.markings("80123456")] == ["SAC-FAC-EXPL"]
+    assert desk.accounts.ticklers == []  # type: ignore[attr-defined]  # hogar: RR, no tickler
 
 
 def test_a_disputed_bill_becomes_a_pqr_with_its_cun_and_clock(desk: SacDesk) -> None:
@@ -147,3 +156,23 @@ def test_rr_down_records_what_is_pending_and_keeps_everything_else(desk: SacDesk
 def replace_payments() -> PaymentStatus:
     """RR shows a posted payment, yet the account is not up to date."""
     return PaymentStatus(False, (date(2026, 12, 5),), fresh_record().payments.posted_payments)
+
+
+def test_a_movil_typification_leaves_a_tickler_in_ac(desk: SacDesk) -> None:
+    desk.office.ingest(
+        [
+            record(
+                "M1",
+                account="80123456",
+                line=LineOfBusiness.MOVIL,
+                typification="Facturación móvil",
+            )
+        ]
+    )
+    desk.office.interpret(
+        "M1", category=Category.SAC, subcategory=Subcategory.FACTURACION, actor=AGENT
+    )
+    desk.customer_accepts("M1", marking="SAC-FAC-EXPL", actor=AGENT)
+    [(account, due, text)] = desk.accounts.ticklers  # type: ignore[attr-defined]
+    assert (account, due) == ("80123456", desk.office.case("M1").follow_ups[0].due_at)
+    assert text.startswith("Marcación SAC-FAC-EXPL")
