@@ -28,7 +28,7 @@ from application.mail import (
     compose,
 )
 from application.ports import ConcurrencyConflict
-from domain import decisions
+from domain import records
 from domain.events import (
     CaseEvent,
     ClockBreached,
@@ -167,7 +167,7 @@ class Outbox:
         at = self.office.clock.now()
 
         def decide(state: CaseState) -> list[CaseEvent]:
-            return decisions.record_mail_failure(
+            return records.record_mail_failure(
                 state,
                 message_id=mail.message_id,
                 purpose=mail.purpose,

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from application.service import Backoffice
 from application.systems import SystemError_
-from domain import decisions
+from domain import records
 from domain.events import CaseEvent
 from domain.state import CaseState
 from domain.values import Actor
@@ -32,7 +32,7 @@ def call_for_case(
         system, reason = error.system, str(error)
 
         def decide(state: CaseState) -> list[CaseEvent]:
-            return decisions.record_system_failure(
+            return records.record_system_failure(
                 state,
                 system=system,
                 operation=operation,

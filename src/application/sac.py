@@ -32,7 +32,7 @@ from application.systems import (
     TicketKind,
     Tickets,
 )
-from domain import decisions
+from domain import records
 from domain.errors import RuleViolation
 from domain.state import CaseState
 from domain.values import (
@@ -152,7 +152,7 @@ class SacDesk:
         aspect = sub.value if sub else "sac"
         result = self.office.execute(
             case.case_id,
-            lambda s: decisions.record_check(
+            lambda s: records.record_check(
                 s, system=self.system, aspect=aspect, findings=findings, inconsistent=verdict,
                 actor=actor, at=now,
             ),

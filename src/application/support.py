@@ -37,7 +37,7 @@ from application.systems import (
     TicketKind,
     Tickets,
 )
-from domain import decisions
+from domain import records
 from domain.errors import RuleViolation
 from domain.state import CaseState
 from domain.values import Actor, Category, EscalationTarget, Priority, Subcategory, VisitKind
@@ -136,7 +136,7 @@ class SupportDesk:
         aspect = case.subcategory.value if case.subcategory else "soporte"
         result = self.office.execute(
             case.case_id,
-            lambda s: decisions.record_check(
+            lambda s: records.record_check(
                 s,
                 system="Diagnosticador",
                 aspect=aspect,

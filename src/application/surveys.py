@@ -10,7 +10,7 @@ import attrs
 
 from application.ingestion import IngestReport
 from application.intake import RejectedRow
-from domain import decisions
+from domain import records
 from domain.errors import CaseNotFound, DomainError
 from domain.events import CaseEvent
 from domain.state import CaseState
@@ -38,7 +38,7 @@ def import_surveys(office: Backoffice, items: Iterable[SurveyRecord | RejectedRo
     """Record each answer on its case, once per survey id; report what could not be."""
 
     def decide_for(r: SurveyRecord) -> Callable[[CaseState], list[CaseEvent]]:
-        return lambda state: decisions.record_survey(
+        return lambda state: records.record_survey(
             state,
             survey_id=r.survey_id,
             answered_at=r.answered_at,
@@ -71,7 +71,7 @@ def import_monitorings(
     """Record each quality monitoring on its case, once per monitoring id."""
 
     def decide_for(r: MonitoringRecord) -> Callable[[CaseState], list[CaseEvent]]:
-        return lambda state: decisions.record_monitoring(
+        return lambda state: records.record_monitoring(
             state,
             monitoring_id=r.monitoring_id,
             monitored_at=r.monitored_at,

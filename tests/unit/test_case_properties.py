@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from adapters.eventstore.mapper import CaseEventMapper
 from adapters.eventstore.store import EventSourcedCaseStore
-from domain import decisions
+from domain import decisions, records
 from domain.errors import DomainError
 from domain.events import CaseEvent
 from domain.state import CaseState, fold
@@ -138,7 +138,7 @@ def commands(draw: st.DrawFn) -> Command:
         monitoring = draw(st.sampled_from(["Q1", "Q2"]))
         score = draw(st.integers(0, 100))
         agent = draw(st.sampled_from(["maria.b", "juan.r"]))
-        return lambda s, a, t: decisions.record_monitoring(
+        return lambda s, a, t: records.record_monitoring(
             s,
             monitoring_id=monitoring,
             monitored_at=t,
@@ -152,7 +152,7 @@ def commands(draw: st.DrawFn) -> Command:
         score = draw(st.integers(0, 10))
         satisfaction = draw(st.one_of(st.none(), st.integers(0, 10)))
         solved = draw(st.one_of(st.none(), st.booleans()))
-        return lambda s, a, t: decisions.record_survey(
+        return lambda s, a, t: records.record_survey(
             s,
             survey_id=survey,
             answered_at=t,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain import decisions
+from domain import decisions, records
 from domain.events import CaseEvent
 from domain.indicators import Dimension, Period, efectividad, facts_from, first_contact_resolution
 from domain.indicators import seguimientos as follow_up_compliance
@@ -163,7 +163,7 @@ def test_nps_is_promoters_minus_detractors_over_all_answers_on_a_configurable_sc
     for number, score in enumerate([10, 9, 8, 6, 0]):
         h.do(
             "N",
-            decisions.record_survey,
+            records.record_survey,
             survey_id=f"S{number}",
             answered_at=T0,
             recommendation=score,
@@ -174,7 +174,7 @@ def test_nps_is_promoters_minus_detractors_over_all_answers_on_a_configurable_sc
         )
     h.do(
         "N",
-        decisions.record_survey,
+        records.record_survey,
         survey_id="S0",
         answered_at=T0,
         recommendation=0,
@@ -200,7 +200,7 @@ def test_calidad_mec_weighs_monitoring_40_and_perceived_60_against_a_90_goal() -
     h.do("Q", decisions.assign, agent="juan.r", actor=JUAN, at=T0)
     h.do(
         "Q",
-        decisions.record_monitoring,
+        records.record_monitoring,
         monitoring_id="M1",
         monitored_at=T0,
         agent="maria.b",
@@ -210,7 +210,7 @@ def test_calidad_mec_weighs_monitoring_40_and_perceived_60_against_a_90_goal() -
     )
     h.do(
         "Q",
-        decisions.record_monitoring,
+        records.record_monitoring,
         monitoring_id="M2",
         monitored_at=T0,
         agent="maria.b",
@@ -220,7 +220,7 @@ def test_calidad_mec_weighs_monitoring_40_and_perceived_60_against_a_90_goal() -
     )
     h.do(
         "Q",
-        decisions.record_survey,
+        records.record_survey,
         survey_id="S1",
         answered_at=T0,
         recommendation=9,
