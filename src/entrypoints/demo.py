@@ -24,7 +24,7 @@ from aiosmtpd.controller import Controller
 from rich.console import Console
 from rich.table import Table
 
-from adapters.clock import FixedClock
+from adapters.clock import FixedClock, SystemClock
 from adapters.intake.crm_export import CrmExportReader
 from adapters.intake.mail import MailReader
 from adapters.mail.smtp import SmtpMailer, SmtpSettings
@@ -521,7 +521,7 @@ def run_demo(root: Path, examples: Path, console: Console) -> Path:
     for needed in (examples / "crm_export_sample.csv", examples / "mail"):
         if not needed.exists():
             raise FileNotFoundError(f"the demo needs {needed} (run it from the project folder)")
-    folder = root / datetime.now(UTC).strftime("day-%Y%m%d-%H%M%S-%f")
+    folder = root / SystemClock().now().strftime("day-%Y%m%d-%H%M%S-%f")
     settings = load_settings(
         environ={},
         data_dir=str(folder),
