@@ -223,6 +223,13 @@ def test_the_demo_runs_a_whole_day_and_keeps_its_data(
     )  # fmt: skip
     assert (total["closed"], total["first_contact"], total["fcr"]) == (3, 3, 1.0)
     assert total["definitions"] == "v1"
+    page = folder / "indicators.html"
+    cli("indicators", "--from", "2026-11-30", "--to", "2026-12-02", "--chart", str(page))
+    text = page.read_text(encoding="utf-8")
+    assert text.count("<svg") == 5  # compliance, FCR, reincidencia, NPS, Calidad MEC
+    assert "<title>2026-12-01: 60.0</title>" in text  # Tuesday's follow-up compliance
+    assert "meta 90" in text
+    assert "<script" not in text
     history = cli.json("case", "history", "CRM-260003")
     assert [h["event"] for h in history][-5:] == [  # type: ignore[index]
         "case.escalated",

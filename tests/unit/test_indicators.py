@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -241,3 +241,14 @@ def test_calidad_mec_weighs_monitoring_40_and_perceived_60_against_a_90_goal() -
     assert strict["total"].meets_goal is False
     with pytest.raises(ValueError, match="add up to 1"):
         QualityWeights(0.5, 0.6)
+
+
+def test_the_chart_page_needs_one_report_per_day() -> None:
+    from application.indicators import report
+    from entrypoints.chart import indicators_page
+
+    daily = report(facts_from(july_history().events), JULY, Dimension.ALL)
+    page = indicators_page([date(2026, 7, 1)], [daily])
+    assert page.count("<polyline") == 5
+    with pytest.raises(ValueError, match="one report per day"):
+        indicators_page([date(2026, 7, 1), date(2026, 7, 2)], [daily])

@@ -191,8 +191,11 @@ def indicators(
     window_days: Annotated[int, typer.Option(min=1, help="Reincidencia window.")] = 7,
     as_json: JsonOption = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on standard output.")] = False,
+    chart: Annotated[
+        Path | None, typer.Option(help="Also write an HTML page charting each day.")
+    ] = None,
 ) -> None:
-    """Seguimientos, FCR and reincidencia, Efectividad, from the events alone."""
+    """Seguimientos, FCR and reincidencia, Efectividad, NPS, Calidad MEC, from the events."""
     office = current_office()
     today = BusinessCalendar.local_date(office.clock.now())
     first = _day(date_from) if date_from else today.replace(day=1)
@@ -203,6 +206,23 @@ def indicators(
         BusinessCalendar.start_of(first), BusinessCalendar.start_of(last + timedelta(days=1))
     )
     report = office.indicators(period, by, timedelta(days=window_days))
+    if chart is not None:
+        from entrypoints.chart import indicators_page
+
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        daily = [
+            office.indicators(
+                Period(
+                    BusinessCalendar.start_of(day),
+                    BusinessCalendar.start_of(day + timedelta(days=1)),
+                ),
+                Dimension.ALL,
+                timedelta(days=window_days),
+            )
+            for day in days
+        ]
+        chart.write_text(indicators_page(days, daily), encoding="utf-8")
+        err.print(f"chart written to {chart}")
     rows = render.indicators_rows(report)
     if as_csv:
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["group"])
