@@ -14,7 +14,16 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from adapters.sql_view import Cursor, PostgresView, SQLiteView, SqlView, dt, open_view, ts
+from adapters.sql_view import (
+    Cursor,
+    PostgresView,
+    SQLiteView,
+    SqlView,
+    dt,
+    dt_required,
+    open_view,
+    ts,
+)
 from application.ports import CaseQuery, CaseSummary, DueClock, DueFollowUp, LoggedEvent
 from domain.events import (
     Assigned,
@@ -294,7 +303,7 @@ class _CaseIndex(SqlView):
                 source=SourceKey(Channel(row["channel"]), row["source_key"]),
                 clock_id=int(row["clock_id"]),
                 kind=ClockKind(row["kind"]),
-                due_at=_required(dt(row["due_at"])),
+                due_at=dt_required(row["due_at"]),
                 agent=row["agent"],
             )
             for row in rows
@@ -334,11 +343,6 @@ class _CaseIndex(SqlView):
             account, _, typification = row["open_key"].partition(_SEP)
             found[(account, typification)] = uuid.UUID(row["case_id"])
         return found
-
-
-def _required(value: datetime | None) -> datetime:
-    assert value is not None
-    return value
 
 
 class SQLiteCaseIndex(_CaseIndex, SQLiteView):

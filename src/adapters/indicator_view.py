@@ -13,7 +13,16 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.sql_view import Cursor, PostgresView, SQLiteView, SqlView, dt, open_view, ts
+from adapters.sql_view import (
+    Cursor,
+    PostgresView,
+    SQLiteView,
+    SqlView,
+    dt,
+    dt_required,
+    open_view,
+    ts,
+)
 from application.ports import LoggedEvent
 from domain.indicators import (
     Attributes,
@@ -116,7 +125,7 @@ class _IndicatorView(SqlView):
             )
             for row in c.fetchall():
                 due = pending.setdefault(uuid.UUID(row["case_id"]), {})
-                due[int(row["follow_up_id"])] = _time(row["due_at"])
+                due[int(row["follow_up_id"])] = dt_required(row["due_at"])
         builder = FactBuilder(attributes, identity, pending)
         follow_ups: dict[tuple[str, int], tuple[Any, ...]] = {}
         closings: list[tuple[Any, ...]] = []
@@ -229,17 +238,11 @@ class _IndicatorView(SqlView):
         )
 
 
-def _time(value: str) -> datetime:
-    parsed = dt(value)
-    assert parsed is not None
-    return parsed
-
-
 def _follow_up(row: Mapping[str, Any]) -> FollowUpFact:
     return FollowUpFact(
         uuid.UUID(row["case_id"]),
         int(row["follow_up_id"]),
-        _time(row["due_at"]),
+        dt_required(row["due_at"]),
         row["status"],
         dt(row["settled_at"]),
         Attributes(row["agent"], row["category"], row["line"]),
@@ -250,7 +253,7 @@ def _closing(row: Mapping[str, Any]) -> ClosingFact:
     return ClosingFact(
         uuid.UUID(row["case_id"]),
         int(row["version"]),
-        _time(row["closed_at"]),
+        dt_required(row["closed_at"]),
         bool(row["first_contact"]),
         row["account"],
         row["typification"],
@@ -262,7 +265,7 @@ def _monitoring(row: Mapping[str, Any]) -> MonitoringFact:
     return MonitoringFact(
         uuid.UUID(row["case_id"]),
         row["monitoring_id"],
-        _time(row["monitored_at"]),
+        dt_required(row["monitored_at"]),
         int(row["score"]),
         Attributes(row["agent"], row["category"], row["line"]),
     )
@@ -272,7 +275,7 @@ def _survey(row: Mapping[str, Any]) -> SurveyFact:
     return SurveyFact(
         uuid.UUID(row["case_id"]),
         row["survey_id"],
-        _time(row["answered_at"]),
+        dt_required(row["answered_at"]),
         int(row["recommendation"]),
         None if row["agent_satisfaction"] is None else int(row["agent_satisfaction"]),
         None if row["solved"] is None else bool(row["solved"]),
@@ -286,7 +289,7 @@ def _contact(row: Mapping[str, Any]) -> ContactFact:
         int(row["version"]),
         row["account"],
         row["typification"],
-        _time(row["received_at"]),
+        dt_required(row["received_at"]),
     )
 
 

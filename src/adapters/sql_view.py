@@ -40,6 +40,13 @@ def dt(value: str | None) -> datetime | None:
     return datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=UTC)
 
 
+def dt_required(value: str) -> datetime:
+    """A NOT NULL time column."""
+    parsed = dt(value)
+    assert parsed is not None
+    return parsed
+
+
 class Cursor(Protocol):
     def execute(self, sql: Any, params: Any = ...) -> Any: ...
     def executemany(self, sql: Any, params: Any) -> Any: ...

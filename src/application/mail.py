@@ -92,6 +92,29 @@ class Directory(Protocol):
     def supervisors(self) -> tuple[str, ...]: ...
 
 
+def _mail(
+    event: CaseEvent,
+    purpose: str,
+    recipients: tuple[str, ...],
+    subject: str,
+    lines: list[str],
+    domain: str,
+    problem: str | None = None,
+) -> OutgoingMail:
+    """One message about `event`: its id and date come from the event, never from now."""
+    return OutgoingMail(
+        message_id=message_id(purpose, event, domain),
+        purpose=purpose,
+        recipients=recipients,
+        subject=subject,
+        body="\n".join(lines) + "\n",
+        case_id=event.originator_id,
+        event_version=event.originator_version,
+        date=event.timestamp,
+        problem=problem,
+    )
+
+
 def message_id(purpose: str, event: CaseEvent, domain: str) -> str:
     return f"<{purpose}.{event.originator_id}.{event.originator_version}@{domain}>"
 
@@ -136,15 +159,13 @@ def compose(
             "BackOffice Claro Premium",
         ]
         return [
-            OutgoingMail(
-                message_id=message_id("escalation", event, domain),
-                purpose="escalation",
-                recipients=recipients,
-                subject=f"[BackOffice Premium] Escalamiento {event.area}: caso {case.source.key}",
-                body="\n".join(lines) + "\n",
-                case_id=event.originator_id,
-                event_version=event.originator_version,
-                date=event.timestamp,
+            _mail(
+                event,
+                "escalation",
+                recipients,
+                f"[BackOffice Premium] Escalamiento {event.area}: caso {case.source.key}",
+                lines,
+                domain,
                 problem=None if recipients else f"no recipients for area {event.area!r}",
             )
         ]
@@ -164,15 +185,13 @@ def compose(
             "BackOffice Claro Premium",
         ]
         return [
-            OutgoingMail(
-                message_id=message_id("missed_follow_up", event, domain),
-                purpose="missed_follow_up",
-                recipients=recipients,
-                subject=f"[BackOffice Premium] Seguimiento incumplido: caso {case.source.key}",
-                body="\n".join(lines) + "\n",
-                case_id=event.originator_id,
-                event_version=event.originator_version,
-                date=event.timestamp,
+            _mail(
+                event,
+                "missed_follow_up",
+                recipients,
+                f"[BackOffice Premium] Seguimiento incumplido: caso {case.source.key}",
+                lines,
+                domain,
                 problem=None if recipients else "no agent address and no supervisors",
             )
         ]
@@ -207,15 +226,13 @@ def compose(
         ]
         purpose = "deadline_breached" if breached else "deadline_warning"
         return [
-            OutgoingMail(
-                message_id=message_id(purpose, event, domain),
-                purpose=purpose,
-                recipients=recipients,
-                subject=f"[BackOffice Premium] Plazo {state}: {what}, caso {case.source.key}",
-                body="\n".join(lines) + "\n",
-                case_id=event.originator_id,
-                event_version=event.originator_version,
-                date=event.timestamp,
+            _mail(
+                event,
+                purpose,
+                recipients,
+                f"[BackOffice Premium] Plazo {state}: {what}, caso {case.source.key}",
+                lines,
+                domain,
                 problem=None if recipients else "no agent address and no supervisors",
             )
         ]
@@ -247,15 +264,13 @@ def compose(
             "BackOffice Claro Premium",
         ]
         return [
-            OutgoingMail(
-                message_id=message_id("recommended_summary", event, domain),
-                purpose="recommended_summary",
-                recipients=(case.recommended_by,),
-                subject=f"[BackOffice Premium] Caso recomendado cerrado: {case.source.key}",
-                body="\n".join(lines) + "\n",
-                case_id=event.originator_id,
-                event_version=event.originator_version,
-                date=event.timestamp,
+            _mail(
+                event,
+                "recommended_summary",
+                (case.recommended_by,),
+                f"[BackOffice Premium] Caso recomendado cerrado: {case.source.key}",
+                lines,
+                domain,
             )
         ]
     return []

@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.eventstore.mapper import CONVERTER, TOPICS, event_payload
-from adapters.intake.parsing import BOGOTA
 from application.indicators import IndicatorReport
 from application.ingestion import IngestReport
 from application.ports import CaseSummary, DueFollowUp
+from domain.calendar import BOGOTA
 from domain.events import CaseEvent
 from domain.state import CaseState
 

@@ -11,7 +11,7 @@ from domain import deadlines, decisions
 from domain.deadlines import DeadlineRules, RegulatoryClocks
 from domain.errors import RuleViolation
 from domain.events import ClockBreached, ClockStarted, ClockStopped, ClockWarned
-from domain.values import INTAKE, Actor, Category, ClockKind, Resolution, Subcategory
+from domain.values import Actor, Category, ClockKind, Resolution, Subcategory
 from tests.unit.test_case_decisions import Scenario, ingested
 
 RULES = DeadlineRules(colombian_calendar(2026, 2027))
@@ -153,7 +153,6 @@ def test_regulatory_numbers_are_checked() -> None:
         RegulatoryClocks(pqr_response_business_days=10, pqr_warning_business_day=12)
     with pytest.raises(ValueError, match="adjustment warning"):
         RegulatoryClocks(adjustment_warning_hours=80)
-    assert INTAKE  # the intake actor files the case; agents act on the clocks
 
 
 def test_an_escalation_to_an_area_waits_for_its_answer_by_priority() -> None:

@@ -8,21 +8,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime, timedelta
 
+from domain.calendar import BOGOTA
 from domain.values import LineOfBusiness
 
-
-def _bogota() -> tzinfo:
-    try:
-        return ZoneInfo("America/Bogota")
-    except ZoneInfoNotFoundError:  # no tz database (neither system nor `tzdata`)
-        # Colombia has kept UTC−5 without daylight saving time since 1993.
-        return timezone(timedelta(hours=-5), "America/Bogota")
-
-
-BOGOTA: tzinfo = _bogota()
 """Naive date-times in the inputs are Bogotá local time."""
 
 RECEIVED_BARE_DATE_HOUR = 0
