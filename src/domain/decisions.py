@@ -69,7 +69,7 @@ DEFAULT_FOLLOW_UP_RULES = FollowUpRules()
 RR_NOTE_MAX_LENGTH = 240
 
 
-def _text(field: str, value: str, *, max_length: int = 10_000) -> str:
+def clean_text(field: str, value: str, *, max_length: int = 10_000) -> str:
     value = value.strip()
     if not value:
         raise InvalidValue(field, "must not be empty")
@@ -113,10 +113,10 @@ def ingest(
         actor=actor,
         source=source,
         received_at=received_at,
-        account=_text("account", account, max_length=40),
+        account=clean_text("account", account, max_length=40),
         line=line,
-        customer_name=_text("customer_name", customer_name, max_length=200),
-        typification=_text("typification", typification, max_length=200),
+        customer_name=clean_text("customer_name", customer_name, max_length=200),
+        typification=clean_text("typification", typification, max_length=200),
         request=request.strip(),
         follow_up_at=follow_up_at,
         front_agent=_optional_text(front_agent),
@@ -124,7 +124,7 @@ def ingest(
     )
 
 
-def _open(state: CaseState, action: str) -> None:
+def require_open(state: CaseState, action: str) -> None:
     if not state.is_open:
         raise CaseClosed(action)
 
@@ -135,7 +135,7 @@ def _when(state: CaseState, at: datetime) -> datetime:
     return max(at, state.updated_at)
 
 
-def _event(cls: type[E], state: CaseState, actor: Actor, at: datetime, **data: Any) -> E:
+def new_event(cls: type[E], state: CaseState, actor: Actor, at: datetime, **data: Any) -> E:
     return cls(
         originator_id=state.case_id,
         originator_version=state.version + 1,
@@ -146,11 +146,11 @@ def _event(cls: type[E], state: CaseState, actor: Actor, at: datetime, **data: A
 
 
 def assign(state: CaseState, *, agent: str, actor: Actor, at: datetime) -> list[CaseEvent]:
-    _open(state, "assign")
-    agent = _text("agent", agent, max_length=80)
+    require_open(state, "assign")
+    agent = clean_text("agent", agent, max_length=80)
     if state.agent == agent:
         raise RuleViolation(f"the case is already assigned to {agent}")
-    return [_event(Assigned, state, actor, at, agent=agent, previous_agent=state.agent)]
+    return [new_event(Assigned, state, actor, at, agent=agent, previous_agent=state.agent)]
 
 
 def record_repeat_contact(
@@ -165,10 +165,10 @@ def record_repeat_contact(
     """A new contact about this open case. Recording the same source key twice is a no-op."""
     if source == state.source or source in state.repeat_contacts:
         return []
-    _open(state, "recording a repeat contact")
+    require_open(state, "recording a repeat contact")
     require_aware("received_at", received_at)
     return [
-        _event(
+        new_event(
             RepeatContactRecorded,
             state,
             actor,
@@ -188,7 +188,7 @@ def interpret(
     actor: Actor,
     at: datetime,
 ) -> list[CaseEvent]:
-    _open(state, "interpret")
+    require_open(state, "interpret")
     if subcategory not in SUBCATEGORIES[category]:
         allowed = ", ".join(s.value for s in SUBCATEGORIES[category])
         raise InvalidValue(
@@ -197,7 +197,7 @@ def interpret(
         )
     if state.category is category and state.subcategory is subcategory:
         raise RuleViolation(f"the case is already interpreted as {category}/{subcategory}")
-    return [_event(Interpreted, state, actor, at, category=category, subcategory=subcategory)]
+    return [new_event(Interpreted, state, actor, at, category=category, subcategory=subcategory)]
 
 
 def add_note(
@@ -209,23 +209,23 @@ def add_note(
     rr_note_max_length: int = RR_NOTE_MAX_LENGTH,
 ) -> list[CaseEvent]:
     """A note; one longer than RR's field goes to the ESTRATEGICOS folder (§7)."""
-    _open(state, "add a note")
-    text = _text("note", text, max_length=20_000)
+    require_open(state, "add a note")
+    text = clean_text("note", text, max_length=20_000)
     folder = NoteFolder.ESTRATEGICOS if len(text) > rr_note_max_length else NoteFolder.RR_NOTES
-    return [_event(NoteAdded, state, actor, at, text=text, folder=folder)]
+    return [new_event(NoteAdded, state, actor, at, text=text, folder=folder)]
 
 
 def schedule_follow_up(
     state: CaseState, *, due_at: datetime, actor: Actor, at: datetime
 ) -> list[CaseEvent]:
-    _open(state, "schedule a follow-up")
+    require_open(state, "schedule a follow-up")
     require_aware("due_at", due_at)
     if due_at <= _when(state, at):
         raise InvalidValue(
             "due_at", f"a follow-up belongs to the case's future; {due_at.isoformat()} is past"
         )
     next_id = max((f.follow_up_id for f in state.follow_ups), default=0) + 1
-    return [_event(FollowUpScheduled, state, actor, at, follow_up_id=next_id, due_at=due_at)]
+    return [new_event(FollowUpScheduled, state, actor, at, follow_up_id=next_id, due_at=due_at)]
 
 
 def _pending(state: CaseState, follow_up_id: int | None) -> FollowUp:
@@ -250,11 +250,11 @@ def complete_follow_up(
     rules: FollowUpRules = DEFAULT_FOLLOW_UP_RULES,
 ) -> list[CaseEvent]:
     """The agent called the customer back. On time if within the rules' window of its due time."""
-    _open(state, "complete a follow-up")
+    require_open(state, "complete a follow-up")
     f = _pending(state, follow_up_id)
     on_time = _when(state, at) <= f.due_at + rules.on_time_window
     return [
-        _event(
+        new_event(
             FollowUpCompleted,
             state,
             actor,
@@ -262,7 +262,7 @@ def complete_follow_up(
             follow_up_id=f.follow_up_id,
             due_at=f.due_at,
             on_time=on_time,
-            outcome=_text("outcome", outcome, max_length=2_000),
+            outcome=clean_text("outcome", outcome, max_length=2_000),
         )
     ]
 
@@ -283,7 +283,9 @@ def mark_follow_up_missed(
         return []
     if _when(state, at) < f.due_at + rules.missed_after:
         return []
-    return [_event(FollowUpMissed, state, actor, at, follow_up_id=f.follow_up_id, due_at=f.due_at)]
+    return [
+        new_event(FollowUpMissed, state, actor, at, follow_up_id=f.follow_up_id, due_at=f.due_at)
+    ]
 
 
 def typify(
@@ -296,10 +298,10 @@ def typify(
     at: datetime,
 ) -> list[CaseEvent]:
     """Register the marking (§7): resolved in first contact, or it generates a CUN."""
-    _open(state, "typify")
+    require_open(state, "typify")
     if state.category is None:
         raise RuleViolation("interpret the case (category and subcategory) before typifying it")
-    code = _text("marking_code", marking_code, max_length=40)
+    code = clean_text("marking_code", marking_code, max_length=40)
     cun = _optional_text(cun)
     if resolution is Resolution.CUN:
         if cun is None:
@@ -309,7 +311,9 @@ def typify(
             raise InvalidValue("cun", "a CUN is 6 to 30 digits, optionally with dashes")
     elif cun is not None:
         raise InvalidValue("cun", "a first-contact resolution carries no CUN")
-    return [_event(Typified, state, actor, at, marking_code=code, resolution=resolution, cun=cun)]
+    return [
+        new_event(Typified, state, actor, at, marking_code=code, resolution=resolution, cun=cun)
+    ]
 
 
 def escalate(
@@ -323,17 +327,17 @@ def escalate(
     actor: Actor,
     at: datetime,
 ) -> list[CaseEvent]:
-    _open(state, "escalate")
+    require_open(state, "escalate")
     return [
-        _event(
+        new_event(
             Escalated,
             state,
             actor,
             at,
             escalation_id=len(state.escalations) + 1,
             target=target,
-            area=_text("area", area, max_length=120),
-            reason=_text("reason", reason, max_length=2_000),
+            area=clean_text("area", area, max_length=120),
+            reason=clean_text("reason", reason, max_length=2_000),
             priority=priority,
             external_reference=_optional_text(external_reference),
         )
@@ -350,7 +354,7 @@ def schedule_visit(
     actor: Actor,
     at: datetime,
 ) -> list[CaseEvent]:
-    _open(state, "schedule a visit")
+    require_open(state, "schedule a visit")
     require_aware("slot_start", slot_start)
     require_aware("slot_end", slot_end)
     if slot_end <= slot_start:
@@ -358,7 +362,7 @@ def schedule_visit(
     if slot_start <= _when(state, at):
         raise InvalidValue("slot", f"a visit slot must be in the future; {slot_start} is past")
     return [
-        _event(
+        new_event(
             VisitScheduled,
             state,
             actor,
@@ -366,7 +370,7 @@ def schedule_visit(
             kind=kind,
             slot_start=slot_start,
             slot_end=slot_end,
-            booking_reference=_text("booking_reference", booking_reference, max_length=60),
+            booking_reference=clean_text("booking_reference", booking_reference, max_length=60),
         )
     ]
 
@@ -382,7 +386,7 @@ def complete_closing_protocol(
     at: datetime,
 ) -> list[CaseEvent]:
     """All four checks of §8 must be confirmed; the error names the ones that were not."""
-    _open(state, "record the closing protocol")
+    require_open(state, "record the closing protocol")
     checks = {
         "resolution explained to the customer": resolution_explained,
         "nothing else pending confirmed": nothing_else_pending,
@@ -393,7 +397,7 @@ def complete_closing_protocol(
     if missing:
         raise RuleViolation("the closing protocol is incomplete: missing " + "; ".join(missing))
     return [
-        _event(
+        new_event(
             ClosingProtocolCompleted,
             state,
             actor,
@@ -407,7 +411,7 @@ def complete_closing_protocol(
 
 
 def _ready_to_close(state: CaseState, action: str) -> None:
-    _open(state, action)
+    require_open(state, action)
     if state.resolution is None:
         raise RuleViolation(f"{action}: typify the case (marking and resolution) first")
     if not state.protocol_completed:
@@ -452,12 +456,12 @@ def close_first_contact(
             "not a first-contact resolution: " + "; ".join(blockers) + " (close it normally)"
         )
     return [
-        _event(
+        new_event(
             ClosedFirstContact,
             state,
             actor,
             at,
-            summary=_text("summary", summary, max_length=4_000),
+            summary=clean_text("summary", summary, max_length=4_000),
         )
     ]
 
@@ -468,16 +472,20 @@ def close(state: CaseState, *, summary: str, actor: Actor, at: datetime) -> list
     events: list[CaseEvent] = []
     for clock in state.running_clocks:
         if clock.kind is ClockKind.ESCALATION_RESPONSE:
-            stop = _event(
+            stop = new_event(
                 ClockStopped, state, actor, at, clock_id=clock.clock_id, reason="caso cerrado"
             )
             events.append(stop)
             state = apply(state, stop)
-    closed = _event(Closed, state, actor, at, summary=_text("summary", summary, max_length=4_000))
+    closed = new_event(
+        Closed, state, actor, at, summary=clean_text("summary", summary, max_length=4_000)
+    )
     return [*events, closed]
 
 
 def reopen(state: CaseState, *, reason: str, actor: Actor, at: datetime) -> list[CaseEvent]:
     if state.is_open:
         raise RuleViolation("the case is open; only a closed case can be reopened")
-    return [_event(Reopened, state, actor, at, reason=_text("reason", reason, max_length=2_000))]
+    return [
+        new_event(Reopened, state, actor, at, reason=clean_text("reason", reason, max_length=2_000))
+    ]

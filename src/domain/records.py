@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from domain.decisions import _event, _open, _text
+from domain.decisions import clean_text, new_event, require_open
 from domain.errors import InvalidValue, RuleViolation
 from domain.events import (
     AccountChecked,
@@ -39,15 +39,15 @@ def record_mail_failure(
     if (message_id, recipients) in state.mail_failures:
         return []
     return [
-        _event(
+        new_event(
             MailFailed,
             state,
             actor,
             at,
-            message_id=_text("message_id", message_id, max_length=300),
+            message_id=clean_text("message_id", message_id, max_length=300),
             purpose=purpose,
             recipients=recipients,
-            reason=_text("reason", reason, max_length=1_000),
+            reason=clean_text("reason", reason, max_length=1_000),
         )
     ]
 
@@ -63,11 +63,11 @@ def record_check(
     at: datetime,
 ) -> list[CaseEvent]:
     """What a check of RR/AC or the Diagnosticador found (DOMAIN.md §4, §5)."""
-    _open(state, "record a check")
+    require_open(state, "record a check")
     if state.category is None:
         raise RuleViolation("interpret the case before checking the account")
     return [
-        _event(
+        new_event(
             AccountChecked,
             state,
             actor,
@@ -92,7 +92,7 @@ def record_system_failure(
 ) -> list[CaseEvent]:
     """An outside system failed; the case keeps what is pending (recorded even when closed)."""
     return [
-        _event(
+        new_event(
             SystemCallFailed,
             state,
             actor,
@@ -117,7 +117,7 @@ def record_survey(
     at: datetime,
 ) -> list[CaseEvent]:
     """A survey answer about the case; recorded once per survey id, open or closed case."""
-    survey_id = _text("survey_id", survey_id, max_length=80)
+    survey_id = clean_text("survey_id", survey_id, max_length=80)
     if survey_id in state.surveys:
         return []
     require_aware("answered_at", answered_at)
@@ -128,7 +128,7 @@ def record_survey(
         if score is not None and not 0 <= score <= 10:
             raise InvalidValue(name, f"{score} is outside 0–10")
     return [
-        _event(
+        new_event(
             SurveyAnswered,
             state,
             actor,
@@ -153,21 +153,21 @@ def record_monitoring(
     at: datetime,
 ) -> list[CaseEvent]:
     """A quality monitoring of the case's handling; recorded once per monitoring id."""
-    monitoring_id = _text("monitoring_id", monitoring_id, max_length=80)
+    monitoring_id = clean_text("monitoring_id", monitoring_id, max_length=80)
     if monitoring_id in state.monitorings:
         return []
     require_aware("monitored_at", monitored_at)
     if not 0 <= score <= 100:
         raise InvalidValue("score", f"{score} is outside 0–100")
     return [
-        _event(
+        new_event(
             QualityMonitored,
             state,
             actor,
             at,
             monitoring_id=monitoring_id,
             monitored_at=monitored_at,
-            agent=_text("agent", agent, max_length=80),
+            agent=clean_text("agent", agent, max_length=80),
             score=score,
         )
     ]
