@@ -103,8 +103,8 @@ class _CaseIndex(SqlView):
         touched: dict[str, tuple[int, str]] = {}
         for logged in events:
             event = logged.event
-            if isinstance(event, Ingested):
-                continue
+            if isinstance(event, Ingested) or not isinstance(event, CaseEvent):
+                continue  # new cases are in; the roster's events are not about cases
             cid = str(event.originator_id)
             if isinstance(event, RepeatContactRecorded):
                 keys.append((event.source.key, cid))

@@ -1,18 +1,25 @@
-"""Configuration as data: the regulatory clocks and the marking catalogue, from TOML files.
+"""Configuration as data: the regulatory clocks, the marking catalogue and the indicators'
+rules and goals, from TOML files.
 
 Every file is checked when loaded; an error names the file, the key and the problem, and
 nothing half-read is used. Shipped examples: `examples/regulation.toml`,
-`examples/markings.toml`.
+`examples/markings.toml`, `examples/indicators.toml`.
 """
 
 from __future__ import annotations
 
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
+
+from application.indicators import IndicatorRules
 from application.markings import Marking
 from domain.deadlines import RegulatoryClocks
+from domain.goals import Goal, Goals
+from domain.indicators import NpsScale, QualityWeights
 from domain.values import Category, Priority, Resolution
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -114,3 +121,73 @@ def _text(entry: dict[str, Any], key: str, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where}: {key}: required text")
     return value.strip()
+
+
+GOAL_NAMES = tuple(attrs.fields_dict(Goals))
+
+
+def load_indicator_rules(path: Path) -> IndicatorRules:
+    """The indicators' configuration: `[reincidencia] window_days`, `[nps] maximum,
+    promoters_from, detractors_to`, `[calidad_mec] emitted, perceived` and one `[goals.NAME]`
+    table per indicator (`target`, `margin`, `higher_is_better`). Missing keys keep their
+    defaults."""
+    data = _read(path)
+    where = str(path)
+    unknown = sorted(set(data) - {"reincidencia", "nps", "calidad_mec", "goals"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown sections {unknown}")
+    rules = IndicatorRules()
+    try:
+        window = _section(data, "reincidencia", where, {"window_days"})
+        if "window_days" in window:
+            days = _positive_int(window, "window_days", f"{where}: reincidencia")
+            rules = attrs.evolve(rules, window=timedelta(days=days))
+        scale = _section(data, "nps", where, {"maximum", "promoters_from", "detractors_to"})
+        for key, value in scale.items():
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ConfigError(f"{where}: nps: {key}: expected a whole number, got {value!r}")
+        rules = attrs.evolve(rules, scale=NpsScale(**{**attrs.asdict(rules.scale), **scale}))
+        weights = _section(data, "calidad_mec", where, {"emitted", "perceived"})
+        rules = attrs.evolve(
+            rules,
+            weights=QualityWeights(**{**attrs.asdict(rules.weights), **_numbers(weights, where)}),
+        )
+        goals = _section(data, "goals", where, set(GOAL_NAMES))
+        changed = {}
+        for name in goals:
+            entry = _section(
+                goals, name, f"{where}: goals", {"target", "margin", "higher_is_better"}
+            )
+            default = getattr(rules.goals, name)
+            higher = entry.get("higher_is_better", default.higher_is_better)
+            if not isinstance(higher, bool):
+                raise ConfigError(
+                    f"{where}: goals.{name}: higher_is_better: expected true or false"
+                )
+            numbers = _numbers({k: v for k, v in entry.items() if k != "higher_is_better"}, where)
+            changed[name] = Goal(
+                numbers.get("target", default.target),
+                higher,
+                numbers.get("margin", default.margin),
+            )
+        rules = attrs.evolve(rules, goals=attrs.evolve(rules.goals, **changed))
+    except ValueError as error:
+        raise ConfigError(f"{where}: {error}") from error
+    return rules
+
+
+def _section(data: dict[str, Any], name: str, where: str, keys: set[str]) -> dict[str, Any]:
+    section = data.get(name, {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: {name}: expected a table")
+    unknown = sorted(set(section) - keys)
+    if unknown:
+        raise ConfigError(f"{where}: {name}: unknown keys {unknown} (known: {sorted(keys)})")
+    return section
+
+
+def _numbers(entry: dict[str, Any], where: str) -> dict[str, float]:
+    for key, value in entry.items():
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ConfigError(f"{where}: {key}: expected a number, got {value!r}")
+    return {key: float(value) for key, value in entry.items()}

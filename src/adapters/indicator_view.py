@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from adapters.sql_view import (
@@ -24,6 +24,7 @@ from adapters.sql_view import (
     ts,
 )
 from application.ports import LoggedEvent
+from domain.events import CaseEvent
 from domain.indicators import (
     Attributes,
     ClosingFact,
@@ -32,10 +33,22 @@ from domain.indicators import (
     Facts,
     FollowUpFact,
     MonitoringFact,
+    Period,
     SurveyFact,
     follow_up_order,
     monitoring_order,
+    period_days,
     survey_order,
+)
+from domain.team import Practice, Role
+from domain.workforce import (
+    AbsenceFact,
+    LeavingFact,
+    PlacementFact,
+    PracticeFact,
+    ShiftFact,
+    practice_order,
+    shift_order,
 )
 
 TABLES = (
@@ -68,6 +81,20 @@ TABLES = (
     " score INTEGER NOT NULL, agent TEXT NOT NULL, category TEXT NOT NULL, line TEXT NOT NULL,"
     " PRIMARY KEY (case_id, monitoring_id))",
     "CREATE INDEX IF NOT EXISTS ind_monitorings_at ON ind_monitorings (monitored_at)",
+    "CREATE TABLE IF NOT EXISTS ind_placements ("
+    " agent TEXT NOT NULL, since TEXT NOT NULL, team TEXT NOT NULL, role TEXT NOT NULL,"
+    " PRIMARY KEY (agent, since))",
+    "CREATE TABLE IF NOT EXISTS ind_leavings ("
+    " agent TEXT NOT NULL, left_on TEXT NOT NULL, reason TEXT, PRIMARY KEY (agent, left_on))",
+    "CREATE TABLE IF NOT EXISTS ind_shifts ("
+    " agent TEXT NOT NULL, day TEXT NOT NULL, scheduled INTEGER NOT NULL,"
+    " PRIMARY KEY (day, agent))",
+    "CREATE TABLE IF NOT EXISTS ind_absences ("
+    " agent TEXT NOT NULL, day TEXT NOT NULL, reason TEXT, PRIMARY KEY (day, agent))",
+    "CREATE TABLE IF NOT EXISTS ind_practices ("
+    " register_key TEXT PRIMARY KEY, practice TEXT NOT NULL, owner TEXT NOT NULL,"
+    " held_on TEXT NOT NULL, minutes INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS ind_practices_on ON ind_practices (held_on)",
 )
 
 _UPSERT_CASE = (
@@ -95,6 +122,45 @@ _INSERT_MONITORING = (
     "INSERT INTO ind_monitorings (case_id, monitoring_id, monitored_at, score, agent,"
     " category, line) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
+# The roster's and the register's facts: each replaces the row with its key.
+_TEAM_UPSERTS: dict[type, str] = {
+    PlacementFact: "INSERT INTO ind_placements (agent, since, team, role) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (agent, since) DO UPDATE SET team = excluded.team, role = excluded.role",
+    LeavingFact: "INSERT INTO ind_leavings (agent, left_on, reason) VALUES (?, ?, ?)"
+    " ON CONFLICT (agent, left_on) DO UPDATE SET reason = excluded.reason",
+    ShiftFact: "INSERT INTO ind_shifts (agent, day, scheduled) VALUES (?, ?, ?)"
+    " ON CONFLICT (day, agent) DO UPDATE SET scheduled = excluded.scheduled",
+    AbsenceFact: "INSERT INTO ind_absences (agent, day, reason) VALUES (?, ?, ?)"
+    " ON CONFLICT (day, agent) DO UPDATE SET reason = excluded.reason",
+    PracticeFact: "INSERT INTO ind_practices (register_key, practice, owner, held_on, minutes)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+}
+TeamFact = PlacementFact | LeavingFact | ShiftFact | AbsenceFact | PracticeFact
+
+
+def _team_row(fact: TeamFact) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """(key, row) of a team fact."""
+    if isinstance(fact, PlacementFact):
+        key: tuple[Any, ...] = (fact.agent, fact.since.isoformat())
+        return key, (*key, fact.team, fact.role.value)
+    if isinstance(fact, LeavingFact):
+        key = (fact.agent, fact.left_on.isoformat())
+        return key, (*key, fact.reason)
+    if isinstance(fact, ShiftFact):
+        key = (fact.agent, fact.day.isoformat())
+        return key, (*key, int(fact.scheduled))
+    if isinstance(fact, AbsenceFact):
+        key = (fact.agent, fact.day.isoformat())
+        return key, (*key, fact.reason)
+    return (fact.register_key,), (
+        fact.register_key,
+        fact.practice.value,
+        fact.owner,
+        fact.held_on.isoformat(),
+        fact.minutes,
+    )
+
+
 _INSERT_CONTACT = (
     "INSERT INTO ind_contacts (case_id, version, account, typification, received_at)"
     " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
@@ -105,7 +171,7 @@ class _IndicatorView(SqlView):
     tables = TABLES
 
     def _project(self, c: Cursor, events: Sequence[LoggedEvent]) -> None:
-        ids = sorted({str(e.event.originator_id) for e in events})
+        ids = sorted({str(e.event.originator_id) for e in events if isinstance(e.event, CaseEvent)})
         attributes: dict[uuid.UUID, Attributes] = {}
         identity: dict[uuid.UUID, tuple[str, str]] = {}
         pending: dict[uuid.UUID, dict[int, datetime]] = {}
@@ -132,8 +198,13 @@ class _IndicatorView(SqlView):
         contacts: list[tuple[Any, ...]] = []
         surveys: list[tuple[Any, ...]] = []
         monitorings: list[tuple[Any, ...]] = []
+        team: dict[type, dict[tuple[Any, ...], tuple[Any, ...]]] = {t: {} for t in _TEAM_UPSERTS}
         for logged in events:
             for fact in builder.apply(logged.event):
+                if isinstance(fact, TeamFact):
+                    key, row = _team_row(fact)
+                    team[type(fact)][key] = row
+                    continue
                 case = str(fact.case_id)
                 if isinstance(fact, FollowUpFact):
                     a = fact.attributes
@@ -197,6 +268,9 @@ class _IndicatorView(SqlView):
         ):
             if rows:
                 c.executemany(self._sql(statement), rows)
+        for kind, keyed in team.items():
+            if keyed:
+                c.executemany(self._sql(_TEAM_UPSERTS[kind]), list(keyed.values()))
 
     def facts(self, start: datetime, end: datetime, window: timedelta) -> Facts:
         """The facts that the indicators of [start, end) can depend on."""
@@ -229,12 +303,60 @@ class _IndicatorView(SqlView):
                 (begin, finish),
             )
             monitorings = [_monitoring(row) for row in c.fetchall()]
+            # The roster is small and wanted whole; shifts for the period's days; practices
+            # for the units the period's anchors reach (half a year back at most).
+            first, stop = period_days(Period(start, end))
+            c.execute(self._sql("SELECT * FROM ind_placements ORDER BY agent, since"))
+            placements = [
+                PlacementFact(
+                    r["agent"], date.fromisoformat(r["since"]), r["team"], Role(r["role"])
+                )
+                for r in c.fetchall()
+            ]
+            c.execute(self._sql("SELECT * FROM ind_leavings ORDER BY agent, left_on"))
+            leavings = [
+                LeavingFact(r["agent"], date.fromisoformat(r["left_on"]), r["reason"])
+                for r in c.fetchall()
+            ]
+            days = (first.isoformat(), stop.isoformat())
+            c.execute(self._sql("SELECT * FROM ind_shifts WHERE day >= ? AND day < ?"), days)
+            shifts = [
+                ShiftFact(r["agent"], date.fromisoformat(r["day"]), bool(r["scheduled"]))
+                for r in c.fetchall()
+            ]
+            c.execute(self._sql("SELECT * FROM ind_absences WHERE day >= ? AND day < ?"), days)
+            absences = [
+                AbsenceFact(r["agent"], date.fromisoformat(r["day"]), r["reason"])
+                for r in c.fetchall()
+            ]
+            reach = (
+                (first - timedelta(days=190)).isoformat(),
+                (stop + timedelta(days=7)).isoformat(),
+            )
+            c.execute(
+                self._sql("SELECT * FROM ind_practices WHERE held_on >= ? AND held_on < ?"), reach
+            )
+            held = [
+                PracticeFact(
+                    r["register_key"],
+                    Practice(r["practice"]),
+                    r["owner"],
+                    date.fromisoformat(r["held_on"]),
+                    int(r["minutes"]),
+                )
+                for r in c.fetchall()
+            ]
         return Facts(
             tuple(sorted(follow_ups, key=follow_up_order)),
             tuple(sorted(closings, key=lambda f: (f.closed_at, str(f.case_id), f.version))),
             tuple(sorted(contacts, key=lambda f: (f.received_at, str(f.case_id), f.version))),
             tuple(sorted(surveys, key=survey_order)),
             tuple(sorted(monitorings, key=monitoring_order)),
+            tuple(placements),
+            tuple(leavings),
+            tuple(sorted(shifts, key=shift_order)),
+            tuple(sorted(absences, key=shift_order)),
+            tuple(sorted(held, key=practice_order)),
         )
 
 

@@ -13,6 +13,7 @@ from typing import Protocol
 import attrs
 
 from application.ports import LoggedEvent
+from domain.goals import DEFAULT_GOALS, Goals
 from domain.indicators import (
     DEFAULT_NPS_SCALE,
     DEFAULT_QUALITY_WEIGHTS,
@@ -27,12 +28,17 @@ from domain.indicators import (
     Period,
     Quality,
     QualityWeights,
+    absenteeism,
+    attrition,
     calidad_mec,
     efectividad,
     first_contact_resolution,
     nps,
+    practices,
     seguimientos,
 )
+from domain.team import Practice
+from domain.workforce import Absenteeism, Attrition, PracticeCompliance
 
 
 class IndicatorView(Protocol):
@@ -49,6 +55,19 @@ class IndicatorView(Protocol):
     def close(self) -> None: ...
 
 
+@attrs.frozen(kw_only=True)
+class IndicatorRules:
+    """The indicators' configuration: reincidencia window, NPS scale, quality weights, goals."""
+
+    window: timedelta = timedelta(days=7)
+    scale: NpsScale = DEFAULT_NPS_SCALE
+    weights: QualityWeights = DEFAULT_QUALITY_WEIGHTS
+    goals: Goals = DEFAULT_GOALS
+
+
+DEFAULT_INDICATOR_RULES = IndicatorRules()
+
+
 @attrs.frozen
 class IndicatorReport:
     period: Period
@@ -60,24 +79,27 @@ class IndicatorReport:
     efectividad: dict[str, Effectiveness]
     nps: dict[str, NetPromoter]
     quality: dict[str, Quality]
+    ausentismo: dict[str, Absenteeism]
+    rotacion: dict[str, Attrition]
+    practices: dict[tuple[str, Practice], PracticeCompliance]
+    goals: Goals = DEFAULT_GOALS
 
 
 def report(
-    facts: Facts,
-    period: Period,
-    by: Dimension,
-    window: timedelta = timedelta(days=7),
-    scale: NpsScale = DEFAULT_NPS_SCALE,
-    weights: QualityWeights = DEFAULT_QUALITY_WEIGHTS,
+    facts: Facts, period: Period, by: Dimension, rules: IndicatorRules = DEFAULT_INDICATOR_RULES
 ) -> IndicatorReport:
     return IndicatorReport(
         period=period,
         by=by,
-        window=window,
+        window=rules.window,
         definitions=DEFINITIONS,
         seguimientos=seguimientos(facts, period, by),
-        fcr=first_contact_resolution(facts, period, by, window),
+        fcr=first_contact_resolution(facts, period, by, rules.window),
         efectividad=efectividad(facts, period),
-        nps=nps(facts, period, by, scale),
-        quality=calidad_mec(facts, period, by, weights),
+        nps=nps(facts, period, by, rules.scale),
+        quality=calidad_mec(facts, period, by, rules.weights),
+        ausentismo=absenteeism(facts, period, by),
+        rotacion=attrition(facts, period, by),
+        practices=practices(facts, period, by),
+        goals=rules.goals,
     )

@@ -15,6 +15,7 @@ import attrs
 
 from domain.events import CaseEvent
 from domain.state import CaseState
+from domain.team import TeamEvent
 from domain.values import CaseStatus, Category, ClockKind, LineOfBusiness, SourceKey
 
 
@@ -28,12 +29,16 @@ class Clock(Protocol):
         ...
 
 
+AnyEvent = CaseEvent | TeamEvent
+"""What the log holds: the cases' events, and the roster's and practice register's."""
+
+
 @attrs.frozen
 class LoggedEvent:
     """An event with its position in the global log (1, 2, 3, … in commit order)."""
 
     position: int
-    event: CaseEvent
+    event: AnyEvent
 
 
 class CaseStore(Protocol):
@@ -47,8 +52,12 @@ class CaseStore(Protocol):
         """Every event of the case, oldest first (empty when there is no such case)."""
         ...
 
-    def append(self, events: Sequence[CaseEvent]) -> Sequence[LoggedEvent]:
-        """Store events of one or many cases atomically; returns them with their positions.
+    def stream(self, stream_id: uuid.UUID) -> Sequence[TeamEvent]:
+        """Every event of an agent's or a register entry's stream, oldest first."""
+        ...
+
+    def append(self, events: Sequence[AnyEvent]) -> Sequence[LoggedEvent]:
+        """Store events of one or many streams atomically; returns them with their positions.
 
         Raises `ConcurrencyConflict` when any event's (case, version) is already taken.
         """

@@ -13,7 +13,13 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from application.indicators import IndicatorReport, IndicatorView, report
+from application.indicators import (
+    DEFAULT_INDICATOR_RULES,
+    IndicatorReport,
+    IndicatorRules,
+    IndicatorView,
+    report,
+)
 from application.ingestion import Ingestion, IngestReport
 from application.intake import IntakeItem
 from application.markings import Marking, check_marking
@@ -31,7 +37,7 @@ from application.sweep import SweepReport, sweep_follow_ups
 from domain import deadlines, decisions
 from domain.deadlines import DeadlineRules
 from domain.decisions import DEFAULT_FOLLOW_UP_RULES, RR_NOTE_MAX_LENGTH, FollowUpRules
-from domain.errors import CaseNotFound, DomainError, RuleViolation
+from domain.errors import CaseNotFound, DomainError, InvalidValue, RuleViolation
 from domain.events import CaseEvent
 from domain.indicators import Dimension, Period
 from domain.state import CaseState, fold
@@ -78,6 +84,8 @@ class Policies:
     """The business calendar and regulatory clocks; without them no clock can start."""
     markings: Mapping[str, Marking] | None = None
     """The marking catalogue; when given, typifications must use its codes."""
+    indicators: IndicatorRules = DEFAULT_INDICATOR_RULES
+    """Reincidencia window, NPS scale, Calidad MEC weights and the indicators' goals."""
 
 
 Decide = Callable[[CaseState], list[CaseEvent]]
@@ -137,7 +145,12 @@ class Backoffice:
             return 0
         return self._catch_up(self.indicator_view, batch_size)
 
-    def _catch_up(self, view: CaseIndex | IndicatorView, batch_size: int) -> int:
+    def _catch_up(
+        self,
+        view: CaseIndex | IndicatorView,
+        batch_size: int,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
         applied = 0
         while True:
             batch = self.store.read_log(view.position(), batch_size)
@@ -148,19 +161,47 @@ class Backoffice:
             except ConcurrencyConflict:
                 continue  # another process projected them first: read on from its position
             applied += len(batch)
+            if progress is not None:
+                progress(batch[-1].position)
+
+    def projections(self) -> dict[str, int]:
+        """Each projection's position in the log (`cases`, `indicators`); see
+        `store.last_position()` for the newest event."""
+        positions = {"cases": self.index.position()}
+        if self.indicator_view is not None:
+            positions["indicators"] = self.indicator_view.position()
+        return positions
+
+    def rebuild(
+        self, name: str, progress: Callable[[int], None] | None = None, batch_size: int = 5_000
+    ) -> int:
+        """Drop a projection (`cases` or `indicators`) and rebuild it from the first event;
+        `progress` hears the position reached after each batch. Returns the events applied."""
+        view: CaseIndex | IndicatorView | None = (
+            self.index if name == "cases" else self.indicator_view if name == "indicators" else None
+        )
+        if view is None:
+            raise InvalidValue(
+                "projection", f"{name!r} is not one of: {', '.join(self.projections())}"
+            )
+        view.reset()
+        return self._catch_up(view, batch_size, progress)
 
     def indicators(
         self,
         period: Period,
         by: Dimension = Dimension.ALL,
-        window: timedelta = timedelta(days=7),
+        window: timedelta | None = None,
     ) -> IndicatorReport:
-        """Seguimientos, FCR and reincidencia, Efectividad for a period (DOMAIN.md §11)."""
+        """Every indicator of DOMAIN.md §11 and §12 for a period, with its goal."""
         if self.indicator_view is None:
             raise RuleViolation("this back office was built without the indicators' projection")
+        rules = self.policies.indicators
+        if window is not None:
+            rules = attrs.evolve(rules, window=window)
         self.catch_up_indicators()
-        facts = self.indicator_view.facts(period.start, period.end, window)
-        return report(facts, period, by, window)
+        facts = self.indicator_view.facts(period.start, period.end, rules.window)
+        return report(facts, period, by, rules)
 
     def resolve(self, reference: str) -> uuid.UUID:
         """A case id from a case id, `channel:key`, or a bare source key."""

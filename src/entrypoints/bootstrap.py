@@ -14,7 +14,12 @@ from datetime import timedelta
 from adapters.calendar_co import colombian_calendar
 from adapters.case_index import open_case_index
 from adapters.clock import SystemClock
-from adapters.config_files import ConfigError, load_markings, load_regulation
+from adapters.config_files import (
+    ConfigError,
+    load_indicator_rules,
+    load_markings,
+    load_regulation,
+)
 from adapters.eventstore.store import EventSourcedCaseStore
 from adapters.indicator_view import open_indicator_view
 from adapters.mail.directory import ContactDirectory, DirectoryError
@@ -30,6 +35,7 @@ from adapters.systems.http import (
     JsonClient,
 )
 from adapters.tracking import TrackedPosition
+from application.indicators import IndicatorRules
 from application.mail import Mailer
 from application.outbox import Outbox
 from application.ports import Clock
@@ -68,11 +74,13 @@ def _policies(settings: Settings, year: int) -> Policies:
     """Rules from settings and configuration files, checked before anything is opened."""
     regulation = settings.config_path("regulation.toml", settings.regulation)
     markings = settings.config_path("markings.toml", settings.markings)
+    indicators = settings.config_path("indicators.toml", settings.indicators)
     try:
         clocks, weekend = (
             load_regulation(regulation) if regulation else (RegulatoryClocks(), SATURDAY_SUNDAY)
         )
         catalogue = load_markings(markings) if markings else None
+        rules = load_indicator_rules(indicators) if indicators else IndicatorRules()
     except ConfigError as error:
         raise SettingsError(str(error)) from error
     return Policies(
@@ -83,6 +91,7 @@ def _policies(settings: Settings, year: int) -> Policies:
             missed_after=timedelta(hours=settings.follow_up_missed_after_hours),
         ),
         rr_note_max_length=settings.rr_note_max_length,
+        indicators=rules,
     )
 
 

@@ -1,7 +1,7 @@
 """A self-contained HTML page charting the indicators day by day, for the supervisor.
 
 No scripts and no outside files: one inline SVG line chart per indicator (follow-up
-compliance, FCR, reincidencia, NPS, Calidad MEC), with the goal drawn where there is one.
+compliance, FCR, reincidencia, NPS, Calidad MEC, Ausentismo), with its goal drawn.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 from application.indicators import IndicatorReport
-from domain.indicators import DEFAULT_QUALITY_WEIGHTS
+from domain.goals import Goal, Goals
 
 WIDTH, HEIGHT, PAD = 640, 220, 36
 
@@ -45,13 +45,21 @@ def _mec(r: IndicatorReport) -> float | None:
     return total.mec if total else None
 
 
-Series = tuple[str, float, float, float | None, Callable[[IndicatorReport], float | None]]
+def _absent(r: IndicatorReport) -> float | None:
+    total = r.ausentismo.get("total")
+    return _pct(total.ausentismo) if total else None
+
+
+Series = tuple[
+    str, float, float, Callable[[Goals], Goal], Callable[[IndicatorReport], float | None]
+]
 SERIES: tuple[Series, ...] = (
-    ("Seguimientos: cumplimiento (%)", 0, 100, None, _compliance),
-    ("FCR (%)", 0, 100, None, _fcr),
-    ("Reincidencia (%)", 0, 100, None, _repeats),
-    ("NPS", -100, 100, None, _nps),
-    ("Calidad MEC (%)", 0, 100, DEFAULT_QUALITY_WEIGHTS.goal, _mec),
+    ("Seguimientos: cumplimiento (%)", 0, 100, lambda g: g.seguimientos, _compliance),
+    ("FCR (%)", 0, 100, lambda g: g.fcr, _fcr),
+    ("Reincidencia (%)", 0, 100, lambda g: g.reincidencia, _repeats),
+    ("NPS", -100, 100, lambda g: g.nps, _nps),
+    ("Calidad MEC (%)", 0, 100, lambda g: g.calidad_mec, _mec),
+    ("Ausentismo (%)", 0, 100, lambda g: g.ausentismo, _absent),
 )
 
 
@@ -105,7 +113,7 @@ def indicators_page(days: Sequence[date], reports: Sequence[IndicatorReport]) ->
     if not days or len(days) != len(reports):
         raise ValueError("one report per day is needed, and at least one day")
     charts = "".join(
-        _chart(title, low, high, goal, days, [value(r) for r in reports])
+        _chart(title, low, high, goal(reports[0].goals).target, days, [value(r) for r in reports])
         for title, low, high, goal, value in SERIES
     )
     definitions = html.escape(reports[0].definitions)

@@ -11,8 +11,9 @@ Precedence: explicit arguments > environment variables > TOML file > defaults.
 - `BACKOFFICE_FOLLOW_UP_ON_TIME_MINUTES`: done within this after due is on time (120);
 - `BACKOFFICE_FOLLOW_UP_MISSED_AFTER_HOURS`: pending this long after due is missed (24);
 - `BACKOFFICE_CONTACT_MATRIX`: the contact directory (TOML) for escalation mail;
-- `BACKOFFICE_REGULATION`, `BACKOFFICE_MARKINGS`: the regulatory clocks and the marking
-  catalogue (TOML; defaults `<data dir>/regulation.toml` and `markings.toml` when present);
+- `BACKOFFICE_REGULATION`, `BACKOFFICE_MARKINGS`, `BACKOFFICE_INDICATORS`: the regulatory
+  clocks, the marking catalogue and the indicators' rules and goals (TOML; defaults
+  `<data dir>/regulation.toml`, `markings.toml` and `indicators.toml` when present);
 - `BACKOFFICE_RR_URL`, `BACKOFFICE_DIME_URL`, `BACKOFFICE_DIAGNOSTICS_URL`, `BACKOFFICE_WFM_URL`,
   `BACKOFFICE_SYSTEMS_TIMEOUT_SECONDS`, `BACKOFFICE_SYSTEMS_TOKEN`: Claro's systems over
   HTTP (docs/contracts.md);
@@ -67,6 +68,9 @@ class Settings:
     """The regulatory clocks (TOML); default `<data dir>/regulation.toml` when present."""
     markings: Path | None = None
     """The marking catalogue (TOML); default `<data dir>/markings.toml` when present."""
+    indicators: Path | None = None
+    """The indicators' rules and goals (TOML); default `<data dir>/indicators.toml` when
+    present."""
     rr_url: str | None = None
     """The RR/AC gateway (docs/contracts.md); the SAC and support commands need it."""
     dime_url: str | None = None
@@ -176,6 +180,7 @@ _ENV = {
     "smtp_ca_file": "BACKOFFICE_SMTP_CA_FILE",
     "regulation": "BACKOFFICE_REGULATION",
     "markings": "BACKOFFICE_MARKINGS",
+    "indicators": "BACKOFFICE_INDICATORS",
     "rr_url": "BACKOFFICE_RR_URL",
     "dime_url": "BACKOFFICE_DIME_URL",
     "diagnostics_url": "BACKOFFICE_DIAGNOSTICS_URL",

@@ -226,7 +226,7 @@ def test_the_demo_runs_a_whole_day_and_keeps_its_data(
     page = folder / "indicators.html"
     cli("indicators", "--from", "2026-11-30", "--to", "2026-12-02", "--chart", str(page))
     text = page.read_text(encoding="utf-8")
-    assert text.count("<svg") == 5  # compliance, FCR, reincidencia, NPS, Calidad MEC
+    assert text.count("<svg") == 6  # compliance, FCR, reincidencia, NPS, MEC, Ausentismo
     assert "<title>2026-12-01: 60.0</title>" in text  # Tuesday's follow-up compliance
     assert "meta 90" in text
     assert "<script" not in text
@@ -363,4 +363,4 @@ def test_survey_answers_feed_the_nps(cli: Cli, tmp_path: Path) -> None:
     assert total["quality_emitted"] == 96.0
     assert total["quality_perceived"] == 65.0  # satisfaction 9 and 4, as %
     assert round(total["calidad_mec"], 1) == 77.4  # 0.4 × 96 + 0.6 × 65
-    assert total["calidad_mec_meets_goal"] is False
+    assert total["calidad_mec_light"] == "red"  # goal 90, margin 5

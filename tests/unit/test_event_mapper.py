@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
@@ -12,7 +12,8 @@ from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
 
 from adapters.eventstore.mapper import CLASSES, TOPICS, CaseEventMapper, OrjsonTranscoder
 from domain.events import EVENT_TYPES, NoteAdded
-from domain.values import Actor, NoteFolder
+from domain.team import TEAM_EVENT_TYPES, AbsenceRecorded, ShiftScheduled, agent_stream
+from domain.values import Actor, ActorKind, NoteFolder
 
 CASE = uuid.UUID("00000000-0000-5000-8000-000000000001")
 T0 = datetime(2026, 7, 15, 14, 0, tzinfo=UTC)
@@ -23,10 +24,35 @@ def mapper() -> CaseEventMapper:
 
 
 def test_every_event_type_has_a_stable_dotted_topic() -> None:
-    assert set(TOPICS) == set(EVENT_TYPES)
+    assert set(TOPICS) == set(EVENT_TYPES) | set(TEAM_EVENT_TYPES)
     assert TOPICS[NoteAdded] == "case.note_added"
+    assert TOPICS[AbsenceRecorded] == "team.absence_recorded"
     assert CLASSES["case.closed_first_contact"].__name__ == "ClosedFirstContact"
-    assert len(set(TOPICS.values())) == len(EVENT_TYPES)
+    assert len(set(TOPICS.values())) == len(EVENT_TYPES) + len(TEAM_EVENT_TYPES)
+
+
+def test_team_events_store_dates_and_times_as_iso_text_and_come_back_equal() -> None:
+    event = ShiftScheduled(
+        originator_id=agent_stream("maria.b"),
+        originator_version=2,
+        timestamp=T0,
+        actor=Actor(ActorKind.INTAKE, "nomina"),
+        agent="maria.b",
+        day=date(2026, 7, 16),
+        starts=time(7, 0),
+        ends=time(15, 30),
+    )
+    stored = mapper().to_stored_event(event)
+    assert stored.topic == "team.shift_scheduled"
+    assert json.loads(stored.state) == {
+        "timestamp": "2026-07-15T14:00:00+00:00",
+        "actor": "intake:nomina",
+        "agent": "maria.b",
+        "day": "2026-07-16",
+        "starts": "07:00",
+        "ends": "15:30",
+    }
+    assert mapper().to_domain_event(stored) == event
 
 
 def test_stored_json_is_plain_and_has_no_header_fields() -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from domain import decisions, records
 from domain.events import CaseEvent
+from domain.goals import DEFAULT_GOALS, Goal, Light
 from domain.indicators import Dimension, Period, efectividad, facts_from, first_contact_resolution
 from domain.indicators import seguimientos as follow_up_compliance
 from domain.state import CaseState, fold
@@ -233,12 +234,17 @@ def test_calidad_mec_weighs_monitoring_40_and_perceived_60_against_a_90_goal() -
     [total] = calidad_mec(facts, JULY).values()
     assert (total.emitted, total.perceived) == (90.0, 90.0)
     assert total.mec == pytest.approx(90.0)
-    assert total.meets_goal
+    assert DEFAULT_GOALS.calidad_mec.light(total.mec) is Light.GREEN
     by_agent = calidad_mec(facts, JULY, Dimension.AGENT)
     assert by_agent["maria.b"].mec is None  # monitored, but the survey is about juan.r's case
     assert by_agent["juan.r"].perceived == 90.0
-    strict = calidad_mec(facts, JULY, weights=QualityWeights(0.5, 0.5, goal=95.0))
-    assert strict["total"].meets_goal is False
+    assert Goal(95.0).light(total.mec) is Light.AMBER  # 5 points short, within the margin
+    assert Goal(96.0, margin=5).light(total.mec) is Light.RED
+    assert Goal(10.0, higher_is_better=False).light(12.0) is Light.AMBER
+    assert Goal(10.0, higher_is_better=False).light(10.0) is Light.GREEN
+    assert Goal(10.0).light(None) is None
+    even = calidad_mec(facts, JULY, weights=QualityWeights(0.5, 0.5))
+    assert even["total"].mec == pytest.approx(90.0)
     with pytest.raises(ValueError, match="add up to 1"):
         QualityWeights(0.5, 0.6)
 
@@ -249,6 +255,7 @@ def test_the_chart_page_needs_one_report_per_day() -> None:
 
     daily = report(facts_from(july_history().events), JULY, Dimension.ALL)
     page = indicators_page([date(2026, 7, 1)], [daily])
-    assert page.count("<polyline") == 5
+    assert page.count("<polyline") == 6
+    assert "meta 90" in page  # Calidad MEC's goal, drawn
     with pytest.raises(ValueError, match="one report per day"):
         indicators_page([date(2026, 7, 1), date(2026, 7, 2)], [daily])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import cattrs
@@ -20,15 +20,18 @@ from cattrs.gen import make_dict_unstructure_fn, override
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent, Transcoder
 
 from domain.events import EVENT_TYPES, CaseEvent
+from domain.team import TEAM_EVENT_TYPES, TeamEvent
 from domain.values import Actor
 
 
-def _topic_name(cls: type[CaseEvent]) -> str:
-    return "case." + re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+def _topic_name(prefix: str, cls: type[Any]) -> str:
+    return prefix + re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
 
-TOPICS: dict[type[CaseEvent], str] = {cls: _topic_name(cls) for cls in EVENT_TYPES}
-CLASSES: dict[str, type[CaseEvent]] = {topic: cls for cls, topic in TOPICS.items()}
+TOPICS: dict[type[Any], str] = {cls: _topic_name("case.", cls) for cls in EVENT_TYPES} | {
+    cls: _topic_name("team.", cls) for cls in TEAM_EVENT_TYPES
+}
+CLASSES: dict[str, type[Any]] = {topic: cls for cls, topic in TOPICS.items()}
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -73,7 +76,11 @@ def make_converter() -> cattrs.Converter:
     )
     converter.register_unstructure_hook(Actor, str)
     converter.register_structure_hook(Actor, lambda v, _: _parse_actor(v))
-    for cls in EVENT_TYPES:
+    converter.register_unstructure_hook(date, date.isoformat)
+    converter.register_structure_hook(date, lambda v, _: date.fromisoformat(v))
+    converter.register_unstructure_hook(time, lambda t: t.isoformat("minutes"))
+    converter.register_structure_hook(time, lambda v, _: time.fromisoformat(v))
+    for cls in (*EVENT_TYPES, *TEAM_EVENT_TYPES):
         # The store keeps the case id and version in columns of their own.
         converter.register_unstructure_hook(
             cls,
@@ -90,7 +97,7 @@ def make_converter() -> cattrs.Converter:
 CONVERTER = make_converter()
 
 
-def event_payload(event: CaseEvent) -> dict[str, Any]:
+def event_payload(event: CaseEvent | TeamEvent) -> dict[str, Any]:
     """The event's data as JSON-ready primitives: exactly what is stored for it."""
     data: dict[str, Any] = CONVERTER.unstructure(event)
     return data
@@ -100,7 +107,7 @@ class CaseEventMapper(Mapper[uuid.UUID]):
     """eventsourcing's mapper contract, with cattrs instead of vars() and module topics."""
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
-        event: CaseEvent = domain_event
+        event: CaseEvent | TeamEvent = domain_event
         topic = TOPICS[type(event)]
         state = CONVERTER.unstructure(event)
         class_version = getattr(type(event), "class_version", 1)

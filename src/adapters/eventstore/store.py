@@ -14,9 +14,10 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Mapper, Transcoder
 
 from adapters.eventstore.mapper import CaseEventMapper, OrjsonTranscoder
-from application.ports import ConcurrencyConflict, LoggedEvent
+from application.ports import AnyEvent, ConcurrencyConflict, LoggedEvent
 from domain.events import CaseEvent
 from domain.state import CaseState, fold
+from domain.team import TeamEvent
 
 
 class CasesApplication(Application[uuid.UUID]):
@@ -57,7 +58,11 @@ class EventSourcedCaseStore:
         events: list[Any] = list(self.app.events.get(case_id))
         return events
 
-    def append(self, events: Sequence[CaseEvent]) -> Sequence[LoggedEvent]:
+    def stream(self, stream_id: uuid.UUID) -> Sequence[TeamEvent]:
+        events: list[Any] = list(self.app.events.get(stream_id))
+        return events
+
+    def append(self, events: Sequence[AnyEvent]) -> Sequence[LoggedEvent]:
         if not events:
             return []
         try:

@@ -5,7 +5,8 @@ case; 4 an ingest kept the good rows but rejected some; 5 settings, storage or a
 system unavailable.
 
 The commands live in `operations` (intake, lists, sweep, worker, outbox, indicators, demo),
-`case_commands` (`backoffice case …`) and `branches` (`backoffice sac …`).
+`case_commands` (`backoffice case …`), `branches` (`backoffice sac …`), `team` (the roster,
+shifts and practice register) and `projections` (status and rebuild).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from eventsourcing.persistence import PersistenceError
 
 from application.systems import SystemRefused, SystemUnavailable
 from domain.errors import CaseNotFound, DomainError, InvalidValue
-from entrypoints.cli import branches, case_commands, operations, shared
+from entrypoints.cli import branches, case_commands, operations, projections, shared, team
 from entrypoints.cli.shared import (
     BAD_INPUT,
     NOT_FOUND,
@@ -28,7 +29,16 @@ from entrypoints.cli.shared import (
 )
 from entrypoints.settings import SettingsError
 
-__all__ = ["app", "branches", "case_commands", "main", "operations", "run"]
+__all__ = [
+    "app",
+    "branches",
+    "case_commands",
+    "main",
+    "operations",
+    "projections",
+    "run",
+    "team",
+]
 
 
 def main(argv: list[str] | None = None) -> int:

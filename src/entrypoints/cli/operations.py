@@ -336,10 +336,11 @@ def import_surveys_command(
 
     if not path.is_file():
         raise InvalidValue(str(path), "no such file")
-    _show_recorded(import_surveys(current_office(), SurveyExportReader(path).items()), as_json)
+    show_recorded(import_surveys(current_office(), SurveyExportReader(path).items()), as_json)
 
 
-def _show_recorded(report: IngestReport, as_json: bool) -> None:
+def show_recorded(report: IngestReport, as_json: bool) -> None:
+    """An import's counts and first rejections; exits 4 when rows were rejected."""
     if as_json:
         render.dump_json(out, render.report_json(report))
     else:
@@ -365,6 +366,6 @@ def import_quality_command(
 
     if not path.is_file():
         raise InvalidValue(str(path), "no such file")
-    _show_recorded(
+    show_recorded(
         import_monitorings(current_office(), MonitoringExportReader(path).items()), as_json
     )

@@ -57,6 +57,10 @@ app.add_typer(sales_app, name="sales")
 
 
 case_app.add_typer(follow_up_app, name="follow-up")
+projections_app = typer.Typer(
+    no_args_is_help=True, help="The read models: how far each is, and rebuilding one."
+)
+app.add_typer(projections_app, name="projections")
 
 
 @attrs.define

@@ -1,0 +1,252 @@
+"""The HR roster's exports and the practice register, as CSV (`;` or `,`, UTF-8 or
+Windows-1252, Spanish headers accepted; dates `DD/MM/YYYY` or ISO).
+
+- roster: `agent` (`asesor`, `usuario`), `team` (`equipo`), `role` (`rol`, `cargo`: agent /
+  asesor / backoffice, supervisor, coordinator / coordinador, manager / gerente), `since`
+  (`fecha_ingreso`, `desde`), optional `left_on` (`fecha_retiro`) and `leave_reason`
+  (`motivo_retiro`);
+- shifts: `agent`, `day` (`fecha`), `starts` (`hora_inicio`, `entrada`), `ends` (`hora_fin`,
+  `salida`), optional `absence` (`novedad`, `ausencia`): when the column is there an empty
+  cell means present (and withdraws an absence recorded before); without it absences are
+  left as they are;
+- practices: `practice` (`practica`: a code of DOMAIN.md §12 or its Spanish name), `owner`
+  (`responsable`, `lider`), `held_at` (`fecha`), optional `minutes` (`duracion`) and
+  `register_key` (`id_registro`).
+
+Each bad row is reported (place, field, why) and skipped; the good ones are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, time
+from pathlib import Path
+
+from adapters.intake.parsing import DateError, fold, parse_datetime
+from adapters.intake.surveys import table_rows
+from application.intake import RejectedRow
+from application.team import PracticeRecord, RosterRecord, ShiftRecord
+from domain.calendar import BOGOTA
+from domain.team import Practice, Role
+
+ROSTER_ALIASES = {
+    "agent": "agent",
+    "asesor": "agent",
+    "agente": "agent",
+    "usuario": "agent",
+    "login": "agent",
+    "team": "team",
+    "equipo": "team",
+    "role": "role",
+    "rol": "role",
+    "cargo": "role",
+    "since": "since",
+    "fecha_ingreso": "since",
+    "desde": "since",
+    "left_on": "left_on",
+    "fecha_retiro": "left_on",
+    "retiro": "left_on",
+    "leave_reason": "leave_reason",
+    "motivo_retiro": "leave_reason",
+}
+ROSTER_REQUIRED = ("agent", "team", "role", "since")
+ROLES = {
+    "agent": Role.AGENT,
+    "asesor": Role.AGENT,
+    "agente": Role.AGENT,
+    "backoffice": Role.AGENT,
+    "back_office": Role.AGENT,
+    "supervisor": Role.SUPERVISOR,
+    "coordinator": Role.COORDINATOR,
+    "coordinador": Role.COORDINATOR,
+    "manager": Role.MANAGER,
+    "gerente": Role.MANAGER,
+}
+
+SHIFT_ALIASES = {
+    "agent": "agent",
+    "asesor": "agent",
+    "agente": "agent",
+    "usuario": "agent",
+    "login": "agent",
+    "day": "day",
+    "fecha": "day",
+    "dia": "day",
+    "starts": "starts",
+    "hora_inicio": "starts",
+    "inicio": "starts",
+    "entrada": "starts",
+    "ends": "ends",
+    "hora_fin": "ends",
+    "fin": "ends",
+    "salida": "ends",
+    "absence": "absence",
+    "novedad": "absence",
+    "ausencia": "absence",
+}
+SHIFT_REQUIRED = ("agent", "day", "starts", "ends")
+
+PRACTICE_ALIASES = {
+    "practice": "practice",
+    "practica": "practice",
+    "practica_de_gestion": "practice",
+    "owner": "owner",
+    "responsable": "owner",
+    "lider": "owner",
+    "held_at": "held_at",
+    "fecha": "held_at",
+    "fecha_hora": "held_at",
+    "minutes": "minutes",
+    "minutos": "minutes",
+    "duracion": "minutes",
+    "register_key": "register_key",
+    "id_registro": "register_key",
+    "registro": "register_key",
+}
+PRACTICE_REQUIRED = ("practice", "owner", "held_at")
+PRACTICE_NAMES: dict[str, Practice] = {p.value: p for p in Practice} | {
+    fold(p.spanish): p for p in Practice
+}
+PRACTICE_NAMES |= {
+    "dialogo_diario": Practice.DAILY_DIALOGUE,
+    "dialogo_semanal": Practice.WEEKLY_DIALOGUE,
+    "confirmacion_de_proceso": Practice.PROCESS_CONFIRMATION,
+    "acompanamiento": Practice.PRACTICE_OBSERVATION,
+    "agenda_del_lider": Practice.LEADERS_AGENDA,
+    "agenda_de_lideres": Practice.LEADERS_AGENDA,
+    "registro_de_practicas": Practice.PRACTICE_REGISTER,
+    "mejora_continua": Practice.IMPROVEMENT_MEETING,
+    "reunion_con_el_cliente": Practice.CLIENT_MEETING,
+    "reunion_barometro": Practice.BAROMETER_MEETING,
+    "barometro": Practice.BAROMETER_MEETING,
+}
+
+
+def _date(text: str) -> date:
+    return parse_datetime(text).astimezone(BOGOTA).date()
+
+
+def _time(text: str) -> time:
+    parts = text.strip().split(":")
+    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
+        raise ValueError(f"{text!r} is not a time (HH:MM)")
+    hour, minute = int(parts[0]), int(parts[1])
+    if not (0 <= hour < 24 and 0 <= minute < 60):
+        raise ValueError(f"{text!r} is not a time of day")
+    return time(hour, minute)
+
+
+class RosterReader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def items(self) -> Iterator[RosterRecord | RejectedRow]:
+        for item in table_rows(self.path, ROSTER_ALIASES, ROSTER_REQUIRED):
+            if isinstance(item, RejectedRow):
+                yield item
+                continue
+            location, values = item
+            role = ROLES.get(fold(values["role"]))
+            if role is None:
+                accepted = ", ".join(sorted(ROLES))
+                yield RejectedRow(
+                    location=location,
+                    field="role",
+                    reason=f"{values['role']!r} is not a known role (accepted: {accepted})",
+                )
+                continue
+            dates: dict[str, date | None] = {"left_on": None}
+            for field in ("since", "left_on"):
+                try:
+                    text = values.get(field)
+                    dates[field] = _date(text) if text else None
+                except DateError as error:
+                    yield RejectedRow(location=location, field=field, reason=str(error))
+                    break
+            since, left_on = dates.get("since"), dates["left_on"]
+            if since is None or (values.get("left_on") and left_on is None):
+                continue
+            yield RosterRecord(
+                agent=values["agent"],
+                team=values["team"],
+                role=role,
+                since=since,
+                left_on=left_on,
+                leave_reason=values.get("leave_reason") or None,
+                location=location,
+            )
+
+
+class ShiftReader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def items(self) -> Iterator[ShiftRecord | RejectedRow]:
+        for item in table_rows(self.path, SHIFT_ALIASES, SHIFT_REQUIRED):
+            if isinstance(item, RejectedRow):
+                yield item
+                continue
+            location, values = item
+            try:
+                day = _date(values["day"])
+            except DateError as error:
+                yield RejectedRow(location=location, field="day", reason=str(error))
+                continue
+            times: list[time] = []
+            for field in ("starts", "ends"):
+                try:
+                    times.append(_time(values[field]))
+                except ValueError as error:
+                    yield RejectedRow(location=location, field=field, reason=str(error))
+                    break
+            if len(times) < 2:
+                continue
+            yield ShiftRecord(
+                agent=values["agent"],
+                day=day,
+                starts=times[0],
+                ends=times[1],
+                absence=values.get("absence") or None,
+                absence_known="absence" in values,
+                location=location,
+            )
+
+
+class PracticeReader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def items(self) -> Iterator[PracticeRecord | RejectedRow]:
+        for item in table_rows(self.path, PRACTICE_ALIASES, PRACTICE_REQUIRED):
+            if isinstance(item, RejectedRow):
+                yield item
+                continue
+            location, values = item
+            practice = PRACTICE_NAMES.get(fold(values["practice"]))
+            if practice is None:
+                accepted = ", ".join(p.value for p in Practice)
+                yield RejectedRow(
+                    location=location,
+                    field="practice",
+                    reason=f"{values['practice']!r} is not a practice of §12 ({accepted})",
+                )
+                continue
+            try:
+                held_at = parse_datetime(values["held_at"])
+            except DateError as error:
+                yield RejectedRow(location=location, field="held_at", reason=str(error))
+                continue
+            text = values.get("minutes", "")
+            if text and not (text.isdigit() and 0 < int(text) <= 600):
+                yield RejectedRow(
+                    location=location, field="minutes", reason=f"{text!r} is not 1–600 minutes"
+                )
+                continue
+            yield PracticeRecord(
+                practice=practice,
+                owner=values["owner"],
+                held_at=held_at,
+                minutes=int(text) if text else None,
+                register_key=values.get("register_key") or None,
+                location=location,
+            )

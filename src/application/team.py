@@ -1,0 +1,214 @@
+"""The HR roster and the management-practice register, imported into the log.
+
+Three imports, each taking parsed records (or the reader's rejections) and returning an
+`IngestReport`: `created` counts rows that recorded something new, `already_known` rows that
+the log already said, and each refused row is reported with its place and reason while the
+others are kept. Running an import twice adds nothing.
+
+- roster rows: an agent's team and role from a date, and their last day if they left;
+- shift rows: an agent's shift on a day, and (when the export has the column) the absence;
+- practice rows: a management practice held, by whom, when, for how long.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING, TypeVar
+
+import attrs
+
+from application.ingestion import IngestReport
+from application.intake import RejectedRow
+from application.ports import ConcurrencyConflict
+from domain import team
+from domain.errors import DomainError, RuleViolation
+from domain.team import AgentEvent, AgentState, Practice, Role
+from domain.values import Actor, ActorKind
+
+if TYPE_CHECKING:
+    from application.service import Backoffice
+
+HR_ROSTER = Actor(ActorKind.INTAKE, "nomina")
+PRACTICE_REGISTER = Actor(ActorKind.INTAKE, "registro-practicas")
+
+
+@attrs.frozen(kw_only=True)
+class RosterRecord:
+    agent: str
+    team: str
+    role: Role
+    since: date
+    """The day the agent joined, or started in this team and role."""
+    left_on: date | None
+    leave_reason: str | None
+    location: str
+
+
+@attrs.frozen(kw_only=True)
+class ShiftRecord:
+    agent: str
+    day: date
+    starts: time
+    ends: time
+    absence: str | None
+    """The *novedad*: why the agent missed the shift; None when present."""
+    absence_known: bool
+    """Whether the export has an absence column: without it, absences are left as they are."""
+    location: str
+
+
+@attrs.frozen(kw_only=True)
+class PracticeRecord:
+    practice: Practice
+    owner: str
+    held_at: datetime
+    minutes: int | None
+    """None: the practice's usual length (DOMAIN.md §12)."""
+    register_key: str | None
+    """The entry's id in the register; None: practice, owner and time make the key."""
+    location: str
+
+
+R = TypeVar("R", RosterRecord, ShiftRecord, PracticeRecord)
+
+
+class _Agents:
+    """Agent states for one import run: each stream read once, kept up to date as we append."""
+
+    def __init__(self, office: Backoffice) -> None:
+        self.office = office
+        self.states: dict[uuid.UUID, AgentState | None] = {}
+
+    def get(self, login: str) -> AgentState | None:
+        stream = team.agent_stream(login.strip())
+        if stream not in self.states:
+            self.states[stream] = team.fold_agent(self.office.store.stream(stream))
+        return self.states[stream]
+
+    def record(self, login: str, decide: Callable[[AgentState | None], list[AgentEvent]]) -> bool:
+        """Decide on the agent's current state and append; True when something was new."""
+        for _ in range(5):
+            state = self.get(login)
+            events = decide(state)
+            if not events:
+                return False
+            try:
+                self.office.store.append(events)
+            except ConcurrencyConflict:
+                self.states.pop(team.agent_stream(login.strip()), None)  # someone else wrote
+                continue
+            self.states[events[0].originator_id] = team.fold_agent_onto(state, events)
+            return True
+        raise ConcurrencyConflict(f"the roster of {login!r} kept changing; try again")
+
+
+def _each(items: Iterable[R | RejectedRow], record: Callable[[R], bool]) -> IngestReport:
+    report = IngestReport()
+    for item in items:
+        if isinstance(item, RejectedRow):
+            report.reject(item)
+            continue
+        report.read += 1
+        try:
+            new = record(item)
+        except (DomainError, ConcurrencyConflict) as error:
+            field = getattr(error, "field", None)
+            report.reject(RejectedRow(location=item.location, field=field, reason=str(error)))
+            continue
+        if new:
+            report.created += 1
+        else:
+            report.already_known += 1
+    return report
+
+
+def import_roster(office: Backoffice, items: Iterable[RosterRecord | RejectedRow]) -> IngestReport:
+    """Join, move or record the leaving of each agent the roster lists."""
+    agents = _Agents(office)
+
+    def record(r: RosterRecord) -> bool:
+        now = office.clock.now()
+        placed = agents.record(
+            r.agent,
+            lambda s: list(
+                team.enrol(s, agent=r.agent, team=r.team, role=r.role, since=r.since,
+                           actor=HR_ROSTER, at=now)
+            ),
+        )  # fmt: skip
+        left = False
+        if r.left_on is not None:
+            left_on = r.left_on
+            left = agents.record(
+                r.agent,
+                lambda s: team.leave(
+                    s, left_on=left_on, reason=r.leave_reason, actor=HR_ROSTER, at=now
+                ),
+            )
+        return placed or left
+
+    return _each(items, record)
+
+
+def import_shifts(office: Backoffice, items: Iterable[ShiftRecord | RejectedRow]) -> IngestReport:
+    """Schedule each shift and record (or withdraw) its absence."""
+    agents = _Agents(office)
+
+    def record(r: ShiftRecord) -> bool:
+        now = office.clock.now()
+        return agents.record(
+            r.agent,
+            lambda s: team.schedule_shift(
+                s,
+                day=r.day,
+                starts=r.starts,
+                ends=r.ends,
+                absence=r.absence,
+                absence_known=r.absence_known,
+                actor=HR_ROSTER,
+                at=now,
+            ),
+        )
+
+    return _each(items, record)
+
+
+def import_practices(
+    office: Backoffice, items: Iterable[PracticeRecord | RejectedRow]
+) -> IngestReport:
+    """Record each practice held, once per register entry."""
+    agents = _Agents(office)
+
+    def record(r: PracticeRecord) -> bool:
+        key = r.register_key or f"{r.practice.value}|{r.owner}|{r.held_at.isoformat()}"
+        event = team.hold_practice(
+            agents.get(r.owner),
+            practice=r.practice,
+            held_at=r.held_at,
+            minutes=r.minutes if r.minutes is not None else team.RULES[r.practice].minutes,
+            register_key=key,
+            actor=PRACTICE_REGISTER,
+            at=office.clock.now(),
+        )
+        try:
+            office.store.append([event])
+        except ConcurrencyConflict:
+            known = office.store.stream(event.originator_id)
+            if known and _same_entry(known[0], event):
+                return False  # this entry is already in the log
+            raise RuleViolation(
+                f"register entry {key!r} is already recorded with other data"
+            ) from None
+        return True
+
+    return _each(items, record)
+
+
+def _same_entry(known: object, new: team.PracticeHeld) -> bool:
+    return isinstance(known, team.PracticeHeld) and (
+        known.practice,
+        known.owner,
+        known.held_at,
+        known.minutes,
+    ) == (new.practice, new.owner, new.held_at, new.minutes)

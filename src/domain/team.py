@@ -1,0 +1,501 @@
+"""The team behind the cases: the HR roster and the management practices (DOMAIN.md §11, §12).
+
+Two kinds of stream share the case log, so every indicator comes from one history:
+
+- an **agent** stream per login (`agent_stream(login)`): joining the roster with a team and a
+  role, moving team or role, leaving; the shifts scheduled day by day and the absences on
+  them. Ausentismo and Rotación are read from it, and so is the team of an agent at a date.
+- a **practice** stream per register entry (`practice_stream(key)`): one management practice
+  held (which, by whom, when, for how long). Re-importing the same entry finds it taken.
+
+Decisions here are like the case's: they validate against the current state and return
+events, or raise a `DomainError`; none reads a clock. A decision that would change nothing
+returns no event, so an HR export can be imported again and again.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import uuid
+from collections.abc import Iterable
+from datetime import date, datetime, time
+from typing import Any
+
+import attrs
+
+from domain.calendar import BusinessCalendar
+from domain.errors import InvalidValue, RuleViolation
+from domain.values import Actor, require_aware
+
+TEAM_NAMESPACE = uuid.UUID("5b0c1d2e-8f3a-4c6b-9d7e-2a1f0e9c8b7a")
+
+
+def agent_stream(login: str) -> uuid.UUID:
+    """The agent's stream id: the same login always gives the same id."""
+    return uuid.uuid5(TEAM_NAMESPACE, f"agent:{login}")
+
+
+def practice_stream(key: str) -> uuid.UUID:
+    """A register entry's stream id, from the entry's key (its id in the register)."""
+    return uuid.uuid5(TEAM_NAMESPACE, f"practice:{key}")
+
+
+class Role(enum.StrEnum):
+    """Who someone is on the roster. Only `agent` (the back office) counts for Ausentismo
+    and Rotación; the leaders own the management practices."""
+
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    COORDINATOR = "coordinator"
+    MANAGER = "manager"
+
+
+class Frequency(enum.StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    FORTNIGHTLY = "fortnightly"
+    HALF_YEARLY = "half_yearly"
+
+
+class Practice(enum.StrEnum):
+    """The management practices of DOMAIN.md §12."""
+
+    DAILY_DIALOGUE = "daily_dialogue"
+    WEEKLY_DIALOGUE = "weekly_dialogue"
+    PROCESS_CONFIRMATION = "process_confirmation"
+    PRACTICE_OBSERVATION = "practice_observation"
+    LEADERS_AGENDA = "leaders_agenda"
+    PRACTICE_REGISTER = "practice_register"
+    IMPROVEMENT_MEETING = "improvement_meeting"
+    CLIENT_MEETING = "client_meeting"
+    BAROMETER_MEETING = "barometer_meeting"
+
+    @property
+    def spanish(self) -> str:
+        return _SPANISH[self]
+
+
+_SPANISH = {
+    Practice.DAILY_DIALOGUE: "Diálogo diario",
+    Practice.WEEKLY_DIALOGUE: "Diálogo semanal",
+    Practice.PROCESS_CONFIRMATION: "Confirmación de proceso",
+    Practice.PRACTICE_OBSERVATION: "Acompañamiento a prácticas",
+    Practice.LEADERS_AGENDA: "Agenda de líderes",
+    Practice.PRACTICE_REGISTER: "Registro de prácticas",
+    Practice.IMPROVEMENT_MEETING: "Mejora continua",
+    Practice.CLIENT_MEETING: "Reunión con el cliente",
+    Practice.BAROMETER_MEETING: "Reunión barómetro",
+}
+
+
+@attrs.frozen
+class PracticeRule:
+    """How often a practice is due, how many times per period for each owning role, and how
+    long it takes (minutes)."""
+
+    practice: Practice
+    frequency: Frequency
+    goals: tuple[tuple[Role, int], ...]
+    minutes: int
+
+    def goal_for(self, role: Role) -> int:
+        return dict(self.goals).get(role, 0)
+
+
+S, C, M = Role.SUPERVISOR, Role.COORDINATOR, Role.MANAGER
+# DOMAIN.md §12. [decision] "3 a la semana / 1 a la semana" for observing a practice reads as
+# 3 a week for a coordinator and 1 for a manager; where a practice names several owners, each
+# of them holds it with their own team.
+PRACTICES: tuple[PracticeRule, ...] = (
+    PracticeRule(Practice.DAILY_DIALOGUE, Frequency.DAILY, ((S, 1),), 15),
+    PracticeRule(Practice.WEEKLY_DIALOGUE, Frequency.WEEKLY, ((C, 1), (M, 1)), 30),
+    PracticeRule(Practice.PROCESS_CONFIRMATION, Frequency.DAILY, ((S, 1),), 30),
+    PracticeRule(Practice.PRACTICE_OBSERVATION, Frequency.WEEKLY, ((C, 3), (M, 1)), 30),
+    PracticeRule(Practice.LEADERS_AGENDA, Frequency.WEEKLY, ((S, 1), (C, 1), (M, 1)), 30),
+    PracticeRule(Practice.PRACTICE_REGISTER, Frequency.WEEKLY, ((S, 1), (C, 1), (M, 1)), 5),
+    PracticeRule(Practice.IMPROVEMENT_MEETING, Frequency.FORTNIGHTLY, ((S, 1), (C, 1)), 60),
+    PracticeRule(Practice.CLIENT_MEETING, Frequency.FORTNIGHTLY, ((C, 1),), 60),
+    PracticeRule(Practice.BAROMETER_MEETING, Frequency.HALF_YEARLY, ((S, 1), (C, 1), (M, 1)), 60),
+)
+RULES: dict[Practice, PracticeRule] = {rule.practice: rule for rule in PRACTICES}
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class TeamEvent:
+    """Base of the roster's and the practice register's events (same fields as a case's)."""
+
+    originator_id: uuid.UUID
+    originator_version: int
+    timestamp: datetime
+    actor: Actor
+
+
+@attrs.frozen(kw_only=True)
+class AgentEvent(TeamEvent):
+    agent: str
+    """The login, as in `Assigned` and the actors of case events."""
+
+
+@attrs.frozen(kw_only=True)
+class AgentJoined(AgentEvent):
+    team: str
+    role: Role
+    joined_on: date
+
+
+@attrs.frozen(kw_only=True)
+class AgentMoved(AgentEvent):
+    """A new team or role, from `effective_on`."""
+
+    team: str
+    role: Role
+    effective_on: date
+
+
+@attrs.frozen(kw_only=True)
+class AgentLeft(AgentEvent):
+    left_on: date
+    """The last day on the roster."""
+    reason: str | None
+
+
+@attrs.frozen(kw_only=True)
+class ShiftScheduled(AgentEvent):
+    """A shift on `day` (a later one for the same day replaces it); `ends` at or before
+    `starts` means the shift ends the next day."""
+
+    day: date
+    starts: time
+    ends: time
+
+
+@attrs.frozen(kw_only=True)
+class ShiftCancelled(AgentEvent):
+    day: date
+
+
+@attrs.frozen(kw_only=True)
+class AbsenceRecorded(AgentEvent):
+    """The agent missed the scheduled shift of `day` (the roster's *novedad*)."""
+
+    day: date
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class AbsenceWithdrawn(AgentEvent):
+    day: date
+
+
+@attrs.frozen(kw_only=True)
+class PracticeHeld(TeamEvent):
+    practice: Practice
+    owner: str
+    """The leader who held it (a login on the roster)."""
+    held_at: datetime
+    minutes: int
+    register_key: str
+    """The entry's key in the register, from which its stream id derives."""
+
+
+TEAM_EVENT_TYPES: tuple[type[TeamEvent], ...] = (
+    AgentJoined,
+    AgentMoved,
+    AgentLeft,
+    ShiftScheduled,
+    ShiftCancelled,
+    AbsenceRecorded,
+    AbsenceWithdrawn,
+    PracticeHeld,
+)
+
+
+# --- the agent's state --------------------------------------------------------------------
+
+
+@attrs.frozen
+class Shift:
+    starts: time
+    ends: time
+
+
+@attrs.frozen(kw_only=True)
+class AgentState:
+    id: uuid.UUID
+    version: int
+    agent: str
+    team: str
+    role: Role
+    joined_on: date
+    left_on: date | None = None
+    shifts: dict[date, Shift] = attrs.field(factory=dict)
+    """Scheduled shifts by day (a fresh dict per event: states are never shared)."""
+    absences: dict[date, str] = attrs.field(factory=dict)
+    """Absences by day, with their reason; a cancelled shift keeps its absence on record."""
+    placements: tuple[tuple[date, str, Role], ...] = ()
+    """(from, team, role), oldest first: where the agent was on any day."""
+
+    def on_roster(self, day: date) -> bool:
+        return self.joined_on <= day and (self.left_on is None or day <= self.left_on)
+
+    def role_on(self, day: date) -> Role | None:
+        """The role on `day`, or None when the agent was not on the roster then."""
+        if not self.on_roster(day):
+            return None
+        role = None
+        for since, _, placed in self.placements:
+            if since <= day:
+                role = placed
+        return role
+
+
+@functools.singledispatch
+def _apply(event: AgentEvent, state: AgentState | None) -> AgentState:
+    raise TypeError(f"not an agent event: {type(event).__name__}")
+
+
+@_apply.register
+def _(event: AgentJoined, state: AgentState | None) -> AgentState:
+    return AgentState(
+        id=event.originator_id,
+        version=event.originator_version,
+        agent=event.agent,
+        team=event.team,
+        role=event.role,
+        joined_on=event.joined_on,
+        shifts={} if state is None else dict(state.shifts),
+        absences={} if state is None else dict(state.absences),
+        placements=(() if state is None else state.placements)
+        + ((event.joined_on, event.team, event.role),),
+    )
+
+
+def _existing(state: AgentState | None, event: AgentEvent) -> AgentState:
+    if state is None:
+        raise ValueError(f"{type(event).__name__} before the agent joined")
+    return state
+
+
+@_apply.register
+def _(event: AgentMoved, state: AgentState | None) -> AgentState:
+    s = _existing(state, event)
+    return attrs.evolve(
+        s,
+        version=event.originator_version,
+        team=event.team,
+        role=event.role,
+        placements=(*s.placements, (event.effective_on, event.team, event.role)),
+    )
+
+
+@_apply.register
+def _(event: AgentLeft, state: AgentState | None) -> AgentState:
+    s = _existing(state, event)
+    return attrs.evolve(s, version=event.originator_version, left_on=event.left_on)
+
+
+@_apply.register
+def _(event: ShiftScheduled, state: AgentState | None) -> AgentState:
+    s = _existing(state, event)
+    shifts = {**s.shifts, event.day: Shift(event.starts, event.ends)}
+    return attrs.evolve(s, version=event.originator_version, shifts=shifts)
+
+
+@_apply.register
+def _(event: ShiftCancelled, state: AgentState | None) -> AgentState:
+    s = _existing(state, event)
+    shifts = {day: shift for day, shift in s.shifts.items() if day != event.day}
+    return attrs.evolve(s, version=event.originator_version, shifts=shifts)
+
+
+@_apply.register
+def _(event: AbsenceRecorded, state: AgentState | None) -> AgentState:
+    s = _existing(state, event)
+    absences = {**s.absences, event.day: event.reason}
+    return attrs.evolve(s, version=event.originator_version, absences=absences)
+
+
+@_apply.register
+def _(event: AbsenceWithdrawn, state: AgentState | None) -> AgentState:
+    s = _existing(state, event)
+    absences = {day: why for day, why in s.absences.items() if day != event.day}
+    return attrs.evolve(s, version=event.originator_version, absences=absences)
+
+
+def fold_agent(events: Iterable[Any]) -> AgentState | None:
+    """The agent's state from their stream (None for an empty one)."""
+    return fold_agent_onto(None, events)
+
+
+def fold_agent_onto(state: AgentState | None, events: Iterable[Any]) -> AgentState | None:
+    for event in events:
+        state = _apply(event, state)
+    return state
+
+
+# --- decisions ----------------------------------------------------------------------------
+
+
+def _text(field: str, value: str, max_length: int = 80) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidValue(field, "must not be empty")
+    if len(value) > max_length:
+        raise InvalidValue(field, f"is {len(value)} characters long; at most {max_length}")
+    return value
+
+
+def _next(state: AgentState | None, actor: Actor, at: datetime) -> dict[str, Any]:
+    require_aware("at", at)
+    if state is None:
+        raise RuleViolation("the agent is not on the roster: import them first")
+    return {
+        "originator_id": state.id,
+        "originator_version": state.version + 1,
+        "timestamp": at,
+        "actor": actor,
+        "agent": state.agent,
+    }
+
+
+def enrol(
+    state: AgentState | None,
+    *,
+    agent: str,
+    team: str,
+    role: Role,
+    since: date,
+    actor: Actor,
+    at: datetime,
+) -> list[AgentEvent]:
+    """The roster says `agent` is in `team` with `role` from `since`: join, rejoin after
+    leaving, or move; nothing when the roster already says so."""
+    require_aware("at", at)
+    agent = _text("agent", agent)
+    team = _text("team", team)
+    if state is None or (state.left_on is not None and since > state.left_on):
+        return [
+            AgentJoined(
+                originator_id=agent_stream(agent),
+                originator_version=1 if state is None else state.version + 1,
+                timestamp=at,
+                actor=actor,
+                agent=agent,
+                team=team,
+                role=role,
+                joined_on=since,
+            )
+        ]
+    if state.left_on is not None:
+        raise RuleViolation(
+            f"{agent} left on {state.left_on}; a rejoin must start after that (got {since})"
+        )
+    if (state.team, state.role) == (team, role):
+        return []
+    if since < state.joined_on:
+        raise InvalidValue("since", f"{since} is before {agent} joined ({state.joined_on})")
+    return [AgentMoved(**_next(state, actor, at), team=team, role=role, effective_on=since)]
+
+
+def leave(
+    state: AgentState | None, *, left_on: date, reason: str | None, actor: Actor, at: datetime
+) -> list[AgentEvent]:
+    """The agent's last day on the roster; nothing when it is already recorded."""
+    fields = _next(state, actor, at)
+    assert state is not None
+    if state.left_on == left_on:
+        return []
+    if state.left_on is not None:
+        raise RuleViolation(f"{state.agent} already left on {state.left_on}")
+    if left_on < state.joined_on:
+        raise InvalidValue("left_on", f"{left_on} is before the agent joined ({state.joined_on})")
+    reason = reason.strip() if reason else None
+    return [AgentLeft(**fields, left_on=left_on, reason=reason or None)]
+
+
+def schedule_shift(
+    state: AgentState | None,
+    *,
+    day: date,
+    starts: time,
+    ends: time,
+    absence: str | None,
+    absence_known: bool,
+    actor: Actor,
+    at: datetime,
+) -> list[AgentEvent]:
+    """The roster's line for one agent and day: the shift, and — when the export says
+    (`absence_known`) — whether the agent was absent (`absence`, the *novedad*) or not."""
+    fields = _next(state, actor, at)
+    assert state is not None
+    if not state.on_roster(day):
+        raise RuleViolation(f"{state.agent} is not on the roster on {day}")
+    events: list[AgentEvent] = []
+    current = state.shifts.get(day)
+    if current is None or (current.starts, current.ends) != (starts, ends):
+        events.append(ShiftScheduled(**fields, day=day, starts=starts, ends=ends))
+        fields = {**fields, "originator_version": fields["originator_version"] + 1}
+    if not absence_known:
+        return events
+    had = state.absences.get(day)
+    absence = absence.strip() if absence else None
+    if absence and absence != had:
+        events.append(AbsenceRecorded(**fields, day=day, reason=_text("absence", absence)))
+    elif not absence and had:
+        events.append(AbsenceWithdrawn(**fields, day=day))
+    return events
+
+
+def cancel_shift(
+    state: AgentState | None, *, day: date, actor: Actor, at: datetime
+) -> list[AgentEvent]:
+    fields = _next(state, actor, at)
+    assert state is not None
+    if day not in state.shifts:
+        return []
+    return [ShiftCancelled(**fields, day=day)]
+
+
+def hold_practice(
+    owner: AgentState | None,
+    *,
+    practice: Practice,
+    held_at: datetime,
+    minutes: int,
+    register_key: str,
+    actor: Actor,
+    at: datetime,
+) -> PracticeHeld:
+    """A register entry: the owner must be a leader on the roster whose role holds it."""
+    require_aware("at", at)
+    require_aware("held_at", held_at)
+    if owner is None:
+        raise RuleViolation("the owner is not on the roster: import the roster first")
+    day = BusinessCalendar.local_date(held_at)
+    role = owner.role_on(day)
+    if role is None:
+        raise RuleViolation(f"{owner.agent} was not on the roster on {day}")
+    rule = RULES[practice]
+    if not rule.goal_for(role):
+        owners = ", ".join(r.value for r, _ in rule.goals)
+        raise RuleViolation(
+            f"{owner.agent} was a {role.value}; {practice.value} is held by: {owners}"
+        )
+    if not 0 < minutes <= 600:
+        raise InvalidValue("minutes", f"{minutes} is not between 1 and 600")
+    key = _text("register key", register_key, max_length=200)
+    return PracticeHeld(
+        originator_id=practice_stream(key),
+        originator_version=1,
+        timestamp=at,
+        actor=actor,
+        practice=practice,
+        owner=owner.agent,
+        held_at=held_at,
+        minutes=minutes,
+        register_key=key,
+    )
