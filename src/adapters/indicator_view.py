@@ -60,6 +60,7 @@ TABLES = (
     " status TEXT NOT NULL, settled_at TEXT, agent TEXT NOT NULL, category TEXT NOT NULL,"
     " line TEXT NOT NULL, PRIMARY KEY (case_id, follow_up_id))",
     "CREATE INDEX IF NOT EXISTS ind_follow_ups_due ON ind_follow_ups (due_at)",
+    "CREATE INDEX IF NOT EXISTS ind_follow_ups_settled ON ind_follow_ups (settled_at)",
     "CREATE TABLE IF NOT EXISTS ind_closings ("
     " case_id TEXT NOT NULL, version INTEGER NOT NULL, closed_at TEXT NOT NULL,"
     " first_contact INTEGER NOT NULL, account TEXT NOT NULL, typification TEXT NOT NULL,"
@@ -276,9 +277,13 @@ class _IndicatorView(SqlView):
         """The facts that the indicators of [start, end) can depend on."""
         begin, finish, later = ts(start), ts(end), ts(end + window)
         with self._transaction(commit=False) as c:
+            # Due in the period (Seguimientos), or settled in it (Efectividad's agent-days).
             c.execute(
-                self._sql("SELECT * FROM ind_follow_ups WHERE due_at >= ? AND due_at < ?"),
-                (begin, finish),
+                self._sql(
+                    "SELECT * FROM ind_follow_ups WHERE (due_at >= ? AND due_at < ?)"
+                    " OR (settled_at >= ? AND settled_at < ?)"
+                ),
+                (begin, finish, begin, finish),
             )
             follow_ups = [_follow_up(row) for row in c.fetchall()]
             c.execute(

@@ -483,7 +483,7 @@ def hold_practice(
     if not rule.goal_for(role):
         owners = ", ".join(r.value for r, _ in rule.goals)
         raise RuleViolation(
-            f"{owner.agent} was a {role.value}; {practice.value} is held by: {owners}"
+            f"{owner.agent} had the role {role.value}; {practice.value} is held by: {owners}"
         )
     if not 0 < minutes <= 600:
         raise InvalidValue("minutes", f"{minutes} is not between 1 and 600")

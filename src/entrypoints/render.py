@@ -321,7 +321,8 @@ def _light(goal: Goal, value: float | None, scale: float) -> str | None:
     return None if light is None else light.value
 
 
-_DOTS = {"green": "[green]●[/green]", "amber": "[yellow]●[/yellow]", "red": "[red]●[/red]"}
+# Shapes that differ without colour too (piped output, colour-blind readers).
+_DOTS = {"green": "[green]✓[/green]", "amber": "[yellow]![/yellow]", "red": "[red]✗[/red]"}
 
 
 def _lit(row: dict[str, Any], name: str, kind: str = "pct") -> str:
@@ -334,6 +335,9 @@ def _lit(row: dict[str, Any], name: str, kind: str = "pct") -> str:
     return f"{text} {_DOTS[light]}" if light else text
 
 
+LEGEND = "✓ meets the goal · ! misses it by at most the margin · ✗ misses it by more"
+
+
 def show_indicators(console: Console, report: IndicatorReport) -> None:
     start = local(report.period.start)
     end = local(report.period.end)
@@ -343,7 +347,7 @@ def show_indicators(console: Console, report: IndicatorReport) -> None:
         title=f"Indicators {start} → {end} Bogotá, by {report.by.value}"
         f" (definitions {report.definitions}; reincidencia window {report.window.days} days)",
         title_justify="left",
-        caption="● green meets the goal, amber misses it by at most the margin, red by more",
+        caption=LEGEND,
         caption_justify="left",
     )
     for column in ("group", "due", "on time", "late", "missed", "pending",
@@ -377,7 +381,12 @@ def show_indicators(console: Console, report: IndicatorReport) -> None:
             " ask for them by all, agent or team."
         )
         return
-    team = Table(title="Team (HR roster and practice register)", title_justify="left")
+    team = Table(
+        title="Team (HR roster and practice register)",
+        title_justify="left",
+        caption=LEGEND,
+        caption_justify="left",
+    )
     for column in ("group", "scheduled", "absent", f"ausentismo {goals.ausentismo.describe()}",
                    "active", "left", f"rotación {goals.rotacion.describe()}", "practices due",
                    "held", f"compliance {goals.practices.describe()}"):  # fmt: skip

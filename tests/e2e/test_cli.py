@@ -364,3 +364,61 @@ def test_survey_answers_feed_the_nps(cli: Cli, tmp_path: Path) -> None:
     assert total["quality_perceived"] == 65.0  # satisfaction 9 and 4, as %
     assert round(total["calidad_mec"], 1) == 77.4  # 0.4 × 96 + 0.6 × 65
     assert total["calidad_mec_light"] == "red"  # goal 90, margin 5
+
+
+EXAMPLES = ROOT / "examples"
+
+
+def test_the_roster_shifts_and_practice_register_feed_the_team_indicators(
+    cli: Cli, tmp_path: Path
+) -> None:
+    roster = cli.json("import-roster", str(EXAMPLES / "roster.csv"))
+    assert roster["created"] == 6  # type: ignore[index]
+    shifts = cli.json("import-shifts", str(EXAMPLES / "shifts.csv"))
+    assert (shifts["created"], shifts["rejected_count"]) == (76, 0)  # type: ignore[index]
+    cli("import-practices", str(EXAMPLES / "practices.csv"))
+    again = cli.json("import-practices", str(EXAMPLES / "practices.csv"))
+    assert (again["created"], again["already_known"]) == (0, 53)  # type: ignore[index]
+    rows = cli.json("indicators", "--from", "2026-11-01", "--to", "2026-11-30", "--by", "team")
+    by_team = {row["group"]: row for row in rows}  # type: ignore[union-attr]
+    hogar, movil = by_team["Premium Hogar"], by_team["Premium Móvil"]
+    # maria.b: 2 absences in 18 shifts; juan.r: 13 shifts until he left on the 20th.
+    assert (hogar["scheduled_agent_days"], hogar["absent_agent_days"]) == (31, 2)
+    assert hogar["ausentismo_light"] == "amber"  # 6.5 % against ≤ 5 with a margin of 2
+    assert (hogar["active_agents"], hogar["agents_left"]) == (2, 1)
+    assert (movil["scheduled_agent_days"], movil["absent_agent_days"]) == (27, 1)
+    assert movil["ausentismo_light"] == "green"
+    assert (hogar["practices_due"], hogar["practices_held"]) == (72, 53)
+    assert hogar["practice_compliance_light"] == "red"
+
+    out, _ = cli("indicators", "--from", "2026-11-01", "--to", "2026-11-30", "--by", "agent")
+    assert "Confirmación de proceso" in out
+    assert "41.2% ✗" in out  # laura.s: 7 of 17 days
+
+    bad = tmp_path / "novedades.csv"
+    bad.write_text(
+        "asesor,fecha,hora_inicio,hora_fin,novedad\n"
+        "maria.b,30/11/2026,07:00,16:00,\n"
+        "maria.b,31/11/2026,07:00,16:00,\n"
+        "nadie.x,30/11/2026,07:00,16:00,\n"
+        "sofia.t,30/11/2026,25:00,16:00,\n",
+        encoding="utf-8",
+    )
+    out, err = cli("import-shifts", str(bad), code=4)
+    assert "read 2 · recorded 1" in out
+    assert "novedades.csv:3: day: '31/11/2026' is not a valid date" in out
+    assert "novedades.csv:4: the agent is not on the roster" in out
+    assert "novedades.csv:5: starts: '25:00' is not a time of day" in out
+    assert "3 rows rejected; the good ones were recorded" in err
+
+    status = cli.json("projections", "status")
+    assert {row["projection"] for row in status} == {"cases", "indicators", "outbox"}  # type: ignore[union-attr]
+    log = status[0]["log"]  # type: ignore[index]
+    before = cli.json("indicators", "--from", "2026-11-01", "--to", "2026-11-30", "--by", "team")
+    assert before != rows  # maria.b's shift of the 30th came in
+    rebuilt = cli.json("projections", "rebuild", "indicators")
+    assert rebuilt == {"projection": "indicators", "applied": log, "position": log}
+    after = cli.json("indicators", "--from", "2026-11-01", "--to", "2026-11-30", "--by", "team")
+    assert after == before
+    _, err = cli("projections", "rebuild", "outbox", code=2)
+    assert "'outbox' is not one of: cases, indicators" in err

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,17 +14,21 @@ from hypothesis import strategies as st
 from adapters.indicator_view import open_indicator_view
 from application.indicators import report
 from application.ports import ConcurrencyConflict, LoggedEvent
+from domain import team
+from domain.errors import DomainError
 from domain.events import CaseEvent
 from domain.indicators import Dimension, Period, facts_from
+from domain.team import AgentState, Practice, Role, TeamEvent
+from domain.values import Actor, ActorKind
 from entrypoints.settings import load_settings
-from tests.unit.test_case_properties import histories
+from tests.unit.test_case_properties import T0, histories
 from tests.unit.test_indicators import JULY, july_history
 
 EVERYTHING = Period(datetime(2020, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC))
 WINDOW = timedelta(days=7)
 
 
-def logged(events: list[CaseEvent]) -> list[LoggedEvent]:
+def logged(events: list[CaseEvent | TeamEvent]) -> list[LoggedEvent]:
     return [LoggedEvent(position, event) for position, event in enumerate(events, start=1)]
 
 
@@ -31,32 +36,107 @@ def memory_view():  # type: ignore[no-untyped-def]
     return open_indicator_view(load_settings(environ={}, database_url="memory").view_env("ind"))
 
 
+HR = Actor(ActorKind.INTAKE, "nomina")
+LOGINS = ["maria.b", "juan.r", "sup.a", "coord.c"]
+DAY0 = date(2026, 7, 1)
+
+
 @st.composite
-def many_cases(draw: st.DrawFn) -> list[CaseEvent]:
+def team_history(draw: st.DrawFn) -> list[TeamEvent]:
+    """Random roster, shift and register commands around July 2026; refused ones leave no
+    trace, as in an import."""
+    states: dict[str, AgentState | None] = {}
+    events: list[TeamEvent] = []
+    days = st.integers(-40, 60).map(lambda n: DAY0 + timedelta(days=n))
+    for _ in range(draw(st.integers(0, 30))):
+        login = draw(st.sampled_from(LOGINS))
+        state = states.get(login)
+        kind = draw(st.sampled_from(["enrol", "enrol", "leave", "shift", "shift", "practice"]))
+        try:
+            if kind == "enrol":
+                new: list[Any] = team.enrol(
+                    state, agent=login, team=draw(st.sampled_from(["Hogar 1", "Móvil 2"])),
+                    role=draw(st.sampled_from(list(Role))), since=draw(days), actor=HR, at=T0,
+                )  # fmt: skip
+            elif kind == "leave":
+                new = team.leave(state, left_on=draw(days), reason=None, actor=HR, at=T0)
+            elif kind == "shift":
+                new = team.schedule_shift(
+                    state, day=draw(days), starts=time(7), ends=time(draw(st.integers(12, 18))),
+                    absence=draw(st.sampled_from([None, "incapacidad", "calamidad"])),
+                    absence_known=draw(st.booleans()), actor=HR, at=T0,
+                )  # fmt: skip
+            else:
+                moment = datetime.combine(draw(days), time(15), tzinfo=UTC)
+                new = [
+                    team.hold_practice(
+                        state, practice=draw(st.sampled_from(list(Practice))), held_at=moment,
+                        minutes=30, register_key=f"R-{len(events)}", actor=HR, at=T0,
+                    )
+                ]  # fmt: skip
+        except DomainError:
+            continue
+        if kind != "practice":
+            states[login] = team.fold_agent_onto(state, new)
+        events.extend(new)
+    return events
+
+
+@st.composite
+def many_cases(draw: st.DrawFn) -> list[CaseEvent | TeamEvent]:
     cases = draw(st.lists(histories(), min_size=1, max_size=4))
     seen: set[uuid.UUID] = set()
-    events: list[CaseEvent] = []
+    events: list[CaseEvent | TeamEvent] = []
     for case in cases:
         if case[0].originator_id not in seen:
             seen.add(case[0].originator_id)
             events.extend(case)
-    return events
+    # The roster's events interleave with the cases' (each stream keeps its order).
+    for event in draw(team_history()):
+        events.insert(draw(st.integers(0, len(events))), event)
+    return sorted_streams(events)
+
+
+def sorted_streams(events: list[CaseEvent | TeamEvent]) -> list[CaseEvent | TeamEvent]:
+    """Keep each stream's versions in order after the random interleaving."""
+    by_stream: dict[uuid.UUID, list[CaseEvent | TeamEvent]] = {}
+    for event in events:
+        by_stream.setdefault(event.originator_id, []).append(event)
+    for stream in by_stream.values():
+        stream.sort(key=lambda e: e.originator_version)
+    cursors = {stream: iter(evs) for stream, evs in by_stream.items()}
+    return [next(cursors[e.originator_id]) for e in events]
+
+
+PERIODS = [
+    EVERYTHING,
+    Period(datetime(2026, 7, 1, 5, tzinfo=UTC), datetime(2026, 8, 1, 5, tzinfo=UTC)),
+    Period(datetime(2026, 7, 13, 5, tzinfo=UTC), datetime(2026, 7, 20, 5, tzinfo=UTC)),
+]
 
 
 @given(many_cases(), st.integers(min_value=1, max_value=7))
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_projection_and_pure_functions_agree(events: list[CaseEvent], batch: int) -> None:
+def test_projection_and_pure_functions_agree(
+    events: list[CaseEvent | TeamEvent], batch: int
+) -> None:
     view = memory_view()
     try:
         entries = logged(events)
         for start in range(0, len(entries), batch):
             view.project(entries[start : start + batch])
         pure = facts_from(events)
+        for period in PERIODS:
+            projected = view.facts(period.start, period.end, WINDOW)
+            for by in Dimension:
+                assert report(projected, period, by) == report(pure, period, by)
         projected = view.facts(EVERYTHING.start, EVERYTHING.end, WINDOW)
-        for by in Dimension:
-            assert report(projected, EVERYTHING, by) == report(pure, EVERYTHING, by)
         assert projected.follow_ups == pure.follow_ups
         assert projected.closings == pure.closings
+        assert projected.placements == pure.placements
+        assert projected.shifts == pure.shifts
+        assert projected.absences == pure.absences
+        assert projected.practices == pure.practices
     finally:
         view.close()
 

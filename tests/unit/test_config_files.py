@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from adapters.config_files import ConfigError, load_markings, load_regulation
+from adapters.config_files import (
+    ConfigError,
+    load_indicator_rules,
+    load_markings,
+    load_regulation,
+)
+from application.indicators import IndicatorRules
+from domain.goals import Goal
+from domain.indicators import NpsScale
 from domain.values import Category, Priority, Resolution
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,3 +91,42 @@ def test_a_bad_marking_names_its_code_and_field(tmp_path: Path) -> None:
     path.write_text('[markings."X-1"]\nlabel = "x"\ncategory = "sac"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"markings\.X-1: resolution: required text"):
         load_markings(path)
+
+
+def test_the_shipped_indicator_rules_are_the_defaults() -> None:
+    assert load_indicator_rules(ROOT / "examples" / "indicators.toml") == IndicatorRules()
+
+
+def test_indicator_rules_override_only_what_they_say(tmp_path: Path) -> None:
+    path = tmp_path / "indicators.toml"
+    path.write_text(
+        "[nps]\nmaximum = 9\npromoters_from = 9\ndetractors_to = 6\n"
+        "[reincidencia]\nwindow_days = 15\n"
+        "[goals.ausentismo]\ntarget = 4.5\n",
+        encoding="utf-8",
+    )
+    rules = load_indicator_rules(path)
+    assert rules.scale == NpsScale(9, 9, 6)
+    assert rules.window == timedelta(days=15)
+    assert rules.goals.ausentismo == Goal(4.5, higher_is_better=False, margin=2.0)
+    assert rules.goals.fcr == IndicatorRules().goals.fcr
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[goals.speed]\ntarget = 1\n", "goals: unknown keys ['speed']"),
+        ("[goals.fcr]\ntarget = 'high'\n", "target: expected a number, got 'high'"),
+        ("[goals.fcr]\nhigher_is_better = 1\n", "goals.fcr: higher_is_better: expected true"),
+        ("[calidad_mec]\nemitted = 0.5\n", "the quality weights must be non-negative and add up"),
+        ("[nps]\npromoters_from = 3\n", "NPS bands must be"),
+        ("[reincidencia]\nwindow_days = 0\n", "window_days: expected a whole number of at least 1"),
+        ("[colors]\nred = 1\n", "unknown sections ['colors']"),
+    ],
+)
+def test_bad_indicator_rules_say_where_and_what(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "indicators.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(message)) as caught:
+        load_indicator_rules(path)
+    assert str(path) in str(caught.value)
