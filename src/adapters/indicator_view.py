@@ -26,6 +26,7 @@ from adapters.sql_view import (
 from application.ports import LoggedEvent
 from domain.events import CaseEvent
 from domain.indicators import (
+    FACT_EVENTS,
     Attributes,
     ClosingFact,
     ContactFact,
@@ -170,6 +171,7 @@ _INSERT_CONTACT = (
 
 class _IndicatorView(SqlView):
     tables = TABLES
+    kinds = FACT_EVENTS
 
     def _project(self, c: Cursor, events: Sequence[LoggedEvent]) -> None:
         ids = sorted({str(e.event.originator_id) for e in events if isinstance(e.event, CaseEvent)})

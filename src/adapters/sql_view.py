@@ -10,7 +10,7 @@ UTC text, so text order is time order on both backends.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -21,7 +21,7 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 from eventsourcing.utils import Environment
 from psycopg.sql import SQL
 
-from application.ports import ConcurrencyConflict, LoggedEvent
+from application.ports import AnyEvent, ConcurrencyConflict, LoggedEvent
 
 UPSTREAM = "Cases"
 """The application whose log the views follow (their tracking name)."""
@@ -84,19 +84,27 @@ class SqlView:
     def position(self) -> int:
         return self.max_tracking_id(UPSTREAM) or 0
 
-    def project(self, events: Sequence[LoggedEvent]) -> None:
-        if not events:
+    kinds: Collection[type[AnyEvent]] | None = None
+
+    def project(self, events: Sequence[LoggedEvent], through: int | None = None) -> None:
+        last = events[-1].position if events else 0
+        if through is not None and through < last:
+            raise ValueError(f"through {through} is before the last event ({last})")
+        position = last if through is None else through
+        if not position:
             return
         try:
             with self._transaction(commit=True) as c:
                 current = self._max_tracking_id(UPSTREAM, c) or 0
-                if events[0].position <= current:
-                    raise IntegrityError(f"position {events[0].position} already projected")
-                self._project(c, events)
-                self._insert_tracking(c, Tracking(UPSTREAM, events[-1].position))
+                first = events[0].position if events else position
+                if first <= current:
+                    raise IntegrityError(f"position {first} already projected")
+                if events:
+                    self._project(c, events)
+                self._insert_tracking(c, Tracking(UPSTREAM, position))
         except IntegrityError as error:
             raise ConcurrencyConflict(
-                f"{type(self).__name__} is already at or past position {events[-1].position}"
+                f"{type(self).__name__} is already at or past position {position}"
             ) from error
 
     def _project(self, c: Cursor, events: Sequence[LoggedEvent]) -> None:

@@ -6,13 +6,13 @@ keeps the facts, with its own position in the log. Each report names the definit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
 import attrs
 
-from application.ports import LoggedEvent
+from application.ports import AnyEvent, LoggedEvent
 from domain.goals import DEFAULT_GOALS, Goals
 from domain.indicators import (
     DEFAULT_NPS_SCALE,
@@ -46,7 +46,10 @@ class IndicatorView(Protocol):
 
     def position(self) -> int: ...
 
-    def project(self, events: Sequence[LoggedEvent]) -> None: ...
+    @property
+    def kinds(self) -> Collection[type[AnyEvent]] | None: ...
+
+    def project(self, events: Sequence[LoggedEvent], through: int | None = None) -> None: ...
 
     def facts(self, start: datetime, end: datetime, window: timedelta) -> Facts: ...
 

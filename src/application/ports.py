@@ -7,7 +7,7 @@ knows which database is behind a port.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -63,8 +63,16 @@ class CaseStore(Protocol):
         """
         ...
 
-    def read_log(self, after: int, limit: int) -> Sequence[LoggedEvent]:
-        """Up to `limit` events from the global log with positions greater than `after`."""
+    def read_log(
+        self,
+        after: int,
+        limit: int,
+        *,
+        through: int | None = None,
+        kinds: Collection[type[AnyEvent]] | None = None,
+    ) -> Sequence[LoggedEvent]:
+        """Up to `limit` events from the global log with positions greater than `after` (and
+        at most `through`); only those of these `kinds` when given, the others unread."""
         ...
 
     def last_position(self) -> int:
@@ -135,11 +143,18 @@ class CaseIndex(Protocol):
         """The position of the last event projected (0 when none)."""
         ...
 
-    def project(self, events: Sequence[LoggedEvent]) -> None:
-        """Apply these events (positions strictly after `position()`, in order).
+    @property
+    def kinds(self) -> Collection[type[AnyEvent]] | None:
+        """The kinds of event this read model uses (None: all); catching up skips the others."""
+        ...
+
+    def project(self, events: Sequence[LoggedEvent], through: int | None = None) -> None:
+        """Apply these events (positions strictly after `position()`, in order) and move the
+        position to the last of them, or to `through` when given (the events between were of
+        no use to this read model).
 
         Raises `ConcurrencyConflict` (and changes nothing) when another projector has already
-        recorded a position at or past the last of these events.
+        recorded a position at or past the new one.
         """
         ...
 

@@ -151,18 +151,21 @@ class Backoffice:
         batch_size: int,
         progress: Callable[[int], None] | None = None,
     ) -> int:
+        """Up to the newest event as of now; returns how many positions of the log it moved
+        past. Events of kinds the view does not use are skipped by the store, unread."""
         applied = 0
-        while True:
-            batch = self.store.read_log(view.position(), batch_size)
-            if not batch:
-                return applied
+        head = self.store.last_position()
+        while (start := view.position()) < head:
+            batch = self.store.read_log(start, batch_size, through=head, kinds=view.kinds)
+            through = batch[-1].position if len(batch) == batch_size else head
             try:
-                view.project(batch)
+                view.project(batch, through)
             except ConcurrencyConflict:
                 continue  # another process projected them first: read on from its position
-            applied += len(batch)
+            applied += through - start
             if progress is not None:
-                progress(batch[-1].position)
+                progress(through)
+        return applied
 
     def projections(self) -> dict[str, int]:
         """Each projection's position in the log (`cases`, `indicators`); see

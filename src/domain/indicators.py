@@ -46,6 +46,7 @@ from domain.events import (
     SurveyAnswered,
 )
 from domain.team import (
+    TEAM_EVENT_TYPES,
     AbsenceRecorded,
     AbsenceWithdrawn,
     AgentJoined,
@@ -208,6 +209,25 @@ Fact = (
     | AbsenceFact
     | PracticeFact
 )
+
+
+FACT_EVENTS: frozenset[type[CaseEvent | TeamEvent]] = frozenset(
+    {
+        Ingested,
+        Assigned,
+        Interpreted,
+        RepeatContactRecorded,
+        FollowUpScheduled,
+        FollowUpCompleted,
+        FollowUpMissed,
+        QualityMonitored,
+        SurveyAnswered,
+        Closed,
+        ClosedFirstContact,
+        *TEAM_EVENT_TYPES,
+    }
+)
+"""The events that make facts; every other kind leaves the facts as they are."""
 
 
 class FactBuilder:

@@ -14,15 +14,17 @@ from hypothesis import strategies as st
 from adapters.indicator_view import open_indicator_view
 from application.indicators import report
 from application.ports import ConcurrencyConflict, LoggedEvent
-from domain import team
+from domain import decisions, team
 from domain.errors import DomainError
-from domain.events import CaseEvent
-from domain.indicators import Dimension, Period, facts_from
+from domain.events import CaseEvent, NoteAdded
+from domain.indicators import FACT_EVENTS, Dimension, Period, facts_from
+from domain.state import fold
 from domain.team import AgentState, Practice, Role, TeamEvent
 from domain.values import Actor, ActorKind
 from entrypoints.settings import load_settings
 from tests.unit.test_case_properties import T0, histories
 from tests.unit.test_indicators import JULY, july_history
+from tests.unit.test_team import NOVEMBER, november_team
 
 EVERYTHING = Period(datetime(2020, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC))
 WINDOW = timedelta(days=7)
@@ -148,8 +150,23 @@ def view_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
 
 
 def test_a_crash_mid_catch_up_resumes_without_double_counting(view_env: dict[str, str]) -> None:
-    entries = logged(july_history().events)
-    expected = report(facts_from(july_history().events), JULY, Dimension.AGENT)
+    # July's cases and November's roster, shifts and practices, in one log.
+    roster = november_team()
+    for day, key in ((3, "D1"), (4, "D2"), (10, "D3")):
+        roster.hold("sup.a", Practice.DAILY_DIALOGUE, datetime(2026, 11, day, 13, tzinfo=UTC), key)
+    events = [*july_history().events, *roster.events]
+    entries = logged(events)
+    pure = facts_from(events)
+    wanted = [(JULY, Dimension.AGENT), (NOVEMBER, Dimension.TEAM), (NOVEMBER, Dimension.AGENT)]
+
+    def numbers(view: Any) -> list[Any]:
+        return [
+            report(view.facts(period.start, period.end, WINDOW), period, by)
+            for period, by in wanted
+        ]
+
+    expected = [report(pure, period, by) for period, by in wanted]
+    assert expected[1].ausentismo["Hogar 1"].absent == 2  # the numbers are not empty
     first = open_indicator_view(view_env)
     first.project(entries[:7])
     first.close()  # the process dies here; its batch of 7 committed with its position
@@ -159,10 +176,43 @@ def test_a_crash_mid_catch_up_resumes_without_double_counting(view_env: dict[str
         second.project(entries[5:9])  # re-processing is refused, nothing counted twice
     for start in range(second.position(), len(entries), 3):
         second.project(entries[start : start + 3])
-    assert report(second.facts(JULY.start, JULY.end, WINDOW), JULY, Dimension.AGENT) == expected
+    assert numbers(second) == expected
     second.reset()
     assert second.position() == 0
     for start in range(0, len(entries), 10):
         second.project(entries[start : start + 10])
-    assert report(second.facts(JULY.start, JULY.end, WINDOW), JULY, Dimension.AGENT) == expected
+    assert numbers(second) == expected
     second.close()
+
+
+def test_catching_up_skips_the_kinds_it_does_not_use_and_still_moves_past_them(
+    tmp_path: Path,
+) -> None:
+    from entrypoints.bootstrap import bootstrap
+
+    roster = november_team()
+    history = july_history().events
+    last = history[-1]
+    case = fold(None, [e for e in history if e.originator_id == last.originator_id])
+    assert case is not None
+    note = decisions.add_note(
+        case, text="Nota final", actor=Actor.agent("maria.b"), at=last.timestamp
+    )
+    events = [*history, *roster.events, *note]
+    office = bootstrap(load_settings(environ={}, data_dir=str(tmp_path), database_url="sqlite"))
+    try:
+        office.store.append(events)
+        head = office.store.last_position()
+        assert office.catch_up_indicators(batch_size=4) == head  # every position passed
+        assert office.indicator_view is not None
+        assert office.indicator_view.position() == head  # past the trailing note too
+        wanted = office.store.read_log(0, 10_000, kinds=FACT_EVENTS)
+        assert 0 < len(wanted) < head
+        assert not any(isinstance(e.event, NoteAdded) for e in wanted)
+        pure = facts_from(events)
+        for period, by in ((JULY, Dimension.AGENT), (NOVEMBER, Dimension.TEAM)):
+            assert office.indicators(period, by) == report(pure, period, by)
+        assert office.rebuild("indicators") == head
+        assert office.indicators(NOVEMBER, Dimension.TEAM) == report(pure, NOVEMBER, Dimension.TEAM)
+    finally:
+        office.close()

@@ -7,13 +7,13 @@ persistence module. The domain's events are saved as they are: no aggregate clas
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, cast
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Mapper, Transcoder
 
-from adapters.eventstore.mapper import CaseEventMapper, OrjsonTranscoder
+from adapters.eventstore.mapper import TOPICS, CaseEventMapper, OrjsonTranscoder
 from application.ports import AnyEvent, ConcurrencyConflict, LoggedEvent
 from domain.events import CaseEvent
 from domain.state import CaseState, fold
@@ -76,9 +76,20 @@ class EventSourcedCaseStore:
             for r, event in zip(recordings, events, strict=True)
         ]
 
-    def read_log(self, after: int, limit: int) -> Sequence[LoggedEvent]:
+    def read_log(
+        self,
+        after: int,
+        limit: int,
+        *,
+        through: int | None = None,
+        kinds: Collection[type[AnyEvent]] | None = None,
+    ) -> Sequence[LoggedEvent]:
+        # Unwanted kinds are left out by the database: never read, never decoded.
+        topics = sorted(TOPICS[kind] for kind in kinds) if kinds is not None else ()
+        if kinds is not None and not topics:
+            return []
         notifications = self.app.recorder.select_notifications(
-            start=after, limit=limit, inclusive_of_start=False
+            start=after, limit=limit, stop=through, topics=topics, inclusive_of_start=False
         )
         to_event = self.app.mapper.to_domain_event
         return [LoggedEvent(n.id, to_event(n)) for n in notifications]  # type: ignore[arg-type]
