@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from bench import reads
+from domain.indicators import FACT_EVENTS
 from bench.common import Section, rate, ratio, seconds, verdict
 
 FULL_CASES = 4_000  # 200,000 events
@@ -55,6 +56,7 @@ def run(root: Path, quick: bool) -> Section:
         ("raw", raw), ("decoded", decoded), ("index", rebuild_index),
         ("indicators", rebuild_indicators), ("raw2", raw), ("decoded2", decoded),
     )}  # fmt: skip
+    office_used = office.store.read_log(0, events + 1, kinds=FACT_EVENTS)
     raw_s = min(timings["raw"], timings["raw2"])
     decoded_s = min(timings["decoded"], timings["decoded2"])
     office.close()
@@ -71,11 +73,19 @@ def run(root: Path, quick: bool) -> Section:
         section.add(
             f"rebuild of the {label} (reset + catch up)",
             rate(per_second, "events/s"),
-            f"decoded read: {rate(events / decoded_s, '/s')}",
-            ratio(decoded_s / timings[key]),
+            f"raw log read (rows only): {rate(events / raw_s, '/s')}",
+            ratio(raw_s / timings[key]),
             f"≥ {TARGET:,} events/s" if key == "indicators" else "",
             verdict(per_second >= TARGET) if key == "indicators" else "",
         )
+    used = len(office_used)
+    section.note(
+        f"Of the {events:,} events, {used:,} ({used / events:.0%}) are of the kinds the "
+        "indicators use (intake, assignment, interpretation, follow-ups, closings, surveys, "
+        "monitorings, roster); catching up leaves the others (notes, escalations) to the "
+        "database, unread, and the projection's position moves past them. The case index "
+        "uses every kind."
+    )
     section.note(
         f"The store was built in {seconds(store.build_seconds)} ({store.events:,} events, "
         f"{len(store.case_ids):,} cases of 50 events). Each read runs twice and the faster run "
