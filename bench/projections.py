@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from bench import reads
-from domain.indicators import FACT_EVENTS
 from bench.common import Section, rate, ratio, seconds, verdict
+from domain.indicators import FACT_EVENTS
 
 FULL_CASES = 4_000  # 200,000 events
 QUICK_CASES = 600  # 30,000 events

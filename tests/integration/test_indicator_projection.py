@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time as wall
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -23,7 +28,8 @@ from domain.team import AgentState, Practice, Role, TeamEvent
 from domain.values import Actor, ActorKind
 from entrypoints.settings import load_settings
 from tests.unit.test_case_properties import T0, histories
-from tests.unit.test_indicators import JULY, july_history
+from tests.unit.test_indicators import INTAKE, JUAN, JULY, MARIA, History, july_history
+from tests.unit.test_indicators import T0 as JULY_T0
 from tests.unit.test_team import NOVEMBER, november_team
 
 EVERYTHING = Period(datetime(2020, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC))
@@ -214,5 +220,90 @@ def test_catching_up_skips_the_kinds_it_does_not_use_and_still_moves_past_them(
             assert office.indicators(period, by) == report(pure, period, by)
         assert office.rebuild("indicators") == head
         assert office.indicators(NOVEMBER, Dimension.TEAM) == report(pure, NOVEMBER, Dimension.TEAM)
+    finally:
+        office.close()
+
+
+def busy_log(cases: int) -> list[CaseEvent | TeamEvent]:
+    """Enough cases that a catch-up in small batches takes a few seconds, plus the roster."""
+    day = timedelta(days=1)
+    events: list[CaseEvent | TeamEvent] = []
+    for i in range(cases):
+        h = History()
+        key, who = f"K{i}", (MARIA, JUAN)[i % 2]
+        when = JULY_T0 + timedelta(hours=i % 300)
+        h.ingest(key, str(1000 + i % 150), when + day, when)
+        h.do(key, decisions.assign, agent=who.name, actor=who, at=when)
+        if i % 3:
+            late = timedelta(hours=5) if i % 5 == 0 else timedelta(0)
+            h.do(key, decisions.complete_follow_up, outcome="ok", actor=who, at=when + day + late)
+        else:
+            h.do(
+                key,
+                decisions.mark_follow_up_missed,
+                follow_up_id=1,
+                actor=INTAKE,
+                at=when + 3 * day,
+            )
+        h.close(key, who, when + 3 * day, first_contact=i % 3 != 0 and i % 4 != 0)
+        events.extend(h.events)
+    return [*events, *november_team().events]
+
+
+CATCH_UP_CHILD = """
+import sys
+from entrypoints.bootstrap import bootstrap
+from entrypoints.settings import load_settings
+office = bootstrap(load_settings(environ={}, data_dir=sys.argv[1], database_url=sys.argv[2]))
+print("started", flush=True)
+office.catch_up_indicators(batch_size=3)
+print("finished", flush=True)
+"""
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("postgres_url")
+        return url
+    return "sqlite"
+
+
+def test_a_catch_up_killed_mid_way_resumes_without_double_counting(
+    database_url: str, tmp_path: Path
+) -> None:
+    from entrypoints.bootstrap import bootstrap
+
+    settings = load_settings(environ={}, data_dir=str(tmp_path / "data"), database_url=database_url)
+    events = busy_log(500)
+    office = bootstrap(settings)
+    try:
+        for start in range(0, len(events), 1_000):
+            office.store.append(events[start : start + 1_000])
+        head = office.store.last_position()
+        assert office.indicator_view is not None
+        child = subprocess.Popen(
+            [sys.executable, "-c", CATCH_UP_CHILD, str(settings.data_dir), settings.database_url],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "started"
+            deadline = wall.monotonic() + 60
+            while office.indicator_view.position() < head // 4:
+                assert wall.monotonic() < deadline, "the child never got going"
+                assert child.poll() is None, "the child finished before it could be killed"
+                wall.sleep(0.01)
+            child.send_signal(signal.SIGKILL)  # no clean-up, mid-transaction or between two
+        finally:
+            child.wait(timeout=30)
+        stopped = office.indicator_view.position()
+        assert head // 4 <= stopped < head
+        assert office.catch_up_indicators() == head - stopped  # resumes where it stopped
+        pure = facts_from(events)
+        for period, by in ((JULY, Dimension.AGENT), (NOVEMBER, Dimension.TEAM)):
+            assert office.indicators(period, by) == report(pure, period, by)
     finally:
         office.close()
