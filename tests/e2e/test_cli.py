@@ -391,6 +391,14 @@ def test_the_roster_shifts_and_practice_register_feed_the_team_indicators(
     assert (hogar["practices_due"], hogar["practices_held"]) == (72, 53)
     assert hogar["practice_compliance_light"] == "red"
 
+    assert cli.json("indicators", "--month", "2026-11", "--by", "team") == rows
+    week = cli.json("indicators", "--week", "2026-W46", "--by", "agent")  # 9–15 November
+    maria = next(row for row in week if row["group"] == "maria.b")  # type: ignore[union-attr]
+    assert (maria["scheduled_agent_days"], maria["absent_agent_days"]) == (5, 0)
+    _, err = cli("indicators", "--month", "2026-13", code=2)
+    assert "--month: '2026-13' is not a month (YYYY-MM)" in err
+    _, err = cli("indicators", "--month", "2026-11", "--from", "2026-11-02", code=2)
+    assert "give one of --from/--to, --month, not both" in err
     out, _ = cli("indicators", "--from", "2026-11-01", "--to", "2026-11-30", "--by", "agent")
     assert "Confirmación de proceso" in out
     assert "41.2% ✗" in out  # laura.s: 7 of 17 days

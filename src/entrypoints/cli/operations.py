@@ -185,9 +185,15 @@ def indicators(
     date_to: Annotated[
         str | None, typer.Option("--to", help="Last day, included (Bogotá); default: today.")
     ] = None,
-    by: Annotated[Dimension, typer.Option(help="Group by all, agent, category or line.")] = (
-        Dimension.ALL
-    ),
+    month: Annotated[
+        str | None, typer.Option(help="A calendar month instead of --from/--to: 2026-11.")
+    ] = None,
+    week: Annotated[
+        str | None, typer.Option(help="An ISO week (Monday to Sunday) instead: 2026-W48.")
+    ] = None,
+    by: Annotated[
+        Dimension, typer.Option(help="Group by all, agent, team, category or line.")
+    ] = Dimension.ALL,
     window_days: Annotated[int, typer.Option(min=1, help="Reincidencia window.")] = 7,
     as_json: JsonOption = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on standard output.")] = False,
@@ -198,8 +204,17 @@ def indicators(
     """Seguimientos, FCR and reincidencia, Efectividad, NPS, Calidad MEC, from the events."""
     office = current_office()
     today = BusinessCalendar.local_date(office.clock.now())
-    first = _day(date_from) if date_from else today.replace(day=1)
-    last = _day(date_to) if date_to else today
+    chosen = [name for name, value in (("--from/--to", date_from or date_to), ("--month", month),
+                                        ("--week", week)) if value]  # fmt: skip
+    if len(chosen) > 1:
+        raise InvalidValue(chosen[1], f"give one of {', '.join(chosen)}, not both")
+    if month:
+        first, last = _month(month)
+    elif week:
+        first, last = _week(week)
+    else:
+        first = _day(date_from) if date_from else today.replace(day=1)
+        last = _day(date_to) if date_to else today
     if last < first:
         raise InvalidValue("--to", f"{last} is before --from {first}")
     period = Period(
@@ -232,6 +247,24 @@ def indicators(
         render.dump_json(out, rows)
     else:
         render.show_indicators(out, report)
+
+
+def _month(text: str) -> tuple[date, date]:
+    try:
+        first = date.fromisoformat(f"{text.strip()}-01")
+    except ValueError:
+        raise InvalidValue("--month", f"{text!r} is not a month (YYYY-MM)") from None
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+def _week(text: str) -> tuple[date, date]:
+    try:
+        year, number = text.strip().upper().split("-W")
+        monday = date.fromisocalendar(int(year), int(number), 1)
+    except ValueError:
+        raise InvalidValue("--week", f"{text!r} is not an ISO week (YYYY-Www)") from None
+    return monday, monday + timedelta(days=6)
 
 
 def _day(text: str) -> date:
