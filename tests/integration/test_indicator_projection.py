@@ -307,3 +307,28 @@ def test_a_catch_up_killed_mid_way_resumes_without_double_counting(
             assert office.indicators(period, by) == report(pure, period, by)
     finally:
         office.close()
+
+
+def test_the_sample_month_reads_the_same_from_the_projection_and_the_pure_functions(
+    tmp_path: Path,
+) -> None:
+    from bench.month import MONTH, simulate
+
+    office = simulate(tmp_path / "month", seed=7)
+    try:
+        events = [logged.event for logged in office.store.read_log(0, 1_000_000)]
+        pure = facts_from(events)
+        period = Period(
+            datetime.combine(MONTH[0], time(5), tzinfo=UTC),
+            datetime.combine(MONTH[1], time(5), tzinfo=UTC),
+        )
+        for by in Dimension:
+            assert office.indicators(period, by) == report(pure, period, by)
+        month = office.indicators(period)
+        assert month.seguimientos["total"].missed > 0
+        assert month.fcr["total"].repeated > 0
+        assert month.nps["total"].answers > 0
+        assert month.ausentismo["total"].absent > 0
+        assert month.practices[("total", Practice.DAILY_DIALOGUE)].held > 0
+    finally:
+        office.close()
