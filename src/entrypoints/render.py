@@ -401,8 +401,14 @@ def show_indicators(console: Console, report: IndicatorReport) -> None:
             _lit(row, "practice_compliance"),
         )  # fmt: skip
     console.print(team)
+    show_practices(console, report)
+
+
+def show_practices(console: Console, report: IndicatorReport) -> None:
     detail = practice_rows(report)
-    if detail:
+    if not detail:
+        console.print("No management practice was due or held in the period.")
+    else:
         practices = Table(title="Management practices (DOMAIN.md §12)", title_justify="left")
         for column in ("group", "practice", "due", "held", "all held", "minutes", "compliance"):
             practices.add_column(

@@ -369,9 +369,7 @@ def test_survey_answers_feed_the_nps(cli: Cli, tmp_path: Path) -> None:
 EXAMPLES = ROOT / "examples"
 
 
-def test_the_roster_shifts_and_practice_register_feed_the_team_indicators(
-    cli: Cli, tmp_path: Path
-) -> None:
+def test_the_roster_shifts_and_practice_register_feed_the_team_indicators(cli: Cli) -> None:
     roster = cli.json("import-roster", str(EXAMPLES / "roster.csv"))
     assert roster["created"] == 6  # type: ignore[index]
     shifts = cli.json("import-shifts", str(EXAMPLES / "shifts.csv"))
@@ -392,6 +390,16 @@ def test_the_roster_shifts_and_practice_register_feed_the_team_indicators(
     assert hogar["practice_compliance_light"] == "red"
 
     assert cli.json("indicators", "--month", "2026-11", "--by", "team") == rows
+    detail = cli.json("indicators", "--month", "2026-11", "--by", "agent", "--practices")
+    daily = next(r for r in detail if r["group"] == "laura.s" and r["practice"] == "daily_dialogue")  # type: ignore[index, union-attr]
+    assert (daily["due"], daily["held"], daily["compliance_light"]) == (17, 17, "green")
+    # The goals are configuration: a looser Ausentismo goal turns Premium Hogar green.
+    (cli.data_dir / "indicators.toml").write_text(
+        "[goals.ausentismo]\ntarget = 7\n", encoding="utf-8"
+    )
+    looser = cli.json("indicators", "--month", "2026-11", "--by", "team")
+    assert looser[0]["ausentismo_light"] == "green"  # type: ignore[index]
+    (cli.data_dir / "indicators.toml").unlink()
     week = cli.json("indicators", "--week", "2026-W46", "--by", "agent")  # 9–15 November
     maria = next(row for row in week if row["group"] == "maria.b")  # type: ignore[union-attr]
     assert (maria["scheduled_agent_days"], maria["absent_agent_days"]) == (5, 0)
@@ -403,6 +411,14 @@ def test_the_roster_shifts_and_practice_register_feed_the_team_indicators(
     assert "Confirmación de proceso" in out
     assert "41.2% ✗" in out  # laura.s: 7 of 17 days
 
+
+def test_bad_shift_rows_are_reported_and_a_rebuilt_projection_reads_the_same(
+    cli: Cli, tmp_path: Path
+) -> None:
+    for command, name in (("import-roster", "roster"), ("import-shifts", "shifts"),
+                          ("import-practices", "practices")):  # fmt: skip
+        cli(command, str(EXAMPLES / f"{name}.csv"))
+    rows = cli.json("indicators", "--from", "2026-11-01", "--to", "2026-11-30", "--by", "team")
     bad = tmp_path / "novedades.csv"
     bad.write_text(
         "asesor,fecha,hora_inicio,hora_fin,novedad\n"

@@ -194,15 +194,23 @@ def indicators(
     by: Annotated[
         Dimension, typer.Option(help="Group by all, agent, team, category or line.")
     ] = Dimension.ALL,
-    window_days: Annotated[int, typer.Option(min=1, help="Reincidencia window.")] = 7,
+    window_days: Annotated[
+        int | None,
+        typer.Option(min=1, help="Reincidencia window in days; default: indicators.toml's (7)."),
+    ] = None,
+    practices: Annotated[
+        bool, typer.Option("--practices", help="One row per group and management practice.")
+    ] = False,
     as_json: JsonOption = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on standard output.")] = False,
     chart: Annotated[
         Path | None, typer.Option(help="Also write an HTML page charting each day.")
     ] = None,
 ) -> None:
-    """Seguimientos, FCR and reincidencia, Efectividad, NPS, Calidad MEC, from the events."""
+    """Every indicator from the events, with its goal and traffic light: Seguimientos, FCR and
+    reincidencia, Efectividad, NPS, Calidad MEC, Ausentismo, Rotación, practice compliance."""
     office = current_office()
+    window = timedelta(days=window_days) if window_days is not None else None
     today = BusinessCalendar.local_date(office.clock.now())
     chosen = [name for name, value in (("--from/--to", date_from or date_to), ("--month", month),
                                         ("--week", week)) if value]  # fmt: skip
@@ -220,7 +228,7 @@ def indicators(
     period = Period(
         BusinessCalendar.start_of(first), BusinessCalendar.start_of(last + timedelta(days=1))
     )
-    report = office.indicators(period, by, timedelta(days=window_days))
+    report = office.indicators(period, by, window)
     if chart is not None:
         from entrypoints.chart import indicators_page
 
@@ -232,19 +240,21 @@ def indicators(
                     BusinessCalendar.start_of(day + timedelta(days=1)),
                 ),
                 Dimension.ALL,
-                timedelta(days=window_days),
+                window,
             )
             for day in days
         ]
         chart.write_text(indicators_page(days, daily), encoding="utf-8")
         err.print(f"chart written to {chart}")
-    rows = render.indicators_rows(report)
+    rows = render.practice_rows(report) if practices else render.indicators_rows(report)
     if as_csv:
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["group"])
         writer.writeheader()
         writer.writerows(rows)
     elif as_json:
         render.dump_json(out, rows)
+    elif practices:
+        render.show_practices(out, report)
     else:
         render.show_indicators(out, report)
 
