@@ -246,11 +246,12 @@ class AgentState:
         """The role on `day`, or None when the agent was not on the roster then."""
         if not self.on_roster(day):
             return None
-        role = None
+        # The latest start on or before the day; of two with the same start, the later one.
+        best: tuple[date, Role] | None = None
         for since, _, placed in self.placements:
-            if since <= day:
-                role = placed
-        return role
+            if since <= day and (best is None or since >= best[0]):
+                best = (since, placed)
+        return None if best is None else best[1]
 
 
 @functools.singledispatch
@@ -283,12 +284,12 @@ def _existing(state: AgentState | None, event: AgentEvent) -> AgentState:
 @_apply.register
 def _(event: AgentMoved, state: AgentState | None) -> AgentState:
     s = _existing(state, event)
+    placements = (*s.placements, (event.effective_on, event.team, event.role))
+    # The team and role now are those of the latest start (a move may be recorded late).
+    latest = max(range(len(placements)), key=lambda i: (placements[i][0], i))
+    _, team, role = placements[latest]
     return attrs.evolve(
-        s,
-        version=event.originator_version,
-        team=event.team,
-        role=event.role,
-        placements=(*s.placements, (event.effective_on, event.team, event.role)),
+        s, version=event.originator_version, team=team, role=role, placements=placements
     )
 
 

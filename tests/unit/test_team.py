@@ -274,3 +274,20 @@ def test_case_indicators_group_by_the_agents_team_on_the_day() -> None:
         "Hogar 1": 1,
         "Móvil 2": 1,
     }
+
+
+def test_a_move_dated_before_an_earlier_move_counts_from_its_own_date() -> None:
+    r = Roster()
+    r.enrol("pedro.l", "Hogar 1", Role.AGENT, date(2026, 1, 1))
+    r.enrol("pedro.l", "Hogar 1", Role.SUPERVISOR, date(2026, 9, 1))
+    r.enrol("pedro.l", "Hogar 2", Role.COORDINATOR, date(2026, 6, 1))  # recorded late
+    state = r.states["pedro.l"]
+    assert state is not None
+    assert state.role_on(date(2026, 5, 31)) is Role.AGENT
+    assert state.role_on(date(2026, 7, 1)) is Role.COORDINATOR
+    assert state.role_on(date(2026, 9, 2)) is Role.SUPERVISOR
+    assert (state.team, state.role) == ("Hogar 1", Role.SUPERVISOR)  # the latest start
+    assert r.enrol("pedro.l", "Hogar 1", Role.SUPERVISOR, date(2026, 9, 1)) == []
+    roster = facts_from(r.events).roster()
+    assert roster.placement("pedro.l", date(2026, 7, 1)) == ("Hogar 2", Role.COORDINATOR)
+    assert roster.placement("pedro.l", date(2026, 9, 2)) == ("Hogar 1", Role.SUPERVISOR)
