@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 
 from domain.calendar import BusinessCalendar
+from domain.decisions import clean_text
 from domain.errors import InvalidValue, RuleViolation
 from domain.values import Actor, require_aware
 
@@ -341,15 +342,6 @@ def fold_agent_onto(state: AgentState | None, events: Iterable[Any]) -> AgentSta
 # --- decisions ----------------------------------------------------------------------------
 
 
-def _text(field: str, value: str, max_length: int = 80) -> str:
-    value = value.strip()
-    if not value:
-        raise InvalidValue(field, "must not be empty")
-    if len(value) > max_length:
-        raise InvalidValue(field, f"is {len(value)} characters long; at most {max_length}")
-    return value
-
-
 def _next(state: AgentState | None, actor: Actor, at: datetime) -> dict[str, Any]:
     require_aware("at", at)
     if state is None:
@@ -376,8 +368,8 @@ def enrol(
     """The roster says `agent` is in `team` with `role` from `since`: join, rejoin after
     leaving, or move; nothing when the roster already says so."""
     require_aware("at", at)
-    agent = _text("agent", agent)
-    team = _text("team", team)
+    agent = clean_text("agent", agent, max_length=80)
+    team = clean_text("team", team, max_length=80)
     if state is None or (state.left_on is not None and since > state.left_on):
         return [
             AgentJoined(
@@ -445,7 +437,9 @@ def schedule_shift(
     had = state.absences.get(day)
     absence = absence.strip() if absence else None
     if absence and absence != had:
-        events.append(AbsenceRecorded(**fields, day=day, reason=_text("absence", absence)))
+        events.append(
+            AbsenceRecorded(**fields, day=day, reason=clean_text("absence", absence, max_length=80))
+        )
     elif not absence and had:
         events.append(AbsenceWithdrawn(**fields, day=day))
     return events
@@ -488,7 +482,7 @@ def hold_practice(
         )
     if not 0 < minutes <= 600:
         raise InvalidValue("minutes", f"{minutes} is not between 1 and 600")
-    key = _text("register key", register_key, max_length=200)
+    key = clean_text("register key", register_key, max_length=200)
     return PracticeHeld(
         originator_id=practice_stream(key),
         originator_version=1,
