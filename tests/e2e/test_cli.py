@@ -446,3 +446,29 @@ def test_bad_shift_rows_are_reported_and_a_rebuilt_projection_reads_the_same(
     assert after == before
     _, err = cli("projections", "rebuild", "outbox", code=2)
     assert "'outbox' is not one of: cases, indicators" in err
+
+
+def test_the_team_imports_also_read_json_lines(cli: Cli, tmp_path: Path) -> None:
+    roster = tmp_path / "nomina.jsonl"
+    roster.write_text(
+        '{"asesor": "maria.b", "equipo": "Premium Hogar", "cargo": "Asesor",'
+        ' "fecha_ingreso": "2025-03-03"}\n'
+        '{"asesor": "laura.s", "equipo": "Premium Hogar", "cargo": "Supervisor",'
+        ' "fecha_ingreso": "01/02/2025", "fecha_retiro": null}\n'
+        '{"asesor": "pedro.l", "equipo": "Premium Hogar"\n'
+        '{"asesor": "ana.p", "equipo": "Premium Móvil", "fecha_ingreso": "2026-11-17"}\n'
+        "[1, 2]\n",
+        encoding="utf-8",
+    )
+    out, _ = cli("import-roster", str(roster), code=4)
+    assert "read 2 · recorded 2" in out
+    assert "nomina.jsonl:3: malformed JSON" in out
+    assert "nomina.jsonl:4: role: required" in out
+    assert "nomina.jsonl:5: not a JSON object" in out
+    register = tmp_path / "registro.ndjson"
+    register.write_text(
+        '{"practica": "Diálogo diario", "responsable": "laura.s",'
+        ' "fecha": "2026-11-03 07:15", "duracion": 15, "id_registro": "PG-1"}\n',
+        encoding="utf-8",
+    )
+    assert cli.json("import-practices", str(register))["created"] == 1  # type: ignore[index]

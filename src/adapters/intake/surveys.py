@@ -1,4 +1,5 @@
-"""The survey and quality tools' exports (CSV, `;` or `,`, UTF-8 or Windows-1252).
+"""The survey and quality tools' exports (CSV, `;` or `,`, UTF-8 or Windows-1252; or JSON
+Lines, `.jsonl`, one object a line with the same keys).
 
 Columns (Spanish aliases accepted, as for CRM exports): `crm_case_id` (`caso`), `survey_id`
 (`encuesta`, `id_encuesta`), `answered_at` (`fecha_respuesta`, `fecha`), `recommendation`
@@ -12,6 +13,8 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from pathlib import Path
+
+import orjson
 
 from adapters.intake.crm_export import sniff_delimiter, sniff_encoding, text_stream
 from adapters.intake.parsing import DateError, fold, parse_datetime
@@ -44,7 +47,11 @@ NO = {"no", "n", "0", "false"}
 def table_rows(
     path: Path, aliases: dict[str, str], required: tuple[str, ...]
 ) -> Iterator[tuple[str, dict[str, str]] | RejectedRow]:
-    """(location, {field: text}) per data row of a CSV export, or the header's rejection."""
+    """(location, {field: text}) per data row of a CSV export, or the header's rejection;
+    `.jsonl` / `.ndjson` files give one JSON object a line, with the same keys."""
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        yield from _json_rows(path, aliases, required)
+        return
     with path.open("rb") as raw:
         encoding = sniff_encoding(raw.read(1 << 20))
         raw.seek(0)
@@ -71,6 +78,36 @@ def table_rows(
                     )
                 else:
                     yield f"{path.name}:{number}", values
+
+
+def _json_rows(
+    path: Path, aliases: dict[str, str], required: tuple[str, ...]
+) -> Iterator[tuple[str, dict[str, str]] | RejectedRow]:
+    with path.open("rb") as raw:
+        for number, line in enumerate(raw, start=1):
+            if not line.strip():
+                continue
+            location = f"{path.name}:{number}"
+            try:
+                document = orjson.loads(line)
+            except orjson.JSONDecodeError as error:
+                yield RejectedRow(location=location, field=None, reason=f"malformed JSON: {error}")
+                continue
+            if not isinstance(document, dict):
+                yield RejectedRow(location=location, field=None, reason="not a JSON object")
+                continue
+            values: dict[str, str] = {}
+            for key, value in document.items():
+                field = aliases.get(fold(str(key)))
+                if field is None or field in values or value is None:
+                    continue
+                text = ("si" if value else "no") if isinstance(value, bool) else str(value)
+                values[field] = text.strip()
+            empty = next((f for f in required if not values.get(f)), None)
+            if empty is not None:
+                yield RejectedRow(location=location, field=empty, reason="required")
+            else:
+                yield location, values
 
 
 class SurveyExportReader:
