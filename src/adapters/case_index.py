@@ -128,11 +128,11 @@ class _CaseIndex(SqlView):
             rows.append(
                 (
                     cid,
-                    e.source.channel.value,
+                    e.source.channel._value_,
                     e.source.key,
                     match_key,
                     match_key,
-                    e.line.value,
+                    e.line._value_,
                     e.typification,
                     at,
                     at,
@@ -143,6 +143,11 @@ class _CaseIndex(SqlView):
             keys.append((e.source.key, cid))
             if follow_up:
                 dues.append((cid, 1, follow_up))
+        # In key order: each batch then walks every index's B-tree once, left to right,
+        # instead of hopping between pages at random (case ids are uuid5, i.e. random).
+        rows.sort()
+        keys.sort()
+        dues.sort()
         c.executemany(self._sql(_INSERT_CASE), rows)
         c.executemany(self._sql(_INSERT_KEY), keys)
         if dues:

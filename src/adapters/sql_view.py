@@ -21,6 +21,7 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 from eventsourcing.utils import Environment
 from psycopg.sql import SQL
 
+from adapters.sqlite_bulk import write_transaction
 from application.ports import AnyEvent, ConcurrencyConflict, LoggedEvent
 
 UPSTREAM = "Cases"
@@ -72,6 +73,12 @@ class SqlView:
         with self.datastore.transaction(commit=commit) as c:
             yield c
 
+    @contextmanager
+    def _write_transaction(self, rows: int) -> Iterator[Any]:
+        """The transaction that projects `rows` events (SQLite tunes it for large batches)."""
+        with self._transaction(commit=True) as c:
+            yield c
+
     def close(self) -> None:
         self.datastore.close()
 
@@ -94,7 +101,7 @@ class SqlView:
         if not position:
             return
         try:
-            with self._transaction(commit=True) as c:
+            with self._write_transaction(len(events)) as c:
                 current = self._max_tracking_id(UPSTREAM, c) or 0
                 first = events[0].position if events else position
                 if first <= current:
@@ -123,6 +130,11 @@ class SqlView:
 
 
 class SQLiteView(SqlView, SQLiteTrackingRecorder):
+    @contextmanager
+    def _write_transaction(self, rows: int) -> Iterator[Any]:
+        with write_transaction(self.datastore, rows) as c:
+            yield c
+
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.tables]
 

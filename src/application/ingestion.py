@@ -8,8 +8,11 @@ index and the store's own uniqueness, and adds nothing.
 
 from __future__ import annotations
 
+import gc
+import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -50,6 +53,40 @@ class IngestReport:
         return self.rejected_count == 0
 
 
+class _CollectorPause:
+    """Python's cycle collector paused while any intake run is under way.
+
+    A batch keeps tens of thousands of young objects alive (records, events, rows), none in a
+    reference cycle: the collector would traverse them hundreds of times for nothing (about a
+    tenth of a large import's time). Reference counting still frees everything as usual.
+    Nested and concurrent runs share one pause; the last one out re-enables the collector if
+    it was enabled before the first one came in.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs = 0
+        self._was_enabled = True
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._runs == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._runs += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._runs -= 1
+                if self._runs == 0 and self._was_enabled:
+                    gc.enable()
+
+
+_collector_paused = _CollectorPause()
+
+
 def ingested_from(record: IntakeRecord, at: datetime) -> Ingested:
     """The intake's decision on one record (raises the domain's error when it is refused)."""
     return decisions.ingest(
@@ -78,18 +115,19 @@ class Ingestion:
         self, items: Iterable[IntakeItem], *, batch_size: int, report: IngestReport | None
     ) -> IngestReport:
         report = report or IngestReport()
-        batch: list[IntakeRecord] = []
-        for item in items:
-            if isinstance(item, RejectedRow):
-                report.reject(item)
-                continue
-            report.read += 1
-            batch.append(item)
-            if len(batch) >= batch_size:
+        with _collector_paused():
+            batch: list[IntakeRecord] = []
+            for item in items:
+                if isinstance(item, RejectedRow):
+                    report.reject(item)
+                    continue
+                report.read += 1
+                batch.append(item)
+                if len(batch) >= batch_size:
+                    self._batch(batch, report)
+                    batch = []
+            if batch:
                 self._batch(batch, report)
-                batch = []
-        if batch:
-            self._batch(batch, report)
         return report
 
     def _batch(

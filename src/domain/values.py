@@ -6,7 +6,7 @@ import enum
 import functools
 import hashlib
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 import attrs
 
@@ -114,7 +114,7 @@ class SourceKey:
 
     def case_id(self) -> uuid.UUID:
         """Intake is idempotent: the same source key always gives the same case id."""
-        return _case_id(self.channel.value, self.key)
+        return _case_id(self.channel._value_, self.key)  # `.value` is a slow descriptor
 
 
 _NAMESPACE_BYTES = CASE_NAMESPACE.bytes
@@ -185,6 +185,8 @@ class CaseStatus(enum.StrEnum):
 
 
 def require_aware(name: str, value: datetime) -> datetime:
+    if value.tzinfo is UTC:  # the usual case, answered without calling utcoffset()
+        return value
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidValue(name, "needs a time zone (a naive date-time is ambiguous)")
     return value

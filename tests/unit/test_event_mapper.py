@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
+import orjson
 import pytest
 from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from adapters.eventstore.mapper import CLASSES, TOPICS, CaseEventMapper, OrjsonTranscoder
-from domain.events import EVENT_TYPES, NoteAdded
+from adapters.eventstore.mapper import (
+    CLASSES,
+    CONVERTER,
+    FAST_PAYLOADS,
+    TOPICS,
+    CaseEventMapper,
+    OrjsonTranscoder,
+)
+from domain.events import EVENT_TYPES, Ingested, NoteAdded, RepeatContactRecorded
 from domain.team import TEAM_EVENT_TYPES, AbsenceRecorded, ShiftScheduled, agent_stream
-from domain.values import Actor, ActorKind, NoteFolder
+from domain.values import Actor, ActorKind, Channel, LineOfBusiness, NoteFolder, SourceKey
 
 CASE = uuid.UUID("00000000-0000-5000-8000-000000000001")
 T0 = datetime(2026, 7, 15, 14, 0, tzinfo=UTC)
@@ -105,3 +115,100 @@ def test_an_undecodable_record_names_the_topic_case_and_version() -> None:
     unknown = StoredEvent(originator_id=CASE, originator_version=1, topic="case.nope", state=b"{}")
     with pytest.raises(MapperDeserialisationError, match=r"case\.nope"):
         mapper().to_domain_event(unknown)
+
+
+# --- the bulk import's hand-written payloads ------------------------------------------------
+
+_zones = st.sampled_from(
+    [UTC, timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30))]
+)
+_moments = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1), timezones=_zones
+)
+_texts = st.text(max_size=30)
+_optional_texts = st.none() | _texts
+_sources = st.builds(SourceKey, st.sampled_from(list(Channel)), _texts)
+_actors = st.builds(Actor, st.sampled_from(list(ActorKind)), _texts)
+
+
+@settings(max_examples=300)
+@given(
+    timestamp=_moments,
+    actor=_actors,
+    source=_sources,
+    received_at=_moments,
+    line=st.sampled_from(list(LineOfBusiness)),
+    texts=st.tuples(_texts, _texts, _texts, _texts),
+    follow_up_at=st.none() | _moments,
+    front_agent=_optional_texts,
+    recommended_by=_optional_texts,
+)
+def test_ingested_is_stored_exactly_as_the_generic_converter_would(
+    timestamp: datetime,
+    actor: Actor,
+    source: SourceKey,
+    received_at: datetime,
+    line: LineOfBusiness,
+    texts: tuple[str, str, str, str],
+    follow_up_at: datetime | None,
+    front_agent: str | None,
+    recommended_by: str | None,
+) -> None:
+    account, customer_name, typification, request = texts
+    event = Ingested(
+        originator_id=CASE,
+        originator_version=1,
+        timestamp=timestamp,
+        actor=actor,
+        source=source,
+        received_at=received_at,
+        account=account,
+        line=line,
+        customer_name=customer_name,
+        typification=typification,
+        request=request,
+        follow_up_at=follow_up_at,
+        front_agent=front_agent,
+        recommended_by=recommended_by,
+    )
+    _assert_fast_payload_is_the_generic_one(event)
+
+
+@settings(max_examples=200)
+@given(
+    timestamp=_moments,
+    actor=_actors,
+    source=_sources,
+    received_at=_moments,
+    request=_texts,
+    version=st.integers(min_value=2, max_value=10_000),
+)
+def test_a_repeat_contact_is_stored_exactly_as_the_generic_converter_would(
+    timestamp: datetime,
+    actor: Actor,
+    source: SourceKey,
+    received_at: datetime,
+    request: str,
+    version: int,
+) -> None:
+    event = RepeatContactRecorded(
+        originator_id=CASE,
+        originator_version=version,
+        timestamp=timestamp,
+        actor=actor,
+        source=source,
+        received_at=received_at,
+        request=request,
+    )
+    _assert_fast_payload_is_the_generic_one(event)
+
+
+def _assert_fast_payload_is_the_generic_one(event: Ingested | RepeatContactRecorded) -> None:
+    fast = FAST_PAYLOADS[type(event)](event)
+    generic = CONVERTER.unstructure(event)
+    assert fast == generic
+    assert list(fast) == list(generic)  # same keys in the same order
+    assert orjson.dumps(fast) == orjson.dumps(generic)  # byte-identical stored JSON
+    stored = mapper().to_stored_event(event)
+    assert stored.state == orjson.dumps(generic)
+    assert mapper().to_domain_event(stored) == event

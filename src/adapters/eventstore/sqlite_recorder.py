@@ -4,7 +4,8 @@ The library inserts events one `execute` at a time to learn each notification id
 id). Within one write transaction nobody else can insert, and SQLite gives each new row the
 largest row id plus one, so a batch's ids are the contiguous run ending at
 `last_insert_rowid()`. That is checked on the batch's first row: if it ever did not hold, the
-insert fails and its transaction rolls back. Selected with `APPLICATION_RECORDER_TOPIC`.
+insert fails and its transaction rolls back. A large batch runs with `adapters.sqlite_bulk`'s
+settings. Selected with `APPLICATION_RECORDER_TOPIC`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,17 @@ from uuid import UUID
 from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
+from adapters.sqlite_bulk import write_transaction
+
 
 class BulkSQLiteApplicationRecorder(SQLiteApplicationRecorder):
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # A large batch gets a larger page cache and checkpoint threshold (`sqlite_bulk`).
+        with write_transaction(self.datastore, len(stored_events)) as c:
+            return self._insert_events(c, stored_events, **kwargs)
+
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:

@@ -65,16 +65,15 @@ class EventSourcedCaseStore:
     def append(self, events: Sequence[AnyEvent]) -> Sequence[LoggedEvent]:
         if not events:
             return []
+        # The mapper and recorder directly: Application.save() would only add protocol checks
+        # and a notify() hook that nothing here uses, and EventStore.put() a Recording and a
+        # Notification per event that nothing here reads.
+        stored = list(map(self.app.mapper.to_stored_event, events))
         try:
-            # The event store directly: Application.save() would only add protocol checks
-            # and a notify() hook that nothing here uses.
-            recordings = self.app.events.put(events)
+            positions = self.app.recorder.insert_events(stored)
         except IntegrityError as error:
             raise ConcurrencyConflict(str(error)) from error
-        return [
-            LoggedEvent(r.notification.id, event)
-            for r, event in zip(recordings, events, strict=True)
-        ]
+        return [LoggedEvent(p, e) for p, e in zip(positions or (), events, strict=True)]
 
     def read_log(
         self,

@@ -1,0 +1,58 @@
+"""Settings that only last as long as a bulk write: SQLite pragmas, the cycle collector."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+from eventsourcing.sqlite import SQLiteDatastore
+
+from adapters.sqlite_bulk import BULK_ROWS, BULK_SETTINGS, write_transaction
+from application.ingestion import _collector_paused
+
+
+def _pragma(datastore: SQLiteDatastore, name: str) -> int:
+    with datastore.transaction(commit=False) as c:
+        c.execute(f"PRAGMA {name}")
+        return int(c.fetchone()[0])
+
+
+def test_a_large_write_gets_the_bulk_settings_and_the_connection_gets_its_own_back(
+    tmp_path: Path,
+) -> None:
+    datastore = SQLiteDatastore(str(tmp_path / "bulk.sqlite"), pool_size=1, max_overflow=0)
+    try:
+        before = {name: _pragma(datastore, name) for name in BULK_SETTINGS}
+        assert before != BULK_SETTINGS
+        with write_transaction(datastore, BULK_ROWS) as c:
+            c.execute("CREATE TABLE t (x INTEGER)")
+            for name, value in BULK_SETTINGS.items():
+                c.execute(f"PRAGMA {name}")
+                assert int(c.fetchone()[0]) == value
+        assert {name: _pragma(datastore, name) for name in BULK_SETTINGS} == before
+        with write_transaction(datastore, BULK_ROWS - 1) as c:
+            c.execute("INSERT INTO t VALUES (1)")
+            c.execute("PRAGMA cache_size")
+            assert int(c.fetchone()[0]) == before["cache_size"]
+        with datastore.transaction(commit=False) as c:
+            c.execute("SELECT COUNT(*) FROM t")
+            assert c.fetchone()[0] == 1  # both transactions committed
+    finally:
+        datastore.close()
+
+
+def test_the_collector_is_paused_during_a_run_and_restored_as_it_was() -> None:
+    assert gc.isenabled()
+    with _collector_paused():
+        assert not gc.isenabled()
+        with _collector_paused():  # nested (or concurrent) runs share the pause
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
