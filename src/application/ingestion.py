@@ -21,6 +21,7 @@ import attrs
 from application.intake import IntakeItem, IntakeRecord, RejectedRow
 from application.ports import ConcurrencyConflict
 from domain import decisions
+from domain.decisions import RepeatContact
 from domain.errors import CaseClosed, DomainError
 from domain.events import CaseEvent, Ingested
 from domain.state import CaseState, fold
@@ -194,27 +195,30 @@ class Ingestion:
         for target, target_records in repeats.items():
             fresh = created.get(target)
             state = fold(None, [fresh]) if fresh else self.office.store.load(target)
+            if state is None:
+                late.extend(target_records)
+                continue
+            seen = {state.source, *state.repeat_contacts}
+            contacts: list[IntakeRecord] = []
             for record in target_records:
-                if state is None:
-                    late.append(record)
-                    continue
-                try:
-                    new = decisions.record_repeat_contact(
+                if record.source in seen:
+                    known += 1
+                else:
+                    seen.add(record.source)
+                    contacts.append(record)
+            if not contacts:
+                continue
+            try:
+                events.extend(
+                    decisions.record_repeat_contacts(
                         state,
-                        source=record.source,
-                        received_at=record.received_at,
-                        request=record.request,
+                        [RepeatContact(r.source, r.received_at, r.request) for r in contacts],
                         actor=INTAKE,
                         at=now,
                     )
-                except CaseClosed:
-                    late.append(record)
-                    continue
-                if not new:
-                    known += 1
-                    continue
-                events.extend(new)
-                state = fold(state, new)
+                )
+            except CaseClosed:
+                late.extend(contacts)
         return events, known, late
 
     @staticmethod

@@ -7,6 +7,7 @@ the moment the command happens.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -163,21 +164,45 @@ def record_repeat_contact(
     at: datetime,
 ) -> list[CaseEvent]:
     """A new contact about this open case. Recording the same source key twice is a no-op."""
-    if source == state.source or source in state.repeat_contacts:
-        return []
-    require_open(state, "recording a repeat contact")
-    require_aware("received_at", received_at)
-    return [
-        new_event(
-            RepeatContactRecorded,
-            state,
-            actor,
-            at,
-            source=source,
-            received_at=received_at,
-            request=request.strip(),
+    return record_repeat_contacts(
+        state, [RepeatContact(source, received_at, request)], actor=actor, at=at
+    )
+
+
+@attrs.frozen
+class RepeatContact:
+    source: SourceKey
+    received_at: datetime
+    request: str
+
+
+def record_repeat_contacts(
+    state: CaseState, contacts: Sequence[RepeatContact], *, actor: Actor, at: datetime
+) -> list[CaseEvent]:
+    """Several new contacts about this open case, in order: the events recording them one by
+    one would give (a source key already on the case, or earlier in `contacts`, is skipped),
+    decided in one pass — a bulk import may bring hundreds for one case."""
+    known = {state.source, *state.repeat_contacts}
+    events: list[CaseEvent] = []
+    for contact in contacts:
+        if contact.source in known:
+            continue
+        if not events:
+            require_open(state, "recording a repeat contact")
+        require_aware("received_at", contact.received_at)
+        known.add(contact.source)
+        events.append(
+            RepeatContactRecorded(
+                originator_id=state.case_id,
+                originator_version=state.version + len(events) + 1,
+                timestamp=_when(state, at),
+                actor=actor,
+                source=contact.source,
+                received_at=contact.received_at,
+                request=contact.request.strip(),
+            )
         )
-    ]
+    return events
 
 
 def interpret(

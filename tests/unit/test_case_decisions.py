@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain import decisions
 from domain.errors import CaseClosed, DomainError, InvalidValue, RuleViolation
@@ -448,3 +450,51 @@ def test_domain_errors_never_echo_personal_data() -> None:
         s.when(lambda c: decisions.add_note(c, text="x", actor=AGENT, at=T0))
     assert "8012345678" not in str(caught.value)
     assert "Ana" not in str(caught.value)
+
+
+@given(
+    st.lists(st.sampled_from(["CRM-1001", "CRM-2", "CRM-3", "CRM-4"]), max_size=12),
+    st.sampled_from([0, 1, 2]),
+)
+def test_repeat_contacts_decided_together_are_those_decided_one_by_one(
+    keys: list[str], already: int
+) -> None:
+    s = Scenario(ingested())
+    for n in range(already):  # some were recorded before
+        s.when(
+            lambda c, n=n: decisions.record_repeat_contact(
+                c, source=SourceKey(Channel.CRM, f"CRM-{n + 2}"), received_at=T0,
+                request="otra vez", actor=INTAKE, at=T0,
+            )
+        )  # fmt: skip
+    contacts = [
+        decisions.RepeatContact(SourceKey(Channel.CRM, key), T0 + timedelta(minutes=i), " r ")
+        for i, key in enumerate(keys)
+    ]
+    together = decisions.record_repeat_contacts(s.state, contacts, actor=INTAKE, at=T0)
+    one_by_one = Scenario(*s.history)
+    for contact in contacts:
+        one_by_one.when(
+            lambda c, contact=contact: decisions.record_repeat_contact(
+                c, source=contact.source, received_at=contact.received_at,
+                request=contact.request, actor=INTAKE, at=T0,
+            )
+        )  # fmt: skip
+    assert together == one_by_one.history[len(s.history) :]
+
+
+def test_repeat_contacts_on_a_closed_case_are_refused_unless_already_there() -> None:
+    s = interpreted_case()
+    s.when(
+        lambda c: decisions.record_repeat_contact(
+            c, source=SourceKey(Channel.CRM, "CRM-2"), received_at=T0, request="",
+            actor=INTAKE, at=T0,
+        )
+    )  # fmt: skip
+    ready_to_close(s)
+    s.when(lambda c: decisions.close_first_contact(c, summary="ok", actor=AGENT, at=T0))
+    again = [decisions.RepeatContact(SourceKey(Channel.CRM, "CRM-2"), T0, "")]
+    assert decisions.record_repeat_contacts(s.state, again, actor=INTAKE, at=T0) == []
+    new = [*again, decisions.RepeatContact(SourceKey(Channel.CRM, "CRM-3"), T0, "")]
+    with pytest.raises(CaseClosed):
+        decisions.record_repeat_contacts(s.state, new, actor=INTAKE, at=T0)
