@@ -238,21 +238,24 @@ class AgentState:
     absences: dict[date, str] = attrs.field(factory=dict)
     """Absences by day, with their reason; a cancelled shift keeps its absence on record."""
     placements: tuple[tuple[date, str, Role], ...] = ()
-    """(from, team, role), oldest first: where the agent was on any day."""
+    """(from, team, role) of every join and move, in the order recorded."""
+    leavings: tuple[date, ...] = ()
+    """Every last day recorded (an agent who rejoined has left before)."""
 
     def on_roster(self, day: date) -> bool:
-        return self.joined_on <= day and (self.left_on is None or day <= self.left_on)
+        return self.role_on(day) is not None
 
     def role_on(self, day: date) -> Role | None:
-        """The role on `day`, or None when the agent was not on the roster then."""
-        if not self.on_roster(day):
-            return None
-        # The latest start on or before the day; of two with the same start, the later one.
+        """The role on `day`, or None when the agent was not on the roster then: the
+        placement with the latest start on or before the day (of two with the same start, the
+        later recorded), unless a last day falls between that start and the day."""
         best: tuple[date, Role] | None = None
         for since, _, placed in self.placements:
             if since <= day and (best is None or since >= best[0]):
                 best = (since, placed)
-        return None if best is None else best[1]
+        if best is None or any(best[0] <= left < day for left in self.leavings):
+            return None
+        return best[1]
 
 
 @functools.singledispatch
@@ -273,6 +276,7 @@ def _(event: AgentJoined, state: AgentState | None) -> AgentState:
         absences={} if state is None else dict(state.absences),
         placements=(() if state is None else state.placements)
         + ((event.joined_on, event.team, event.role),),
+        leavings=() if state is None else state.leavings,
     )
 
 
@@ -297,7 +301,12 @@ def _(event: AgentMoved, state: AgentState | None) -> AgentState:
 @_apply.register
 def _(event: AgentLeft, state: AgentState | None) -> AgentState:
     s = _existing(state, event)
-    return attrs.evolve(s, version=event.originator_version, left_on=event.left_on)
+    return attrs.evolve(
+        s,
+        version=event.originator_version,
+        left_on=event.left_on,
+        leavings=(*s.leavings, event.left_on),
+    )
 
 
 @_apply.register
@@ -370,6 +379,8 @@ def enrol(
     require_aware("at", at)
     agent = clean_text("agent", agent, max_length=80)
     team = clean_text("team", team, max_length=80)
+    if state is not None and (since, team, role) in state.placements:
+        return []  # a row of the roster's history, already recorded
     if state is None or (state.left_on is not None and since > state.left_on):
         return [
             AgentJoined(
@@ -400,12 +411,17 @@ def leave(
     """The agent's last day on the roster; nothing when it is already recorded."""
     fields = _next(state, actor, at)
     assert state is not None
-    if state.left_on == left_on:
-        return []
+    if left_on in state.leavings:
+        return []  # this stint's end, or an earlier one's, already recorded
     if state.left_on is not None:
         raise RuleViolation(f"{state.agent} already left on {state.left_on}")
     if left_on < state.joined_on:
         raise InvalidValue("left_on", f"{left_on} is before the agent joined ({state.joined_on})")
+    latest = max(since for since, _, _ in state.placements)
+    if left_on < latest:
+        raise RuleViolation(
+            f"{state.agent} moved team or role on {latest}; the last day cannot be before it"
+        )
     reason = reason.strip() if reason else None
     return [AgentLeft(**fields, left_on=left_on, reason=reason or None)]
 

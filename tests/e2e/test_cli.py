@@ -372,8 +372,12 @@ EXAMPLES = ROOT / "examples"
 def test_the_roster_shifts_and_practice_register_feed_the_team_indicators(cli: Cli) -> None:
     roster = cli.json("import-roster", str(EXAMPLES / "roster.csv"))
     assert roster["created"] == 6  # type: ignore[index]
+    again = cli.json("import-roster", str(EXAMPLES / "roster.csv"))  # juan.r's leaving too
+    assert (again["created"], again["already_known"]) == (0, 6)  # type: ignore[index]
     shifts = cli.json("import-shifts", str(EXAMPLES / "shifts.csv"))
     assert (shifts["created"], shifts["rejected_count"]) == (76, 0)  # type: ignore[index]
+    again = cli.json("import-shifts", str(EXAMPLES / "shifts.csv"))
+    assert (again["created"], again["already_known"]) == (0, 76)  # type: ignore[index]
     cli("import-practices", str(EXAMPLES / "practices.csv"))
     again = cli.json("import-practices", str(EXAMPLES / "practices.csv"))
     assert (again["created"], again["already_known"]) == (0, 53)  # type: ignore[index]

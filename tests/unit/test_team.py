@@ -291,3 +291,38 @@ def test_a_move_dated_before_an_earlier_move_counts_from_its_own_date() -> None:
     roster = facts_from(r.events).roster()
     assert roster.placement("pedro.l", date(2026, 7, 1)) == ("Hogar 2", Role.COORDINATOR)
     assert roster.placement("pedro.l", date(2026, 9, 2)) == ("Hogar 1", Role.SUPERVISOR)
+
+
+def test_the_same_roster_rows_again_record_nothing_even_after_leaving_or_rejoining() -> None:
+    r = Roster()
+    # A roster export with the history of one agent: two stints, a move in the first.
+    rows = [
+        ("Hogar 1", Role.AGENT, date(2025, 1, 1), None),
+        ("Hogar 2", Role.AGENT, date(2025, 3, 1), date(2025, 6, 30)),
+        ("Móvil 2", Role.SUPERVISOR, date(2026, 2, 1), None),
+    ]
+    for _ in range(3):
+        recorded = []
+        for group, role, since, left in rows:
+            recorded += r.enrol("ana.p", group, role, since)
+            if left is not None:
+                recorded += r.leave("ana.p", left)
+        if _ == 0:
+            assert [type(e).__name__ for e in recorded] == [
+                "AgentJoined", "AgentMoved", "AgentLeft", "AgentJoined",
+            ]  # fmt: skip
+        else:
+            assert recorded == []
+    state = r.states["ana.p"]
+    assert state is not None
+    assert state.role_on(date(2025, 6, 30)) is Role.AGENT
+    assert state.role_on(date(2025, 7, 1)) is None
+    assert state.role_on(date(2026, 2, 1)) is Role.SUPERVISOR
+
+
+def test_a_last_day_before_a_later_move_is_refused() -> None:
+    r = Roster()
+    r.enrol("ana.p", "Hogar 1", Role.AGENT, date(2025, 1, 1))
+    r.enrol("ana.p", "Hogar 2", Role.AGENT, date(2025, 3, 1))
+    with pytest.raises(RuleViolation, match="moved team or role on 2025-03-01"):
+        r.leave("ana.p", date(2025, 2, 15))
