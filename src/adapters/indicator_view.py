@@ -336,9 +336,12 @@ class _IndicatorView(SqlView):
                 AbsenceFact(r["agent"], date.fromisoformat(r["day"]), r["reason"])
                 for r in c.fetchall()
             ]
+            # A unit due in the period may start up to 181 days before it (a half-year ending
+            # on its first day) and end up to 9 days after it (a half-month anchored on the
+            # 23rd of its last day's month runs to the month's end).
             reach = (
                 (first - timedelta(days=190)).isoformat(),
-                (stop + timedelta(days=7)).isoformat(),
+                (stop + timedelta(days=10)).isoformat(),
             )
             c.execute(
                 self._sql("SELECT * FROM ind_practices WHERE held_on >= ? AND held_on < ?"), reach

@@ -93,7 +93,9 @@ class SqlView:
 
     kinds: Collection[type[AnyEvent]] | None = None
 
-    def project(self, events: Sequence[LoggedEvent], through: int | None = None) -> None:
+    def project(
+        self, events: Sequence[LoggedEvent], through: int | None = None, after: int | None = None
+    ) -> None:
         last = events[-1].position if events else 0
         if through is not None and through < last:
             raise ValueError(f"through {through} is before the last event ({last})")
@@ -106,6 +108,10 @@ class SqlView:
                 first = events[0].position if events else position
                 if first <= current:
                     raise IntegrityError(f"position {first} already projected")
+                if after is not None and current != after:
+                    # Read from `after`, but the view has moved (a rebuild reset it, or
+                    # another projector went on): what lies between would be skipped.
+                    raise IntegrityError(f"the view is at {current}, not at {after}")
                 if events:
                     self._project(c, events)
                 self._insert_tracking(c, Tracking(UPSTREAM, position))
@@ -132,7 +138,7 @@ class SqlView:
 class SQLiteView(SqlView, SQLiteTrackingRecorder):
     @contextmanager
     def _write_transaction(self, rows: int) -> Iterator[Any]:
-        with write_transaction(self.datastore, rows) as c:
+        with write_transaction(self.datastore, rows, immediate=True) as c:
             yield c
 
     def construct_create_table_statements(self) -> list[str]:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTransaction
 
 BULK_ROWS = 1_000
 """A transaction writing at least this many rows gets the bulk settings."""
@@ -25,19 +25,31 @@ BULK_SETTINGS: dict[str, int] = {
 
 
 @contextmanager
-def write_transaction(datastore: SQLiteDatastore, rows: int) -> Iterator[SQLiteCursor]:
-    """`datastore.transaction(commit=True)`, with the bulk settings when `rows` is large."""
-    if rows < BULK_ROWS:
-        with datastore.transaction(commit=True) as cursor:
-            yield cursor
-        return
+def write_transaction(
+    datastore: SQLiteDatastore, rows: int, *, immediate: bool = False
+) -> Iterator[SQLiteCursor]:
+    """`datastore.transaction(commit=True)`, with the bulk settings when `rows` is large.
+
+    `immediate` takes the write lock when the transaction begins (`BEGIN IMMEDIATE`): a
+    transaction that reads before it writes (a view checking its position) then waits for
+    another writer instead of failing with "database is locked" when it tries to write.
+    """
     with datastore.get_connection(commit=True) as connection:
-        previous = _apply(connection.cursor(), BULK_SETTINGS)
+        previous = _apply(connection.cursor(), BULK_SETTINGS) if rows >= BULK_ROWS else None
         try:
-            with connection.transaction(commit=True) as cursor:
+            begin = _Immediate if immediate else SQLiteTransaction
+            with begin(connection, commit=True) as cursor, cursor:
                 yield cursor
         finally:
-            _apply(connection.cursor(), previous)
+            if previous is not None:
+                _apply(connection.cursor(), previous)
+
+
+class _Immediate(SQLiteTransaction):
+    def __enter__(self) -> SQLiteCursor:
+        cursor = self.connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        return cursor
 
 
 def _apply(cursor: Any, settings: dict[str, int]) -> dict[str, int]:

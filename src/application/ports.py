@@ -148,13 +148,16 @@ class CaseIndex(Protocol):
         """The kinds of event this read model uses (None: all); catching up skips the others."""
         ...
 
-    def project(self, events: Sequence[LoggedEvent], through: int | None = None) -> None:
+    def project(
+        self, events: Sequence[LoggedEvent], through: int | None = None, after: int | None = None
+    ) -> None:
         """Apply these events (positions strictly after `position()`, in order) and move the
         position to the last of them, or to `through` when given (the events between were of
-        no use to this read model).
+        no use to this read model). With `after`, the position the events were read from,
+        the view must still be there.
 
         Raises `ConcurrencyConflict` (and changes nothing) when another projector has already
-        recorded a position at or past the new one.
+        recorded a position at or past the new one, or the view is no longer at `after`.
         """
         ...
 

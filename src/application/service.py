@@ -159,8 +159,10 @@ class Backoffice:
             batch = self.store.read_log(start, batch_size, through=head, kinds=view.kinds)
             through = batch[-1].position if len(batch) == batch_size else head
             try:
-                view.project(batch, through)
+                view.project(batch, through, after=start)
             except ConcurrencyConflict:
+                if view.position() == start:
+                    raise  # nobody moved the view: not a race but a real conflict
                 continue  # another process projected them first: read on from its position
             applied += through - start
             if progress is not None:

@@ -182,33 +182,40 @@ def import_practices(
 
     def record(r: PracticeRecord) -> bool:
         key = r.register_key or f"{r.practice.value}|{r.owner}|{r.held_at.isoformat()}"
+        minutes = r.minutes if r.minutes is not None else team.RULES[r.practice].minutes
+        entry = (r.practice, r.owner.strip(), r.held_at, minutes)
+        # An entry already in the log is known whatever the roster says now (a role
+        # corrected later must not turn a re-import into rejections).
+        if known := _entry(office, team.practice_stream(key.strip())):
+            if known != entry:
+                raise RuleViolation(f"register entry {key!r} is already recorded with other data")
+            return False
         event = team.hold_practice(
             agents.get(r.owner),
             practice=r.practice,
             held_at=r.held_at,
-            minutes=r.minutes if r.minutes is not None else team.RULES[r.practice].minutes,
+            minutes=minutes,
             register_key=key,
             actor=PRACTICE_REGISTER,
             at=office.clock.now(),
         )
         try:
             office.store.append([event])
-        except ConcurrencyConflict:
-            known = office.store.stream(event.originator_id)
-            if known and _same_entry(known[0], event):
-                return False  # this entry is already in the log
-            raise RuleViolation(
-                f"register entry {key!r} is already recorded with other data"
-            ) from None
+        except ConcurrencyConflict:  # recorded meanwhile by another import
+            if _entry(office, event.originator_id) != entry:
+                raise RuleViolation(
+                    f"register entry {key!r} is already recorded with other data"
+                ) from None
+            return False
         return True
 
     return _each(items, record)
 
 
-def _same_entry(known: object, new: team.PracticeHeld) -> bool:
-    return isinstance(known, team.PracticeHeld) and (
-        known.practice,
-        known.owner,
-        known.held_at,
-        known.minutes,
-    ) == (new.practice, new.owner, new.held_at, new.minutes)
+def _entry(office: Backoffice, stream: uuid.UUID) -> tuple[object, ...] | None:
+    """(practice, owner, held at, minutes) of a register entry in the log, if it is there."""
+    known = office.store.stream(stream)
+    if not known or not isinstance(known[0], team.PracticeHeld):
+        return None
+    held = known[0]
+    return (held.practice, held.owner, held.held_at, held.minutes)

@@ -38,7 +38,7 @@ class Goal:
         gap = self.target - value if self.higher_is_better else value - self.target
         if gap <= 1e-9:
             return Light.GREEN
-        return Light.AMBER if gap <= self.margin else Light.RED
+        return Light.AMBER if gap <= self.margin + 1e-9 else Light.RED
 
     def describe(self) -> str:
         return f"{'≥' if self.higher_is_better else '≤'} {self.target:g}"

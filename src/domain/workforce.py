@@ -214,9 +214,10 @@ def rotacion(
 class PracticeCompliance:
     due: int
     held: int
-    """Held within the due units, at most the goal per unit."""
+    """Held within the due units, at most the goal per unit. A unit due in the period may
+    reach outside it (the week of a Thursday in the period), and so may its entries."""
     held_total: int
-    """Every entry held in the period, capped or not."""
+    """Every entry held in the period, capped or not, each in its owner's group that day."""
     minutes: int
 
     @property
@@ -267,11 +268,11 @@ def practice_compliance(
 ) -> dict[tuple[str, Practice], PracticeCompliance]:
     """Per group (owner, team or total) and practice: due, held, minutes (see the module)."""
     held: dict[tuple[str, Practice], list[date]] = defaultdict(list)
-    minutes: dict[tuple[str, Practice], int] = defaultdict(int)
+    in_period: list[PracticeFact] = []
     for p in practices:
         held[(p.owner, p.practice)].append(p.held_on)
         if first <= p.held_on < end:
-            minutes[(p.owner, p.practice)] += p.minutes
+            in_period.append(p)
     worked: dict[str, list[date]] = defaultdict(list)
     for (agent, day), absent in days.items():
         if not absent and first <= day < end:
@@ -298,11 +299,10 @@ def practice_compliance(
                 row = totals[(group(owner, anchor), rule.practice)]
                 row[0] += goal
                 row[1] += min(goal, sum(start <= d < stop for d in held_on))
-            in_period = [d for d in held_on if first <= d < end]
-            if in_period:
-                row = totals[(group(owner, in_period[-1]), rule.practice)]
-                row[2] += len(in_period)
-                row[3] += minutes[(owner, rule.practice)]
+    for p in in_period:  # each entry with the owner's group on its day
+        row = totals[(group(p.owner, p.held_on), p.practice)]
+        row[2] += 1
+        row[3] += p.minutes
     return {
         key: PracticeCompliance(*row)
         for key, row in sorted(totals.items(), key=lambda kv: (kv[0][0], PRACTICES_ORDER[kv[0][1]]))

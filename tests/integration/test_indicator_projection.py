@@ -332,3 +332,52 @@ def test_the_sample_month_reads_the_same_from_the_projection_and_the_pure_functi
         assert month.practices[("total", Practice.DAILY_DIALOGUE)].held > 0
     finally:
         office.close()
+
+
+def test_two_catch_ups_at_once_both_finish_and_count_each_event_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    from entrypoints.bootstrap import bootstrap
+
+    settings = load_settings(environ={}, data_dir=str(tmp_path / "data"), database_url=database_url)
+    events = busy_log(300)
+    office = bootstrap(settings)
+    try:
+        office.store.append(events)
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-c", CATCH_UP_CHILD, str(settings.data_dir), database_url],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            )
+            for _ in range(2)
+        ]
+        for child in children:
+            out, err = child.communicate(timeout=120)
+            assert child.returncode == 0, err
+            assert out.split() == ["started", "finished"]
+        assert office.indicator_view is not None
+        assert office.indicator_view.position() == office.store.last_position()
+        pure = facts_from(events)
+        for period, by in ((JULY, Dimension.AGENT), (NOVEMBER, Dimension.TEAM)):
+            assert office.indicators(period, by) == report(pure, period, by)
+    finally:
+        office.close()
+
+
+def test_a_batch_read_before_a_rebuild_reset_is_refused(view_env: dict[str, str]) -> None:
+    entries = logged(july_history().events)
+    view = open_indicator_view(view_env)
+    try:
+        view.project(entries[:5])
+        batch = entries[5:9]  # read from position 5 …
+        view.reset()  # … while a rebuild started from zero
+        with pytest.raises(ConcurrencyConflict):
+            view.project(batch, after=5)
+        assert view.position() == 0  # positions 1–5 are not skipped
+        view.project(entries[:4], after=0)
+        assert view.position() == 4
+    finally:
+        view.close()

@@ -99,15 +99,31 @@ def _json_rows(
             values: dict[str, str] = {}
             for key, value in document.items():
                 field = aliases.get(fold(str(key)))
-                if field is None or field in values or value is None:
+                if field is None or field in values:
                     continue
-                text = ("si" if value else "no") if isinstance(value, bool) else str(value)
+                if value is None:  # an empty cell
+                    text = ""
+                elif isinstance(value, bool):
+                    text = "si" if value else "no"
+                else:
+                    text = str(value)
                 values[field] = text.strip()
             empty = next((f for f in required if not values.get(f)), None)
             if empty is not None:
                 yield RejectedRow(location=location, field=empty, reason="required")
             else:
                 yield location, values
+
+
+def shown(text: str) -> str:
+    """A bad cell as an error message may show it: short numbers and times are echoed, any
+    other text (a shifted column could hold a name or an account) is not."""
+    if len(text) <= 8 and set(text) <= _NUMBER_SIGNS:
+        return repr(text)
+    return "the value"
+
+
+_NUMBER_SIGNS = frozenset("0123456789:.,-+ ")
 
 
 class SurveyExportReader:
@@ -126,7 +142,7 @@ def _score(
     if not text:
         return None
     if not text.isdigit() or not 0 <= int(text) <= top:
-        return RejectedRow(location=location, field=field, reason=f"{text!r} is not 0–{top}")
+        return RejectedRow(location=location, field=field, reason=f"{shown(text)} is not 0–{top}")
     return int(text)
 
 

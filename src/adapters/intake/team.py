@@ -23,7 +23,7 @@ from datetime import date, time
 from pathlib import Path
 
 from adapters.intake.parsing import DateError, fold, parse_datetime
-from adapters.intake.surveys import table_rows
+from adapters.intake.surveys import shown, table_rows
 from application.intake import RejectedRow
 from application.team import PracticeRecord, RosterRecord, ShiftRecord
 from domain.calendar import BOGOTA
@@ -129,10 +129,10 @@ def _date(text: str) -> date:
 def _time(text: str) -> time:
     parts = text.strip().split(":")
     if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
-        raise ValueError(f"{text!r} is not a time (HH:MM)")
+        raise ValueError(f"{shown(text)} is not a time (HH:MM)")
     hour, minute = int(parts[0]), int(parts[1])
     if not (0 <= hour < 24 and 0 <= minute < 60):
-        raise ValueError(f"{text!r} is not a time of day")
+        raise ValueError(f"{shown(text)} is not a time of day")
     return time(hour, minute)
 
 
@@ -152,7 +152,7 @@ class RosterReader:
                 yield RejectedRow(
                     location=location,
                     field="role",
-                    reason=f"{values['role']!r} is not a known role (accepted: {accepted})",
+                    reason=f"not a known role (accepted: {accepted})",
                 )
                 continue
             dates: dict[str, date | None] = {"left_on": None}
@@ -228,7 +228,7 @@ class PracticeReader:
                 yield RejectedRow(
                     location=location,
                     field="practice",
-                    reason=f"{values['practice']!r} is not a practice of §12 ({accepted})",
+                    reason=f"not a practice of §12 (accepted: {accepted}, or their Spanish names)",
                 )
                 continue
             try:
@@ -239,7 +239,9 @@ class PracticeReader:
             text = values.get("minutes", "")
             if text and not (text.isdigit() and 0 < int(text) <= 600):
                 yield RejectedRow(
-                    location=location, field="minutes", reason=f"{text!r} is not 1–600 minutes"
+                    location=location,
+                    field="minutes",
+                    reason=f"{shown(text)} is not 1–600 minutes",
                 )
                 continue
             yield PracticeRecord(
