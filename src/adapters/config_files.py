@@ -150,7 +150,9 @@ def load_indicator_rules(path: Path) -> IndicatorRules:
         weights = _section(data, "calidad_mec", where, {"emitted", "perceived"})
         rules = attrs.evolve(
             rules,
-            weights=QualityWeights(**{**attrs.asdict(rules.weights), **_numbers(weights, where)}),
+            weights=QualityWeights(
+                **{**attrs.asdict(rules.weights), **_numbers(weights, f"{where}: calidad_mec")}
+            ),
         )
         goals = _section(data, "goals", where, set(GOAL_NAMES))
         changed = {}
@@ -164,12 +166,18 @@ def load_indicator_rules(path: Path) -> IndicatorRules:
                 raise ConfigError(
                     f"{where}: goals.{name}: higher_is_better: expected true or false"
                 )
-            numbers = _numbers({k: v for k, v in entry.items() if k != "higher_is_better"}, where)
-            changed[name] = Goal(
-                numbers.get("target", default.target),
-                higher,
-                numbers.get("margin", default.margin),
+            numbers = _numbers(
+                {k: v for k, v in entry.items() if k != "higher_is_better"},
+                f"{where}: goals.{name}",
             )
+            try:
+                changed[name] = Goal(
+                    numbers.get("target", default.target),
+                    higher,
+                    numbers.get("margin", default.margin),
+                )
+            except ValueError as error:
+                raise ConfigError(f"{where}: goals.{name}: {error}") from error
         rules = attrs.evolve(rules, goals=attrs.evolve(rules.goals, **changed))
     except ValueError as error:
         raise ConfigError(f"{where}: {error}") from error

@@ -445,7 +445,7 @@ def test_bad_shift_rows_are_reported_and_a_rebuilt_projection_reads_the_same(
     before = cli.json("indicators", "--from", "2026-11-01", "--to", "2026-11-30", "--by", "team")
     assert before != rows  # maria.b's shift of the 30th came in
     rebuilt = cli.json("projections", "rebuild", "indicators")
-    assert rebuilt == {"projection": "indicators", "applied": log, "position": log}
+    assert rebuilt == {"projection": "indicators", "positions": log, "position": log}
     after = cli.json("indicators", "--from", "2026-11-01", "--to", "2026-11-30", "--by", "team")
     assert after == before
     _, err = cli("projections", "rebuild", "outbox", code=2)
@@ -461,11 +461,14 @@ def test_the_team_imports_also_read_json_lines(cli: Cli, tmp_path: Path) -> None
         ' "fecha_ingreso": "01/02/2025", "fecha_retiro": null}\n'
         '{"asesor": "pedro.l", "equipo": "Premium Hogar"\n'
         '{"asesor": "ana.p", "equipo": "Premium Móvil", "fecha_ingreso": "2026-11-17"}\n'
-        "[1, 2]\n",
+        "[1, 2]\n"
+        '{"asesor": "luis.g", "equipo": "X", "cargo": "asesor", "fecha_ingreso": "2025-03-03",'
+        ' "fecha_retiro": "2025-01-01"}\n',
         encoding="utf-8",
     )
     out, _ = cli("import-roster", str(roster), code=4)
     assert "read 2 · recorded 2" in out
+    assert "nomina.jsonl:6: left_on: 2025-01-01 is before since 2025-03-03" in out
     assert "nomina.jsonl:3: malformed JSON" in out
     assert "nomina.jsonl:4: role: required" in out
     assert "nomina.jsonl:5: not a JSON object" in out

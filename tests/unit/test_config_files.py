@@ -116,7 +116,8 @@ def test_indicator_rules_override_only_what_they_say(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("[goals.speed]\ntarget = 1\n", "goals: unknown keys ['speed']"),
-        ("[goals.fcr]\ntarget = 'high'\n", "target: expected a number, got 'high'"),
+        ("[goals.fcr]\ntarget = 'high'\n", "goals.fcr: target: expected a number, got 'high'"),
+        ("[goals.nps]\nmargin = -1\n", "goals.nps: a goal's margin must not be negative"),
         ("[goals.fcr]\nhigher_is_better = 1\n", "goals.fcr: higher_is_better: expected true"),
         ("[calidad_mec]\nemitted = 0.5\n", "the quality weights must be non-negative and add up"),
         ("[nps]\npromoters_from = 3\n", "NPS bands must be"),

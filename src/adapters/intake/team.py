@@ -166,6 +166,11 @@ class RosterReader:
             since, left_on = dates.get("since"), dates["left_on"]
             if since is None or (values.get("left_on") and left_on is None):
                 continue
+            if left_on is not None and left_on < since:
+                yield RejectedRow(
+                    location=location, field="left_on", reason=f"{left_on} is before since {since}"
+                )
+                continue
             yield RosterRecord(
                 agent=values["agent"],
                 team=values["team"],

@@ -66,8 +66,8 @@ def rebuild(
     )
     with progress:
         task = progress.add_task(f"rebuilding {name}", total=head or None)
-        applied = office.rebuild(name, lambda at: progress.update(task, completed=at))
+        passed = office.rebuild(name, lambda at: progress.update(task, completed=at))
     if as_json:
-        render.dump_json(out, {"projection": name, "applied": applied, "position": head})
+        render.dump_json(out, {"projection": name, "positions": passed, "position": head})
     else:
-        out.print(f"{name}: rebuilt from {applied} events")
+        out.print(f"{name}: rebuilt through position {head} ({passed} events of the log)")
