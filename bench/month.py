@@ -32,7 +32,10 @@ from application.service import Backoffice
 from application.surveys import MonitoringRecord, SurveyRecord, import_monitorings, import_surveys
 from application.team import ShiftRecord, import_practices, import_roster, import_shifts
 from domain.calendar import BOGOTA, BusinessCalendar
-from domain.indicators import Dimension, Period
+from domain.facts import (
+    Dimension,
+    Period,
+)
 from domain.values import (
     Actor,
     Category,

@@ -19,7 +19,10 @@ from application.indicators import IndicatorRules
 from application.markings import Marking
 from domain.deadlines import RegulatoryClocks
 from domain.goals import Goal, Goals
-from domain.indicators import NpsScale, QualityWeights
+from domain.indicators import (
+    NpsScale,
+    QualityWeights,
+)
 from domain.values import Category, Priority, Resolution
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -25,7 +25,7 @@ from adapters.sql_view import (
 )
 from application.ports import LoggedEvent
 from domain.events import CaseEvent
-from domain.indicators import (
+from domain.facts import (
     FACT_EVENTS,
     Attributes,
     ClosingFact,

@@ -13,19 +13,21 @@ from typing import Protocol
 import attrs
 
 from application.ports import AnyEvent, LoggedEvent
+from domain.facts import (
+    Dimension,
+    Facts,
+    Period,
+)
 from domain.goals import DEFAULT_GOALS, Goals
 from domain.indicators import (
     DEFAULT_NPS_SCALE,
     DEFAULT_QUALITY_WEIGHTS,
     DEFINITIONS,
-    Dimension,
     Effectiveness,
-    Facts,
     FirstContactResolution,
     FollowUpCompliance,
     NetPromoter,
     NpsScale,
-    Period,
     Quality,
     QualityWeights,
     absenteeism,

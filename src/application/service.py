@@ -39,7 +39,10 @@ from domain.deadlines import DeadlineRules
 from domain.decisions import DEFAULT_FOLLOW_UP_RULES, RR_NOTE_MAX_LENGTH, FollowUpRules
 from domain.errors import CaseNotFound, DomainError, InvalidValue, RuleViolation
 from domain.events import CaseEvent
-from domain.indicators import Dimension, Period
+from domain.facts import (
+    Dimension,
+    Period,
+)
 from domain.state import CaseState, fold
 from domain.values import (
     Actor,

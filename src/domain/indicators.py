@@ -1,9 +1,7 @@
 """Indicators from the case history (DOMAIN.md §11), as pure functions over facts.
 
-Events become facts (`facts_from`): one per follow-up, per closing and per customer contact,
-each carrying the case's owner, category and line of business at the time. The indicator
-functions aggregate facts for a period, grouped by a dimension. A projection keeps the same
-facts in a database; both paths share the aggregation, so a number has one definition.
+The indicator functions aggregate the facts of `domain.facts` for a period, grouped by a
+dimension; Ausentismo, Rotación and practice compliance are defined in `domain.workforce`.
 
 Definitions (version `v1`), each a [decision] where DOMAIN.md leaves room:
 - Seguimientos: follow-ups due in the period (by due time), done on time, late, missed or
@@ -22,388 +20,34 @@ Definitions (version `v1`), each a [decision] where DOMAIN.md leaves room:
 
 from __future__ import annotations
 
-import enum
-import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, MutableMapping
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import attrs
 
 from domain.calendar import BOGOTA
-from domain.events import (
-    Assigned,
-    CaseEvent,
-    Closed,
-    ClosedFirstContact,
-    FollowUpCompleted,
-    FollowUpMissed,
-    FollowUpScheduled,
-    Ingested,
-    Interpreted,
-    QualityMonitored,
-    RepeatContactRecorded,
-    SurveyAnswered,
+from domain.facts import (
+    ClosingFact,
+    ContactFact,
+    Dimension,
+    Facts,
+    Period,
+    period_days,
 )
 from domain.team import (
-    TEAM_EVENT_TYPES,
-    AbsenceRecorded,
-    AbsenceWithdrawn,
-    AgentJoined,
-    AgentLeft,
-    AgentMoved,
     Practice,
-    PracticeHeld,
-    ShiftCancelled,
-    ShiftScheduled,
-    TeamEvent,
 )
 from domain.workforce import (
-    AbsenceFact,
     Absenteeism,
     Attrition,
-    LeavingFact,
-    PlacementFact,
     PracticeCompliance,
-    PracticeFact,
-    Roster,
-    ShiftFact,
     attendance,
     ausentismo,
     practice_compliance,
-    practice_order,
     rotacion,
-    shift_order,
 )
 
 DEFINITIONS = "v1"
-UNASSIGNED = "(sin asignar)"
-UNINTERPRETED = "(sin interpretar)"
-
-
-class Dimension(enum.StrEnum):
-    ALL = "all"
-    AGENT = "agent"
-    TEAM = "team"
-    """The agent's team on the roster on the fact's (Bogotá) day."""
-    CATEGORY = "category"
-    LINE = "line"
-
-
-@attrs.frozen
-class Attributes:
-    """What a fact is grouped by: the case's owner, category and line at the time."""
-
-    agent: str = UNASSIGNED
-    category: str = UNINTERPRETED
-    line: str = ""
-
-    def key(self, by: Dimension) -> str:
-        """The group of a fact (not for teams: see `Facts.grouping`)."""
-        if by is Dimension.AGENT:
-            return self.agent
-        if by is Dimension.CATEGORY:
-            return self.category
-        if by is Dimension.LINE:
-            return self.line
-        return "total"
-
-
-@attrs.frozen
-class FollowUpFact:
-    case_id: uuid.UUID
-    follow_up_id: int
-    due_at: datetime
-    status: str  # pending, on_time, late, missed
-    settled_at: datetime | None
-    attributes: Attributes
-
-
-@attrs.frozen
-class ClosingFact:
-    case_id: uuid.UUID
-    version: int
-    closed_at: datetime
-    first_contact: bool
-    account: str
-    typification: str
-    attributes: Attributes
-
-
-@attrs.frozen
-class ContactFact:
-    case_id: uuid.UUID
-    version: int
-    account: str
-    typification: str
-    received_at: datetime
-
-
-@attrs.frozen
-class SurveyFact:
-    case_id: uuid.UUID
-    survey_id: str
-    answered_at: datetime
-    recommendation: int
-    agent_satisfaction: int | None
-    solved: bool | None
-    attributes: Attributes
-
-
-@attrs.frozen
-class MonitoringFact:
-    case_id: uuid.UUID
-    monitoring_id: str
-    monitored_at: datetime
-    score: int
-    attributes: Attributes
-    """The monitored agent (from the monitoring), with the case's category and line."""
-
-
-@attrs.frozen
-class Facts:
-    follow_ups: tuple[FollowUpFact, ...] = ()
-    closings: tuple[ClosingFact, ...] = ()
-    contacts: tuple[ContactFact, ...] = ()
-    surveys: tuple[SurveyFact, ...] = ()
-    monitorings: tuple[MonitoringFact, ...] = ()
-    placements: tuple[PlacementFact, ...] = ()
-    leavings: tuple[LeavingFact, ...] = ()
-    shifts: tuple[ShiftFact, ...] = ()
-    absences: tuple[AbsenceFact, ...] = ()
-    practices: tuple[PracticeFact, ...] = ()
-
-    def roster(self) -> Roster:
-        return Roster(self.placements, self.leavings)
-
-    def grouping(self, by: Dimension) -> Callable[[Attributes, datetime], str]:
-        """The group of a fact with these attributes at that moment."""
-        if by is not Dimension.TEAM:
-            return lambda attributes, _: attributes.key(by)
-        roster = self.roster()
-        return lambda attributes, moment: roster.team(
-            attributes.agent, moment.astimezone(BOGOTA).date()
-        )
-
-
-@attrs.frozen
-class Period:
-    """Half-open: `start` included, `end` excluded."""
-
-    start: datetime
-    end: datetime
-
-    def __contains__(self, moment: datetime) -> bool:
-        return self.start <= moment < self.end
-
-
-Fact = (
-    FollowUpFact
-    | ClosingFact
-    | ContactFact
-    | SurveyFact
-    | MonitoringFact
-    | PlacementFact
-    | LeavingFact
-    | ShiftFact
-    | AbsenceFact
-    | PracticeFact
-)
-
-
-FACT_EVENTS: frozenset[type[CaseEvent | TeamEvent]] = frozenset(
-    {
-        Ingested,
-        Assigned,
-        Interpreted,
-        RepeatContactRecorded,
-        FollowUpScheduled,
-        FollowUpCompleted,
-        FollowUpMissed,
-        QualityMonitored,
-        SurveyAnswered,
-        Closed,
-        ClosedFirstContact,
-        *TEAM_EVENT_TYPES,
-    }
-)
-"""The events that make facts; every other kind leaves the facts as they are."""
-
-
-class FactBuilder:
-    """Turns events into facts, one event at a time.
-
-    It needs, per case, the attributes so far, the (account, typification) the case was
-    ingested with and its pending follow-ups (id → due time); the caller owns those maps
-    (plain dicts here, database rows in the projection), so both paths share this one reading
-    of the events. A pending follow-up follows its case's owner and category; a settled one
-    keeps those of its settling.
-    """
-
-    def __init__(
-        self,
-        attributes: MutableMapping[uuid.UUID, Attributes],
-        identity: MutableMapping[uuid.UUID, tuple[str, str]],
-        pending: MutableMapping[uuid.UUID, dict[int, datetime]],
-    ) -> None:
-        self.attributes = attributes
-        self.identity = identity
-        self.pending = pending
-
-    def apply(self, e: CaseEvent | TeamEvent) -> list[Fact]:
-        """The facts this event creates or replaces (a follow-up fact replaces its earlier one)."""
-        if isinstance(e, TeamEvent):
-            return team_facts(e)
-        cid = e.originator_id
-        current = self.attributes.get(cid, Attributes())
-        new: list[Fact] = []
-        if isinstance(e, Ingested):
-            current = Attributes(line=e.line.value)
-            self.identity[cid] = (e.account, e.typification)
-            new.append(
-                ContactFact(cid, e.originator_version, e.account, e.typification, e.received_at)
-            )
-            if e.follow_up_at is not None:
-                self.pending[cid] = {1: e.follow_up_at}
-                new.append(FollowUpFact(cid, 1, e.follow_up_at, "pending", None, current))
-        elif isinstance(e, Assigned | Interpreted):
-            if isinstance(e, Assigned):
-                current = attrs.evolve(current, agent=e.agent)
-            else:
-                current = attrs.evolve(current, category=e.category.value)
-            new.extend(
-                FollowUpFact(cid, follow_up_id, due, "pending", None, current)
-                for follow_up_id, due in sorted(self.pending.get(cid, {}).items())
-            )
-        elif isinstance(e, RepeatContactRecorded):
-            account, typification = self.identity[cid]
-            new.append(ContactFact(cid, e.originator_version, account, typification, e.received_at))
-        elif isinstance(e, FollowUpScheduled):
-            self.pending.setdefault(cid, {})[e.follow_up_id] = e.due_at
-            new.append(FollowUpFact(cid, e.follow_up_id, e.due_at, "pending", None, current))
-        elif isinstance(e, FollowUpCompleted | FollowUpMissed):
-            self.pending.get(cid, {}).pop(e.follow_up_id, None)
-            status = (
-                "missed" if isinstance(e, FollowUpMissed) else ("on_time" if e.on_time else "late")
-            )
-            new.append(FollowUpFact(cid, e.follow_up_id, e.due_at, status, e.timestamp, current))
-        elif isinstance(e, QualityMonitored):
-            monitored = attrs.evolve(current, agent=e.agent)
-            new.append(MonitoringFact(cid, e.monitoring_id, e.monitored_at, e.score, monitored))
-        elif isinstance(e, SurveyAnswered):
-            new.append(
-                SurveyFact(
-                    cid,
-                    e.survey_id,
-                    e.answered_at,
-                    e.recommendation,
-                    e.agent_satisfaction,
-                    e.solved,
-                    current,
-                )
-            )
-        elif isinstance(e, Closed | ClosedFirstContact):
-            account, typification = self.identity[cid]
-            new.append(
-                ClosingFact(
-                    cid,
-                    e.originator_version,
-                    e.timestamp,
-                    isinstance(e, ClosedFirstContact),
-                    account,
-                    typification,
-                    current,
-                )
-            )
-        self.attributes[cid] = current
-        return new
-
-
-def team_facts(e: TeamEvent) -> list[Fact]:
-    """The roster's and the register's facts: each replaces the one with its key."""
-    if isinstance(e, AgentJoined):
-        return [PlacementFact(e.agent, e.joined_on, e.team, e.role)]
-    if isinstance(e, AgentMoved):
-        return [PlacementFact(e.agent, e.effective_on, e.team, e.role)]
-    if isinstance(e, AgentLeft):
-        return [LeavingFact(e.agent, e.left_on, e.reason)]
-    if isinstance(e, ShiftScheduled | ShiftCancelled):
-        return [ShiftFact(e.agent, e.day, isinstance(e, ShiftScheduled))]
-    if isinstance(e, AbsenceRecorded):
-        return [AbsenceFact(e.agent, e.day, e.reason)]
-    if isinstance(e, AbsenceWithdrawn):
-        return [AbsenceFact(e.agent, e.day, None)]
-    if isinstance(e, PracticeHeld):
-        held_on = e.held_at.astimezone(BOGOTA).date()
-        return [PracticeFact(e.register_key, e.practice, e.owner, held_on, e.minutes)]
-    return []
-
-
-def facts_from(events: Iterable[CaseEvent | TeamEvent]) -> Facts:
-    """Every fact an event stream holds (events in log order)."""
-    builder = FactBuilder({}, {}, {})
-    follow_ups: dict[tuple[uuid.UUID, int], FollowUpFact] = {}
-    closings: list[ClosingFact] = []
-    contacts: list[ContactFact] = []
-    surveys: list[SurveyFact] = []
-    monitorings: list[MonitoringFact] = []
-    keyed: dict[tuple[type, object], Fact] = {}
-    for event in events:
-        for fact in builder.apply(event):
-            if isinstance(fact, PlacementFact):
-                keyed[(PlacementFact, (fact.agent, fact.since))] = fact
-            elif isinstance(fact, LeavingFact):
-                keyed[(LeavingFact, (fact.agent, fact.left_on))] = fact
-            elif isinstance(fact, ShiftFact | AbsenceFact):
-                keyed[(type(fact), (fact.agent, fact.day))] = fact
-            elif isinstance(fact, PracticeFact):
-                keyed[(PracticeFact, fact.register_key)] = fact
-            elif isinstance(fact, FollowUpFact):
-                follow_ups[(fact.case_id, fact.follow_up_id)] = fact
-            elif isinstance(fact, ClosingFact):
-                closings.append(fact)
-            elif isinstance(fact, SurveyFact):
-                surveys.append(fact)
-            elif isinstance(fact, MonitoringFact):
-                monitorings.append(fact)
-            else:
-                contacts.append(fact)
-    return Facts(
-        tuple(sorted(follow_ups.values(), key=follow_up_order)),
-        tuple(sorted(closings, key=lambda c: (c.closed_at, str(c.case_id), c.version))),
-        tuple(sorted(contacts, key=lambda c: (c.received_at, str(c.case_id), c.version))),
-        tuple(sorted(surveys, key=survey_order)),
-        tuple(sorted(monitorings, key=monitoring_order)),
-        tuple(
-            sorted(
-                (f for f in keyed.values() if isinstance(f, PlacementFact)),
-                key=lambda p: (p.agent, p.since),
-            )
-        ),
-        tuple(
-            sorted(
-                (f for f in keyed.values() if isinstance(f, LeavingFact)),
-                key=lambda p: (p.agent, p.left_on),
-            )
-        ),
-        tuple(sorted((f for f in keyed.values() if isinstance(f, ShiftFact)), key=shift_order)),
-        tuple(sorted((f for f in keyed.values() if isinstance(f, AbsenceFact)), key=shift_order)),
-        tuple(
-            sorted((f for f in keyed.values() if isinstance(f, PracticeFact)), key=practice_order)
-        ),
-    )
-
-
-def monitoring_order(fact: MonitoringFact) -> tuple[datetime, str, str]:
-    return (fact.monitored_at, str(fact.case_id), fact.monitoring_id)
-
-
-def survey_order(fact: SurveyFact) -> tuple[datetime, str, str]:
-    return (fact.answered_at, str(fact.case_id), fact.survey_id)
-
-
-def follow_up_order(fact: FollowUpFact) -> tuple[datetime, str, int]:
-    return (fact.due_at, str(fact.case_id), fact.follow_up_id)
 
 
 @attrs.frozen
@@ -628,13 +272,6 @@ def calidad_mec(
         )
         for key in sorted(set(emitted) | set(perceived))
     }
-
-
-def period_days(period: Period) -> tuple[date, date]:
-    """The Bogotá days a period touches, as [first, end)."""
-    first = period.start.astimezone(BOGOTA).date()
-    last = (period.end - timedelta(microseconds=1)).astimezone(BOGOTA).date()
-    return first, last + timedelta(days=1)
 
 
 def absenteeism(

@@ -54,7 +54,7 @@ from application.systems import (
 )
 from domain.calendar import BOGOTA
 from domain.events import Ingested, MailFailed
-from domain.indicators import Period
+from domain.facts import Period
 from domain.values import (
     Actor,
     CaseStatus,

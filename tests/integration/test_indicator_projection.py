@@ -22,7 +22,12 @@ from application.ports import ConcurrencyConflict, LoggedEvent
 from domain import decisions, team
 from domain.errors import DomainError
 from domain.events import CaseEvent, NoteAdded
-from domain.indicators import FACT_EVENTS, Dimension, Period, facts_from
+from domain.facts import (
+    FACT_EVENTS,
+    Dimension,
+    Period,
+    facts_from,
+)
 from domain.state import fold
 from domain.team import AgentState, Practice, Role, TeamEvent
 from domain.values import Actor, ActorKind

@@ -8,8 +8,16 @@ import pytest
 
 from domain import decisions, records
 from domain.events import CaseEvent
+from domain.facts import (
+    Dimension,
+    Period,
+    facts_from,
+)
 from domain.goals import DEFAULT_GOALS, Goal, Light
-from domain.indicators import Dimension, Period, efectividad, facts_from, first_contact_resolution
+from domain.indicators import (
+    efectividad,
+    first_contact_resolution,
+)
 from domain.indicators import seguimientos as follow_up_compliance
 from domain.state import CaseState, fold
 from domain.values import (

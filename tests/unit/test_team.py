@@ -10,15 +10,17 @@ import pytest
 from domain import team
 from domain.calendar import BusinessCalendar
 from domain.errors import InvalidValue, RuleViolation
-from domain.indicators import (
+from domain.facts import (
     Attributes,
     ClosingFact,
     Dimension,
     Facts,
     Period,
+    facts_from,
+)
+from domain.indicators import (
     absenteeism,
     attrition,
-    facts_from,
     first_contact_resolution,
     practices,
 )

@@ -20,7 +20,10 @@ from application.intake import IntakeReader
 from application.ports import CaseQuery
 from domain.calendar import BusinessCalendar
 from domain.errors import InvalidValue
-from domain.indicators import Dimension, Period
+from domain.facts import (
+    Dimension,
+    Period,
+)
 from domain.values import (
     CaseStatus,
     Category,
