@@ -41,7 +41,8 @@ from domain.facts import (
     period_days,
     survey_order,
 )
-from domain.team import Practice, Role
+from domain.practices import Practice
+from domain.roster import Role
 from domain.workforce import (
     AbsenceFact,
     LeavingFact,

@@ -39,7 +39,7 @@ from domain.indicators import (
     practices,
     seguimientos,
 )
-from domain.team import Practice
+from domain.practices import Practice
 from domain.workforce import Absenteeism, Attrition, PracticeCompliance
 
 

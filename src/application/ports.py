@@ -14,8 +14,8 @@ from typing import Protocol
 import attrs
 
 from domain.events import CaseEvent
+from domain.roster import TeamEvent
 from domain.state import CaseState
-from domain.team import TeamEvent
 from domain.values import CaseStatus, Category, ClockKind, LineOfBusiness, SourceKey
 
 

@@ -22,9 +22,14 @@ import attrs
 from application.ingestion import IngestReport
 from application.intake import RejectedRow
 from application.ports import ConcurrencyConflict
-from domain import team
+from domain import practices, roster
 from domain.errors import DomainError, RuleViolation
-from domain.team import AgentEvent, AgentState, Practice, Role
+from domain.practices import Practice
+from domain.roster import (
+    AgentEvent,
+    AgentState,
+    Role,
+)
 from domain.values import Actor, ActorKind
 
 if TYPE_CHECKING:
@@ -82,9 +87,9 @@ class _Agents:
         self.states: dict[uuid.UUID, AgentState | None] = {}
 
     def get(self, login: str) -> AgentState | None:
-        stream = team.agent_stream(login.strip())
+        stream = roster.agent_stream(login.strip())
         if stream not in self.states:
-            self.states[stream] = team.fold_agent(self.office.store.stream(stream))
+            self.states[stream] = roster.fold_agent(self.office.store.stream(stream))
         return self.states[stream]
 
     def record(self, login: str, decide: Callable[[AgentState | None], list[AgentEvent]]) -> bool:
@@ -97,9 +102,9 @@ class _Agents:
             try:
                 self.office.store.append(events)
             except ConcurrencyConflict:
-                self.states.pop(team.agent_stream(login.strip()), None)  # someone else wrote
+                self.states.pop(roster.agent_stream(login.strip()), None)  # someone else wrote
                 continue
-            self.states[events[0].originator_id] = team.fold_agent_onto(state, events)
+            self.states[events[0].originator_id] = roster.fold_agent_onto(state, events)
             return True
         raise ConcurrencyConflict(f"the roster of {login!r} kept changing; try again")
 
@@ -133,7 +138,7 @@ def import_roster(office: Backoffice, items: Iterable[RosterRecord | RejectedRow
         placed = agents.record(
             r.agent,
             lambda s: list(
-                team.enrol(s, agent=r.agent, team=r.team, role=r.role, since=r.since,
+                roster.enrol(s, agent=r.agent, team=r.team, role=r.role, since=r.since,
                            actor=HR_ROSTER, at=now)
             ),
         )  # fmt: skip
@@ -142,7 +147,7 @@ def import_roster(office: Backoffice, items: Iterable[RosterRecord | RejectedRow
             left_on = r.left_on
             left = agents.record(
                 r.agent,
-                lambda s: team.leave(
+                lambda s: roster.leave(
                     s, left_on=left_on, reason=r.leave_reason, actor=HR_ROSTER, at=now
                 ),
             )
@@ -159,7 +164,7 @@ def import_shifts(office: Backoffice, items: Iterable[ShiftRecord | RejectedRow]
         now = office.clock.now()
         return agents.record(
             r.agent,
-            lambda s: team.schedule_shift(
+            lambda s: roster.schedule_shift(
                 s,
                 day=r.day,
                 starts=r.starts,
@@ -182,15 +187,15 @@ def import_practices(
 
     def record(r: PracticeRecord) -> bool:
         key = r.register_key or f"{r.practice.value}|{r.owner}|{r.held_at.isoformat()}"
-        minutes = r.minutes if r.minutes is not None else team.RULES[r.practice].minutes
+        minutes = r.minutes if r.minutes is not None else practices.RULES[r.practice].minutes
         entry = (r.practice, r.owner.strip(), r.held_at, minutes)
         # An entry already in the log is known whatever the roster says now (a role
         # corrected later must not turn a re-import into rejections).
-        if known := _entry(office, team.practice_stream(key.strip())):
+        if known := _entry(office, practices.practice_stream(key.strip())):
             if known != entry:
                 raise RuleViolation(f"register entry {key!r} is already recorded with other data")
             return False
-        event = team.hold_practice(
+        event = practices.hold_practice(
             agents.get(r.owner),
             practice=r.practice,
             held_at=r.held_at,
@@ -215,7 +220,7 @@ def import_practices(
 def _entry(office: Backoffice, stream: uuid.UUID) -> tuple[object, ...] | None:
     """(practice, owner, held at, minutes) of a register entry in the log, if it is there."""
     known = office.store.stream(stream)
-    if not known or not isinstance(known[0], team.PracticeHeld):
+    if not known or not isinstance(known[0], practices.PracticeHeld):
         return None
     held = known[0]
     return (held.practice, held.owner, held.held_at, held.minutes)

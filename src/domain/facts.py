@@ -32,18 +32,18 @@ from domain.events import (
     RepeatContactRecorded,
     SurveyAnswered,
 )
-from domain.team import (
-    TEAM_EVENT_TYPES,
+from domain.practices import PracticeHeld
+from domain.roster import (
     AbsenceRecorded,
     AbsenceWithdrawn,
     AgentJoined,
     AgentLeft,
     AgentMoved,
-    PracticeHeld,
     ShiftCancelled,
     ShiftScheduled,
     TeamEvent,
 )
+from domain.team import TEAM_EVENT_TYPES
 from domain.workforce import (
     AbsenceFact,
     LeavingFact,

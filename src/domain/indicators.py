@@ -34,9 +34,7 @@ from domain.facts import (
     Period,
     period_days,
 )
-from domain.team import (
-    Practice,
-)
+from domain.practices import Practice
 from domain.workforce import (
     Absenteeism,
     Attrition,

@@ -29,7 +29,12 @@ from datetime import date, timedelta
 
 import attrs
 
-from domain.team import PRACTICES, Frequency, Practice, Role
+from domain.practices import (
+    PRACTICES,
+    Frequency,
+    Practice,
+)
+from domain.roster import Role
 
 NO_TEAM = "(sin equipo)"
 

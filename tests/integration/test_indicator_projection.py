@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from adapters.indicator_view import open_indicator_view
 from application.indicators import report
 from application.ports import ConcurrencyConflict, LoggedEvent
-from domain import decisions, team
+from domain import decisions, practices, roster
 from domain.errors import DomainError
 from domain.events import CaseEvent, NoteAdded
 from domain.facts import (
@@ -28,8 +28,13 @@ from domain.facts import (
     Period,
     facts_from,
 )
+from domain.practices import Practice
+from domain.roster import (
+    AgentState,
+    Role,
+    TeamEvent,
+)
 from domain.state import fold
-from domain.team import AgentState, Practice, Role, TeamEvent
 from domain.values import Actor, ActorKind
 from entrypoints.settings import load_settings
 from tests.unit.test_case_properties import T0, histories
@@ -67,14 +72,14 @@ def team_history(draw: st.DrawFn) -> list[TeamEvent]:
         kind = draw(st.sampled_from(["enrol", "enrol", "leave", "shift", "shift", "practice"]))
         try:
             if kind == "enrol":
-                new: list[Any] = team.enrol(
+                new: list[Any] = roster.enrol(
                     state, agent=login, team=draw(st.sampled_from(["Hogar 1", "Móvil 2"])),
                     role=draw(st.sampled_from(list(Role))), since=draw(days), actor=HR, at=T0,
                 )  # fmt: skip
             elif kind == "leave":
-                new = team.leave(state, left_on=draw(days), reason=None, actor=HR, at=T0)
+                new = roster.leave(state, left_on=draw(days), reason=None, actor=HR, at=T0)
             elif kind == "shift":
-                new = team.schedule_shift(
+                new = roster.schedule_shift(
                     state, day=draw(days), starts=time(7), ends=time(draw(st.integers(12, 18))),
                     absence=draw(st.sampled_from([None, "incapacidad", "calamidad"])),
                     absence_known=draw(st.booleans()), actor=HR, at=T0,
@@ -82,7 +87,7 @@ def team_history(draw: st.DrawFn) -> list[TeamEvent]:
             else:
                 moment = datetime.combine(draw(days), time(15), tzinfo=UTC)
                 new = [
-                    team.hold_practice(
+                    practices.hold_practice(
                         state, practice=draw(st.sampled_from(list(Practice))), held_at=moment,
                         minutes=30, register_key=f"R-{len(events)}", actor=HR, at=T0,
                     )
@@ -90,7 +95,7 @@ def team_history(draw: st.DrawFn) -> list[TeamEvent]:
         except DomainError:
             continue
         if kind != "practice":
-            states[login] = team.fold_agent_onto(state, new)
+            states[login] = roster.fold_agent_onto(state, new)
         events.extend(new)
     return events
 

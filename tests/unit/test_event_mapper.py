@@ -22,7 +22,12 @@ from adapters.eventstore.mapper import (
     OrjsonTranscoder,
 )
 from domain.events import EVENT_TYPES, Ingested, NoteAdded, RepeatContactRecorded
-from domain.team import TEAM_EVENT_TYPES, AbsenceRecorded, ShiftScheduled, agent_stream
+from domain.roster import (
+    AbsenceRecorded,
+    ShiftScheduled,
+    agent_stream,
+)
+from domain.team import TEAM_EVENT_TYPES
 from domain.values import Actor, ActorKind, Channel, LineOfBusiness, NoteFolder, SourceKey
 
 CASE = uuid.UUID("00000000-0000-5000-8000-000000000001")

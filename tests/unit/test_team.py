@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from domain import team
+from domain import practices, roster
 from domain.calendar import BusinessCalendar
 from domain.errors import InvalidValue, RuleViolation
 from domain.facts import (
@@ -22,16 +22,18 @@ from domain.indicators import (
     absenteeism,
     attrition,
     first_contact_resolution,
-    practices,
 )
-from domain.team import (
+from domain.indicators import (
+    practices as practice_compliance,
+)
+from domain.practices import Practice
+from domain.roster import (
     AbsenceRecorded,
     AbsenceWithdrawn,
     AgentJoined,
     AgentLeft,
     AgentMoved,
     AgentState,
-    Practice,
     Role,
     ShiftScheduled,
     TeamEvent,
@@ -54,19 +56,19 @@ class Roster:
 
     def record(self, login: str, events: list[Any]) -> list[Any]:
         self.events.extend(events)
-        self.states[login] = team.fold_agent_onto(self.states.get(login), events)
+        self.states[login] = roster.fold_agent_onto(self.states.get(login), events)
         return events
 
     def enrol(self, login: str, group: str, role: Role, since: date) -> list[Any]:
         state = self.states.get(login)
         return self.record(
             login,
-            team.enrol(state, agent=login, team=group, role=role, since=since, actor=HR, at=AT),
+            roster.enrol(state, agent=login, team=group, role=role, since=since, actor=HR, at=AT),
         )
 
     def leave(self, login: str, on: date, reason: str | None = None) -> list[Any]:
         state = self.states.get(login)
-        return self.record(login, team.leave(state, left_on=on, reason=reason, actor=HR, at=AT))
+        return self.record(login, roster.leave(state, left_on=on, reason=reason, actor=HR, at=AT))
 
     def shift(
         self, login: str, day: date, absence: str | None = None, known: bool = True
@@ -74,7 +76,7 @@ class Roster:
         state = self.states.get(login)
         return self.record(
             login,
-            team.schedule_shift(
+            roster.schedule_shift(
                 state, day=day, starts=time(7), ends=time(15), absence=absence,
                 absence_known=known, actor=HR, at=AT,
             ),
@@ -82,7 +84,7 @@ class Roster:
 
     def hold(self, owner: str, practice: Practice, when: datetime, key: str) -> None:
         self.events.append(
-            team.hold_practice(
+            practices.hold_practice(
                 self.states.get(owner), practice=practice, held_at=when, minutes=15,
                 register_key=key, actor=Actor(ActorKind.INTAKE, "registro"), at=AT,
             )
@@ -127,7 +129,7 @@ def test_a_move_cannot_start_before_joining_and_a_name_is_required() -> None:
     with pytest.raises(InvalidValue, match="team: must not be empty"):
         r.enrol("juan.r", "  ", Role.AGENT, date(2026, 6, 1))
     with pytest.raises(RuleViolation, match="not on the roster"):
-        team.leave(None, left_on=date(2026, 6, 1), reason=None, actor=HR, at=AT)
+        roster.leave(None, left_on=date(2026, 6, 1), reason=None, actor=HR, at=AT)
 
 
 def test_shifts_and_absences_are_recorded_once_and_an_export_can_withdraw_an_absence() -> None:
@@ -157,8 +159,8 @@ def test_a_practice_is_held_by_a_leader_whose_role_owns_it() -> None:
     when = datetime(2026, 11, 3, 13, 0, tzinfo=UTC)
     r.hold("sup.a", Practice.DAILY_DIALOGUE, when, "R-1")
     held = r.events[-1]
-    assert isinstance(held, team.PracticeHeld)
-    assert held.originator_id == team.practice_stream("R-1")
+    assert isinstance(held, practices.PracticeHeld)
+    assert held.originator_id == practices.practice_stream("R-1")
     with pytest.raises(
         RuleViolation, match=r"maria\.b had the role agent; daily_dialogue is held by"
     ):
@@ -237,7 +239,7 @@ def test_practice_compliance_caps_each_unit_at_its_goal() -> None:
             "coord.c", Practice.PRACTICE_OBSERVATION, datetime(2026, 11, day, 15, tzinfo=UTC), key
         )
     facts = facts_from(r.events)
-    rows = practices(facts, NOVEMBER, Dimension.AGENT)
+    rows = practice_compliance(facts, NOVEMBER, Dimension.AGENT)
     daily = rows[("sup.a", Practice.DAILY_DIALOGUE)]
     assert (daily.due, daily.held, daily.held_total, daily.minutes) == (4, 3, 4, 60)
     observed = rows[("coord.c", Practice.PRACTICE_OBSERVATION)]
@@ -251,10 +253,10 @@ def test_practice_compliance_caps_each_unit_at_its_goal() -> None:
     assert ("coord.c", Practice.BAROMETER_MEETING) not in rows
     # Agents hold no practices.
     assert not [key for key in rows if key[0] == "maria.b"]
-    by_team = practices(facts, NOVEMBER, Dimension.TEAM)
+    by_team = practice_compliance(facts, NOVEMBER, Dimension.TEAM)
     assert by_team[("Hogar 1", Practice.DAILY_DIALOGUE)] == daily
     december = Period(NOVEMBER.end, BusinessCalendar.start_of(date(2027, 1, 1)))
-    assert practices(facts, december)[("total", Practice.BAROMETER_MEETING)].due == 2
+    assert practice_compliance(facts, december)[("total", Practice.BAROMETER_MEETING)].due == 2
 
 
 def test_case_indicators_group_by_the_agents_team_on_the_day() -> None:
@@ -263,7 +265,7 @@ def test_case_indicators_group_by_the_agents_team_on_the_day() -> None:
 
     def closing(agent: str, day: int) -> ClosingFact:
         at = datetime(2026, 11, day, 15, tzinfo=UTC)
-        return ClosingFact(team.agent_stream(agent), 9, at, True, "A", "T", Attributes(agent))
+        return ClosingFact(roster.agent_stream(agent), 9, at, True, "A", "T", Attributes(agent))
 
     facts = Facts(
         closings=(closing("ana.p", 10), closing("ana.p", 25), closing("nadie.x", 10)),

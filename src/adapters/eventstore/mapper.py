@@ -20,7 +20,8 @@ from cattrs.gen import make_dict_unstructure_fn, override
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent, Transcoder
 
 from domain.events import EVENT_TYPES, CaseEvent, Ingested, RepeatContactRecorded
-from domain.team import TEAM_EVENT_TYPES, TeamEvent
+from domain.roster import TeamEvent
+from domain.team import TEAM_EVENT_TYPES
 from domain.values import Actor
 
 

@@ -16,8 +16,8 @@ from eventsourcing.persistence import IntegrityError, Mapper, Transcoder
 from adapters.eventstore.mapper import TOPICS, CaseEventMapper, OrjsonTranscoder
 from application.ports import AnyEvent, ConcurrencyConflict, LoggedEvent
 from domain.events import CaseEvent
+from domain.roster import TeamEvent
 from domain.state import CaseState, fold
-from domain.team import TeamEvent
 
 
 class CasesApplication(Application[uuid.UUID]):

@@ -27,7 +27,8 @@ from adapters.intake.surveys import shown, table_rows
 from application.intake import RejectedRow
 from application.team import PracticeRecord, RosterRecord, ShiftRecord
 from domain.calendar import BOGOTA
-from domain.team import Practice, Role
+from domain.practices import Practice
+from domain.roster import Role
 
 ROSTER_ALIASES = {
     "agent": "agent",
