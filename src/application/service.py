@@ -34,7 +34,7 @@ from application.ports import (
     LoggedEvent,
 )
 from application.sweep import SweepReport, sweep_follow_ups
-from domain import deadlines, decisions
+from domain import closing, deadlines, decisions
 from domain.deadlines import DeadlineRules
 from domain.decisions import DEFAULT_FOLLOW_UP_RULES, RR_NOTE_MAX_LENGTH, FollowUpRules
 from domain.errors import CaseNotFound, DomainError, InvalidValue, RuleViolation
@@ -561,7 +561,7 @@ class Backoffice:
         now = self.clock.now()
         return self._run(
             reference,
-            lambda s: decisions.complete_closing_protocol(
+            lambda s: closing.complete_closing_protocol(
                 s,
                 resolution_explained=resolution_explained,
                 nothing_else_pending=nothing_else_pending,
@@ -582,11 +582,9 @@ class Backoffice:
     ) -> CommandResult:
         """Close the case; `first_contact=True` records it as solved in the first contact."""
         now = self.clock.now()
-        decide = decisions.close_first_contact if first_contact else decisions.close
+        decide = closing.close_first_contact if first_contact else closing.close
         return self._run(reference, lambda s: decide(s, summary=summary, actor=actor, at=now))
 
     def reopen(self, reference: str | uuid.UUID, *, reason: str, actor: Actor) -> CommandResult:
         now = self.clock.now()
-        return self._run(
-            reference, lambda s: decisions.reopen(s, reason=reason, actor=actor, at=now)
-        )
+        return self._run(reference, lambda s: closing.reopen(s, reason=reason, actor=actor, at=now))

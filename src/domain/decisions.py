@@ -17,10 +17,6 @@ from domain.errors import CaseClosed, InvalidValue, RuleViolation
 from domain.events import (
     Assigned,
     CaseEvent,
-    ClockStopped,
-    Closed,
-    ClosedFirstContact,
-    ClosingProtocolCompleted,
     Escalated,
     FollowUpCompleted,
     FollowUpMissed,
@@ -28,17 +24,15 @@ from domain.events import (
     Ingested,
     Interpreted,
     NoteAdded,
-    Reopened,
     RepeatContactRecorded,
     Typified,
     VisitScheduled,
 )
-from domain.state import CaseState, FollowUp, FollowUpStatus, apply
+from domain.state import CaseState, FollowUp, FollowUpStatus
 from domain.values import (
     SUBCATEGORIES,
     Actor,
     Category,
-    ClockKind,
     EscalationTarget,
     LineOfBusiness,
     NoteFolder,
@@ -397,120 +391,4 @@ def schedule_visit(
             slot_end=slot_end,
             booking_reference=clean_text("booking_reference", booking_reference, max_length=60),
         )
-    ]
-
-
-def complete_closing_protocol(
-    state: CaseState,
-    *,
-    resolution_explained: bool,
-    nothing_else_pending: bool,
-    closing_script_read: bool,
-    survey_invited: bool,
-    actor: Actor,
-    at: datetime,
-) -> list[CaseEvent]:
-    """All four checks of §8 must be confirmed; the error names the ones that were not."""
-    require_open(state, "record the closing protocol")
-    checks = {
-        "resolution explained to the customer": resolution_explained,
-        "nothing else pending confirmed": nothing_else_pending,
-        "closing script read": closing_script_read,
-        "survey invitation given": survey_invited,
-    }
-    missing = [name for name, done in checks.items() if not done]
-    if missing:
-        raise RuleViolation("the closing protocol is incomplete: missing " + "; ".join(missing))
-    return [
-        new_event(
-            ClosingProtocolCompleted,
-            state,
-            actor,
-            at,
-            resolution_explained=True,
-            nothing_else_pending=True,
-            closing_script_read=True,
-            survey_invited=True,
-        )
-    ]
-
-
-def _ready_to_close(state: CaseState, action: str) -> None:
-    require_open(state, action)
-    if state.resolution is None:
-        raise RuleViolation(f"{action}: typify the case (marking and resolution) first")
-    if not state.protocol_completed:
-        raise RuleViolation(f"{action}: record the closing protocol first")
-    pending = state.pending_follow_ups
-    if pending:
-        ids = ", ".join(f"#{f.follow_up_id}" for f in pending)
-        raise RuleViolation(f"{action}: follow-up {ids} still pending; complete it first")
-    blocking = [
-        c for c in state.running_clocks if c.kind in (ClockKind.PQR_RESPONSE, ClockKind.ADJUSTMENT)
-    ]
-    if blocking:
-        kinds = ", ".join(c.kind.value for c in blocking)
-        raise RuleViolation(f"{action}: {kinds} still running; answer or complete it first")
-
-
-def first_contact_blockers(state: CaseState) -> list[str]:
-    """Why this case could not be closed as solved in first contact (empty when it can)."""
-    reasons = []
-    if state.escalations:
-        reasons.append("it was escalated")
-    if state.visits:
-        reasons.append("a technical visit was scheduled")
-    if state.agent_scheduled_follow_up:
-        reasons.append("a further follow-up was scheduled")
-    if any(f.status is FollowUpStatus.MISSED for f in state.follow_ups):
-        reasons.append("a follow-up was missed")
-    if state.resolution is Resolution.CUN:
-        reasons.append("its marking generated a CUN")
-    if any(c.kind is ClockKind.ADJUSTMENT for c in state.clocks):
-        reasons.append("an adjustment was requested")
-    return reasons
-
-
-def close_first_contact(
-    state: CaseState, *, summary: str, actor: Actor, at: datetime
-) -> list[CaseEvent]:
-    _ready_to_close(state, "closing in first contact")
-    blockers = first_contact_blockers(state)
-    if blockers:
-        raise RuleViolation(
-            "not a first-contact resolution: " + "; ".join(blockers) + " (close it normally)"
-        )
-    return [
-        new_event(
-            ClosedFirstContact,
-            state,
-            actor,
-            at,
-            summary=clean_text("summary", summary, max_length=4_000),
-        )
-    ]
-
-
-def close(state: CaseState, *, summary: str, actor: Actor, at: datetime) -> list[CaseEvent]:
-    """Close the case; answers still awaited from areas stop waiting (the case is done)."""
-    _ready_to_close(state, "closing")
-    events: list[CaseEvent] = []
-    for clock in state.running_clocks:
-        if clock.kind is ClockKind.ESCALATION_RESPONSE:
-            stop = new_event(
-                ClockStopped, state, actor, at, clock_id=clock.clock_id, reason="caso cerrado"
-            )
-            events.append(stop)
-            state = apply(state, stop)
-    closed = new_event(
-        Closed, state, actor, at, summary=clean_text("summary", summary, max_length=4_000)
-    )
-    return [*events, closed]
-
-
-def reopen(state: CaseState, *, reason: str, actor: Actor, at: datetime) -> list[CaseEvent]:
-    if state.is_open:
-        raise RuleViolation("the case is open; only a closed case can be reopened")
-    return [
-        new_event(Reopened, state, actor, at, reason=clean_text("reason", reason, max_length=2_000))
     ]

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain import decisions
+from domain import closing, decisions
 from domain.errors import CaseClosed, DomainError, InvalidValue, RuleViolation
 from domain.events import (
     Assigned,
@@ -101,7 +101,7 @@ def ready_to_close(s: Scenario, resolution: Resolution = Resolution.FIRST_CONTAC
         )
     )
     s.when(
-        lambda c: decisions.complete_closing_protocol(
+        lambda c: closing.complete_closing_protocol(
             c,
             resolution_explained=True,
             nothing_else_pending=True,
@@ -305,10 +305,10 @@ def test_no_closing_before_the_protocol_and_the_protocol_needs_all_four_checks()
         )
     )
     with pytest.raises(RuleViolation, match="closing protocol first"):
-        s.when(lambda c: decisions.close_first_contact(c, summary="ok", actor=AGENT, at=T0))
+        s.when(lambda c: closing.close_first_contact(c, summary="ok", actor=AGENT, at=T0))
     with pytest.raises(RuleViolation, match="closing script read; survey invitation given"):
         s.when(
-            lambda c: decisions.complete_closing_protocol(
+            lambda c: closing.complete_closing_protocol(
                 c,
                 resolution_explained=True,
                 nothing_else_pending=True,
@@ -324,9 +324,7 @@ def test_first_contact_closing_when_nothing_was_escalated_scheduled_or_pending()
     s = interpreted_case()
     ready_to_close(s)
     [event] = s.when(
-        lambda c: decisions.close_first_contact(
-            c, summary="Explicada la factura", actor=AGENT, at=T0
-        )
+        lambda c: closing.close_first_contact(c, summary="Explicada la factura", actor=AGENT, at=T0)
     )
     assert isinstance(event, ClosedFirstContact)
     assert s.state.closed_first_contact
@@ -382,10 +380,8 @@ def test_first_contact_closing_is_refused_after_escalation_visit_or_new_follow_u
         )
     ready_to_close(s)
     with pytest.raises(RuleViolation, match=reason):
-        s.when(lambda c: decisions.close_first_contact(c, summary="x", actor=AGENT, at=T0))
-    [closed] = s.when(
-        lambda c: decisions.close(c, summary="Escalado y resuelto", actor=AGENT, at=T0)
-    )
+        s.when(lambda c: closing.close_first_contact(c, summary="x", actor=AGENT, at=T0))
+    [closed] = s.when(lambda c: closing.close(c, summary="Escalado y resuelto", actor=AGENT, at=T0))
     assert isinstance(closed, Closed)
 
 
@@ -393,30 +389,30 @@ def test_a_pending_follow_up_blocks_any_closing() -> None:
     s = interpreted_case(follow_up=True)
     ready_to_close(s)
     with pytest.raises(RuleViolation, match="follow-up #1 still pending"):
-        s.when(lambda c: decisions.close(c, summary="x", actor=AGENT, at=T0))
+        s.when(lambda c: closing.close(c, summary="x", actor=AGENT, at=T0))
 
 
 def test_nothing_happens_to_a_closed_case_but_a_reopen() -> None:
     s = interpreted_case()
     ready_to_close(s)
-    s.when(lambda c: decisions.close(c, summary="Cerrado", actor=AGENT, at=T0))
+    s.when(lambda c: closing.close(c, summary="Cerrado", actor=AGENT, at=T0))
     attempts: list[Callable[[CaseState], list[CaseEvent]]] = [
         lambda c: decisions.add_note(c, text="x", actor=AGENT, at=T0),
         lambda c: decisions.assign(c, agent="otro", actor=AGENT, at=T0),
         lambda c: decisions.schedule_follow_up(
             c, due_at=T0 + timedelta(days=1), actor=AGENT, at=T0
         ),
-        lambda c: decisions.close(c, summary="x", actor=AGENT, at=T0),
+        lambda c: closing.close(c, summary="x", actor=AGENT, at=T0),
     ]
     for attempt in attempts:
         with pytest.raises(CaseClosed, match="the case is closed"):
             s.when(attempt)
-    [reopened] = s.when(lambda c: decisions.reopen(c, reason="Cliente llama", actor=AGENT, at=T0))
+    [reopened] = s.when(lambda c: closing.reopen(c, reason="Cliente llama", actor=AGENT, at=T0))
     assert isinstance(reopened, Reopened)
     assert s.state.is_open
     assert not s.state.protocol_completed
     with pytest.raises(RuleViolation, match="only a closed case"):
-        s.when(lambda c: decisions.reopen(c, reason="x", actor=AGENT, at=T0))
+        s.when(lambda c: closing.reopen(c, reason="x", actor=AGENT, at=T0))
 
 
 def test_repeat_contact_is_recorded_once_per_source_key() -> None:
@@ -445,7 +441,7 @@ def test_events_keep_time_order_even_when_a_command_carries_an_earlier_time() ->
 def test_domain_errors_never_echo_personal_data() -> None:
     s = interpreted_case()
     ready_to_close(s)
-    s.when(lambda c: decisions.close(c, summary="x", actor=AGENT, at=T0))
+    s.when(lambda c: closing.close(c, summary="x", actor=AGENT, at=T0))
     with pytest.raises(DomainError) as caught:
         s.when(lambda c: decisions.add_note(c, text="x", actor=AGENT, at=T0))
     assert "8012345678" not in str(caught.value)
@@ -492,7 +488,7 @@ def test_repeat_contacts_on_a_closed_case_are_refused_unless_already_there() -> 
         )
     )  # fmt: skip
     ready_to_close(s)
-    s.when(lambda c: decisions.close_first_contact(c, summary="ok", actor=AGENT, at=T0))
+    s.when(lambda c: closing.close_first_contact(c, summary="ok", actor=AGENT, at=T0))
     again = [decisions.RepeatContact(SourceKey(Channel.CRM, "CRM-2"), T0, "")]
     assert decisions.record_repeat_contacts(s.state, again, actor=INTAKE, at=T0) == []
     new = [*again, decisions.RepeatContact(SourceKey(Channel.CRM, "CRM-3"), T0, "")]

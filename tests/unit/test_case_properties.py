@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from adapters.eventstore.mapper import CaseEventMapper
 from adapters.eventstore.store import EventSourcedCaseStore
-from domain import decisions, records
+from domain import closing, decisions, records
 from domain.errors import DomainError
 from domain.events import CaseEvent
 from domain.state import CaseState, fold
@@ -119,7 +119,7 @@ def commands(draw: st.DrawFn) -> Command:
             at=t,
         )
     if kind == "protocol":
-        return lambda s, a, t: decisions.complete_closing_protocol(
+        return lambda s, a, t: closing.complete_closing_protocol(
             s,
             resolution_explained=True,
             nothing_else_pending=True,
@@ -129,11 +129,11 @@ def commands(draw: st.DrawFn) -> Command:
             at=t,
         )
     if kind == "close":
-        return lambda s, a, t: decisions.close(s, summary="cerrado", actor=a, at=t)
+        return lambda s, a, t: closing.close(s, summary="cerrado", actor=a, at=t)
     if kind == "close_fc":
-        return lambda s, a, t: decisions.close_first_contact(s, summary="spc", actor=a, at=t)
+        return lambda s, a, t: closing.close_first_contact(s, summary="spc", actor=a, at=t)
     if kind == "reopen":
-        return lambda s, a, t: decisions.reopen(s, reason="vuelve", actor=a, at=t)
+        return lambda s, a, t: closing.reopen(s, reason="vuelve", actor=a, at=t)
     if kind == "monitor":
         monitoring = draw(st.sampled_from(["Q1", "Q2"]))
         score = draw(st.integers(0, 100))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.calendar_co import colombian_calendar
-from domain import deadlines, decisions
+from domain import closing, deadlines, decisions
 from domain.deadlines import DeadlineRules, RegulatoryClocks
 from domain.errors import RuleViolation
 from domain.events import ClockBreached, ClockStarted, ClockStopped, ClockWarned
@@ -107,7 +107,7 @@ def test_a_running_response_or_adjustment_blocks_the_closing() -> None:
     s = pqr_case()
     s.when(lambda c: deadlines.start_pqr_response(c, rules=RULES, actor=AGENT, at=FILED))
     s.when(
-        lambda c: decisions.complete_closing_protocol(
+        lambda c: closing.complete_closing_protocol(
             c,
             resolution_explained=True,
             nothing_else_pending=True,
@@ -118,9 +118,9 @@ def test_a_running_response_or_adjustment_blocks_the_closing() -> None:
         )
     )
     with pytest.raises(RuleViolation, match="pqr_response still running"):
-        s.when(lambda c: decisions.close(c, summary="x", actor=AGENT, at=FILED))
+        s.when(lambda c: closing.close(c, summary="x", actor=AGENT, at=FILED))
     s.when(lambda c: deadlines.answer_pqr(c, notified_at=FILED, rules=RULES, actor=AGENT, at=FILED))
-    assert s.when(lambda c: decisions.close(c, summary="respondida", actor=AGENT, at=FILED))
+    assert s.when(lambda c: closing.close(c, summary="respondida", actor=AGENT, at=FILED))
 
 
 def test_the_adjustment_has_72_calendar_hours_and_warns_at_48() -> None:
@@ -145,7 +145,7 @@ def test_the_adjustment_has_72_calendar_hours_and_warns_at_48() -> None:
         lambda c: deadlines.complete_adjustment(c, outcome="Ajuste aplicado", actor=AGENT, at=FILED)
     )
     assert isinstance(done, ClockStopped)
-    assert "an adjustment was requested" in decisions.first_contact_blockers(s.state)
+    assert "an adjustment was requested" in closing.first_contact_blockers(s.state)
 
 
 def test_regulatory_numbers_are_checked() -> None:
@@ -245,7 +245,7 @@ def test_closing_stops_the_answers_still_awaited() -> None:
         )
     )
     s.when(
-        lambda c: decisions.complete_closing_protocol(
+        lambda c: closing.complete_closing_protocol(
             c,
             resolution_explained=True,
             nothing_else_pending=True,
@@ -255,7 +255,7 @@ def test_closing_stops_the_answers_still_awaited() -> None:
             at=FILED,
         )
     )
-    stop, closed = s.when(lambda c: decisions.close(c, summary="ok", actor=AGENT, at=FILED))
+    stop, closed = s.when(lambda c: closing.close(c, summary="ok", actor=AGENT, at=FILED))
     assert isinstance(stop, ClockStopped)
     assert stop.reason == "caso cerrado"
     assert s.state.running_clocks == ()

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from domain import decisions, records
+from domain import closing, decisions, records
 from domain.events import CaseEvent
 from domain.facts import (
     Dimension,
@@ -87,7 +87,7 @@ class History:
         )
         self.do(
             key,
-            decisions.complete_closing_protocol,
+            closing.complete_closing_protocol,
             resolution_explained=True,
             nothing_else_pending=True,
             closing_script_read=True,
@@ -95,8 +95,8 @@ class History:
             actor=who,
             at=at,
         )
-        closing = decisions.close_first_contact if first_contact else decisions.close
-        self.do(key, closing, summary="ok", actor=who, at=at)
+        decide = closing.close_first_contact if first_contact else closing.close
+        self.do(key, decide, summary="ok", actor=who, at=at)
 
 
 def july_history() -> History:
