@@ -47,7 +47,7 @@ from domain.values import (
     SourceKey,
     Subcategory,
 )
-from entrypoints import render
+from entrypoints import indicator_tables
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings
 
@@ -239,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(width=160)
     period = Period(BusinessCalendar.start_of(MONTH[0]), BusinessCalendar.start_of(MONTH[1]))
     for by in (Dimension.ALL, Dimension.TEAM, Dimension.AGENT):
-        render.show_indicators(console, office.indicators(period, by))
+        indicator_tables.show_indicators(console, office.indicators(period, by))
     console.print(
         f"data in {folder}: `backoffice --data-dir {folder} indicators --month 2026-11` shows it"
     )

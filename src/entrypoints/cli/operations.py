@@ -29,7 +29,7 @@ from domain.values import (
     Category,
     LineOfBusiness,
 )
-from entrypoints import render
+from entrypoints import indicator_tables, render
 from entrypoints.bootstrap import build_outbox
 from entrypoints.cli.shared import (
     PARTIAL_INGEST,
@@ -249,7 +249,11 @@ def indicators(
         ]
         chart.write_text(indicators_page(days, daily), encoding="utf-8")
         err.print(f"chart written to {chart}")
-    rows = render.practice_rows(report) if practices else render.indicators_rows(report)
+    rows = (
+        indicator_tables.practice_rows(report)
+        if practices
+        else indicator_tables.indicators_rows(report)
+    )
     if as_csv:
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["group"])
         writer.writeheader()
@@ -257,9 +261,9 @@ def indicators(
     elif as_json:
         render.dump_json(out, rows)
     elif practices:
-        render.show_practices(out, report)
+        indicator_tables.show_practices(out, report)
     else:
-        render.show_indicators(out, report)
+        indicator_tables.show_indicators(out, report)
 
 
 def _month(text: str) -> tuple[date, date]:
