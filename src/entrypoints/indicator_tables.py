@@ -141,11 +141,32 @@ LEGEND = "✓ meets the goal · ! misses it by at most the margin · ✗ misses 
 def show_indicators(console: Console, report: IndicatorReport) -> None:
     start = local(report.period.start)
     end = local(report.period.end)
-    goals = report.goals
     rows = indicators_rows(report)
+    title = (
+        f"Indicators {start} → {end} Bogotá, by {report.by.value}"
+        f" (definitions {report.definitions}; reincidencia window {report.window.days} days)"
+    )
+    cases = [
+        row
+        for row in rows
+        if row["follow_ups_due"]
+        or row["closed"]
+        or row["survey_answers"]
+        or row["calidad_mec"] is not None
+    ]
+    if not cases:
+        console.print(f"{title}\nNo follow-up due, closing, survey answer or monitoring.")
+    else:
+        _case_tables(console, report, title, cases)
+    _team_tables(console, report, rows)
+
+
+def _case_tables(
+    console: Console, report: IndicatorReport, title: str, rows: list[dict[str, Any]]
+) -> None:
+    goals = report.goals
     table = Table(
-        title=f"Indicators {start} → {end} Bogotá, by {report.by.value}"
-        f" (definitions {report.definitions}; reincidencia window {report.window.days} days)",
+        title=title,
         title_justify="left",
         caption=LEGEND,
         caption_justify="left",
@@ -157,9 +178,6 @@ def show_indicators(console: Console, report: IndicatorReport) -> None:
                    f"MEC {goals.calidad_mec.describe()}"):  # fmt: skip
         table.add_column(column, justify="left" if column == "group" else "right")
     for row in rows:
-        if not (row["follow_ups_due"] or row["closed"] or row["survey_answers"]
-                or row["calidad_mec"] is not None):  # fmt: skip
-            continue
         table.add_row(
             row["group"], str(row["follow_ups_due"]), str(row["on_time"]), str(row["late"]),
             str(row["missed"]), str(row["pending"]), _lit(row, "compliance"),
@@ -175,10 +193,25 @@ def show_indicators(console: Console, report: IndicatorReport) -> None:
         per_day = "-" if e.closed_per_agent_day is None else f"{e.closed_per_agent_day:.2f}"
         effectiveness.add_row(agent, _pct(e.compliance), str(e.closed), str(e.agent_days), per_day)
     console.print(effectiveness)
+
+
+def _team_tables(console: Console, report: IndicatorReport, rows: list[dict[str, Any]]) -> None:
+    goals = report.goals
     if report.by.value in ("category", "line"):
         console.print(
             f"Ausentismo, Rotación and the practices belong to people, not to a {report.by.value}:"
             " ask for them by all, agent or team."
+        )
+        return
+    rows = [
+        row
+        for row in rows
+        if row["scheduled_agent_days"] or row["active_agents"] or row["practices_due"]
+    ]
+    if not rows:
+        console.print(
+            "No shift, agent or management practice in the period"
+            " (import-roster, import-shifts, import-practices)."
         )
         return
     team = Table(
@@ -192,8 +225,6 @@ def show_indicators(console: Console, report: IndicatorReport) -> None:
                    "held", f"compliance {goals.practices.describe()}"):  # fmt: skip
         team.add_column(column, justify="left" if column == "group" else "right")
     for row in rows:
-        if not (row["scheduled_agent_days"] or row["active_agents"] or row["practices_due"]):
-            continue
         team.add_row(
             row["group"], str(row["scheduled_agent_days"]), str(row["absent_agent_days"]),
             _lit(row, "ausentismo"), str(row["active_agents"]), str(row["agents_left"]),
