@@ -135,23 +135,21 @@ def import_roster(office: Backoffice, items: Iterable[RosterRecord | RejectedRow
 
     def record(r: RosterRecord) -> bool:
         now = office.clock.now()
-        placed = agents.record(
-            r.agent,
-            lambda s: list(
-                roster.enrol(s, agent=r.agent, team=r.team, role=r.role, since=r.since,
-                           actor=HR_ROSTER, at=now)
-            ),
-        )  # fmt: skip
-        left = False
-        if r.left_on is not None:
-            left_on = r.left_on
-            left = agents.record(
-                r.agent,
-                lambda s: roster.leave(
-                    s, left_on=left_on, reason=r.leave_reason, actor=HR_ROSTER, at=now
-                ),
-            )
-        return placed or left
+
+        def decide(state: AgentState | None) -> list[AgentEvent]:
+            # The placement and the leaving of one row go in together, or neither does.
+            events = roster.enrol(
+                state, agent=r.agent, team=r.team, role=r.role, since=r.since,
+                actor=HR_ROSTER, at=now,
+            )  # fmt: skip
+            if r.left_on is not None:
+                placed = roster.fold_agent_onto(state, events)
+                events += roster.leave(
+                    placed, left_on=r.left_on, reason=r.leave_reason, actor=HR_ROSTER, at=now
+                )
+            return events
+
+        return agents.record(r.agent, decide)
 
     return _each(items, record)
 

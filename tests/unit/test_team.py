@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -330,3 +331,26 @@ def test_a_last_day_before_a_later_move_is_refused() -> None:
     r.enrol("ana.p", "Hogar 2", Role.AGENT, date(2025, 3, 1))
     with pytest.raises(RuleViolation, match="moved team or role on 2025-03-01"):
         r.leave("ana.p", date(2025, 2, 15))
+
+
+def test_a_roster_row_is_recorded_whole_or_not_at_all(tmp_path: Path) -> None:
+    from application.team import RosterRecord, import_roster
+    from entrypoints.bootstrap import bootstrap
+    from entrypoints.settings import load_settings
+
+    def row(group: str, since: date, left: date | None) -> RosterRecord:
+        return RosterRecord(
+            agent="ana.p", team=group, role=Role.AGENT, since=since, left_on=left,
+            leave_reason=None, location=f"nomina.csv:{since.month}",
+        )  # fmt: skip
+
+    settings = load_settings(environ={}, data_dir=str(tmp_path), database_url="memory")
+    with bootstrap(settings) as office:
+        rows = [row("Hogar 1", date(2025, 1, 1), None), row("Hogar 2", date(2025, 9, 1), None)]
+        assert import_roster(office, rows).created == 2
+        # A move dated before the September one, with a last day before September too: the
+        # move alone would be valid, the leaving is not; neither is recorded.
+        report = import_roster(office, [row("Hogar 3", date(2025, 6, 1), date(2025, 7, 31))])
+        assert report.rejected_count == 1
+        assert "moved team or role on 2025-09-01" in str(report.rejected[0])
+        assert len(office.store.stream(roster.agent_stream("ana.p"))) == 2
