@@ -61,6 +61,8 @@ class ShiftRecord:
     """The *novedad*: why the agent missed the shift; None when present."""
     absence_known: bool
     """Whether the export has an absence column: without it, absences are left as they are."""
+    cancelled: bool = False
+    """The shift was taken off the schedule (its absence, if any, stays on record)."""
     location: str
 
 
@@ -160,6 +162,10 @@ def import_shifts(office: Backoffice, items: Iterable[ShiftRecord | RejectedRow]
 
     def record(r: ShiftRecord) -> bool:
         now = office.clock.now()
+        if r.cancelled:
+            return agents.record(
+                r.agent, lambda s: roster.cancel_shift(s, day=r.day, actor=HR_ROSTER, at=now)
+            )
         return agents.record(
             r.agent,
             lambda s: roster.schedule_shift(

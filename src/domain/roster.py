@@ -361,6 +361,7 @@ def schedule_shift(
 def cancel_shift(
     state: AgentState | None, *, day: date, actor: Actor, at: datetime
 ) -> list[AgentEvent]:
+    """The day's shift is off the schedule; nothing when there is none."""
     fields = _next(state, actor, at)
     assert state is not None
     if day not in state.shifts:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 import attrs
@@ -151,12 +151,6 @@ class Roster:
             if self.role(agent, start) is role:
                 days.extend(start + timedelta(days=n) for n in range((end - start).days))
         return days
-
-
-def days_of(first: date, end: date) -> Iterator[date]:
-    """Each day from `first` up to, not including, `end`."""
-    for n in range((end - first).days):
-        yield first + timedelta(days=n)
 
 
 @attrs.frozen

@@ -392,6 +392,21 @@ def test_the_roster_shifts_and_practice_register_feed_the_team_indicators(cli: C
     assert movil["ausentismo_light"] == "green"
     assert (hogar["practices_due"], hogar["practices_held"]) == (72, 53)
     assert hogar["practice_compliance_light"] == "red"
+    cancel = cli.data_dir / "anulados.csv"
+    cancel.write_text(
+        "asesor;fecha;hora_inicio;hora_fin;cancelado\nmaria.b;27/11/2026;07:00;16:00;si\n",
+        encoding="utf-8",
+    )
+    assert cli.json("import-shifts", str(cancel))["created"] == 1  # type: ignore[index]
+    assert cli.json("import-shifts", str(cancel))["already_known"] == 1  # type: ignore[index]
+    after = cli.json("indicators", "--month", "2026-11", "--by", "team")
+    assert after[0]["scheduled_agent_days"] == 30  # type: ignore[index]
+    cancel.write_text(
+        "asesor;fecha;hora_inicio;hora_fin;cancelado\nmaria.b;27/11/2026;07:00;16:00;\n",
+        encoding="utf-8",
+    )
+    assert cli.json("import-shifts", str(cancel))["created"] == 1  # back on the schedule  # type: ignore[index]
+    assert cli.json("indicators", "--month", "2026-11", "--by", "team") == rows
 
     assert cli.json("indicators", "--month", "2026-11", "--by", "team") == rows
     detail = cli.json("indicators", "--month", "2026-11", "--by", "agent", "--practices")

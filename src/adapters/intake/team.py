@@ -8,7 +8,7 @@ Windows-1252, Spanish headers accepted; dates `DD/MM/YYYY` or ISO).
 - shifts: `agent`, `day` (`fecha`), `starts` (`hora_inicio`, `entrada`), `ends` (`hora_fin`,
   `salida`), optional `absence` (`novedad`, `ausencia`): when the column is there an empty
   cell means present (and withdraws an absence recorded before); without it absences are
-  left as they are;
+  left as they are; optional `cancelled` (`cancelado`: si/no) takes the shift off;
 - practices: `practice` (`practica`: a code of DOMAIN.md §12 or its Spanish name), `owner`
   (`responsable`, `lider`), `held_at` (`fecha`), optional `minutes` (`duracion`) and
   `register_key` (`id_registro`).
@@ -23,7 +23,7 @@ from datetime import date, time
 from pathlib import Path
 
 from adapters.intake.parsing import DateError, fold, parse_datetime
-from adapters.intake.surveys import shown, table_rows
+from adapters.intake.surveys import NO, YES, shown, table_rows
 from application.intake import RejectedRow
 from application.team import PracticeRecord, RosterRecord, ShiftRecord
 from domain.calendar import BOGOTA
@@ -84,6 +84,9 @@ SHIFT_ALIASES = {
     "absence": "absence",
     "novedad": "absence",
     "ausencia": "absence",
+    "cancelled": "cancelled",
+    "cancelado": "cancelled",
+    "anulado": "cancelled",
 }
 SHIFT_REQUIRED = ("agent", "day", "starts", "ends")
 
@@ -207,6 +210,10 @@ class ShiftReader:
                     break
             if len(times) < 2:
                 continue
+            cancelled = fold(values.get("cancelled", ""))
+            if cancelled and cancelled not in YES | NO:
+                yield RejectedRow(location=location, field="cancelled", reason="expected si or no")
+                continue
             yield ShiftRecord(
                 agent=values["agent"],
                 day=day,
@@ -214,6 +221,7 @@ class ShiftReader:
                 ends=times[1],
                 absence=values.get("absence") or None,
                 absence_known="absence" in values,
+                cancelled=cancelled in YES,
                 location=location,
             )
 
