@@ -11,10 +11,10 @@ from __future__ import annotations
 import gc
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import attrs
 
@@ -22,7 +22,7 @@ from application.intake import IntakeItem, IntakeRecord, RejectedRow
 from application.ports import ConcurrencyConflict
 from domain import decisions
 from domain.decisions import RepeatContact
-from domain.errors import CaseClosed, DomainError
+from domain.errors import CaseClosed, DomainError, InvalidValue
 from domain.events import CaseEvent, Ingested
 from domain.state import CaseState, fold
 from domain.values import INTAKE
@@ -86,6 +86,39 @@ class _CollectorPause:
 
 
 _collector_paused = _CollectorPause()
+
+
+class _Located(Protocol):
+    @property
+    def location(self) -> str: ...
+
+
+L = TypeVar("L", bound=_Located)
+
+
+def record_each(items: Iterable[L | RejectedRow], record: Callable[[L], bool]) -> IngestReport:
+    """Run `record` on each item (True: something new was recorded; False: the log already
+    said it); a refused item is reported with its place, its field and why, the others go on.
+    Used by the imports of facts from outside (surveys, monitorings, the roster, the register).
+    """
+    report = IngestReport()
+    for item in items:
+        if isinstance(item, RejectedRow):
+            report.reject(item)
+            continue
+        report.read += 1
+        try:
+            new = record(item)
+        except (DomainError, ConcurrencyConflict) as error:
+            field = error.field if isinstance(error, InvalidValue) else None
+            reason = error.why if isinstance(error, InvalidValue) else str(error)
+            report.reject(RejectedRow(location=item.location, field=field, reason=reason))
+            continue
+        if new:
+            report.created += 1
+        else:
+            report.already_known += 1
+    return report
 
 
 def ingested_from(record: IntakeRecord, at: datetime) -> Ingested:

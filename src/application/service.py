@@ -184,7 +184,7 @@ class Backoffice:
         self, name: str, progress: Callable[[int], None] | None = None, batch_size: int = 5_000
     ) -> int:
         """Drop a projection (`cases` or `indicators`) and rebuild it from the first event;
-        `progress` hears the position reached after each batch. Returns the events applied."""
+        `progress` hears the position reached after each batch. Returns the log positions passed."""
         view: CaseIndex | IndicatorView | None = (
             self.index if name == "cases" else self.indicator_view if name == "indicators" else None
         )

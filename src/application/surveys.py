@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import attrs
 
-from application.ingestion import IngestReport
+from application.ingestion import IngestReport, record_each
 from application.intake import RejectedRow
 from domain import records
-from domain.errors import CaseNotFound, DomainError
+from domain.errors import CaseNotFound, InvalidValue
 from domain.events import CaseEvent
 from domain.state import CaseState
 from domain.values import Actor, ActorKind
@@ -99,34 +99,11 @@ def _record_each(
     items: Iterable[R | RejectedRow],
     decide_for: Callable[[R], Callable[[CaseState], list[CaseEvent]]],
 ) -> IngestReport:
-    report = IngestReport()
-    for item in items:
-        if isinstance(item, RejectedRow):
-            report.reject(item)
-            continue
-        report.read += 1
-        _record_on_case(office, item.case, item.location, decide_for(item), report)
-    return report
+    def record(item: R) -> bool:
+        try:
+            case_id = office.resolve(item.case)
+        except CaseNotFound:
+            raise InvalidValue("crm_case_id", "no case with that key") from None
+        return bool(office.execute(case_id, decide_for(item)).events)
 
-
-def _record_on_case(
-    office: Backoffice,
-    reference: str,
-    location: str,
-    decide: Callable[[CaseState], list[CaseEvent]],
-    report: IngestReport,
-) -> None:
-    try:
-        result = office.execute(office.resolve(reference), decide)
-    except CaseNotFound:
-        report.reject(
-            RejectedRow(location=location, field="crm_case_id", reason="no case with that key")
-        )
-        return
-    except DomainError as error:
-        report.reject(RejectedRow(location=location, field=None, reason=str(error)))
-        return
-    if result.events:
-        report.created += 1
-    else:
-        report.already_known += 1
+    return record_each(items, record)

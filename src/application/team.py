@@ -15,15 +15,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import attrs
 
-from application.ingestion import IngestReport
+from application.ingestion import IngestReport, record_each
 from application.intake import RejectedRow
 from application.ports import ConcurrencyConflict
+from application.service import MAX_ATTEMPTS
 from domain import practices, roster
-from domain.errors import DomainError, RuleViolation
+from domain.errors import RuleViolation
 from domain.practices import Practice
 from domain.roster import (
     AgentEvent,
@@ -78,9 +79,6 @@ class PracticeRecord:
     location: str
 
 
-R = TypeVar("R", RosterRecord, ShiftRecord, PracticeRecord)
-
-
 class _Agents:
     """Agent states for one import run: each stream read once, kept up to date as we append."""
 
@@ -96,7 +94,7 @@ class _Agents:
 
     def record(self, login: str, decide: Callable[[AgentState | None], list[AgentEvent]]) -> bool:
         """Decide on the agent's current state and append; True when something was new."""
-        for _ in range(5):
+        for _ in range(MAX_ATTEMPTS):
             state = self.get(login)
             events = decide(state)
             if not events:
@@ -109,26 +107,6 @@ class _Agents:
             self.states[events[0].originator_id] = roster.fold_agent_onto(state, events)
             return True
         raise ConcurrencyConflict(f"the roster of {login!r} kept changing; try again")
-
-
-def _each(items: Iterable[R | RejectedRow], record: Callable[[R], bool]) -> IngestReport:
-    report = IngestReport()
-    for item in items:
-        if isinstance(item, RejectedRow):
-            report.reject(item)
-            continue
-        report.read += 1
-        try:
-            new = record(item)
-        except (DomainError, ConcurrencyConflict) as error:
-            field = getattr(error, "field", None)
-            report.reject(RejectedRow(location=item.location, field=field, reason=str(error)))
-            continue
-        if new:
-            report.created += 1
-        else:
-            report.already_known += 1
-    return report
 
 
 def import_roster(office: Backoffice, items: Iterable[RosterRecord | RejectedRow]) -> IngestReport:
@@ -153,7 +131,7 @@ def import_roster(office: Backoffice, items: Iterable[RosterRecord | RejectedRow
 
         return agents.record(r.agent, decide)
 
-    return _each(items, record)
+    return record_each(items, record)
 
 
 def import_shifts(office: Backoffice, items: Iterable[ShiftRecord | RejectedRow]) -> IngestReport:
@@ -180,7 +158,7 @@ def import_shifts(office: Backoffice, items: Iterable[ShiftRecord | RejectedRow]
             ),
         )
 
-    return _each(items, record)
+    return record_each(items, record)
 
 
 def import_practices(
@@ -218,7 +196,7 @@ def import_practices(
             return False
         return True
 
-    return _each(items, record)
+    return record_each(items, record)
 
 
 def _entry(office: Backoffice, stream: uuid.UUID) -> tuple[object, ...] | None:

@@ -354,3 +354,8 @@ def test_a_roster_row_is_recorded_whole_or_not_at_all(tmp_path: Path) -> None:
         assert report.rejected_count == 1
         assert "moved team or role on 2025-09-01" in str(report.rejected[0])
         assert len(office.store.stream(roster.agent_stream("ana.p"))) == 2
+        # A domain error on a field names the field once, with the row's place.
+        early = import_roster(office, [row("Hogar 4", date(2024, 12, 1), None)])
+        assert [str(r) for r in early.rejected] == [
+            "nomina.csv:12: since: 2024-12-01 is before ana.p joined (2025-01-01)"
+        ]
