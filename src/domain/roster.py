@@ -143,16 +143,25 @@ class AgentState:
         return self.role_on(day) is not None
 
     def role_on(self, day: date) -> Role | None:
-        """The role on `day`, or None when the agent was not on the roster then: the
-        placement with the latest start on or before the day (of two with the same start, the
-        later recorded), unless a last day falls between that start and the day."""
-        best: tuple[date, Role] | None = None
-        for since, _, placed in self.placements:
-            if since <= day and (best is None or since >= best[0]):
-                best = (since, placed)
-        if best is None or any(best[0] <= left < day for left in self.leavings):
-            return None
-        return best[1]
+        """The role on `day`, or None when the agent was not on the roster then."""
+        placed = placement_on(self.placements, self.leavings, day)
+        return None if placed is None else placed[1]
+
+
+def placement_on(
+    placements: Iterable[tuple[date, str, Role]], leavings: Iterable[date], day: date
+) -> tuple[str, Role] | None:
+    """(team, role) on `day`: the placement with the latest start on or before the day (of two
+    with the same start, the later one), unless a last day falls between that start and the
+    day; None when the agent was not on the roster then. The one reading of the roster, for
+    the agent's decisions and for the indicators' facts."""
+    best: tuple[date, str, Role] | None = None
+    for placement in placements:
+        if placement[0] <= day and (best is None or placement[0] >= best[0]):
+            best = placement
+    if best is None or any(best[0] <= left < day for left in leavings):
+        return None
+    return best[1], best[2]
 
 
 @functools.singledispatch

@@ -21,7 +21,6 @@ room:
 
 from __future__ import annotations
 
-import bisect
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable
@@ -34,7 +33,7 @@ from domain.practices import (
     Frequency,
     Practice,
 )
-from domain.roster import Role
+from domain.roster import Role, placement_on
 
 NO_TEAM = "(sin equipo)"
 
@@ -105,30 +104,20 @@ class Roster:
     """Who was where on a given day, from the placements and leavings."""
 
     def __init__(self, placements: Iterable[PlacementFact], leavings: Iterable[LeavingFact]):
-        self._since: dict[str, list[date]] = defaultdict(list)
-        self._where: dict[str, list[tuple[str, Role]]] = defaultdict(list)
-        for p in sorted(placements, key=lambda p: (p.agent, p.since)):
-            self._since[p.agent].append(p.since)
-            self._where[p.agent].append((p.team, p.role))
+        self._placed: dict[str, list[tuple[date, str, Role]]] = defaultdict(list)
+        for p in placements:
+            self._placed[p.agent].append((p.since, p.team, p.role))
         self._left: dict[str, list[date]] = defaultdict(list)
         for leaving in leavings:
             self._left[leaving.agent].append(leaving.left_on)
 
     @property
     def agents(self) -> list[str]:
-        return sorted(self._since)
+        return sorted(self._placed)
 
     def placement(self, agent: str, day: date) -> tuple[str, Role] | None:
         """(team, role) of the agent on `day`, None when not on the roster that day."""
-        starts = self._since.get(agent)
-        if not starts:
-            return None
-        i = bisect.bisect_right(starts, day) - 1
-        if i < 0:
-            return None
-        if any(starts[i] <= left < day for left in self._left.get(agent, ())):
-            return None
-        return self._where[agent][i]
+        return placement_on(self._placed.get(agent, ()), self._left.get(agent, ()), day)
 
     def team(self, agent: str, day: date) -> str:
         placed = self.placement(agent, day)
@@ -143,7 +132,7 @@ class Roster:
         days are few, so this walks the placements, not the days."""
         bounds = sorted(
             {first, last + timedelta(days=1)}
-            | {d for d in self._since.get(agent, ()) if first < d <= last}
+            | {since for since, _, _ in self._placed.get(agent, ()) if first < since <= last}
             | {d + timedelta(days=1) for d in self._left.get(agent, ()) if first <= d < last}
         )
         days: list[date] = []
