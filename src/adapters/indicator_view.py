@@ -49,8 +49,10 @@ from domain.workforce import (
     PlacementFact,
     PracticeFact,
     ShiftFact,
+    TeamFact,
     practice_order,
     shift_order,
+    team_fact_key,
 )
 
 TABLES = (
@@ -138,24 +140,19 @@ _TEAM_UPSERTS: dict[type, str] = {
     PracticeFact: "INSERT INTO ind_practices (register_key, practice, owner, held_on, minutes)"
     " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
 }
-TeamFact = PlacementFact | LeavingFact | ShiftFact | AbsenceFact | PracticeFact
 
 
-def _team_row(fact: TeamFact) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    """(key, row) of a team fact."""
+def _team_row(fact: TeamFact) -> tuple[Any, ...]:
+    """A team fact's row, in its table's column order."""
     if isinstance(fact, PlacementFact):
-        key: tuple[Any, ...] = (fact.agent, fact.since.isoformat())
-        return key, (*key, fact.team, fact.role.value)
+        return (fact.agent, fact.since.isoformat(), fact.team, fact.role.value)
     if isinstance(fact, LeavingFact):
-        key = (fact.agent, fact.left_on.isoformat())
-        return key, (*key, fact.reason)
+        return (fact.agent, fact.left_on.isoformat(), fact.reason)
     if isinstance(fact, ShiftFact):
-        key = (fact.agent, fact.day.isoformat())
-        return key, (*key, int(fact.scheduled))
+        return (fact.agent, fact.day.isoformat(), int(fact.scheduled))
     if isinstance(fact, AbsenceFact):
-        key = (fact.agent, fact.day.isoformat())
-        return key, (*key, fact.reason)
-    return (fact.register_key,), (
+        return (fact.agent, fact.day.isoformat(), fact.reason)
+    return (
         fact.register_key,
         fact.practice.value,
         fact.owner,
@@ -206,8 +203,7 @@ class _IndicatorView(SqlView):
         for logged in events:
             for fact in builder.apply(logged.event):
                 if isinstance(fact, TeamFact):
-                    key, row = _team_row(fact)
-                    team[type(fact)][key] = row
+                    team[type(fact)][team_fact_key(fact)] = _team_row(fact)
                     continue
                 case = str(fact.case_id)
                 if isinstance(fact, FollowUpFact):

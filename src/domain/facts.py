@@ -51,8 +51,10 @@ from domain.workforce import (
     PracticeFact,
     Roster,
     ShiftFact,
+    TeamFact,
     practice_order,
     shift_order,
+    team_fact_key,
 )
 
 UNASSIGNED = "(sin asignar)"
@@ -328,14 +330,8 @@ def facts_from(events: Iterable[CaseEvent | TeamEvent]) -> Facts:
     keyed: dict[tuple[type, object], Fact] = {}
     for event in events:
         for fact in builder.apply(event):
-            if isinstance(fact, PlacementFact):
-                keyed[(PlacementFact, (fact.agent, fact.since))] = fact
-            elif isinstance(fact, LeavingFact):
-                keyed[(LeavingFact, (fact.agent, fact.left_on))] = fact
-            elif isinstance(fact, ShiftFact | AbsenceFact):
-                keyed[(type(fact), (fact.agent, fact.day))] = fact
-            elif isinstance(fact, PracticeFact):
-                keyed[(PracticeFact, fact.register_key)] = fact
+            if isinstance(fact, TeamFact):
+                keyed[(type(fact), team_fact_key(fact))] = fact
             elif isinstance(fact, FollowUpFact):
                 follow_ups[(fact.case_id, fact.follow_up_id)] = fact
             elif isinstance(fact, ClosingFact):

@@ -80,6 +80,20 @@ class PracticeFact:
     minutes: int
 
 
+TeamFact = PlacementFact | LeavingFact | ShiftFact | AbsenceFact | PracticeFact
+
+
+def team_fact_key(fact: TeamFact) -> tuple[object, ...]:
+    """A team fact replaces the earlier one of its kind with the same key."""
+    if isinstance(fact, PlacementFact):
+        return (fact.agent, fact.since)
+    if isinstance(fact, LeavingFact):
+        return (fact.agent, fact.left_on)
+    if isinstance(fact, ShiftFact | AbsenceFact):
+        return (fact.agent, fact.day)
+    return (fact.register_key,)
+
+
 def shift_order(fact: ShiftFact | AbsenceFact) -> tuple[date, str]:
     return (fact.day, fact.agent)
 
