@@ -18,9 +18,10 @@ Each bad row is reported (place, field, why) and skipped; the good ones are kept
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, time
 from pathlib import Path
+from typing import TypeVar
 
 from adapters.intake.parsing import DateError, fold, parse_datetime
 from adapters.intake.surveys import NO, YES, shown, table_rows
@@ -126,18 +127,111 @@ PRACTICE_NAMES |= {
 }
 
 
-def _date(text: str) -> date:
-    return parse_datetime(text).astimezone(BOGOTA).date()
+class _Bad(Exception):
+    """A cell that cannot be read: its field and why (the row becomes a `RejectedRow`)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
 
 
-def _time(text: str) -> time:
+R = TypeVar("R")
+
+
+def _rows(
+    path: Path,
+    aliases: dict[str, str],
+    required: tuple[str, ...],
+    build: Callable[[dict[str, str], str], R],
+) -> Iterator[R | RejectedRow]:
+    for item in table_rows(path, aliases, required):
+        if isinstance(item, RejectedRow):
+            yield item
+            continue
+        location, values = item
+        try:
+            yield build(values, location)
+        except _Bad as bad:
+            yield RejectedRow(location=location, field=bad.field, reason=bad.reason)
+
+
+def _date(values: dict[str, str], field: str) -> date:
+    try:
+        return parse_datetime(values[field]).astimezone(BOGOTA).date()
+    except DateError as error:
+        raise _Bad(field, str(error)) from None
+
+
+def _time(values: dict[str, str], field: str) -> time:
+    text = values[field]
     parts = text.strip().split(":")
     if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
-        raise ValueError(f"{shown(text)} is not a time (HH:MM)")
+        raise _Bad(field, f"{shown(text)} is not a time (HH:MM)")
     hour, minute = int(parts[0]), int(parts[1])
     if not (0 <= hour < 24 and 0 <= minute < 60):
-        raise ValueError(f"{shown(text)} is not a time of day")
+        raise _Bad(field, f"{shown(text)} is not a time of day")
     return time(hour, minute)
+
+
+def _roster_record(values: dict[str, str], location: str) -> RosterRecord:
+    role = ROLES.get(fold(values["role"]))
+    if role is None:
+        raise _Bad("role", f"not a known role (accepted: {', '.join(sorted(ROLES))})")
+    since = _date(values, "since")
+    left_on = _date(values, "left_on") if values.get("left_on") else None
+    if left_on is not None and left_on < since:
+        raise _Bad("left_on", f"{left_on} is before since {since}")
+    return RosterRecord(
+        agent=values["agent"],
+        team=values["team"],
+        role=role,
+        since=since,
+        left_on=left_on,
+        leave_reason=values.get("leave_reason") or None,
+        location=location,
+    )
+
+
+def _shift_record(values: dict[str, str], location: str) -> ShiftRecord:
+    day, starts, ends = _date(values, "day"), _time(values, "starts"), _time(values, "ends")
+    cancelled = fold(values.get("cancelled", ""))
+    if cancelled and cancelled not in YES | NO:
+        raise _Bad("cancelled", "expected si or no")
+    return ShiftRecord(
+        agent=values["agent"],
+        day=day,
+        starts=starts,
+        ends=ends,
+        absence=values.get("absence") or None,
+        absence_known="absence" in values,
+        cancelled=cancelled in YES,
+        location=location,
+    )
+
+
+def _practice_record(values: dict[str, str], location: str) -> PracticeRecord:
+    practice = PRACTICE_NAMES.get(fold(values["practice"]))
+    if practice is None:
+        accepted = ", ".join(p.value for p in Practice)
+        raise _Bad(
+            "practice", f"not a practice of §12 (accepted: {accepted}, or their Spanish names)"
+        )
+    try:
+        held_at = parse_datetime(values["held_at"])
+    except DateError as error:
+        raise _Bad("held_at", str(error)) from None
+    text = values.get("minutes", "")
+    if text and not (text.isdigit() and 0 < int(text) <= 600):
+        raise _Bad("minutes", f"{shown(text)} is not 1–600 minutes")
+    return PracticeRecord(
+        practice=practice,
+        owner=values["owner"],
+        held_at=held_at,
+        minutes=int(text) if text else None,
+        register_key=values.get("register_key") or None,
+        location=location,
+    )
 
 
 class RosterReader:
@@ -145,45 +239,7 @@ class RosterReader:
         self.path = path
 
     def items(self) -> Iterator[RosterRecord | RejectedRow]:
-        for item in table_rows(self.path, ROSTER_ALIASES, ROSTER_REQUIRED):
-            if isinstance(item, RejectedRow):
-                yield item
-                continue
-            location, values = item
-            role = ROLES.get(fold(values["role"]))
-            if role is None:
-                accepted = ", ".join(sorted(ROLES))
-                yield RejectedRow(
-                    location=location,
-                    field="role",
-                    reason=f"not a known role (accepted: {accepted})",
-                )
-                continue
-            dates: dict[str, date | None] = {"left_on": None}
-            for field in ("since", "left_on"):
-                try:
-                    text = values.get(field)
-                    dates[field] = _date(text) if text else None
-                except DateError as error:
-                    yield RejectedRow(location=location, field=field, reason=str(error))
-                    break
-            since, left_on = dates.get("since"), dates["left_on"]
-            if since is None or (values.get("left_on") and left_on is None):
-                continue
-            if left_on is not None and left_on < since:
-                yield RejectedRow(
-                    location=location, field="left_on", reason=f"{left_on} is before since {since}"
-                )
-                continue
-            yield RosterRecord(
-                agent=values["agent"],
-                team=values["team"],
-                role=role,
-                since=since,
-                left_on=left_on,
-                leave_reason=values.get("leave_reason") or None,
-                location=location,
-            )
+        return _rows(self.path, ROSTER_ALIASES, ROSTER_REQUIRED, _roster_record)
 
 
 class ShiftReader:
@@ -191,39 +247,7 @@ class ShiftReader:
         self.path = path
 
     def items(self) -> Iterator[ShiftRecord | RejectedRow]:
-        for item in table_rows(self.path, SHIFT_ALIASES, SHIFT_REQUIRED):
-            if isinstance(item, RejectedRow):
-                yield item
-                continue
-            location, values = item
-            try:
-                day = _date(values["day"])
-            except DateError as error:
-                yield RejectedRow(location=location, field="day", reason=str(error))
-                continue
-            times: list[time] = []
-            for field in ("starts", "ends"):
-                try:
-                    times.append(_time(values[field]))
-                except ValueError as error:
-                    yield RejectedRow(location=location, field=field, reason=str(error))
-                    break
-            if len(times) < 2:
-                continue
-            cancelled = fold(values.get("cancelled", ""))
-            if cancelled and cancelled not in YES | NO:
-                yield RejectedRow(location=location, field="cancelled", reason="expected si or no")
-                continue
-            yield ShiftRecord(
-                agent=values["agent"],
-                day=day,
-                starts=times[0],
-                ends=times[1],
-                absence=values.get("absence") or None,
-                absence_known="absence" in values,
-                cancelled=cancelled in YES,
-                location=location,
-            )
+        return _rows(self.path, SHIFT_ALIASES, SHIFT_REQUIRED, _shift_record)
 
 
 class PracticeReader:
@@ -231,38 +255,4 @@ class PracticeReader:
         self.path = path
 
     def items(self) -> Iterator[PracticeRecord | RejectedRow]:
-        for item in table_rows(self.path, PRACTICE_ALIASES, PRACTICE_REQUIRED):
-            if isinstance(item, RejectedRow):
-                yield item
-                continue
-            location, values = item
-            practice = PRACTICE_NAMES.get(fold(values["practice"]))
-            if practice is None:
-                accepted = ", ".join(p.value for p in Practice)
-                yield RejectedRow(
-                    location=location,
-                    field="practice",
-                    reason=f"not a practice of §12 (accepted: {accepted}, or their Spanish names)",
-                )
-                continue
-            try:
-                held_at = parse_datetime(values["held_at"])
-            except DateError as error:
-                yield RejectedRow(location=location, field="held_at", reason=str(error))
-                continue
-            text = values.get("minutes", "")
-            if text and not (text.isdigit() and 0 < int(text) <= 600):
-                yield RejectedRow(
-                    location=location,
-                    field="minutes",
-                    reason=f"{shown(text)} is not 1–600 minutes",
-                )
-                continue
-            yield PracticeRecord(
-                practice=practice,
-                owner=values["owner"],
-                held_at=held_at,
-                minutes=int(text) if text else None,
-                register_key=values.get("register_key") or None,
-                location=location,
-            )
+        return _rows(self.path, PRACTICE_ALIASES, PRACTICE_REQUIRED, _practice_record)
