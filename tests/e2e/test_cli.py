@@ -468,6 +468,8 @@ def test_bad_shift_rows_are_reported_and_a_rebuilt_projection_reads_the_same(
 
 
 def test_the_team_imports_also_read_json_lines(cli: Cli, tmp_path: Path) -> None:
+    _, err = cli("import-shifts", str(tmp_path / "missing.csv"), code=2)
+    assert "missing.csv: no such file" in err
     roster = tmp_path / "nomina.jsonl"
     roster.write_text(
         '{"asesor": "maria.b", "equipo": "Premium Hogar", "cargo": "Asesor",'

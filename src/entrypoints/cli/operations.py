@@ -39,6 +39,7 @@ from entrypoints.cli.shared import (
     current_office,
     current_settings,
     err,
+    existing_file,
     out,
     parse_when,
 )
@@ -89,8 +90,7 @@ def ingest(
     from adapters.intake.crm_export import CrmExportReader
 
     for path in files:
-        if not path.is_file():
-            raise InvalidValue(str(path), "no such file")
+        existing_file(path)
         if not CrmExportReader.accepts(path):
             raise InvalidValue(str(path), "not a CRM export (.csv, .txt, .jsonl, .ndjson, or .gz)")
     _run_ingest([(p.name, CrmExportReader(p)) for p in files], as_json)
@@ -384,8 +384,7 @@ def import_surveys_command(
     from adapters.intake.surveys import SurveyExportReader
     from application.surveys import import_surveys
 
-    if not path.is_file():
-        raise InvalidValue(str(path), "no such file")
+    existing_file(path)
     show_recorded(import_surveys(current_office(), SurveyExportReader(path).items()), as_json)
 
 
@@ -414,8 +413,7 @@ def import_quality_command(
     from adapters.intake.surveys import MonitoringExportReader
     from application.surveys import import_monitorings
 
-    if not path.is_file():
-        raise InvalidValue(str(path), "no such file")
+    existing_file(path)
     show_recorded(
         import_monitorings(current_office(), MonitoringExportReader(path).items()), as_json
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import attrs
@@ -156,3 +157,10 @@ def report_done(result: CommandResult, as_json: bool) -> None:
             f"{type(event).__name__} recorded on {result.case.source} "
             f"(version {event.originator_version})"
         )
+
+
+def existing_file(path: Path) -> Path:
+    """The path, when it is a file; otherwise a bad-input error naming it."""
+    if not path.is_file():
+        raise InvalidValue(str(path), "no such file")
+    return path

@@ -8,15 +8,8 @@ from typing import Annotated
 
 import typer
 
-from domain.errors import InvalidValue
 from entrypoints.cli.operations import show_recorded
-from entrypoints.cli.shared import JsonOption, app, current_office
-
-
-def _existing(path: Path) -> Path:
-    if not path.is_file():
-        raise InvalidValue(str(path), "no such file")
-    return path
+from entrypoints.cli.shared import JsonOption, app, current_office, existing_file
 
 
 @app.command("import-roster")
@@ -28,7 +21,7 @@ def import_roster_command(
     from adapters.intake.team import RosterReader
     from application.team import import_roster
 
-    reader = RosterReader(_existing(path))
+    reader = RosterReader(existing_file(path))
     show_recorded(import_roster(current_office(), reader.items()), as_json)
 
 
@@ -41,7 +34,7 @@ def import_shifts_command(
     from adapters.intake.team import ShiftReader
     from application.team import import_shifts
 
-    reader = ShiftReader(_existing(path))
+    reader = ShiftReader(existing_file(path))
     show_recorded(import_shifts(current_office(), reader.items()), as_json)
 
 
@@ -54,5 +47,5 @@ def import_practices_command(
     from adapters.intake.team import PracticeReader
     from application.team import import_practices
 
-    reader = PracticeReader(_existing(path))
+    reader = PracticeReader(existing_file(path))
     show_recorded(import_practices(current_office(), reader.items()), as_json)
