@@ -8,18 +8,17 @@ index and the store's own uniqueness, and adds nothing.
 
 from __future__ import annotations
 
-import gc
-import threading
+import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import attrs
 
+from application.collector import collector_paused
 from application.intake import IntakeItem, IntakeRecord, RejectedRow
-from application.ports import ConcurrencyConflict
+from application.ports import ConcurrencyConflict, IndexWorker
 from domain import decisions
 from domain.decisions import RepeatContact
 from domain.errors import CaseClosed, DomainError, InvalidValue
@@ -31,6 +30,8 @@ if TYPE_CHECKING:
     from application.service import Backoffice
 
 MAX_REPORTED_REJECTIONS = 1_000
+WORKER_POLL_SECONDS = 0.002
+"""How often a run that waits for the index worker looks at the index's position."""
 
 
 @attrs.define
@@ -52,40 +53,6 @@ class IngestReport:
     @property
     def ok(self) -> bool:
         return self.rejected_count == 0
-
-
-class _CollectorPause:
-    """Python's cycle collector paused while any intake run is under way.
-
-    A batch keeps tens of thousands of young objects alive (records, events, rows), none in a
-    reference cycle: the collector would traverse them hundreds of times for nothing (about a
-    tenth of a large import's time). Reference counting still frees everything as usual.
-    Nested and concurrent runs share one pause; the last one out re-enables the collector if
-    it was enabled before the first one came in.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._runs = 0
-        self._was_enabled = True
-
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._lock:
-            if self._runs == 0:
-                self._was_enabled = gc.isenabled()
-                gc.disable()
-            self._runs += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._runs -= 1
-                if self._runs == 0 and self._was_enabled:
-                    gc.enable()
-
-
-_collector_paused = _CollectorPause()
 
 
 class _Located(Protocol):
@@ -140,38 +107,120 @@ def ingested_from(record: IntakeRecord, at: datetime) -> Ingested:
 
 
 class Ingestion:
-    """One intake run over a `Backoffice`."""
+    """One intake run over a `Backoffice`.
+
+    From its second batch on, a run hands the case index to an index worker when the office
+    can start one (`Backoffice.index_worker`): the worker projects batch n while the run
+    decides batch n + 1. The run then remembers the open cases it created (per batch, until
+    the index shows them), so that a later row of the same account and typification still
+    finds its case; it lets the worker fall at most one batch behind. When the run ends, the
+    index has everything, with a worker or without.
+    """
 
     def __init__(self, office: Backoffice) -> None:
         self.office = office
+        self.worker: IndexWorker | None = None
+        self._worker_tried = False
+        self._batches = 0
+        self._unindexed: list[tuple[int, dict[tuple[str, str], uuid.UUID]]] = []
+        """Per batch appended while a worker runs: its last log position, and the open cases
+        it created by (account, typification). Dropped once the index is past the position."""
 
     def run(
         self, items: Iterable[IntakeItem], *, batch_size: int, report: IngestReport | None
     ) -> IngestReport:
         report = report or IngestReport()
-        with _collector_paused():
-            batch: list[IntakeRecord] = []
-            for item in items:
-                if isinstance(item, RejectedRow):
-                    report.reject(item)
-                    continue
-                report.read += 1
-                batch.append(item)
-                if len(batch) >= batch_size:
+        with collector_paused():
+            try:
+                batch: list[IntakeRecord] = []
+                for item in items:
+                    if isinstance(item, RejectedRow):
+                        report.reject(item)
+                        continue
+                    report.read += 1
+                    batch.append(item)
+                    if len(batch) >= batch_size:
+                        self._batch(batch, report)
+                        batch = []
+                if batch:
                     self._batch(batch, report)
-                    batch = []
-            if batch:
-                self._batch(batch, report)
+            except BaseException:
+                self._stop_worker()
+                raise
+            self._finish_worker()
         return report
+
+    # --- the index: projected here, or by a worker while this run goes on ------------------
+
+    def _prepare(self) -> None:
+        """Before a batch: the index as current as the batch's decisions need it."""
+        office = self.office
+        if self._batches and not self._worker_tried and office.index_worker is not None:
+            self._worker_tried = True  # one attempt per run
+            self.worker = office.index_worker()
+        self._batches += 1
+        if self.worker is None:
+            office.catch_up()
+            return
+        if len(self._unindexed) > 1:  # the worker may be busy with the last batch only
+            self._wait_for(self._unindexed[-2][0])
+        position = office.index.position()
+        self._unindexed = [u for u in self._unindexed if u[0] > position]
+
+    def _wait_for(self, position: int) -> None:
+        """Until the index is at `position`; without the worker if it stopped."""
+        index = self.office.index
+        while self.worker is not None and index.position() < position:
+            if not self.worker.alive():
+                self._stop_worker()
+                break
+            time.sleep(WORKER_POLL_SECONDS)
+        if self.worker is None:
+            self.office.catch_up()
+
+    def _settle(self) -> None:
+        """The index up to the log's head, so that the index alone tells what exists."""
+        if self.worker is not None:
+            self._wait_for(self.office.store.last_position())
+        self._unindexed.clear()
+        self.office.catch_up()
+
+    def _stop_worker(self) -> None:
+        worker, self.worker = self.worker, None
+        self._unindexed.clear()
+        if worker is not None:
+            worker.stop()
+
+    def _finish_worker(self) -> None:
+        worker, self.worker = self.worker, None
+        self._unindexed.clear()
+        if worker is not None:
+            worker.finish()  # if it failed, the catch-up below does its work
+        self.office.catch_up()
+
+    def _open_cases(self, records: list[IntakeRecord]) -> dict[tuple[str, str], uuid.UUID]:
+        """The open case of each record's (account, typification), if any."""
+        pairs = [(r.account, r.typification) for r in records]
+        found = self.office.index.open_cases_for(pairs)
+        for _, opened in self._unindexed:  # oldest first: a newer batch's case wins
+            for pair in pairs:
+                case = opened.get(pair)
+                if case is not None:
+                    found[pair] = case
+        return found
+
+    # --- a batch -----------------------------------------------------------------------------
 
     def _batch(
         self, records: list[IntakeRecord], report: IngestReport, *, first_round: bool = True
     ) -> None:
         office = self.office
-        office.catch_up()
+        if first_round:
+            self._prepare()
         now = office.clock.now()
-        open_cases = office.index.open_cases_for([(r.account, r.typification) for r in records])
+        open_cases = self._open_cases(records)
         new_events: list[Ingested] = []
+        opened: dict[tuple[str, str], uuid.UUID] = {}
         repeats: dict[uuid.UUID, list[IntakeRecord]] = {}
         seen: set[uuid.UUID] = set()
         for record in records:
@@ -186,30 +235,39 @@ class Ingestion:
                 event = self._decide(record, now, report)
                 if event is not None:
                     seen.add(case_id)
-                    open_cases[pair] = case_id
+                    open_cases[pair] = opened[pair] = case_id
                     new_events.append(event)
         created = {e.originator_id: e for e in new_events}
         repeat_events, known, late = self._decide_repeats(repeats, created, now)
         try:
             # New cases and repeat contacts together: one transaction per batch.
-            office.project_fresh(office.store.append([*new_events, *repeat_events]))
+            logged = office.store.append([*new_events, *repeat_events])
         except ConcurrencyConflict:
-            # Someone wrote to these cases meanwhile (or this is a re-run): the careful path.
+            # Someone wrote to these cases meanwhile (or this is a re-run): the careful path,
+            # on an index that shows everything written so far.
+            self._settle()
             self._append(new_events, report)
             for target, target_records in repeats.items():
                 for record in target_records:
                     self._repeat(target, record, now, report)
+            self._settle()
             return
+        if self.worker is None:
+            office.project_fresh(logged)
+        elif logged:
+            self._unindexed.append((logged[-1].position, opened))
         report.created += len(new_events)
         report.repeat_contacts += len(repeat_events)
         report.already_known += known
         if late and first_round:
             self._batch(late, report, first_round=False)
         elif late:  # their case closed under our feet twice: each opens a case of its own
+            self._settle()
             for record in late:
                 event = self._decide(record, now, report)
                 if event is not None:
                     self._append([event], report)
+            self._settle()
 
     def _decide_repeats(
         self,

@@ -7,7 +7,7 @@ knows which database is behind a port.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -188,3 +188,32 @@ class CaseIndex(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class IndexWorker(Protocol):
+    """A worker of its own (another process) that keeps the case index up with the log while
+    a large import writes, so that projecting and deciding run at the same time.
+
+    The import then no longer projects its batches itself; it remembers the open cases it
+    created until the index shows them. Whatever happens to the worker, the log is the truth:
+    when it fails, the import catches the index up itself.
+    """
+
+    def alive(self) -> bool:
+        """False once the worker has stopped (finished, failed or was stopped)."""
+        ...
+
+    def finish(self) -> bool:
+        """Let the worker catch up with the log as it is now, and wait for it to end.
+
+        True when it got there; False when it failed (the caller then catches up itself).
+        """
+        ...
+
+    def stop(self) -> None:
+        """End the worker now, wherever it is (the import failed or was interrupted)."""
+        ...
+
+
+StartIndexWorker = Callable[[], IndexWorker | None]
+"""Starts an index worker; None when this deployment cannot run one (an in-memory store)."""

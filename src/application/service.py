@@ -32,7 +32,9 @@ from application.ports import (
     ConcurrencyConflict,
     DueFollowUp,
     LoggedEvent,
+    StartIndexWorker,
 )
+from application.projection import catch_up
 from application.sweep import SweepReport, sweep_follow_ups
 from domain import closing, deadlines, decisions
 from domain.deadlines import DeadlineRules
@@ -104,12 +106,16 @@ class Backoffice:
         clock: Clock,
         policies: Policies | None = None,
         indicator_view: IndicatorView | None = None,
+        index_worker: StartIndexWorker | None = None,
     ) -> None:
         self.store = store
         self.index = index
         self.clock = clock
         self.policies = policies or Policies()
         self.indicator_view = indicator_view
+        self.index_worker = index_worker
+        """Starts a worker that keeps the case index up beside a large import (None: the
+        import projects its batches itself)."""
 
     def close(self) -> None:
         self.store.close()
@@ -154,23 +160,7 @@ class Backoffice:
         batch_size: int,
         progress: Callable[[int], None] | None = None,
     ) -> int:
-        """Up to the newest event as of now; returns how many positions of the log it moved
-        past. Events of kinds the view does not use are skipped by the store, unread."""
-        applied = 0
-        head = self.store.last_position()
-        while (start := view.position()) < head:
-            batch = self.store.read_log(start, batch_size, through=head, kinds=view.kinds)
-            through = batch[-1].position if len(batch) == batch_size else head
-            try:
-                view.project(batch, through, after=start)
-            except ConcurrencyConflict:
-                if view.position() == start:
-                    raise  # nobody moved the view: not a race but a real conflict
-                continue  # another process projected them first: read on from its position
-            applied += through - start
-            if progress is not None:
-                progress(through)
-        return applied
+        return catch_up(self.store, view, batch_size, progress)
 
     def projections(self) -> dict[str, int]:
         """Each projection's position in the log (`cases`, `indicators`); see
@@ -284,7 +274,7 @@ class Backoffice:
         self,
         items: Iterable[IntakeItem],
         *,
-        batch_size: int = 20_000,
+        batch_size: int = 10_000,
         report: IngestReport | None = None,
     ) -> IngestReport:
         """Ingest records in batches; bad rows are reported, good ones kept.

@@ -9,6 +9,7 @@ Nothing connects at import time. An embedding host does:
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 from adapters.calendar_co import colombian_calendar
@@ -46,6 +47,7 @@ from application.support import SupportDesk
 from domain.calendar import SATURDAY_SUNDAY
 from domain.deadlines import DeadlineRules, RegulatoryClocks
 from domain.decisions import FollowUpRules
+from entrypoints.index_worker import ProcessIndexWorker
 from entrypoints.settings import Settings, SettingsError, load_settings
 
 STORE_TABLES = ("cases_events",)
@@ -60,14 +62,19 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     if settings.backend == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     with schema_lock(settings.store_env()):
-        store = EventSourcedCaseStore(without_ddl_when_ready(settings.store_env(), STORE_TABLES))
+        store_env = without_ddl_when_ready(settings.store_env(), STORE_TABLES)
+        store = EventSourcedCaseStore(store_env)
         try:
             index = open_case_index(settings.index_env())
             indicators = open_indicator_view(settings.view_env("indicators"))
         except Exception:
             store.close()
             raise
-    return Backoffice(store, index, clock, policies, indicators)
+    worker = None
+    if settings.index_worker and settings.backend != "memory":  # memory: nothing to share
+        config = {"store": store_env, "index": settings.index_env()}
+        worker = functools.partial(ProcessIndexWorker.start, config)
+    return Backoffice(store, index, clock, policies, indicators, index_worker=worker)
 
 
 def _policies(settings: Settings, year: int) -> Policies:

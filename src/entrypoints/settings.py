@@ -19,7 +19,9 @@ Precedence: explicit arguments > environment variables > TOML file > defaults.
   HTTP (docs/contracts.md);
 - `BACKOFFICE_MAILER`: `folder` (default: .eml files in `<data dir>/outbox`) or `smtp`, with
   `BACKOFFICE_SMTP_HOST`, `_PORT`, `_SECURITY` (none, starttls, tls), `_USERNAME`,
-  `_PASSWORD`, `_TIMEOUT_SECONDS`, `_CA_FILE`; `BACKOFFICE_MAIL_FROM`, `BACKOFFICE_MAIL_DOMAIN`.
+  `_PASSWORD`, `_TIMEOUT_SECONDS`, `_CA_FILE`; `BACKOFFICE_MAIL_FROM`, `BACKOFFICE_MAIL_DOMAIN`;
+- `BACKOFFICE_INDEX_WORKER`: `on` (default) or `off`: whether an import of more than one batch
+  has a second process project the case index beside it (`entrypoints.index_worker`).
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ class Settings:
     wfm_url: str | None = None
     systems_timeout_seconds: float = 5.0
     systems_token: str | None = attrs.field(default=None, repr=False)
+    index_worker: bool = True
+    """A large import (more than one batch) projects the case index in a second process,
+    beside its own work; off, the import projects every batch itself."""
 
     @property
     def backend(self) -> str:
@@ -187,10 +192,28 @@ _ENV = {
     "wfm_url": "BACKOFFICE_WFM_URL",
     "systems_timeout_seconds": "BACKOFFICE_SYSTEMS_TIMEOUT_SECONDS",
     "systems_token": "BACKOFFICE_SYSTEMS_TOKEN",
+    "index_worker": "BACKOFFICE_INDEX_WORKER",
 }
 
 _converter = cattrs.Converter(forbid_extra_keys=True)
 _converter.register_structure_hook(Path, lambda v, _: Path(v))
+_SWITCH = {"1": True, "true": True, "yes": True, "on": True} | {
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+}
+
+
+def _switch(value: Any, _: type) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _SWITCH:
+        return _SWITCH[value.strip().lower()]
+    raise ValueError(f"{value!r} is not one of: {', '.join(_SWITCH)}")
+
+
+_converter.register_structure_hook(bool, _switch)
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -8,7 +8,7 @@ from pathlib import Path
 from eventsourcing.sqlite import SQLiteDatastore
 
 from adapters.sqlite_bulk import BULK_ROWS, BULK_SETTINGS, write_transaction
-from application.ingestion import _collector_paused
+from application.collector import collector_paused
 
 
 def _pragma(datastore: SQLiteDatastore, name: str) -> int:
@@ -43,15 +43,15 @@ def test_a_large_write_gets_the_bulk_settings_and_the_connection_gets_its_own_ba
 
 def test_the_collector_is_paused_during_a_run_and_restored_as_it_was() -> None:
     assert gc.isenabled()
-    with _collector_paused():
+    with collector_paused():
         assert not gc.isenabled()
-        with _collector_paused():  # nested (or concurrent) runs share the pause
+        with collector_paused():  # nested (or concurrent) runs share the pause
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()
     gc.disable()
     try:
-        with _collector_paused():
+        with collector_paused():
             assert not gc.isenabled()
         assert not gc.isenabled()  # it was off before: it stays off
     finally:
