@@ -260,6 +260,9 @@ class Ingestion:
         report.repeat_contacts += len(repeat_events)
         report.already_known += known
         if late and first_round:
+            # Cases closed since the index or this run last saw them: decide those records
+            # again on an index that shows the closings.
+            self._settle()
             self._batch(late, report, first_round=False)
         elif late:  # their case closed under our feet twice: each opens a case of its own
             self._settle()

@@ -82,9 +82,20 @@ class ProcessIndexWorker:
         return self.process.poll() is None
 
     def finish(self) -> bool:
-        output, errors = self.process.communicate()  # closes its input: catch up, then exit
+        return self._ended()  # its input closes: no more batches, it catches up and exits
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+            return
+        self._ended()  # it had ended on its own: say why, if it failed
+
+    def _ended(self) -> bool:
+        output, errors = self.process.communicate()
         if self.process.returncode == 0:
-            self.summary = json.loads(output.decode().strip().splitlines()[-1])
+            lines = output.decode().strip().splitlines()
+            self.summary = json.loads(lines[-1]) if lines else {}
             return True
         reason = errors.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
         log.warning(
@@ -93,11 +104,6 @@ class ProcessIndexWorker:
             reason[0],
         )
         return False
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.communicate()
 
 
 def follow(config: Mapping[str, Any], finished: threading.Event) -> int:

@@ -207,15 +207,15 @@ def _repeat_contact(state: dict[str, Any], case: uuid.UUID, version: int) -> Rep
     )
 
 
-FAST_EVENTS: dict[str, tuple[frozenset[str], Any]] = {
-    TOPICS[cls]: (
+FAST_EVENTS: dict[type[Any], tuple[frozenset[str], Any]] = {
+    cls: (
         frozenset(a.name for a in attrs.fields(cls)) - {"originator_id", "originator_version"},
         decode,
     )
     for cls, decode in ((Ingested, _ingested), (RepeatContactRecorded, _repeat_contact))
-    if getattr(cls, "class_version", 1) == 1  # a later version's payloads need upcasting
 }
-"""Topic → (the payload's keys, its hand-written decoder)."""
+"""Exact event class → (its payload's keys, its hand-written decoder), for payloads of
+class version 1 (a later version's payloads are upcast on the generic path)."""
 
 
 class CaseEventMapper(Mapper[uuid.UUID]):
@@ -255,11 +255,11 @@ class CaseEventMapper(Mapper[uuid.UUID]):
             case = (
                 originator_id if isinstance(originator_id, uuid.UUID) else uuid.UUID(originator_id)
             )
-            fast = FAST_EVENTS.get(stored_event.topic)
-            if fast is not None and state.keys() == fast[0]:
+            class_version = getattr(cls, "class_version", 1)
+            fast = FAST_EVENTS.get(cls)
+            if fast is not None and class_version == 1 and state.keys() == fast[0]:
                 return fast[1](state, case, stored_event.originator_version)
             from_version = state.pop("class_version", 1)
-            class_version = getattr(cls, "class_version", 1)
             while from_version < class_version:
                 getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
                 from_version += 1
