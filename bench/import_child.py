@@ -1,9 +1,10 @@
 """One timed CRM import in a process of its own, so that its peak memory is its own.
 
-    python -m bench.import_child EXPORT.csv DATA_DIR [--profile TOP]
+    python -m bench.import_child EXPORT.csv DATA_DIR [--index-worker on|off] [--profile TOP]
 
 Prints one JSON object: the ingest report, the seconds it took, the process's peak RSS
-(VmHWM) and, with `--profile`, the top functions by own time (cProfile).
+(VmHWM), the index worker's own summary when one ran (the log positions it projected, its
+peak RSS) and, with `--profile`, the top functions of this process by own time (cProfile).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from adapters.clock import FixedClock
 from adapters.intake.crm_export import CrmExportReader
 from bench.common import T0, peak_rss_kib
 from entrypoints.bootstrap import bootstrap
+from entrypoints.index_worker import ProcessIndexWorker
 from entrypoints.settings import load_settings
 
 
@@ -28,12 +30,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.import_child")
     parser.add_argument("export", type=Path)
     parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--index-worker", choices=("on", "off"), default="on")
     parser.add_argument("--profile", type=int, default=0, metavar="TOP")
     args = parser.parse_args(argv)
 
-    settings = load_settings(environ={}, data_dir=args.data_dir, database_url="sqlite")
+    settings = load_settings(
+        environ={}, data_dir=args.data_dir, database_url="sqlite", index_worker=args.index_worker
+    )
     profiler = cProfile.Profile() if args.profile else None
+    workers: list[ProcessIndexWorker] = []
     with bootstrap(settings, clock=FixedClock(T0)) as office:
+        start = office.index_worker
+        if start is not None:
+
+            def started() -> ProcessIndexWorker | None:
+                worker = start()
+                if isinstance(worker, ProcessIndexWorker):
+                    workers.append(worker)
+                return worker
+
+            office.index_worker = started
         reader = CrmExportReader(args.export)
         started = time.perf_counter()
         if profiler is not None:
@@ -54,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         "first_rejections": [str(r) for r in report.rejected[:3]],
         "events": events,
         "peak_rss_kib": peak_rss_kib(),
+        "worker": [w.summary for w in workers],
     }
     if profiler is not None:
         out = io.StringIO()

@@ -3,7 +3,8 @@
 A tracked SQL view (`adapters.sql_view`): rows and log position commit together.
 
 Tables: `case_index` (one row per case), `case_due` (pending follow-ups, the due-items list),
-`case_keys` (source keys and repeat-contact keys → case). Times are stored as fixed-width UTC
+`case_keys` (repeat-contact keys → case; a case's own source key needs no row, its case id is
+derived from it). Times are stored as fixed-width UTC
 text (`2026-07-15T19:30:00.000000Z`).
 """
 
@@ -118,7 +119,6 @@ class _CaseIndex(SqlView):
 
     def _insert_cases(self, c: Cursor, events: Sequence[Ingested]) -> None:
         rows = []
-        keys = []
         dues = []
         for e in events:
             cid = str(e.originator_id)
@@ -140,16 +140,13 @@ class _CaseIndex(SqlView):
                     e.originator_version,
                 )
             )
-            keys.append((e.source.key, cid))
             if follow_up:
                 dues.append((cid, 1, follow_up))
         # In key order: each batch then walks every index's B-tree once, left to right,
         # instead of hopping between pages at random (case ids are uuid5, i.e. random).
         rows.sort()
-        keys.sort()
         dues.sort()
         c.executemany(self._sql(_INSERT_CASE), rows)
-        c.executemany(self._sql(_INSERT_KEY), keys)
         if dues:
             c.executemany(self._sql(_INSERT_DUE), dues)
 
@@ -323,10 +320,16 @@ class _CaseIndex(SqlView):
             return {uuid.UUID(row["case_id"]) for row in c.fetchall()}
 
     def find_by_source_key(self, key: str) -> Sequence[uuid.UUID]:
+        # A case's own key is found by its id (one candidate per channel): the index keeps no
+        # row for it, a bulk import's largest saving. Repeat-contact keys are in case_keys
+        # (indexes projected before this also hold own keys there: the union counts them once).
+        own, params = self._in("case_id", [str(SourceKey(ch, key).case_id()) for ch in Channel])
+        statement = (
+            f"SELECT case_id FROM case_index WHERE {own}"
+            " UNION SELECT case_id FROM case_keys WHERE source_key = ?"
+        )
         with self._transaction(commit=False) as c:
-            c.execute(
-                self._sql("SELECT DISTINCT case_id FROM case_keys WHERE source_key = ?"), (key,)
-            )
+            c.execute(self._sql(statement), [*params, key])
             return sorted(uuid.UUID(row["case_id"]) for row in c.fetchall())
 
     def open_cases_for(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
