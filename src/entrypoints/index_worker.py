@@ -18,6 +18,7 @@ finishes the index and exits.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -94,8 +95,8 @@ class ProcessIndexWorker:
     def _ended(self) -> bool:
         output, errors = self.process.communicate()
         if self.process.returncode == 0:
-            lines = output.decode().strip().splitlines()
-            self.summary = json.loads(lines[-1]) if lines else {}
+            with contextlib.suppress(ValueError, IndexError):  # a summary, not a result
+                self.summary = json.loads(output.decode(errors="replace").splitlines()[-1])
             return True
         reason = errors.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
         log.warning(
