@@ -281,6 +281,8 @@ class Backoffice:
 
         Idempotent: a record whose case exists is skipped. A record for an account that has an
         open case of the same typification is recorded on that case as a repeat contact.
+        From the second batch on, the index worker (if this office has one) projects the case
+        index beside the import; either way the index is current when this returns.
         """
         return Ingestion(self).run(items, batch_size=batch_size, report=report)
 
