@@ -249,17 +249,18 @@ def indicators(
         ]
         chart.write_text(indicators_page(days, daily), encoding="utf-8")
         err.print(f"chart written to {chart}")
-    rows = (
-        indicator_tables.practice_rows(report)
-        if practices
-        else indicator_tables.indicators_rows(report)
-    )
-    if as_csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["group"])
-        writer.writeheader()
-        writer.writerows(rows)
-    elif as_json:
-        render.dump_json(out, rows)
+    if as_csv or as_json:
+        rows = (
+            indicator_tables.practice_rows(report)
+            if practices
+            else indicator_tables.indicators_rows(report)
+        )
+        if as_csv:
+            writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["group"])
+            writer.writeheader()
+            writer.writerows(rows)
+        else:
+            render.dump_json(out, rows)
     elif practices:
         indicator_tables.show_practices(out, report)
     else:
