@@ -8,6 +8,7 @@ index and the store's own uniqueness, and adds nothing.
 
 from __future__ import annotations
 
+import bisect
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
 MAX_REPORTED_REJECTIONS = 1_000
 WORKER_POLL_SECONDS = 0.002
 """How often a run that waits for the index worker looks at the index's position."""
+WORKER_STALL_SECONDS = 30.0
+"""A worker that leaves the index where it is this long while the run waits is given up (it
+is stopped and the run projects what is left itself); a batch takes it well under a second."""
 
 
 @attrs.define
@@ -113,8 +117,10 @@ class Ingestion:
     can start one (`Backoffice.index_worker`): the worker projects batch n while the run
     decides batch n + 1. The run then remembers the open cases it created (per batch, until
     the index shows them), so that a later row of the same account and typification still
-    finds its case; it lets the worker fall at most one batch behind. When the run ends, the
-    index has everything, with a worker or without.
+    finds its case; it lets the worker fall at most one batch behind. Its decisions are those
+    of a run without a worker: when the log holds events of other writers that the index
+    has not projected yet (a closing, a reopening), the run waits for the index to show them
+    before it decides the next batch. When the run ends, the index has everything.
     """
 
     def __init__(self, office: Backoffice) -> None:
@@ -122,9 +128,9 @@ class Ingestion:
         self.worker: IndexWorker | None = None
         self._worker_tried = False
         self._batches = 0
-        self._unindexed: list[tuple[int, dict[tuple[str, str], uuid.UUID]]] = []
-        """Per batch appended while a worker runs: its last log position, and the open cases
-        it created by (account, typification). Dropped once the index is past the position."""
+        self._unindexed: list[tuple[list[int], dict[tuple[str, str], uuid.UUID]]] = []
+        """Per batch appended while a worker runs: its log positions, and the open cases it
+        created by (account, typification). Dropped once the index is past its positions."""
 
     def run(
         self, items: Iterable[IntakeItem], *, batch_size: int, report: IngestReport | None
@@ -155,26 +161,35 @@ class Ingestion:
     def _prepare(self) -> None:
         """Before a batch: the index as current as the batch's decisions need it."""
         office = self.office
-        if self._batches and not self._worker_tried and office.index_worker is not None:
-            self._worker_tried = True  # one attempt per run
-            self.worker = office.index_worker()
-        self._batches += 1
         if self.worker is None:
-            office.catch_up()
+            office.catch_up()  # everything so far, then (from the second batch) the worker
+            if self._batches and not self._worker_tried and office.index_worker is not None:
+                self._worker_tried = True  # one attempt per run
+                self.worker = office.index_worker()
+            self._batches += 1
             return
+        self._batches += 1
         if len(self._unindexed) > 1:  # the worker may be busy with the last batch only
-            self._wait_for(self._unindexed[-2][0])
+            self._wait_for(self._unindexed[-2][0][-1])
         position = office.index.position()
-        self._unindexed = [u for u in self._unindexed if u[0] > position]
+        self._unindexed = [u for u in self._unindexed if u[0][-1] > position]
+        ours = sum(len(p) - bisect.bisect_right(p, position) for p, _ in self._unindexed)
+        if office.store.last_position() - position > ours:
+            self._settle()  # others wrote meanwhile: decide on an index that shows it
 
     def _wait_for(self, position: int) -> None:
-        """Until the index is at `position`; without the worker if it stopped."""
+        """Until the index is at `position`; without the worker if it stops or stalls."""
         index = self.office.index
-        while self.worker is not None and index.position() < position:
-            if not self.worker.alive():
+        reached, since = index.position(), time.monotonic()
+        while self.worker is not None and (now_at := index.position()) < position:
+            if now_at != reached:
+                reached, since = now_at, time.monotonic()
+            elif not self.worker.alive():
                 self._stop_worker()
-                break
-            time.sleep(WORKER_POLL_SECONDS)
+            elif time.monotonic() - since > WORKER_STALL_SECONDS:
+                self._stop_worker(f"the index did not move for {WORKER_STALL_SECONDS:g} s")
+            else:
+                time.sleep(WORKER_POLL_SECONDS)
         if self.worker is None:
             self.office.catch_up()
 
@@ -185,13 +200,15 @@ class Ingestion:
         self._unindexed.clear()
         self.office.catch_up()
 
-    def _stop_worker(self) -> None:
+    def _stop_worker(self, why: str = "") -> None:
         worker, self.worker = self.worker, None
         self._unindexed.clear()
         if worker is not None:
-            worker.stop()
+            worker.stop(why)
 
     def _finish_worker(self) -> None:
+        if self.worker is not None:
+            self._wait_for(self.office.store.last_position())  # it may still stall here
         worker, self.worker = self.worker, None
         self._unindexed.clear()
         if worker is not None:
@@ -247,30 +264,41 @@ class Ingestion:
             # on an index that shows everything written so far.
             self._settle()
             self._append(new_events, report)
-            for target, target_records in repeats.items():
-                for record in target_records:
-                    self._repeat(target, record, now, report)
-            self._settle()
+            closed = [
+                record
+                for target, target_records in repeats.items()
+                for record in target_records
+                if not self._repeat(target, record, now, report)
+            ]
+            self._settle()  # what this path wrote is in no batch's memory: the index shows it
+            self._again(closed, report, now, first_round=first_round)
             return
         if self.worker is None:
             office.project_fresh(logged)
         elif logged:
-            self._unindexed.append((logged[-1].position, opened))
+            self._unindexed.append(([e.position for e in logged], opened))
         report.created += len(new_events)
         report.repeat_contacts += len(repeat_events)
         report.already_known += known
-        if late and first_round:
-            # Cases closed since the index or this run last saw them: decide those records
-            # again on an index that shows the closings.
-            self._settle()
-            self._batch(late, report, first_round=False)
-        elif late:  # their case closed under our feet twice: each opens a case of its own
-            self._settle()
-            for record in late:
-                event = self._decide(record, now, report)
-                if event is not None:
-                    self._append([event], report)
-            self._settle()
+        self._again(late, report, now, first_round=first_round)
+
+    def _again(
+        self, records: list[IntakeRecord], report: IngestReport, now: datetime, *, first_round: bool
+    ) -> None:
+        """Records whose case turned out closed, decided again on an index that shows the
+        closings: those of one account and typification open one case together. If their
+        case closes under our feet again, each opens a case of its own."""
+        if not records:
+            return
+        self._settle()
+        if first_round:
+            self._batch(records, report, first_round=False)
+            return
+        for record in records:
+            event = self._decide(record, now, report)
+            if event is not None:
+                self._append([event], report)
+        self._settle()
 
     def _decide_repeats(
         self,
@@ -352,7 +380,9 @@ class Ingestion:
 
     def _repeat(
         self, target: uuid.UUID, record: IntakeRecord, now: datetime, report: IngestReport
-    ) -> None:
+    ) -> bool:
+        """Record one repeat contact on `target`; False (nothing done) when it is closed."""
+
         def decide(state: CaseState) -> list[CaseEvent]:
             return decisions.record_repeat_contact(
                 state,
@@ -366,12 +396,9 @@ class Ingestion:
         try:
             result = self.office.execute(target, decide)
         except CaseClosed:
-            # The case it matched was closed meanwhile: this contact opens a case of its own.
-            event = self._decide(record, now, report)
-            if event is not None:
-                self._append([event], report)
-            return
+            return False  # closed meanwhile: decided again, with the other such records
         if result.events:
             report.repeat_contacts += 1
         else:
             report.already_known += 1
+        return True

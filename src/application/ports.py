@@ -210,8 +210,9 @@ class IndexWorker(Protocol):
         """
         ...
 
-    def stop(self) -> None:
-        """End the worker now, wherever it is (the import failed or was interrupted)."""
+    def stop(self, why: str = "") -> None:
+        """End the worker now, wherever it is: the import failed or was interrupted, or (with
+        `why`, which the worker reports) it gave the worker up."""
         ...
 
 

@@ -36,7 +36,10 @@ from application.projection import catch_up
 log = logging.getLogger(__name__)
 
 BATCH_EVENTS = 20_000
-"""Events projected per transaction (the import's batch size: one commit per batch)."""
+"""Events projected per transaction at most (two of the import's batches of 10,000)."""
+FINISH_SECONDS = 120.0
+"""How long `finish` waits for the worker's last catch-up (the import has already waited
+for it to reach the log's head, so this is a guard, not a schedule) before killing it."""
 IDLE_SECONDS = 0.005
 """How long the worker waits for new events when it has caught up."""
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +64,9 @@ class ProcessIndexWorker:
         environment["PYTHONPATH"] = os.pathsep.join(paths)
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "entrypoints.index_worker"],
+                # -P: nothing from the current folder on the import path (an export folder
+                # holding a `json.py` must not be imported by the worker).
+                [sys.executable, "-P", "-m", "entrypoints.index_worker"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -83,17 +88,23 @@ class ProcessIndexWorker:
         return self.process.poll() is None
 
     def finish(self) -> bool:
-        return self._ended()  # its input closes: no more batches, it catches up and exits
+        return self._ended(FINISH_SECONDS)  # its input closes: it catches up and exits
 
-    def stop(self) -> None:
+    def stop(self, why: str = "") -> None:
         if self.process.poll() is None:
             self.process.kill()
             self.process.communicate()
+            if why:
+                log.warning("index worker stopped (%s); the import catches the index up", why)
             return
         self._ended()  # it had ended on its own: say why, if it failed
 
-    def _ended(self) -> bool:
-        output, errors = self.process.communicate()
+    def _ended(self, timeout: float | None = None) -> bool:
+        try:
+            output, errors = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop(f"it did not end within {timeout:g} s of the last batch")
+            return False
         if self.process.returncode == 0:
             with contextlib.suppress(ValueError, IndexError):  # a summary, not a result
                 self.summary = json.loads(output.decode(errors="replace").splitlines()[-1])

@@ -102,7 +102,7 @@ class Settings:
         if backend == "sqlite":
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(self.data_dir / "cases.sqlite"),
+                "SQLITE_DBNAME": str(self.data_dir.absolute() / "cases.sqlite"),
                 "SQLITE_LOCK_TIMEOUT": "30",
                 "APPLICATION_RECORDER_TOPIC": SQLITE_RECORDER_TOPIC,
             }
@@ -121,7 +121,7 @@ class Settings:
         if backend == "sqlite":
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(self.data_dir / f"{view}.sqlite"),
+                "SQLITE_DBNAME": str(self.data_dir.absolute() / f"{view}.sqlite"),
                 "SQLITE_LOCK_TIMEOUT": "30",
             }
         return self._postgres_env()
@@ -134,7 +134,7 @@ class Settings:
         if backend == "sqlite":
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(self.data_dir / f"{consumer.lower()}.sqlite"),
+                "SQLITE_DBNAME": str(self.data_dir.absolute() / f"{consumer.lower()}.sqlite"),
                 "SQLITE_LOCK_TIMEOUT": "30",
             }
         return self._postgres_env()

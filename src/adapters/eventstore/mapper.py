@@ -8,6 +8,7 @@ modules without touching stored data. `class_version` leaves room for upcasting.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import uuid
@@ -159,14 +160,29 @@ FAST_PAYLOADS: dict[type[Any], Any] = {
 
 
 # The way back, for the same two: a catch-up or a rebuild after a bulk import decodes hundreds
-# of thousands of them. A payload with other keys than the current ones (an older class
-# version, a field added later) takes the generic path, which also says what is wrong.
+# of thousands of them. They only take payloads exactly as this module writes them (the current
+# keys; text where text is stored); they decline anything else (None, or an error) and the
+# generic path decides it, converting or saying what is wrong exactly as it always has.
 
 
-def _source(data: dict[str, Any]) -> SourceKey:
-    if data.keys() != _SOURCE_KEYS:
-        raise ValueError("not a source key")
-    return SourceKey(Channel(data["channel"]), data["key"])
+class _NotPlain(Exception):
+    """A payload the hand-written decoders leave to the generic path."""
+
+
+def _text(value: Any) -> str:
+    if type(value) is not str:
+        raise _NotPlain
+    return value
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _source(data: Any) -> SourceKey:
+    if type(data) is not dict or data.keys() != _SOURCE_KEYS:
+        raise _NotPlain
+    return SourceKey(Channel(data["channel"]), _text(data["key"]))
 
 
 _SOURCE_KEYS = frozenset({"channel", "key"})
@@ -184,14 +200,14 @@ def _ingested(state: dict[str, Any], case: uuid.UUID, version: int) -> Ingested:
         actor=_parse_actor(state["actor"]),
         source=_source(state["source"]),
         received_at=_parse_iso(state["received_at"]),
-        account=state["account"],
+        account=_text(state["account"]),
         line=LineOfBusiness(state["line"]),
-        customer_name=state["customer_name"],
-        typification=state["typification"],
-        request=state["request"],
+        customer_name=_text(state["customer_name"]),
+        typification=_text(state["typification"]),
+        request=_text(state["request"]),
         follow_up_at=_optional_moment(state["follow_up_at"]),
-        front_agent=state["front_agent"],
-        recommended_by=state["recommended_by"],
+        front_agent=_optional_text(state["front_agent"]),
+        recommended_by=_optional_text(state["recommended_by"]),
     )
 
 
@@ -203,7 +219,7 @@ def _repeat_contact(state: dict[str, Any], case: uuid.UUID, version: int) -> Rep
         actor=_parse_actor(state["actor"]),
         source=_source(state["source"]),
         received_at=_parse_iso(state["received_at"]),
-        request=state["request"],
+        request=_text(state["request"]),
     )
 
 
@@ -258,7 +274,8 @@ class CaseEventMapper(Mapper[uuid.UUID]):
             class_version = getattr(cls, "class_version", 1)
             fast = FAST_EVENTS.get(cls)
             if fast is not None and class_version == 1 and state.keys() == fast[0]:
-                return fast[1](state, case, stored_event.originator_version)
+                with contextlib.suppress(_NotPlain, ValueError, TypeError):
+                    return fast[1](state, case, stored_event.originator_version)
             from_version = state.pop("class_version", 1)
             while from_version < class_version:
                 getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
