@@ -18,7 +18,15 @@ import pytest
 from adapters.clock import FixedClock
 from application.intake import IntakeRecord
 from application.service import Backoffice
-from domain.values import Channel, LineOfBusiness, SourceKey
+from domain.values import (
+    Actor,
+    Category,
+    Channel,
+    LineOfBusiness,
+    Resolution,
+    SourceKey,
+    Subcategory,
+)
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings
 
@@ -49,6 +57,25 @@ def record(key: str, **changes: object) -> IntakeRecord:
     }
     values.update(changes)
     return IntakeRecord(**values)  # type: ignore[arg-type]
+
+
+def close_case(office: Backoffice, reference: str | uuid.UUID) -> None:
+    """Close a case the way an agent does: follow-ups done, interpreted, typified (first
+    contact), the closing protocol, then the closing."""
+    agent = Actor.agent("maria.b")
+    for _ in office.case(reference).pending_follow_ups:
+        office.complete_follow_up(reference, outcome="llamada hecha", actor=agent)
+    office.interpret(reference, category=Category.SAC, subcategory=Subcategory.CARTERA, actor=agent)
+    office.typify(reference, marking_code="M-1", resolution=Resolution.FIRST_CONTACT, actor=agent)
+    office.complete_closing_protocol(
+        reference,
+        resolution_explained=True,
+        nothing_else_pending=True,
+        closing_script_read=True,
+        survey_invited=True,
+        actor=agent,
+    )
+    office.close_case(reference, summary="resuelto", actor=agent)
 
 
 def _admin() -> psycopg.Connection[tuple[object, ...]]:

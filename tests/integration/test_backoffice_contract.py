@@ -24,7 +24,7 @@ from domain.values import (
     SourceKey,
     Subcategory,
 )
-from tests.conftest import T0, record
+from tests.conftest import T0, close_case, record
 
 AGENT = Actor.agent("maria.b")
 
@@ -185,27 +185,11 @@ def test_repeat_contact_events_name_the_new_source(office: Backoffice) -> None:
     assert events[-1].source == SourceKey(Channel.CRM, "K2")
 
 
-def _close(office: Backoffice, reference: str) -> None:
-    for _ in office.case(reference).pending_follow_ups:
-        office.complete_follow_up(reference, outcome="llamada hecha", actor=AGENT)
-    office.interpret(reference, category=Category.SAC, subcategory=Subcategory.CARTERA, actor=AGENT)
-    office.typify(reference, marking_code="M-1", resolution=Resolution.FIRST_CONTACT, actor=AGENT)
-    office.complete_closing_protocol(
-        reference,
-        resolution_explained=True,
-        nothing_else_pending=True,
-        closing_script_read=True,
-        survey_invited=True,
-        actor=AGENT,
-    )
-    office.close_case(reference, summary="resuelto", actor=AGENT)
-
-
 def test_rerunning_a_file_after_its_case_closed_adds_only_the_new_contact(
     office: Backoffice,
 ) -> None:
     office.ingest([record("K1", account="5"), record("K2", account="5")])
-    _close(office, "K1")
+    close_case(office, "K1")
     report = office.ingest(
         [record("K1", account="5"), record("K2", account="5"), record("K3", account="5")]
     )

@@ -11,7 +11,6 @@ the settings that turn it off.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,11 +25,11 @@ from application.ingestion import IngestReport
 from application.intake import IntakeRecord
 from application.ports import CaseQuery
 from application.service import Backoffice
-from domain.values import Actor, CaseStatus, Category, Resolution, Subcategory
+from domain.values import Actor, CaseStatus
 from entrypoints.bootstrap import bootstrap
 from entrypoints.index_worker import ProcessIndexWorker
 from entrypoints.settings import SettingsError, load_settings
-from tests.conftest import T0, _admin, record
+from tests.conftest import T0, _admin, close_case, record
 
 AGENT = Actor.agent("maria.b")
 
@@ -167,7 +166,7 @@ def _with_other_work(
                 continue
             closed = state.status is CaseStatus.CLOSED
             if action == "close" and not closed:
-                _close(office, case)
+                close_case(office, case)
             elif action == "reopen" and closed:
                 office.reopen(case, reason="el cliente volvió a llamar", actor=AGENT)
             elif action == "note" and not closed:
@@ -194,7 +193,7 @@ def test_a_case_closed_during_the_import_is_not_given_the_next_repeat_contact(
             def rows(o: Backoffice = office) -> Iterator[IntakeRecord]:
                 yield record("K1", account="777")
                 yield record("K0", account="000")
-                _close(o, record("K1").source.case_id())
+                close_case(o, record("K1").source.case_id())
                 yield record("K2", account="777")
                 yield record("K3", account="777")
 
@@ -205,22 +204,6 @@ def test_a_case_closed_during_the_import_is_not_given_the_next_repeat_contact(
     assert outcomes[0] == outcomes[1]
 
 
-def _close(office: Backoffice, case: uuid.UUID) -> None:
-    for _ in office.case(case).pending_follow_ups:
-        office.complete_follow_up(case, outcome="llamada hecha", actor=AGENT)
-    office.interpret(case, category=Category.SAC, subcategory=Subcategory.CARTERA, actor=AGENT)
-    office.typify(case, marking_code="M-1", resolution=Resolution.FIRST_CONTACT, actor=AGENT)
-    office.complete_closing_protocol(
-        case,
-        resolution_explained=True,
-        nothing_else_pending=True,
-        closing_script_read=True,
-        survey_invited=True,
-        actor=AGENT,
-    )
-    office.close_case(case, summary="resuelto", actor=AGENT)
-
-
 def test_a_case_reopened_between_two_batches_gets_the_next_contact(clock: FixedClock) -> None:
     # K1 (account 777) was closed before the import. Between its second and third batches an
     # agent reopens it; the worker has not projected that yet. K3, same account and
@@ -229,7 +212,7 @@ def test_a_case_reopened_between_two_batches_gets_the_next_contact(clock: FixedC
     for with_worker in (False, True):
         with memory_office(clock) as office:
             office.ingest([record("K1", account="777")])
-            _close(office, record("K1").source.case_id())
+            close_case(office, record("K1").source.case_id())
             if with_worker:
                 office.index_worker = lambda o=office: LaggingWorker(o, step=1)
 
@@ -279,7 +262,8 @@ def test_contacts_whose_case_closed_under_the_import_share_one_new_case(
             if with_worker:
                 office.index_worker = lambda o=office: LaggingWorker(o, step=1)
             office.ingest([record("K1", account="777"), record("K2", account="000")])
-            _before_first_append(office, lambda o=office: _close(o, record("K1").source.case_id()))
+            k1 = record("K1").source.case_id()
+            _before_first_append(office, lambda o=office, c=k1: close_case(o, c))
             rows = [record("K3", account="777"), record("K4", account="777")]
             report = office.ingest([*rows, record("K5", account="555")], batch_size=3)
             assert (report.created, report.repeat_contacts) == (2, 1)

@@ -28,7 +28,7 @@ from domain.events import MailFailed
 from domain.values import Actor, EscalationTarget, Priority
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings
-from tests.conftest import T0, record
+from tests.conftest import T0, close_case, record
 
 AGENT = Actor.agent("maria.b")
 DIRECTORY = ContactDirectory(
@@ -287,9 +287,8 @@ def test_reminders_and_recommended_summaries(
     office.assign("K1", agent="maria.b", actor=AGENT)
     clock.set(T0 + timedelta(days=3))
     assert office.sweep().missed == 1
-    from tests.integration.test_backoffice_contract import _close
 
-    _close(office, "K2")
+    close_case(office, "K2")
     box = outbox(office, tmp_path, smtp(server.port))
     assert box.process().sent == 2
     (to_agent, reminder), (to_recommender, summary) = server.inbox.messages

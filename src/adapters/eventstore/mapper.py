@@ -192,19 +192,26 @@ def _optional_moment(value: Any) -> datetime | None:
     return None if value is None else _parse_iso(value)
 
 
+def _contact(state: dict[str, Any], case: uuid.UUID, version: int) -> dict[str, Any]:
+    """The fields both events share: the case, who recorded it when, which contact."""
+    return {
+        "originator_id": case,
+        "originator_version": version,
+        "timestamp": _parse_iso(state["timestamp"]),
+        "actor": _parse_actor(state["actor"]),
+        "source": _source(state["source"]),
+        "received_at": _parse_iso(state["received_at"]),
+        "request": _text(state["request"]),
+    }
+
+
 def _ingested(state: dict[str, Any], case: uuid.UUID, version: int) -> Ingested:
     return Ingested(
-        originator_id=case,
-        originator_version=version,
-        timestamp=_parse_iso(state["timestamp"]),
-        actor=_parse_actor(state["actor"]),
-        source=_source(state["source"]),
-        received_at=_parse_iso(state["received_at"]),
+        **_contact(state, case, version),
         account=_text(state["account"]),
         line=LineOfBusiness(state["line"]),
         customer_name=_text(state["customer_name"]),
         typification=_text(state["typification"]),
-        request=_text(state["request"]),
         follow_up_at=_optional_moment(state["follow_up_at"]),
         front_agent=_optional_text(state["front_agent"]),
         recommended_by=_optional_text(state["recommended_by"]),
@@ -212,15 +219,7 @@ def _ingested(state: dict[str, Any], case: uuid.UUID, version: int) -> Ingested:
 
 
 def _repeat_contact(state: dict[str, Any], case: uuid.UUID, version: int) -> RepeatContactRecorded:
-    return RepeatContactRecorded(
-        originator_id=case,
-        originator_version=version,
-        timestamp=_parse_iso(state["timestamp"]),
-        actor=_parse_actor(state["actor"]),
-        source=_source(state["source"]),
-        received_at=_parse_iso(state["received_at"]),
-        request=_text(state["request"]),
-    )
+    return RepeatContactRecorded(**_contact(state, case, version))
 
 
 FAST_EVENTS: dict[type[Any], tuple[frozenset[str], Any]] = {
