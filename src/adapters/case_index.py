@@ -341,13 +341,13 @@ class _CaseIndex(SqlView):
             c.execute(
                 self._sql(
                     f"SELECT open_key, case_id FROM case_index WHERE {clause}"
-                    " ORDER BY opened_at DESC"
+                    " ORDER BY opened_at DESC, case_id DESC"  # the same answer on every backend
                 ),
                 params,
             )
             rows = c.fetchall()
         found: dict[tuple[str, str], uuid.UUID] = {}
-        for row in rows:
+        for row in rows:  # newest first: for a pair, the earliest opened case wins
             account, _, typification = row["open_key"].partition(_SEP)
             found[(account, typification)] = uuid.UUID(row["case_id"])
         return found

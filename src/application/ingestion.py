@@ -8,7 +8,6 @@ index and the store's own uniqueness, and adds nothing.
 
 from __future__ import annotations
 
-import bisect
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -23,7 +22,7 @@ from application.ports import ConcurrencyConflict, IndexWorker
 from domain import decisions
 from domain.decisions import RepeatContact
 from domain.errors import CaseClosed, DomainError, InvalidValue
-from domain.events import CaseEvent, Ingested
+from domain.events import CaseEvent, Closed, ClosedFirstContact, Ingested, Reopened
 from domain.state import CaseState, fold
 from domain.values import INTAKE
 
@@ -33,6 +32,9 @@ if TYPE_CHECKING:
 MAX_REPORTED_REJECTIONS = 1_000
 WORKER_POLL_SECONDS = 0.002
 """How often a run that waits for the index worker looks at the index's position."""
+DECISIVE_KINDS: tuple[type[CaseEvent], ...] = (Ingested, Closed, ClosedFirstContact, Reopened)
+"""The events that change which case is open for an (account, typification), i.e. the
+index's answer to `open_cases_for`: what an import's decisions depend on besides its own."""
 WORKER_STALL_SECONDS = 30.0
 """A worker that leaves the index where it is this long while the run waits is given up (it
 is stopped and the run projects what is left itself); a batch takes it well under a second."""
@@ -150,10 +152,9 @@ class Ingestion:
                         batch = []
                 if batch:
                     self._batch(batch, report)
-            except BaseException:
-                self._stop_worker()
-                raise
-            self._finish_worker()
+                self._finish_worker()
+            finally:
+                self._stop_worker()  # still running only if something went wrong
         return report
 
     # --- the index: projected here, or by a worker while this run goes on ------------------
@@ -173,9 +174,28 @@ class Ingestion:
             self._wait_for(self._unindexed[-2][0][-1])
         position = office.index.position()
         self._unindexed = [u for u in self._unindexed if u[0][-1] > position]
-        ours = sum(len(p) - bisect.bisect_right(p, position) for p, _ in self._unindexed)
-        if office.store.last_position() - position > ours:
-            self._settle()  # others wrote meanwhile: decide on an index that shows it
+        if self._others_decisive_since(position):
+            self._settle()  # others opened, closed or reopened cases: decide on that index
+
+    def _others_decisive_since(self, position: int) -> bool:
+        """Whether the log holds, past `position`, events of other writers that change which
+        case is open for an (account, typification): only those would make this run decide
+        otherwise than with an index at the log's head. (Their notes, assignments and the
+        like, and PostgreSQL's unused ids, do not: no wait for them.)"""
+        store = self.office.store
+        head = store.last_position()
+        ours = sorted(p for positions, _ in self._unindexed for p in positions if p > position)
+        if head - position == len(ours):
+            return False  # nothing but this run's own batches
+        # The positions between this run's own: read just those, just the decisive kinds.
+        start = position
+        for mine in [*ours, head + 1]:
+            if mine > start + 1 and store.read_log(
+                start, 1, through=mine - 1, kinds=DECISIVE_KINDS
+            ):
+                return True
+            start = mine
+        return False
 
     def _wait_for(self, position: int) -> None:
         """Until the index is at `position`; without the worker if it stops or stalls."""

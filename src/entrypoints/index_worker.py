@@ -37,9 +37,10 @@ log = logging.getLogger(__name__)
 
 BATCH_EVENTS = 20_000
 """Events projected per transaction at most (two of the import's batches of 10,000)."""
-FINISH_SECONDS = 120.0
-"""How long `finish` waits for the worker's last catch-up (the import has already waited
-for it to reach the log's head, so this is a guard, not a schedule) before killing it."""
+FINISH_SECONDS = 10.0
+"""How long `finish` waits for the worker to end once its input is closed. The import has
+already waited for the index to reach the log's head (with its own stall watchdog), so the
+worker only has to notice and exit; one that does not is killed."""
 IDLE_SECONDS = 0.005
 """How long the worker waits for new events when it has caught up."""
 SOURCE_ROOT = Path(__file__).resolve().parents[1]

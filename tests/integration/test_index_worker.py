@@ -11,6 +11,8 @@ the settings that turn it off.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from application.intake import IntakeRecord
 from application.ports import CaseQuery
 from application.service import Backoffice
 from domain.values import Actor, CaseStatus
+from entrypoints import index_worker
 from entrypoints.bootstrap import bootstrap
 from entrypoints.index_worker import ProcessIndexWorker
 from entrypoints.settings import SettingsError, load_settings
@@ -239,7 +242,7 @@ def test_a_write_by_someone_else_during_the_first_batch_does_not_hide_that_batch
             office.ingest([record("OLD")])
             if with_worker:
                 office.index_worker = lambda o=office: LaggingWorker(o, step=1)
-            _before_first_append(
+            _before_append(
                 office,
                 lambda o=office: o.add_note(record("OLD").source.case_id(), text="n", actor=AGENT),
             )
@@ -254,35 +257,66 @@ def test_a_write_by_someone_else_during_the_first_batch_does_not_hide_that_batch
 def test_contacts_whose_case_closed_under_the_import_share_one_new_case(
     clock: FixedClock,
 ) -> None:
-    # K3 and K4 (account 777) are decided as repeat contacts on K1; just before the batch is
-    # appended an agent closes K1, so the append conflicts and the careful path finds K1
-    # closed for both: they open one case together (K4 a repeat contact on K3's).
+    # K3 and K4 (account 777), in the import's second batch, are decided as repeat contacts
+    # on K1; just before that batch is appended an agent closes K1, so the append conflicts
+    # and the careful path finds K1 closed for both: they open one case together (K4 a
+    # repeat contact on K3's), with the worker running or without one.
     for with_worker in (False, True):
+        workers: list[LaggingWorker] = []
         with memory_office(clock) as office:
             if with_worker:
-                office.index_worker = lambda o=office: LaggingWorker(o, step=1)
+                office.index_worker = lambda o=office, w=workers: _keep(w, LaggingWorker(o, step=1))
             office.ingest([record("K1", account="777"), record("K2", account="000")])
             k1 = record("K1").source.case_id()
-            _before_first_append(office, lambda o=office, c=k1: close_case(o, c))
-            rows = [record("K3", account="777"), record("K4", account="777")]
-            report = office.ingest([*rows, record("K5", account="555")], batch_size=3)
-            assert (report.created, report.repeat_contacts) == (2, 1)
+            _before_append(office, lambda o=office, c=k1: close_case(o, c), at=2)
+            rows = [record("X1", account="1"), record("X2", account="2")]
+            rows += [record("K3", account="777"), record("K4", account="777")]
+            report = office.ingest(rows, batch_size=2)
+            assert len(workers) == int(with_worker)
+            assert (report.created, report.repeat_contacts) == (3, 1)
             k3 = office.case("K3")
             assert k3.repeat_contacts == (record("K4").source,)
             assert office.resolve("K4") == k3.case_id
 
 
-def _before_first_append(office: Backoffice, other_work: Callable[[], object]) -> None:
-    """Have another agent's work done just before the import's next append."""
+def _before_append(office: Backoffice, other_work: Callable[[], object], at: int = 1) -> None:
+    """Have another agent's work done just before the `at`-th append from now."""
     append = office.store.append
-    pending = [other_work]
+    calls = [0]
 
     def append_after_it(events: Any) -> Any:
-        while pending:
-            pending.pop()()
+        calls[0] += 1
+        if calls[0] == at:
+            other_work()
         return append(events)
 
     office.store.append = append_after_it  # type: ignore[method-assign]
+
+
+def test_notes_by_others_do_not_make_the_import_wait_a_closing_does(
+    clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settles = _count_settles(monkeypatch)
+    waits_before_the_closing: list[int] = []
+    with memory_office(clock) as office:
+        office.ingest([record("N1", account="900"), record("N2", account="901")])
+        office.index_worker = lambda o=office: LaggingWorker(o, step=1)
+        rows = records_from([(i, i, 0) for i in range(10, 20)])
+
+        def work(o: Backoffice = office) -> Iterator[IntakeRecord]:
+            for start in range(0, len(rows), 2):
+                yield from rows[start : start + 2]
+                if start < 6:  # after each of the first three batches: notes
+                    for key in ("N1", "N2"):
+                        o.add_note(record(key).source.case_id(), text="revisado", actor=AGENT)
+                elif start == 6:  # after the fourth: a closing
+                    waits_before_the_closing.append(len(settles))
+                    close_case(o, record("N1").source.case_id())
+
+        report = office.ingest(work(), batch_size=2)
+        assert report.created == 10
+    assert waits_before_the_closing == [0]
+    assert len(settles) == 1
 
 
 def test_a_worker_that_stalls_is_given_up_and_the_import_finishes(
@@ -341,8 +375,9 @@ def second_postgres_url(postgres_url: str) -> Iterator[str]:
 
 
 def test_the_worker_process_projects_the_import_and_the_result_is_the_same(
-    two_urls: tuple[str, str], tmp_path: Path, clock: FixedClock
+    two_urls: tuple[str, str], tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    settles = _count_settles(monkeypatch)
     rows = _rows_for_processes()
     keys = sorted({r.source.key for r in rows})
     results = []
@@ -364,6 +399,20 @@ def test_the_worker_process_projects_the_import_and_the_result_is_the_same(
     # It did the projecting: every position after the import's first batch.
     assert process.summary["projected"] == len(results[0]["events"]) - 40
     assert process.summary["peak_rss_kib"] > 0
+    assert settles == []  # nobody else wrote: the import never had to wait for the whole log
+
+
+def _count_settles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every time an import waits for the index to reach the log's head (one entry each)."""
+    settles: list[int] = []
+    settle = ingestion.Ingestion._settle
+
+    def counted(self: ingestion.Ingestion) -> None:
+        settles.append(1)
+        settle(self)
+
+    monkeypatch.setattr(ingestion.Ingestion, "_settle", counted)
+    return settles
 
 
 def _started(started: list[ProcessIndexWorker], worker: Any) -> Any:
@@ -440,7 +489,8 @@ def test_the_worker_imports_nothing_from_the_current_folder_and_follows_a_relati
     # it; and a host that changes folder after bootstrapping.
     exports = tmp_path / "exports"
     exports.mkdir()
-    (exports / "orjson.py").write_text("raise SystemExit('imported from the current folder')\n")
+    for folder in (exports, tmp_path):  # where it bootstraps, where the worker starts
+        (folder / "orjson.py").write_text("raise SystemExit('imported from the current folder')\n")
     monkeypatch.chdir(exports)
     started: list[ProcessIndexWorker] = []
     settings = load_settings(environ={}, data_dir="data", database_url="sqlite")
@@ -456,3 +506,38 @@ def test_the_worker_imports_nothing_from_the_current_folder_and_follows_a_relati
     assert process.summary["projected"] > 0  # it did the work, on the import's own files
     assert (exports / "data" / "case_index.sqlite").exists()
     assert not (tmp_path / "data").exists()
+
+
+def test_a_worker_that_does_not_end_when_told_is_killed(
+    tmp_path: Path,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(index_worker, "FINISH_SECONDS", 0.5)
+    started: list[ProcessIndexWorker] = []
+    with _office("sqlite", tmp_path / "data", clock, "on") as office:
+        start = office.index_worker
+        assert start is not None
+
+        def frozen_at_the_end() -> Any:
+            worker = start()
+            assert isinstance(worker, ProcessIndexWorker)
+            finish = worker.finish
+
+            def finish_frozen() -> bool:
+                os.kill(worker.process.pid, signal.SIGSTOP)  # it will never read its input
+                return finish()
+
+            worker.finish = finish_frozen  # type: ignore[method-assign]
+            started.append(worker)
+            return worker
+
+        office.index_worker = frozen_at_the_end
+        with caplog.at_level(logging.WARNING, logger="entrypoints.index_worker"):
+            report = office.ingest(_rows_for_processes(), batch_size=40)
+        assert (report.created, report.repeat_contacts, report.already_known) == (60, 240, 7)
+        assert office.index.position() == office.store.last_position()
+    [worker] = started
+    assert worker.process.returncode == -signal.SIGKILL
+    assert any("did not end within 0.5 s" in r.getMessage() for r in caplog.records)
