@@ -39,6 +39,7 @@ import cattrs
 
 DEFAULT_DATA_DIR = "backoffice-data"
 SQLITE_RECORDER_TOPIC = "adapters.eventstore.sqlite_recorder:BulkSQLiteApplicationRecorder"
+POSTGRES_RECORDER_TOPIC = "adapters.eventstore.postgres_recorder:BulkPostgresApplicationRecorder"
 
 
 class SettingsError(Exception):
@@ -106,7 +107,7 @@ class Settings:
                 "SQLITE_LOCK_TIMEOUT": "30",
                 "APPLICATION_RECORDER_TOPIC": SQLITE_RECORDER_TOPIC,
             }
-        return self._postgres_env()
+        return {**self._postgres_env(), "APPLICATION_RECORDER_TOPIC": POSTGRES_RECORDER_TOPIC}
 
     def index_env(self) -> dict[str, str]:
         """The case index's environment: its own SQLite file, or the same PostgreSQL."""

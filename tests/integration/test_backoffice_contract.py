@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from adapters.clock import FixedClock
+from adapters.eventstore.postgres_recorder import BulkPostgresApplicationRecorder
+from application.ingestion import ingested_from
 from application.ports import CaseQuery, ConcurrencyConflict
 from application.service import AmbiguousReference, Backoffice
 from domain import decisions
@@ -24,6 +26,8 @@ from domain.values import (
     SourceKey,
     Subcategory,
 )
+from entrypoints.bootstrap import bootstrap
+from entrypoints.settings import load_settings
 from tests.conftest import T0, close_case, record
 
 AGENT = Actor.agent("maria.b")
@@ -300,3 +304,24 @@ def test_an_index_that_also_keeps_own_keys_in_case_keys_still_finds_each_case_on
                   ("Y1", str(case)))  # fmt: skip
     assert office.index.find_by_source_key("Y1") == [case]
     assert office.resolve("Y1") == case
+
+
+def test_a_large_batch_is_appended_whole_in_order_or_not_at_all(office: Backoffice) -> None:
+    events = [ingested_from(record(f"B{i}", account=f"A{i}"), T0) for i in range(500)]
+    logged = office.store.append(events[:300])
+    assert [e.position for e in logged] == list(range(1, 301))
+    # One event already stored makes the whole batch conflict: none of it is written.
+    with pytest.raises(ConcurrencyConflict):
+        office.store.append([*events[300:], events[0]])
+    assert office.store.last_position() == 300
+    from_log = office.store.read_log(0, 1_000)
+    assert [(e.position, e.event) for e in from_log] == [(e.position, e.event) for e in logged]
+
+
+@pytest.mark.postgres
+def test_postgresql_appends_through_the_binary_array_recorder(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    settings = load_settings(environ={}, data_dir=str(tmp_path), database_url=postgres_url)
+    with bootstrap(settings) as office:
+        assert isinstance(office.store.app.recorder, BulkPostgresApplicationRecorder)
