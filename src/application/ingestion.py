@@ -1,27 +1,27 @@
 """Bulk intake: records in, cases and repeat contacts out, in batches, idempotently.
 
-Per batch: one look-up of the open cases for the batch's (account, typification) pairs, one
-append of every new case (one transaction), then the repeat contacts one by one. The common
-case (new rows) costs no per-row query; a re-run of the same file is recognised from the
-index and the store's own uniqueness, and adds nothing.
+Per batch: one look-up of the open cases for the batch's (account, typification) pairs, each
+case a batch repeats on rebuilt once, and one append of the batch's new cases and repeat
+contacts (one transaction). The common case (new rows) costs no per-row query; a re-run of
+the same file is recognised from the index and the store's own uniqueness, and adds nothing.
+From the second batch on, an index worker may project the case index beside the run
+(`Ingestion`).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, TypeVar
-
-import attrs
+from typing import TYPE_CHECKING
 
 from application.collector import collector_paused
-from application.intake import IntakeItem, IntakeRecord, RejectedRow
+from application.intake import IngestReport, IntakeItem, IntakeRecord, RejectedRow
 from application.ports import ConcurrencyConflict, IndexWorker
 from domain import decisions
 from domain.decisions import RepeatContact
-from domain.errors import CaseClosed, DomainError, InvalidValue
+from domain.errors import CaseClosed, DomainError
 from domain.events import CaseEvent, Closed, ClosedFirstContact, Ingested, Reopened
 from domain.state import CaseState, fold
 from domain.values import INTAKE
@@ -29,7 +29,6 @@ from domain.values import INTAKE
 if TYPE_CHECKING:
     from application.service import Backoffice
 
-MAX_REPORTED_REJECTIONS = 1_000
 WORKER_POLL_SECONDS = 0.002
 """How often a run that waits for the index worker looks at the index's position."""
 DECISIVE_KINDS: tuple[type[CaseEvent], ...] = (Ingested, Closed, ClosedFirstContact, Reopened)
@@ -38,60 +37,6 @@ index's answer to `open_cases_for`: what an import's decisions depend on besides
 WORKER_STALL_SECONDS = 30.0
 """A worker that leaves the index where it is this long while the run waits is given up (it
 is stopped and the run projects what is left itself); a batch takes it well under a second."""
-
-
-@attrs.define
-class IngestReport:
-    """What an intake run did. `rejected` holds the first rejections; `rejected_count` all."""
-
-    read: int = 0
-    created: int = 0
-    repeat_contacts: int = 0
-    already_known: int = 0
-    rejected_count: int = 0
-    rejected: list[RejectedRow] = attrs.Factory(list)
-
-    def reject(self, row: RejectedRow) -> None:
-        self.rejected_count += 1
-        if len(self.rejected) < MAX_REPORTED_REJECTIONS:
-            self.rejected.append(row)
-
-    @property
-    def ok(self) -> bool:
-        return self.rejected_count == 0
-
-
-class _Located(Protocol):
-    @property
-    def location(self) -> str: ...
-
-
-L = TypeVar("L", bound=_Located)
-
-
-def record_each(items: Iterable[L | RejectedRow], record: Callable[[L], bool]) -> IngestReport:
-    """Run `record` on each item (True: something new was recorded; False: the log already
-    said it); a refused item is reported with its place, its field and why, the others go on.
-    Used by the imports of facts from outside (surveys, monitorings, the roster, the register).
-    """
-    report = IngestReport()
-    for item in items:
-        if isinstance(item, RejectedRow):
-            report.reject(item)
-            continue
-        report.read += 1
-        try:
-            new = record(item)
-        except (DomainError, ConcurrencyConflict) as error:
-            field = error.field if isinstance(error, InvalidValue) else None
-            reason = error.why if isinstance(error, InvalidValue) else str(error)
-            report.reject(RejectedRow(location=item.location, field=field, reason=reason))
-            continue
-        if new:
-            report.created += 1
-        else:
-            report.already_known += 1
-    return report
 
 
 def ingested_from(record: IntakeRecord, at: datetime) -> Ingested:

@@ -1,18 +1,21 @@
-"""What intake adapters hand to the application: well-formed records, or rejected rows.
+"""What intake adapters hand to the application, and what an import run says back.
 
 A CRM export, a JSON Lines file or a mailbox becomes a stream of `IntakeRecord` (a case to
 ingest) and `RejectedRow` (where and why an input could not be read). The stream is lazy so
-that a file of any size is read in constant memory.
+that a file of any size is read in constant memory. Every import answers with an
+`IngestReport`; the imports of facts from outside record their items with `record_each`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import attrs
 
+from application.ports import ConcurrencyConflict
+from domain.errors import DomainError, InvalidValue
 from domain.values import LineOfBusiness, SourceKey
 
 
@@ -58,3 +61,60 @@ class IntakeReader(Protocol):
         ...
 
     def items(self, on_progress: ProgressCallback | None = None) -> Iterator[IntakeItem]: ...
+
+
+MAX_REPORTED_REJECTIONS = 1_000
+
+
+@attrs.define
+class IngestReport:
+    """What an intake run did. `rejected` holds the first rejections; `rejected_count` all."""
+
+    read: int = 0
+    created: int = 0
+    repeat_contacts: int = 0
+    already_known: int = 0
+    rejected_count: int = 0
+    rejected: list[RejectedRow] = attrs.Factory(list)
+
+    def reject(self, row: RejectedRow) -> None:
+        self.rejected_count += 1
+        if len(self.rejected) < MAX_REPORTED_REJECTIONS:
+            self.rejected.append(row)
+
+    @property
+    def ok(self) -> bool:
+        return self.rejected_count == 0
+
+
+class _Located(Protocol):
+    @property
+    def location(self) -> str: ...
+
+
+L = TypeVar("L", bound=_Located)
+
+
+def record_each(items: Iterable[L | RejectedRow], record: Callable[[L], bool]) -> IngestReport:
+    """Run `record` on each item (True: something new was recorded; False: the log already
+    said it); a refused item is reported with its place, its field and why, the others go on.
+    Used by the imports of facts from outside (surveys, monitorings, the roster, the register).
+    """
+    report = IngestReport()
+    for item in items:
+        if isinstance(item, RejectedRow):
+            report.reject(item)
+            continue
+        report.read += 1
+        try:
+            new = record(item)
+        except (DomainError, ConcurrencyConflict) as error:
+            field = error.field if isinstance(error, InvalidValue) else None
+            reason = error.why if isinstance(error, InvalidValue) else str(error)
+            report.reject(RejectedRow(location=item.location, field=field, reason=reason))
+            continue
+        if new:
+            report.created += 1
+        else:
+            report.already_known += 1
+    return report

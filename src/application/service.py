@@ -20,8 +20,8 @@ from application.indicators import (
     IndicatorView,
     report,
 )
-from application.ingestion import Ingestion, IngestReport
-from application.intake import IntakeItem
+from application.ingestion import Ingestion
+from application.intake import IngestReport, IntakeItem
 from application.markings import Marking, check_marking
 from application.ports import (
     CaseIndex,

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import attrs
 
-from application.ingestion import IngestReport, record_each
-from application.intake import RejectedRow
+from application.intake import IngestReport, RejectedRow, record_each
 from domain import records
 from domain.errors import CaseNotFound, InvalidValue
 from domain.events import CaseEvent

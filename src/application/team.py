@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from application.ingestion import IngestReport, record_each
-from application.intake import RejectedRow
+from application.intake import IngestReport, RejectedRow, record_each
 from application.ports import ConcurrencyConflict
 from application.service import MAX_ATTEMPTS
 from domain import practices, roster

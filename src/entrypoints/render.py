@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.eventstore.mapper import CONVERTER, TOPICS, event_payload
-from application.ingestion import IngestReport
+from application.intake import IngestReport
 from application.ports import CaseSummary, DueFollowUp
 from domain.calendar import BOGOTA
 from domain.events import CaseEvent

@@ -23,8 +23,7 @@ from hypothesis import strategies as st
 
 from adapters.clock import FixedClock
 from application import ingestion
-from application.ingestion import IngestReport
-from application.intake import IntakeRecord
+from application.intake import IngestReport, IntakeRecord
 from application.ports import CaseQuery
 from application.service import Backoffice
 from domain.values import Actor, CaseStatus

@@ -15,8 +15,7 @@ import attrs
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 
-from application.ingestion import IngestReport
-from application.intake import IntakeReader
+from application.intake import IngestReport, IntakeReader
 from application.ports import CaseQuery
 from domain.calendar import BusinessCalendar
 from domain.errors import InvalidValue
