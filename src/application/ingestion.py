@@ -10,6 +10,7 @@ From the second batch on, an index worker may project the case index beside the 
 
 from __future__ import annotations
 
+import bisect
 import time
 import uuid
 from collections.abc import Iterable
@@ -129,10 +130,11 @@ class Ingestion:
         like, and PostgreSQL's unused ids, do not: no wait for them.)"""
         store = self.office.store
         head = store.last_position()
-        ours = sorted(p for positions, _ in self._unindexed for p in positions if p > position)
-        if head - position == len(ours):
+        mine_since = [ps[bisect.bisect_right(ps, position) :] for ps, _ in self._unindexed]
+        if head - position == sum(map(len, mine_since)):
             return False  # nothing but this run's own batches
         # The positions between this run's own: read just those, just the decisive kinds.
+        ours = sorted(p for positions in mine_since for p in positions)
         start = position
         for mine in [*ours, head + 1]:
             if mine > start + 1 and store.read_log(
