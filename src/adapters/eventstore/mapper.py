@@ -111,17 +111,7 @@ def event_payload(event: CaseEvent | TeamEvent) -> dict[str, Any]:
 # stores hundreds of thousands of these two, so their dicts are built directly. Same keys, same
 # order, same values (tests compare both on many events): the stored JSON is byte-identical.
 
-_actor_texts: dict[Actor, str] = {}
-
-
-def _actor_text(actor: Actor) -> str:
-    text = _actor_texts.get(actor)
-    if text is None:
-        text = str(actor)
-        if len(_actor_texts) >= 4_096:
-            _actor_texts.clear()
-        _actor_texts[actor] = text
-    return text
+_actor_text = functools.lru_cache(maxsize=4_096)(Actor.__str__)  # as `_parse_actor`, reversed
 
 
 def _ingested_payload(e: Ingested) -> dict[str, Any]:
