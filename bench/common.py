@@ -16,6 +16,8 @@ from importlib.metadata import version
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
+from adapters.process_memory import peak_resident_kib, resident_kib
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 T0 = datetime(2026, 7, 15, 14, 0, tzinfo=UTC)
@@ -161,29 +163,11 @@ def _cpu_model() -> str:
     return platform.processor() or "?"
 
 
-def rss_kib() -> int:
-    """This process's resident set size now (VmRSS), in KiB; 0 when unknown."""
-    return _status_kib("VmRSS")
-
-
-def peak_rss_kib() -> int:
-    """This process's peak resident set size (VmHWM), in KiB; 0 when unknown.
-
-    Unlike `getrusage(RUSAGE_SELF)`, VmHWM belongs to the current memory map only, so a child
-    started by fork + exec does not inherit its parent's peak.
-    """
-    return _status_kib("VmHWM")
-
-
-def _status_kib(key: str) -> int:
-    try:
-        with open("/proc/self/status", encoding="utf-8") as status:
-            for line in status:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+rss_kib = resident_kib
+"""This process's resident set size now (VmRSS), in KiB; 0 when unknown."""
+peak_rss_kib = peak_resident_kib
+"""This process's peak resident set size (VmHWM), in KiB; 0 when unknown (see
+`adapters.process_memory` for why VmHWM)."""
 
 
 # --- files and SQLite ------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from typing import IO, Any
 
 from adapters.case_index import open_case_index
 from adapters.eventstore.store import EventSourcedCaseStore
+from adapters.process_memory import peak_resident_kib
 from application.projection import catch_up
 
 log = logging.getLogger(__name__)
@@ -155,19 +156,7 @@ def main() -> int:
     except Exception as error:  # one line for the importing process; the log stays the truth
         print(f"{type(error).__name__}: {error}", file=sys.stderr)
         return 1
-    print(json.dumps({"projected": projected, "peak_rss_kib": _peak_rss_kib()}))
-    return 0
-
-
-def _peak_rss_kib() -> int:
-    """This process's peak resident memory (VmHWM: its own, not its parent's before exec)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
+    print(json.dumps({"projected": projected, "peak_rss_kib": peak_resident_kib()}))
     return 0
 
 
