@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from domain.calendar import BusinessCalendar
+from domain.decisions import new_event
 from domain.errors import RuleViolation
 from domain.events import CaseEvent, ClockBreached, ClockStarted, ClockStopped, ClockWarned
 from domain.state import CaseState, Clock
@@ -73,11 +74,11 @@ def _start(
     actor: Actor,
     at: datetime,
 ) -> ClockStarted:
-    return ClockStarted(
-        originator_id=state.case_id,
-        originator_version=state.version + 1,
-        timestamp=max(at, state.updated_at),
-        actor=actor,
+    return new_event(
+        ClockStarted,
+        state,
+        actor,
+        at,
         clock_id=max((c.clock_id for c in state.clocks), default=0) + 1,
         kind=kind,
         started_at=started_at,
@@ -89,14 +90,7 @@ def _start(
 
 
 def _stop(state: CaseState, clock_id: int, reason: str, actor: Actor, at: datetime) -> ClockStopped:
-    return ClockStopped(
-        originator_id=state.case_id,
-        originator_version=state.version + 1,
-        timestamp=max(at, state.updated_at),
-        actor=actor,
-        clock_id=clock_id,
-        reason=reason,
-    )
+    return new_event(ClockStopped, state, actor, at, clock_id=clock_id, reason=reason)
 
 
 def _running(state: CaseState, kind: ClockKind) -> Clock | None:

@@ -135,15 +135,16 @@ class CaseState:
     closed_at: datetime | None = None
     reopen_count: int = 0
     mail_failures: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(Message-ID, recipients) of each message that could not be delivered."""
     clocks: tuple[Clock, ...] = ()
     checks: tuple[tuple[str, str, bool], ...] = ()
     """(system, aspect, inconsistent) of each check made, oldest first."""
     pending_calls: tuple[str, ...] = ()
-    surveys: tuple[str, ...] = ()
-    monitorings: tuple[str, ...] = ()
-    """The ids of the survey answers recorded on the case."""
     """What outside systems failed to do and is still pending (cleared by the next check)."""
-    """(Message-ID, recipients) of each message that could not be delivered."""
+    surveys: tuple[str, ...] = ()
+    """The ids of the survey answers recorded on the case."""
+    monitorings: tuple[str, ...] = ()
+    """The ids of the quality monitorings recorded on the case."""
 
     @property
     def is_open(self) -> bool:
