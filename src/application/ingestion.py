@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from application.collector import collector_paused
-from application.intake import IngestReport, IntakeItem, IntakeRecord, RejectedRow
+from application.intake import IngestReport, IntakeItem, IntakeRecord, RejectedRow, refusal
 from application.ports import ConcurrencyConflict, IndexWorker
 from domain import decisions
 from domain.decisions import RepeatContact
@@ -315,7 +315,7 @@ class Ingestion:
         try:
             return ingested_from(record, now)
         except DomainError as error:
-            report.reject(RejectedRow(location=record.location, field=None, reason=str(error)))
+            report.reject(refusal(record.location, error))
             return None
 
     def _append(self, events: list[Ingested], report: IngestReport) -> None:

@@ -95,6 +95,14 @@ class _Located(Protocol):
 L = TypeVar("L", bound=_Located)
 
 
+def refusal(location: str, error: DomainError | ConcurrencyConflict) -> RejectedRow:
+    """The rejection of the item at `location` that the domain (or the store) refused: the
+    field at fault when the error names one, and why."""
+    if isinstance(error, InvalidValue):
+        return RejectedRow(location=location, field=error.field, reason=error.why)
+    return RejectedRow(location=location, field=None, reason=str(error))
+
+
 def record_each(items: Iterable[L | RejectedRow], record: Callable[[L], bool]) -> IngestReport:
     """Run `record` on each item (True: something new was recorded; False: the log already
     said it); a refused item is reported with its place, its field and why, the others go on.
@@ -109,9 +117,7 @@ def record_each(items: Iterable[L | RejectedRow], record: Callable[[L], bool]) -
         try:
             new = record(item)
         except (DomainError, ConcurrencyConflict) as error:
-            field = error.field if isinstance(error, InvalidValue) else None
-            reason = error.why if isinstance(error, InvalidValue) else str(error)
-            report.reject(RejectedRow(location=item.location, field=field, reason=reason))
+            report.reject(refusal(item.location, error))
             continue
         if new:
             report.created += 1

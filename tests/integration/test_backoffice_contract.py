@@ -325,3 +325,14 @@ def test_postgresql_appends_through_the_binary_array_recorder(
     settings = load_settings(environ={}, data_dir=str(tmp_path), database_url=postgres_url)
     with bootstrap(settings) as office:
         assert isinstance(office.store.app.recorder, BulkPostgresApplicationRecorder)
+
+
+def test_a_record_the_domain_refuses_is_rejected_naming_its_field_and_the_rest_kept(
+    office: Backoffice,
+) -> None:
+    report = office.ingest([record("R1"), record("R2", account="9" * 41), record("R3")])
+    assert (report.created, report.rejected_count) == (2, 1)
+    [rejected] = report.rejected
+    assert (rejected.location, rejected.field) == ("test:R2", "account")
+    assert "40" in rejected.reason
+    assert "9" * 41 not in str(rejected)  # the account itself is not echoed
