@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from application.service import Backoffice
 
 WORKER_POLL_SECONDS = 0.002
-"""How often a run that waits for the index worker looks at the index's position."""
+WORKER_POLL_MAX_SECONDS = 0.032
+"""A run that waits for the index worker looks at the index's position after 2 ms, then
+less and less often while it does not move (up to every 32 ms)."""
 DECISIVE_KINDS: tuple[type[CaseEvent], ...] = (Ingested, Closed, ClosedFirstContact, Reopened)
 """The events that change which case is open for an (account, typification), i.e. the
 index's answer to `open_cases_for`: what an import's decisions depend on besides its own."""
@@ -98,9 +100,10 @@ class Ingestion:
                         batch = []
                 if batch:
                     self._batch(batch, report)
-                self._finish_worker()
+                self._settle()  # the index has everything, by the worker or by this run
+                self._end_worker(finish=True)
             finally:
-                self._stop_worker()  # still running only if something went wrong
+                self._end_worker()  # still running only if something went wrong
         return report
 
     # --- the index: projected here, or by a worker while this run goes on ------------------
@@ -147,16 +150,17 @@ class Ingestion:
     def _wait_for(self, position: int) -> None:
         """Until the index is at `position`; without the worker if it stops or stalls."""
         index = self.office.index
-        reached, since = index.position(), time.monotonic()
+        reached, since, pause = index.position(), time.monotonic(), WORKER_POLL_SECONDS
         while self.worker is not None and (now_at := index.position()) < position:
             if now_at != reached:
-                reached, since = now_at, time.monotonic()
+                reached, since, pause = now_at, time.monotonic(), WORKER_POLL_SECONDS
             elif not self.worker.alive():
-                self._stop_worker()
+                self._end_worker()
             elif time.monotonic() - since > WORKER_STALL_SECONDS:
-                self._stop_worker(f"the index did not move for {WORKER_STALL_SECONDS:g} s")
+                self._end_worker(why=f"the index did not move for {WORKER_STALL_SECONDS:g} s")
             else:
-                time.sleep(WORKER_POLL_SECONDS)
+                time.sleep(pause)
+                pause = min(pause * 2, WORKER_POLL_MAX_SECONDS)  # fewer queries on a long wait
         if self.worker is None:
             self.office.catch_up()
 
@@ -167,20 +171,14 @@ class Ingestion:
         self._unindexed.clear()
         self.office.catch_up()
 
-    def _stop_worker(self, why: str = "") -> None:
+    def _end_worker(self, *, finish: bool = False, why: str = "") -> None:
+        """Let the worker end (`finish`, once the index is at the head) or stop it now."""
         worker, self.worker = self.worker, None
         self._unindexed.clear()
-        if worker is not None:
+        if worker is not None and finish:
+            worker.finish()
+        elif worker is not None:
             worker.stop(why)
-
-    def _finish_worker(self) -> None:
-        if self.worker is not None:
-            self._wait_for(self.office.store.last_position())  # it may still stall here
-        worker, self.worker = self.worker, None
-        self._unindexed.clear()
-        if worker is not None:
-            worker.finish()  # if it failed, the catch-up below does its work
-        self.office.catch_up()
 
     def _open_cases(self, records: list[IntakeRecord]) -> dict[tuple[str, str], uuid.UUID]:
         """The open case of each record's (account, typification), if any."""
