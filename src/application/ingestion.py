@@ -285,27 +285,19 @@ class Ingestion:
             if state is None:
                 late.extend(target_records)
                 continue
-            seen = {state.source, *state.repeat_contacts}
-            contacts: list[IntakeRecord] = []
-            for record in target_records:
-                if record.source in seen:
-                    known += 1
-                else:
-                    seen.add(record.source)
-                    contacts.append(record)
+            contacts = decisions.new_contacts(
+                state, [RepeatContact(r.source, r.received_at, r.request) for r in target_records]
+            )
+            known += len(target_records) - len(contacts)
             if not contacts:
                 continue
             try:
                 events.extend(
-                    decisions.record_repeat_contacts(
-                        state,
-                        [RepeatContact(r.source, r.received_at, r.request) for r in contacts],
-                        actor=INTAKE,
-                        at=now,
-                    )
+                    decisions.record_repeat_contacts(state, contacts, actor=INTAKE, at=now)
                 )
             except CaseClosed:
-                late.extend(contacts)
+                by_source = {r.source: r for r in reversed(target_records)}  # the first of each
+                late.extend(by_source[c.source] for c in contacts)
         return events, known, late
 
     @staticmethod

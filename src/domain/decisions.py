@@ -170,21 +170,29 @@ class RepeatContact:
     request: str
 
 
+def new_contacts(state: CaseState, contacts: Sequence[RepeatContact]) -> list[RepeatContact]:
+    """The contacts not yet on the case, in order: a source key already on it, or earlier in
+    `contacts`, is left out."""
+    known = {state.source, *state.repeat_contacts}
+    fresh = []
+    for contact in contacts:
+        if contact.source not in known:
+            known.add(contact.source)
+            fresh.append(contact)
+    return fresh
+
+
 def record_repeat_contacts(
     state: CaseState, contacts: Sequence[RepeatContact], *, actor: Actor, at: datetime
 ) -> list[CaseEvent]:
     """Several new contacts about this open case, in order: the events recording them one by
-    one would give (a source key already on the case, or earlier in `contacts`, is skipped),
-    decided in one pass — a bulk import may bring hundreds for one case."""
-    known = {state.source, *state.repeat_contacts}
+    one would give (those already on the case are skipped, see `new_contacts`), decided in
+    one pass — a bulk import may bring hundreds for one case."""
     events: list[CaseEvent] = []
-    for contact in contacts:
-        if contact.source in known:
-            continue
+    for contact in new_contacts(state, contacts):
         if not events:
             require_open(state, "recording a repeat contact")
         require_aware("received_at", contact.received_at)
-        known.add(contact.source)
         events.append(
             RepeatContactRecorded(
                 originator_id=state.case_id,
