@@ -27,6 +27,7 @@ from adapters.sql_view import (
 )
 from application.ports import CaseQuery, CaseSummary, DueClock, DueFollowUp, LoggedEvent
 from domain.events import (
+    EVENT_TYPES,
     Assigned,
     CaseEvent,
     ClockBreached,
@@ -94,6 +95,8 @@ class _CaseIndex(SqlView):
     """The case index's tables and queries, shared by both backends."""
 
     tables = TABLES
+    kinds = EVENT_TYPES
+    """Case events only: the team's streams are left out by the store, never read."""
 
     def _project(self, c: Cursor, events: Sequence[LoggedEvent]) -> None:
         # A case's Ingested is its first event, so new rows can all go in first.
@@ -105,7 +108,7 @@ class _CaseIndex(SqlView):
         for logged in events:
             event = logged.event
             if isinstance(event, Ingested) or not isinstance(event, CaseEvent):
-                continue  # new cases are in; the roster's events are not about cases
+                continue  # new cases are in (and a team event, given directly, is not a case's)
             cid = str(event.originator_id)
             if isinstance(event, RepeatContactRecorded):
                 keys.append((event.source.key, cid))

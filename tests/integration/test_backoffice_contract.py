@@ -14,7 +14,7 @@ from adapters.eventstore.postgres_recorder import BulkPostgresApplicationRecorde
 from application.ingestion import ingested_from
 from application.ports import CaseQuery, ConcurrencyConflict
 from application.service import AmbiguousReference, Backoffice
-from domain import decisions
+from domain import decisions, roster
 from domain.errors import CaseClosed, CaseNotFound
 from domain.events import Assigned, Ingested, Interpreted, NoteAdded, RepeatContactRecorded
 from domain.values import (
@@ -336,3 +336,30 @@ def test_a_record_the_domain_refuses_is_rejected_naming_its_field_and_the_rest_k
     assert (rejected.location, rejected.field) == ("test:R2", "account")
     assert "40" in rejected.reason
     assert "9" * 41 not in str(rejected)  # the account itself is not echoed
+
+
+def test_the_case_index_never_reads_the_teams_events_and_still_moves_past_them(
+    office: Backoffice,
+) -> None:
+    office.ingest([record("T1")])
+    joined = roster.enrol(
+        None, agent="maria.b", team="Premium Hogar", role=roster.Role.AGENT,
+        since=T0.date(), actor=AGENT, at=T0,
+    )  # fmt: skip
+    office.store.append(joined)
+    office.ingest([record("T2", account="other")])
+    read: list[Any] = []
+    read_log = office.store.read_log
+
+    def reading(*args: Any, **kwargs: Any) -> Any:
+        events = read_log(*args, **kwargs)
+        read.extend(e.event for e in events)
+        return events
+
+    office.store.read_log = reading  # type: ignore[method-assign]
+    office.index.reset()
+    office.catch_up()
+    assert office.index.position() == office.store.last_position()
+    assert read
+    assert not any(isinstance(e, roster.TeamEvent) for e in read)
+    assert office.count() == 2
