@@ -42,13 +42,19 @@ SQLITE_RECORDER_TOPIC = "adapters.eventstore.sqlite_recorder:BulkSQLiteApplicati
 POSTGRES_RECORDER_TOPIC = "adapters.eventstore.postgres_recorder:BulkPostgresApplicationRecorder"
 
 
+def _absolute(path: str | Path) -> Path:
+    return Path(path).absolute()
+
+
 class SettingsError(Exception):
     """A setting that cannot be used; the message names the setting and the source."""
 
 
 @attrs.frozen(kw_only=True)
 class Settings:
-    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    data_dir: Path = attrs.field(default=Path(DEFAULT_DATA_DIR), converter=_absolute)
+    """Made absolute when the settings are made: a host that changes folder afterwards keeps
+    its files (the databases, the outbox, the index worker's view of them)."""
     database_url: str = "sqlite"
     rr_note_max_length: int = 240
     follow_up_on_time_minutes: int = 120
@@ -103,7 +109,7 @@ class Settings:
         if backend == "sqlite":
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(self.data_dir.absolute() / "cases.sqlite"),
+                "SQLITE_DBNAME": str(self.data_dir / "cases.sqlite"),
                 "SQLITE_LOCK_TIMEOUT": "30",
                 "APPLICATION_RECORDER_TOPIC": SQLITE_RECORDER_TOPIC,
             }
@@ -122,7 +128,7 @@ class Settings:
         if backend == "sqlite":
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(self.data_dir.absolute() / f"{view}.sqlite"),
+                "SQLITE_DBNAME": str(self.data_dir / f"{view}.sqlite"),
                 "SQLITE_LOCK_TIMEOUT": "30",
             }
         return self._postgres_env()
@@ -135,7 +141,7 @@ class Settings:
         if backend == "sqlite":
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(self.data_dir.absolute() / f"{consumer.lower()}.sqlite"),
+                "SQLITE_DBNAME": str(self.data_dir / f"{consumer.lower()}.sqlite"),
                 "SQLITE_LOCK_TIMEOUT": "30",
             }
         return self._postgres_env()
