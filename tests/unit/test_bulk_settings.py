@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
+from typing import Any
 
 from eventsourcing.sqlite import SQLiteDatastore
 
@@ -56,3 +57,37 @@ def test_the_collector_is_paused_during_a_run_and_restored_as_it_was() -> None:
         assert not gc.isenabled()  # it was off before: it stays off
     finally:
         gc.enable()
+
+
+def test_imports_and_catch_ups_run_with_the_collector_paused(tmp_path: Path) -> None:
+    from adapters.clock import FixedClock
+    from entrypoints.bootstrap import bootstrap
+    from entrypoints.settings import load_settings
+    from tests.conftest import T0, record
+
+    office = bootstrap(
+        load_settings(environ={}, data_dir=str(tmp_path), database_url="sqlite"),
+        clock=FixedClock(T0),
+    )
+    seen: list[bool] = []
+    project, append = office.index.project, office.store.append
+
+    def projecting(*args: Any, **kwargs: Any) -> None:
+        seen.append(gc.isenabled())
+        project(*args, **kwargs)
+
+    def appending(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return append(*args, **kwargs)
+
+    office.index.project = projecting  # type: ignore[method-assign]
+    office.store.append = appending  # type: ignore[method-assign]
+    try:
+        office.ingest([record("G1"), record("G2")])  # appends, projects its batch
+        office.index.reset()
+        office.catch_up()  # reads the log back and projects it
+        assert len(seen) == 3
+        assert not any(seen)
+        assert gc.isenabled()  # and back on afterwards
+    finally:
+        office.close()

@@ -264,6 +264,6 @@ def test_the_chart_page_needs_one_report_per_day() -> None:
     daily = report(facts_from(july_history().events), JULY, Dimension.ALL)
     page = indicators_page([date(2026, 7, 1)], [daily])
     assert page.count("<polyline") == 6
-    assert "meta 90" in page  # Calidad MEC's goal, drawn
+    assert page.count("meta 90") == 2  # Seguimientos' goal and Calidad MEC's, each drawn
     with pytest.raises(ValueError, match="one report per day"):
         indicators_page([date(2026, 7, 1), date(2026, 7, 2)], [daily])

@@ -359,3 +359,30 @@ def test_a_roster_row_is_recorded_whole_or_not_at_all(tmp_path: Path) -> None:
         assert [str(r) for r in early.rejected] == [
             "nomina.csv:12: since: 2024-12-01 is before ana.p joined (2025-01-01)"
         ]
+
+
+def test_a_shift_export_says_something_about_absences_only_when_it_has_the_column(
+    tmp_path: Path,
+) -> None:
+    from adapters.intake.team import ShiftReader
+    from application.team import ShiftRecord
+
+    with_column = tmp_path / "with.csv"
+    with_column.write_text(
+        "asesor;fecha;hora_inicio;hora_fin;novedad\n"
+        "maria.b;27/11/2026;07:00;16:00;\n"
+        "maria.b;28/11/2026;07:00;16:00;incapacidad\n",
+        encoding="utf-8",
+    )
+    without = tmp_path / "without.csv"
+    without.write_text(
+        "asesor;fecha;hora_inicio;hora_fin\nmaria.b;27/11/2026;07:00;16:00\n", encoding="utf-8"
+    )
+    present, absent = ShiftReader(with_column).items()
+    [silent] = ShiftReader(without).items()
+    assert isinstance(present, ShiftRecord)
+    assert isinstance(absent, ShiftRecord)
+    assert isinstance(silent, ShiftRecord)
+    assert (present.absence, present.absence_known) == (None, True)  # withdraws one recorded
+    assert (absent.absence, absent.absence_known) == ("incapacidad", True)
+    assert (silent.absence, silent.absence_known) == (None, False)  # leaves absences alone
