@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 
 import attrs
 
-from domain.calendar import BOGOTA
+from domain.calendar import BusinessCalendar
 from domain.events import (
     Assigned,
     CaseEvent,
@@ -162,7 +162,7 @@ class Facts:
             return lambda attributes, _: attributes.key(by)
         roster = self.roster()
         return lambda attributes, moment: roster.team(
-            attributes.agent, moment.astimezone(BOGOTA).date()
+            attributes.agent, BusinessCalendar.local_date(moment)
         )
 
 
@@ -314,7 +314,7 @@ def team_facts(e: TeamEvent) -> list[Fact]:
     if isinstance(e, AbsenceWithdrawn):
         return [AbsenceFact(e.agent, e.day, None)]
     if isinstance(e, PracticeHeld):
-        held_on = e.held_at.astimezone(BOGOTA).date()
+        held_on = BusinessCalendar.local_date(e.held_at)
         return [PracticeFact(e.register_key, e.practice, e.owner, held_on, e.minutes)]
     return []
 
@@ -382,6 +382,6 @@ def follow_up_order(fact: FollowUpFact) -> tuple[datetime, str, int]:
 
 def period_days(period: Period) -> tuple[date, date]:
     """The Bogotá days a period touches, as [first, end)."""
-    first = period.start.astimezone(BOGOTA).date()
-    last = (period.end - timedelta(microseconds=1)).astimezone(BOGOTA).date()
+    first = BusinessCalendar.local_date(period.start)
+    last = BusinessCalendar.local_date(period.end - timedelta(microseconds=1))
     return first, last + timedelta(days=1)

@@ -25,7 +25,7 @@ from datetime import date, timedelta
 
 import attrs
 
-from domain.calendar import BOGOTA
+from domain.calendar import BusinessCalendar
 from domain.facts import (
     ClosingFact,
     ContactFact,
@@ -144,10 +144,10 @@ def efectividad(facts: Facts, period: Period) -> dict[str, Effectiveness]:
         if closing.closed_at in period:
             agent = closing.attributes.agent
             closed[agent] += 1
-            days[agent].add(closing.closed_at.astimezone(BOGOTA).date())
+            days[agent].add(BusinessCalendar.local_date(closing.closed_at))
     for f in facts.follow_ups:
         if f.settled_at is not None and f.settled_at in period and f.status != "missed":
-            days[f.attributes.agent].add(f.settled_at.astimezone(BOGOTA).date())
+            days[f.attributes.agent].add(BusinessCalendar.local_date(f.settled_at))
     compliance = seguimientos(facts, period, Dimension.AGENT)
     agents = sorted(set(days) | set(compliance))
     return {
