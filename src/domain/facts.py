@@ -11,6 +11,7 @@ number has one definition whichever path fed it.
 from __future__ import annotations
 
 import enum
+import functools
 import uuid
 from collections.abc import Callable, Iterable, MutableMapping
 from datetime import date, datetime, timedelta
@@ -153,14 +154,17 @@ class Facts:
     absences: tuple[AbsenceFact, ...] = ()
     practices: tuple[PracticeFact, ...] = ()
 
+    @functools.cached_property
     def roster(self) -> Roster:
+        """Who was where on each day; built once per set of facts (every team indicator and
+        the team grouping use it)."""
         return Roster(self.placements, self.leavings)
 
     def grouping(self, by: Dimension) -> Callable[[Attributes, datetime], str]:
         """The group of a fact with these attributes at that moment."""
         if by is not Dimension.TEAM:
             return lambda attributes, _: attributes.key(by)
-        roster = self.roster()
+        roster = self.roster
         return lambda attributes, moment: roster.team(
             attributes.agent, BusinessCalendar.local_date(moment)
         )

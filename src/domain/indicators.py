@@ -281,7 +281,7 @@ def absenteeism(
         return {}
     first, end = period_days(period)
     days = attendance(facts.shifts, facts.absences, first, end)
-    return ausentismo(days, facts.roster(), by is Dimension.AGENT, by is Dimension.TEAM)
+    return ausentismo(days, facts.roster, by is Dimension.AGENT, by is Dimension.TEAM)
 
 
 def attrition(facts: Facts, period: Period, by: Dimension = Dimension.ALL) -> dict[str, Attrition]:
@@ -289,7 +289,7 @@ def attrition(facts: Facts, period: Period, by: Dimension = Dimension.ALL) -> di
     if by not in (Dimension.ALL, Dimension.TEAM):
         return {}
     first, end = period_days(period)
-    return rotacion(facts.roster(), facts.leavings, first, end, by is Dimension.TEAM)
+    return rotacion(facts.roster, facts.leavings, first, end, by is Dimension.TEAM)
 
 
 def practices(
@@ -304,7 +304,7 @@ def practices(
     return practice_compliance(
         facts.practices,
         days,
-        facts.roster(),
+        facts.roster,
         first,
         end,
         by is Dimension.AGENT,

@@ -293,7 +293,7 @@ def test_a_move_dated_before_an_earlier_move_counts_from_its_own_date() -> None:
     assert state.role_on(date(2026, 9, 2)) is Role.SUPERVISOR
     assert (state.team, state.role) == ("Hogar 1", Role.SUPERVISOR)  # the latest start
     assert r.enrol("pedro.l", "Hogar 1", Role.SUPERVISOR, date(2026, 9, 1)) == []
-    roster = facts_from(r.events).roster()
+    roster = facts_from(r.events).roster
     assert roster.placement("pedro.l", date(2026, 7, 1)) == ("Hogar 2", Role.COORDINATOR)
     assert roster.placement("pedro.l", date(2026, 9, 2)) == ("Hogar 1", Role.SUPERVISOR)
 
