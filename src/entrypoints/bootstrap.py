@@ -123,17 +123,22 @@ def build_outbox(office: Backoffice, settings: Settings, *, mailer: Mailer | Non
     elif mailer is None:
         mailer = FolderMailer(settings.data_dir / "outbox")
     directory = contact_matrix(settings)
-    with schema_lock(settings.store_env()):
-        env = without_ddl_when_ready(settings.tracking_env("Outbox"), ("outbox_tracking",))
-        tracker = TrackedPosition(env, "Outbox")
     return Outbox(
         office,
         mailer,
         directory,
-        tracker,
+        outbox_position(settings),
         sender=settings.mail_from,
         domain=settings.mail_domain,
     )
+
+
+def outbox_position(settings: Settings) -> TrackedPosition:
+    """Where the outbox is in the log (its own table), without a mailer or a directory: what
+    `projections status` needs."""
+    with schema_lock(settings.store_env()):
+        env = without_ddl_when_ready(settings.tracking_env("Outbox"), ("outbox_tracking",))
+        return TrackedPosition(env, "Outbox")
 
 
 def _client(settings: Settings, system: str, url: str | None, variable: str) -> JsonClient:

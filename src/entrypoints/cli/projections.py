@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from rich.table import Table
 
 from entrypoints import render
-from entrypoints.bootstrap import build_outbox
+from entrypoints.bootstrap import outbox_position
 from entrypoints.cli.shared import (
     JsonOption,
     current_office,
@@ -26,11 +26,11 @@ def status(as_json: JsonOption = False) -> None:
     office = current_office()
     head = office.store.last_position()
     positions = office.projections()
-    outbox = build_outbox(office, current_settings())
+    tracker = outbox_position(current_settings())
     try:
-        positions["outbox"] = outbox.tracker.position()
+        positions["outbox"] = tracker.position()
     finally:
-        outbox.close()
+        tracker.close()
     rows: list[dict[str, str | int]] = [
         {"projection": name, "position": position, "log": head, "behind": head - position}
         for name, position in positions.items()
