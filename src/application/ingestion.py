@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 
 WORKER_POLL_SECONDS = 0.002
 WORKER_POLL_MAX_SECONDS = 0.032
-"""A run that waits for the index worker looks at the index's position after 2 ms, then
-less and less often while it does not move (up to every 32 ms)."""
+"""A run that waits for the index worker looks at the index's position every 2 ms; when the
+index has not moved for a second, less and less often (up to every 32 ms)."""
 DECISIVE_KINDS: tuple[type[CaseEvent], ...] = (Ingested, Closed, ClosedFirstContact, Reopened)
 """The events that change which case is open for an (account, typification), i.e. the
 index's answer to `open_cases_for`: what an import's decisions depend on besides its own."""
@@ -160,7 +160,8 @@ class Ingestion:
                 self._end_worker(why=f"the index did not move for {WORKER_STALL_SECONDS:g} s")
             else:
                 time.sleep(pause)
-                pause = min(pause * 2, WORKER_POLL_MAX_SECONDS)  # fewer queries on a long wait
+                if time.monotonic() - since > 1.0:  # a long wait: fewer queries
+                    pause = min(pause * 2, WORKER_POLL_MAX_SECONDS)
         if self.worker is None:
             self.office.catch_up()
 
