@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 
 import orjson
@@ -57,8 +58,14 @@ def table_rows(
         raw.seek(0)
         text = text_stream(raw, encoding)
         header = text.readline()
-        delimiter = sniff_delimiter(header)
-        names = next(csv.reader([header], delimiter=delimiter), [])
+        reader = csv.reader(chain((header,), text), delimiter=sniff_delimiter(header))
+        try:
+            names = next(reader, [])
+        except csv.Error as error:
+            yield RejectedRow(
+                location=f"{path.name}:1", field=None, reason=f"unreadable header: {error}"
+            )
+            return
         columns = [aliases.get(fold(name)) for name in names]
         missing = [name for name in required if name not in columns]
         if missing:
@@ -68,23 +75,45 @@ def table_rows(
                 reason=f"missing columns: {', '.join(missing)}",
             )
             return
-        for number, row in enumerate(csv.reader(text, delimiter=delimiter), start=2):
-            if any(cell.strip() for cell in row):
-                values = {c: v.strip() for c, v in zip(columns, row, strict=False) if c}
-                empty = next((f for f in required if not values.get(f)), None)
-                if empty is not None:
-                    yield RejectedRow(
-                        location=f"{path.name}:{number}", field=empty, reason="required"
-                    )
-                else:
-                    yield f"{path.name}:{number}", values
+        # As the CRM reader: a row is placed at the line it starts on (a quoted cell may span
+        # lines), an unreadable row is rejected and the rest read on, and when two columns
+        # stand for one field the first one counts.
+        previous_end = reader.line_num
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                yield RejectedRow(
+                    location=f"{path.name}:{previous_end + 1}",
+                    field=None,
+                    reason=f"unreadable: {error}",
+                )
+                previous_end = reader.line_num
+                continue
+            location = f"{path.name}:{previous_end + 1}"
+            previous_end = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            values: dict[str, str] = {}
+            for column, cell in zip(columns, row, strict=False):
+                if column and column not in values:
+                    values[column] = cell.strip()
+            empty = next((f for f in required if not values.get(f)), None)
+            if empty is not None:
+                yield RejectedRow(location=location, field=empty, reason="required")
+            else:
+                yield location, values
 
 
 def _json_rows(
     path: Path, aliases: dict[str, str], required: tuple[str, ...]
 ) -> Iterator[tuple[str, dict[str, str]] | RejectedRow]:
     with path.open("rb") as raw:
-        for number, line in enumerate(raw, start=1):
+        for number, raw_line in enumerate(raw, start=1):
+            # A byte-order mark, as Windows tools write it, is not part of the first object.
+            line = raw_line.removeprefix(b"\xef\xbb\xbf") if number == 1 else raw_line
             if not line.strip():
                 continue
             location = f"{path.name}:{number}"
