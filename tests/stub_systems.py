@@ -50,11 +50,13 @@ class Stub:
             time.sleep(fault[1])
         elif fault is not None:
             return int(fault[1]), {"error": "temporarily unavailable"}
+        if method != "GET" and not key:
+            return 400, {"error": "Idempotency-Key required"}
         with self._lock:
             if key is not None and key in self._replies:
                 return self._replies[key]
         try:
-            reply = self._route(method, path, body)
+            reply = self._route(method, path, body, key or "")
         except SystemRefused as refused:
             reply = (404, {"error": refused.detail})
         if key is not None:
@@ -62,7 +64,7 @@ class Stub:
                 self._replies[key] = reply
         return reply
 
-    def _route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+    def _route(self, method: str, path: str, body: Any, key: str) -> tuple[int, Any]:
         url = urllib.parse.urlsplit(path)
         parts = [urllib.parse.unquote(p) for p in url.path.strip("/").split("/")]
         query = dict(urllib.parse.parse_qsl(url.query))
@@ -78,27 +80,29 @@ class Stub:
             account, what = parts[1], parts[2]
             if what == "markings":
                 return 201, JSON.unstructure(
-                    a.register_marking(account, body["code"], body["notes"])
+                    a.register_marking(account, body["code"], body["notes"], key=key)
                 )
             if what == "notes":
-                a.add_note(account, body["text"], NoteFolder(body["folder"]))
+                a.add_note(account, body["text"], NoteFolder(body["folder"]), key=key)
                 return 204, None
             if what == "orders":
                 return 201, {"order": a.create_order(account, VisitKind(body["kind"]),
-                                                     body["description"])}  # fmt: skip
+                                                     body["description"], key=key)}  # fmt: skip
             if what == "ticklers":
-                a.leave_tickler(account, JSON.structure(body["due"], datetime), body["text"])
+                a.leave_tickler(
+                    account, JSON.structure(body["due"], datetime), body["text"], key=key
+                )
                 return 204, None
         if parts[0] == "diagnostics" and method == "GET":
             return 200, JSON.unstructure(self.diagnostics.diagnose(parts[1]))
         if parts[0] == "diagnostics":
             incident = self.diagnostics.open_incident(
-                parts[1], IncidentScope(body["scope"]), body["description"]
+                parts[1], IncidentScope(body["scope"]), body["description"], key=key
             )
             return 201, {"incident": incident}
         if parts[0] == "tickets" and method == "POST":
             ticket = self.tickets.open_ticket(TicketKind(body["kind"]), body["account"],
-                                              body["description"])  # fmt: skip
+                                              body["description"], key=key)  # fmt: skip
             return 201, {"ticket": ticket}
         if parts[0] == "tickets":
             return 200, JSON.unstructure(self.tickets.status(parts[1]))
@@ -110,7 +114,7 @@ class Stub:
             return 200, {"slots": JSON.unstructure(found)}
         if parts[0] == "visits" and parts[1] == "bookings":
             booking = self.scheduling.book(body["account"], body["order"],
-                                           JSON.structure(body["slot"], Slot))  # fmt: skip
+                                           JSON.structure(body["slot"], Slot), key=key)  # fmt: skip
             if booking is None:
                 return 409, {"error": "no_slot"}
             return 201, JSON.unstructure(booking)

@@ -105,18 +105,32 @@ def load_markings(path: Path) -> dict[str, Marking]:
     for code, entry in table.items():
         where = f"{path}: markings.{code}"
         if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: expected label, category, resolution and tool")
+            raise ConfigError(
+                f"{where}: expected label, category (or categories), resolution and tool"
+            )
         try:
             catalogue[code] = Marking(
                 code=code,
                 label=_text(entry, "label", where),
-                category=Category(_text(entry, "category", where)),
+                categories=_categories(entry, where),
                 resolution=Resolution(_text(entry, "resolution", where)),
                 tool=_text(entry, "tool", where),
             )
         except ValueError as error:
             raise ConfigError(f"{where}: {error}") from error
     return catalogue
+
+
+def _categories(entry: dict[str, Any], where: str) -> tuple[Category, ...]:
+    """`category = "sac"`, or `categories = ["sac", "pqr"]` for a marking of several."""
+    if ("category" in entry) == ("categories" in entry):
+        raise ConfigError(f"{where}: give either category or categories")
+    if "category" in entry:
+        return (Category(_text(entry, "category", where)),)
+    listed = entry["categories"]
+    if not isinstance(listed, list) or not listed or not all(isinstance(c, str) for c in listed):
+        raise ConfigError(f"{where}: categories: a list of category names")
+    return tuple(dict.fromkeys(Category(c.strip()) for c in listed))
 
 
 def _text(entry: dict[str, Any], key: str, where: str) -> str:

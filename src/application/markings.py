@@ -15,7 +15,9 @@ from domain.values import Category, Resolution
 class Marking:
     code: str
     label: str
-    category: Category
+    categories: tuple[Category, ...]
+    """The categories of case it may be used on (a PQR marking also serves a SAC case whose
+    customer does not accept, DOMAIN.md §4)."""
     resolution: Resolution
     tool: str
     """Where the agent looks it up: UCC or Iclick (SAC), T&D or Diagnosticador (support)."""
@@ -28,10 +30,10 @@ def check_marking(
     marking = catalogue.get(code.strip())
     if marking is None:
         raise InvalidValue("marking", f"{code!r} is not in the marking catalogue")
-    if case.category is not None and marking.category is not case.category:
+    if case.category is not None and case.category not in marking.categories:
+        allowed = ", ".join(c.value for c in marking.categories)
         raise RuleViolation(
-            f"marking {marking.code} is for {marking.category.value} cases, "
-            f"this case is {case.category.value}"
+            f"marking {marking.code} is for {allowed} cases, this case is {case.category.value}"
         )
     if marking.resolution is not resolution:
         raise RuleViolation(

@@ -7,6 +7,9 @@
 - C: an agreement with the customer is possible: record it (RR and the case) and notify the
   answer, which stops the response clock and opens the reposición window.
 
+Every rule of the case is checked before the first write to RR/AC; each write carries its
+idempotency key (`OutsideWriter`), so running a branch again writes nothing twice.
+
 Sales: interpret, escalate to the sales area, follow up, close.
 """
 
@@ -14,20 +17,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from application.escalation import ContactMatrix
-from application.outside import call_for_case
+from application.escalation import ContactMatrix, Route
+from application.outside import Operation, OutsideSystems, OutsideWriter
 from application.service import Backoffice, CommandResult
-from application.systems import AccountSystem
+from application.typification import Typification
+from domain import deadlines
+from domain.decisions import add_note, clean_text
 from domain.errors import RuleViolation
 from domain.state import CaseState
 from domain.values import Actor, Category, EscalationTarget, NoteFolder, Resolution
 
 
 class PqrDesk:
-    def __init__(self, office: Backoffice, accounts: AccountSystem, matrix: ContactMatrix) -> None:
+    def __init__(self, office: Backoffice, systems: OutsideSystems, matrix: ContactMatrix) -> None:
         self.office = office
-        self.accounts = accounts
+        self.systems = systems
         self.matrix = matrix
+        self.writer = OutsideWriter(office, systems)
+        self.typification = Typification(office, self.writer)
 
     def _pqr(self, reference: str) -> CaseState:
         case = self.office.case(reference)
@@ -37,10 +44,14 @@ class PqrDesk:
             raise RuleViolation("a PQR needs its CUN: typify it with the CUN first")
         return case
 
-    def _escalate(self, case: CaseState, reason: str, actor: Actor) -> CommandResult:
+    def _route(self) -> Route:
         route = self.matrix.route("pqr")
         if route is None:
             raise RuleViolation("the contact matrix has no route for pqr")
+        return route
+
+    def _escalate(self, case: CaseState, reason: str, actor: Actor) -> CommandResult:
+        route = self._route()
         return self.office.escalate(
             case.case_id,
             target=EscalationTarget.RESPONSIBLE_AREA,
@@ -50,6 +61,18 @@ class PqrDesk:
             external_reference=case.cun,
             actor=actor,
         )
+
+    def _note_outside(self, case: CaseState, text: str, actor: Actor) -> CommandResult:
+        """The note in RR/AC (ESTRATEGICOS when longer than RR's field, §7), then on the case."""
+        limit = self.office.policies.rr_note_max_length
+        folder = NoteFolder.ESTRATEGICOS if len(text) > limit else NoteFolder.RR_NOTES
+        system = self.systems.account_system(case.line)
+        self.writer.write(
+            case, actor, system=system, operation=Operation.ADD_NOTE,
+            params={"account": case.account, "text": text, "folder": folder.value},
+            pending=f"consignar la nota en {system}",
+        )  # fmt: skip
+        return self.office.add_note(case.case_id, text=text, actor=actor)
 
     def redirect(self, reference: str, *, reason: str, actor: Actor) -> CommandResult:
         """Branch A."""
@@ -64,40 +87,29 @@ class PqrDesk:
         customer_contacted_at: datetime,
         actor: Actor,
     ) -> CommandResult:
-        """Branch B: only after talking to the customer."""
+        """Branch B: only after talking to the customer; the CUN stays the PQR's."""
         case = self._pqr(reference)
         if customer_contacted_at < case.opened_at:
             raise RuleViolation("branch B needs a contact with the customer after the PQR came in")
+        notes = clean_text("notes", notes, max_length=10_000)
+        self.typification.check(case, marking, Resolution.CUN)
+        self._route()
         text = f"Corrección de PQR tras contacto con el cliente: {notes}"
-        self.accounts.register_marking(case.account, marking, text)
-        folder = (
-            NoteFolder.ESTRATEGICOS
-            if len(text) > self.office.policies.rr_note_max_length
-            else (NoteFolder.RR_NOTES)
-        )
-        self.accounts.add_note(case.account, text, folder)
-        self.office.typify(
-            case.case_id, marking_code=marking, resolution=Resolution.CUN, cun=case.cun, actor=actor
-        )
-        self.office.add_note(case.case_id, text=text, actor=actor)
-        return self._escalate(case, f"PQR corregida ({marking}): {notes}", actor)
+        self.typification.register(case, marking=marking, notes=text, actor=actor, cun=case.cun)
+        self._note_outside(self.office.case(case.case_id), text, actor)
+        return self._escalate(case, f"PQR corregida ({marking.strip()}): {notes}", actor)
 
     def agree(self, reference: str, *, agreement: str, actor: Actor) -> CommandResult:
         """Branch C: the agreement is recorded and notified as the PQR's answer."""
         case = self._pqr(reference)
-        text = f"Acuerdo con el cliente: {agreement}"
-        call_for_case(
-            self.office,
-            case,
-            actor,
-            "add_note",
-            "consignar el acuerdo en RR",
-            lambda: self.accounts.add_note(case.account, text, NoteFolder.RR_NOTES),
-        )
-        self.office.add_note(case.case_id, text=text, actor=actor)
-        return self.office.answer_pqr(
-            case.case_id, notified_at=self.office.clock.now(), actor=actor
-        )
+        text = f"Acuerdo con el cliente: {agreement.strip()}"
+        now = self.office.clock.now()
+        rules = self.office.deadline_rules()
+        # The decisions are pure: trying them on the case checks every rule before RR.
+        add_note(case, text=text, actor=actor, at=now)
+        deadlines.answer_pqr(case, notified_at=now, rules=rules, actor=actor, at=now)
+        self._note_outside(case, text, actor)
+        return self.office.answer_pqr(case.case_id, notified_at=now, actor=actor)
 
 
 class SalesDesk:

@@ -9,8 +9,11 @@
    - `customer_disputes`: a PQR (the RR marking returns the CUN, the 15-business-day clock
      starts) or an adjustment (a DIME ticket, the 72-hour clock), escalated to the area.
 
-When RR or DIME does not answer, the case records what failed and what is pending
-(`SystemCallFailed`), and the error goes back to the caller; nothing already recorded is lost.
+Every rule of the case (state, marking catalogue, CUN rules, the contact matrix's route) is
+checked before the first write to RR/AC or DIME; each write goes through `OutsideWriter`, with
+its idempotency key, so running a command again never files a second PQR or ticket. When a
+system does not answer, the case records what failed and what is pending, and the error goes
+back to the caller; nothing already recorded is lost.
 """
 
 from __future__ import annotations
@@ -21,25 +24,23 @@ from typing import TypeVar
 
 import attrs
 
-from application.escalation import ContactMatrix
-from application.outside import call_for_case
+from application.escalation import ContactMatrix, Route
+from application.outside import DIME, Operation, OutsideSystems, OutsideWriter, call_for_case
 from application.service import Backoffice, CommandResult
 from application.systems import (
-    AccountSystem,
     BillingStatus,
     CollectionsStatus,
     PaymentStatus,
     TicketKind,
-    Tickets,
 )
-from domain import records
+from application.typification import Typification
+from domain import deadlines, records
 from domain.errors import RuleViolation
 from domain.state import CaseState
 from domain.values import (
     Actor,
     Category,
     EscalationTarget,
-    LineOfBusiness,
     Resolution,
     Subcategory,
 )
@@ -99,20 +100,12 @@ class Check:
 
 
 class SacDesk:
-    def __init__(
-        self,
-        office: Backoffice,
-        accounts: AccountSystem,
-        tickets: Tickets,
-        matrix: ContactMatrix,
-        *,
-        system: str = "RR",
-    ) -> None:
+    def __init__(self, office: Backoffice, systems: OutsideSystems, matrix: ContactMatrix) -> None:
         self.office = office
-        self.accounts = accounts
-        self.tickets = tickets
+        self.systems = systems
         self.matrix = matrix
-        self.system = system
+        self.writer = OutsideWriter(office, systems)
+        self.typification = Typification(office, self.writer)
 
     def _sac_case(self, reference: str) -> CaseState:
         case = self.office.case(reference)
@@ -125,27 +118,35 @@ class SacDesk:
     ) -> T:
         return call_for_case(self.office, case, actor, operation, pending, call)
 
+    def _route(self, *keys: str) -> Route:
+        for key in keys:
+            route = self.matrix.route(key)
+            if route is not None:
+                return route
+        raise RuleViolation(f"the contact matrix has no route for {keys[0]}")
+
     def check(self, reference: str, *, actor: Actor, inconsistent: bool = False) -> Check:
-        """Read RR for the case's subcategory; `inconsistent` adds the agent's own verdict."""
+        """Read RR (AC for móvil) for the case's subcategory; `inconsistent` adds the agent's
+        own verdict."""
         case = self._sac_case(reference)
         sub = case.subcategory
         account = case.account
-        pending = f"revisar {sub.value if sub else ''} en {self.system}"
+        system = self.systems.account_system(case.line)
+        accounts = self.systems.accounts(system)
+        pending = f"revisar {sub.value if sub else ''} en {system}"
         if sub is Subcategory.CARTERA:
             findings, flagged = cartera_findings(
                 self._call(
-                    case, actor, "collections", pending, lambda: self.accounts.collections(account)
+                    case, actor, "collections", pending, lambda: accounts.collections(account)
                 )
             )
         elif sub is Subcategory.FACTURACION:
             findings, flagged = facturacion_findings(
-                self._call(case, actor, "billing", pending, lambda: self.accounts.billing(account))
+                self._call(case, actor, "billing", pending, lambda: accounts.billing(account))
             )
         else:
             findings, flagged = recaudo_findings(
-                self._call(
-                    case, actor, "payments", pending, lambda: self.accounts.payments(account)
-                )
+                self._call(case, actor, "payments", pending, lambda: accounts.payments(account))
             )
         verdict = flagged or inconsistent
         now = self.office.clock.now()
@@ -153,7 +154,7 @@ class SacDesk:
         result = self.office.execute(
             case.case_id,
             lambda s: records.record_check(
-                s, system=self.system, aspect=aspect, findings=findings, inconsistent=verdict,
+                s, system=system, aspect=aspect, findings=findings, inconsistent=verdict,
                 actor=actor, at=now,
             ),
         )  # fmt: skip
@@ -162,79 +163,56 @@ class SacDesk:
     def escalate(self, reference: str, *, reason: str, actor: Actor) -> CommandResult:
         """The inconsistency goes by e-mail to the contact matrix's area (§9)."""
         case = self._sac_case(reference)
-        key = f"sac/{case.subcategory.value if case.subcategory else ''}"
-        route = self.matrix.route(key)
-        if route is None:
-            raise RuleViolation(f"the contact matrix has no route for {key}")
+        route = self._route(f"sac/{case.subcategory.value if case.subcategory else ''}")
         return self.office.escalate(
             case.case_id, target=EscalationTarget.CONTACT_MATRIX_AREA, area=route.area,
             reason=reason, priority=route.priority, actor=actor,
         )  # fmt: skip
 
     def customer_accepts(self, reference: str, *, marking: str, actor: Actor) -> CommandResult:
-        """Registered in RR as solved in first contact; the closing protocol comes next."""
+        """Registered in RR (AC for móvil) as solved in first contact; the closing protocol
+        comes next."""
         case = self._sac_case(reference)
-        receipt = self._call(
-            case, actor, "register_marking", f"registrar la marcación {marking} en {self.system}",
-            lambda: self.accounts.register_marking(case.account, marking, "primer contacto"),
-        )  # fmt: skip
-        if receipt.resolution is not Resolution.FIRST_CONTACT:
-            raise RuleViolation(f"{self.system} says marking {marking} generates a CUN")
-        self._tickler(case, actor, f"Marcación {marking}: solución en primer contacto")
-        return self.office.typify(
-            case.case_id, marking_code=marking, resolution=Resolution.FIRST_CONTACT, actor=actor
-        )
-
-    def _tickler(self, case: CaseState, actor: Actor, text: str) -> None:
-        """Móvil (AC): every typification leaves a tickler, due at the next follow-up (§7)."""
-        if case.line is not LineOfBusiness.MOVIL:
-            return
-        upcoming = case.next_follow_up
-        due = upcoming.due_at if upcoming else self.office.clock.now()
-        self._call(
-            case,
-            actor,
-            "leave_tickler",
-            "dejar el tickler en AC",
-            lambda: self.accounts.leave_tickler(case.account, due, text),
+        self.typification.check(case, marking, Resolution.FIRST_CONTACT)
+        return self.typification.register(
+            case, marking=marking, notes="Solución en primer contacto", actor=actor
         )
 
     def customer_disputes(
         self, reference: str, *, marking: str, reason: str, adjustment: bool, actor: Actor
     ) -> CommandResult:
-        """A PQR (RR gives the CUN; 15 business days) or an adjustment (DIME; 72 hours)."""
+        """A PQR (RR gives the CUN; 15 business days) or an adjustment (the marking in RR, a
+        DIME ticket; 72 hours), escalated to the responsible area."""
         case = self._sac_case(reference)
+        sub = case.subcategory.value if case.subcategory else ""
+        # Every rule first: nothing is written outside unless the whole command may go on.
         if adjustment:
-            ticket = self._call(
-                case, actor, "open_ticket", "radicar el ajuste en DIME",
-                lambda: self.tickets.open_ticket(TicketKind.ADJUSTMENT, case.account, reason),
-            )  # fmt: skip
-            self.office.request_adjustment(case.case_id, ticket=ticket, actor=actor)
-            self._tickler(case, actor, f"Ajuste {ticket}: {reason}")
-            route = self.matrix.route("sac/ajuste") or self.matrix.route(
-                f"sac/{case.subcategory.value if case.subcategory else ''}"
-            )
-            if route is None:
-                raise RuleViolation("the contact matrix has no route for sac/ajuste")
+            self.typification.check(case, marking, Resolution.FIRST_CONTACT)
+            self.office.deadline_rules()
+            deadlines.check_adjustment(case)
+            self.systems.require(DIME)
+            route = self._route("sac/ajuste", f"sac/{sub}")
+        else:
+            self.typification.check(case, marking, Resolution.CUN)
+            route = self._route("pqr")
+        if not reason.strip():
+            raise RuleViolation("say what the customer disputes (reason)")
+        typified = self.typification.register(case, marking=marking, notes=reason, actor=actor)
+        case = typified.case
+        if not adjustment:
             return self.office.escalate(
-                case.case_id, target=EscalationTarget.DIME, area=route.area, reason=reason,
-                priority=route.priority, external_reference=ticket, actor=actor,
+                case.case_id, target=EscalationTarget.RESPONSIBLE_AREA, area=route.area,
+                reason=reason, priority=route.priority, external_reference=case.cun, actor=actor,
             )  # fmt: skip
-        receipt = self._call(
-            case, actor, "register_marking", f"radicar la PQR ({marking}) en {self.system}",
-            lambda: self.accounts.register_marking(case.account, marking, reason),
+        answer = self.writer.write(
+            case, actor, system=DIME, operation=Operation.OPEN_TICKET,
+            params={"kind": TicketKind.ADJUSTMENT.value, "account": case.account,
+                    "description": reason},
+            pending="radicar el ajuste en DIME",
         )  # fmt: skip
-        if receipt.cun is None:
-            raise RuleViolation(f"{self.system} gave no CUN for marking {marking}")
-        self._tickler(case, actor, f"PQR {receipt.cun} ({marking}): {reason}")
-        self.office.typify(
-            case.case_id, marking_code=marking, resolution=Resolution.CUN, cun=receipt.cun,
-            actor=actor,
-        )  # fmt: skip
-        route = self.matrix.route("pqr")
-        if route is None:
-            raise RuleViolation("the contact matrix has no route for pqr")
+        ticket = answer["ticket"]
+        self.office.request_adjustment(case.case_id, ticket=ticket, actor=actor)
         return self.office.escalate(
-            case.case_id, target=EscalationTarget.RESPONSIBLE_AREA, area=route.area,
-            reason=reason, priority=route.priority, external_reference=receipt.cun, actor=actor,
+            case.case_id, target=EscalationTarget.DIME, area=route.area, reason=reason,
+            priority=route.priority, external_reference=ticket, actor=actor,
         )  # fmt: skip

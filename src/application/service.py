@@ -421,7 +421,15 @@ class Backoffice:
 
         return self._run(reference, decide)
 
-    def _rules(self) -> DeadlineRules:
+    def check_typify(self, case: CaseState, *, marking_code: str, resolution: Resolution) -> None:
+        """Every rule of the case and the marking catalogue for this typification; a command
+        that registers the marking outside calls it before writing."""
+        if self.policies.markings is not None:
+            check_marking(self.policies.markings, case, marking_code, resolution)
+        decisions.check_typify(case, marking_code=marking_code)
+
+    def deadline_rules(self) -> DeadlineRules:
+        """The business calendar and clocks; refused when none is configured."""
         if self.policies.deadlines is None:
             raise RuleViolation("no business calendar is configured: clocks cannot be computed")
         return self.policies.deadlines
@@ -430,7 +438,7 @@ class Backoffice:
         self, reference: str | uuid.UUID, *, notified_at: datetime, actor: Actor
     ) -> CommandResult:
         """The PQR's answer was notified: its clock stops, the reposición window opens."""
-        now, rules = self.clock.now(), self._rules()
+        now, rules = self.clock.now(), self.deadline_rules()
         return self._run(
             reference,
             lambda s: deadlines.answer_pqr(
@@ -442,7 +450,7 @@ class Backoffice:
         self, reference: str | uuid.UUID, *, ticket: str, actor: Actor
     ) -> CommandResult:
         """An adjustment typified in DIME: the 72-hour solution clock starts."""
-        now, rules = self.clock.now(), self._rules()
+        now, rules = self.clock.now(), self.deadline_rules()
         return self._run(
             reference,
             lambda s: deadlines.request_adjustment(

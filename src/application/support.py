@@ -22,24 +22,29 @@ from typing import TypeVar
 
 import attrs
 
-from application.escalation import ContactMatrix
-from application.outside import call_for_case
+from application.escalation import ContactMatrix, Route
+from application.outside import (
+    DIAGNOSTICADOR,
+    DIME,
+    RR,
+    WFM,
+    Operation,
+    OutsideSystems,
+    OutsideWriter,
+    call_for_case,
+)
 from application.service import Backoffice, CommandResult
 from application.systems import (
-    AccountSystem,
-    Booking,
     Diagnosis,
     Diagnostics,
-    FieldScheduling,
     IncidentScope,
     MarkingRecord,
-    Slot,
     TicketKind,
-    Tickets,
 )
 from domain import records
+from domain.decisions import clean_text, require_open
 from domain.errors import RuleViolation
-from domain.state import CaseState
+from domain.state import CaseState, WriteStatus
 from domain.values import Actor, Category, EscalationTarget, Priority, Subcategory, VisitKind
 
 T = TypeVar("T")
@@ -79,21 +84,11 @@ class Resolution:
 
 
 class SupportDesk:
-    def __init__(
-        self,
-        office: Backoffice,
-        diagnostics: Diagnostics,
-        accounts: AccountSystem,
-        tickets: Tickets,
-        scheduling: FieldScheduling,
-        matrix: ContactMatrix,
-    ) -> None:
+    def __init__(self, office: Backoffice, systems: OutsideSystems, matrix: ContactMatrix) -> None:
         self.office = office
-        self.diagnostics = diagnostics
-        self.accounts = accounts
-        self.tickets = tickets
-        self.scheduling = scheduling
+        self.systems = systems
         self.matrix = matrix
+        self.writer = OutsideWriter(office, systems)
 
     def _support_case(self, reference: str) -> CaseState:
         case = self.office.case(reference)
@@ -113,7 +108,7 @@ class SupportDesk:
             actor,
             "diagnose",
             "diagnosticar en Diagnosticador",
-            lambda: self.diagnostics.diagnose(case.account),
+            lambda: self._diagnostics().diagnose(case.account),
         )
         findings, flagged = diagnosis_findings(diagnosis)
         if case.subcategory is Subcategory.INVENTARIO:
@@ -122,7 +117,7 @@ class SupportDesk:
                 actor,
                 "services",
                 "revisar inventario en RR",
-                lambda: self.accounts.services(case.account),
+                lambda: self.systems.accounts(RR).services(case.account),
             )
             findings += tuple(f"equipo {e.kind}: {e.serial}" for e in services.equipment)
         if diagnosis.mass_outage is not None:
@@ -154,21 +149,27 @@ class SupportDesk:
             actor,
             "markings",
             "revisar el log de marcaciones (F22+F13)",
-            lambda: self.accounts.markings(case.account),
+            lambda: self.systems.accounts(RR).markings(case.account),
         )
+
+    def _diagnostics(self) -> Diagnostics:
+        return self.systems.diagnostics_port()
+
+    def _route(self, key: str) -> Route:
+        route = self.matrix.route(key)
+        if route is None:
+            raise RuleViolation(f"the contact matrix has no route for {key}")
+        return route
 
     def _escalate(
         self,
         case: CaseState,
         target: EscalationTarget,
-        route_key: str,
+        route: Route,
         reason: str,
         reference: str | None,
         actor: Actor,
     ) -> CommandResult:
-        route = self.matrix.route(route_key)
-        if route is None:
-            raise RuleViolation(f"the contact matrix has no route for {route_key}")
         return self.office.escalate(
             case.case_id,
             target=target,
@@ -177,6 +178,19 @@ class SupportDesk:
             priority=route.priority,
             external_reference=reference,
             actor=actor,
+        )
+
+    def _write(
+        self,
+        case: CaseState,
+        actor: Actor,
+        system: str,
+        operation: str,
+        pending: str,
+        **params: str,
+    ) -> dict[str, str]:
+        return self.writer.write(
+            case, actor, system=system, operation=operation, params=params, pending=pending
         )
 
     def resolve(
@@ -191,58 +205,59 @@ class SupportDesk:
     ) -> Resolution:
         case = self._support_case(reference)
         account = case.account
+        # Every rule first: nothing is written outside unless the whole route may be taken.
+        require_open(case, "resolve a support case")
+        reason = clean_text("reason", reason, max_length=2_000)
+        matrix_key = {
+            SupportRoute.PLATFORM_SINGLE: "soporte",
+            SupportRoute.SECTOR: "soporte/falla_masiva",
+            SupportRoute.PHYSICAL: "soporte/sin_cupo",
+            SupportRoute.INVENTORY: "soporte/inventario",
+        }.get(route)
+        matrix_route = self._route(matrix_key) if matrix_key else None
+        self.systems.require(*_SYSTEMS[route])
         if route is SupportRoute.PLATFORM_SINGLE:
-            incident = self._call(
-                case,
-                actor,
-                "open_incident",
-                "abrir caso puntual",
-                lambda: self.diagnostics.open_incident(account, IncidentScope.SINGLE, reason),
-            )
+            assert matrix_route is not None
+            incident = self._write(
+                case, actor, DIAGNOSTICADOR, Operation.OPEN_INCIDENT, "abrir caso puntual",
+                account=account, scope=IncidentScope.SINGLE.value, description=reason,
+            )["incident"]  # fmt: skip
             result = self._escalate(
-                case, EscalationTarget.DIAGNOSTICADOR, "soporte", reason, incident, actor
+                case, EscalationTarget.DIAGNOSTICADOR, matrix_route, reason, incident, actor
             )
             return Resolution(route, incident, result)
         if route is SupportRoute.SECTOR:
+            assert matrix_route is not None
             diagnosis = self._call(
                 case,
                 actor,
                 "diagnose",
                 "consultar el aviso masivo",
-                lambda: self.diagnostics.diagnose(account),
+                lambda: self._diagnostics().diagnose(account),
             )
             incident = (
                 diagnosis.mass_outage.incident
                 if diagnosis.mass_outage
-                else self._call(
-                    case,
-                    actor,
-                    "open_incident",
-                    "abrir caso de sector",
-                    lambda: self.diagnostics.open_incident(account, IncidentScope.SECTOR, reason),
-                )
-            )
+                else self._write(
+                    case, actor, DIAGNOSTICADOR, Operation.OPEN_INCIDENT, "abrir caso de sector",
+                    account=account, scope=IncidentScope.SECTOR.value, description=reason,
+                )["incident"]
+            )  # fmt: skip
             result = self._escalate(
-                case,
-                EscalationTarget.DIAGNOSTICADOR,
-                "soporte/falla_masiva",
-                reason,
-                incident,
-                actor,
+                case, EscalationTarget.DIAGNOSTICADOR, matrix_route, reason, incident, actor
             )
             return Resolution(route, incident, result)
         if route is SupportRoute.PHYSICAL:
-            return self._visit(case, reason, actor, visit, window_days)
+            assert matrix_route is not None
+            return self._visit(case, reason, actor, visit, window_days, matrix_route)
         if route is SupportRoute.INVENTORY:
-            ticket = self._call(
-                case,
-                actor,
-                "open_ticket",
-                "radicar el error de inventario en DIME",
-                lambda: self.tickets.open_ticket(TicketKind.INVENTORY_ERROR, account, reason),
-            )
+            assert matrix_route is not None
+            ticket = self._write(
+                case, actor, DIME, Operation.OPEN_TICKET, "radicar el error de inventario en DIME",
+                kind=TicketKind.INVENTORY_ERROR.value, account=account, description=reason,
+            )["ticket"]  # fmt: skip
             result = self._escalate(
-                case, EscalationTarget.DIME, "soporte/inventario", reason, ticket, actor
+                case, EscalationTarget.DIME, matrix_route, reason, ticket, actor
             )
             return Resolution(route, ticket, result)
         result = self.office.escalate(
@@ -256,58 +271,64 @@ class SupportDesk:
         return Resolution(route, None, result)
 
     def _visit(
-        self, case: CaseState, reason: str, actor: Actor, kind: VisitKind, window_days: int
+        self,
+        case: CaseState,
+        reason: str,
+        actor: Actor,
+        kind: VisitKind,
+        window_days: int,
+        no_slot: Route,
     ) -> Resolution:
         account = case.account
-        order = self._call(
-            case,
-            actor,
-            "create_order",
-            f"crear la orden {kind.value.upper()}",
-            lambda: self.accounts.create_order(account, kind, reason),
+        order = self._write(
+            case, actor, RR, Operation.CREATE_ORDER, f"crear la orden {kind.value.upper()}",
+            account=account, kind=kind.value, description=reason,
+        )["order"]  # fmt: skip
+        case = self.writer.settle_pending(
+            self.office.case(case.case_id), actor, operation=Operation.BOOK
         )
-        now = self.office.clock.now()
-        start = now + timedelta(hours=2)
-        end = now + timedelta(days=window_days)
-        slots = self._call(
-            case,
-            actor,
-            "slots",
-            "consultar agenda en WFM",
-            lambda: self.scheduling.slots(account, kind, start, end),
-        )
-        for slot in slots:
-
-            def book(chosen: Slot = slot) -> Booking | None:
-                return self.scheduling.book(account, order, chosen)
-
-            booking = self._call(case, actor, "book", "agendar en WFM", book)
-            if booking is not None:
-                result = self.office.schedule_visit(
-                    case.case_id,
-                    kind=kind,
-                    slot_start=booking.slot.start,
-                    slot_end=booking.slot.end,
-                    booking_reference=booking.booking_reference,
-                    actor=actor,
-                )
-                return Resolution(SupportRoute.PHYSICAL, booking.booking_reference, result)
+        booked = _booking_for(case, order)
+        if booked is None:
+            now = self.office.clock.now()
+            start = now + timedelta(hours=2)
+            end = now + timedelta(days=window_days)
+            scheduling = self.systems.scheduling_port()
+            slots = self._call(
+                case,
+                actor,
+                "slots",
+                "consultar agenda en WFM",
+                lambda: scheduling.slots(account, kind, start, end),
+            )
+            for slot in slots:
+                answer = self._write(
+                    case, actor, WFM, Operation.BOOK, "agendar en WFM", account=account,
+                    order=order, start=slot.start.isoformat(), end=slot.end.isoformat(),
+                    slot_id=slot.slot_id,
+                )  # fmt: skip
+                if "booking_reference" in answer:
+                    booked = answer
+                    break
+        if booked is not None:
+            result = self.office.schedule_visit(
+                case.case_id,
+                kind=kind,
+                slot_start=datetime.fromisoformat(booked["start"]),
+                slot_end=datetime.fromisoformat(booked["end"]),
+                booking_reference=booked["booking_reference"],
+                actor=actor,
+            )
+            return Resolution(SupportRoute.PHYSICAL, booked["booking_reference"], result)
         # No slot: DIME "visit without slot" and the operation's CRM secures the earliest date.
-        ticket = self._call(
-            case,
-            actor,
-            "open_ticket",
-            "radicar visita sin cupo en DIME",
-            lambda: self.tickets.open_ticket(
-                TicketKind.VISIT_WITHOUT_SLOT,
-                account,
-                f"{order}: sin cupo en WFM hasta {_day(end)}; {reason}",
-            ),
-        )
+        ticket = self._write(
+            case, actor, DIME, Operation.OPEN_TICKET, "radicar visita sin cupo en DIME",
+            kind=TicketKind.VISIT_WITHOUT_SLOT.value, account=account,
+            description=f"{order}: sin cupo en WFM; {reason}",
+        )["ticket"]  # fmt: skip
         result = self._escalate(
             case,
             EscalationTarget.OPERATION_CRM,
-            "soporte/sin_cupo",
+            no_slot,
             f"Visita {order} sin cupo en WFM: {reason}",
             ticket,
             actor,
@@ -315,5 +336,22 @@ class SupportDesk:
         return Resolution(SupportRoute.PHYSICAL, ticket, result)
 
 
-def _day(moment: datetime) -> str:
-    return moment.date().isoformat()
+_SYSTEMS: dict[SupportRoute, tuple[str, ...]] = {
+    SupportRoute.PLATFORM_SINGLE: (DIAGNOSTICADOR,),
+    SupportRoute.SECTOR: (DIAGNOSTICADOR,),
+    SupportRoute.PHYSICAL: (RR, WFM, DIME),
+    SupportRoute.INVENTORY: (DIME,),
+    SupportRoute.NOT_CLARO: (),
+}
+"""What each route may write to: all must be configured before the route is taken."""
+
+
+def _booking_for(case: CaseState, order: str) -> dict[str, str] | None:
+    """The booking WFM already gave this order on the case (a re-run books nothing new)."""
+    for write in case.outside_writes:
+        if write.operation != Operation.BOOK or write.status is not WriteStatus.ANSWERED:
+            continue
+        answer = dict(write.result)
+        if dict(write.params).get("order") == order and "booking_reference" in answer:
+            return answer
+    return None

@@ -8,6 +8,9 @@
 - `Tickets`: DIME: open an escalation ticket of a kind; its status.
 - `FieldScheduling`: WFM: visit slots in a window; book one, or learn there is none.
 
+Every write takes an idempotency `key`: the system applies a key once and answers a repeated
+key with its first answer, so a retried or re-run write never files twice.
+
 Every port raises `SystemUnavailable` when the system cannot answer now (down, timeout, 5xx:
 try later, the case records what is pending) and `SystemRefused` when it answers no (unknown
 account, bad request: retrying will not help).
@@ -130,15 +133,17 @@ class AccountSystem(Protocol):
 
     def markings(self, account: str) -> tuple[MarkingRecord, ...]: ...
 
-    def register_marking(self, account: str, code: str, notes: str) -> MarkingReceipt: ...
+    def register_marking(
+        self, account: str, code: str, notes: str, *, key: str
+    ) -> MarkingReceipt: ...
 
-    def add_note(self, account: str, text: str, folder: NoteFolder) -> None: ...
+    def add_note(self, account: str, text: str, folder: NoteFolder, *, key: str) -> None: ...
 
-    def create_order(self, account: str, kind: VisitKind, description: str) -> str:
+    def create_order(self, account: str, kind: VisitKind, description: str, *, key: str) -> str:
         """An LLS service call or an OT work order; returns its number."""
         ...
 
-    def leave_tickler(self, account: str, due: datetime, text: str) -> None: ...
+    def leave_tickler(self, account: str, due: datetime, text: str, *, key: str) -> None: ...
 
 
 # --- Diagnosticador / T&D ----------------------------------------------------------------------
@@ -170,7 +175,9 @@ class IncidentScope(enum.StrEnum):
 class Diagnostics(Protocol):
     def diagnose(self, account: str) -> Diagnosis: ...
 
-    def open_incident(self, account: str, scope: IncidentScope, description: str) -> str: ...
+    def open_incident(
+        self, account: str, scope: IncidentScope, description: str, *, key: str
+    ) -> str: ...
 
 
 # --- DIME ----------------------------------------------------------------------------------------
@@ -192,7 +199,7 @@ class TicketStatus:
 
 
 class Tickets(Protocol):
-    def open_ticket(self, kind: TicketKind, account: str, description: str) -> str: ...
+    def open_ticket(self, kind: TicketKind, account: str, description: str, *, key: str) -> str: ...
 
     def status(self, ticket: str) -> TicketStatus: ...
 
@@ -218,6 +225,6 @@ class FieldScheduling(Protocol):
         self, account: str, kind: VisitKind, window_start: datetime, window_end: datetime
     ) -> tuple[Slot, ...]: ...
 
-    def book(self, account: str, order: str, slot: Slot) -> Booking | None:
+    def book(self, account: str, order: str, slot: Slot, *, key: str) -> Booking | None:
         """The booking, or None when the slot is no longer available."""
         ...

@@ -162,17 +162,26 @@ def answer_pqr(
     return [stopped, window]
 
 
+def check_adjustment(state: CaseState) -> None:
+    """The case's rules for an adjustment request, before DIME is asked for a ticket."""
+    if not state.is_open:
+        raise RuleViolation("the case is closed: reopen it before requesting an adjustment")
+    if _running(state, ClockKind.ADJUSTMENT) is not None:
+        raise RuleViolation("an adjustment is already pending on this case")
+
+
 def request_adjustment(
     state: CaseState, *, ticket: str, rules: DeadlineRules, actor: Actor, at: datetime
 ) -> list[CaseEvent]:
-    """An adjustment request (typified in DIME): the customer's 72-hour solution clock."""
-    if not state.is_open:
-        raise RuleViolation("the case is closed: reopen it before requesting an adjustment")
+    """An adjustment request (typified in DIME): the customer's 72-hour solution clock. The
+    same ticket again is a no-op (a re-run command)."""
     ticket = ticket.strip()
     if not ticket:
         raise RuleViolation("an adjustment request needs its DIME ticket")
-    if _running(state, ClockKind.ADJUSTMENT) is not None:
-        raise RuleViolation("an adjustment is already pending on this case")
+    running = _running(state, ClockKind.ADJUSTMENT)
+    if running is not None and running.reference == ticket:
+        return []
+    check_adjustment(state)
     c = rules.clocks
     started = max(at, state.updated_at)
     return [

@@ -235,9 +235,12 @@ def add_note(
     at: datetime,
     rr_note_max_length: int = RR_NOTE_MAX_LENGTH,
 ) -> list[CaseEvent]:
-    """A note; one longer than RR's field goes to the ESTRATEGICOS folder (§7)."""
+    """A note; one longer than RR's field goes to the ESTRATEGICOS folder (§7). The latest
+    note again is a no-op (a double submission, or a re-run command)."""
     require_open(state, "add a note")
     text = clean_text("note", text, max_length=20_000)
+    if text == state.last_note:
+        return []
     folder = NoteFolder.ESTRATEGICOS if len(text) > rr_note_max_length else NoteFolder.RR_NOTES
     return [new_event(NoteAdded, state, actor, at, text=text, folder=folder)]
 
@@ -315,6 +318,15 @@ def mark_follow_up_missed(
     ]
 
 
+def check_typify(state: CaseState, *, marking_code: str) -> str:
+    """The case's rules for a typification, before anything is registered anywhere: the
+    marking code, cleaned."""
+    require_open(state, "typify")
+    if state.category is None:
+        raise RuleViolation("interpret the case (category and subcategory) before typifying it")
+    return clean_text("marking_code", marking_code, max_length=40)
+
+
 def typify(
     state: CaseState,
     *,
@@ -324,11 +336,9 @@ def typify(
     actor: Actor,
     at: datetime,
 ) -> list[CaseEvent]:
-    """Register the marking (§7): resolved in first contact, or it generates a CUN."""
-    require_open(state, "typify")
-    if state.category is None:
-        raise RuleViolation("interpret the case (category and subcategory) before typifying it")
-    code = clean_text("marking_code", marking_code, max_length=40)
+    """Register the marking (§7): resolved in first contact, or it generates a CUN. The same
+    typification again is a no-op (a re-run command)."""
+    code = check_typify(state, marking_code=marking_code)
     cun = _optional_text(cun)
     if resolution is Resolution.CUN:
         if cun is None:
@@ -338,6 +348,8 @@ def typify(
             raise InvalidValue("cun", "a CUN is 6 to 30 digits, optionally with dashes")
     elif cun is not None:
         raise InvalidValue("cun", "a first-contact resolution carries no CUN")
+    if (state.marking_code, state.resolution, state.cun) == (code, resolution, cun):
+        return []
     return [
         new_event(Typified, state, actor, at, marking_code=code, resolution=resolution, cun=cun)
     ]
@@ -354,7 +366,20 @@ def escalate(
     actor: Actor,
     at: datetime,
 ) -> list[CaseEvent]:
+    """Record an escalation; the same one again (target, area, reason and reference) is a
+    no-op, so a re-run command never sends a second mail."""
     require_open(state, "escalate")
+    area = clean_text("area", area, max_length=120)
+    reason = clean_text("reason", reason, max_length=2_000)
+    external_reference = _optional_text(external_reference)
+    for done in state.escalations:
+        if (done.target, done.area, done.reason, done.external_reference) == (
+            target,
+            area,
+            reason,
+            external_reference,
+        ):
+            return []
     return [
         new_event(
             Escalated,
@@ -363,10 +388,10 @@ def escalate(
             at,
             escalation_id=len(state.escalations) + 1,
             target=target,
-            area=clean_text("area", area, max_length=120),
-            reason=clean_text("reason", reason, max_length=2_000),
+            area=area,
+            reason=reason,
             priority=priority,
-            external_reference=_optional_text(external_reference),
+            external_reference=external_reference,
         )
     ]
 
@@ -386,6 +411,9 @@ def schedule_visit(
     require_aware("slot_end", slot_end)
     if slot_end <= slot_start:
         raise InvalidValue("slot", "the slot must end after it starts")
+    booking_reference = clean_text("booking_reference", booking_reference, max_length=60)
+    if any(v.booking_reference == booking_reference for v in state.visits):
+        return []  # already recorded (a re-run command)
     if slot_start <= _when(state, at):
         raise InvalidValue("slot", f"a visit slot must be in the future; {slot_start} is past")
     return [
@@ -397,6 +425,6 @@ def schedule_visit(
             kind=kind,
             slot_start=slot_start,
             slot_end=slot_end,
-            booking_reference=clean_text("booking_reference", booking_reference, max_length=60),
+            booking_reference=booking_reference,
         )
     ]

@@ -200,6 +200,34 @@ class SystemCallFailed(CaseEvent):
 
 
 @attrs.frozen(kw_only=True)
+class OutsideWriteRequested(CaseEvent):
+    """The case is about to write to one of Claro's systems: what, where, and under which
+    idempotency key. Until it is answered or refused the case shows it as pending."""
+
+    system: str
+    operation: str
+    key: str
+    params: tuple[tuple[str, str], ...]
+
+
+@attrs.frozen(kw_only=True)
+class OutsideWriteAnswered(CaseEvent):
+    """The system applied the write (once, under its key) and said back `result` (a CUN, a
+    ticket, an order, a booking…)."""
+
+    key: str
+    result: tuple[tuple[str, str], ...]
+
+
+@attrs.frozen(kw_only=True)
+class OutsideWriteRefused(CaseEvent):
+    """The system answered no to the write (retrying the same request will not help)."""
+
+    key: str
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
 class SurveyAnswered(CaseEvent):
     """The customer's satisfaction survey about the case (Claro's survey tool)."""
 
@@ -257,4 +285,7 @@ EVENT_TYPES: tuple[type[CaseEvent], ...] = (
     SystemCallFailed,
     SurveyAnswered,
     QualityMonitored,
+    OutsideWriteRequested,
+    OutsideWriteAnswered,
+    OutsideWriteRefused,
 )

@@ -31,6 +31,9 @@ from domain.events import (
     Interpreted,
     MailFailed,
     NoteAdded,
+    OutsideWriteAnswered,
+    OutsideWriteRefused,
+    OutsideWriteRequested,
     QualityMonitored,
     Reopened,
     RepeatContactRecorded,
@@ -101,6 +104,29 @@ class Clock:
     breached: bool = False
 
 
+class WriteStatus(enum.StrEnum):
+    PENDING = "pending"
+    """Asked for; whether the system applied it is not known yet."""
+    ANSWERED = "answered"
+    REFUSED = "refused"
+
+
+@attrs.frozen
+class OutsideWrite:
+    """A write to one of Claro's systems on behalf of the case (DOMAIN.md §13)."""
+
+    system: str
+    operation: str
+    key: str
+    """The idempotency key: the same request on the same case always carries it."""
+    params: tuple[tuple[str, str], ...]
+    requested_at: datetime
+    status: WriteStatus = WriteStatus.PENDING
+    result: tuple[tuple[str, str], ...] = ()
+    reason: str | None = None
+    """Why the system refused it."""
+
+
 @attrs.frozen(kw_only=True)
 class CaseState:
     case_id: uuid.UUID
@@ -124,6 +150,8 @@ class CaseState:
     repeat_contacts: tuple[SourceKey, ...] = ()
     notes: int = 0
     estrategicos_notes: int = 0
+    last_note: str | None = None
+    """The latest note's text (the same note again is a double submission)."""
     marking_code: str | None = None
     resolution: Resolution | None = None
     cun: str | None = None
@@ -145,6 +173,8 @@ class CaseState:
     """The ids of the survey answers recorded on the case."""
     monitorings: tuple[str, ...] = ()
     """The ids of the quality monitorings recorded on the case."""
+    outside_writes: tuple[OutsideWrite, ...] = ()
+    """Every write to Claro's systems the case asked for, oldest first."""
 
     @property
     def is_open(self) -> bool:
@@ -162,6 +192,11 @@ class CaseState:
     @property
     def running_clocks(self) -> tuple[Clock, ...]:
         return tuple(c for c in self.clocks if c.running)
+
+    @property
+    def pending_writes(self) -> tuple[OutsideWrite, ...]:
+        """Writes asked for whose outcome the case does not know yet."""
+        return tuple(w for w in self.outside_writes if w.status is WriteStatus.PENDING)
 
     def clock(self, clock_id: int) -> Clock:
         for c in self.clocks:
@@ -251,8 +286,8 @@ def _(event: Interpreted, state: CaseState | None) -> CaseState:
 def _(event: NoteAdded, state: CaseState | None) -> CaseState:
     s = _on(state, event)
     if event.folder is NoteFolder.ESTRATEGICOS:
-        return _next(s, event, estrategicos_notes=s.estrategicos_notes + 1)
-    return _next(s, event, notes=s.notes + 1)
+        return _next(s, event, estrategicos_notes=s.estrategicos_notes + 1, last_note=event.text)
+    return _next(s, event, notes=s.notes + 1, last_note=event.text)
 
 
 @_apply.register
@@ -419,6 +454,32 @@ def _(event: SurveyAnswered, state: CaseState | None) -> CaseState:
 def _(event: QualityMonitored, state: CaseState | None) -> CaseState:
     s = _on(state, event)
     return _next(s, event, monitorings=(*s.monitorings, event.monitoring_id))
+
+
+@_apply.register
+def _(event: OutsideWriteRequested, state: CaseState | None) -> CaseState:
+    s = _on(state, event)
+    write = OutsideWrite(event.system, event.operation, event.key, event.params, event.timestamp)
+    return _next(s, event, outside_writes=(*s.outside_writes, write))
+
+
+def _settle_write(s: CaseState, event: CaseEvent, key: str, **changes: Any) -> CaseState:
+    writes = tuple(attrs.evolve(w, **changes) if w.key == key else w for w in s.outside_writes)
+    return _next(s, event, outside_writes=writes)
+
+
+@_apply.register
+def _(event: OutsideWriteAnswered, state: CaseState | None) -> CaseState:
+    return _settle_write(
+        _on(state, event), event, event.key, status=WriteStatus.ANSWERED, result=event.result
+    )
+
+
+@_apply.register
+def _(event: OutsideWriteRefused, state: CaseState | None) -> CaseState:
+    return _settle_write(
+        _on(state, event), event, event.key, status=WriteStatus.REFUSED, reason=event.reason
+    )
 
 
 def apply(state: CaseState | None, event: CaseEvent) -> CaseState:

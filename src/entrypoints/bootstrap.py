@@ -10,7 +10,9 @@ Nothing connects at import time. An embedding host does:
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from adapters.calendar_co import colombian_calendar
 from adapters.case_index import open_case_index
@@ -39,6 +41,7 @@ from adapters.tracking import TrackedPosition
 from application.indicators import IndicatorRules
 from application.mail import Mailer
 from application.outbox import Outbox
+from application.outside import AC, DIAGNOSTICADOR, DIME, RR, WFM, OutsideSystems
 from application.ports import Clock
 from application.pqr import PqrDesk
 from application.sac import SacDesk
@@ -49,6 +52,8 @@ from domain.deadlines import DeadlineRules, RegulatoryClocks
 from domain.decisions import FollowUpRules
 from entrypoints.index_worker import ProcessIndexWorker
 from entrypoints.settings import Settings, SettingsError, load_settings
+
+T = TypeVar("T")
 
 STORE_TABLES = ("cases_events",)
 """The event store's table on PostgreSQL (eventsourcing names it after the application)."""
@@ -141,9 +146,9 @@ def outbox_position(settings: Settings) -> TrackedPosition:
         return TrackedPosition(env, "Outbox")
 
 
-def _client(settings: Settings, system: str, url: str | None, variable: str) -> JsonClient:
+def _client(settings: Settings, system: str, url: str | None) -> JsonClient | None:
     if not url:
-        raise SettingsError(f"{variable} is not set: the {system} gateway is needed here")
+        return None
     return JsonClient(
         system,
         HttpSettings(
@@ -151,6 +156,36 @@ def _client(settings: Settings, system: str, url: str | None, variable: str) -> 
             timeout_seconds=settings.systems_timeout_seconds,
             token=settings.systems_token,
         ),
+    )
+
+
+def outside_systems(settings: Settings, *needed: str) -> OutsideSystems:
+    """Claro's systems over the configured HTTP gateways; each of `needed` (RR, AC, DIME,
+    Diagnosticador, WFM) must have its URL set."""
+    urls = {
+        RR: ("BACKOFFICE_RR_URL", settings.rr_url),
+        AC: ("BACKOFFICE_AC_URL", settings.ac_url),
+        DIME: ("BACKOFFICE_DIME_URL", settings.dime_url),
+        DIAGNOSTICADOR: ("BACKOFFICE_DIAGNOSTICS_URL", settings.diagnostics_url),
+        WFM: ("BACKOFFICE_WFM_URL", settings.wfm_url),
+    }
+    for system in needed:
+        variable, url = urls[system]
+        if not url:
+            raise SettingsError(f"{variable} is not set: the {system} gateway is needed here")
+    clients = {system: _client(settings, system, url) for system, (_, url) in urls.items()}
+
+    def port(system: str, cls: Callable[[JsonClient], T]) -> T | None:
+        client = clients[system]
+        return cls(client) if client is not None else None
+
+    return OutsideSystems(
+        rr=port(RR, HttpAccounts),
+        ac=port(AC, HttpAccounts),
+        diagnostics=port(DIAGNOSTICADOR, HttpDiagnostics),
+        tickets=port(DIME, HttpTickets),
+        scheduling=port(WFM, HttpScheduling),
+        how_to_configure={system: variable for system, (variable, _) in urls.items()},
     )
 
 
@@ -163,28 +198,15 @@ def contact_matrix(settings: Settings) -> ContactDirectory:
 
 
 def build_sac_desk(office: Backoffice, settings: Settings) -> SacDesk:
-    """SAC over the configured RR and DIME gateways."""
-    accounts = HttpAccounts(_client(settings, "RR", settings.rr_url, "BACKOFFICE_RR_URL"))
-    tickets = HttpTickets(_client(settings, "DIME", settings.dime_url, "BACKOFFICE_DIME_URL"))
-    return SacDesk(office, accounts, tickets, contact_matrix(settings))
+    """SAC over the configured RR (AC for móvil cases) and DIME gateways."""
+    return SacDesk(office, outside_systems(settings, RR), contact_matrix(settings))
 
 
 def build_support_desk(office: Backoffice, settings: Settings) -> SupportDesk:
     """Support over the configured Diagnosticador, RR, DIME and WFM gateways."""
-    return SupportDesk(
-        office,
-        HttpDiagnostics(
-            _client(
-                settings, "Diagnosticador", settings.diagnostics_url, "BACKOFFICE_DIAGNOSTICS_URL"
-            )
-        ),
-        HttpAccounts(_client(settings, "RR", settings.rr_url, "BACKOFFICE_RR_URL")),
-        HttpTickets(_client(settings, "DIME", settings.dime_url, "BACKOFFICE_DIME_URL")),
-        HttpScheduling(_client(settings, "WFM", settings.wfm_url, "BACKOFFICE_WFM_URL")),
-        contact_matrix(settings),
-    )
+    systems = outside_systems(settings, DIAGNOSTICADOR, RR)
+    return SupportDesk(office, systems, contact_matrix(settings))
 
 
 def build_pqr_desk(office: Backoffice, settings: Settings) -> PqrDesk:
-    accounts = HttpAccounts(_client(settings, "RR", settings.rr_url, "BACKOFFICE_RR_URL"))
-    return PqrDesk(office, accounts, contact_matrix(settings))
+    return PqrDesk(office, outside_systems(settings, RR), contact_matrix(settings))

@@ -35,6 +35,7 @@ from adapters.systems.memory import (
     InMemoryScheduling,
     InMemoryTickets,
 )
+from application.outside import OutsideSystems
 from application.ports import CaseQuery
 from application.pqr import PqrDesk, SalesDesk
 from application.sac import SacDesk
@@ -121,9 +122,10 @@ class Day:
         )
 
 
-def demo_accounts(clock: FixedClock) -> InMemoryAccounts:
-    """RR/AC as the demo's customers find it on the day."""
-    rr = InMemoryAccounts(system="RR/AC", clock=clock)
+def demo_accounts(clock: FixedClock) -> tuple[InMemoryAccounts, InMemoryAccounts]:
+    """RR (hogar) and AC (móvil) as the demo's customers find them on the day."""
+    rr = InMemoryAccounts(system="RR", clock=clock)
+    ac = InMemoryAccounts(system="AC", clock=clock)
     no_debt = CollectionsStatus(False, False, Decimal(0), None, None)
     billing = BillingStatus(
         Decimal("219900"),
@@ -138,8 +140,10 @@ def demo_accounts(clock: FixedClock) -> InMemoryAccounts:
     rr.accounts["80777333"] = AccountRecord(no_debt, billing, paid, services)
     rr.accounts["80987654"] = AccountRecord(no_debt, billing, paid, services)
     suspended = CollectionsStatus(True, True, Decimal(0), None, None)
-    rr.accounts["3104567890"] = AccountRecord(suspended, billing, paid, services)
-    return rr
+    mobile = AccountServices(("voz", "datos"), ())
+    ac.accounts["3104567890"] = AccountRecord(suspended, billing, paid, mobile)
+    ac.accounts["3209876543"] = AccountRecord(no_debt, billing, paid, mobile)
+    return rr, ac
 
 
 @attrs.frozen
@@ -152,17 +156,20 @@ class Desks:
 
 def demo_desks(office: Backoffice, clock: FixedClock, settings: Settings) -> Desks:
     """The branches over in-memory RR/AC, Diagnosticador, DIME and WFM, as on the day."""
-    accounts = demo_accounts(clock)
-    tickets = InMemoryTickets(clock=clock)
+    rr, ac = demo_accounts(clock)
     diagnostics = InMemoryDiagnostics()
     diagnostics.diagnoses["80987654"] = Diagnosis(False, None, True, ("T3 timeout",), None)
     scheduling = InMemoryScheduling()
     scheduling.free.append(Slot(at(8, days=1), at(12, days=1), "WFM-SLOT-0801"))
+    systems = OutsideSystems(
+        rr=rr, ac=ac, diagnostics=diagnostics, tickets=InMemoryTickets(clock=clock),
+        scheduling=scheduling,
+    )  # fmt: skip
     matrix = contact_matrix(settings)
     return Desks(
-        SacDesk(office, accounts, tickets, matrix, system="RR/AC"),
-        SupportDesk(office, diagnostics, accounts, tickets, scheduling, matrix),
-        PqrDesk(office, accounts, matrix),
+        SacDesk(office, systems, matrix),
+        SupportDesk(office, systems, matrix),
+        PqrDesk(office, systems, matrix),
         SalesDesk(office, matrix),
     )
 

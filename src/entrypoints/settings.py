@@ -81,7 +81,9 @@ class Settings:
     """The indicators' rules and goals (TOML); default `<data dir>/indicators.toml` when
     present."""
     rr_url: str | None = None
-    """The RR/AC gateway (docs/contracts.md); the SAC and support commands need it."""
+    ac_url: str | None = None
+    """AC (móvil accounts): a gateway of its own."""
+    """The RR gateway (hogar accounts, docs/contracts.md); the branch commands need it."""
     dime_url: str | None = None
     diagnostics_url: str | None = None
     wfm_url: str | None = None
@@ -194,6 +196,7 @@ _ENV = {
     "markings": "BACKOFFICE_MARKINGS",
     "indicators": "BACKOFFICE_INDICATORS",
     "rr_url": "BACKOFFICE_RR_URL",
+    "ac_url": "BACKOFFICE_AC_URL",
     "dime_url": "BACKOFFICE_DIME_URL",
     "diagnostics_url": "BACKOFFICE_DIAGNOSTICS_URL",
     "wfm_url": "BACKOFFICE_WFM_URL",

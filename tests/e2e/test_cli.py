@@ -274,6 +274,10 @@ def test_sac_commands_talk_to_rr_and_dime_over_http(
             "BACKOFFICE_CONTACT_MATRIX", str(ROOT / "examples" / "contact_matrix.toml")
         )
         monkeypatch.setenv("BACKOFFICE_SYSTEMS_TIMEOUT_SECONDS", "1")
+        # CRM-260003 is móvil: its account is in AC, a gateway of its own.
+        _, err = cli("sac", "check", "CRM-260003", "--as", "sofia.t", code=1)
+        assert "no gateway is configured for AC (set BACKOFFICE_AC_URL)" in err
+        monkeypatch.setenv("BACKOFFICE_AC_URL", url)
         check = cli.json("sac", "check", "CRM-260003", "--as", "sofia.t")
         assert check["inconsistent"] is False  # type: ignore[index]
         assert "aviso final: sí" in check["findings"]  # type: ignore[index]
@@ -285,7 +289,7 @@ def test_sac_commands_talk_to_rr_and_dime_over_http(
         _, err = cli("sac", "check", "CRM-260003", "--as", "sofia.t", code=5)
         assert "recorded on the case as pending" in err
     shown = cli.json("case", "show", "CRM-260003")
-    assert shown["pending_calls"] == ["revisar cartera en RR"]  # type: ignore[index]
+    assert shown["pending_calls"] == ["revisar cartera en AC"]  # type: ignore[index]
 
 
 def test_support_pqr_and_sales_commands_over_http(
@@ -305,7 +309,7 @@ def test_support_pqr_and_sales_commands_over_http(
     stub.scheduling.free.append(Slot(start, start + timedelta(hours=4), "S1"))
     cli("ingest", str(SAMPLE))
     with serve(stub) as url:
-        for name in ("RR", "DIME", "DIAGNOSTICS", "WFM"):
+        for name in ("RR", "AC", "DIME", "DIAGNOSTICS", "WFM"):
             monkeypatch.setenv(f"BACKOFFICE_{name}_URL", url)
         monkeypatch.setenv(
             "BACKOFFICE_CONTACT_MATRIX", str(ROOT / "examples" / "contact_matrix.toml")

@@ -11,6 +11,7 @@ import pytest
 from adapters.clock import FixedClock
 from adapters.mail.directory import ContactDirectory
 from adapters.systems.memory import InMemoryAccounts
+from application.outside import OutsideSystems
 from application.pqr import PqrDesk, SalesDesk
 from application.service import Backoffice
 from domain.errors import RuleViolation
@@ -38,7 +39,7 @@ def office(tmp_path: Path, clock: FixedClock) -> Iterator[Backoffice]:
 def desk(office: Backoffice, clock: FixedClock) -> PqrDesk:
     accounts = InMemoryAccounts(clock=clock)
     accounts.accounts["80123456"] = fresh_record()
-    return PqrDesk(office, accounts, MATRIX)
+    return PqrDesk(office, OutsideSystems(rr=accounts), MATRIX)
 
 
 def filed(office: Backoffice) -> None:
@@ -99,7 +100,7 @@ def test_branch_b_corrects_marking_and_notes_after_contacting_the_customer(
         e for e in history if isinstance(e, ClockStarted) and e.kind is ClockKind.PQR_RESPONSE
     ]
     assert len(started) == 1  # the same CUN keeps its one clock
-    assert desk.accounts.markings("80123456")[-1].code == "PQR-FACT-2"
+    assert desk.systems.rr.markings("80123456")[-1].code == "PQR-FACT-2"
 
 
 def test_branch_c_records_the_agreement_as_the_answer(office: Backoffice, desk: PqrDesk) -> None:

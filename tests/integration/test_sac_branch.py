@@ -12,6 +12,7 @@ import pytest
 from adapters.clock import FixedClock
 from adapters.mail.directory import ContactDirectory
 from adapters.systems.memory import InMemoryAccounts, InMemoryTickets
+from application.outside import OutsideSystems
 from application.sac import SacDesk
 from application.service import Backoffice
 from application.systems import (
@@ -47,7 +48,8 @@ def desk(tmp_path: Path, clock: FixedClock) -> Iterator[SacDesk]:
     with bootstrap(settings, clock=clock) as office:
         office.ingest([record("K1", account="80123456")])
         matrix = ContactDirectory.load(ROOT / "examples" / "contact_matrix.toml")
-        yield SacDesk(office, accounts, InMemoryTickets(clock=clock), matrix)
+        systems = OutsideSystems(rr=accounts, ac=accounts, tickets=InMemoryTickets(clock=clock))
+        yield SacDesk(office, systems, matrix)
 
 
 def interpret(office: Backoffice, sub: Subcategory) -> None:
@@ -66,7 +68,7 @@ def close(office: Backoffice, *, first_contact: bool) -> None:
 def test_cartera_paid_but_suspended_is_flagged_and_escalated_through_the_matrix(
     desk: SacDesk,
 ) -> None:
-    desk.accounts.accounts["80123456"].collections = CollectionsStatus(  # type: ignore[attr-defined]
+    desk.systems.rr.accounts["80123456"].collections = CollectionsStatus(  # type: ignore[attr-defined]
         final_notice=True, suspended_for_arrears=True, debt=Decimal(0),
         payment_benefit=None, benefit_met=None,
     )  # fmt: skip
@@ -97,8 +99,8 @@ def test_facturacion_accepted_closes_in_first_contact(desk: SacDesk) -> None:
     close(desk.office, first_contact=True)
     case = desk.office.case("K1")
     assert case.closed_first_contact
-    assert [m.code for m in desk.accounts.markings("80123456")] == ["SAC-FAC-EXPL"]
-    assert desk.accounts.ticklers == []  # type: ignore[attr-defined]  # hogar: RR, no tickler
+    assert [m.code for m in desk.systems.rr.markings("80123456")] == ["SAC-FAC-EXPL"]
+    assert desk.systems.rr.ticklers == []  # type: ignore[attr-defined]  # hogar: RR, no tickler
 
 
 def test_a_disputed_bill_becomes_a_pqr_with_its_cun_and_clock(desk: SacDesk) -> None:
@@ -118,7 +120,7 @@ def test_a_disputed_bill_becomes_a_pqr_with_its_cun_and_clock(desk: SacDesk) -> 
 
 
 def test_a_disputed_payment_becomes_an_adjustment_in_dime_with_72_hours(desk: SacDesk) -> None:
-    desk.accounts.accounts["80123456"].payments = replace_payments()  # type: ignore[attr-defined]
+    desk.systems.rr.accounts["80123456"].payments = replace_payments()  # type: ignore[attr-defined]
     interpret(desk.office, Subcategory.RECAUDO)
     check = desk.check("K1", actor=AGENT)
     assert check.inconsistent  # a payment posted, yet the account is not up to date
@@ -128,7 +130,7 @@ def test_a_disputed_payment_becomes_an_adjustment_in_dime_with_72_hours(desk: Sa
     clock, waiting = result.case.running_clocks
     assert clock.kind is ClockKind.ADJUSTMENT
     assert waiting.kind is ClockKind.ESCALATION_RESPONSE
-    [(kind, account, _, _)] = desk.tickets.tickets.values()  # type: ignore[attr-defined]
+    [(kind, account, _, _)] = desk.systems.tickets.tickets.values()  # type: ignore[attr-defined]
     assert (kind, account) == (TicketKind.ADJUSTMENT, "80123456")
     escalation = result.case.escalations[-1]
     assert (escalation.target, escalation.external_reference) == (
@@ -139,7 +141,7 @@ def test_a_disputed_payment_becomes_an_adjustment_in_dime_with_72_hours(desk: Sa
 
 def test_rr_down_records_what_is_pending_and_keeps_everything_else(desk: SacDesk) -> None:
     interpret(desk.office, Subcategory.CARTERA)
-    desk.accounts.script.fail("collections", SystemUnavailable("RR", "collections", "timeout"))  # type: ignore[attr-defined]
+    desk.systems.rr.script.fail("collections", SystemUnavailable("RR", "collections", "timeout"))  # type: ignore[attr-defined]
     before = desk.office.case("K1").version
     with pytest.raises(SystemUnavailable):
         desk.check("K1", actor=AGENT)
@@ -173,6 +175,6 @@ def test_a_movil_typification_leaves_a_tickler_in_ac(desk: SacDesk) -> None:
         "M1", category=Category.SAC, subcategory=Subcategory.FACTURACION, actor=AGENT
     )
     desk.customer_accepts("M1", marking="SAC-FAC-EXPL", actor=AGENT)
-    [(account, due, text)] = desk.accounts.ticklers  # type: ignore[attr-defined]
+    [(account, due, text)] = desk.systems.rr.ticklers  # type: ignore[attr-defined]
     assert (account, due) == ("80123456", desk.office.case("M1").follow_ups[0].due_at)
     assert text.startswith("Marcación SAC-FAC-EXPL")

@@ -17,6 +17,7 @@ from adapters.systems.memory import (
     InMemoryTickets,
 )
 from application.mail import compose
+from application.outside import OutsideSystems
 from application.support import SupportDesk, SupportRoute
 from application.systems import Diagnosis, MassOutage, Slot, TicketKind
 from domain.events import AccountChecked, Escalated, VisitScheduled
@@ -42,8 +43,11 @@ def desk(tmp_path: Path, clock: FixedClock) -> Iterator[SupportDesk]:
     scheduling = InMemoryScheduling()
     with bootstrap(settings, clock=clock) as office:
         office.ingest([record("K1", account="80123456")])
-        yield SupportDesk(office, diagnostics, accounts, InMemoryTickets(clock=clock),
-                          scheduling, MATRIX)  # fmt: skip
+        systems = OutsideSystems(
+            rr=accounts, diagnostics=diagnostics, tickets=InMemoryTickets(clock=clock),
+            scheduling=scheduling,
+        )  # fmt: skip
+        yield SupportDesk(office, systems, MATRIX)
 
 
 def interpret(desk: SupportDesk, sub: Subcategory) -> None:
@@ -70,7 +74,9 @@ def last_escalation(desk: SupportDesk) -> Escalated:
 
 def test_route_1_single_platform_fault_goes_to_the_diagnosticador(desk: SupportDesk) -> None:
     interpret(desk, Subcategory.FALLA_PUNTUAL)
-    desk.diagnostics.diagnoses["80123456"] = Diagnosis(False, None, True, ("T3 timeout",), None)  # type: ignore[attr-defined]
+    desk.systems.diagnostics.diagnoses["80123456"] = Diagnosis(
+        False, None, True, ("T3 timeout",), None
+    )  # type: ignore[attr-defined]
     _, result = desk.diagnose("K1", actor=AGENT)
     [checked] = result.events
     assert isinstance(checked, AccountChecked)
@@ -92,9 +98,9 @@ def test_route_2_sector_fault_links_the_mass_outage_notice_and_sees_repeat_calls
     desk: SupportDesk,
 ) -> None:
     outage = Diagnosis(False, MassOutage("INC4471100", "alta", "Chapinero"), False, (), None)
-    desk.diagnostics.diagnoses["80123456"] = outage  # type: ignore[attr-defined]
+    desk.systems.diagnostics.diagnoses["80123456"] = outage  # type: ignore[attr-defined]
     interpret(desk, Subcategory.FALLA_MASIVA)
-    desk.accounts.register_marking("80123456", "SOP-MAS", "Llamó por INC4471100")
+    desk.systems.rr.register_marking("80123456", "SOP-MAS", "Llamó por INC4471100", key="k1")
     _, result = desk.diagnose("K1", actor=AGENT)
     [checked] = result.events
     assert isinstance(checked, AccountChecked)
@@ -103,13 +109,13 @@ def test_route_2_sector_fault_links_the_mass_outage_notice_and_sees_repeat_calls
     assert resolution.reference == "INC4471100"
     escalation = last_escalation(desk)
     assert (escalation.area, escalation.priority.value) == ("Gestión Soporte", "urgent")
-    assert desk.diagnostics.incidents == []  # type: ignore[attr-defined]  # linked, not reopened
+    assert desk.systems.diagnostics.incidents == []  # type: ignore[attr-defined]  # linked, not reopened
     finish(desk)
 
 
 def test_route_3_physical_fault_books_a_visit_in_wfm(desk: SupportDesk, clock: FixedClock) -> None:
     slot = Slot(T0 + timedelta(days=1), T0 + timedelta(days=1, hours=4), "S1")
-    desk.scheduling.free.append(slot)  # type: ignore[attr-defined]
+    desk.systems.scheduling.free.append(slot)  # type: ignore[attr-defined]
     interpret(desk, Subcategory.FALLA_PUNTUAL)
     resolution = desk.resolve("K1", SupportRoute.PHYSICAL, reason="Cable dañado",
                               actor=AGENT, visit=VisitKind.OT)  # fmt: skip
@@ -118,14 +124,14 @@ def test_route_3_physical_fault_books_a_visit_in_wfm(desk: SupportDesk, clock: F
     assert (visit.kind, visit.slot_start, visit.booking_reference) == (
         VisitKind.OT, slot.start, resolution.reference,
     )  # fmt: skip
-    assert [o[1] for o in desk.accounts.orders] == [VisitKind.OT]  # type: ignore[attr-defined]
+    assert [o[1] for o in desk.systems.rr.orders] == [VisitKind.OT]  # type: ignore[attr-defined]
     finish(desk)
 
 
 def test_route_3_without_a_slot_goes_to_dime_and_the_operations_crm(desk: SupportDesk) -> None:
     interpret(desk, Subcategory.VISITA_TECNICA)
     resolution = desk.resolve("K1", SupportRoute.PHYSICAL, reason="Sin señal", actor=AGENT)
-    [(kind, _, description, _)] = desk.tickets.tickets.values()  # type: ignore[attr-defined]
+    [(kind, _, description, _)] = desk.systems.tickets.tickets.values()  # type: ignore[attr-defined]
     assert kind is TicketKind.VISIT_WITHOUT_SLOT
     assert "sin cupo en WFM" in description
     escalation = last_escalation(desk)

@@ -112,27 +112,84 @@ def test_account_reads_return_what_rr_holds(systems: Systems) -> None:
 
 def test_account_writes_are_applied_once(systems: Systems) -> None:
     a = systems.accounts
-    assert a.register_marking("80123456", "SAC-FAC-EXPL", "explicado") .resolution is (
+    assert a.register_marking("80123456", "SAC-FAC-EXPL", "explicado", key="k1").resolution is (
         Resolution.FIRST_CONTACT
     )  # fmt: skip
-    receipt = a.register_marking("80123456", "PQR-FACT", "queja")
+    receipt = a.register_marking("80123456", "PQR-FACT", "queja", key="k2")
     assert receipt.resolution is Resolution.CUN
     assert receipt.cun is not None
     assert [m.code for m in a.markings("80123456")] == ["SAC-FAC-EXPL", "PQR-FACT"]
-    a.add_note("80123456", "nota larga", NoteFolder.ESTRATEGICOS)
-    order = a.create_order("80123456", VisitKind.OT, "Cambio de módem")
+    a.add_note("80123456", "nota larga", NoteFolder.ESTRATEGICOS, key="k3")
+    order = a.create_order("80123456", VisitKind.OT, "Cambio de módem", key="k4")
     assert order.startswith("OT-")
-    a.leave_tickler("80123456", T0 + timedelta(days=1), "Llamar")
+    a.leave_tickler("80123456", T0 + timedelta(days=1), "Llamar", key="k5")
     fake = systems.stub.accounts
     assert fake.notes == [("80123456", "nota larga", NoteFolder.ESTRATEGICOS)]
     assert [o[3] for o in fake.orders] == [order]
     assert len(fake.ticklers) == 1
 
 
+WRITES: dict[str, tuple[Any, Any]] = {
+    # operation: (the write, what counts the writes the system applied)
+    "register_marking": (
+        lambda s, k: s.accounts.register_marking("80123456", "PQR-FACT", "queja", key=k),
+        lambda stub: len(stub.accounts.accounts["80123456"].markings),
+    ),
+    "add_note": (
+        lambda s, k: s.accounts.add_note("80123456", "nota", NoteFolder.RR_NOTES, key=k),
+        lambda stub: len(stub.accounts.notes),
+    ),
+    "create_order": (
+        lambda s, k: s.accounts.create_order("80123456", VisitKind.LLS, "Sin señal", key=k),
+        lambda stub: len(stub.accounts.orders),
+    ),
+    "leave_tickler": (
+        lambda s, k: s.accounts.leave_tickler("80123456", T0, "Llamar", key=k),
+        lambda stub: len(stub.accounts.ticklers),
+    ),
+    "open_incident": (
+        lambda s, k: s.diagnostics.open_incident("80123456", IncidentScope.SINGLE, "x", key=k),
+        lambda stub: len(stub.diagnostics.incidents),
+    ),
+    "open_ticket": (
+        lambda s, k: s.tickets.open_ticket(TicketKind.ADJUSTMENT, "80123456", "x", key=k),
+        lambda stub: len(stub.tickets.tickets),
+    ),
+    "book": (
+        lambda s, k: s.scheduling.book("80123456", "LLS-1", s.stub.scheduling.free[0], key=k),
+        lambda stub: len(stub.scheduling.bookings),
+    ),
+}
+
+
+@pytest.mark.parametrize("operation", list(WRITES))
+def test_every_write_is_applied_once_per_idempotency_key(systems: Systems, operation: str) -> None:
+    write, applied = WRITES[operation]
+    first = write(systems, "key-1")
+    assert applied(systems.stub) == 1
+    assert write(systems, "key-1") == first  # the same key: the first answer, nothing written
+    assert applied(systems.stub) == 1
+    if operation != "book":  # the slot is taken now: another key gets "no slot"
+        write(systems, "key-2")
+        assert applied(systems.stub) == 2
+
+
+def test_the_gateway_refuses_a_write_without_an_idempotency_key() -> None:
+    stub = Stub()
+    stub.accounts.accounts["80123456"] = fresh_record()
+    with serve(stub) as url:
+        client = JsonClient("RR", HttpSettings(base_url=url), sleep=lambda _: None)
+        with pytest.raises(ValueError, match="a write needs an idempotency key"):
+            client.call("POST", "/accounts/80123456/notes", "add_note", {"text": "x"})
+        status, _ = stub.handle("POST", "/accounts/80123456/notes", {"text": "x"}, None)
+        assert status == 400
+        assert stub.accounts.notes == []
+
+
 def test_diagnostics_and_incidents(systems: Systems) -> None:
     d = systems.diagnostics
     assert d.diagnose("80123456") == DIAGNOSIS
-    incident = d.open_incident("80123456", IncidentScope.SECTOR, "Sin señal en el sector")
+    incident = d.open_incident("80123456", IncidentScope.SECTOR, "Sin señal en el sector", key="k1")
     assert incident.startswith("INC")
     with pytest.raises(SystemRefused):
         d.diagnose("11111111")
@@ -140,22 +197,22 @@ def test_diagnostics_and_incidents(systems: Systems) -> None:
 
 def test_dime_tickets(systems: Systems) -> None:
     t = systems.tickets
-    ticket = t.open_ticket(TicketKind.ADJUSTMENT, "80123456", "Reversar PPV")
+    ticket = t.open_ticket(TicketKind.ADJUSTMENT, "80123456", "Reversar PPV", key="k1")
     assert t.status(ticket).status == "open"
     with pytest.raises(SystemRefused):
         t.status("DIME-999999")
     with pytest.raises(SystemRefused):
-        t.open_ticket(TicketKind.ADJUSTMENT, "80123456", "  ")
+        t.open_ticket(TicketKind.ADJUSTMENT, "80123456", "  ", key="k2")
 
 
 def test_wfm_slots_and_bookings_including_no_slot(systems: Systems) -> None:
     w = systems.scheduling
     found = w.slots("80123456", VisitKind.LLS, T0, T0 + timedelta(days=3))
     assert [s.slot_id for s in found] == ["S1", "S2"]
-    booking = w.book("80123456", "LLS-1", found[0])
+    booking = w.book("80123456", "LLS-1", found[0], key="k1")
     assert booking is not None
     assert booking.slot == found[0]
-    assert w.book("80123456", "LLS-2", found[0]) is None  # taken: "no slot"
+    assert w.book("80123456", "LLS-2", found[0], key="k2") is None  # taken: "no slot"
     assert [s.slot_id for s in w.slots("80123456", VisitKind.LLS, T0, T0 + timedelta(days=3))] == [
         "S2"
     ]
@@ -165,7 +222,8 @@ PORT_CALLS: dict[str, tuple[str, Any]] = {
     "accounts": ("billing", lambda s: s.accounts.billing("80123456")),
     "diagnostics": ("diagnose", lambda s: s.diagnostics.diagnose("80123456")),
     "tickets": ("open_ticket",
-                lambda s: s.tickets.open_ticket(TicketKind.PQR, "80123456", "queja")),
+                lambda s: s.tickets.open_ticket(TicketKind.PQR, "80123456", "queja",
+                                                key=f"k{time.monotonic_ns()}")),
     "scheduling": ("slots",
                    lambda s: s.scheduling.slots("80123456", VisitKind.LLS, T0,
                                                 T0 + timedelta(days=3))),
@@ -213,6 +271,8 @@ def test_a_retried_write_is_applied_once() -> None:
         settings = HttpSettings(base_url=url, timeout_seconds=0.3, attempts=3, backoff_seconds=0)
         tickets = HttpTickets(JsonClient("DIME", settings, sleep=lambda _: None))
         stub.faults.append(("slow", 0.6))  # applied, but the answer comes too late
-        ticket = tickets.open_ticket(TicketKind.INVENTORY_ERROR, "80123456", "Serial no coincide")
+        ticket = tickets.open_ticket(
+            TicketKind.INVENTORY_ERROR, "80123456", "Serial no coincide", key="k1"
+        )
         assert len(stub.tickets.tickets) == 1
         assert ticket in stub.tickets.tickets

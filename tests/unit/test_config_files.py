@@ -31,7 +31,8 @@ def test_the_shipped_regulation_and_catalogue_load() -> None:
     assert weekend == frozenset({5, 6})
     catalogue = load_markings(ROOT / "examples" / "markings.toml")
     assert catalogue["PQR-FACT"].resolution is Resolution.CUN
-    assert catalogue["SOP-01"].category is Category.SOPORTE
+    assert catalogue["SOP-01"].categories == (Category.SOPORTE,)
+    assert catalogue["PQR-FACT"].categories == (Category.SAC, Category.PQR)
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
 """HTTP/JSON clients for RR/AC, Diagnosticador, DIME and WFM (contract: docs/contracts.md).
 
 One small transport serves the four: JSON bodies, a timeout per request, retries with
-exponential backoff for timeouts, connection failures and 5xx (a POST carries an
-`Idempotency-Key` so that a retried write is applied once), 4xx mapped to `SystemRefused`
+exponential backoff for timeouts, connection failures and 5xx (a POST carries the write's
+`Idempotency-Key`, given by the case, so that a retried or re-run write is applied once), 4xx
+mapped to `SystemRefused`
 and everything else that outlives the retries to `SystemUnavailable`.
 """
 
@@ -12,7 +13,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -87,8 +87,11 @@ class JsonClient:
         operation: str,
         body: Any = None,
         query: dict[str, str] | None = None,
+        key: str | None = None,
     ) -> tuple[int, Any]:
-        """(status, decoded JSON body or None); raises on 4xx but 409, and on failures."""
+        """(status, decoded JSON body or None); raises on 4xx but 409, and on failures.
+
+        A write (any method but GET) needs its idempotency `key`."""
         s = self.settings
         url = s.base_url.rstrip("/") + path
         if query:
@@ -99,7 +102,9 @@ class JsonClient:
             data = orjson.dumps(JSON.unstructure(body))
             headers["Content-Type"] = "application/json"
         if method != "GET":
-            headers["Idempotency-Key"] = str(uuid.uuid4())
+            if not key:
+                raise ValueError(f"{self.system} {operation}: a write needs an idempotency key")
+            headers["Idempotency-Key"] = key
         if s.token:
             headers["Authorization"] = f"Bearer {s.token}"
         delay = s.backoff_seconds
@@ -197,24 +202,27 @@ class HttpAccounts:
         return self.client.get(f"{_account_path(account)}/markings", "markings",
                                tuple[MarkingRecord, ...])  # fmt: skip
 
-    def register_marking(self, account: str, code: str, notes: str) -> MarkingReceipt:
+    def register_marking(self, account: str, code: str, notes: str, *, key: str) -> MarkingReceipt:
         _, payload = self.client.call(
-            "POST", f"{_account_path(account)}/markings", "register_marking", _Marking(code, notes)
-        )
+            "POST", f"{_account_path(account)}/markings", "register_marking",
+            _Marking(code, notes), key=key,
+        )  # fmt: skip
         return self.client.structure(payload, MarkingReceipt, "register_marking")
 
-    def add_note(self, account: str, text: str, folder: NoteFolder) -> None:
-        self.client.call("POST", f"{_account_path(account)}/notes", "add_note", _Note(text, folder))
+    def add_note(self, account: str, text: str, folder: NoteFolder, *, key: str) -> None:
+        self.client.call("POST", f"{_account_path(account)}/notes", "add_note",
+                         _Note(text, folder), key=key)  # fmt: skip
 
-    def create_order(self, account: str, kind: VisitKind, description: str) -> str:
+    def create_order(self, account: str, kind: VisitKind, description: str, *, key: str) -> str:
         _, payload = self.client.call(
-            "POST", f"{_account_path(account)}/orders", "create_order", _Order(kind, description)
-        )
+            "POST", f"{_account_path(account)}/orders", "create_order",
+            _Order(kind, description), key=key,
+        )  # fmt: skip
         return str(self.client.structure(payload, dict[str, str], "create_order")["order"])
 
-    def leave_tickler(self, account: str, due: datetime, text: str) -> None:
+    def leave_tickler(self, account: str, due: datetime, text: str, *, key: str) -> None:
         self.client.call("POST", f"{_account_path(account)}/ticklers", "leave_tickler",
-                         _Tickler(due, text))  # fmt: skip
+                         _Tickler(due, text), key=key)  # fmt: skip
 
 
 @attrs.frozen
@@ -231,10 +239,12 @@ class HttpDiagnostics:
         return self.client.get(f"/diagnostics/{urllib.parse.quote(account, safe='')}",
                                "diagnose", Diagnosis)  # fmt: skip
 
-    def open_incident(self, account: str, scope: IncidentScope, description: str) -> str:
+    def open_incident(
+        self, account: str, scope: IncidentScope, description: str, *, key: str
+    ) -> str:
         _, payload = self.client.call(
             "POST", f"/diagnostics/{urllib.parse.quote(account, safe='')}/incidents",
-            "open_incident", _Incident(scope, description),
+            "open_incident", _Incident(scope, description), key=key,
         )  # fmt: skip
         return str(self.client.structure(payload, dict[str, str], "open_incident")["incident"])
 
@@ -250,9 +260,9 @@ class HttpTickets:
     def __init__(self, client: JsonClient) -> None:
         self.client = client
 
-    def open_ticket(self, kind: TicketKind, account: str, description: str) -> str:
+    def open_ticket(self, kind: TicketKind, account: str, description: str, *, key: str) -> str:
         _, payload = self.client.call("POST", "/tickets", "open_ticket",
-                                      _Ticket(kind, account, description))  # fmt: skip
+                                      _Ticket(kind, account, description), key=key)  # fmt: skip
         return str(self.client.structure(payload, dict[str, str], "open_ticket")["ticket"])
 
     def status(self, ticket: str) -> TicketStatus:
@@ -285,9 +295,9 @@ class HttpScheduling:
         )  # fmt: skip
         return found.slots
 
-    def book(self, account: str, order: str, slot: Slot) -> Booking | None:
+    def book(self, account: str, order: str, slot: Slot, *, key: str) -> Booking | None:
         status, payload = self.client.call(
-            "POST", "/visits/bookings", "book", _BookingRequest(account, order, slot)
+            "POST", "/visits/bookings", "book", _BookingRequest(account, order, slot), key=key
         )
         if status == 409:
             return None

@@ -1,15 +1,19 @@
 """In-memory RR/AC, Diagnosticador, DIME and WFM: scriptable data, failures and odd answers.
 
 Used by the tests and the demo. Each fake records what it was asked to do (`notes`,
-`markings_registered`, `orders`, `ticklers`, `incidents`, `tickets`, `bookings`) and can be
-told to fail the next calls of an operation (`script.fail("billing", SystemUnavailable(…))`).
+`markings`, `orders`, `ticklers`, `incidents`, `tickets`, `bookings`) and can be told to fail
+the next calls of an operation (`script.fail("billing", SystemUnavailable(…))`). Writes honour
+their idempotency key as the gateways must: a key seen before is answered with its first
+answer, and nothing is written again (`writes` counts the writes applied).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, TypeVar
 
 import attrs
 
@@ -32,13 +36,37 @@ from application.systems import (
 )
 from domain.values import NoteFolder, Resolution, VisitKind
 
+T = TypeVar("T")
+
 
 class Script:
-    """Failures to raise, per operation, in order; then the fake answers normally."""
+    """Failures to raise, per operation, in order; then the fake answers normally.
+
+    `fail_after` raises once the write is applied (the answer lost on the way back: a crash or
+    a timeout after the system did the work)."""
 
     def __init__(self) -> None:
         self._failures: dict[str, list[Exception]] = defaultdict(list)
+        self._after: dict[str, list[BaseException]] = defaultdict(list)
         self.calls: list[str] = []
+        self._answers: dict[str, Any] = {}
+        self.writes = 0
+
+    def fail_after(self, operation: str, *errors: BaseException) -> None:
+        self._after[operation].extend(errors)
+
+    def once(self, operation: str, key: str, write: Callable[[], T]) -> T:
+        """Apply `write` once per key; a repeated key gets the first answer."""
+        self.check(operation)
+        if key in self._answers:
+            answer: T = self._answers[key]
+        else:
+            answer = write()
+            self._answers[key] = answer
+            self.writes += 1
+        if self._after[operation]:
+            raise self._after[operation].pop(0)
+        return answer
 
     def fail(self, operation: str, *errors: Exception) -> None:
         self._failures[operation].extend(errors)
@@ -99,26 +127,44 @@ class InMemoryAccounts:
     def markings(self, account: str) -> tuple[MarkingRecord, ...]:
         return tuple(self._account(account, "markings").markings)
 
-    def register_marking(self, account: str, code: str, notes: str) -> MarkingReceipt:
-        record = self._account(account, "register_marking")
-        record.markings.append(MarkingRecord(code, self.clock.now(), notes))
-        if code in self.cun_markings:
-            return MarkingReceipt(Resolution.CUN, f"4436-26-{next(self._numbers):010d}")
-        return MarkingReceipt(Resolution.FIRST_CONTACT, None)
+    def _known(self, account: str, operation: str) -> AccountRecord:
+        try:
+            return self.accounts[account]
+        except KeyError:
+            raise SystemRefused(self.system, operation, "unknown account") from None
 
-    def add_note(self, account: str, text: str, folder: NoteFolder) -> None:
-        self._account(account, "add_note")
-        self.notes.append((account, text, folder))
+    def register_marking(self, account: str, code: str, notes: str, *, key: str) -> MarkingReceipt:
+        def write() -> MarkingReceipt:
+            record = self._known(account, "register_marking")
+            record.markings.append(MarkingRecord(code, self.clock.now(), notes))
+            if code in self.cun_markings:
+                return MarkingReceipt(Resolution.CUN, f"4436-26-{next(self._numbers):010d}")
+            return MarkingReceipt(Resolution.FIRST_CONTACT, None)
 
-    def create_order(self, account: str, kind: VisitKind, description: str) -> str:
-        self._account(account, "create_order")
-        number = f"{kind.value.upper()}-{next(self._numbers):07d}"
-        self.orders.append((account, kind, description, number))
-        return number
+        return self.script.once("register_marking", key, write)
 
-    def leave_tickler(self, account: str, due: datetime, text: str) -> None:
-        self._account(account, "leave_tickler")
-        self.ticklers.append((account, due, text))
+    def add_note(self, account: str, text: str, folder: NoteFolder, *, key: str) -> None:
+        def write() -> None:
+            self._known(account, "add_note")
+            self.notes.append((account, text, folder))
+
+        self.script.once("add_note", key, write)
+
+    def create_order(self, account: str, kind: VisitKind, description: str, *, key: str) -> str:
+        def write() -> str:
+            self._known(account, "create_order")
+            number = f"{kind.value.upper()}-{next(self._numbers):07d}"
+            self.orders.append((account, kind, description, number))
+            return number
+
+        return self.script.once("create_order", key, write)
+
+    def leave_tickler(self, account: str, due: datetime, text: str, *, key: str) -> None:
+        def write() -> None:
+            self._known(account, "leave_tickler")
+            self.ticklers.append((account, due, text))
+
+        self.script.once("leave_tickler", key, write)
 
 
 class InMemoryDiagnostics:
@@ -135,11 +181,15 @@ class InMemoryDiagnostics:
         except KeyError:
             raise SystemRefused("Diagnosticador", "diagnose", "unknown account") from None
 
-    def open_incident(self, account: str, scope: IncidentScope, description: str) -> str:
-        self.script.check("open_incident")
-        incident = f"INC{next(self._numbers)}"
-        self.incidents.append((account, scope, description, incident))
-        return incident
+    def open_incident(
+        self, account: str, scope: IncidentScope, description: str, *, key: str
+    ) -> str:
+        def write() -> str:
+            incident = f"INC{next(self._numbers)}"
+            self.incidents.append((account, scope, description, incident))
+            return incident
+
+        return self.script.once("open_incident", key, write)
 
 
 class InMemoryTickets:
@@ -149,14 +199,18 @@ class InMemoryTickets:
         self.tickets: dict[str, tuple[TicketKind, str, str, TicketStatus]] = {}
         self._numbers = itertools.count(1)
 
-    def open_ticket(self, kind: TicketKind, account: str, description: str) -> str:
-        self.script.check("open_ticket")
+    def open_ticket(self, kind: TicketKind, account: str, description: str, *, key: str) -> str:
         if not description.strip():
+            self.script.check("open_ticket")
             raise SystemRefused("DIME", "open_ticket", "a ticket needs a description")
-        ticket = f"DIME-{next(self._numbers):06d}"
-        status = TicketStatus(ticket, "open", self.clock.now())
-        self.tickets[ticket] = (kind, account, description, status)
-        return ticket
+
+        def write() -> str:
+            ticket = f"DIME-{next(self._numbers):06d}"
+            status = TicketStatus(ticket, "open", self.clock.now())
+            self.tickets[ticket] = (kind, account, description, status)
+            return ticket
+
+        return self.script.once("open_ticket", key, write)
 
     def status(self, ticket: str) -> TicketStatus:
         self.script.check("status")
@@ -190,11 +244,13 @@ class InMemoryScheduling:
             if window_start <= s.start and s.end <= window_end
         )  # fmt: skip
 
-    def book(self, account: str, order: str, slot: Slot) -> Booking | None:
-        self.script.check("book")
-        if slot not in self.free:
-            return None
-        self.free.remove(slot)
-        booking = Booking(f"WFM-{next(self._numbers):06d}", slot)
-        self.bookings.append((account, order, booking))
-        return booking
+    def book(self, account: str, order: str, slot: Slot, *, key: str) -> Booking | None:
+        def write() -> Booking | None:
+            if slot not in self.free:
+                return None
+            self.free.remove(slot)
+            booking = Booking(f"WFM-{next(self._numbers):06d}", slot)
+            self.bookings.append((account, order, booking))
+            return booking
+
+        return self.script.once("book", key, write)
