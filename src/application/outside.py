@@ -184,9 +184,7 @@ class OutsideSystems:
             slot = Slot(
                 datetime.fromisoformat(p["start"]), datetime.fromisoformat(p["end"]), p["slot_id"]
             )
-            booking = self.scheduling_port().book(
-                p["account"], p["order"], slot, key=key
-            )
+            booking = self.scheduling_port().book(p["account"], p["order"], slot, key=key)
             if booking is None:
                 return {"no_slot": "true"}
             return {
