@@ -15,7 +15,7 @@ from application.intake import IngestReport
 from application.ports import CaseSummary, DueFollowUp
 from domain.calendar import BOGOTA
 from domain.events import CaseEvent
-from domain.state import CaseState
+from domain.state import CaseState, WriteStatus
 
 HEADER_FIELDS = ("originator_id", "originator_version", "timestamp", "actor")
 
@@ -44,6 +44,19 @@ def case_json(state: CaseState) -> dict[str, Any]:
         ],
         key=lambda clock: str(clock["due_at"]),
     )
+    data["outside_writes"] = [
+        {
+            "system": w.system,
+            "operation": w.operation,
+            "key": w.key,
+            "params": dict(w.params),
+            "requested_at": w.requested_at.isoformat(),
+            "status": w.status.value,
+            "result": dict(w.result),
+            "reason": w.reason,
+        }
+        for w in state.outside_writes
+    ]
     return data
 
 
@@ -105,6 +118,14 @@ def show_case(console: Console, state: CaseState, *, as_of: datetime | None = No
             f"visit {v.kind.value}",
             f"{local(v.slot_start)}–{local(v.slot_end)} ref {v.booking_reference}",
         )
+    for w in state.outside_writes:
+        answer = ", ".join(f"{k} {v}" for k, v in w.result) or "done"
+        outcome = {
+            WriteStatus.PENDING: "PENDING: not confirmed yet (run the command again)",
+            WriteStatus.ANSWERED: answer,
+            WriteStatus.REFUSED: f"refused: {w.reason}",
+        }[w.status]
+        table.add_row(f"{w.system} {w.operation}", f"{local(w.requested_at)}: {outcome}")
     console.print(table)
     due: list[tuple[datetime, str]] = [
         (f.due_at, f"follow-up #{f.follow_up_id}") for f in state.pending_follow_ups

@@ -502,3 +502,67 @@ def test_the_team_imports_also_read_json_lines(cli: Cli, tmp_path: Path) -> None
         encoding="utf-8",
     )
     assert cli.json("import-practices", str(register))["created"] == 1  # type: ignore[index]
+
+
+def test_sac_dispute_killed_while_rr_files_the_pqr_then_run_again_gives_one_cun(
+    tmp_path: Path,
+) -> None:
+    """kill -9 of the agent's command after RR received the PQR, before the case heard back;
+    the same command again: one PQR in RR, its CUN on the case, one clock, one escalation."""
+    import os
+    import signal
+    import time
+
+    from tests.integration.test_system_contracts import fresh_record
+    from tests.stub_systems import Stub, serve
+
+    stub = Stub()
+    stub.accounts.accounts["80123456"] = fresh_record()
+    data = tmp_path / "data"
+    script = str(Path(sys.executable).parent / "backoffice")
+    env = {
+        **os.environ,
+        "BACKOFFICE_DATA_DIR": str(data),
+        "BACKOFFICE_MARKINGS": str(ROOT / "examples" / "markings.toml"),
+        "BACKOFFICE_CONTACT_MATRIX": str(ROOT / "examples" / "contact_matrix.toml"),
+        "BACKOFFICE_SYSTEMS_TIMEOUT_SECONDS": "30",
+    }
+
+    def backoffice(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [script, *args], env=env, capture_output=True, text=True, check=False, timeout=120
+        )
+
+    assert backoffice("ingest", str(SAMPLE)).returncode == 0
+    assert backoffice("case", "interpret", "CRM-260001", "sac", "facturacion",
+                      "--as", "maria.b").returncode == 0  # fmt: skip
+    dispute = ("sac", "dispute", "CRM-260001", "--marking", "PQR-FACT", "--reason",
+               "No reconoce el PPV", "--as", "maria.b")  # fmt: skip
+    with serve(stub) as url:
+        env["BACKOFFICE_RR_URL"] = url
+        stub.faults.append(("slow", 1.5))  # RR takes its time over the PQR
+        process = subprocess.Popen([script, *dispute], env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)  # fmt: skip
+        deadline = time.monotonic() + 60
+        while ("POST", "/accounts/80123456/markings") not in stub.requests:
+            assert time.monotonic() < deadline, "the command never reached RR"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        while not stub.accounts.accounts["80123456"].markings:  # RR finishes on its side
+            assert time.monotonic() < deadline, "RR never applied the marking"
+            time.sleep(0.02)
+        shown = json.loads(backoffice("case", "show", "CRM-260001", "--json").stdout)
+        assert shown["cun"] is None
+        assert [w["status"] for w in shown["outside_writes"]] == ["pending"]
+
+        again = backoffice(*dispute, "--json")
+        assert again.returncode == 0, again.stderr
+    [marking] = stub.accounts.accounts["80123456"].markings
+    assert marking.code == "PQR-FACT"
+    case = json.loads(backoffice("case", "show", "CRM-260001", "--json").stdout)
+    [write] = case["outside_writes"]
+    assert write["status"] == "answered"
+    assert case["cun"] == write["result"]["cun"]
+    assert [c["kind"] for c in case["clocks"]] == ["pqr_response", "escalation_response"]
+    assert len(case["escalations"]) == 1
