@@ -25,7 +25,14 @@ from adapters.sql_view import (
     open_view,
     ts,
 )
-from application.ports import CaseQuery, CaseSummary, DueClock, DueFollowUp, LoggedEvent
+from application.ports import (
+    CaseQuery,
+    CaseSummary,
+    DueClock,
+    DueFollowUp,
+    LoggedEvent,
+    PendingWrite,
+)
 from domain.events import (
     EVENT_TYPES,
     Assigned,
@@ -41,6 +48,9 @@ from domain.events import (
     FollowUpScheduled,
     Ingested,
     Interpreted,
+    OutsideWriteAnswered,
+    OutsideWriteRefused,
+    OutsideWriteRequested,
     Reopened,
     RepeatContactRecorded,
 )
@@ -71,6 +81,10 @@ TABLES = (
     " warn_at TEXT, due_at TEXT NOT NULL, warned INTEGER NOT NULL DEFAULT 0,"
     " breached INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (case_id, clock_id))",
     "CREATE INDEX IF NOT EXISTS case_clocks_due ON case_clocks (due_at)",
+    "CREATE TABLE IF NOT EXISTS case_writes ("
+    " case_id TEXT NOT NULL, write_key TEXT NOT NULL, requested_at TEXT NOT NULL,"
+    " PRIMARY KEY (case_id, write_key))",
+    "CREATE INDEX IF NOT EXISTS case_writes_requested ON case_writes (requested_at)",
     "CREATE TABLE IF NOT EXISTS case_keys ("
     " source_key TEXT NOT NULL, case_id TEXT NOT NULL, PRIMARY KEY (source_key, case_id))",
 )
@@ -196,6 +210,18 @@ class _CaseIndex(SqlView):
                 sql("DELETE FROM case_clocks WHERE case_id = ? AND clock_id = ?"),
                 (cid, e.clock_id),
             )
+        elif isinstance(e, OutsideWriteRequested):
+            c.execute(
+                sql(
+                    "INSERT INTO case_writes (case_id, write_key, requested_at)"
+                    " VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+                ),
+                (cid, e.key, ts(e.timestamp)),
+            )
+        elif isinstance(e, OutsideWriteAnswered | OutsideWriteRefused):
+            c.execute(
+                sql("DELETE FROM case_writes WHERE case_id = ? AND write_key = ?"), (cid, e.key)
+            )
         elif isinstance(e, Reopened):
             c.execute(
                 sql(
@@ -310,6 +336,25 @@ class _CaseIndex(SqlView):
                 kind=ClockKind(row["kind"]),
                 due_at=dt_required(row["due_at"]),
                 agent=row["agent"],
+            )
+            for row in rows
+        ]
+
+    def pending_writes(
+        self, requested_before: datetime, limit: int = 1000
+    ) -> Sequence[PendingWrite]:
+        statement = (
+            "SELECT case_id, write_key, requested_at FROM case_writes WHERE requested_at < ?"
+            f" ORDER BY requested_at, case_id, write_key LIMIT {int(limit)}"
+        )
+        with self._transaction(commit=False) as c:
+            c.execute(self._sql(statement), (ts(requested_before),))
+            rows = c.fetchall()
+        return [
+            PendingWrite(
+                case_id=uuid.UUID(row["case_id"]),
+                key=row["write_key"],
+                requested_at=dt_required(row["requested_at"]),
             )
             for row in rows
         ]

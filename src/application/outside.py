@@ -248,8 +248,17 @@ class OutsideWriter:
                 self.settle(case, write, actor, f"{outside.describe(write)} (pendiente)")
         return self.office.case(case.case_id)
 
-    def settle(self, case: CaseState, write: OutsideWrite, actor: Actor, pending: str) -> Result:
-        """Send a recorded request under its key and record the answer."""
+    def settle(
+        self,
+        case: CaseState,
+        write: OutsideWrite,
+        actor: Actor,
+        pending: str,
+        *,
+        record_failure: bool = True,
+    ) -> Result:
+        """Send a recorded request under its key and record the answer (or the refusal; and,
+        with `record_failure`, a system that did not answer)."""
         office = self.office
         try:
             result = self.systems.send(write)
@@ -264,7 +273,8 @@ class OutsideWriter:
             )
             raise
         except SystemError_ as error:
-            _record_failure(office, case, actor, write.operation, pending, error)
+            if record_failure:
+                _record_failure(office, case, actor, write.operation, pending, error)
             raise
         now = office.clock.now()
         answered = outside.as_params(result)

@@ -122,6 +122,15 @@ class DueClock:
 
 
 @attrs.frozen(kw_only=True)
+class PendingWrite:
+    """A write to one of Claro's systems the case asked for and has no answer to yet."""
+
+    case_id: uuid.UUID
+    key: str
+    requested_at: datetime
+
+
+@attrs.frozen(kw_only=True)
 class CaseQuery:
     status: CaseStatus | None = None
     agent: str | None = None
@@ -169,6 +178,13 @@ class CaseIndex(Protocol):
 
     def due_clocks(self, now: datetime, limit: int = 1000) -> Sequence[DueClock]:
         """Running clocks whose warning or due time has come and not been recorded yet."""
+        ...
+
+    def pending_writes(
+        self, requested_before: datetime, limit: int = 1000
+    ) -> Sequence[PendingWrite]:
+        """Outside writes asked for before that moment and still without an answer, oldest
+        first (the sweep settles them)."""
         ...
 
     def known(self, case_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:

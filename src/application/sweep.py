@@ -3,21 +3,33 @@
 It reads the due-items list of the case index and sends one command per item; the case
 decides. A follow-up already settled, a repeated sweep or several sweepers racing on the same
 item all end in one event: the others find nothing to record.
+
+It also settles outside writes left pending (`settle_writes`): a command that died or timed
+out after asking RR, DIME, WFM or the Diagnosticador for something. Each is sent again under
+its own idempotency key, so the system answers what it answered the first time (or applies it
+now, if it never arrived), and the answer is recorded on the case.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import attrs
 
-from domain.errors import CaseNotFound
+from application.systems import SystemError_, SystemRefused
+from domain.errors import CaseNotFound, RuleViolation
 from domain.events import ClockBreached, ClockStopped, ClockWarned
+from domain.outside import describe
 from domain.values import Actor, ActorKind
 
 if TYPE_CHECKING:
+    from application.outside import OutsideWriter
     from application.service import Backoffice
+
+SETTLE_WRITES_AFTER = timedelta(minutes=5)
+"""A write still pending this long after it was asked for is the sweep's to settle: longer
+than a command waits for a system (three attempts of at most the systems' timeout)."""
 
 
 @attrs.frozen
@@ -61,3 +73,48 @@ def sweep_follow_ups(
             breached += isinstance(event, ClockBreached)
             closed += isinstance(event, ClockStopped)
     return SweepReport(now, examined, missed, warned, breached, closed)
+
+
+@attrs.frozen
+class SettleReport:
+    settled: int
+    """Pending writes the systems answered (or refused) this time."""
+    still_pending: int
+    """Pending writes whose system did not answer or is not configured here."""
+
+
+def settle_writes(
+    office: Backoffice,
+    writer: OutsideWriter,
+    *,
+    worker: str = "sweep",
+    now: datetime | None = None,
+    after: timedelta = SETTLE_WRITES_AFTER,
+    limit: int = 1_000,
+) -> SettleReport:
+    """Send again, under their keys, the outside writes pending for longer than `after`, and
+    record what the systems answer. A system still down leaves its write pending (nothing new
+    recorded on the case, so a long outage does not fill it with failures)."""
+    now = now or office.clock.now()
+    actor = Actor(ActorKind.SWEEP, worker)
+    office.catch_up()
+    settled = still = 0
+    for item in office.index.pending_writes(now - after, limit):
+        try:
+            case = office.case(item.case_id)
+        except CaseNotFound:
+            continue
+        write = next((w for w in case.pending_writes if w.key == item.key), None)
+        if write is None:  # answered meanwhile
+            continue
+        try:
+            writer.settle(
+                case, write, actor, f"{describe(write)} (pendiente)", record_failure=False
+            )
+        except SystemRefused:
+            pass  # recorded as refused: settled too
+        except (SystemError_, RuleViolation):  # down, or its gateway is not configured here
+            still += 1
+            continue
+        settled += 1
+    return SettleReport(settled, still)

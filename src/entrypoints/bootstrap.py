@@ -41,7 +41,7 @@ from adapters.tracking import TrackedPosition
 from application.indicators import IndicatorRules
 from application.mail import Mailer
 from application.outbox import Outbox
-from application.outside import AC, DIAGNOSTICADOR, DIME, RR, WFM, OutsideSystems
+from application.outside import AC, DIAGNOSTICADOR, DIME, RR, WFM, OutsideSystems, OutsideWriter
 from application.ports import Clock
 from application.pqr import PqrDesk
 from application.sac import SacDesk
@@ -187,6 +187,13 @@ def outside_systems(settings: Settings, *needed: str) -> OutsideSystems:
         scheduling=port(WFM, HttpScheduling),
         how_to_configure={system: variable for system, (variable, _) in urls.items()},
     )
+
+
+def outside_writer(office: Backoffice, settings: Settings) -> OutsideWriter | None:
+    """What the sweep settles pending outside writes with; None when no gateway is set."""
+    systems = outside_systems(settings)
+    ports = (systems.rr, systems.ac, systems.diagnostics, systems.tickets, systems.scheduling)
+    return OutsideWriter(office, systems) if any(p is not None for p in ports) else None
 
 
 def contact_matrix(settings: Settings) -> ContactDirectory:

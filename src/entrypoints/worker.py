@@ -23,7 +23,9 @@ from typing import Any
 import attrs
 
 from application.outbox import Outbox
+from application.outside import OutsideWriter
 from application.service import Backoffice
+from application.sweep import settle_writes
 from application.ticks import Ticker
 
 log = logging.getLogger("backoffice.worker")
@@ -58,10 +60,19 @@ class Intervals:
 
 
 class Worker:
-    def __init__(self, office: Backoffice, outbox: Outbox, *, name: str) -> None:
+    def __init__(
+        self,
+        office: Backoffice,
+        outbox: Outbox,
+        *,
+        name: str,
+        writer: OutsideWriter | None = None,
+    ) -> None:
         self.office = office
         self.outbox = outbox
         self.name = name
+        self.writer = writer
+        """Settles outside writes left pending (None: no gateway configured here)."""
         self.healthy = True
 
     def _run(self, job: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -93,13 +104,17 @@ class Worker:
     def sweep(self) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             report = self.office.sweep(worker=self.name)
-            return {
+            fields = {
                 "examined": report.examined,
                 "missed": report.missed,
                 "warned": report.warned,
                 "breached": report.breached,
                 "windows_closed": report.windows_closed,
             }
+            if self.writer is not None:
+                writes = settle_writes(self.office, self.writer, worker=self.name)
+                fields |= {"writes_settled": writes.settled, "writes_pending": writes.still_pending}
+            return fields
 
         return self._run("sweep", work)
 

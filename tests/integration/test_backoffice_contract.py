@@ -363,3 +363,49 @@ def test_the_case_index_never_reads_the_teams_events_and_still_moves_past_them(
     assert read
     assert not any(isinstance(e, roster.TeamEvent) for e in read)
     assert office.count() == 2
+
+
+def test_the_sweep_settles_an_outside_write_left_pending_under_its_own_key(
+    office: Backoffice, clock: FixedClock
+) -> None:
+    """Given a PQR marking RR applied but whose answer never reached the case, when the sweep
+    runs past the settling delay, then the case records RR's first answer, once; RR holds one
+    marking; the agent's next attempt applies it without writing again."""
+    from adapters.systems.memory import InMemoryAccounts
+    from application.outside import Operation, OutsideSystems, OutsideWriter
+    from application.systems import SystemUnavailable
+    from application.sweep import SETTLE_WRITES_AFTER, settle_writes
+    from application.typification import Typification
+    from domain.state import WriteStatus
+    from tests.integration.test_system_contracts import fresh_record
+
+    rr = InMemoryAccounts(cun_markings=frozenset({"PQR-FACT"}), clock=clock)
+    rr.accounts["ACC-K1"] = fresh_record()
+    writer = OutsideWriter(office, OutsideSystems(rr=rr))
+    office.ingest([record("K1")])
+    office.interpret("K1", category=Category.SAC, subcategory=Subcategory.FACTURACION, actor=AGENT)
+    typification = Typification(office, writer)
+    rr.script.fail_after(Operation.REGISTER_MARKING, SystemUnavailable("RR", "x", "timeout"))
+    with pytest.raises(SystemUnavailable):
+        typification.register(office.case("K1"), marking="PQR-FACT", notes="queja", actor=AGENT)
+    [pending] = office.case("K1").pending_writes
+    assert settle_writes(office, writer).settled == 0  # too early: the command may be running
+
+    rr.script.fail(Operation.REGISTER_MARKING, SystemUnavailable("RR", "x", "down"))
+    clock.advance(SETTLE_WRITES_AFTER + timedelta(seconds=1))
+    version = office.case("K1").version
+    report = settle_writes(office, writer)
+    assert (report.settled, report.still_pending) == (0, 1)
+    assert office.case("K1").version == version  # a system still down adds nothing
+
+    report = settle_writes(office, writer)
+    assert (report.settled, report.still_pending) == (1, 0)
+    [write] = office.case("K1").outside_writes
+    assert (write.key, write.status) == (pending.key, WriteStatus.ANSWERED)
+    assert settle_writes(office, writer).settled == 0  # nothing left
+    assert rr.script.writes == 1
+
+    result = typification.register(office.case("K1"), marking="PQR-FACT", notes="queja",
+                                   actor=AGENT)  # fmt: skip
+    assert result.case.cun == dict(write.result)["cun"]
+    assert rr.script.writes == 1

@@ -29,7 +29,7 @@ from domain.values import (
     LineOfBusiness,
 )
 from entrypoints import indicator_tables, render
-from entrypoints.bootstrap import build_outbox
+from entrypoints.bootstrap import build_outbox, outside_writer
 from entrypoints.cli.shared import (
     PARTIAL_INGEST,
     UNAVAILABLE,
@@ -332,15 +332,17 @@ def run_worker(
     sweep_seconds: Annotated[float, typer.Option(min=0.05)] = 60.0,
     outbox_seconds: Annotated[float, typer.Option(min=0.05)] = 10.0,
 ) -> None:
-    """Tick the case index catch-up, the follow-up sweep and the outbox (JSON log lines)."""
+    """Tick the case index catch-up, the sweep (follow-ups, clocks, outside writes left
+    pending) and the outbox (JSON log lines)."""
     from adapters.scheduler import ApschedulerTicker
     from entrypoints.worker import Intervals, Worker, configure_logging, stop_on_signals
 
     office = current_office()
     configure_logging()
-    box = build_outbox(office, current_settings())
+    settings = current_settings()
+    box = build_outbox(office, settings)
     try:
-        worker = Worker(office, box, name=name)
+        worker = Worker(office, box, name=name, writer=outside_writer(office, settings))
         if once:
             if not worker.once():
                 raise typer.Exit(UNAVAILABLE)
