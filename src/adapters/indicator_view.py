@@ -33,10 +33,12 @@ from domain.facts import (
     FactBuilder,
     Facts,
     FollowUpFact,
+    HandlingFact,
     MonitoringFact,
     Period,
     SurveyFact,
     follow_up_order,
+    handling_order,
     monitoring_order,
     period_days,
     survey_order,
@@ -71,6 +73,10 @@ TABLES = (
     " agent TEXT NOT NULL, category TEXT NOT NULL, line TEXT NOT NULL,"
     " PRIMARY KEY (case_id, version))",
     "CREATE INDEX IF NOT EXISTS ind_closings_at ON ind_closings (closed_at)",
+    "CREATE TABLE IF NOT EXISTS ind_handlings ("
+    " case_id TEXT NOT NULL, day TEXT NOT NULL, at TEXT NOT NULL, agent TEXT NOT NULL,"
+    " category TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (case_id, day))",
+    "CREATE INDEX IF NOT EXISTS ind_handlings_at ON ind_handlings (at)",
     "CREATE TABLE IF NOT EXISTS ind_contacts ("
     " case_id TEXT NOT NULL, version INTEGER NOT NULL, account TEXT NOT NULL,"
     " typification TEXT NOT NULL, received_at TEXT NOT NULL, PRIMARY KEY (case_id, version))",
@@ -161,6 +167,10 @@ def _team_row(fact: TeamFact) -> tuple[Any, ...]:
     )
 
 
+_INSERT_HANDLING = (
+    "INSERT INTO ind_handlings (case_id, day, at, agent, category, line)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
 _INSERT_CONTACT = (
     "INSERT INTO ind_contacts (case_id, version, account, typification, received_at)"
     " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
@@ -199,6 +209,7 @@ class _IndicatorView(SqlView):
         contacts: list[tuple[Any, ...]] = []
         surveys: list[tuple[Any, ...]] = []
         monitorings: list[tuple[Any, ...]] = []
+        handlings: list[tuple[Any, ...]] = []
         team: dict[type, dict[tuple[Any, ...], tuple[Any, ...]]] = {t: {} for t in _TEAM_UPSERTS}
         for logged in events:
             for fact in builder.apply(logged.event):
@@ -213,6 +224,11 @@ class _IndicatorView(SqlView):
                         ts(fact.settled_at) if fact.settled_at else None,
                         a.agent, a.category, a.line,
                     )  # fmt: skip
+                elif isinstance(fact, HandlingFact):
+                    a = fact.attributes
+                    handlings.append(
+                        (case, fact.day.isoformat(), ts(fact.at), a.agent, a.category, a.line)
+                    )
                 elif isinstance(fact, ClosingFact):
                     a = fact.attributes
                     closings.append(
@@ -263,6 +279,7 @@ class _IndicatorView(SqlView):
             (_UPSERT_FOLLOW_UP, list(follow_ups.values())),
             (_INSERT_CLOSING, closings),
             (_INSERT_CONTACT, contacts),
+            (_INSERT_HANDLING, handlings),
             (_INSERT_SURVEY, surveys),
             (_INSERT_MONITORING, monitorings),
         ):
@@ -290,6 +307,18 @@ class _IndicatorView(SqlView):
                 (begin, finish),
             )
             closings = [_closing(row) for row in c.fetchall()]
+            c.execute(
+                self._sql("SELECT * FROM ind_handlings WHERE at >= ? AND at < ?"), (begin, finish)
+            )
+            handlings = [
+                HandlingFact(
+                    uuid.UUID(r["case_id"]),
+                    date.fromisoformat(r["day"]),
+                    dt_required(r["at"]),
+                    Attributes(r["agent"], r["category"], r["line"]),
+                )
+                for r in c.fetchall()
+            ]
             c.execute(
                 self._sql("SELECT * FROM ind_contacts WHERE received_at > ? AND received_at <= ?"),
                 (begin, later),
@@ -364,6 +393,7 @@ class _IndicatorView(SqlView):
             tuple(sorted(shifts, key=shift_order)),
             tuple(sorted(absences, key=shift_order)),
             tuple(sorted(held, key=practice_order)),
+            tuple(sorted(handlings, key=handling_order)),
         )
 
 

@@ -1,7 +1,8 @@
 """The supervisor's indicators, computed from the indicators' projection.
 
 The numbers come from `domain.indicators` (pure functions over facts); the projection only
-keeps the facts, with its own position in the log. Each report names the definition version.
+keeps the facts, with its own position in the log. Each report carries its definitions'
+label: the version and a fingerprint of the parameters that change a number.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Protocol
 import attrs
 
 from application.ports import AnyEvent, LoggedEvent
+from domain.decisions import DEFAULT_FOLLOW_UP_RULES, FollowUpRules
 from domain.facts import (
     Dimension,
     Facts,
@@ -22,7 +24,6 @@ from domain.goals import DEFAULT_GOALS, Goals
 from domain.indicators import (
     DEFAULT_NPS_SCALE,
     DEFAULT_QUALITY_WEIGHTS,
-    DEFINITIONS,
     Effectiveness,
     FirstContactResolution,
     FollowUpCompliance,
@@ -33,6 +34,7 @@ from domain.indicators import (
     absenteeism,
     attrition,
     calidad_mec,
+    definition_label,
     efectividad,
     first_contact_resolution,
     nps,
@@ -92,14 +94,30 @@ class IndicatorReport:
     goals: Goals = DEFAULT_GOALS
 
 
+def label(rules: IndicatorRules, follow_up: FollowUpRules) -> str:
+    """The definitions' version with the fingerprint of every parameter that changes a
+    number: two reports with different settings never carry the same label."""
+    return definition_label(
+        follow_up_grace=follow_up.on_time_window,
+        follow_up_missed_after=follow_up.missed_after,
+        reincidencia_window=rules.window,
+        nps_scale=(rules.scale.maximum, rules.scale.promoters_from, rules.scale.detractors_to),
+        mec_weights=(rules.weights.emitted, rules.weights.perceived),
+    )
+
+
 def report(
-    facts: Facts, period: Period, by: Dimension, rules: IndicatorRules = DEFAULT_INDICATOR_RULES
+    facts: Facts,
+    period: Period,
+    by: Dimension,
+    rules: IndicatorRules = DEFAULT_INDICATOR_RULES,
+    follow_up: FollowUpRules = DEFAULT_FOLLOW_UP_RULES,
 ) -> IndicatorReport:
     return IndicatorReport(
         period=period,
         by=by,
         window=rules.window,
-        definitions=DEFINITIONS,
+        definitions=label(rules, follow_up),
         seguimientos=seguimientos(facts, period, by),
         fcr=first_contact_resolution(facts, period, by, rules.window),
         efectividad=efectividad(facts, period),

@@ -221,12 +221,23 @@ def sweep_clock(state: CaseState, *, clock_id: int, actor: Actor, at: datetime) 
         # The customer's window ended: nothing is late, the clock just stops.
         return [_stop(state, clock_id, "plazo de reposición vencido", actor, at)]
     if now > clock.due_at and not clock.breached:
-        return [
+        events: list[CaseEvent] = []
+        if clock.warn_at is not None and not clock.warned:
+            # No sweep ran between the warning and the breach: the warning is still owed, and
+            # comes first, so no alert is silently skipped.
+            events.append(
+                ClockWarned(
+                    originator_id=state.case_id, originator_version=version, timestamp=now,
+                    actor=actor, clock_id=clock_id, due_at=clock.due_at,
+                )
+            )  # fmt: skip
+        events.append(
             ClockBreached(
-                originator_id=state.case_id, originator_version=version, timestamp=now,
-                actor=actor, clock_id=clock_id, due_at=clock.due_at,
+                originator_id=state.case_id, originator_version=version + len(events),
+                timestamp=now, actor=actor, clock_id=clock_id, due_at=clock.due_at,
             )
-        ]  # fmt: skip
+        )  # fmt: skip
+        return events
     if clock.warn_at is not None and now >= clock.warn_at and not (clock.warned or clock.breached):
         return [
             ClockWarned(

@@ -51,11 +51,12 @@ E = TypeVar("E", bound=CaseEvent)
 class FollowUpRules:
     """When a follow-up counts as on time, and when the sweep may call it missed.
 
-    [decision] on time = done within `on_time_window` after its due time; missed = still
-    pending `missed_after` its due time. Both are configuration.
+    On time = done at or before its due time (DOMAIN.md §11), plus `on_time_window` of grace
+    (none by default); missed = still pending `missed_after` its due time [decision]. Both are
+    configuration, and both are part of the indicators' definition label.
     """
 
-    on_time_window: timedelta = timedelta(hours=2)
+    on_time_window: timedelta = timedelta(0)
     missed_after: timedelta = timedelta(hours=24)
 
 

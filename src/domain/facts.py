@@ -1,7 +1,8 @@
 """The facts the indicators are computed from, and how events become facts.
 
 Events become facts (`facts_from`, or `FactBuilder` one event at a time): one per follow-up,
-per closing, per customer contact, per survey answer and per monitoring, each carrying the
+per closing, per customer contact, per survey answer, per monitoring and per case and Bogotá
+day an agent acted on the case (a handling, FCR's denominator), each carrying the
 case's owner, category and line of business at the time; and the team's facts (placements,
 leavings, shifts, absences, practices held) from the roster's and the register's streams. A
 projection keeps the same facts in a database; `domain.indicators` aggregates them, so a
@@ -20,18 +21,27 @@ import attrs
 
 from domain.calendar import BusinessCalendar
 from domain.events import (
+    AccountChecked,
     Assigned,
     CaseEvent,
+    ClockStopped,
     Closed,
     ClosedFirstContact,
+    ClosingProtocolCompleted,
+    Escalated,
     FollowUpCompleted,
     FollowUpMissed,
     FollowUpScheduled,
     Ingested,
     Interpreted,
+    NoteAdded,
+    OutsideWriteRequested,
     QualityMonitored,
+    Reopened,
     RepeatContactRecorded,
     SurveyAnswered,
+    Typified,
+    VisitScheduled,
 )
 from domain.practices import PracticeHeld
 from domain.roster import (
@@ -45,6 +55,7 @@ from domain.roster import (
     TeamEvent,
 )
 from domain.team import TEAM_EVENT_TYPES
+from domain.values import ActorKind
 from domain.workforce import (
     AbsenceFact,
     LeavingFact,
@@ -121,6 +132,16 @@ class ContactFact:
 
 
 @attrs.frozen
+class HandlingFact:
+    """An agent acted on the case on this Bogotá day (`at`: the first time that day)."""
+
+    case_id: uuid.UUID
+    day: date
+    at: datetime
+    attributes: Attributes
+
+
+@attrs.frozen
 class SurveyFact:
     case_id: uuid.UUID
     survey_id: str
@@ -153,6 +174,7 @@ class Facts:
     shifts: tuple[ShiftFact, ...] = ()
     absences: tuple[AbsenceFact, ...] = ()
     practices: tuple[PracticeFact, ...] = ()
+    handlings: tuple[HandlingFact, ...] = ()
 
     @functools.cached_property
     def roster(self) -> Roster:
@@ -183,6 +205,7 @@ class Period:
 
 Fact = (
     FollowUpFact
+    | HandlingFact
     | ClosingFact
     | ContactFact
     | SurveyFact
@@ -195,19 +218,37 @@ Fact = (
 )
 
 
+HANDLING_EVENTS: frozenset[type[CaseEvent]] = frozenset(
+    {
+        Interpreted,
+        NoteAdded,
+        AccountChecked,
+        FollowUpScheduled,
+        FollowUpCompleted,
+        Typified,
+        Escalated,
+        VisitScheduled,
+        ClockStopped,
+        OutsideWriteRequested,
+        ClosingProtocolCompleted,
+        Closed,
+        ClosedFirstContact,
+        Reopened,
+    }
+)
+"""Every kind of event an agent's work on a case records first (the others it records come
+with one of these): recorded by an agent, each means the agent acted on the case (DOMAIN.md
+§11, "cases handled"). An assignment is the supervisor's, not work on the case."""
+
 FACT_EVENTS: frozenset[type[CaseEvent | TeamEvent]] = frozenset(
     {
         Ingested,
         Assigned,
-        Interpreted,
         RepeatContactRecorded,
-        FollowUpScheduled,
-        FollowUpCompleted,
         FollowUpMissed,
         QualityMonitored,
         SurveyAnswered,
-        Closed,
-        ClosedFirstContact,
+        *HANDLING_EVENTS,
         *TEAM_EVENT_TYPES,
     }
 )
@@ -233,6 +274,8 @@ class FactBuilder:
         self.attributes = attributes
         self.identity = identity
         self.pending = pending
+        self._handled: tuple[uuid.UUID, date] | None = None
+        """The last (case, day) handled: a case's next events that day add no fact."""
 
     def apply(self, e: CaseEvent | TeamEvent) -> list[Fact]:
         """The facts this event creates or replaces (a follow-up fact replaces its earlier one)."""
@@ -300,6 +343,11 @@ class FactBuilder:
                 )
             )
         self.attributes[cid] = current
+        if type(e) in HANDLING_EVENTS and e.actor.kind is ActorKind.AGENT:
+            day = BusinessCalendar.local_date(e.timestamp)
+            if self._handled != (cid, day):
+                self._handled = (cid, day)
+                new.append(HandlingFact(cid, day, e.timestamp, current))
         return new
 
 
@@ -331,10 +379,13 @@ def facts_from(events: Iterable[CaseEvent | TeamEvent]) -> Facts:
     contacts: list[ContactFact] = []
     surveys: list[SurveyFact] = []
     monitorings: list[MonitoringFact] = []
+    handlings: dict[tuple[uuid.UUID, date], HandlingFact] = {}
     keyed: dict[tuple[type, object], Fact] = {}
     for event in events:
         for fact in builder.apply(event):
-            if isinstance(fact, TeamFact):
+            if isinstance(fact, HandlingFact):
+                handlings.setdefault((fact.case_id, fact.day), fact)
+            elif isinstance(fact, TeamFact):
                 keyed[(type(fact), team_fact_key(fact))] = fact
             elif isinstance(fact, FollowUpFact):
                 follow_ups[(fact.case_id, fact.follow_up_id)] = fact
@@ -369,7 +420,12 @@ def facts_from(events: Iterable[CaseEvent | TeamEvent]) -> Facts:
         tuple(
             sorted((f for f in keyed.values() if isinstance(f, PracticeFact)), key=practice_order)
         ),
+        tuple(sorted(handlings.values(), key=handling_order)),
     )
+
+
+def handling_order(fact: HandlingFact) -> tuple[datetime, str]:
+    return (fact.at, str(fact.case_id))
 
 
 def monitoring_order(fact: MonitoringFact) -> tuple[datetime, str, str]:

@@ -3,13 +3,16 @@
 The indicator functions aggregate the facts of `domain.facts` for a period, grouped by a
 dimension; Ausentismo, Rotación and practice compliance are defined in `domain.workforce`.
 
-Definitions (version `v1`), each a [decision] where DOMAIN.md leaves room:
-- Seguimientos: follow-ups due in the period (by due time), done on time, late, missed or
-  still pending; compliance = on time / due.
+Definitions (version `v2`), each a [decision] where DOMAIN.md leaves room:
+- Seguimientos: follow-ups due in the period (by due time), done on time (at or before the due
+  time, plus the grace of `FollowUpRules`, none by default), late, missed or still pending;
+  compliance = on time / due.
 - Reincidencia: cases closed in first contact (SPC) in the period that were followed, within
   the window (default 7 days) after closing, by a new contact from the same account with the
   same typification / SPC cases.
-- FCR: SPC cases without such a repeat / cases closed in the period.
+- FCR: SPC cases without such a repeat / cases handled in the period (cases on which an agent
+  acted in the period, closed or not: `domain.facts.HANDLING_EVENTS`); a case handled in the
+  period counts once, in the group of its last handling in the period.
 - Efectividad: follow-up compliance side by side with cases closed per agent-day (the days on
   which the agent closed a case or settled a follow-up).
 - Calidad MEC: 40 % the mean monitoring score + 60 % the mean agent satisfaction of the
@@ -20,6 +23,8 @@ Definitions (version `v1`), each a [decision] where DOMAIN.md leaves room:
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 
@@ -45,7 +50,16 @@ from domain.workforce import (
     rotacion,
 )
 
-DEFINITIONS = "v1"
+DEFINITIONS = "v2"
+"""The version of the definitions above; a result's label adds its parameters' fingerprint."""
+
+
+def definition_label(**parameters: object) -> str:
+    """`v2+1a2b3c4d`: the definitions' version and a short fingerprint of every parameter
+    that changes a number (grace, missed-after, reincidencia window, NPS scale and bands,
+    Calidad MEC weights), so results computed with different settings never share a label."""
+    canonical = ";".join(f"{name}={parameters[name]!r}" for name in sorted(parameters))
+    return f"{DEFINITIONS}+{hashlib.sha256(canonical.encode()).hexdigest()[:8]}"
 
 
 @attrs.frozen
@@ -114,14 +128,18 @@ def first_contact_resolution(
 
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     group = facts.grouping(by)
+    last_handling: dict[uuid.UUID, str] = {}
+    for handling in facts.handlings:  # in time order: the last one in the period wins
+        if handling.at in period:
+            last_handling[handling.case_id] = group(handling.attributes, handling.at)
+    for key in last_handling.values():
+        totals[key][0] += 1
     for closing in facts.closings:
-        if closing.closed_at not in period:
+        if closing.closed_at not in period or not closing.first_contact:
             continue
         row = totals[group(closing.attributes, closing.closed_at)]
-        row[0] += 1
-        if closing.first_contact:
-            row[1] += 1
-            row[2] += repeated(closing)
+        row[1] += 1
+        row[2] += repeated(closing)
     return {key: FirstContactResolution(*row) for key, row in sorted(totals.items())}
 
 

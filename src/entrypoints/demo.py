@@ -226,7 +226,7 @@ def run_day(  # noqa: PLR0915 - the day reads top to bottom as one script
 
     # SAC facturación: the customer accepts the explanation: solved in the first contact.
     day.step(
-        at(9, 5),
+        at(9),
         "CRM-260001 follow-up call (on time)",
         lambda: o.complete_follow_up("CRM-260001", outcome="Cliente contactado", actor=maria),
     )
@@ -268,7 +268,7 @@ def run_day(  # noqa: PLR0915 - the day reads top to bottom as one script
     # The recommended TV case's 10:00 follow-up is not done: the sweep will catch it.
     # Support, single fault: a technical visit is booked and the customer followed up.
     day.step(
-        at(10, 35),
+        at(10, 30),
         "CRM-260002 follow-up call (on time)",
         lambda: o.complete_follow_up("CRM-260002", outcome="Se confirma falla física", actor=juan),
     )
@@ -341,7 +341,7 @@ def run_day(  # noqa: PLR0915 - the day reads top to bottom as one script
 
     # SAC recaudo: the payment is found and applied: first contact.
     day.step(
-        at(14, 5),
+        at(14),
         "CRM-260008 follow-up call (on time)",
         lambda: o.complete_follow_up("CRM-260008", outcome="Pago ubicado", actor=juan),
     )
@@ -491,7 +491,13 @@ def _summary(office: Backoffice, inbox: _Inbox, console: Console, folder: Path) 
         ),
         (
             "cases closed / in first contact (SPC)",
-            f"{fcr.handled} / {fcr.first_contact}" if fcr else "0 / 0",
+            f"{kinds['Closed'] + kinds['ClosedFirstContact']} / {kinds['ClosedFirstContact']}",
+        ),
+        (
+            "FCR (SPC without repeat ÷ cases handled)",
+            f"{fcr.fcr:.0%} ({fcr.first_contact - fcr.repeated} of {fcr.handled})"
+            if fcr and fcr.fcr is not None
+            else "-",
         ),
         ("cases still open (with their next follow-up)", str(open_cases)),
         ("escalations / technical visits", f"{kinds['Escalated']} / {kinds['VisitScheduled']}"),

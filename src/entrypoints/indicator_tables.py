@@ -59,7 +59,7 @@ def indicators_rows(report: IndicatorReport) -> list[dict[str, Any]]:
                 "pending": s.pending if s else 0,
                 "compliance": compliance,
                 "compliance_light": _light(goals.seguimientos, compliance, 100),
-                "closed": f.handled if f else 0,
+                "handled": f.handled if f else 0,
                 "first_contact": f.first_contact if f else 0,
                 "repeated": f.repeated if f else 0,
                 "fcr": fcr,
@@ -150,12 +150,12 @@ def show_indicators(console: Console, report: IndicatorReport) -> None:
         row
         for row in rows
         if row["follow_ups_due"]
-        or row["closed"]
+        or row["handled"]
         or row["survey_answers"]
         or row["calidad_mec"] is not None
     ]
     if not cases:
-        console.print(f"{title}\nNo follow-up due, closing, survey answer or monitoring.")
+        console.print(f"{title}\nNo follow-up due, case handled, survey answer or monitoring.")
     else:
         _case_tables(console, report, title, cases)
     _team_tables(console, report, rows)
@@ -172,7 +172,7 @@ def _case_tables(
         caption_justify="left",
     )
     for column in ("group", "due", "on time", "late", "missed", "pending",
-                   f"compliance {goals.seguimientos.describe()}", "closed", "SPC", "repeated",
+                   f"compliance {goals.seguimientos.describe()}", "handled", "SPC", "repeated",
                    f"FCR {goals.fcr.describe()}", f"reincidencia {goals.reincidencia.describe()}",
                    "answers", f"NPS {goals.nps.describe()}",
                    f"MEC {goals.calidad_mec.describe()}"):  # fmt: skip
@@ -181,7 +181,7 @@ def _case_tables(
         table.add_row(
             row["group"], str(row["follow_ups_due"]), str(row["on_time"]), str(row["late"]),
             str(row["missed"]), str(row["pending"]), _lit(row, "compliance"),
-            str(row["closed"]), str(row["first_contact"]), str(row["repeated"]),
+            str(row["handled"]), str(row["first_contact"]), str(row["repeated"]),
             _lit(row, "fcr"), _lit(row, "reincidencia"), str(row["survey_answers"]),
             _lit(row, "nps", "nps"), _lit(row, "calidad_mec", "points"),
         )  # fmt: skip

@@ -8,7 +8,7 @@ Precedence: explicit arguments > environment variables > TOML file > defaults.
 - `BACKOFFICE_CONFIG`: a TOML file with the keys of `Settings` (default
   `<data dir>/backoffice.toml` when it exists);
 - `BACKOFFICE_RR_NOTE_MAX_LENGTH`: RR's note field length; longer notes go to ESTRATEGICOS (240);
-- `BACKOFFICE_FOLLOW_UP_ON_TIME_MINUTES`: done within this after due is on time (120);
+- `BACKOFFICE_FOLLOW_UP_ON_TIME_MINUTES`: grace after the due time still on time (0);
 - `BACKOFFICE_FOLLOW_UP_MISSED_AFTER_HOURS`: pending this long after due is missed (24);
 - `BACKOFFICE_CONTACT_MATRIX`: the contact directory (TOML) for escalation mail;
 - `BACKOFFICE_REGULATION`, `BACKOFFICE_MARKINGS`, `BACKOFFICE_INDICATORS`: the regulatory
@@ -57,7 +57,7 @@ class Settings:
     its files (the databases, the outbox, the index worker's view of them)."""
     database_url: str = "sqlite"
     rr_note_max_length: int = 240
-    follow_up_on_time_minutes: int = 120
+    follow_up_on_time_minutes: int = 0
     follow_up_missed_after_hours: int = 24
     contact_matrix: Path | None = None
     """The contact directory (TOML); default `<data dir>/contact_matrix.toml` when present."""

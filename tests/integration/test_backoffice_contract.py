@@ -373,8 +373,8 @@ def test_the_sweep_settles_an_outside_write_left_pending_under_its_own_key(
     marking; the agent's next attempt applies it without writing again."""
     from adapters.systems.memory import InMemoryAccounts
     from application.outside import Operation, OutsideSystems, OutsideWriter
-    from application.systems import SystemUnavailable
     from application.sweep import SETTLE_WRITES_AFTER, settle_writes
+    from application.systems import SystemUnavailable
     from application.typification import Typification
     from domain.state import WriteStatus
     from tests.integration.test_system_contracts import fresh_record

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from adapters.indicator_view import open_indicator_view
 from application.indicators import report
 from application.ports import ConcurrencyConflict, LoggedEvent
-from domain import decisions, practices, roster
+from domain import decisions, practices, records, roster
 from domain.errors import DomainError
-from domain.events import CaseEvent, NoteAdded
+from domain.events import CaseEvent, MailFailed
 from domain.facts import (
     FACT_EVENTS,
     Dimension,
@@ -211,20 +211,21 @@ def test_catching_up_skips_the_kinds_it_does_not_use_and_still_moves_past_them(
     last = history[-1]
     case = fold(None, [e for e in history if e.originator_id == last.originator_id])
     assert case is not None
-    note = decisions.add_note(
-        case, text="Nota final", actor=Actor.agent("maria.b"), at=last.timestamp
-    )
-    events = [*history, *roster.events, *note]
+    bounced = records.record_mail_failure(
+        case, message_id="<m.1@x>", purpose="escalation", recipients=("a@x.co",),
+        reason="550 no such user", actor=Actor(ActorKind.OUTBOX, "outbox"), at=last.timestamp,
+    )  # fmt: skip
+    events = [*history, *roster.events, *bounced]
     office = bootstrap(load_settings(environ={}, data_dir=str(tmp_path), database_url="sqlite"))
     try:
         office.store.append(events)
         head = office.store.last_position()
         assert office.catch_up_indicators(batch_size=4) == head  # every position passed
         assert office.indicator_view is not None
-        assert office.indicator_view.position() == head  # past the trailing note too
+        assert office.indicator_view.position() == head  # past the trailing bounce too
         wanted = office.store.read_log(0, 10_000, kinds=FACT_EVENTS)
         assert 0 < len(wanted) < head
-        assert not any(isinstance(e.event, NoteAdded) for e in wanted)
+        assert not any(isinstance(e.event, MailFailed) for e in wanted)
         pure = facts_from(events)
         for period, by in ((JULY, Dimension.AGENT), (NOVEMBER, Dimension.TEAM)):
             assert office.indicators(period, by) == report(pure, period, by)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from domain.facts import (
     ClosingFact,
     Dimension,
     Facts,
+    HandlingFact,
     Period,
     facts_from,
 )
@@ -264,20 +266,29 @@ def test_case_indicators_group_by_the_agents_team_on_the_day() -> None:
     r = november_team()
     facts = facts_from(r.events)
 
+    def case(agent: str, day: int) -> uuid.UUID:
+        return uuid.uuid5(roster.agent_stream(agent), str(day))
+
     def closing(agent: str, day: int) -> ClosingFact:
         at = datetime(2026, 11, day, 15, tzinfo=UTC)
-        return ClosingFact(roster.agent_stream(agent), 9, at, True, "A", "T", Attributes(agent))
+        return ClosingFact(case(agent, day), 9, at, True, "A", "T", Attributes(agent))
 
+    def handling(agent: str, day: int) -> HandlingFact:
+        at = datetime(2026, 11, day, 14, tzinfo=UTC)
+        return HandlingFact(case(agent, day), at.date(), at, Attributes(agent))
+
+    worked = (("ana.p", 10), ("ana.p", 25), ("nadie.x", 10), ("ana.p", 26))
     facts = Facts(
-        closings=(closing("ana.p", 10), closing("ana.p", 25), closing("nadie.x", 10)),
+        closings=tuple(closing(*w) for w in worked[:3]),
+        handlings=tuple(handling(*w) for w in worked),
         placements=facts.placements,
         leavings=facts.leavings,
     )
     by_team = first_contact_resolution(facts, NOVEMBER, Dimension.TEAM)
-    assert {k: v.handled for k, v in by_team.items()} == {
-        "(sin equipo)": 1,
-        "Hogar 1": 1,
-        "Móvil 2": 1,
+    assert {k: (v.handled, v.first_contact) for k, v in by_team.items()} == {
+        "(sin equipo)": (1, 1),
+        "Hogar 1": (2, 1),  # her team from the 25th; the case handled on the 26th is open
+        "Móvil 2": (1, 1),
     }
 
 
