@@ -52,6 +52,14 @@ NOTES = (
     "Cliente no contesta; se deja mensaje de voz y se reprograma el seguimiento.",
 )
 AGENT = "agent:bench"
+
+
+def note(i: int) -> str:
+    """The i-th command's note: never the same text twice in a row on a case (the same note
+    again is a no-op, and would not be measured)."""
+    return f"{NOTES[i % len(NOTES)]} (#{i})"
+
+
 TARGET_OVERHEAD = 1.5
 
 
@@ -127,9 +135,7 @@ class ApplicationVariant:
         self.actor = Actor.agent("bench")
 
     def command(self, i: int) -> None:
-        self.office.add_note(
-            self.ids[i % len(self.ids)], text=NOTES[i % len(NOTES)], actor=self.actor
-        )
+        self.office.add_note(self.ids[i % len(self.ids)], text=note(i), actor=self.actor)
 
     def close(self) -> None:
         self.office.close()
@@ -210,7 +216,7 @@ class BareLibraryVariant:
 
     def command(self, i: int) -> None:
         case: BareCase = self.app.repository.get(self.ids[i % len(self.ids)])
-        case.add_note(text=NOTES[i % len(NOTES)], folder=NoteFolder.RR_NOTES.value, actor=AGENT)
+        case.add_note(text=note(i), folder=NoteFolder.RR_NOTES.value, actor=AGENT)
         self.app.save(case)
 
     def close(self) -> None:
@@ -247,7 +253,7 @@ class RawSqliteVariant:
         rows = self.conn.execute(self._select, (case_id,)).fetchall()
         history = [json.loads(state) for _, _, state in rows]  # a load decodes what it reads
         assert history
-        state = note_state(NOTES[i % len(NOTES)], T0)
+        state = note_state(note(i), T0)
         self.conn.execute("BEGIN")
         self.conn.execute(INSERT_EVENT, (case_id, rows[-1][0] + 1, self.topic, state))
         self.conn.execute("COMMIT")
@@ -311,7 +317,7 @@ class CrudVariant:
         case_id = self.ids[i % len(self.ids)]
         at = T0.isoformat()
         change = json.dumps(
-            {"text": NOTES[i % len(NOTES)], "folder": NoteFolder.RR_NOTES.value},
+            {"text": note(i), "folder": NoteFolder.RR_NOTES.value},
             ensure_ascii=False,
         )
         self.conn.execute("BEGIN")

@@ -81,8 +81,8 @@ def run(root: Path, quick: bool) -> Section:
     used = len(office_used)
     section.note(
         f"Of the {events:,} events, {used:,} ({used / events:.0%}) are of the kinds the "
-        "indicators use (intake, assignment, interpretation, follow-ups, closings, surveys, "
-        "monitorings, roster); catching up leaves the others (notes, escalations) to the "
+        "indicators use (intake, assignment, an agent's work on the case, follow-ups, closings, "
+        "surveys, monitorings, roster); catching up leaves the others (notes, mostly) to the "
         "database, unread, and the projection's position moves past them. The case index "
         "uses every kind."
     )

@@ -113,14 +113,15 @@ def next_event(state: CaseState | None, case_no: int, step: int) -> CaseEvent:
             state,
             target=EscalationTarget.RESPONSIBLE_AREA,
             area="Soporte técnico",
-            reason="Falla persiste después del reinicio remoto",
+            reason=f"Falla persiste después del reinicio remoto (intento {step // 10 + 1})",
             priority=Priority.NORMAL,
             external_reference=None,
             actor=agent,
             at=at,
         )
     else:
-        events = decisions.add_note(state, text=NOTES[step % len(NOTES)], actor=agent, at=at)
+        text = f"{NOTES[step % len(NOTES)]} (paso {step})"
+        events = decisions.add_note(state, text=text, actor=agent, at=at)
     (event,) = events
     return event
 

@@ -24,9 +24,10 @@ class Marking:
 
 
 def check_marking(
-    catalogue: Mapping[str, Marking], case: CaseState, code: str, resolution: Resolution
+    catalogue: Mapping[str, Marking], case: CaseState, code: str, resolution: Resolution | None
 ) -> None:
-    """Refuse a code the catalogue does not have, or one of another category or result."""
+    """Refuse a code the catalogue does not have, or one of another category or result
+    (`resolution` None: whatever result the catalogue gives it)."""
     marking = catalogue.get(code.strip())
     if marking is None:
         raise InvalidValue("marking", f"{code!r} is not in the marking catalogue")
@@ -35,7 +36,7 @@ def check_marking(
         raise RuleViolation(
             f"marking {marking.code} is for {allowed} cases, this case is {case.category.value}"
         )
-    if marking.resolution is not resolution:
+    if resolution is not None and marking.resolution is not resolution:
         raise RuleViolation(
             f"marking {marking.code} means {marking.resolution.value}, not {resolution.value}"
         )

@@ -18,14 +18,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from application.escalation import ContactMatrix, Route
-from application.outside import Operation, OutsideSystems, OutsideWriter
+from application.outside import OutsideSystems, OutsideWriter
 from application.service import Backoffice, CommandResult
-from application.typification import Typification
+from application.typification import Notes, Typification
 from domain import deadlines
 from domain.decisions import add_note, clean_text
 from domain.errors import RuleViolation
 from domain.state import CaseState
-from domain.values import Actor, Category, EscalationTarget, NoteFolder, Resolution
+from domain.values import Actor, Category, EscalationTarget, Resolution
 
 
 class PqrDesk:
@@ -35,6 +35,7 @@ class PqrDesk:
         self.matrix = matrix
         self.writer = OutsideWriter(office, systems)
         self.typification = Typification(office, self.writer)
+        self.notes = Notes(office, self.writer)
 
     def _pqr(self, reference: str) -> CaseState:
         case = self.office.case(reference)
@@ -63,16 +64,7 @@ class PqrDesk:
         )
 
     def _note_outside(self, case: CaseState, text: str, actor: Actor) -> CommandResult:
-        """The note in RR/AC (ESTRATEGICOS when longer than RR's field, §7), then on the case."""
-        limit = self.office.policies.rr_note_max_length
-        folder = NoteFolder.ESTRATEGICOS if len(text) > limit else NoteFolder.RR_NOTES
-        system = self.systems.account_system(case.line)
-        self.writer.write(
-            case, actor, system=system, operation=Operation.ADD_NOTE,
-            params={"account": case.account, "text": text, "folder": folder.value},
-            pending=f"consignar la nota en {system}",
-        )  # fmt: skip
-        return self.office.add_note(case.case_id, text=text, actor=actor)
+        return self.notes.add(case, text=text, actor=actor)
 
     def redirect(self, reference: str, *, reason: str, actor: Actor) -> CommandResult:
         """Branch A."""

@@ -421,7 +421,9 @@ class Backoffice:
 
         return self._run(reference, decide)
 
-    def check_typify(self, case: CaseState, *, marking_code: str, resolution: Resolution) -> None:
+    def check_typify(
+        self, case: CaseState, *, marking_code: str, resolution: Resolution | None
+    ) -> None:
         """Every rule of the case and the marking catalogue for this typification; a command
         that registers the marking outside calls it before writing."""
         if self.policies.markings is not None:

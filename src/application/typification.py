@@ -6,13 +6,20 @@ the marking catalogue are checked first (`check`); then the marking is written t
 account's system with its idempotency key, the case records what the system answered (a CUN
 starts the PQR clock), and a móvil case gets its tickler in AC. Used by `case typify` and by
 every branch that typifies (SAC, PQR).
+
+`Notes` does the same for the agent's notes: RR's notes, or its ESTRATEGICOS folder (F7+F6)
+when the note is longer than RR's field (§7), then the case.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import attrs
+
 from application.outside import AC, Operation, OutsideWriter
+from domain import decisions
+from domain.events import NoteAdded
 from domain.state import CaseState
 from domain.values import Actor, LineOfBusiness, Resolution
 
@@ -20,13 +27,40 @@ if TYPE_CHECKING:
     from application.service import Backoffice, CommandResult
 
 
+class Notes:
+    def __init__(self, office: Backoffice, writer: OutsideWriter) -> None:
+        self.office = office
+        self.writer = writer
+
+    def add(self, case: CaseState, *, text: str, actor: Actor) -> CommandResult:
+        """The note in RR (AC for móvil), in ESTRATEGICOS when longer than RR's field, then on
+        the case; the same note again writes nothing."""
+        system = self.writer.systems.account_system(case.line)
+        self.writer.systems.require(system)
+        # The decision is pure: trying it on the case checks every rule before RR.
+        tried = decisions.add_note(
+            case, text=text, actor=actor, at=self.office.clock.now(),
+            rr_note_max_length=self.office.policies.rr_note_max_length,
+        )  # fmt: skip
+        for event in tried:
+            assert isinstance(event, NoteAdded)
+            self.writer.write(
+                case, actor, system=system, operation=Operation.ADD_NOTE,
+                params={"account": case.account, "text": event.text,
+                        "folder": event.folder.value},
+                pending=f"consignar la nota en {system}",
+            )  # fmt: skip
+        return self.office.add_note(case.case_id, text=text, actor=actor)
+
+
 class Typification:
     def __init__(self, office: Backoffice, writer: OutsideWriter) -> None:
         self.office = office
         self.writer = writer
 
-    def check(self, case: CaseState, marking: str, resolution: Resolution) -> None:
-        """Every rule for typifying this case with this marking, before anything is written."""
+    def check(self, case: CaseState, marking: str, resolution: Resolution | None) -> None:
+        """Every rule for typifying this case with this marking, before anything is written
+        (`resolution` None: the one the catalogue, or else RR, gives the marking)."""
         self.office.check_typify(case, marking_code=marking, resolution=resolution)
         self.writer.systems.require(self.writer.systems.account_system(case.line))
 
@@ -63,6 +97,7 @@ class Typification:
         )
         if case.line is LineOfBusiness.MOVIL:
             self._tickler(result.case, marking, notes, actor)
+            return attrs.evolve(result, case=self.office.case(case.case_id))
         return result
 
     def _tickler(self, case: CaseState, marking: str, notes: str, actor: Actor) -> None:

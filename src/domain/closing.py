@@ -17,10 +17,11 @@ from domain.events import (
     ClosingProtocolCompleted,
     Reopened,
 )
-from domain.state import CaseState, FollowUpStatus, apply
+from domain.state import CaseState, Escalation, FollowUpStatus, apply
 from domain.values import (
     Actor,
     ClockKind,
+    EscalationTarget,
     Resolution,
 )
 
@@ -78,10 +79,20 @@ def _ready_to_close(state: CaseState, action: str) -> None:
         raise RuleViolation(f"{action}: {kinds} still running; answer or complete it first")
 
 
+def gives_priority(escalation: Escalation) -> bool:
+    """An escalation to the contact matrix's area after a check found an inconsistency: made
+    to give the customer's incident priority (DOMAIN.md §4, "con el fin de dar prioridad a la
+    incidencia"), it does not by itself rule out a first-contact closing when the customer
+    accepts the explanation (§4, closing decision 1)."""
+    return escalation.target is EscalationTarget.CONTACT_MATRIX_AREA and (
+        escalation.after_inconsistency
+    )
+
+
 def first_contact_blockers(state: CaseState) -> list[str]:
     """Why this case could not be closed as solved in first contact (empty when it can)."""
     reasons = []
-    if state.escalations:
+    if any(not gives_priority(e) for e in state.escalations):
         reasons.append("it was escalated")
     if state.visits:
         reasons.append("a technical visit was scheduled")
@@ -105,20 +116,21 @@ def close_first_contact(
         raise RuleViolation(
             "not a first-contact resolution: " + "; ".join(blockers) + " (close it normally)"
         )
-    return [
-        new_event(
-            ClosedFirstContact,
-            state,
-            actor,
-            at,
-            summary=clean_text("summary", summary, max_length=4_000),
-        )
-    ]
+    stops, state = _stop_waiting(state, actor, at)
+    closed = new_event(
+        ClosedFirstContact,
+        state,
+        actor,
+        at,
+        summary=clean_text("summary", summary, max_length=4_000),
+    )
+    return [*stops, closed]
 
 
-def close(state: CaseState, *, summary: str, actor: Actor, at: datetime) -> list[CaseEvent]:
-    """Close the case; answers still awaited from areas stop waiting (the case is done)."""
-    _ready_to_close(state, "closing")
+def _stop_waiting(
+    state: CaseState, actor: Actor, at: datetime
+) -> tuple[list[CaseEvent], CaseState]:
+    """Answers still awaited from areas stop waiting: the case is done."""
     events: list[CaseEvent] = []
     for clock in state.running_clocks:
         if clock.kind is ClockKind.ESCALATION_RESPONSE:
@@ -127,6 +139,13 @@ def close(state: CaseState, *, summary: str, actor: Actor, at: datetime) -> list
             )
             events.append(stop)
             state = apply(state, stop)
+    return events, state
+
+
+def close(state: CaseState, *, summary: str, actor: Actor, at: datetime) -> list[CaseEvent]:
+    """Close the case; answers still awaited from areas stop waiting (the case is done)."""
+    _ready_to_close(state, "closing")
+    events, state = _stop_waiting(state, actor, at)
     closed = new_event(
         Closed, state, actor, at, summary=clean_text("summary", summary, max_length=4_000)
     )

@@ -81,6 +81,9 @@ class Escalation:
     priority: Priority
     external_reference: str | None
     at: datetime
+    after_inconsistency: bool = False
+    """Made after a check found an inconsistency (SAC's "escalar … con el fin de dar
+    prioridad a la incidencia")."""
 
 
 @attrs.frozen
@@ -343,6 +346,7 @@ def _(event: Escalated, state: CaseState | None) -> CaseState:
         priority=event.priority,
         external_reference=event.external_reference,
         at=event.timestamp,
+        after_inconsistency=any(inconsistent for _, _, inconsistent in s.checks),
     )
     return _next(s, event, escalations=(*s.escalations, escalation))
 

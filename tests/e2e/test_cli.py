@@ -569,3 +569,42 @@ def test_sac_dispute_killed_while_rr_files_the_pqr_then_run_again_gives_one_cun(
     assert case["cun"] == write["result"]["cun"]
     assert [c["kind"] for c in case["clocks"]] == ["pqr_response", "escalation_response"]
     assert len(case["escalations"]) == 1
+
+
+def test_case_typify_and_note_go_to_rr_or_ac_then_the_case(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seed §7: "El asesor registra la marcación (F22 RR) … Para los casos de móvil en AC se
+    deberá dejar un tickler"; a note longer than RR's field goes to ESTRATEGICOS (F7+F6)."""
+    from domain.values import NoteFolder
+    from tests.integration.test_system_contracts import fresh_record
+    from tests.stub_systems import Stub, serve
+
+    stub = Stub()  # one gateway stub answers for RR and AC here
+    stub.accounts.accounts["80123456"] = fresh_record()
+    stub.accounts.accounts["3104567890"] = fresh_record()
+    monkeypatch.setenv("BACKOFFICE_MARKINGS", str(ROOT / "examples" / "markings.toml"))
+    cli("ingest", str(SAMPLE))
+    agent = ("--as", "sofia.t")
+    cli("case", "interpret", "CRM-260003", "sac", "cartera", *agent)  # móvil
+    cli("case", "interpret", "CRM-260001", "sac", "facturacion", *agent)  # hogar
+    _, err = cli("case", "note", "CRM-260001", "Sin RR configurado", *agent)
+    assert "recorded on the case only: no gateway is configured for RR" in err
+    with serve(stub) as url:
+        monkeypatch.setenv("BACKOFFICE_RR_URL", url)
+        monkeypatch.setenv("BACKOFFICE_AC_URL", url)
+        _, err = cli("case", "typify", "CRM-260003", "SOP-01", *agent, code=1)
+        assert "marking SOP-01 is for soporte cases" in err
+        assert stub.requests == []  # refused before AC was asked anything
+        typified = cli.json("case", "typify", "CRM-260003", "SAC-CAR-EXPL", *agent)
+        assert typified["case"]["marking_code"] == "SAC-CAR-EXPL"  # type: ignore[index]
+        assert [w["system"] for w in typified["case"]["outside_writes"]] == ["AC", "AC"]  # type: ignore[index]
+        again = cli.json("case", "typify", "CRM-260003", "SAC-CAR-EXPL", *agent)
+        assert again["events"] == []  # type: ignore[index]
+        long_note = "El cliente explica en detalle la situación de su cuenta. " * 6
+        cli("case", "note", "CRM-260001", long_note, *agent)
+    assert [m.code for m in stub.accounts.accounts["3104567890"].markings] == ["SAC-CAR-EXPL"]
+    assert len(stub.accounts.ticklers) == 1
+    assert [(a, f) for a, _, f in stub.accounts.notes] == [("80123456", NoteFolder.ESTRATEGICOS)]
+    shown = cli.json("case", "show", "CRM-260001")
+    assert shown["estrategicos_notes"] == 1  # type: ignore[index]

@@ -21,6 +21,7 @@ from application.systems import (
     SystemUnavailable,
     TicketKind,
 )
+from domain.errors import RuleViolation
 from domain.events import AccountChecked, ClockStarted, Escalated, SystemCallFailed
 from domain.values import (
     Actor,
@@ -178,3 +179,49 @@ def test_a_movil_typification_leaves_a_tickler_in_ac(desk: SacDesk) -> None:
     [(account, due, text)] = desk.systems.rr.ticklers  # type: ignore[attr-defined]
     assert (account, due) == ("80123456", desk.office.case("M1").follow_ups[0].due_at)
     assert text.startswith("Marcación SAC-FAC-EXPL")
+
+
+def test_an_inconsistency_escalated_for_priority_still_closes_in_first_contact(
+    desk: SacDesk,
+) -> None:
+    """Seed: "Si el cliente acepta la información se genera un cierre en primer contacto" —
+    given a checked inconsistency escalated to give it priority, when the customer accepts,
+    then the case closes in first contact and the area's clock stops."""
+    desk.systems.rr.accounts["80123456"].collections = CollectionsStatus(  # type: ignore[attr-defined]
+        final_notice=True, suspended_for_arrears=True, debt=Decimal(0),
+        payment_benefit=None, benefit_met=None,
+    )  # fmt: skip
+    interpret(desk.office, Subcategory.CARTERA)
+    assert desk.check("K1", actor=AGENT).inconsistent
+    desk.escalate("K1", reason="Pagó el total y sigue suspendido", actor=AGENT)
+    desk.customer_accepts("K1", marking="SAC-CAR-ESC", actor=AGENT)
+    close(desk.office, first_contact=True)
+    case = desk.office.case("K1")
+    assert case.closed_first_contact
+    assert case.running_clocks == ()
+
+
+def test_an_escalation_without_a_checked_inconsistency_rules_out_first_contact(
+    desk: SacDesk,
+) -> None:
+    interpret(desk.office, Subcategory.FACTURACION)
+    assert not desk.check("K1", actor=AGENT).inconsistent
+    desk.escalate("K1", reason="El cliente pide revisión", actor=AGENT)
+    desk.customer_accepts("K1", marking="SAC-FAC-EXPL", actor=AGENT)
+    with pytest.raises(RuleViolation, match="not a first-contact resolution: it was escalated"):
+        close(desk.office, first_contact=True)
+    close_normally = desk.office.close_case("K1", summary="Gestión SAC", actor=AGENT)
+    assert not close_normally.case.closed_first_contact
+
+
+def test_an_adjustment_after_an_inconsistency_is_not_a_first_contact_resolution(
+    desk: SacDesk,
+) -> None:
+    desk.systems.rr.accounts["80123456"].payments = replace_payments()  # type: ignore[attr-defined]
+    interpret(desk.office, Subcategory.RECAUDO)
+    assert desk.check("K1", actor=AGENT).inconsistent
+    desk.customer_disputes("K1", marking="SAC-AJU", reason="Pago no aplicado", adjustment=True,
+                           actor=AGENT)  # fmt: skip
+    desk.office.complete_adjustment("K1", outcome="Ajuste aplicado", actor=AGENT)
+    with pytest.raises(RuleViolation, match="it was escalated; an adjustment was requested"):
+        close(desk.office, first_contact=True)

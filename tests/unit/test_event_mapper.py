@@ -22,14 +22,23 @@ from adapters.eventstore.mapper import (
     CaseEventMapper,
     OrjsonTranscoder,
 )
-from domain.events import EVENT_TYPES, Ingested, NoteAdded, RepeatContactRecorded
+from domain.events import EVENT_TYPES, Escalated, Ingested, NoteAdded, RepeatContactRecorded
 from domain.roster import (
     AbsenceRecorded,
     ShiftScheduled,
     agent_stream,
 )
 from domain.team import TEAM_EVENT_TYPES
-from domain.values import Actor, ActorKind, Channel, LineOfBusiness, NoteFolder, SourceKey
+from domain.values import (
+    Actor,
+    ActorKind,
+    Channel,
+    EscalationTarget,
+    LineOfBusiness,
+    NoteFolder,
+    Priority,
+    SourceKey,
+)
 
 CASE = uuid.UUID("00000000-0000-5000-8000-000000000001")
 T0 = datetime(2026, 7, 15, 14, 0, tzinfo=UTC)
@@ -312,3 +321,40 @@ def test_a_bulk_event_with_values_of_another_type_is_read_as_the_generic_path_re
     stored = _ingested_record(**changes)
     state = {**orjson.loads(stored.state), "originator_id": CASE, "originator_version": 1}
     assert mapper().to_domain_event(stored) == CONVERTER.structure(state, Ingested)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    timestamp=st.datetimes(timezones=st.just(UTC)),
+    login=st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1),
+    text=st.text(min_size=1),
+    folder=st.sampled_from(NoteFolder),
+    target=st.sampled_from(EscalationTarget),
+    priority=st.sampled_from(Priority),
+    reference=st.none() | st.text(),
+    version=st.integers(min_value=2, max_value=10_000),
+)
+def test_notes_and_escalations_decode_by_hand_exactly_as_cattrs_does(
+    timestamp: datetime,
+    login: str,
+    text: str,
+    folder: NoteFolder,
+    target: EscalationTarget,
+    priority: Priority,
+    reference: str | None,
+    version: int,
+) -> None:
+    actor = Actor(ActorKind.AGENT, login)
+    header = {"originator_id": CASE, "originator_version": version, "timestamp": timestamp}
+    events = [
+        NoteAdded(**header, actor=actor, text=text, folder=folder),
+        Escalated(
+            **header, actor=actor, escalation_id=version, target=target, area=text,
+            reason=text, priority=priority, external_reference=reference,
+        ),
+    ]  # fmt: skip
+    for event in events:
+        stored = mapper().to_stored_event(event)
+        state = {**orjson.loads(stored.state), "originator_id": CASE}
+        state["originator_version"] = version
+        assert mapper().to_domain_event(stored) == CONVERTER.structure(state, type(event)) == event

@@ -16,7 +16,7 @@ from domain.decisions import DEFAULT_FOLLOW_UP_RULES, FollowUpRules
 from domain.events import ClockBreached, ClockWarned
 from domain.facts import Dimension, Period, facts_from
 from domain.indicators import NpsScale, QualityWeights, first_contact_resolution, seguimientos
-from domain.values import Actor, ClockKind
+from domain.values import Actor, Category, ClockKind, Subcategory
 from tests.unit.test_indicators import MARIA, History
 
 BOGOTA = timedelta(hours=5)
@@ -37,8 +37,10 @@ WEEK: list[tuple[str, datetime, str, datetime | None]] = [
     ("Q", bogota(7, 10), "call, close SPC", bogota(7, 10)),
     # R: called back one minute late (a 2-hour grace would have hidden it); still open.
     ("R", bogota(8, 11), "call, keep open", bogota(8, 11, 1)),
-    # S: the agent only added a note on Thursday; the follow-up is due next week.
-    ("S", bogota(14, 9), "note", bogota(9, 15)),
+    # S: the agent interpreted it on Thursday (work begun); the follow-up is due next week.
+    ("S", bogota(14, 9), "interpret", bogota(9, 15)),
+    # N: the agent only added a note: documenting is not handling [decision].
+    ("N", bogota(14, 10), "note", bogota(9, 16)),
     # T: nobody touched it this week (its follow-up is due next week too).
     ("T", bogota(15, 9), "nothing", None),
     # U: closed in first contact on Friday, but the customer called again on Saturday about
@@ -49,7 +51,8 @@ WEEK: list[tuple[str, datetime, str, datetime | None]] = [
 #   follow-ups due in the week: P, Q, R, U = 4 (S and T are due next week)
 #   on time (at or before the due time, no grace): P (08:59 ≤ 09:00), Q (10:00 ≤ 10:00),
 #       U (09:00 ≤ 09:00) = 3; late: R = 1  → compliance 3 / 4 = 75 %
-#   cases handled (an agent acted in the week): P, Q, R, S, U = 5 (T: nobody acted)
+#   cases handled (an agent acted in the week): P, Q, R, S, U = 5 (T: nobody acted; N: a
+#       note only)
 #   SPC closings: P, Q, U = 3; repeated: U = 1 → FCR (3 − 1) / 5 = 40 %
 #       (÷ cases closed would give 2 / 3: open work like R and S would not count)
 #   reincidencia: 1 / 3
@@ -67,6 +70,9 @@ def play_week() -> History:
             h.close(key, MARIA, when, first_contact=True)
         if action == "note":
             h.do(key, decisions.add_note, text="Cliente no contesta", actor=MARIA, at=when)
+        if action == "interpret":
+            h.do(key, decisions.interpret, category=Category.SAC,
+                 subcategory=Subcategory.CARTERA, actor=MARIA, at=when)  # fmt: skip
     # The repeat contact: U's customer calls again on Saturday (a new CRM case, same pair).
     h.ingest("U2", "ACC-U", None, bogota(11, 10))
     return h
@@ -89,7 +95,8 @@ def test_work_still_open_does_not_raise_fcr() -> None:
     h = play_week()
     for key in ("V", "W"):
         h.ingest(key, f"ACC-{key}", None, bogota(6, 7))
-        h.do(key, decisions.add_note, text="Se revisa la cuenta", actor=MARIA, at=bogota(7, 12))
+        h.do(key, decisions.interpret, category=Category.SAC,
+             subcategory=Subcategory.RECAUDO, actor=MARIA, at=bogota(7, 12))  # fmt: skip
     [fcr] = first_contact_resolution(facts_from(h.events), WEEK_PERIOD).values()
     assert (fcr.handled, fcr.fcr) == (7, 2 / 7)
 

@@ -7,6 +7,10 @@ from typing import Annotated
 import typer
 
 from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR
+from application.outside import OutsideWriter
+from application.typification import Notes, Typification
+from domain.errors import RuleViolation
+from domain.state import CaseState
 from domain.values import (
     Actor,
     Category,
@@ -17,12 +21,15 @@ from domain.values import (
     VisitKind,
 )
 from entrypoints import render
+from entrypoints.bootstrap import outside_systems
 from entrypoints.cli.shared import (
     ActorOption,
     CaseArg,
     JsonOption,
     case_app,
     current_office,
+    current_settings,
+    err,
     follow_up_app,
     out,
     parse_when,
@@ -82,10 +89,36 @@ def case_interpret(
     report_done(result, as_json)
 
 
+def _account_records(reference: str) -> tuple[CaseState, OutsideWriter | None, str]:
+    """The case, and the writer to its account's system (RR, AC for móvil) when that gateway
+    is configured; otherwise None and what to tell the agent once the case has it."""
+    office, settings = current_office(), current_settings()
+    case = office.case(reference)
+    systems = outside_systems(settings)
+    system = systems.account_system(case.line)
+    try:
+        systems.require(system)
+    except RuleViolation as missing:
+        return case, None, f"recorded on the case only: {missing}"
+    return case, OutsideWriter(office, systems), ""
+
+
+def _say(notice: str) -> None:
+    if notice:
+        err.print(notice, markup=False, highlight=False)
+
+
 @case_app.command("note")
 def case_note(case: CaseArg, text: str, actor: ActorOption, as_json: JsonOption = False) -> None:
-    """Add a note; one longer than RR's field goes to the ESTRATEGICOS folder."""
-    report_done(current_office().add_note(case, text=text, actor=Actor.agent(actor)), as_json)
+    """Add a note: in RR (AC for móvil) when its gateway is set, then on the case; one longer
+    than RR's field goes to the ESTRATEGICOS folder."""
+    state, writer, notice = _account_records(case)
+    who = Actor.agent(actor)
+    if writer is None:
+        report_done(current_office().add_note(state.case_id, text=text, actor=who), as_json)
+        _say(notice)
+        return
+    report_done(Notes(current_office(), writer).add(state, text=text, actor=who), as_json)
 
 
 @follow_up_app.command("schedule")
@@ -129,12 +162,23 @@ def case_typify(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Register the marking: first-contact resolution, or (with --cun) a CUN."""
-    resolution = Resolution.CUN if cun else Resolution.FIRST_CONTACT
-    result = current_office().typify(
-        case, marking_code=marking, resolution=resolution, cun=cun, actor=Actor.agent(actor)
-    )
-    report_done(result, as_json)
+    """Register the marking (F22) in RR, AC for móvil (with its tickler), then on the case:
+    solved in first contact, or it generates a CUN (RR gives it; --cun: the PQR the front line
+    already filed)."""
+    state, writer, notice = _account_records(case)
+    who = Actor.agent(actor)
+    if writer is None:
+        resolution = Resolution.CUN if cun else Resolution.FIRST_CONTACT
+        result = current_office().typify(
+            state.case_id, marking_code=marking, resolution=resolution, cun=cun, actor=who
+        )
+        report_done(result, as_json)
+        _say(notice)
+        return
+    typification = Typification(current_office(), writer)
+    typification.check(state, marking, Resolution.CUN if cun else None)
+    report_done(typification.register(state, marking=marking, notes=f"Tipificación {marking}",
+                                      actor=who, cun=cun), as_json)  # fmt: skip
 
 
 @case_app.command("escalate")
