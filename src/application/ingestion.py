@@ -55,6 +55,8 @@ def ingested_from(record: IntakeRecord, at: datetime) -> Ingested:
         follow_up_at=record.follow_up_at,
         front_agent=record.front_agent,
         recommended_by=record.recommended_by,
+        cun=record.cun,
+        filed_at=record.filed_at,
         actor=INTAKE,
         at=at,
     )

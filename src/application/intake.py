@@ -31,6 +31,10 @@ class IntakeRecord:
     follow_up_at: datetime | None
     front_agent: str | None
     recommended_by: str | None
+    cun: str | None = None
+    """A PQR the front line already filed: its CUN…"""
+    filed_at: datetime | None = None
+    """…and when it was filed (radicación)."""
     location: str = ""
     """Where the record came from (file and line), for error reports."""
 

@@ -153,9 +153,12 @@ class OutsideSystems:
             receipt = self.accounts(system).register_marking(
                 p["account"], p["code"], p["notes"], key=key
             )
-            return {"resolution": receipt.resolution.value} | (
-                {"cun": receipt.cun} if receipt.cun else {}
-            )
+            answer = {"resolution": receipt.resolution.value}
+            if receipt.cun:
+                answer["cun"] = receipt.cun
+            if receipt.filed_at:
+                answer["filed_at"] = receipt.filed_at.isoformat()
+            return answer
         if op == Operation.ADD_NOTE:
             self.accounts(system).add_note(
                 p["account"], p["text"], NoteFolder(p["folder"]), key=key

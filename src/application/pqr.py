@@ -51,8 +51,10 @@ class PqrDesk:
             raise RuleViolation("the contact matrix has no route for pqr")
         return route
 
-    def _escalate(self, case: CaseState, reason: str, actor: Actor) -> CommandResult:
-        route = self._route()
+    def _escalate(
+        self, case: CaseState, reason: str, actor: Actor, route: Route | None = None
+    ) -> CommandResult:
+        route = route or self._route()
         return self.office.escalate(
             case.case_id,
             target=EscalationTarget.RESPONSIBLE_AREA,
@@ -78,18 +80,22 @@ class PqrDesk:
         notes: str,
         customer_contacted_at: datetime,
         actor: Actor,
+        area: str | None = None,
     ) -> CommandResult:
-        """Branch B: only after talking to the customer; the CUN stays the PQR's."""
+        """Branch B: only after talking to the customer; the CUN stays the PQR's. `area`: the
+        responsible area when the PQR had gone to the wrong one (default: the matrix's)."""
         case = self._pqr(reference)
         if customer_contacted_at < case.opened_at:
             raise RuleViolation("branch B needs a contact with the customer after the PQR came in")
         notes = clean_text("notes", notes, max_length=10_000)
         self.typification.check(case, marking, Resolution.CUN)
-        self._route()
+        route = self._route()
+        if area is not None:
+            route = Route(clean_text("area", area, max_length=120), route.priority)
         text = f"Corrección de PQR tras contacto con el cliente: {notes}"
         self.typification.register(case, marking=marking, notes=text, actor=actor, cun=case.cun)
         self._note_outside(self.office.case(case.case_id), text, actor)
-        return self._escalate(case, f"PQR corregida ({marking.strip()}): {notes}", actor)
+        return self._escalate(case, f"PQR corregida ({marking.strip()}): {notes}", actor, route)
 
     def agree(self, reference: str, *, agreement: str, actor: Actor) -> CommandResult:
         """Branch C: the agreement is recorded and notified as the PQR's answer."""

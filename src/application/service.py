@@ -394,9 +394,11 @@ class Backoffice:
         marking_code: str,
         resolution: Resolution,
         cun: str | None = None,
+        filed_at: datetime | None = None,
         actor: Actor,
     ) -> CommandResult:
-        """Register the marking; one that generates a CUN files a PQR and starts its clock."""
+        """Record the marking; one that generates a CUN starts its PQR's clock, from its
+        filing (`filed_at`, or the case's own front-line filing, or now)."""
         now = self.clock.now()
         rules = self.policies.deadlines
 
@@ -412,6 +414,7 @@ class Backoffice:
                 cun=cun,
                 actor=actor,
                 at=now,
+                filed_at=filed_at,
             )
             if rules is None or resolution is not Resolution.CUN:
                 return events

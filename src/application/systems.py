@@ -116,10 +116,11 @@ class MarkingRecord:
 
 @attrs.frozen
 class MarkingReceipt:
-    """What RR says back: a CUN when the marking generates one."""
+    """What RR says back: a CUN when the marking generates one, and when its PQR was filed."""
 
     resolution: Resolution
     cun: str | None
+    filed_at: datetime | None = None
 
 
 class AccountSystem(Protocol):

@@ -13,6 +13,7 @@ when the note is longer than RR's field (§7), then the case.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import attrs
@@ -72,6 +73,7 @@ class Typification:
         notes: str,
         actor: Actor,
         cun: str | None = None,
+        filed_at: datetime | None = None,
     ) -> CommandResult:
         """Write the marking to RR/AC and record on the case what the system answered.
 
@@ -93,12 +95,26 @@ class Typification:
             marking_code=marking,
             resolution=resolution,
             cun=cun or answer.get("cun"),
+            filed_at=filed_at if cun else self._filed_at(case, answer),
             actor=actor,
         )
         if case.line is LineOfBusiness.MOVIL:
             self._tickler(result.case, marking, notes, actor)
             return attrs.evolve(result, case=self.office.case(case.case_id))
         return result
+
+    def _filed_at(self, case: CaseState, answer: dict[str, str]) -> datetime | None:
+        """When RR filed the PQR: its own time, or else when the case heard its answer."""
+        if "cun" not in answer:
+            return None
+        if "filed_at" in answer:
+            return datetime.fromisoformat(answer["filed_at"])
+        state = self.office.case(case.case_id)
+        answered = [
+            w.answered_at for w in state.outside_writes
+            if w.operation == Operation.REGISTER_MARKING and dict(w.result) == answer
+        ]  # fmt: skip
+        return answered[-1] if answered else None
 
     def _tickler(self, case: CaseState, marking: str, notes: str, actor: Actor) -> None:
         """Móvil (AC): every typification leaves a tickler, due at the next follow-up, or when

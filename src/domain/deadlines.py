@@ -107,7 +107,7 @@ def start_pqr_response(
     if running is not None and running.reference == state.cun:
         return []
     c = rules.clocks
-    filed = max(at, state.updated_at)
+    filed = state.cun_filed_at or max(at, state.updated_at)  # radicación (DOMAIN.md §6)
     return [
         _start(
             state,

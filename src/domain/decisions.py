@@ -41,6 +41,7 @@ from domain.values import (
     SourceKey,
     Subcategory,
     VisitKind,
+    check_cun,
     require_aware,
 )
 
@@ -94,12 +95,20 @@ def ingest(
     recommended_by: str | None,
     actor: Actor,
     at: datetime,
+    cun: str | None = None,
+    filed_at: datetime | None = None,
 ) -> Ingested:
-    """A new case. The requested follow-up date is a fact from the source, kept as given."""
+    """A new case. The requested follow-up date is a fact from the source, kept as given; so
+    is a PQR the front line already filed (its CUN and filing time)."""
     require_aware("at", at)
     require_aware("received_at", received_at)
     if follow_up_at is not None:
         require_aware("follow_up_at", follow_up_at)
+    if cun is not None:
+        cun = check_cun(cun)
+        filed_at = require_aware("filed_at", filed_at or received_at)
+    elif filed_at is not None:
+        raise InvalidValue("filed_at", "a filing time needs its cun")
     if not source.key.strip():
         raise InvalidValue("source key", "must not be empty")
     return Ingested(
@@ -117,6 +126,8 @@ def ingest(
         follow_up_at=follow_up_at,
         front_agent=_optional_text(front_agent),
         recommended_by=_optional_text(recommended_by),
+        cun=cun,
+        filed_at=filed_at,
     )
 
 
@@ -336,24 +347,40 @@ def typify(
     cun: str | None,
     actor: Actor,
     at: datetime,
+    filed_at: datetime | None = None,
 ) -> list[CaseEvent]:
     """Register the marking (§7): resolved in first contact, or it generates a CUN. The same
-    typification again is a no-op (a re-run command)."""
+    typification again is a no-op (a re-run command).
+
+    `filed_at`: when the PQR of the CUN was filed (RR's answer); a CUN the case came with
+    from the front line keeps the filing time it came with, one already on the case keeps
+    its own; otherwise the PQR counts as filed now."""
     code = check_typify(state, marking_code=marking_code)
     cun = _optional_text(cun)
     if resolution is Resolution.CUN:
         if cun is None:
             raise InvalidValue("cun", "a marking that generates a CUN needs the CUN")
-        digits = cun.replace("-", "")
-        if not digits.isdigit() or not 6 <= len(digits) <= 30:
-            raise InvalidValue("cun", "a CUN is 6 to 30 digits, optionally with dashes")
+        cun = check_cun(cun)
+        if filed_at is not None:
+            require_aware("filed_at", filed_at)
+            if filed_at > _when(state, at):
+                raise InvalidValue("filed_at", "a PQR cannot be filed in the future")
+        elif cun == state.cun and state.cun_filed_at is not None:
+            filed_at = state.cun_filed_at
+        elif cun == state.front_cun:
+            filed_at = state.front_filed_at
+        else:
+            filed_at = _when(state, at)
     elif cun is not None:
         raise InvalidValue("cun", "a first-contact resolution carries no CUN")
     if (state.marking_code, state.resolution, state.cun) == (code, resolution, cun):
         return []
     return [
-        new_event(Typified, state, actor, at, marking_code=code, resolution=resolution, cun=cun)
-    ]
+        new_event(
+            Typified, state, actor, at, marking_code=code, resolution=resolution, cun=cun,
+            filed_at=filed_at,
+        )
+    ]  # fmt: skip
 
 
 def escalate(

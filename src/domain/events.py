@@ -49,6 +49,9 @@ class Ingested(CaseEvent):
     follow_up_at: datetime | None
     front_agent: str | None
     recommended_by: str | None
+    cun: str | None = None
+    """A PQR the front line already filed: its CUN, and when it was filed."""
+    filed_at: datetime | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -103,6 +106,8 @@ class Typified(CaseEvent):
     marking_code: str
     resolution: Resolution
     cun: str | None
+    filed_at: datetime | None = None
+    """When the PQR of the CUN was filed (radicación): its response clock runs from then."""
 
 
 @attrs.frozen(kw_only=True)

@@ -126,6 +126,7 @@ class OutsideWrite:
     requested_at: datetime
     status: WriteStatus = WriteStatus.PENDING
     result: tuple[tuple[str, str], ...] = ()
+    answered_at: datetime | None = None
     reason: str | None = None
     """Why the system refused it."""
 
@@ -158,6 +159,11 @@ class CaseState:
     marking_code: str | None = None
     resolution: Resolution | None = None
     cun: str | None = None
+    cun_filed_at: datetime | None = None
+    """When the PQR of the case's CUN was filed: its response clock runs from then."""
+    front_cun: str | None = None
+    """A PQR the front line had already filed when the case came in, and when."""
+    front_filed_at: datetime | None = None
     escalations: tuple[Escalation, ...] = ()
     visits: tuple[Visit, ...] = ()
     protocol_completed: bool = False
@@ -266,6 +272,8 @@ def _(event: Ingested, state: CaseState | None) -> CaseState:
         opened_at=event.timestamp,
         updated_at=event.timestamp,
         follow_ups=follow_ups,
+        front_cun=event.cun,
+        front_filed_at=event.filed_at,
     )
 
 
@@ -332,6 +340,7 @@ def _(event: Typified, state: CaseState | None) -> CaseState:
         marking_code=event.marking_code,
         resolution=event.resolution,
         cun=event.cun,
+        cun_filed_at=event.filed_at,
     )
 
 
@@ -475,8 +484,9 @@ def _settle_write(s: CaseState, event: CaseEvent, key: str, **changes: Any) -> C
 @_apply.register
 def _(event: OutsideWriteAnswered, state: CaseState | None) -> CaseState:
     return _settle_write(
-        _on(state, event), event, event.key, status=WriteStatus.ANSWERED, result=event.result
-    )
+        _on(state, event), event, event.key, status=WriteStatus.ANSWERED, result=event.result,
+        answered_at=event.timestamp,
+    )  # fmt: skip
 
 
 @_apply.register

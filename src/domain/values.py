@@ -184,6 +184,15 @@ class CaseStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+def check_cun(cun: str) -> str:
+    """A CUN (Código Único Numérico): 6 to 30 digits, optionally with dashes."""
+    cun = cun.strip()
+    digits = cun.replace("-", "")
+    if not digits.isdigit() or not digits.isascii() or not 6 <= len(digits) <= 30:
+        raise InvalidValue("cun", "a CUN is 6 to 30 digits, optionally with dashes")
+    return cun
+
+
 def require_aware(name: str, value: datetime) -> datetime:
     if value.tzinfo is UTC:  # the usual case, answered without calling utcoffset()
         return value

@@ -366,3 +366,20 @@ def test_a_write_whose_answer_was_lost_is_recorded_once_by_the_next_attempt(
 def _writes_after(name: str) -> int:
     """Writes the next attempt still has to make after the one whose answer was lost."""
     return 1 if name.startswith("visit order") else 0  # the booking comes after the order
+
+
+def test_the_pqr_clock_runs_from_rrs_filing_even_when_the_case_hears_of_it_later(
+    world: World, clock: FixedClock
+) -> None:
+    """Given RR filed the PQR at 14:00 but its answer was lost, when the agent runs the
+    dispute again two days later, then the CUN's clock started at RR's filing, 14:00."""
+    filed_at = clock.now()
+    world.rr.script.fail_after("register_marking", Crash())
+    with pytest.raises(Crash):
+        dispute(world)
+    clock.advance(timedelta(days=2))
+    dispute(world)
+    case = world.office.case("K1")
+    [pqr_clock] = [c for c in case.clocks if c.kind is ClockKind.PQR_RESPONSE]
+    assert pqr_clock.started_at == filed_at == case.cun_filed_at
+    assert pqr_clock.reference == case.cun

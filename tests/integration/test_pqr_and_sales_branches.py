@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -132,3 +132,34 @@ def test_sales_interpret_escalate_follow_up_close(office: Backoffice, clock: Fix
     )  # fmt: skip
     office.close_case("K1", summary="Venta escalada y confirmada", actor=AGENT)
     assert not office.case("K1").is_open
+
+
+def test_a_pqr_filed_by_the_front_line_counts_its_15_business_days_from_the_filing(
+    office: Backoffice, clock: FixedClock
+) -> None:
+    """DOMAIN.md §6: the clock runs from the radicación, not from when the back office typified
+    it: given a CRM row filed on Tuesday 14 July 2026, typified on Friday the 17th, the
+    answer is due 15 business days after the 14th (Colombian holidays: 20 July; the count
+    starts on the 15th): Wednesday 5 August, end of day in Bogotá."""
+    filed = datetime(2026, 7, 14, 15, tzinfo=UTC)  # 10:00 in Bogotá
+    office.ingest([record("P1", cun="4436-26-0000000007", filed_at=filed)])
+    clock.set(datetime(2026, 7, 17, 15, tzinfo=UTC))
+    office.interpret("P1", category=Category.PQR, subcategory=Subcategory.QUEJA_RECLAMO,
+                     actor=AGENT)  # fmt: skip
+    result = office.typify("P1", marking_code="PQR-FACT", resolution=Resolution.CUN,
+                           cun="4436-26-0000000007", actor=AGENT)  # fmt: skip
+    [pqr_clock] = result.case.running_clocks
+    assert pqr_clock.started_at == filed
+    # The last instant of 5 August in Bogotá:
+    assert pqr_clock.due_at == datetime(2026, 8, 6, 5, tzinfo=UTC) - timedelta(microseconds=1)
+
+
+def test_branch_b_moves_the_pqr_to_the_right_area(
+    office: Backoffice, desk: PqrDesk, clock: FixedClock
+) -> None:
+    filed(office)
+    result = desk.correct("K1", marking="PQR-FACT-2", notes="Es de roaming, no de PPV",
+                          customer_contacted_at=clock.now(), actor=AGENT,
+                          area="Roaming internacional")  # fmt: skip
+    escalation = result.case.escalations[-1]
+    assert (escalation.area, escalation.external_reference) == ("Roaming internacional", CUN)

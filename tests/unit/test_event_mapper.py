@@ -326,7 +326,7 @@ def test_a_bulk_event_with_values_of_another_type_is_read_as_the_generic_path_re
 @settings(max_examples=150, deadline=None)
 @given(
     timestamp=st.datetimes(timezones=st.just(UTC)),
-    login=st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1),
+    login=st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1),
     text=st.text(min_size=1),
     folder=st.sampled_from(NoteFolder),
     target=st.sampled_from(EscalationTarget),
@@ -345,12 +345,15 @@ def test_notes_and_escalations_decode_by_hand_exactly_as_cattrs_does(
     version: int,
 ) -> None:
     actor = Actor(ActorKind.AGENT, login)
-    header = {"originator_id": CASE, "originator_version": version, "timestamp": timestamp}
     events = [
-        NoteAdded(**header, actor=actor, text=text, folder=folder),
+        NoteAdded(
+            originator_id=CASE, originator_version=version, timestamp=timestamp, actor=actor,
+            text=text, folder=folder,
+        ),
         Escalated(
-            **header, actor=actor, escalation_id=version, target=target, area=text,
-            reason=text, priority=priority, external_reference=reference,
+            originator_id=CASE, originator_version=version, timestamp=timestamp, actor=actor,
+            escalation_id=version, target=target, area=text, reason=text, priority=priority,
+            external_reference=reference,
         ),
     ]  # fmt: skip
     for event in events:

@@ -611,3 +611,30 @@ def test_json_numbers_too_large_to_be_exact_and_a_bom_are_handled(tmp_path: Path
     assert second == RejectedRow(
         location="export.jsonl:2", field="account", reason="expected text, got a number"
     )
+
+
+def test_a_pqr_the_front_line_filed_comes_with_its_cun_and_filing_time(tmp_path: Path) -> None:
+    """The optional columns `cun` and `fecha_radicacion`: the PQR's clock runs from then."""
+    header = "caso;fecha_ingreso;cuenta;linea;cliente;tipificacion;cun;fecha_radicacion"
+    path = write_lines(
+        tmp_path / "export.csv",
+        [
+            header,
+            "P1;15/07/2026 14:30;801;Hogar;Ana;PQR;4436-26-0000000007;14/07/2026 10:00",
+            "P2;15/07/2026 14:30;802;Hogar;Ana;PQR;4436-26-0000000008;",  # filed as it came in
+            "P3;15/07/2026 14:30;803;Hogar;Ana;PQR;;14/07/2026 10:00",
+            "P4;15/07/2026 14:30;804;Hogar;Ana;PQR;CUN-X;",
+            "P5;15/07/2026 14:30;805;Hogar;Ana;PQR;4436-26-0000000009;ayer",
+        ],
+    )
+    items = read_all(path)
+    [p1, p2] = records(items)
+    assert (p1.cun, p1.filed_at) == ("4436-26-0000000007", utc(2026, 7, 14, 15))
+    assert (p2.cun, p2.filed_at) == ("4436-26-0000000008", p2.received_at)
+    assert [(r.location, r.field) for r in rejections(items)] == [
+        ("export.csv:4", "filed_at"),
+        ("export.csv:5", "cun"),
+        ("export.csv:6", "filed_at"),
+    ]
+    assert "a filing time needs its cun" in rejections(items)[0].reason
+    assert "6 to 30 digits" in rejections(items)[1].reason

@@ -144,6 +144,8 @@ def _ingested_payload(e: Ingested) -> dict[str, Any]:
         "follow_up_at": None if follow_up_at is None else _iso(follow_up_at),
         "front_agent": e.front_agent,
         "recommended_by": e.recommended_by,
+        "cun": e.cun,
+        "filed_at": None if e.filed_at is None else _iso(e.filed_at),
     }
 
 
@@ -222,6 +224,8 @@ def _ingested(state: dict[str, Any], case: uuid.UUID, version: int) -> Ingested:
         follow_up_at=_optional_moment(state["follow_up_at"]),
         front_agent=_optional_text(state["front_agent"]),
         recommended_by=_optional_text(state["recommended_by"]),
+        cun=_optional_text(state.get("cun")),
+        filed_at=_optional_moment(state.get("filed_at")),
     )
 
 
@@ -273,6 +277,10 @@ FAST_EVENTS: dict[type[Any], tuple[frozenset[str], Any]] = {
 """Exact event class → (its payload's keys, its hand-written decoder), for payloads of
 class version 1 (a later version's payloads are upcast on the generic path)."""
 
+_INGESTED_BEFORE = FAST_EVENTS[Ingested][0] - {"cun", "filed_at"}
+"""The keys of an `Ingested` stored before a case could come with a filed PQR: read by hand
+too (the fields absent take their defaults, as on the generic path)."""
+
 
 class CaseEventMapper(Mapper[uuid.UUID]):
     """eventsourcing's mapper contract, with cattrs instead of vars() and module topics."""
@@ -313,7 +321,14 @@ class CaseEventMapper(Mapper[uuid.UUID]):
             )
             class_version = getattr(cls, "class_version", 1)
             fast = FAST_EVENTS.get(cls)
-            if fast is not None and class_version == 1 and state.keys() == fast[0]:
+            if (
+                fast is not None
+                and class_version == 1
+                and (
+                    state.keys() == fast[0]
+                    or (cls is Ingested and state.keys() == _INGESTED_BEFORE)
+                )
+            ):
                 with contextlib.suppress(_NotPlain, ValueError, TypeError):
                     return fast[1](state, case, stored_event.originator_version)
             from_version = state.pop("class_version", 1)

@@ -30,7 +30,8 @@ from adapters.intake.parsing import (
     parse_line,
 )
 from application.intake import IntakeItem, IntakeRecord, ProgressCallback, RejectedRow
-from domain.values import Channel, SourceKey
+from domain.errors import InvalidValue
+from domain.values import Channel, SourceKey, check_cun
 
 SNIFF_BYTES = 1 << 20
 """How much of a CSV file is looked at to choose its encoding."""
@@ -229,6 +230,8 @@ def _csv_items(
             follow_up,
             front_agent,
             recommended_by,
+            cun,
+            filed,
         ) = pick(row)
         case_id = case_id.strip()
         if not case_id and not any(cell.strip() for cell in row):
@@ -245,6 +248,8 @@ def _csv_items(
             follow_up.strip(),
             front_agent.strip(),
             recommended_by.strip(),
+            cun.strip(),
+            filed.strip(),
         )
 
 
@@ -343,8 +348,13 @@ def build_crm_item(
     follow_up: str,
     front_agent: str,
     recommended_by: str,
+    cun: str = "",
+    filed: str = "",
 ) -> IntakeItem:
-    """One CRM row (stripped texts) as a record, or the first reason it cannot be one."""
+    """One CRM row (stripped texts) as a record, or the first reason it cannot be one.
+
+    `cun` and `filed`: a PQR the front line already filed (radicó), its CUN and when; the
+    PQR's 15-business-day clock runs from that filing (DOMAIN.md §6)."""
     if not case_id:
         return RejectedRow(location=location, field="crm_case_id", reason=_MISSING)
     if not received:
@@ -370,6 +380,20 @@ def build_crm_item(
             follow_up_at = parse_datetime(follow_up, FOLLOW_UP_BARE_DATE_HOUR)
         except DateError as exc:
             return RejectedRow(location=location, field="follow_up_at", reason=str(exc))
+    filed_at = None
+    if filed and not cun:
+        return RejectedRow(
+            location=location, field="filed_at", reason="a filing time needs its cun"
+        )
+    if cun:
+        try:
+            cun = check_cun(cun)
+        except InvalidValue as exc:
+            return RejectedRow(location=location, field="cun", reason=exc.why)
+        try:
+            filed_at = parse_datetime(filed, RECEIVED_BARE_DATE_HOUR) if filed else received_at
+        except DateError as exc:
+            return RejectedRow(location=location, field="filed_at", reason=str(exc))
     if "\r" in request:  # a multi-line cell written with Windows line ends
         request = request.replace("\r\n", "\n").replace("\r", "\n")
     return IntakeRecord(
@@ -383,5 +407,7 @@ def build_crm_item(
         follow_up_at=follow_up_at,
         front_agent=front_agent or None,
         recommended_by=recommended_by or None,
+        cun=cun or None,
+        filed_at=filed_at,
         location=location,
     )

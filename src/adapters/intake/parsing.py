@@ -48,6 +48,8 @@ CRM_FIELDS: tuple[str, ...] = (
     "follow_up_at",
     "front_agent",
     "recommended_by",
+    "cun",
+    "filed_at",
 )
 """The columns of a CRM export, in their canonical (English) names."""
 
@@ -85,6 +87,8 @@ _CRM_ALIASES: dict[str, tuple[str, ...]] = {
     "follow_up_at": ("follow_up", "fecha_seguimiento", "fecha_de_seguimiento"),
     "front_agent": ("asesor_front", "agente_front", "asesor_de_front", "agente_de_front"),
     "recommended_by": ("recomendado_por", "recomendado"),
+    "cun": ("codigo_unico_numerico", "cun_pqr"),
+    "filed_at": ("fecha_radicacion", "fecha_de_radicacion", "radicacion", "fecha_cun"),
 }
 
 CRM_HEADER_ALIASES: dict[str, str] = {

@@ -138,7 +138,8 @@ class InMemoryAccounts:
             record = self._known(account, "register_marking")
             record.markings.append(MarkingRecord(code, self.clock.now(), notes))
             if code in self.cun_markings:
-                return MarkingReceipt(Resolution.CUN, f"4436-26-{next(self._numbers):010d}")
+                cun = f"4436-26-{next(self._numbers):010d}"
+                return MarkingReceipt(Resolution.CUN, cun, self.clock.now())
             return MarkingReceipt(Resolution.FIRST_CONTACT, None)
 
         return self.script.once("register_marking", key, write)

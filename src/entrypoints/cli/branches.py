@@ -148,15 +148,19 @@ def pqr_correct(
     contacted_at: Annotated[
         str | None, typer.Option(help="When you talked to the customer (default: now).")
     ] = None,
+    area: Annotated[
+        str | None, typer.Option(help="The right responsible area, if it went to a wrong one.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Branch B: after talking to the customer, correct the marking and the notes."""
+    """Branch B: after talking to the customer, correct the marking, notes and area."""
     office = current_office()
     desk = build_pqr_desk(office, current_settings())
     when = parse_when(contacted_at) if contacted_at else office.clock.now()
     result = desk.correct(
-        case, marking=marking, notes=notes, customer_contacted_at=when, actor=Actor.agent(actor)
-    )
+        case, marking=marking, notes=notes, customer_contacted_at=when, actor=Actor.agent(actor),
+        area=area,
+    )  # fmt: skip
     report_done(result, as_json)
 
 

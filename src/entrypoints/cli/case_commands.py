@@ -9,7 +9,7 @@ import typer
 from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR
 from application.outside import OutsideWriter
 from application.typification import Notes, Typification
-from domain.errors import RuleViolation
+from domain.errors import InvalidValue, RuleViolation
 from domain.state import CaseState
 from domain.values import (
     Actor,
@@ -158,27 +158,35 @@ def case_typify(
     marking: Annotated[str, typer.Argument(help="The marking code (UCC, Iclick, T&D).")],
     actor: ActorOption,
     cun: Annotated[
-        str | None, typer.Option(help="The CUN, when the marking generates one.")
+        str | None, typer.Option(help="The CUN of a PQR the front line already filed.")
+    ] = None,
+    filed_at: Annotated[
+        str | None,
+        typer.Option(help="When that PQR was filed (default: as the case came in, or now)."),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Register the marking (F22) in RR, AC for móvil (with its tickler), then on the case:
     solved in first contact, or it generates a CUN (RR gives it; --cun: the PQR the front line
     already filed)."""
+    if filed_at is not None and cun is None:
+        raise InvalidValue("filed_at", "a filing time needs its --cun")
+    filed = parse_when(filed_at) if filed_at else None
     state, writer, notice = _account_records(case)
     who = Actor.agent(actor)
     if writer is None:
         resolution = Resolution.CUN if cun else Resolution.FIRST_CONTACT
         result = current_office().typify(
-            state.case_id, marking_code=marking, resolution=resolution, cun=cun, actor=who
-        )
+            state.case_id, marking_code=marking, resolution=resolution, cun=cun,
+            filed_at=filed, actor=who,
+        )  # fmt: skip
         report_done(result, as_json)
         _say(notice)
         return
     typification = Typification(current_office(), writer)
     typification.check(state, marking, Resolution.CUN if cun else None)
     report_done(typification.register(state, marking=marking, notes=f"Tipificación {marking}",
-                                      actor=who, cun=cun), as_json)  # fmt: skip
+                                      actor=who, cun=cun, filed_at=filed), as_json)  # fmt: skip
 
 
 @case_app.command("escalate")
