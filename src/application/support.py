@@ -39,11 +39,13 @@ from application.systems import (
     Diagnostics,
     IncidentScope,
     MarkingRecord,
+    Slot,
     TicketKind,
 )
 from domain import records
+from domain.calendar import BOGOTA
 from domain.decisions import clean_text, require_open
-from domain.errors import RuleViolation
+from domain.errors import InvalidValue, RuleViolation
 from domain.state import CaseState, WriteStatus
 from domain.values import Actor, Category, EscalationTarget, Priority, Subcategory, VisitKind
 
@@ -202,7 +204,11 @@ class SupportDesk:
         actor: Actor,
         visit: VisitKind = VisitKind.LLS,
         window_days: int = 5,
+        slot_id: str | None = None,
     ) -> Resolution:
+        """Take the route. For the physical route, `slot_id` is the WFM slot the customer
+        agreed to (see `slots`); without one, the route goes on only when WFM has no slot
+        (then DIME and the operation's CRM secure the earliest date)."""
         case = self._support_case(reference)
         account = case.account
         # Every rule first: nothing is written outside unless the whole route may be taken.
@@ -249,7 +255,7 @@ class SupportDesk:
             return Resolution(route, incident, result)
         if route is SupportRoute.PHYSICAL:
             assert matrix_route is not None
-            return self._visit(case, reason, actor, visit, window_days, matrix_route)
+            return self._visit(case, reason, actor, visit, window_days, matrix_route, slot_id)
         if route is SupportRoute.INVENTORY:
             assert matrix_route is not None
             ticket = self._write(
@@ -270,6 +276,33 @@ class SupportDesk:
         )
         return Resolution(route, None, result)
 
+    def slots(
+        self,
+        reference: str,
+        *,
+        actor: Actor,
+        visit: VisitKind = VisitKind.LLS,
+        window_days: int = 5,
+    ) -> tuple[Slot, ...]:
+        """The visit slots WFM offers for the case, to agree one with the customer (§5,
+        "consultar la agenda disponible en común acuerdo con el cliente")."""
+        case = self._support_case(reference)
+        return self._offered(case, actor, visit, window_days)
+
+    def _offered(
+        self, case: CaseState, actor: Actor, kind: VisitKind, window_days: int
+    ) -> tuple[Slot, ...]:
+        if not 1 <= window_days <= 60:
+            raise InvalidValue("window_days", f"{window_days} is not between 1 and 60")
+        now = self.office.clock.now()
+        start, end = now + timedelta(hours=2), now + timedelta(days=window_days)
+        scheduling = self.systems.scheduling_port()
+        account = case.account
+        return self._call(
+            case, actor, "slots", "consultar agenda en WFM",
+            lambda: scheduling.slots(account, kind, start, end),
+        )  # fmt: skip
+
     def _visit(
         self,
         case: CaseState,
@@ -278,37 +311,41 @@ class SupportDesk:
         kind: VisitKind,
         window_days: int,
         no_slot: Route,
+        slot_id: str | None,
     ) -> Resolution:
         account = case.account
+        case = self.writer.settle_pending(case, actor, operation=Operation.BOOK)
+        booked = _booking_for(case, kind)
+        chosen: Slot | None = None
+        if booked is None:
+            offered = self._offered(case, actor, kind, window_days)
+            if slot_id is not None:
+                chosen = next((s for s in offered if s.slot_id == slot_id), None)
+                if chosen is None:
+                    raise RuleViolation(
+                        f"WFM does not offer slot {slot_id} now: {_listed(offered)}"
+                    )
+            elif offered:
+                raise RuleViolation(
+                    f"WFM offers {len(offered)} slot(s): agree one with the customer and give it "
+                    f"({_listed(offered)})"
+                )
         order = self._write(
             case, actor, RR, Operation.CREATE_ORDER, f"crear la orden {kind.value.upper()}",
             account=account, kind=kind.value, description=reason,
         )["order"]  # fmt: skip
-        case = self.writer.settle_pending(
-            self.office.case(case.case_id), actor, operation=Operation.BOOK
-        )
-        booked = _booking_for(case, order)
-        if booked is None:
-            now = self.office.clock.now()
-            start = now + timedelta(hours=2)
-            end = now + timedelta(days=window_days)
-            scheduling = self.systems.scheduling_port()
-            slots = self._call(
-                case,
-                actor,
-                "slots",
-                "consultar agenda en WFM",
-                lambda: scheduling.slots(account, kind, start, end),
-            )
-            for slot in slots:
-                answer = self._write(
-                    case, actor, WFM, Operation.BOOK, "agendar en WFM", account=account,
-                    order=order, start=slot.start.isoformat(), end=slot.end.isoformat(),
-                    slot_id=slot.slot_id,
-                )  # fmt: skip
-                if "booking_reference" in answer:
-                    booked = answer
-                    break
+        if chosen is not None:
+            answer = self._write(
+                case, actor, WFM, Operation.BOOK, "agendar en WFM", account=account,
+                order=order, kind=kind.value, start=chosen.start.isoformat(),
+                end=chosen.end.isoformat(), slot_id=chosen.slot_id,
+            )  # fmt: skip
+            if "booking_reference" not in answer:
+                raise RuleViolation(
+                    f"slot {chosen.slot_id} was taken meanwhile; order {order} stays: agree "
+                    "another slot with the customer"
+                )
+            booked = answer
         if booked is not None:
             result = self.office.schedule_visit(
                 case.case_id,
@@ -335,6 +372,46 @@ class SupportDesk:
         )
         return Resolution(SupportRoute.PHYSICAL, ticket, result)
 
+    def visit_booked_by_crm(
+        self,
+        reference: str,
+        *,
+        escalation_id: int,
+        kind: VisitKind,
+        slot_start: datetime,
+        slot_end: datetime,
+        booking_reference: str,
+        actor: Actor,
+    ) -> CommandResult:
+        """The visit the operation's CRM booked after a no-slot escalation: recorded against
+        that escalation, which it answers (its clock stops)."""
+        case = self._support_case(reference)
+        escalation = next((e for e in case.escalations if e.escalation_id == escalation_id), None)
+        if escalation is None or escalation.target is not EscalationTarget.OPERATION_CRM:
+            raise RuleViolation(
+                f"escalation #{escalation_id} is not a visit without slot sent to the "
+                "operation's CRM"
+            )
+        self.office.schedule_visit(
+            case.case_id, kind=kind, slot_start=slot_start, slot_end=slot_end,
+            booking_reference=booking_reference, actor=actor,
+        )  # fmt: skip
+        return self.office.answer_escalation(
+            case.case_id, escalation_id=escalation_id,
+            answer=f"visita agendada por el CRM de la operación: {booking_reference.strip()}",
+            actor=actor,
+        )  # fmt: skip
+
+
+def _listed(slots: tuple[Slot, ...]) -> str:
+    if not slots:
+        return "none left"
+    return ", ".join(f"{s.slot_id} {_local(s.start)}–{_local(s.end)[-5:]}" for s in slots)
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(BOGOTA).strftime("%Y-%m-%d %H:%M")
+
 
 _SYSTEMS: dict[SupportRoute, tuple[str, ...]] = {
     SupportRoute.PLATFORM_SINGLE: (DIAGNOSTICADOR,),
@@ -346,12 +423,15 @@ _SYSTEMS: dict[SupportRoute, tuple[str, ...]] = {
 """What each route may write to: all must be configured before the route is taken."""
 
 
-def _booking_for(case: CaseState, order: str) -> dict[str, str] | None:
-    """The booking WFM already gave this order on the case (a re-run books nothing new)."""
+def _booking_for(case: CaseState, kind: VisitKind) -> dict[str, str] | None:
+    """A booking WFM gave the case for a visit of this kind that the case has not recorded
+    yet (a re-run after the answer was lost books nothing new)."""
+    recorded = {v.booking_reference for v in case.visits}
     for write in case.outside_writes:
         if write.operation != Operation.BOOK or write.status is not WriteStatus.ANSWERED:
             continue
         answer = dict(write.result)
-        if dict(write.params).get("order") == order and "booking_reference" in answer:
+        reference = answer.get("booking_reference")
+        if dict(write.params).get("kind") == kind.value and reference and reference not in recorded:
             return answer
     return None

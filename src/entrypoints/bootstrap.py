@@ -209,9 +209,12 @@ def build_sac_desk(office: Backoffice, settings: Settings) -> SacDesk:
     return SacDesk(office, outside_systems(settings, RR), contact_matrix(settings))
 
 
-def build_support_desk(office: Backoffice, settings: Settings) -> SupportDesk:
-    """Support over the configured Diagnosticador, RR, DIME and WFM gateways."""
-    systems = outside_systems(settings, DIAGNOSTICADOR, RR)
+def build_support_desk(
+    office: Backoffice, settings: Settings, needed: tuple[str, ...] = (DIAGNOSTICADOR, RR)
+) -> SupportDesk:
+    """Support over the configured Diagnosticador, RR, DIME and WFM gateways (`needed` must
+    be set)."""
+    systems = outside_systems(settings, *needed)
     return SupportDesk(office, systems, contact_matrix(settings))
 
 

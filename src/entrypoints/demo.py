@@ -289,12 +289,13 @@ def run_day(  # noqa: PLR0915 - the day reads top to bottom as one script
     )
     day.step(
         at(10, 50),
-        "CRM-260002 route 3: LLS order and WFM visit booked",
+        "CRM-260002 route 3: LLS order, the slot the customer chose booked in WFM",
         lambda: desks.support.resolve(
             "CRM-260002",
             SupportRoute.PHYSICAL,
             actor=juan,
             reason="Módem sin sincronía; falla física",
+            slot_id="WFM-SLOT-0801",
         ),
     )
     day.step(

@@ -321,8 +321,11 @@ def test_support_pqr_and_sales_commands_over_http(
         cli("case", "interpret", "CRM-260002", "soporte", "falla_puntual", *agent)
         diagnosed = cli.json("support", "diagnose", "CRM-260002", *agent)
         assert diagnosed["events"][0]["data"]["inconsistent"] is True  # type: ignore[index]
+        [offered] = cli.json("support", "slots", "CRM-260002", "--visit", "ot", *agent)  # type: ignore[misc]
+        assert offered["slot_id"] == "S1"
         visit = cli.json("support", "resolve", "CRM-260002", "physical", "--reason",
-                         "Módem sin sincronía", "--visit", "ot", *agent)  # fmt: skip
+                         "Módem sin sincronía", "--visit", "ot", "--slot", "S1",
+                         *agent)  # fmt: skip
         assert visit["events"][0]["event"] == "case.visit_scheduled"  # type: ignore[index]
         cli("case", "interpret", "CRM-260006", "pqr", "queja_reclamo", *agent)
         cli("case", "typify", "CRM-260006", "PQR-ROAM", "--cun", "4436-26-0000005", *agent)

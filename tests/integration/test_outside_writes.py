@@ -296,11 +296,13 @@ LOST_ANSWERS: dict[str, tuple[str, str, Callable[[World], object]]] = {
     ),
     "visit order (RR)": (
         "rr", "create_order",
-        lambda w: w.support.resolve("K2", SupportRoute.PHYSICAL, reason="Módem", actor=AGENT),
+        lambda w: w.support.resolve("K2", SupportRoute.PHYSICAL, reason="Módem", actor=AGENT,
+                                    slot_id="S2"),
     ),
     "visit booking (WFM)": (
         "scheduling", "book",
-        lambda w: w.support.resolve("K2", SupportRoute.PHYSICAL, reason="Módem", actor=AGENT),
+        lambda w: w.support.resolve("K2", SupportRoute.PHYSICAL, reason="Módem", actor=AGENT,
+                                    slot_id="S2"),
     ),
     "single incident (Diagnosticador)": (
         "diagnostics", "open_incident",

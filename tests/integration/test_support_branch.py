@@ -20,8 +20,17 @@ from application.mail import compose
 from application.outside import OutsideSystems
 from application.support import SupportDesk, SupportRoute
 from application.systems import Diagnosis, MassOutage, Slot, TicketKind
-from domain.events import AccountChecked, Escalated, VisitScheduled
-from domain.values import Actor, Category, EscalationTarget, Resolution, Subcategory, VisitKind
+from domain.errors import RuleViolation
+from domain.events import AccountChecked, ClockStopped, Escalated, VisitScheduled
+from domain.values import (
+    Actor,
+    Category,
+    ClockKind,
+    EscalationTarget,
+    Resolution,
+    Subcategory,
+    VisitKind,
+)
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings
 from tests.conftest import T0, record
@@ -118,7 +127,7 @@ def test_route_3_physical_fault_books_a_visit_in_wfm(desk: SupportDesk, clock: F
     desk.systems.scheduling.free.append(slot)  # type: ignore[attr-defined]
     interpret(desk, Subcategory.FALLA_PUNTUAL)
     resolution = desk.resolve("K1", SupportRoute.PHYSICAL, reason="Cable dañado",
-                              actor=AGENT, visit=VisitKind.OT)  # fmt: skip
+                              actor=AGENT, visit=VisitKind.OT, slot_id="S1")  # fmt: skip
     [visit] = resolution.result.events
     assert isinstance(visit, VisitScheduled)
     assert (visit.kind, visit.slot_start, visit.booking_reference) == (
@@ -166,3 +175,49 @@ def test_route_5_not_claros_fault_goes_to_the_trusted_technician_without_mail(
     case = desk.office.case("K1", version=escalation.originator_version)
     assert compose(escalation, case, MATRIX, domain="test.local") == []
     finish(desk)
+
+
+def test_route_3_books_the_slot_the_customer_agreed_to_not_the_earliest(
+    desk: SupportDesk,
+) -> None:
+    """Seed §5: "consultar la agenda disponible en común acuerdo con el cliente"."""
+    early = Slot(T0 + timedelta(days=1), T0 + timedelta(days=1, hours=4), "S1")
+    later = Slot(T0 + timedelta(days=2), T0 + timedelta(days=2, hours=4), "S2")
+    desk.systems.scheduling.free.extend([early, later])  # type: ignore[union-attr]
+    interpret(desk, Subcategory.VISITA_TECNICA)
+    assert desk.slots("K1", actor=AGENT) == (early, later)
+    with pytest.raises(RuleViolation, match=r"WFM offers 2 slot\(s\): agree one .*\(S1 .*, S2 "):
+        desk.resolve("K1", SupportRoute.PHYSICAL, reason="Cable dañado", actor=AGENT)
+    with pytest.raises(RuleViolation, match="WFM does not offer slot S9"):
+        desk.resolve("K1", SupportRoute.PHYSICAL, reason="Cable dañado", actor=AGENT,
+                     slot_id="S9")  # fmt: skip
+    assert desk.systems.rr.orders == []  # type: ignore[union-attr]  # refused before RR
+    resolution = desk.resolve("K1", SupportRoute.PHYSICAL, reason="Cable dañado", actor=AGENT,
+                              slot_id="S2")  # fmt: skip
+    [visit] = desk.office.case("K1").visits
+    assert (visit.slot_start, visit.booking_reference) == (later.start, resolution.reference)
+    assert desk.systems.scheduling.free == [early]  # type: ignore[union-attr]
+
+
+def test_the_visit_the_operations_crm_books_later_answers_the_no_slot_escalation(
+    desk: SupportDesk,
+) -> None:
+    interpret(desk, Subcategory.VISITA_TECNICA)
+    desk.resolve("K1", SupportRoute.PHYSICAL, reason="Sin señal", actor=AGENT)
+    escalation = last_escalation(desk)
+    with pytest.raises(RuleViolation, match="is not a visit without slot"):
+        desk.visit_booked_by_crm(
+            "K1", escalation_id=99, kind=VisitKind.LLS, slot_start=T0 + timedelta(days=3),
+            slot_end=T0 + timedelta(days=3, hours=4), booking_reference="CRM-77", actor=AGENT,
+        )  # fmt: skip
+    result = desk.visit_booked_by_crm(
+        "K1", escalation_id=escalation.escalation_id, kind=VisitKind.LLS,
+        slot_start=T0 + timedelta(days=3), slot_end=T0 + timedelta(days=3, hours=4),
+        booking_reference="CRM-77", actor=AGENT,
+    )  # fmt: skip
+    [visit] = result.case.visits
+    assert visit.booking_reference == "CRM-77"
+    [stopped] = result.events
+    assert isinstance(stopped, ClockStopped)
+    assert "CRM-77" in stopped.reason
+    assert not [c for c in result.case.running_clocks if c.kind is ClockKind.ESCALATION_RESPONSE]

@@ -117,14 +117,66 @@ def support_resolve(
     visit: Annotated[VisitKind, typer.Option(help="For the physical route: lls or ot.")] = (
         VisitKind.LLS
     ),
+    slot: Annotated[
+        str | None,
+        typer.Option(help="For the physical route: the WFM slot the customer agreed to."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """One of the five routes: platform_single, sector, physical, inventory, not_claro."""
     desk = build_support_desk(current_office(), current_settings())
-    resolution = desk.resolve(case, route, reason=reason, actor=Actor.agent(actor), visit=visit)
+    resolution = desk.resolve(
+        case, route, reason=reason, actor=Actor.agent(actor), visit=visit, slot_id=slot
+    )
     if not as_json and resolution.reference:
         out.print(f"{route.value}: {resolution.reference}", highlight=False)
     report_done(resolution.result, as_json)
+
+
+@support_app.command("slots")
+def support_slots(
+    case: CaseArg,
+    actor: ActorOption,
+    visit: Annotated[VisitKind, typer.Option(help="lls or ot.")] = VisitKind.LLS,
+    days: Annotated[int, typer.Option(help="How many days ahead to look (1–60).")] = 5,
+    as_json: JsonOption = False,
+) -> None:
+    """The visit slots WFM offers, to agree one with the customer (then resolve --slot)."""
+    desk = build_support_desk(current_office(), current_settings(), needed=("WFM",))
+    offered = desk.slots(case, actor=Actor.agent(actor), visit=visit, window_days=days)
+    if as_json:
+        render.dump_json(
+            out,
+            [{"slot_id": s.slot_id, "start": s.start.isoformat(), "end": s.end.isoformat()}
+             for s in offered],
+        )  # fmt: skip
+        return
+    if not offered:
+        out.print("WFM has no slot: resolve physical without --slot escalates to the CRM")
+    for s in offered:
+        out.print(f"  {s.slot_id}  {render.local(s.start)} – {render.local(s.end)} Bogotá",
+                  highlight=False, markup=False)  # fmt: skip
+
+
+@support_app.command("crm-visit")
+def support_crm_visit(
+    case: CaseArg,
+    escalation: Annotated[int, typer.Argument(help="The no-slot escalation it answers.")],
+    kind: Annotated[VisitKind, typer.Option(help="lls or ot.")],
+    start: Annotated[str, typer.Option(help="Slot start.")],
+    end: Annotated[str, typer.Option(help="Slot end.")],
+    booking: Annotated[str, typer.Option(help="The booking reference the CRM gave.")],
+    actor: ActorOption,
+    as_json: JsonOption = False,
+) -> None:
+    """The visit the operation's CRM booked after a no-slot escalation: recorded, and the
+    escalation answered."""
+    desk = build_support_desk(current_office(), current_settings(), needed=())
+    result = desk.visit_booked_by_crm(
+        case, escalation_id=escalation, kind=kind, slot_start=parse_when(start),
+        slot_end=parse_when(end), booking_reference=booking, actor=Actor.agent(actor),
+    )  # fmt: skip
+    report_done(result, as_json)
 
 
 @pqr_app.command("redirect")
