@@ -57,7 +57,8 @@ def ingested_from(record: IntakeRecord, at: datetime) -> Ingested:
         recommended_by=record.recommended_by,
         cun=record.cun,
         filed_at=record.filed_at,
-        actor=INTAKE,
+        linked_to=record.linked_to,
+        actor=record.opened_by or INTAKE,
         at=at,
     )
 

@@ -8,6 +8,7 @@ that a file of any size is read in constant memory. Every import answers with an
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Protocol, TypeVar
@@ -16,7 +17,7 @@ import attrs
 
 from application.ports import ConcurrencyConflict
 from domain.errors import DomainError, InvalidValue
-from domain.values import LineOfBusiness, SourceKey
+from domain.values import Actor, LineOfBusiness, SourceKey
 
 
 @attrs.frozen(kw_only=True)
@@ -35,6 +36,10 @@ class IntakeRecord:
     """A PQR the front line already filed: its CUN…"""
     filed_at: datetime | None = None
     """…and when it was filed (radicación)."""
+    opened_by: Actor | None = None
+    """The agent who opened it from a phone call (None: the intake, from a file)."""
+    linked_to: uuid.UUID | None = None
+    """The case during whose call the customer raised it."""
     location: str = ""
     """Where the record came from (file and line), for error reports."""
 

@@ -7,6 +7,7 @@ the moment the command happens.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from domain.events import (
     FollowUpScheduled,
     Ingested,
     Interpreted,
+    NewRequestRaised,
     NoteAdded,
     RepeatContactRecorded,
     Typified,
@@ -97,6 +99,7 @@ def ingest(
     at: datetime,
     cun: str | None = None,
     filed_at: datetime | None = None,
+    linked_to: uuid.UUID | None = None,
 ) -> Ingested:
     """A new case. The requested follow-up date is a fact from the source, kept as given; so
     is a PQR the front line already filed (its CUN and filing time)."""
@@ -128,6 +131,7 @@ def ingest(
         recommended_by=_optional_text(recommended_by),
         cun=cun,
         filed_at=filed_at,
+        linked_to=linked_to,
     )
 
 
@@ -150,6 +154,23 @@ def new_event(cls: type[E], state: CaseState, actor: Actor, at: datetime, **data
         actor=actor,
         **data,
     )
+
+
+def raise_new_request(
+    state: CaseState, *, new_case_id: uuid.UUID, typification: str, actor: Actor, at: datetime
+) -> list[CaseEvent]:
+    """Link the case opened for a new request raised during this case's call (once)."""
+    require_open(state, "raise a new request")
+    if new_case_id in state.new_requests:
+        return []
+    if new_case_id == state.case_id:
+        raise RuleViolation("the new request is this case's own contact (same typification)")
+    return [
+        new_event(
+            NewRequestRaised, state, actor, at, new_case_id=new_case_id,
+            typification=clean_text("typification", typification, max_length=200),
+        )
+    ]  # fmt: skip
 
 
 def assign(state: CaseState, *, agent: str, actor: Actor, at: datetime) -> list[CaseEvent]:

@@ -52,6 +52,17 @@ class Ingested(CaseEvent):
     cun: str | None = None
     """A PQR the front line already filed: its CUN, and when it was filed."""
     filed_at: datetime | None = None
+    linked_to: uuid.UUID | None = None
+    """The case during whose call the customer raised this new request."""
+
+
+@attrs.frozen(kw_only=True)
+class NewRequestRaised(CaseEvent):
+    """During the call the customer raised something new: it became a case of its own (§8,
+    "confirmar que no existan más solicitudes … y de ser necesario gestionarlas")."""
+
+    new_case_id: uuid.UUID
+    typification: str
 
 
 @attrs.frozen(kw_only=True)
@@ -293,4 +304,5 @@ EVENT_TYPES: tuple[type[CaseEvent], ...] = (
     OutsideWriteRequested,
     OutsideWriteAnswered,
     OutsideWriteRefused,
+    NewRequestRaised,
 )

@@ -30,6 +30,7 @@ from domain.events import (
     Ingested,
     Interpreted,
     MailFailed,
+    NewRequestRaised,
     NoteAdded,
     OutsideWriteAnswered,
     OutsideWriteRefused,
@@ -164,6 +165,10 @@ class CaseState:
     front_cun: str | None = None
     """A PQR the front line had already filed when the case came in, and when."""
     front_filed_at: datetime | None = None
+    linked_to: uuid.UUID | None = None
+    """The case during whose call this request was raised."""
+    new_requests: tuple[uuid.UUID, ...] = ()
+    """The cases opened for new requests raised during this case's calls."""
     escalations: tuple[Escalation, ...] = ()
     visits: tuple[Visit, ...] = ()
     protocol_completed: bool = False
@@ -274,6 +279,7 @@ def _(event: Ingested, state: CaseState | None) -> CaseState:
         follow_ups=follow_ups,
         front_cun=event.cun,
         front_filed_at=event.filed_at,
+        linked_to=event.linked_to,
     )
 
 
@@ -494,6 +500,12 @@ def _(event: OutsideWriteRefused, state: CaseState | None) -> CaseState:
     return _settle_write(
         _on(state, event), event, event.key, status=WriteStatus.REFUSED, reason=event.reason
     )
+
+
+@_apply.register
+def _(event: NewRequestRaised, state: CaseState | None) -> CaseState:
+    s = _on(state, event)
+    return _next(s, event, new_requests=(*s.new_requests, event.new_case_id))
 
 
 def apply(state: CaseState | None, event: CaseEvent) -> CaseState:

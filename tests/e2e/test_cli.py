@@ -611,3 +611,22 @@ def test_case_typify_and_note_go_to_rr_or_ac_then_the_case(
     assert [(a, f) for a, _, f in stub.accounts.notes] == [("80123456", NoteFolder.ESTRATEGICOS)]
     shown = cli.json("case", "show", "CRM-260001")
     assert shown["estrategicos_notes"] == 1  # type: ignore[index]
+
+
+def test_an_agent_opens_a_phone_case_and_a_new_request_from_its_call(cli: Cli) -> None:
+    agent = ("--as", "maria.b")
+    opened = cli.json("case", "open", "--account", "80123456", "--line", "hogar", "--customer",
+                      "Ana Peña", "--typification", "Facturación", "--request", "Cobro raro",
+                      "--received", "2026-12-01 09:00", "--recommended-by", "vp.clientes",
+                      *agent)  # fmt: skip
+    key = opened["case"]["source"]["key"]  # type: ignore[index]
+    assert key == "vp.clientes@2026-12-01T14:00:00+0000"
+    _, err = cli("case", "open", "--account", "1", "--line", "hogar", "--customer", "X",
+                 "--typification", "T", "--request", "R", "--channel", "crm", *agent,
+                 code=2)  # fmt: skip
+    assert "channel: crm cases come from their imports" in err
+    new = cli.json("case", "new-request", f"phone:{key}", "--typification", "Ventas",
+                   "--request", "Quiere más megas", *agent)  # fmt: skip
+    assert new["case"]["linked_to"] == opened["case"]["case_id"]  # type: ignore[index]
+    shown = cli.json("case", "show", f"phone:{key}")
+    assert shown["new_requests"] == [new["case"]["case_id"]]  # type: ignore[index]

@@ -146,6 +146,7 @@ def _ingested_payload(e: Ingested) -> dict[str, Any]:
         "recommended_by": e.recommended_by,
         "cun": e.cun,
         "filed_at": None if e.filed_at is None else _iso(e.filed_at),
+        "linked_to": None if e.linked_to is None else str(e.linked_to),
     }
 
 
@@ -226,7 +227,12 @@ def _ingested(state: dict[str, Any], case: uuid.UUID, version: int) -> Ingested:
         recommended_by=_optional_text(state["recommended_by"]),
         cun=_optional_text(state.get("cun")),
         filed_at=_optional_moment(state.get("filed_at")),
+        linked_to=_optional_uuid(state.get("linked_to")),
     )
+
+
+def _optional_uuid(value: Any) -> uuid.UUID | None:
+    return None if value is None else uuid.UUID(_text(value))
 
 
 def _repeat_contact(state: dict[str, Any], case: uuid.UUID, version: int) -> RepeatContactRecorded:
@@ -277,9 +283,9 @@ FAST_EVENTS: dict[type[Any], tuple[frozenset[str], Any]] = {
 """Exact event class → (its payload's keys, its hand-written decoder), for payloads of
 class version 1 (a later version's payloads are upcast on the generic path)."""
 
-_INGESTED_BEFORE = FAST_EVENTS[Ingested][0] - {"cun", "filed_at"}
-"""The keys of an `Ingested` stored before a case could come with a filed PQR: read by hand
-too (the fields absent take their defaults, as on the generic path)."""
+_INGESTED_LATER = frozenset({"cun", "filed_at", "linked_to"})
+"""`Ingested`'s fields added since the first stores: a payload stored before them is read by
+hand too (the fields absent take their defaults, as on the generic path)."""
 
 
 class CaseEventMapper(Mapper[uuid.UUID]):
@@ -326,7 +332,7 @@ class CaseEventMapper(Mapper[uuid.UUID]):
                 and class_version == 1
                 and (
                     state.keys() == fast[0]
-                    or (cls is Ingested and state.keys() == _INGESTED_BEFORE)
+                    or (cls is Ingested and fast[0] - _INGESTED_LATER <= state.keys() <= fast[0])
                 )
             ):
                 with contextlib.suppress(_NotPlain, ValueError, TypeError):

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR
+from application.calls import open_from_call, raise_new_request
 from application.outside import OutsideWriter
 from application.typification import Notes, Typification
 from domain.errors import InvalidValue, RuleViolation
@@ -14,7 +15,9 @@ from domain.state import CaseState
 from domain.values import (
     Actor,
     Category,
+    Channel,
     EscalationTarget,
+    LineOfBusiness,
     Priority,
     Resolution,
     Subcategory,
@@ -106,6 +109,66 @@ def _account_records(reference: str) -> tuple[CaseState, OutsideWriter | None, s
 def _say(notice: str) -> None:
     if notice:
         err.print(notice, markup=False, highlight=False)
+
+
+@case_app.command("open")
+def case_open(
+    account: Annotated[str, typer.Option(help="The customer's account.")],
+    line: Annotated[LineOfBusiness, typer.Option(help="hogar or movil.")],
+    customer: Annotated[str, typer.Option(help="The customer's name.")],
+    typification: Annotated[str, typer.Option(help="What the call is about.")],
+    request: Annotated[str, typer.Option(help="What the customer asks for.")],
+    actor: ActorOption,
+    channel: Annotated[
+        Channel, typer.Option(help="Only phone: CRM and e-mail cases come from their imports.")
+    ] = Channel.PHONE,
+    received: Annotated[
+        str | None, typer.Option(help="When the call came in (default: now).")
+    ] = None,
+    follow_up: Annotated[
+        str | None, typer.Option(help="When the customer wants the call back.")
+    ] = None,
+    recommended_by: Annotated[
+        str | None, typer.Option(help="Who recommended it (an internal client).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Open a case from a call to the corporate phone (or find the open one it repeats)."""
+    if channel is not Channel.PHONE:
+        raise InvalidValue("channel", f"{channel.value} cases come from their imports, not here")
+    office = current_office()
+    result = open_from_call(
+        office, account=account, line=line, customer_name=customer,
+        typification=typification, request=request,
+        received_at=parse_when(received) if received else office.clock.now(),
+        follow_up_at=(
+            parse_when(follow_up, bare_date_hour=FOLLOW_UP_BARE_DATE_HOUR) if follow_up else None
+        ),
+        recommended_by=recommended_by, actor=Actor.agent(actor),
+    )  # fmt: skip
+    report_done(result, as_json)
+
+
+@case_app.command("new-request")
+def case_new_request(
+    case: CaseArg,
+    typification: Annotated[str, typer.Option(help="What the new request is about.")],
+    request: Annotated[str, typer.Option(help="What the customer asks for.")],
+    actor: ActorOption,
+    follow_up: Annotated[
+        str | None, typer.Option(help="When the customer wants the call back.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A new request the customer raised during this case's call: a case of its own, linked."""
+    new, _ = raise_new_request(
+        current_office(), case, typification=typification, request=request,
+        follow_up_at=(
+            parse_when(follow_up, bare_date_hour=FOLLOW_UP_BARE_DATE_HOUR) if follow_up else None
+        ),
+        actor=Actor.agent(actor),
+    )  # fmt: skip
+    report_done(new, as_json)
 
 
 @case_app.command("note")
