@@ -37,6 +37,7 @@ from application.service import Backoffice, CommandResult
 from application.systems import (
     Diagnosis,
     Diagnostics,
+    Equipment,
     IncidentScope,
     MarkingRecord,
     Slot,
@@ -71,10 +72,66 @@ def diagnosis_findings(d: Diagnosis) -> tuple[tuple[str, ...], bool]:
             else "no"
         ),
     ]
+    if d.maintenance:
+        findings.append(f"mantenimiento programado: {d.maintenance}")
     findings += [f"alarma: {a}" for a in d.alarms]
     if d.tv_technology:
         findings.append(f"tecnología TV: {d.tv_technology}")
     return tuple(findings), (not d.modem_online) or bool(d.alarms) or d.mass_outage is not None
+
+
+class Service(enum.StrEnum):
+    """The services a support case can be about (§5)."""
+
+    INTERNET = "internet"
+    TV = "tv"
+    VOZ = "voz"
+    TELEFONIA = "telefonia"
+    APLICACIONES = "aplicaciones"
+    DATOS = "datos"
+
+
+def diagnosis_facts(d: Diagnosis) -> tuple[tuple[str, str], ...]:
+    facts = [
+        ("cable_modem_enganchado", "sí" if d.modem_online else "no"),
+        ("senal_vecinos", "correcta" if d.neighbours_ok else "con falla"),
+        ("falla_masiva", d.mass_outage.incident if d.mass_outage else "no"),
+        ("mantenimiento", d.maintenance or "no"),
+    ]
+    facts += [("alarma", a) for a in d.alarms]
+    if d.tv_technology:
+        facts.append(("tecnologia_tv", d.tv_technology))
+    return tuple(facts)
+
+
+def inventory_findings(
+    equipment: tuple[Equipment, ...], serials: tuple[str, ...], equipment_ok: bool | None
+) -> tuple[tuple[str, ...], bool, tuple[tuple[str, str], ...]]:
+    """RR's equipment (F10) against the serials the customer reads out, and the equipment's
+    condition in the customer's words: (findings, whether something is wrong, facts)."""
+    findings = [f"equipo {e.kind}: {e.serial}" for e in equipment]
+    facts = [("equipo_rr", f"{e.kind} {e.serial}") for e in equipment]
+    wrong = False
+    if serials:
+        in_rr = {e.serial.strip().upper() for e in equipment}
+        read = {s.strip().upper() for s in serials if s.strip()}
+        for serial in sorted(read - in_rr):
+            findings.append(f"serial leído por el cliente que no está en RR: {serial}")
+            facts.append(("serial_no_registrado_en_rr", serial))
+        for serial in sorted(in_rr - read):
+            findings.append(f"serial en RR que el cliente no tiene: {serial}")
+            facts.append(("serial_no_instalado", serial))
+        wrong = read != in_rr
+        if not wrong:
+            findings.append("seriales instalados coinciden con RR")
+            facts.append(("seriales_coinciden", "sí"))
+    if equipment_ok is not None:
+        findings.append(
+            f"equipos en buen estado (según el cliente): {'sí' if equipment_ok else 'no'}"
+        )
+        facts.append(("equipos_buen_estado", "sí" if equipment_ok else "no"))
+        wrong = wrong or not equipment_ok
+    return tuple(findings), wrong, tuple(facts)
 
 
 @attrs.frozen
@@ -103,7 +160,22 @@ class SupportDesk:
     ) -> T:
         return call_for_case(self.office, case, actor, operation, pending, call)
 
-    def diagnose(self, reference: str, *, actor: Actor) -> tuple[Diagnosis, CommandResult]:
+    def diagnose(
+        self,
+        reference: str,
+        *,
+        actor: Actor,
+        service: Service | None = None,
+        serials: tuple[str, ...] = (),
+        equipment_ok: bool | None = None,
+    ) -> tuple[Diagnosis, CommandResult]:
+        """The support checks of §5, recorded as findings and as structured facts.
+
+        Falla puntual: `service` is the one that fails (T&D); RR's services (F10) say
+        whether it is associated to the account; the Diagnosticador gives mass outages and
+        maintenance, the modem, the neighbours' signal and the TV technology. Inventario:
+        `serials` are those the customer reads out, compared with RR's equipment list;
+        `equipment_ok` is the customer's word on the equipment's condition."""
         case = self._support_case(reference)
         diagnosis = self._call(
             case,
@@ -113,15 +185,31 @@ class SupportDesk:
             lambda: self._diagnostics().diagnose(case.account),
         )
         findings, flagged = diagnosis_findings(diagnosis)
-        if case.subcategory is Subcategory.INVENTARIO:
-            services = self._call(
+        facts = diagnosis_facts(diagnosis)
+        if service is not None or case.subcategory is Subcategory.INVENTARIO:
+            installed = self._call(
                 case,
                 actor,
                 "services",
-                "revisar inventario en RR",
+                "revisar servicios e inventario en RR (F10)",
                 lambda: self.systems.accounts(RR).services(case.account),
             )
-            findings += tuple(f"equipo {e.kind}: {e.serial}" for e in services.equipment)
+            if service is not None:
+                associated = service.value in {s.strip().lower() for s in installed.services}
+                findings += (
+                    f"servicio con falla: {service.value}",
+                    f"servicio asociado en RR (F10): {'sí' if associated else 'no'}",
+                )
+                facts += (("servicio", service.value),
+                          ("servicios_asociados_rr", "sí" if associated else "no"))  # fmt: skip
+                flagged = flagged or not associated
+            if case.subcategory is Subcategory.INVENTARIO:
+                more, mismatch, more_facts = inventory_findings(
+                    installed.equipment, serials, equipment_ok
+                )
+                findings += more
+                facts += more_facts
+                flagged = flagged or mismatch
         if diagnosis.mass_outage is not None:
             incident = diagnosis.mass_outage.incident
             repeated = any(
@@ -129,6 +217,7 @@ class SupportDesk:
             )
             if repeated or any(incident in m.notes for m in self._markings(case, actor)):
                 findings += (f"el cliente ya se comunicó por el aviso {incident}",)
+                facts += (("ya_reporto_el_aviso", incident),)
         now = self.office.clock.now()
         aspect = case.subcategory.value if case.subcategory else "soporte"
         result = self.office.execute(
@@ -141,6 +230,7 @@ class SupportDesk:
                 inconsistent=flagged,
                 actor=actor,
                 at=now,
+                facts=facts,
             ),
         )
         return diagnosis, result

@@ -166,6 +166,8 @@ class Diagnosis:
     alarms: tuple[str, ...]
     tv_technology: str | None
     """DVB, ATSC, NAGRA, TVBOX or FIBRA, for TV services."""
+    maintenance: str | None = None
+    """A maintenance window announced for the customer's zone, if any."""
 
 
 class IncidentScope(enum.StrEnum):

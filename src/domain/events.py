@@ -203,6 +203,10 @@ class AccountChecked(CaseEvent):
     aspect: str
     findings: tuple[str, ...]
     inconsistent: bool
+    facts: tuple[tuple[str, str], ...] = ()
+    """The same findings as (what was checked, what was found), for queries and reports:
+    e.g. `("servicio", "internet")`, `("servicios_asociados_rr", "no")`,
+    `("serial_no_coincide", "CM-1")`."""
 
 
 @attrs.frozen(kw_only=True)

@@ -61,6 +61,7 @@ def record_check(
     inconsistent: bool,
     actor: Actor,
     at: datetime,
+    facts: tuple[tuple[str, str], ...] = (),
 ) -> list[CaseEvent]:
     """What a check of RR/AC or the Diagnosticador found (DOMAIN.md §4, §5)."""
     require_open(state, "record a check")
@@ -76,6 +77,7 @@ def record_check(
             aspect=aspect,
             findings=findings,
             inconsistent=inconsistent,
+            facts=facts,
         )
     ]
 

@@ -18,7 +18,7 @@ from adapters.systems.memory import (
 )
 from application.mail import compose
 from application.outside import OutsideSystems
-from application.support import SupportDesk, SupportRoute
+from application.support import Service, SupportDesk, SupportRoute
 from application.systems import Diagnosis, MassOutage, Slot, TicketKind
 from domain.errors import RuleViolation
 from domain.events import AccountChecked, ClockStopped, Escalated, VisitScheduled
@@ -221,3 +221,45 @@ def test_the_visit_the_operations_crm_books_later_answers_the_no_slot_escalation
     assert isinstance(stopped, ClockStopped)
     assert "CRM-77" in stopped.reason
     assert not [c for c in result.case.running_clocks if c.kind is ClockKind.ESCALATION_RESPONSE]
+
+
+def test_a_single_fault_records_its_checks_as_structured_facts(desk: SupportDesk) -> None:
+    """Seed §5, fallas puntuales: the failing service (T&D), whether RR has it associated
+    (F10), mass faults or maintenance, the modem, the neighbours' signal, the TV technology."""
+    desk.systems.diagnostics.diagnoses["80123456"] = Diagnosis(  # type: ignore[union-attr]
+        True, None, True, (), "NAGRA", maintenance="Chapinero 02:00–04:00"
+    )
+    interpret(desk, Subcategory.FALLA_PUNTUAL)
+    _, result = desk.diagnose("K1", actor=AGENT, service=Service.TV)
+    [checked] = result.events
+    assert isinstance(checked, AccountChecked)
+    facts = dict(checked.facts)
+    assert facts["servicio"] == "tv"
+    assert facts["servicios_asociados_rr"] == "sí"  # RR: internet and tv
+    assert facts["tecnologia_tv"] == "NAGRA"
+    assert facts["mantenimiento"] == "Chapinero 02:00–04:00"
+    assert (facts["falla_masiva"], facts["cable_modem_enganchado"]) == ("no", "sí")
+    assert not checked.inconsistent
+    _, result = desk.diagnose("K1", actor=AGENT, service=Service.VOZ)
+    [checked] = result.events
+    assert isinstance(checked, AccountChecked)
+    assert dict(checked.facts)["servicios_asociados_rr"] == "no"  # voz is not on the account
+    assert checked.inconsistent
+
+
+def test_inventory_compares_the_serials_the_customer_reads_with_rr(desk: SupportDesk) -> None:
+    """Seed §5, inventario: serials against RR (F10); the equipment's condition as the
+    customer says."""
+    interpret(desk, Subcategory.INVENTARIO)
+    _, result = desk.diagnose("K1", actor=AGENT, serials=("cm-88213",), equipment_ok=True)
+    [matching] = result.events
+    assert isinstance(matching, AccountChecked)
+    assert ("seriales_coinciden", "sí") in matching.facts
+    assert not matching.inconsistent
+    _, result = desk.diagnose("K1", actor=AGENT, serials=("CM-99999",), equipment_ok=False)
+    [mismatch] = result.events
+    assert isinstance(mismatch, AccountChecked)
+    assert ("serial_no_registrado_en_rr", "CM-99999") in mismatch.facts
+    assert ("serial_no_instalado", "CM-88213") in mismatch.facts
+    assert ("equipos_buen_estado", "no") in mismatch.facts
+    assert mismatch.inconsistent

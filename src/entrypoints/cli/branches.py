@@ -9,7 +9,7 @@ import typer
 from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR
 from application.pqr import SalesDesk
 from application.sac import SacDesk
-from application.support import SupportRoute
+from application.support import Service, SupportRoute
 from domain.values import Actor, VisitKind
 from entrypoints import render
 from entrypoints.bootstrap import (
@@ -101,10 +101,33 @@ def sac_dispute(
 
 
 @support_app.command("diagnose")
-def support_diagnose(case: CaseArg, actor: ActorOption, as_json: JsonOption = False) -> None:
-    """Read the Diagnosticador (and RR's equipment for inventory) and record the findings."""
+def support_diagnose(
+    case: CaseArg,
+    actor: ActorOption,
+    service: Annotated[
+        Service | None, typer.Option(help="Falla puntual: the service that fails (T&D).")
+    ] = None,
+    serial: Annotated[
+        list[str] | None,
+        typer.Option(help="Inventario: a serial the customer reads out (repeat for each)."),
+    ] = None,
+    equipment_ok: Annotated[
+        bool | None,
+        typer.Option(
+            "--equipment-ok/--equipment-damaged",
+            help="Inventario: the equipment's condition, in the customer's words.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Read the Diagnosticador (and RR's services and equipment, F10) and record the findings:
+    which service fails and whether RR has it, mass faults and maintenance, the modem, the
+    neighbours' signal, the TV technology; for inventory, the serials against RR."""
     desk = build_support_desk(current_office(), current_settings())
-    _, result = desk.diagnose(case, actor=Actor.agent(actor))
+    _, result = desk.diagnose(
+        case, actor=Actor.agent(actor), service=service, serials=tuple(serial or ()),
+        equipment_ok=equipment_ok,
+    )  # fmt: skip
     report_done(result, as_json)
 
 
