@@ -17,6 +17,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemai
 
 from application.intake import IngestReport, IntakeReader
 from application.ports import CaseQuery
+from application.sweep import settle_writes
 from domain.calendar import BusinessCalendar
 from domain.errors import InvalidValue
 from domain.facts import (
@@ -167,15 +168,26 @@ def sweep(
     ),
     as_json: JsonOption = False,
 ) -> None:
-    """Record overdue follow-ups as missed, warn and breach deadlines: each fact exactly once."""
-    report = current_office().sweep(worker=worker)
+    """Record overdue follow-ups as missed, warn and breach deadlines: each fact exactly once;
+    with Claro's gateways set, settle the outside writes left pending (same keys)."""
+    office = current_office()
+    report = office.sweep(worker=worker)
+    writer = outside_writer(office, current_settings())
+    writes = settle_writes(office, writer, worker=worker) if writer is not None else None
     if as_json:
-        render.dump_json(out, {**attrs.asdict(report), "at": report.at.isoformat()})
+        settled = {} if writes is None else {"writes": attrs.asdict(writes)}
+        render.dump_json(out, {**attrs.asdict(report), "at": report.at.isoformat(), **settled})
     else:
         out.print(
             f"sweep at {render.local(report.at)} Bogotá: {report.examined} due items examined; "
             f"follow-ups missed {report.missed}, deadlines warned {report.warned}, breached "
             f"{report.breached}, reposición windows closed {report.windows_closed}"
+            + (
+                ""
+                if writes is None
+                else f"; outside writes settled {writes.settled}, still pending "
+                f"{writes.still_pending}"
+            )
         )
 
 
