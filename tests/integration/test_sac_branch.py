@@ -138,6 +138,13 @@ def test_a_disputed_payment_becomes_an_adjustment_in_dime_with_72_hours(desk: Sa
         EscalationTarget.DIME,
         clock.reference,
     )
+    # Seed §4: "realizar una solicitud de ajuste … generando la respectiva marcación": the
+    # adjustment's marking is registered in RR and on the case.
+    assert [m.code for m in desk.systems.rr.markings("80123456")] == ["SAC-AJU"]  # type: ignore[union-attr]
+    assert (result.case.marking_code, result.case.resolution) == (
+        "SAC-AJU",
+        Resolution.FIRST_CONTACT,
+    )
 
 
 def test_rr_down_records_what_is_pending_and_keeps_everything_else(desk: SacDesk) -> None:
