@@ -80,7 +80,9 @@ class Stub:
             account, what = parts[1], parts[2]
             if what == "markings":
                 return 201, JSON.unstructure(
-                    a.register_marking(account, body["code"], body["notes"], key=key)
+                    a.register_marking(
+                        account, body["code"], body["notes"], key=key, cun=body.get("cun")
+                    )
                 )
             if what == "notes":
                 a.add_note(account, body["text"], NoteFolder(body["folder"]), key=key)

@@ -169,8 +169,10 @@ def _team_row(fact: TeamFact) -> tuple[Any, ...]:
 
 _INSERT_HANDLING = (
     "INSERT INTO ind_handlings (case_id, day, at, agent, category, line)"
-    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (case_id, day) DO UPDATE SET"
+    " agent = excluded.agent, category = excluded.category, line = excluded.line"
 )
+"""The day's first time stays; its attributes become the last ones (`merge_handling`)."""
 _INSERT_CONTACT = (
     "INSERT INTO ind_contacts (case_id, version, account, typification, received_at)"
     " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
@@ -209,7 +211,7 @@ class _IndicatorView(SqlView):
         contacts: list[tuple[Any, ...]] = []
         surveys: list[tuple[Any, ...]] = []
         monitorings: list[tuple[Any, ...]] = []
-        handlings: list[tuple[Any, ...]] = []
+        handlings: dict[tuple[str, date], tuple[Any, ...]] = {}
         team: dict[type, dict[tuple[Any, ...], tuple[Any, ...]]] = {t: {} for t in _TEAM_UPSERTS}
         for logged in events:
             for fact in builder.apply(logged.event):
@@ -226,9 +228,11 @@ class _IndicatorView(SqlView):
                     )  # fmt: skip
                 elif isinstance(fact, HandlingFact):
                     a = fact.attributes
-                    handlings.append(
-                        (case, fact.day.isoformat(), ts(fact.at), a.agent, a.category, a.line)
-                    )
+                    earlier = handlings.get((case, fact.day))
+                    at = earlier[2] if earlier else ts(fact.at)
+                    handlings[(case, fact.day)] = (
+                        case, fact.day.isoformat(), at, a.agent, a.category, a.line,
+                    )  # fmt: skip
                 elif isinstance(fact, ClosingFact):
                     a = fact.attributes
                     closings.append(
@@ -279,7 +283,7 @@ class _IndicatorView(SqlView):
             (_UPSERT_FOLLOW_UP, list(follow_ups.values())),
             (_INSERT_CLOSING, closings),
             (_INSERT_CONTACT, contacts),
-            (_INSERT_HANDLING, handlings),
+            (_INSERT_HANDLING, list(handlings.values())),
             (_INSERT_SURVEY, surveys),
             (_INSERT_MONITORING, monitorings),
         ):

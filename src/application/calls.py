@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from application.intake import IntakeRecord
 from domain import decisions
+from domain.calendar import BusinessCalendar
 from domain.errors import CaseNotFound, InvalidValue
 from domain.values import Actor, Channel, LineOfBusiness, SourceKey, require_aware
 
@@ -23,10 +24,11 @@ if TYPE_CHECKING:
     from application.service import Backoffice, CommandResult
 
 
-def phone_key(caller: str, received_at: datetime) -> SourceKey:
-    """A phone contact's key (§2: who called + when, to the second)."""
-    moment = require_aware("received_at", received_at).astimezone(received_at.tzinfo)
-    return SourceKey(Channel.PHONE, f"{caller.strip()}@{moment.strftime('%Y-%m-%dT%H:%M:%S%z')}")
+def phone_key(caller: str, received_at: datetime, account: str) -> SourceKey:
+    """A phone contact's key (§2: who called + when, to the second), and the account it is
+    about, so that two customers' calls taken in the same second stay two cases."""
+    moment = require_aware("received_at", received_at).strftime("%Y-%m-%dT%H:%M:%S%z")
+    return SourceKey(Channel.PHONE, f"{caller.strip()}@{moment}/{account.strip()}")
 
 
 def open_from_call(
@@ -46,7 +48,7 @@ def open_from_call(
     the case it became, a new one or the open one it repeats."""
     caller = recommended_by or actor.name
     record = IntakeRecord(
-        source=phone_key(caller, received_at),
+        source=phone_key(caller, received_at, account),
         received_at=received_at,
         account=account,
         line=line,
@@ -81,8 +83,9 @@ def raise_new_request(
         raise InvalidValue(
             "typification", "the same typification is this case's own request, not a new one"
         )
+    day = BusinessCalendar.local_date(now).isoformat()  # the call's day: a later call is new
     record = IntakeRecord(
-        source=SourceKey(Channel.PHONE, f"{first.source}+{typification}"),
+        source=SourceKey(Channel.PHONE, f"{first.source}+{typification}@{day}"),
         received_at=now,
         account=first.account,
         line=first.line,

@@ -13,6 +13,7 @@ for the desks and for the sweep that settles writes left pending.
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -34,7 +35,7 @@ from domain import outside, records
 from domain.errors import RuleViolation
 from domain.events import CaseEvent
 from domain.state import CaseState, OutsideWrite, WriteStatus
-from domain.values import Actor, LineOfBusiness, NoteFolder, VisitKind
+from domain.values import Actor, LineOfBusiness, NoteFolder, Resolution, VisitKind
 
 if TYPE_CHECKING:
     from application.service import Backoffice
@@ -151,7 +152,7 @@ class OutsideSystems:
         op = write.operation
         if op == Operation.REGISTER_MARKING:
             receipt = self.accounts(system).register_marking(
-                p["account"], p["code"], p["notes"], key=key
+                p["account"], p["code"], p["notes"], key=key, cun=p.get("cun")
             )
             answer = {"resolution": receipt.resolution.value}
             if receipt.cun:
@@ -286,3 +287,69 @@ class OutsideWriter:
             lambda s: outside.answer_write(s, key=write.key, result=answered, actor=actor, at=now),
         )
         return result
+
+
+def record_what_follows(
+    office: Backoffice,
+    case_id: uuid.UUID,
+    write: OutsideWrite,
+    answer: Mapping[str, str],
+    actor: Actor,
+) -> None:
+    """What follows on the case from a write's answer alone, as the command would have
+    recorded it: the marking RR registered (a CUN with its PQR clock, from its filing), the
+    adjustment's 72-hour clock, the visit WFM booked. The rest of the command (an escalation,
+    a mail) is the agent's to finish, by running it again."""
+    params = dict(write.params)
+    if write.operation == Operation.REGISTER_MARKING:
+        own_cun = params.get("cun")  # a correction of a PQR already filed
+        cun = own_cun or answer.get("cun")
+        filed = answer.get("filed_at")
+        office.typify(
+            case_id, marking_code=params["code"],
+            resolution=Resolution.CUN if cun else Resolution(answer["resolution"]), cun=cun,
+            filed_at=datetime.fromisoformat(filed) if filed and not own_cun else None,
+            actor=actor,
+        )  # fmt: skip
+    elif write.operation == Operation.OPEN_TICKET and params.get("kind") == "adjustment":
+        office.request_adjustment(case_id, ticket=answer["ticket"], actor=actor)
+    elif write.operation == Operation.BOOK and "booking_reference" in answer:
+        office.schedule_visit(
+            case_id, kind=VisitKind(params["kind"]),
+            slot_start=datetime.fromisoformat(answer["start"]),
+            slot_end=datetime.fromisoformat(answer["end"]),
+            booking_reference=answer["booking_reference"], actor=actor,
+        )  # fmt: skip
+
+
+def settle_by_hand(
+    office: Backoffice,
+    case_id: uuid.UUID,
+    *,
+    key: str,
+    answer: Mapping[str, str] | None,
+    reason: str,
+    actor: Actor,
+) -> CaseState:
+    """A write left pending, settled by someone who checked in the system itself: what it
+    answered (`answer`, then what follows from it on the case), or that it was not applied
+    (`answer` None, with the reason): the case can ask for it, or for another, again."""
+    now = office.clock.now()
+    if answer is None:
+        office.execute(
+            case_id,
+            lambda s: outside.refuse_write(
+                s, key=key, reason=f"no aplicado (verificado): {reason}", actor=actor, at=now
+            ),
+        )
+        return office.case(case_id)
+    write = next((w for w in office.case(case_id).pending_writes if w.key == key), None)
+    if write is None:
+        raise RuleViolation(f"no outside write with key {key} is pending on this case")
+    result = outside.as_params(answer)
+    office.execute(
+        case_id,
+        lambda s: outside.answer_write(s, key=key, result=result, actor=actor, at=now),
+    )
+    record_what_follows(office, case_id, write, answer, actor)
+    return office.case(case_id)

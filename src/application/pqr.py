@@ -22,7 +22,7 @@ from application.outside import OutsideSystems, OutsideWriter
 from application.service import Backoffice, CommandResult
 from application.typification import Notes, Typification
 from domain import deadlines
-from domain.decisions import add_note, clean_text
+from domain.decisions import add_note, clean_text, escalate
 from domain.errors import RuleViolation
 from domain.state import CaseState
 from domain.values import Actor, Category, EscalationTarget, Resolution
@@ -93,6 +93,14 @@ class PqrDesk:
         if area is not None:
             route = Route(clean_text("area", area, max_length=120), route.priority)
         text = f"Corrección de PQR tras contacto con el cliente: {notes}"
+        now = self.office.clock.now()
+        # The decisions are pure: trying them on the case checks every rule before RR.
+        add_note(case, text=text, actor=actor, at=now)
+        escalate(
+            case, target=EscalationTarget.RESPONSIBLE_AREA, area=route.area,
+            reason=f"PQR corregida ({marking.strip()}): {notes}", priority=route.priority,
+            external_reference=case.cun, actor=actor, at=now,
+        )  # fmt: skip
         self.typification.register(case, marking=marking, notes=text, actor=actor, cun=case.cun)
         self._note_outside(self.office.case(case.case_id), text, actor)
         return self._escalate(case, f"PQR corregida ({marking.strip()}): {notes}", actor, route)

@@ -34,7 +34,7 @@ from application.systems import (
     TicketKind,
 )
 from application.typification import Typification
-from domain import deadlines, records
+from domain import deadlines, decisions, records
 from domain.errors import RuleViolation
 from domain.state import CaseState
 from domain.values import (
@@ -175,8 +175,9 @@ class SacDesk:
         case = self._sac_case(reference)
         self.typification.check(case, marking, Resolution.FIRST_CONTACT)
         return self.typification.register(
-            case, marking=marking, notes="Solución en primer contacto", actor=actor
-        )
+            case, marking=marking, notes="Solución en primer contacto", actor=actor,
+            expect=Resolution.FIRST_CONTACT,
+        )  # fmt: skip
 
     def customer_disputes(
         self, reference: str, *, marking: str, reason: str, adjustment: bool, actor: Actor
@@ -197,7 +198,16 @@ class SacDesk:
             route = self._route("pqr")
         if not reason.strip():
             raise RuleViolation("say what the customer disputes (reason)")
-        typified = self.typification.register(case, marking=marking, notes=reason, actor=actor)
+        # The escalation it ends with, tried on the case (pure): its rules too come first.
+        decisions.escalate(
+            case, target=EscalationTarget.RESPONSIBLE_AREA, area=route.area, reason=reason,
+            priority=route.priority, external_reference=None, actor=actor,
+            at=self.office.clock.now(),
+        )  # fmt: skip
+        typified = self.typification.register(
+            case, marking=marking, notes=reason, actor=actor,
+            expect=Resolution.FIRST_CONTACT if adjustment else Resolution.CUN,
+        )  # fmt: skip
         case = typified.case
         if not adjustment:
             return self.office.escalate(

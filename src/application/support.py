@@ -80,6 +80,10 @@ def diagnosis_findings(d: Diagnosis) -> tuple[tuple[str, ...], bool]:
     return tuple(findings), (not d.modem_online) or bool(d.alarms) or d.mass_outage is not None
 
 
+REASON_MAX_LENGTH = 1_900
+"""A support route's reason: what the escalation adds to it still fits its 2,000 characters."""
+
+
 class Service(enum.StrEnum):
     """The services a support case can be about (§5)."""
 
@@ -303,7 +307,8 @@ class SupportDesk:
         account = case.account
         # Every rule first: nothing is written outside unless the whole route may be taken.
         require_open(case, "resolve a support case")
-        reason = clean_text("reason", reason, max_length=2_000)
+        # Room for what the escalation adds to it ("Visita <order> sin cupo en WFM: …").
+        reason = clean_text("reason", reason, max_length=REASON_MAX_LENGTH)
         matrix_key = {
             SupportRoute.PLATFORM_SINGLE: "soporte",
             SupportRoute.SECTOR: "soporte/falla_masiva",
@@ -423,6 +428,7 @@ class SupportDesk:
         order = self._write(
             case, actor, RR, Operation.CREATE_ORDER, f"crear la orden {kind.value.upper()}",
             account=account, kind=kind.value, description=reason,
+            visit=str(len(case.visits) + 1),  # the case's n-th visit: a new one, a new order
         )["order"]  # fmt: skip
         if chosen is not None:
             answer = self._write(
@@ -456,7 +462,7 @@ class SupportDesk:
             case,
             EscalationTarget.OPERATION_CRM,
             no_slot,
-            f"Visita {order} sin cupo en WFM: {reason}",
+            f"Visita {order[:60]} sin cupo en WFM: {reason}",
             ticket,
             actor,
         )

@@ -12,13 +12,15 @@ now, if it never arrived), and the answer is recorded on the case.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import attrs
 
+from application.outside import record_what_follows
 from application.systems import SystemError_, SystemRefused
-from domain.errors import CaseNotFound, RuleViolation
+from domain.errors import CaseNotFound, DomainError, RuleViolation
 from domain.events import ClockBreached, ClockStopped, ClockWarned
 from domain.outside import describe
 from domain.values import Actor, ActorKind
@@ -108,13 +110,16 @@ def settle_writes(
         if write is None:  # answered meanwhile
             continue
         try:
-            writer.settle(
+            answer = writer.settle(
                 case, write, actor, f"{describe(write)} (pendiente)", record_failure=False
             )
         except SystemRefused:
-            pass  # recorded as refused: settled too
+            settled += 1  # recorded as refused: settled too
+            continue
         except (SystemError_, RuleViolation):  # down, or its gateway is not configured here
             still += 1
             continue
         settled += 1
+        with contextlib.suppress(DomainError):  # the case moved on: the answer stays recorded
+            record_what_follows(office, case.case_id, write, answer, actor)
     return SettleReport(settled, still)

@@ -135,8 +135,11 @@ class AccountSystem(Protocol):
     def markings(self, account: str) -> tuple[MarkingRecord, ...]: ...
 
     def register_marking(
-        self, account: str, code: str, notes: str, *, key: str
-    ) -> MarkingReceipt: ...
+        self, account: str, code: str, notes: str, *, key: str, cun: str | None = None
+    ) -> MarkingReceipt:
+        """Register a marking (F22). One that generates a CUN files a PQR and answers its CUN;
+        with `cun`, the marking corrects that PQR (already filed) and files nothing new."""
+        ...
 
     def add_note(self, account: str, text: str, folder: NoteFolder, *, key: str) -> None: ...
 

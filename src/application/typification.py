@@ -20,9 +20,10 @@ import attrs
 
 from application.outside import AC, Operation, OutsideWriter
 from domain import decisions
+from domain.errors import InvalidValue, RuleViolation
 from domain.events import NoteAdded
 from domain.state import CaseState
-from domain.values import Actor, LineOfBusiness, Resolution
+from domain.values import Actor, LineOfBusiness, Resolution, check_cun, require_aware
 
 if TYPE_CHECKING:
     from application.service import Backoffice, CommandResult
@@ -59,10 +60,25 @@ class Typification:
         self.office = office
         self.writer = writer
 
-    def check(self, case: CaseState, marking: str, resolution: Resolution | None) -> None:
+    def check(
+        self,
+        case: CaseState,
+        marking: str,
+        resolution: Resolution | None,
+        *,
+        cun: str | None = None,
+        filed_at: datetime | None = None,
+    ) -> None:
         """Every rule for typifying this case with this marking, before anything is written
-        (`resolution` None: the one the catalogue, or else RR, gives the marking)."""
+        (`resolution` None: the one the catalogue, or else RR, gives the marking; `cun` and
+        `filed_at`: a PQR already filed, whose marking this is)."""
         self.office.check_typify(case, marking_code=marking, resolution=resolution)
+        if cun is not None:
+            check_cun(cun)
+        if filed_at is not None:
+            require_aware("filed_at", filed_at)
+            if filed_at > self.office.clock.now():
+                raise InvalidValue("filed_at", "a PQR cannot be filed in the future")
         self.writer.systems.require(self.writer.systems.account_system(case.line))
 
     def register(
@@ -74,19 +90,28 @@ class Typification:
         actor: Actor,
         cun: str | None = None,
         filed_at: datetime | None = None,
+        expect: Resolution | None = None,
     ) -> CommandResult:
         """Write the marking to RR/AC and record on the case what the system answered.
+
+        `expect`: what the command needs the marking to be. Without a marking catalogue only
+        RR knows; when it answers otherwise, the case records what RR did (a PQR it filed
+        keeps its CUN and clock) and the command is refused, saying so.
 
         `cun`: a PQR the front line already filed; its CUN stays the case's whatever the
         system answers (a correction of the marking keeps the PQR)."""
         system = self.writer.systems.account_system(case.line)
         marking = marking.strip()
+        params = {"account": case.account, "code": marking, "notes": notes}
+        if cun:
+            params["cun"] = cun  # the marking of a PQR already filed: nothing new is filed
+        params["round"] = str(case.reopen_count)  # a reopened case registers anew
         answer = self.writer.write(
             case,
             actor,
             system=system,
             operation=Operation.REGISTER_MARKING,
-            params={"account": case.account, "code": marking, "notes": notes},
+            params=params,
             pending=f"registrar la marcación {marking} en {system}",
         )
         resolution = Resolution.CUN if cun else Resolution(answer["resolution"])
@@ -100,7 +125,13 @@ class Typification:
         )
         if case.line is LineOfBusiness.MOVIL:
             self._tickler(result.case, marking, notes, actor)
-            return attrs.evolve(result, case=self.office.case(case.case_id))
+            result = attrs.evolve(result, case=self.office.case(case.case_id))
+        if expect is not None and resolution is not expect:
+            said = f"filed a PQR (CUN {result.case.cun})" if result.case.cun else "filed no PQR"
+            raise RuleViolation(
+                f"{system} {said} for marking {marking}: it means {resolution.value}, not "
+                f"{expect.value}; the case records what {system} did"
+            )
         return result
 
     def _filed_at(self, case: CaseState, answer: dict[str, str]) -> datetime | None:

@@ -66,6 +66,8 @@ class FollowUpRules:
 DEFAULT_FOLLOW_UP_RULES = FollowUpRules()
 # [decision] RR's note field holds this many characters; longer notes go to ESTRATEGICOS (§7).
 RR_NOTE_MAX_LENGTH = 240
+REPEAT_NOTE_WINDOW = timedelta(minutes=10)
+"""[decision] The same note again within this is taken for a double submission."""
 
 
 def clean_text(field: str, value: str, *, max_length: int = 10_000) -> str:
@@ -269,10 +271,15 @@ def add_note(
     rr_note_max_length: int = RR_NOTE_MAX_LENGTH,
 ) -> list[CaseEvent]:
     """A note; one longer than RR's field goes to the ESTRATEGICOS folder (§7). The latest
-    note again is a no-op (a double submission, or a re-run command)."""
+    note again within `REPEAT_NOTE_WINDOW` is a no-op (a double submission, or a re-run
+    command); later, the same words are a new note."""
     require_open(state, "add a note")
     text = clean_text("note", text, max_length=20_000)
-    if text == state.last_note:
+    if (
+        text == state.last_note
+        and state.last_note_at is not None
+        and _when(state, at) - state.last_note_at < REPEAT_NOTE_WINDOW
+    ):
         return []
     folder = NoteFolder.ESTRATEGICOS if len(text) > rr_note_max_length else NoteFolder.RR_NOTES
     return [new_event(NoteAdded, state, actor, at, text=text, folder=folder)]
@@ -383,9 +390,8 @@ def typify(
             raise InvalidValue("cun", "a marking that generates a CUN needs the CUN")
         cun = check_cun(cun)
         if filed_at is not None:
-            require_aware("filed_at", filed_at)
-            if filed_at > _when(state, at):
-                raise InvalidValue("filed_at", "a PQR cannot be filed in the future")
+            # Not after now: a system whose clock runs ahead cannot start a clock in the future.
+            filed_at = min(require_aware("filed_at", filed_at), _when(state, at))
         elif cun == state.cun and state.cun_filed_at is not None:
             filed_at = state.cun_filed_at
         elif cun == state.front_cun:
@@ -394,8 +400,10 @@ def typify(
             filed_at = _when(state, at)
     elif cun is not None:
         raise InvalidValue("cun", "a first-contact resolution carries no CUN")
-    if (state.marking_code, state.resolution, state.cun) == (code, resolution, cun):
-        return []
+    if (state.marking_code, state.resolution, state.cun) == (code, resolution, cun) and (
+        state.typified_round == state.reopen_count
+    ):
+        return []  # already typified so since the case was last (re)opened
     return [
         new_event(
             Typified, state, actor, at, marking_code=code, resolution=resolution, cun=cun,
@@ -415,19 +423,21 @@ def escalate(
     actor: Actor,
     at: datetime,
 ) -> list[CaseEvent]:
-    """Record an escalation; the same one again (target, area, reason and reference) is a
-    no-op, so a re-run command never sends a second mail."""
+    """Record an escalation; the same one again (target, area, reason and reference) while
+    the first has not been answered is a no-op, so a re-run command never sends a second
+    mail."""
     require_open(state, "escalate")
     area = clean_text("area", area, max_length=120)
     reason = clean_text("reason", reason, max_length=2_000)
     external_reference = _optional_text(external_reference)
+    answered = {c.reference for c in state.clocks if not c.running}
     for done in state.escalations:
         if (done.target, done.area, done.reason, done.external_reference) == (
             target,
             area,
             reason,
             external_reference,
-        ):
+        ) and f"escalamiento #{done.escalation_id}" not in answered:
             return []
     return [
         new_event(

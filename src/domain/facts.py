@@ -285,8 +285,9 @@ class FactBuilder:
         self.attributes = attributes
         self.identity = identity
         self.pending = pending
-        self._handled: tuple[uuid.UUID, date] | None = None
-        """The last (case, day) handled: a case's next events that day add no fact."""
+        self._handled: HandlingFact | None = None
+        """The last handling fact made: the same case's next events that day, with the same
+        attributes, add nothing."""
 
     def apply(self, e: CaseEvent | TeamEvent) -> list[Fact]:
         """The facts this event creates or replaces (a follow-up fact replaces its earlier one)."""
@@ -362,14 +363,23 @@ class FactBuilder:
         return new
 
     def _handling(self, e: CaseEvent, current: Attributes) -> list[Fact]:
-        """A handling fact, for the first event of an agent on this case this (Bogotá) day."""
+        """A handling fact for an agent's work on the case: its (Bogotá) day and the case's
+        attributes then; the day's first time and last attributes are what count (see
+        `merge_handling`)."""
         if e.actor.kind is not ActorKind.AGENT:
             return []
         day = BusinessCalendar.local_date(e.timestamp)
-        if self._handled == (e.originator_id, day):
-            return []
-        self._handled = (e.originator_id, day)
-        return [HandlingFact(e.originator_id, day, e.timestamp, current)]
+        previous = self._handled
+        if (
+            previous is not None
+            and previous.case_id == e.originator_id
+            and previous.attributes is current
+            and previous.day == day
+        ):
+            return []  # the same case, day and attributes: nothing new to say
+        fact = HandlingFact(e.originator_id, day, e.timestamp, current)
+        self._handled = fact
+        return [fact]
 
 
 def team_facts(e: TeamEvent) -> list[Fact]:
@@ -405,7 +415,8 @@ def facts_from(events: Iterable[CaseEvent | TeamEvent]) -> Facts:
     for event in events:
         for fact in builder.apply(event):
             if isinstance(fact, HandlingFact):
-                handlings.setdefault((fact.case_id, fact.day), fact)
+                key = (fact.case_id, fact.day)
+                handlings[key] = merge_handling(handlings.get(key), fact)
             elif isinstance(fact, TeamFact):
                 keyed[(type(fact), team_fact_key(fact))] = fact
             elif isinstance(fact, FollowUpFact):
@@ -443,6 +454,14 @@ def facts_from(events: Iterable[CaseEvent | TeamEvent]) -> Facts:
         ),
         tuple(sorted(handlings.values(), key=handling_order)),
     )
+
+
+def merge_handling(earlier: HandlingFact | None, later: HandlingFact) -> HandlingFact:
+    """One handling per case and day: the day's first time, its last attributes (so the
+    case counts in the group of its last handling)."""
+    if earlier is None:
+        return later
+    return attrs.evolve(earlier, attributes=later.attributes)
 
 
 def handling_order(fact: HandlingFact) -> tuple[datetime, str]:

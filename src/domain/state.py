@@ -156,7 +156,10 @@ class CaseState:
     notes: int = 0
     estrategicos_notes: int = 0
     last_note: str | None = None
-    """The latest note's text (the same note again is a double submission)."""
+    """The latest note's text, and when (the same note again soon is a double submission)."""
+    last_note_at: datetime | None = None
+    typified_round: int | None = None
+    """`reopen_count` when the case was last typified."""
     marking_code: str | None = None
     resolution: Resolution | None = None
     cun: str | None = None
@@ -302,9 +305,10 @@ def _(event: Interpreted, state: CaseState | None) -> CaseState:
 @_apply.register
 def _(event: NoteAdded, state: CaseState | None) -> CaseState:
     s = _on(state, event)
+    seen = {"last_note": event.text, "last_note_at": event.timestamp}
     if event.folder is NoteFolder.ESTRATEGICOS:
-        return _next(s, event, estrategicos_notes=s.estrategicos_notes + 1, last_note=event.text)
-    return _next(s, event, notes=s.notes + 1, last_note=event.text)
+        return _next(s, event, estrategicos_notes=s.estrategicos_notes + 1, **seen)
+    return _next(s, event, notes=s.notes + 1, **seen)
 
 
 @_apply.register
@@ -347,6 +351,7 @@ def _(event: Typified, state: CaseState | None) -> CaseState:
         resolution=event.resolution,
         cun=event.cun,
         cun_filed_at=event.filed_at,
+        typified_round=state.reopen_count if state is not None else 0,
     )
 
 

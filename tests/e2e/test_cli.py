@@ -598,6 +598,12 @@ def test_case_typify_and_note_go_to_rr_or_ac_then_the_case(
         monkeypatch.setenv("BACKOFFICE_AC_URL", url)
         _, err = cli("case", "typify", "CRM-260003", "SOP-01", *agent, code=1)
         assert "marking SOP-01 is for soporte cases" in err
+        _, err = cli("case", "typify", "CRM-260003", "PQR-FACT", "--cun", "CUN-X", *agent,
+                     code=2)  # fmt: skip
+        assert "cun: a CUN is 6 to 30 digits" in err
+        _, err = cli("case", "typify", "CRM-260003", "PQR-FACT", "--cun", "4436-26-7",
+                     "--filed-at", "2099-01-01", *agent, code=2)  # fmt: skip
+        assert "filed_at: a PQR cannot be filed in the future" in err
         assert stub.requests == []  # refused before AC was asked anything
         typified = cli.json("case", "typify", "CRM-260003", "SAC-CAR-EXPL", *agent)
         assert typified["case"]["marking_code"] == "SAC-CAR-EXPL"  # type: ignore[index]
@@ -620,7 +626,7 @@ def test_an_agent_opens_a_phone_case_and_a_new_request_from_its_call(cli: Cli) -
                       "--received", "2026-12-01 09:00", "--recommended-by", "vp.clientes",
                       *agent)  # fmt: skip
     key = opened["case"]["source"]["key"]  # type: ignore[index]
-    assert key == "vp.clientes@2026-12-01T14:00:00+0000"
+    assert key == "vp.clientes@2026-12-01T14:00:00+0000/80123456"
     _, err = cli("case", "open", "--account", "1", "--line", "hogar", "--customer", "X",
                  "--typification", "T", "--request", "R", "--channel", "crm", *agent,
                  code=2)  # fmt: skip

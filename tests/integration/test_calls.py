@@ -78,3 +78,16 @@ def test_a_new_request_during_the_call_opens_a_linked_case(
     with pytest.raises(CaseClosed):
         raise_new_request(office, "K1", typification="Ventas", request="x", follow_up_at=None,
                           actor=AGENT)  # fmt: skip
+
+
+def test_two_customers_calls_taken_in_the_same_second_stay_two_cases(
+    office: Backoffice, clock: FixedClock
+) -> None:
+    first = call(office, clock)
+    other = open_from_call(
+        office, account="80999999", line=LineOfBusiness.HOGAR, customer_name="Beto Ruiz",
+        typification="Facturación", request="Otro cobro", received_at=clock.now(),
+        follow_up_at=None, recommended_by="vp.clientes", actor=AGENT,
+    )  # fmt: skip
+    assert other.case.case_id != first.case.case_id  # type: ignore[attr-defined]
+    assert other.case.account == "80999999"

@@ -9,6 +9,7 @@ marking catalogue the whole SAC → PQR path runs.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -200,6 +201,32 @@ REFUSALS: dict[str, tuple[Callable[[World], object], Callable[[World], object], 
         ).customer_disputes("K1", marking="PQR-FACT", reason="x", adjustment=False, actor=AGENT),
         "the contact matrix has no route for pqr",
     ),
+    "sac dispute whose reason is too long for its escalation": (
+        lambda w: None,
+        lambda w: w.sac.customer_disputes(
+            "K1", marking="PQR-FACT", reason="x" * 2_100, adjustment=False, actor=AGENT
+        ),
+        "reason: is 2100 characters long",
+    ),
+    "sac adjustment whose reason is too long for its escalation": (
+        lambda w: None,
+        lambda w: w.sac.customer_disputes(
+            "K1", marking="SAC-FAC-AJU", reason="x" * 2_100, adjustment=True, actor=AGENT
+        ),
+        "reason: is 2100 characters long",
+    ),
+    "support route whose reason leaves no room in its escalation": (
+        lambda w: w.scheduling.free.clear(),
+        lambda w: w.support.resolve("K2", SupportRoute.PHYSICAL, reason="x" * 1_990, actor=AGENT),
+        "reason: is 1990 characters long; at most 1900",
+    ),
+    "pqr correction whose notes are too long for its escalation": (
+        as_pqr,
+        lambda w: w.pqr.correct(
+            "K1", marking="PQR-ROAM", notes="x" * 2_500, customer_contacted_at=T0, actor=AGENT
+        ),
+        "reason: is 25",
+    ),
     "support route on a case that is not soporte": (
         lambda w: None,
         lambda w: w.support.resolve("K1", SupportRoute.INVENTORY, reason="x", actor=AGENT),
@@ -385,3 +412,96 @@ def test_the_pqr_clock_runs_from_rrs_filing_even_when_the_case_hears_of_it_later
     [pqr_clock] = [c for c in case.clocks if c.kind is ClockKind.PQR_RESPONSE]
     assert pqr_clock.started_at == filed_at == case.cun_filed_at
     assert pqr_clock.reference == case.cun
+
+
+def test_the_sweep_records_what_follows_from_a_pqr_filed_while_nobody_heard(
+    world: World, clock: FixedClock
+) -> None:
+    """Given RR filed the PQR but the case never heard, when the sweep settles the write,
+    then the case has the CUN and its clock (from RR's filing); the agent's next run only
+    escalates, writing nothing again."""
+    from application.outside import OutsideWriter
+    from application.sweep import SETTLE_WRITES_AFTER, settle_writes
+
+    filed_at = clock.now()
+    world.rr.script.fail_after("register_marking", Crash())
+    with pytest.raises(Crash):
+        dispute(world)
+    clock.advance(SETTLE_WRITES_AFTER + timedelta(minutes=1))
+    writer = OutsideWriter(world.office, world.sac.systems)
+    assert settle_writes(world.office, writer).settled == 1
+    case = world.office.case("K1")
+    [pqr_clock] = case.running_clocks
+    assert case.cun == dict(case.outside_writes[0].result)["cun"]
+    assert (pqr_clock.kind, pqr_clock.started_at) == (ClockKind.PQR_RESPONSE, filed_at)
+    assert case.escalations == ()  # the rest of the command is the agent's next run
+    dispute(world)
+    assert len(world.office.case("K1").escalations) == 1
+    assert world.rr.script.writes == 1
+
+
+def test_without_a_catalogue_rr_decides_and_a_wrong_marking_is_refused_after_recording_it(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    settings = load_settings(environ={}, data_dir=str(tmp_path / "plain"))
+    rr = InMemoryAccounts(system="RR", cun_markings=frozenset({"PQR-FACT"}), clock=clock)
+    rr.accounts["ACC-K1"] = fresh_record()
+    rr.accounts["ACC-K2"] = fresh_record()
+    with bootstrap(settings, clock=clock) as office:
+        office.ingest([record("K1"), record("K2")])
+        for key in ("K1", "K2"):
+            office.interpret(key, category=Category.SAC, subcategory=Subcategory.FACTURACION,
+                             actor=AGENT)  # fmt: skip
+        desk = SacDesk(office, OutsideSystems(rr=rr), MATRIX)
+        with pytest.raises(DomainError, match="RR filed no PQR for marking SAC-X"):
+            desk.customer_disputes("K1", marking="SAC-X", reason="No acepta",
+                                   adjustment=False, actor=AGENT)  # fmt: skip
+        assert office.case("K1").escalations == ()
+        with pytest.raises(DomainError, match=r"RR filed a PQR \(CUN .*\) for marking PQR-FACT"):
+            desk.customer_accepts("K2", marking="PQR-FACT", actor=AGENT)
+        k2 = office.case("K2")
+        assert k2.cun is not None  # the PQR RR filed keeps its CUN and clock on the case
+        assert [c.kind for c in k2.running_clocks] == [ClockKind.PQR_RESPONSE]
+
+
+def test_a_second_visit_gets_an_order_of_its_own(world: World) -> None:
+    world.support.resolve("K2", SupportRoute.PHYSICAL, reason="Módem", actor=AGENT, slot_id="S1")
+    world.support.resolve("K2", SupportRoute.PHYSICAL, reason="Módem", actor=AGENT, slot_id="S2")
+    assert [o[3] for o in world.rr.orders] == ["LLS-0000001", "LLS-0000002"]
+    assert [b[1] for b in world.scheduling.bookings] == ["LLS-0000001", "LLS-0000002"]
+    assert len(world.office.case("K2").visits) == 2
+
+
+def test_a_pqr_correction_files_no_new_pqr(world: World) -> None:
+    as_pqr(world)
+    result = world.pqr.correct("K1", marking="PQR-ROAM", notes="Era roaming",
+                               customer_contacted_at=T0, actor=AGENT)  # fmt: skip
+    [marking_write] = [w for w in result.case.outside_writes if w.operation == "register_marking"]
+    assert dict(marking_write.result)["cun"] == "4436-26-0000000001"  # the front line's
+    assert result.case.cun == "4436-26-0000000001"
+    assert [m.code for m in world.rr.markings("ACC-K1")] == ["PQR-ROAM"]
+
+
+def test_a_write_stuck_pending_can_be_settled_by_hand_and_then_another_asked_for(
+    world: World,
+) -> None:
+    """RR never answers the PQR marking: another marking is refused while it is pending (it
+    may have been filed); a supervisor checks RR and settles it by hand."""
+    from application.outside import settle_by_hand
+
+    world.rr.script.fail("register_marking", SystemUnavailable("RR", "x", "down"))
+    with pytest.raises(SystemUnavailable):
+        dispute(world)
+    [stuck] = world.office.case("K1").pending_writes
+    with pytest.raises(DomainError, match=r"RR register_marking \(code=PQR-FACT\) is still pend"):
+        dispute(world, marking="PQR-ROAM")
+    supervisor = Actor.agent("sup.lina")
+    case = settle_by_hand(world.office, case_id(world), key=stuck.key,
+                          answer=None, reason="no aparece en RR", actor=supervisor)  # fmt: skip
+    assert case.pending_writes == ()
+    dispute(world, marking="PQR-ROAM")
+    assert world.office.case("K1").marking_code == "PQR-ROAM"
+
+
+def case_id(world: World) -> uuid.UUID:
+    return world.office.case("K1").case_id

@@ -494,3 +494,63 @@ def test_repeat_contacts_on_a_closed_case_are_refused_unless_already_there() -> 
     new = [*again, decisions.RepeatContact(SourceKey(Channel.CRM, "CRM-3"), T0, "")]
     with pytest.raises(CaseClosed):
         decisions.record_repeat_contacts(s.state, new, actor=INTAKE, at=T0)
+
+
+def new_case() -> CaseState:
+    state = fold(None, [ingested(follow_up_at=None)])
+    assert state is not None
+    return state
+
+
+def fold_in(state: CaseState, events: list[CaseEvent]) -> CaseState:
+    after = fold(state, events)
+    assert after is not None
+    return after
+
+
+def test_repeats_are_no_ops_only_while_they_are_the_same_action() -> None:
+    """A re-run command records nothing twice; a legitimate second action still counts:
+    the same escalation once the area answered, the same note some time later, the same
+    marking after a reopening."""
+    from domain import deadlines
+    from domain.calendar import BusinessCalendar
+    from domain.values import EscalationTarget, Priority, Resolution
+
+    rules = deadlines.DeadlineRules(BusinessCalendar(frozenset(), 2025, 2028))
+    state = new_case()
+    escalation = {
+        "target": EscalationTarget.CONTACT_MATRIX_AREA, "area": "Cartera", "reason": "Revisar",
+        "priority": Priority.HIGH, "external_reference": None, "actor": AGENT, "at": T0,
+    }  # fmt: skip
+    state = fold_in(state, decisions.escalate(state, **escalation))  # type: ignore[arg-type]
+    state = fold_in(state, deadlines.start_escalation_response(state, rules=rules, actor=AGENT,
+                                                               at=T0))  # fmt: skip
+    assert decisions.escalate(state, **escalation) == []  # type: ignore[arg-type]
+    state = fold_in(state, deadlines.answer_escalation(state, escalation_id=1, answer="ok",
+                                                       actor=AGENT, at=T0))  # fmt: skip
+    assert len(decisions.escalate(state, **escalation)) == 1  # type: ignore[arg-type]
+
+    state = fold_in(state, decisions.add_note(state, text="No contesta", actor=AGENT, at=T0))
+    soon, later = T0 + timedelta(minutes=5), T0 + timedelta(hours=3)
+    assert decisions.add_note(state, text="No contesta", actor=AGENT, at=soon) == []
+    assert len(decisions.add_note(state, text="No contesta", actor=AGENT, at=later)) == 1
+
+    state = fold_in(state, decisions.interpret(state, category=Category.SAC,
+                    subcategory=Subcategory.CARTERA, actor=AGENT, at=T0))  # fmt: skip
+    typify = {"marking_code": "M-1", "resolution": Resolution.FIRST_CONTACT, "cun": None,
+              "actor": AGENT, "at": T0}  # fmt: skip
+    state = fold_in(state, decisions.typify(state, **typify))  # type: ignore[arg-type]
+    assert decisions.typify(state, **typify) == []  # type: ignore[arg-type]
+    state = fold_in(state, closing.complete_closing_protocol(
+        state, resolution_explained=True, nothing_else_pending=True, closing_script_read=True,
+        survey_invited=True, actor=AGENT, at=T0))  # fmt: skip
+    for follow_up in state.pending_follow_ups:
+        state = fold_in(
+            state,
+            decisions.complete_follow_up(
+                state, follow_up_id=follow_up.follow_up_id, outcome="ok", actor=AGENT, at=T0
+            ),
+        )
+    state = fold_in(state, closing.close(state, summary="ok", actor=AGENT, at=T0))
+    state = fold_in(state, closing.reopen(state, reason="volvió", actor=AGENT, at=T0))
+    assert len(decisions.typify(state, **typify)) == 1  # type: ignore[arg-type]

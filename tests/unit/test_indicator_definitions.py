@@ -157,3 +157,17 @@ def test_a_warning_no_sweep_saw_is_recorded_before_the_breach() -> None:
     assert {e.due_at for e in events} == {clock.due_at}  # type: ignore[attr-defined]
     h.events.extend(events)
     assert deadlines.sweep_clock(h.state("A"), clock_id=1, actor=sweeper, at=bogota(9, 17)) == []
+
+
+def test_a_case_handled_by_two_owners_in_a_day_counts_for_its_last_one() -> None:
+    """Interpreted while unassigned, then given to beto, who closes it in first contact: the
+    case is beto's handled case, not "(sin asignar)"'s."""
+    h = History()
+    beto = Actor.agent("beto.r")
+    h.ingest("X", "ACC-X", None, bogota(6, 7))
+    h.do("X", decisions.interpret, category=Category.SAC, subcategory=Subcategory.CARTERA,
+         actor=MARIA, at=bogota(6, 8))  # fmt: skip
+    h.do("X", decisions.assign, agent="beto.r", actor=MARIA, at=bogota(6, 9))
+    h.close("X", beto, bogota(6, 10), first_contact=True)
+    by_agent = first_contact_resolution(facts_from(h.events), WEEK_PERIOD, Dimension.AGENT)
+    assert {k: (v.handled, v.first_contact) for k, v in by_agent.items()} == {"beto.r": (1, 1)}

@@ -164,6 +164,13 @@ class _Marking:
 
 
 @attrs.frozen
+class _Correction:
+    code: str
+    notes: str
+    cun: str
+
+
+@attrs.frozen
 class _Note:
     text: str
     folder: NoteFolder
@@ -202,11 +209,13 @@ class HttpAccounts:
         return self.client.get(f"{_account_path(account)}/markings", "markings",
                                tuple[MarkingRecord, ...])  # fmt: skip
 
-    def register_marking(self, account: str, code: str, notes: str, *, key: str) -> MarkingReceipt:
+    def register_marking(
+        self, account: str, code: str, notes: str, *, key: str, cun: str | None = None
+    ) -> MarkingReceipt:
+        body = _Marking(code, notes) if cun is None else _Correction(code, notes, cun)
         _, payload = self.client.call(
-            "POST", f"{_account_path(account)}/markings", "register_marking",
-            _Marking(code, notes), key=key,
-        )  # fmt: skip
+            "POST", f"{_account_path(account)}/markings", "register_marking", body, key=key
+        )
         return self.client.structure(payload, MarkingReceipt, "register_marking")
 
     def add_note(self, account: str, text: str, folder: NoteFolder, *, key: str) -> None:

@@ -133,13 +133,17 @@ class InMemoryAccounts:
         except KeyError:
             raise SystemRefused(self.system, operation, "unknown account") from None
 
-    def register_marking(self, account: str, code: str, notes: str, *, key: str) -> MarkingReceipt:
+    def register_marking(
+        self, account: str, code: str, notes: str, *, key: str, cun: str | None = None
+    ) -> MarkingReceipt:
         def write() -> MarkingReceipt:
             record = self._known(account, "register_marking")
             record.markings.append(MarkingRecord(code, self.clock.now(), notes))
+            if cun is not None:  # a correction of a PQR already filed
+                return MarkingReceipt(Resolution.CUN, cun, None)
             if code in self.cun_markings:
-                cun = f"4436-26-{next(self._numbers):010d}"
-                return MarkingReceipt(Resolution.CUN, cun, self.clock.now())
+                filed = f"4436-26-{next(self._numbers):010d}"
+                return MarkingReceipt(Resolution.CUN, filed, self.clock.now())
             return MarkingReceipt(Resolution.FIRST_CONTACT, None)
 
         return self.script.once("register_marking", key, write)

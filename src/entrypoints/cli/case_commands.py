@@ -8,7 +8,8 @@ import typer
 
 from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR
 from application.calls import open_from_call, raise_new_request
-from application.outside import OutsideWriter
+from application.outside import OutsideWriter, settle_by_hand
+from application.service import CommandResult
 from application.typification import Notes, Typification
 from domain.errors import InvalidValue, RuleViolation
 from domain.state import CaseState
@@ -171,6 +172,39 @@ def case_new_request(
     report_done(new, as_json)
 
 
+@case_app.command("write-settled")
+def case_write_settled(
+    case: CaseArg,
+    key: Annotated[str, typer.Argument(help="The pending write's key (case show --json).")],
+    actor: ActorOption,
+    answer: Annotated[
+        list[str] | None,
+        typer.Option(help="What the system shows it answered, as name=value (repeat)."),
+    ] = None,
+    not_applied: Annotated[
+        str | None, typer.Option(help="Checked in the system: it was not applied; why.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Settle by hand a write left pending, after checking in the system itself."""
+    if (answer is None) == (not_applied is None):
+        raise InvalidValue("write-settled", "give either --answer name=value or --not-applied")
+    fields: dict[str, str] | None = None
+    if answer is not None:
+        fields = {}
+        for pair in answer:
+            name, sep, value = pair.partition("=")
+            if not sep or not name.strip():
+                raise InvalidValue("answer", f"{pair!r} is not name=value")
+            fields[name.strip()] = value.strip()
+    office = current_office()
+    state = office.case(case)
+    before = state.version
+    after = settle_by_hand(office, state.case_id, key=key.strip(), answer=fields,
+                           reason=not_applied or "", actor=Actor.agent(actor))  # fmt: skip
+    report_done(CommandResult(after, tuple(office.history(state.case_id)[before:])), as_json)
+
+
 @case_app.command("note")
 def case_note(case: CaseArg, text: str, actor: ActorOption, as_json: JsonOption = False) -> None:
     """Add a note: in RR (AC for móvil) when its gateway is set, then on the case; one longer
@@ -247,7 +281,7 @@ def case_typify(
         _say(notice)
         return
     typification = Typification(current_office(), writer)
-    typification.check(state, marking, Resolution.CUN if cun else None)
+    typification.check(state, marking, Resolution.CUN if cun else None, cun=cun, filed_at=filed)
     report_done(typification.register(state, marking=marking, notes=f"Tipificación {marking}",
                                       actor=who, cun=cun, filed_at=filed), as_json)  # fmt: skip
 
