@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -112,6 +113,11 @@ def _say(notice: str) -> None:
         err.print(notice, markup=False, highlight=False)
 
 
+def _follow_up(text: str | None) -> datetime | None:
+    """A call-back time given on the command line (a bare date means 09:00 Bogotá)."""
+    return parse_when(text, bare_date_hour=FOLLOW_UP_BARE_DATE_HOUR) if text else None
+
+
 @case_app.command("open")
 def case_open(
     account: Annotated[str, typer.Option(help="The customer's account.")],
@@ -142,9 +148,7 @@ def case_open(
         office, account=account, line=line, customer_name=customer,
         typification=typification, request=request,
         received_at=parse_when(received) if received else office.clock.now(),
-        follow_up_at=(
-            parse_when(follow_up, bare_date_hour=FOLLOW_UP_BARE_DATE_HOUR) if follow_up else None
-        ),
+        follow_up_at=_follow_up(follow_up),
         recommended_by=recommended_by, actor=Actor.agent(actor),
     )  # fmt: skip
     report_done(result, as_json)
@@ -164,9 +168,7 @@ def case_new_request(
     """A new request the customer raised during this case's call: a case of its own, linked."""
     new, _ = raise_new_request(
         current_office(), case, typification=typification, request=request,
-        follow_up_at=(
-            parse_when(follow_up, bare_date_hour=FOLLOW_UP_BARE_DATE_HOUR) if follow_up else None
-        ),
+        follow_up_at=_follow_up(follow_up),
         actor=Actor.agent(actor),
     )  # fmt: skip
     report_done(new, as_json)
