@@ -17,6 +17,7 @@ Texts are in Spanish: Claro's areas and the recommenders read them. They carry t
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -34,7 +35,7 @@ from domain.events import (
     FollowUpMissed,
 )
 from domain.state import CaseState
-from domain.values import EscalationTarget
+from domain.values import EscalationTarget, is_one_address
 
 PRIORITY_ES = {"low": "baja", "normal": "normal", "high": "alta", "urgent": "urgente"}
 CLOCK_ES = {
@@ -92,6 +93,9 @@ class Directory(Protocol):
     def supervisors(self) -> tuple[str, ...]: ...
 
 
+_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def _mail(
     event: CaseEvent,
     purpose: str,
@@ -101,12 +105,16 @@ def _mail(
     domain: str,
     problem: str | None = None,
 ) -> OutgoingMail:
-    """One message about `event`: its id and date come from the event, never from now."""
+    """One message about `event`: its id and date come from the event, never from now. Only
+    plain addresses are sent to: anything else makes the message a recorded failure."""
+    unusable = [r for r in recipients if not is_one_address(r)]
+    if unusable and problem is None:
+        problem = f"{len(unusable)} recipient(s) are not one e-mail address each"
     return OutgoingMail(
         message_id=message_id(purpose, event, domain),
         purpose=purpose,
         recipients=recipients,
-        subject=subject,
+        subject=_ONE_LINE.sub(" ", subject),  # events stored before their values were checked
         body="\n".join(lines) + "\n",
         case_id=event.originator_id,
         event_version=event.originator_version,

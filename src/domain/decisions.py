@@ -44,7 +44,9 @@ from domain.values import (
     Subcategory,
     VisitKind,
     check_cun,
+    is_one_address,
     require_aware,
+    single_line,
 )
 
 E = TypeVar("E", bound=CaseEvent)
@@ -85,6 +87,11 @@ def _optional_text(value: str | None) -> str | None:
     return value.strip() or None
 
 
+def _one_line_or_none(field: str, value: str | None) -> str | None:
+    value = _optional_text(value)
+    return None if value is None else single_line(field, value)
+
+
 def ingest(
     *,
     source: SourceKey,
@@ -116,6 +123,10 @@ def ingest(
         raise InvalidValue("filed_at", "a filing time needs its cun")
     if not source.key.strip():
         raise InvalidValue("source key", "must not be empty")
+    single_line("source key", source.key)
+    recommended_by = _optional_text(recommended_by)
+    if recommended_by is not None and "@" in recommended_by and not is_one_address(recommended_by):
+        raise InvalidValue("recommended_by", "must be one e-mail address (or a name)")
     return Ingested(
         originator_id=source.case_id(),
         originator_version=1,
@@ -123,14 +134,18 @@ def ingest(
         actor=actor,
         source=source,
         received_at=received_at,
-        account=clean_text("account", account, max_length=40),
+        account=single_line("account", clean_text("account", account, max_length=40)),
         line=line,
-        customer_name=clean_text("customer_name", customer_name, max_length=200),
-        typification=clean_text("typification", typification, max_length=200),
+        customer_name=single_line(
+            "customer_name", clean_text("customer_name", customer_name, max_length=200)
+        ),
+        typification=single_line(
+            "typification", clean_text("typification", typification, max_length=200)
+        ),
         request=request.strip(),
         follow_up_at=follow_up_at,
-        front_agent=_optional_text(front_agent),
-        recommended_by=_optional_text(recommended_by),
+        front_agent=_one_line_or_none("front_agent", front_agent),
+        recommended_by=_one_line_or_none("recommended_by", recommended_by),
         cun=cun,
         filed_at=filed_at,
         linked_to=linked_to,
@@ -177,7 +192,7 @@ def raise_new_request(
 
 def assign(state: CaseState, *, agent: str, actor: Actor, at: datetime) -> list[CaseEvent]:
     require_open(state, "assign")
-    agent = clean_text("agent", agent, max_length=80)
+    agent = single_line("agent", clean_text("agent", agent, max_length=80))
     if state.agent == agent:
         raise RuleViolation(f"the case is already assigned to {agent}")
     return [new_event(Assigned, state, actor, at, agent=agent, previous_agent=state.agent)]
@@ -364,7 +379,7 @@ def check_typify(state: CaseState, *, marking_code: str) -> str:
     require_open(state, "typify")
     if state.category is None:
         raise RuleViolation("interpret the case (category and subcategory) before typifying it")
-    return clean_text("marking_code", marking_code, max_length=40)
+    return single_line("marking_code", clean_text("marking_code", marking_code, max_length=40))
 
 
 def typify(
@@ -427,7 +442,7 @@ def escalate(
     the first has not been answered is a no-op, so a re-run command never sends a second
     mail."""
     require_open(state, "escalate")
-    area = clean_text("area", area, max_length=120)
+    area = single_line("area", clean_text("area", area, max_length=120))
     reason = clean_text("reason", reason, max_length=2_000)
     external_reference = _optional_text(external_reference)
     answered = {c.reference for c in state.clocks if not c.running}

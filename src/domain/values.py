@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import functools
 import hashlib
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -85,7 +86,7 @@ class Actor:
         login = login.strip()
         if not login:
             raise InvalidValue("agent", "an agent login is required")
-        return cls(ActorKind.AGENT, login)
+        return cls(ActorKind.AGENT, single_line("agent", login))
 
     @classmethod
     def parse(cls, text: str) -> Actor:
@@ -191,6 +192,25 @@ def check_cun(cun: str) -> str:
     if not digits.isdigit() or not digits.isascii() or not 6 <= len(digits) <= 30:
         raise InvalidValue("cun", "a CUN is 6 to 30 digits, optionally with dashes")
     return cun
+
+
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""Control characters and line separators: no key, name, address or login holds one."""
+
+
+def single_line(field: str, value: str) -> str:
+    """The value, when it is one line of text (it may end up in a mail header or a key)."""
+    if _NOT_ONE_LINE.search(value):
+        raise InvalidValue(field, "must be one line (it holds a line break or a control character)")
+    return value
+
+
+_ONE_ADDRESS = re.compile(r"[^@\s,;<>\"()\[\]]+@[^@\s,;<>\"()\[\]]+\.[^@\s,;<>\"()\[\].]+")
+
+
+def is_one_address(value: str) -> bool:
+    """One plain e-mail address (`name@domain.tld`): no list, no display name."""
+    return _ONE_ADDRESS.fullmatch(value) is not None
 
 
 def require_aware(name: str, value: datetime) -> datetime:

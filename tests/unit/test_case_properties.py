@@ -32,8 +32,17 @@ from domain.values import (
 
 T0 = datetime(2026, 7, 15, 14, 0, tzinfo=UTC)
 text = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=30
+    alphabet=st.characters(
+        codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp"), exclude_characters="\x85"
+    ),
+    min_size=1,
+    max_size=30,
 ).filter(lambda s: s.strip() != "")
+recommenders = st.one_of(
+    st.none(),
+    text.filter(lambda s: "@" not in s),  # a name: recommended by phone
+    st.sampled_from(["vp.clientes@claro.com.co", "gerencia.comercial@claro.com.co"]),
+)
 agents = st.sampled_from(["maria.b", "juan.r", "sofia.t"]).map(Actor.agent)
 
 Command = Callable[[CaseState, Actor, datetime], list[CaseEvent]]
@@ -191,7 +200,7 @@ def histories(draw: st.DrawFn) -> list[CaseEvent]:
             request=draw(st.text(max_size=40)),
             follow_up_at=follow_up,
             front_agent=draw(st.one_of(st.none(), text)),
-            recommended_by=draw(st.one_of(st.none(), text)),
+            recommended_by=draw(recommenders),
             actor=INTAKE,
             at=T0,
         )

@@ -15,6 +15,7 @@ an error names the file, the key and the problem.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +24,8 @@ from typing import Any
 from adapters.intake.parsing import fold
 from application.escalation import Route
 from domain.values import Priority
+
+_PLAIN_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 
 
 class DirectoryError(Exception):
@@ -105,9 +108,11 @@ class ContactDirectory:
         return self._areas.get(fold(area), ())
 
     def agent_address(self, login: str) -> str | None:
-        if "@" in login:
-            return login
-        return f"{login}@{self._agent_domain}" if self._agent_domain else None
+        """`<login>@<agent_domain>` for a plain login (letters, digits, `.`, `_`, `-`): a
+        login is not an address, and one that is not plain has none here."""
+        if not self._agent_domain or not _PLAIN_LOGIN.fullmatch(login):
+            return None
+        return f"{login}@{self._agent_domain}"
 
     def supervisors(self) -> tuple[str, ...]:
         return self._supervisors
