@@ -10,8 +10,10 @@ Nothing connects at import time. An embedding host does:
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import TypeVar
 
 from adapters.calendar_co import colombian_calendar
@@ -64,8 +66,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     settings = settings or load_settings()
     clock = clock or SystemClock()
     policies = _policies(settings, clock.now().year)
-    if settings.backend == "sqlite":
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    owner_only_files(settings)
     with schema_lock(settings.store_env()):
         store_env = without_ddl_when_ready(settings.store_env(), STORE_TABLES)
         store = EventSourcedCaseStore(store_env)
@@ -80,6 +81,26 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         config = {"store": store_env, "index": settings.index_env()}
         worker = functools.partial(ProcessIndexWorker.start, config)
     return Backoffice(store, index, clock, policies, indicators, index_worker=worker)
+
+
+def owner_only_files(settings: Settings) -> None:
+    """On SQLite, the data folder (when this creates it) and every database file are created
+    for their owner only (0700, 0600): they hold customers' data. SQLite gives its -wal and
+    -shm files the database file's permissions; files that exist are left as they are."""
+    if settings.backend != "sqlite":
+        return
+    if not settings.data_dir.exists():
+        settings.data_dir.mkdir(parents=True, mode=0o700)
+    envs = (
+        settings.store_env(),
+        settings.index_env(),
+        settings.view_env("indicators"),
+        settings.tracking_env("Outbox"),
+    )
+    for env in envs:
+        path = Path(env["SQLITE_DBNAME"])
+        if not path.exists():  # an empty file is a new SQLite database
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 def _policies(settings: Settings, year: int) -> Policies:
@@ -141,6 +162,7 @@ def build_outbox(office: Backoffice, settings: Settings, *, mailer: Mailer | Non
 def outbox_position(settings: Settings) -> TrackedPosition:
     """Where the outbox is in the log (its own table), without a mailer or a directory: what
     `projections status` needs."""
+    owner_only_files(settings)
     with schema_lock(settings.store_env()):
         env = without_ddl_when_ready(settings.tracking_env("Outbox"), ("outbox_tracking",))
         return TrackedPosition(env, "Outbox")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -25,6 +26,24 @@ def local(value: datetime | None) -> str:
     if value is None:
         return "-"
     return value.astimezone(BOGOTA).strftime("%Y-%m-%d %H:%M")
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell a spreadsheet will not run: text starting like a formula gets a leading
+    apostrophe (numbers stay numbers, a negative NPS included)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_csv(stream: TextIO, rows: Sequence[Mapping[str, object]]) -> None:
+    """Rows as CSV with a header, every cell spreadsheet-safe (the one CSV writer)."""
+    writer = csv.DictWriter(stream, fieldnames=list(rows[0]) if rows else ["group"])
+    writer.writeheader()
+    writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in rows)
 
 
 def dump_json(console: Console, data: Any) -> None:

@@ -100,7 +100,8 @@ class Settings:
         if self.database_url.startswith(("postgresql://", "postgres://")):
             return "postgres"
         raise SettingsError(
-            f"database_url: {self.database_url!r} is not sqlite, memory or a postgresql:// URL"
+            f"database_url: {redacted(self.database_url)!r} is not sqlite, memory or a "
+            "postgresql:// URL"
         )
 
     def store_env(self) -> dict[str, str]:
@@ -224,6 +225,15 @@ def _switch(value: Any, _: type) -> bool:
 
 
 _converter.register_structure_hook(bool, _switch)
+
+
+def redacted(url: str) -> str:
+    """The URL without its password (`user:***@host`), for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.partition(':')[0]}:***@{host}"
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -636,3 +636,17 @@ def test_an_agent_opens_a_phone_case_and_a_new_request_from_its_call(cli: Cli) -
     assert new["case"]["linked_to"] == opened["case"]["case_id"]  # type: ignore[index]
     shown = cli.json("case", "show", f"phone:{key}")
     assert shown["new_requests"] == [new["case"]["case_id"]]  # type: ignore[index]
+
+
+def test_csv_exports_neutralise_spreadsheet_formulas(cli: Cli) -> None:
+    """Issue: a value such as `=cmd|' /C calc'!A0` went unescaped into `indicators --csv`."""
+    import csv as csv_module
+    import io
+
+    cli("ingest", str(SAMPLE))
+    cli("case", "assign", "CRM-260001", "=cmd|' /C calc'!A0", "--as", "sup.lina")
+    out, _ = cli("indicators", "--from", "2026-12-01", "--to", "2026-12-01", "--by", "agent",
+                 "--csv")  # fmt: skip
+    groups = [row["group"] for row in csv_module.DictReader(io.StringIO(out))]
+    assert "'=cmd|' /C calc'!A0" in groups
+    assert not any(g.startswith(("=", "+", "-", "@")) for g in groups)

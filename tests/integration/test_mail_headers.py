@@ -122,3 +122,32 @@ def test_a_login_is_not_an_address() -> None:
     assert directory.agent_address("maria.b") == "maria.b@almacontact.co"
     assert directory.agent_address("x@evil.co") is None
     assert directory.agent_address("ana\r\nBcc: x@y.co") is None
+
+
+def test_the_data_files_and_the_outbox_folder_are_the_owners_only(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    """Issue: SQLite files and the outbox folder were created 0644 and 0755."""
+    from entrypoints.bootstrap import bootstrap, build_outbox
+    from entrypoints.settings import load_settings
+
+    data = tmp_path / "fresh"
+    matrix = Path(__file__).resolve().parents[2] / "examples" / "contact_matrix.toml"
+    settings = load_settings(environ={}, data_dir=str(data), contact_matrix=str(matrix))
+    with bootstrap(settings, clock=clock) as office:
+        office.ingest([record("K1")])
+        office.escalate("K1", target=EscalationTarget.CONTACT_MATRIX_AREA, area="Facturación",
+                        reason="Cobro", priority=Priority.HIGH, actor=AGENT)  # fmt: skip
+        box = build_outbox(office, settings)
+        try:
+            assert box.process().sent == 1
+        finally:
+            box.close()
+    assert len(list((data / "outbox").iterdir())) == 1
+    assert data.stat().st_mode & 0o777 == 0o700
+    files = sorted(p for p in data.rglob("*") if p.is_file())
+    assert {p.name for p in files} >= {"cases.sqlite", "case_index.sqlite", "indicators.sqlite",
+                                       "outbox.sqlite"}  # fmt: skip
+    assert {p.name: p.stat().st_mode & 0o077 for p in files} == {p.name: 0 for p in files}
+    for folder in (p for p in data.rglob("*") if p.is_dir()):
+        assert folder.stat().st_mode & 0o077 == 0, folder.name

@@ -132,3 +132,43 @@ def test_bad_indicator_rules_say_where_and_what(tmp_path: Path, text: str, messa
     with pytest.raises(ConfigError, match=re.escape(message)) as caught:
         load_indicator_rules(path)
     assert str(path) in str(caught.value)
+
+
+def test_a_database_url_in_an_error_never_shows_its_password() -> None:
+    """Issue: a non-PostgreSQL URL was echoed with its password."""
+    from entrypoints.settings import SettingsError, load_settings
+
+    settings = load_settings(environ={}, database_url="mysql://app:s3cr3t@db:3306/bo")
+    with pytest.raises(SettingsError) as refused:
+        _ = settings.backend
+    assert "s3cr3t" not in str(refused.value)
+    assert "mysql://app:***@db:3306/bo" in str(refused.value)
+
+
+def test_a_line_rejection_repeats_no_phone_account_or_name() -> None:
+    from adapters.intake.parsing import line_rejection
+
+    assert "3104567890" not in line_rejection("3104567890")
+    assert "Ana" not in line_rejection("Ana")
+    assert "'satelital' is not" in line_rejection("satelital")
+
+
+def test_the_pair_key_of_account_and_typification_cannot_collide() -> None:
+    """Issue: a \\x1f in an account or typification attached one customer's contact to
+    another's case. Neither may hold a control character now, so the separator cannot occur
+    inside either part."""
+    from datetime import UTC, datetime
+
+    from domain import decisions
+    from domain.errors import InvalidValue
+    from domain.values import INTAKE, Channel, LineOfBusiness, SourceKey
+
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    for account, typification in (("A\x1fB", "C"), ("A", "B\x1fC")):
+        with pytest.raises(InvalidValue, match="must be one line"):
+            decisions.ingest(
+                source=SourceKey(Channel.CRM, "K"), received_at=at, account=account,
+                line=LineOfBusiness.HOGAR, customer_name="Ana", typification=typification,
+                request="", follow_up_at=None, front_agent=None, recommended_by=None,
+                actor=INTAKE, at=at,
+            )  # fmt: skip

@@ -151,8 +151,10 @@ def parse_line(text: str, *, lenient: bool = False) -> LineOfBusiness | None:
 
 
 def line_rejection(text: str) -> str:
-    """Why a value is not a line of business; echoes the value only when it looks like a code."""
-    shown = f"{text!r} is not" if len(text) <= 12 and " " not in text else "the value is not"
+    """Why a value is not a line of business; echoes the value only when it looks like a code
+    (a word of letters: a misplaced phone, account or name is not repeated)."""
+    looks_like_code = len(text) <= 12 and text.isalpha() and text.islower()
+    shown = f"{text!r} is not" if looks_like_code else "the value is not"
     return f"{shown} a known line of business (accepted: {ACCEPTED_LINES})"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 import threading
 from collections.abc import Iterator
@@ -267,9 +266,7 @@ def indicators(
             else indicator_tables.indicators_rows(report)
         )
         if as_csv:
-            writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["group"])
-            writer.writeheader()
-            writer.writerows(rows)
+            render.write_csv(sys.stdout, rows)
         else:
             render.dump_json(out, rows)
     elif practices:
