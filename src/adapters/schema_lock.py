@@ -15,7 +15,7 @@ import psycopg
 _LOCK_KEY = 0x6261636B6F6666  # "backoff", any fixed 64-bit number shared by every process
 
 
-def _connect(env: Mapping[str, str]) -> psycopg.Connection[tuple[object, ...]]:
+def connect(env: Mapping[str, str]) -> psycopg.Connection[tuple[object, ...]]:
     return psycopg.connect(
         host=env["POSTGRES_HOST"],
         port=int(env["POSTGRES_PORT"]),
@@ -35,7 +35,7 @@ def without_ddl_when_ready(env: Mapping[str, str], tables: tuple[str, ...]) -> d
     """
     if not env.get("PERSISTENCE_MODULE", "").endswith("postgres"):
         return dict(env)
-    with _connect(env) as connection:
+    with connect(env) as connection:
         missing = [
             name
             for name in tables
@@ -49,7 +49,7 @@ def schema_lock(env: Mapping[str, str]) -> Iterator[None]:
     if not env.get("PERSISTENCE_MODULE", "").endswith("postgres"):
         yield
         return
-    with _connect(env) as connection:
+    with connect(env) as connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
             yield

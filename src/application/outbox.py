@@ -13,9 +13,10 @@ case as `MailFailed`, and the outbox moves on.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import attrs
 
@@ -48,6 +49,34 @@ MAIL_EVENTS = (Escalated, FollowUpMissed, Closed, ClosedFirstContact, ClockWarne
 OUTBOX = Actor(ActorKind.OUTBOX, "outbox")
 
 
+class SenderLock(Protocol):
+    """At most one outbox sends at a time: held for a run, released by the system when its
+    holder dies (a PostgreSQL advisory lock, a file lock), never by a timeout."""
+
+    def try_acquire(self) -> bool:
+        """True when this outbox may send now; False when another one is sending."""
+        ...
+
+    def release(self) -> None: ...
+
+
+class InProcessLock:
+    """A `SenderLock` for outboxes of one process (the in-memory backend, tests)."""
+
+    _locks: ClassVar[dict[str, threading.Lock]] = {}
+    _guard = threading.Lock()
+
+    def __init__(self, name: str = "outbox") -> None:
+        with self._guard:
+            self._lock = self._locks.setdefault(name, threading.Lock())
+
+    def try_acquire(self) -> bool:
+        return self._lock.acquire(blocking=False)
+
+    def release(self) -> None:
+        self._lock.release()
+
+
 class PositionTracker(Protocol):
     """A consumer's position in the global log, kept durably."""
 
@@ -68,6 +97,8 @@ class OutboxReport:
     stopped_by: str | None
     """Why the run stopped early (a transient failure that outlived its retries)."""
     position: int
+    moved_on: bool = False
+    """Another outbox was sending: this run read and sent nothing."""
 
 
 class Outbox:
@@ -83,7 +114,9 @@ class Outbox:
         attempts: int = 3,
         backoff_seconds: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        lock: SenderLock | None = None,
     ) -> None:
+        self.lock = lock or InProcessLock()
         self.office = office
         self.mailer = mailer
         self.directory = directory
@@ -100,10 +133,19 @@ class Outbox:
     def process(self, limit: int = 500) -> OutboxReport:
         """Handle up to `limit` events after the outbox's position.
 
-        With several workers, whoever records a position first wins; a worker that finds
-        itself overtaken stops its run (the next run starts from the new position). The
-        messages both sent meanwhile are the same messages, with the same Message-IDs.
+        One outbox sends at a time (`SenderLock`): a run that finds another one sending moves
+        on at once (`moved_on`), and the next run starts from wherever that one got to. Each
+        message is sent once, with its Message-ID; only a crash between sending and recording
+        the position sends it again (the same message).
         """
+        if not self.lock.try_acquire():
+            return OutboxReport(0, 0, 0, None, self.tracker.position(), moved_on=True)
+        try:
+            return self._process(limit)
+        finally:
+            self.lock.release()
+
+    def _process(self, limit: int) -> OutboxReport:
         start = self.tracker.position()
         done = start
         sent = failed = 0

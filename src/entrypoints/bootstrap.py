@@ -31,6 +31,7 @@ from adapters.mail.directory import ContactDirectory, DirectoryError
 from adapters.mail.files import FolderMailer
 from adapters.mail.smtp import SmtpMailer, SmtpSettings
 from adapters.schema_lock import schema_lock, without_ddl_when_ready
+from adapters.sender_lock import sender_lock
 from adapters.systems.http import (
     HttpAccounts,
     HttpDiagnostics,
@@ -156,6 +157,7 @@ def build_outbox(office: Backoffice, settings: Settings, *, mailer: Mailer | Non
         outbox_position(settings),
         sender=settings.mail_from,
         domain=settings.mail_domain,
+        lock=sender_lock(settings.tracking_env("Outbox"), "Outbox"),
     )
 
 

@@ -126,6 +126,7 @@ class Worker:
                 "sent": report.sent,
                 "failed": report.failed,
                 "stopped_by": report.stopped_by,
+                "moved_on": report.moved_on,
                 "position": report.position,
             }
 

@@ -307,6 +307,7 @@ def send_outbox(as_json: JsonOption = False) -> None:
     box = build_outbox(office, current_settings())
     sent = failed = read = 0
     stopped: str | None = None
+    moved_on = False
     try:
         while True:
             report = box.process()
@@ -315,18 +316,21 @@ def send_outbox(as_json: JsonOption = False) -> None:
                 failed + report.failed,
                 read + report.events_read,
             )
-            stopped = report.stopped_by
+            stopped, moved_on = report.stopped_by, report.moved_on
             if stopped or report.events_read == 0:
                 break
     finally:
         box.close()
     if as_json:
         render.dump_json(
-            out, {"events_read": read, "sent": sent, "failed": failed, "stopped_by": stopped}
-        )
+            out,
+            {"events_read": read, "sent": sent, "failed": failed, "stopped_by": stopped,
+             "moved_on": moved_on},
+        )  # fmt: skip
     else:
         out.print(
             f"outbox: {read} events read · {sent} sent · {failed} failed (recorded on the case)"
+            + ("; another outbox is sending the rest" if moved_on else "")
         )
     if stopped:
         err.print(f"mail server unavailable, will retry from here: {stopped}", markup=False)
