@@ -195,6 +195,45 @@ class Ingestion:
                     found[pair] = case
         return found
 
+    def _own_cases(
+        self, records: list[IntakeRecord], open_cases: dict[tuple[str, str], uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """The records' own cases that exist although the open case of their (account,
+        typification) is another one: a re-exported record whose values changed (it is
+        known, not a repeat contact on that other case). Only those records are looked up."""
+        candidates = [
+            own
+            for r in records
+            if (target := open_cases.get((r.account, r.typification))) is not None
+            and target != (own := r.source.case_id())
+        ]
+        if not candidates:
+            return set()
+        created_here = {case for _, opened in self._unindexed for case in opened.values()}
+        return set(self.office.index.known(candidates)) | (created_here & set(candidates))
+
+    def _report_differences(self, record: IntakeRecord, report: IngestReport) -> None:
+        state = self.office.store.load(record.source.case_id())
+        if state is None:
+            return
+        changed = [
+            name
+            for name, now, then in (
+                ("account", record.account, state.account),
+                ("typification", record.typification, state.typification),
+                ("line", record.line, state.line),
+            )
+            if now != then
+        ]
+        if changed:
+            report.differs(
+                RejectedRow(
+                    location=record.location,
+                    field=", ".join(changed),
+                    reason=f"differs from case {state.source} as ingested: kept as it was",
+                )
+            )
+
     # --- a batch -----------------------------------------------------------------------------
 
     def _batch(
@@ -205,6 +244,7 @@ class Ingestion:
             self._prepare()
         now = office.clock.now()
         open_cases = self._open_cases(records)
+        own_cases = self._own_cases(records, open_cases)
         new_events: list[Ingested] = []
         opened: dict[tuple[str, str], uuid.UUID] = {}
         repeats: dict[uuid.UUID, list[IntakeRecord]] = {}
@@ -215,6 +255,9 @@ class Ingestion:
             target = open_cases.get(pair)
             if case_id in seen or target == case_id:
                 report.already_known += 1
+            elif case_id in own_cases:  # its own case exists, whatever its pair points to now
+                report.already_known += 1
+                self._report_differences(record, report)
             elif target is not None:
                 repeats.setdefault(target, []).append(record)
             else:

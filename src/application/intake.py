@@ -85,11 +85,20 @@ class IngestReport:
     already_known: int = 0
     rejected_count: int = 0
     rejected: list[RejectedRow] = attrs.Factory(list)
+    differing_count: int = 0
+    differing: list[RejectedRow] = attrs.Factory(list)
+    """Records of a case already ingested (counted as already known) whose values differ
+    from it: said here, not re-applied (the case keeps what it was ingested with)."""
 
     def reject(self, row: RejectedRow) -> None:
         self.rejected_count += 1
         if len(self.rejected) < MAX_REPORTED_REJECTIONS:
             self.rejected.append(row)
+
+    def differs(self, row: RejectedRow) -> None:
+        self.differing_count += 1
+        if len(self.differing) < MAX_REPORTED_REJECTIONS:
+            self.differing.append(row)
 
     @property
     def ok(self) -> bool:

@@ -238,6 +238,10 @@ def report_json(report: IngestReport) -> dict[str, Any]:
         "rejected": [
             {"location": r.location, "field": r.field, "reason": r.reason} for r in report.rejected
         ],
+        "differing_count": report.differing_count,
+        "differing": [
+            {"location": r.location, "field": r.field, "reason": r.reason} for r in report.differing
+        ],
     }
 
 
@@ -251,3 +255,7 @@ def show_report(console: Console, report: IngestReport) -> None:
         console.print(f"  rejected {row}", markup=False, highlight=False)
     if report.rejected_count > 50:
         console.print(f"  … and {report.rejected_count - 50} more (use --json for all)")
+    for row in report.differing[:20]:
+        console.print(f"  already known, not re-applied: {row}", markup=False, highlight=False)
+    if report.differing_count > 20:
+        console.print(f"  … and {report.differing_count - 20} more (use --json for all)")

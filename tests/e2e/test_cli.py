@@ -46,6 +46,8 @@ def test_ingesting_the_sample_export_twice_creates_each_case_once(cli: Cli) -> N
         "already_known": 0,
         "rejected_count": 0,
         "rejected": [],
+        "differing_count": 0,
+        "differing": [],
     }
     again = cli.json("ingest", str(SAMPLE))
     assert again["created"] == 0  # type: ignore[index]

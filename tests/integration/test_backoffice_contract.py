@@ -409,3 +409,25 @@ def test_the_sweep_settles_an_outside_write_left_pending_under_its_own_key(
                                    actor=AGENT)  # fmt: skip
     assert result.case.cun == dict(write.result)["cun"]
     assert rr.script.writes == 1
+
+
+def test_a_re_exported_case_with_a_corrected_typification_stays_its_own_case(
+    office: Backoffice,
+) -> None:
+    """Issue: the same CRM key with a corrected typification became a repeat contact on
+    another case (its key then named two cases, the contact counted twice, a re-run added
+    events). Given K1 and K2 of one account, when K1 comes again typified as K2, then it is
+    known (said, not re-applied), its key names one case, and a re-run adds nothing."""
+    office.ingest([record("K1", account="900", typification="Factura"),
+                   record("K2", account="900", typification="Factura corregida")])  # fmt: skip
+    last = office.store.last_position()
+    again = record("K1", account="900", typification="Factura corregida")
+    report = office.ingest([again])
+    assert (report.created, report.repeat_contacts, report.already_known) == (0, 0, 1)
+    [differs] = report.differing
+    assert differs.field == "typification"
+    assert office.store.last_position() == last  # nothing recorded
+    assert office.case("K1").typification == "Factura"  # `case show K1`: one case
+    assert office.case("K2").repeat_contacts == ()
+    assert office.ingest([again]).already_known == 1
+    assert office.store.last_position() == last
