@@ -27,6 +27,7 @@ Precedence: explicit arguments > environment variables > TOML file > defaults.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 import uuid
 from collections.abc import Mapping
@@ -92,6 +93,11 @@ class Settings:
     index_worker: bool = True
     """A large import (more than one batch) projects the case index in a second process,
     beside its own work; off, the import projects every batch itself."""
+    postgres_pool_size: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    """PostgreSQL connections each of a process's four stores (the log, the case index, the
+    indicators, the outbox's position) keeps open: 4 per process at rest."""
+    postgres_max_overflow: int = attrs.field(default=2, validator=attrs.validators.ge(0))
+    """More connections a store may open under load, each closed when done."""
 
     @property
     def backend(self) -> str:
@@ -100,7 +106,7 @@ class Settings:
         if self.database_url.startswith(("postgresql://", "postgres://")):
             return "postgres"
         raise SettingsError(
-            f"database_url: {redacted(self.database_url)!r} is not sqlite, memory or a "
+            f"database_url: {redacted_text(self.database_url)!r} is not sqlite, memory or a "
             "postgresql:// URL"
         )
 
@@ -173,6 +179,8 @@ class Settings:
             "POSTGRES_USER": unquote(url.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(url.password or ""),
             "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(self.postgres_max_overflow),
         }
 
 
@@ -204,6 +212,8 @@ _ENV = {
     "systems_timeout_seconds": "BACKOFFICE_SYSTEMS_TIMEOUT_SECONDS",
     "systems_token": "BACKOFFICE_SYSTEMS_TOKEN",
     "index_worker": "BACKOFFICE_INDEX_WORKER",
+    "postgres_pool_size": "BACKOFFICE_POSTGRES_POOL_SIZE",
+    "postgres_max_overflow": "BACKOFFICE_POSTGRES_MAX_OVERFLOW",
 }
 
 _converter = cattrs.Converter(forbid_extra_keys=True)
@@ -227,13 +237,9 @@ def _switch(value: Any, _: type) -> bool:
 _converter.register_structure_hook(bool, _switch)
 
 
-def redacted(url: str) -> str:
-    """The URL without its password (`user:***@host`), for messages and logs."""
-    scheme, sep, rest = url.partition("://")
-    userinfo, at, host = rest.rpartition("@")
-    if not sep or not at or ":" not in userinfo:
-        return url
-    return f"{scheme}://{userinfo.partition(':')[0]}:***@{host}"
+def redacted_text(text: str) -> str:
+    """A message with any URL's password hidden (`user:***@host`)."""
+    return re.sub(r"(\w+://[^:/@\s]+):[^@\s]*@", r"\1:***@", text)
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

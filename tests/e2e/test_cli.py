@@ -652,3 +652,17 @@ def test_csv_exports_neutralise_spreadsheet_formulas(cli: Cli) -> None:
     groups = [row["group"] for row in csv_module.DictReader(io.StringIO(out))]
     assert "'=cmd|' /C calc'!A0" in groups
     assert not any(g.startswith(("=", "+", "-", "@")) for g in groups)
+
+
+def test_an_unreachable_postgresql_is_one_line_and_exit_5(cli: Cli) -> None:
+    """Issue: an unreachable or misnamed PostgreSQL ended in the driver's traceback."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nobody listens there once closed
+    _, err = cli("--database-url", f"postgresql://app:s3cr3t@127.0.0.1:{port}/bo", "cases",
+                 code=5)  # fmt: skip
+    assert err.startswith("error: storage unavailable:")
+    assert len(err.strip().splitlines()) == 1
+    assert "s3cr3t" not in err

@@ -17,6 +17,7 @@ from application.service import AmbiguousReference, Backoffice
 from domain import decisions, roster
 from domain.errors import CaseClosed, CaseNotFound
 from domain.events import Assigned, Ingested, Interpreted, NoteAdded, RepeatContactRecorded
+from domain.facts import Period
 from domain.values import (
     Actor,
     CaseStatus,
@@ -431,3 +432,38 @@ def test_a_re_exported_case_with_a_corrected_typification_stays_its_own_case(
     assert office.case("K2").repeat_contacts == ()
     assert office.ingest([again]).already_known == 1
     assert office.store.last_position() == last
+
+
+@pytest.mark.postgres
+def test_a_process_keeps_a_few_postgresql_connections(
+    postgres_url: str, clock: FixedClock, tmp_path: Path
+) -> None:
+    """Issue: 18–24 connections per process (eager pools of 5) filled a default server with
+    four or five processes. Now four pools of one connection (the log, the case index, the
+    indicators, the outbox's position), each growing by at most two under load."""
+    import psycopg
+
+    from entrypoints.bootstrap import build_outbox
+
+    def connections() -> int:
+        with psycopg.connect(postgres_url.rsplit("/", 1)[0] + "/postgres") as admin:
+            row = admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
+                (postgres_url.rsplit("/", 1)[1],),
+            ).fetchone()
+            assert row is not None
+            return int(row[0])
+
+    settings = load_settings(environ={}, data_dir=str(tmp_path), database_url=postgres_url)
+    with bootstrap(settings, clock=clock) as office:
+        office.ingest([record("K1")])
+        office.indicators(Period(T0 - timedelta(days=1), T0 + timedelta(days=1)))
+        box = build_outbox(office, settings)
+        try:
+            box.process()
+            assert connections() <= 8  # was 18–24
+        finally:
+            box.close()
+    bigger = load_settings(environ={"BACKOFFICE_POSTGRES_POOL_SIZE": "3"}, data_dir=str(tmp_path),
+                           database_url=postgres_url)  # fmt: skip
+    assert bigger.store_env()["POSTGRES_POOL_SIZE"] == "3"

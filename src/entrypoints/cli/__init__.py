@@ -27,7 +27,7 @@ from entrypoints.cli.shared import (
     app,
     err,
 )
-from entrypoints.settings import SettingsError
+from entrypoints.settings import SettingsError, redacted_text
 
 __all__ = [
     "app",
@@ -61,10 +61,21 @@ def main(argv: list[str] | None = None) -> int:
     except SystemRefused as error:
         code = _fail(str(error), REFUSED)
     except (PersistenceError, OSError) as error:
-        code = _fail(f"storage unavailable: {error}", UNAVAILABLE)
+        code = _fail(f"storage unavailable: {_first_line(error)}", UNAVAILABLE)
+    except Exception as error:
+        # The database driver's own errors (a full or unreachable server, a pool that timed
+        # out), checked by module so that no command imports the driver to say so.
+        if not type(error).__module__.startswith(("psycopg", "eventsourcing")):
+            raise
+        code = _fail(f"storage unavailable: {_first_line(error)}", UNAVAILABLE)
     finally:
         shared.close_session()
     return code
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return redacted_text(text[0] if text else type(error).__name__)
 
 
 def _fail(message: str, code: int) -> int:
