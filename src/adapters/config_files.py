@@ -158,6 +158,8 @@ def load_indicator_rules(path: Path) -> IndicatorRules:
         window = _section(data, "reincidencia", where, {"window_days"})
         if "window_days" in window:
             days = _positive_int(window, "window_days", f"{where}: reincidencia")
+            if days > 366:
+                raise ConfigError(f"{where}: reincidencia: window_days: at most 366, got {days}")
             rules = attrs.evolve(rules, window=timedelta(days=days))
         scale = _section(data, "nps", where, {"maximum", "promoters_from", "detractors_to"})
         for key, value in scale.items():

@@ -25,7 +25,7 @@ from domain.decisions import RepeatContact
 from domain.errors import CaseClosed, DomainError
 from domain.events import CaseEvent, Closed, ClosedFirstContact, Ingested, Reopened
 from domain.state import CaseState, fold
-from domain.values import INTAKE
+from domain.values import INTAKE, single_line
 
 if TYPE_CHECKING:
     from application.service import Backoffice
@@ -61,6 +61,16 @@ def ingested_from(record: IntakeRecord, at: datetime) -> Ingested:
         actor=record.opened_by or INTAKE,
         at=at,
     )
+
+
+def _contact_refusal(record: IntakeRecord) -> RejectedRow | None:
+    """Why a record cannot be a repeat contact, if it cannot: its key must be one line, as a
+    case's must (`decisions.ingest` checks the rest of a new case)."""
+    try:
+        single_line("source key", record.source.key)
+    except DomainError as error:
+        return refusal(record.location, error)
+    return None
 
 
 class Ingestion:
@@ -258,6 +268,8 @@ class Ingestion:
             elif case_id in own_cases:  # its own case exists, whatever its pair points to now
                 report.already_known += 1
                 self._report_differences(record, report)
+            elif target is not None and (refused := _contact_refusal(record)) is not None:
+                report.reject(refused)
             elif target is not None:
                 repeats.setdefault(target, []).append(record)
             else:

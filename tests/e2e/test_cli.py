@@ -666,3 +666,41 @@ def test_an_unreachable_postgresql_is_one_line_and_exit_5(cli: Cli) -> None:
     assert err.startswith("error: storage unavailable:")
     assert len(err.strip().splitlines()) == 1
     assert "s3cr3t" not in err
+
+
+def test_bad_files_and_values_are_one_line_each_with_the_documented_exit_code(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Issue: tracebacks or wrong exit codes on a non-gzip or cut-short `.gz`, years 1 and
+    9999, superscript digits, a NUL in a repeat contact's key, a huge --window-days."""
+    import gzip
+
+    (tmp_path / "bad.csv.gz").write_bytes(b"not gzip at all")
+    _, err = cli("ingest", str(tmp_path / "bad.csv.gz"), code=4)
+    assert "storage unavailable" not in err
+    out, _ = cli("ingest", str(tmp_path / "bad.csv.gz"), "--json", code=4)
+    assert json.loads(out)["rejected"][0]["reason"] == "unreadable: not a gzip file"
+    whole = gzip.compress(SAMPLE.read_bytes())
+    (tmp_path / "cut.csv.gz").write_bytes(whole[: len(whole) // 2])
+    out, _ = cli("ingest", str(tmp_path / "cut.csv.gz"), "--json", code=4)
+    report = json.loads(out)
+    assert report["rejected"][-1]["reason"] == "unreadable: cut short"
+    header = "caso;fecha_ingreso;cuenta;linea;cliente;tipificacion"
+    (tmp_path / "odd.csv").write_text(
+        f"{header}\n"
+        "K1;01/12/0001 08:00;1;hogar;A;T\n"
+        "K2;31/12/9999 23:59;1;hogar;A;T\n"
+        "K3;01/12/2026 ²3:00;1;hogar;A;T\n"
+        "K4;01/12/2026 08:00;1;hogar;A;T\n"
+        "K5\x00;01/12/2026 09:00;1;hogar;A;T\n",
+        encoding="utf-8",
+    )
+    out, _ = cli("ingest", str(tmp_path / "odd.csv"), "--json", code=4)
+    report = json.loads(out)
+    assert (report["created"], report["repeat_contacts"]) == (1, 0)
+    assert [(r["location"], r["field"]) for r in report["rejected"]] == [
+        ("odd.csv:2", "received_at"), ("odd.csv:3", "received_at"),
+        ("odd.csv:4", "received_at"), ("odd.csv:6", "source key"),
+    ]  # fmt: skip
+    _, err = cli("indicators", "--window-days", "99999999999", code=2)
+    assert "Traceback" not in err

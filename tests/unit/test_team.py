@@ -397,3 +397,17 @@ def test_a_shift_export_says_something_about_absences_only_when_it_has_the_colum
     assert (present.absence, present.absence_known) == (None, True)  # withdraws one recorded
     assert (absent.absence, absent.absence_known) == ("incapacidad", True)
     assert (silent.absence, silent.absence_known) == (None, False)  # leaves absences alone
+
+
+def test_superscript_digits_are_a_bad_time_not_a_traceback(tmp_path: Path) -> None:
+    """Issue: '²' passes `str.isdigit` and then broke `int`."""
+    from adapters.intake.team import ShiftReader
+    from application.intake import RejectedRow
+
+    path = tmp_path / "shifts.csv"
+    path.write_text("asesor;fecha;hora_inicio;hora_fin\nana.p;03/11/2026;0²:00;16:00\n",
+                    encoding="utf-8")  # fmt: skip
+    [refused] = ShiftReader(path).items()
+    assert isinstance(refused, RejectedRow)
+    assert refused.field is not None
+    assert "is not a time" in refused.reason

@@ -11,6 +11,7 @@ import csv
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Iterator
 from itertools import chain
 from operator import itemgetter
@@ -70,11 +71,19 @@ class CrmExportReader:
             return 0
 
     def items(self, on_progress: ProgressCallback | None = None) -> Iterator[IntakeItem]:
-        """The file's records and rejections, in file order, read lazily."""
+        """The file's records and rejections, in file order, read lazily. A compressed file
+        that is not gzip, or is cut short, ends in one rejection naming it; what was read
+        before stays."""
         with self.path.open("rb") as raw:
             if self._gzip:
-                with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
-                    yield from self._report(self._parse(unzipped), raw, on_progress)
+                try:
+                    with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                        yield from self._report(self._parse(unzipped), raw, on_progress)
+                except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+                    why = "cut short" if isinstance(error, EOFError) else "not a gzip file"
+                    yield RejectedRow(
+                        location=self.path.name, field=None, reason=f"unreadable: {why}"
+                    )
             else:
                 yield from self._report(self._parse(raw), raw, on_progress)
         if on_progress is not None:

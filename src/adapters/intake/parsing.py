@@ -266,14 +266,25 @@ def parse_datetime(text: str, bare_date_hour: int = RECEIVED_BARE_DATE_HOUR) -> 
     A naive date-time is Bogotá local time; a bare date means `bare_date_hour`:00 Bogotá.
     """
     if len(text) > 10:
-        return _parse(text, bare_date_hour)
+        return _in_range(text, _parse(text, bare_date_hour))
     # Bare dates (follow-ups) repeat a lot within an export; date-times rarely do, and a cache
     # miss costs more than it saves.
     key = (text, bare_date_hour)
     value = _recent_dates.get(key)
     if value is None:
-        value = _parse(text, bare_date_hour)
+        value = _in_range(text, _parse(text, bare_date_hour))
         if len(_recent_dates) >= 4096:
             _recent_dates.clear()
         _recent_dates[key] = value
+    return value
+
+
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+"""Dates outside these years are refused: none is a real contact, survey or shift, and the
+clocks and windows computed from one (years 1 or 9999) would fall off the calendar."""
+
+
+def _in_range(text: str, value: datetime) -> datetime:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise DateError(f"{_describe(text)} is out of range (years {FIRST_YEAR}–{LAST_YEAR})")
     return value

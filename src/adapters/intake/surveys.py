@@ -170,7 +170,7 @@ def _score(
     text = values.get(field, "")
     if not text:
         return None
-    if not text.isdigit() or not 0 <= int(text) <= top:
+    if not (text.isascii() and text.isdigit()) or not 0 <= int(text) <= top:
         return RejectedRow(location=location, field=field, reason=f"{shown(text)} is not 0–{top}")
     return int(text)
 

@@ -166,7 +166,7 @@ def _date(values: dict[str, str], field: str) -> date:
 def _time(values: dict[str, str], field: str) -> time:
     text = values[field]
     parts = text.strip().split(":")
-    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
+    if len(parts) not in (2, 3) or not all(p.isascii() and p.isdigit() for p in parts):
         raise _Bad(field, f"{shown(text)} is not a time (HH:MM)")
     hour, minute = int(parts[0]), int(parts[1])
     if not (0 <= hour < 24 and 0 <= minute < 60):
@@ -222,7 +222,7 @@ def _practice_record(values: dict[str, str], location: str) -> PracticeRecord:
     except DateError as error:
         raise _Bad("held_at", str(error)) from None
     text = values.get("minutes", "")
-    if text and not (text.isdigit() and 0 < int(text) <= 600):
+    if text and not (text.isascii() and text.isdigit() and 0 < int(text) <= 600):
         raise _Bad("minutes", f"{shown(text)} is not 1–600 minutes")
     return PracticeRecord(
         practice=practice,

@@ -209,7 +209,9 @@ def indicators(
     ] = Dimension.ALL,
     window_days: Annotated[
         int | None,
-        typer.Option(min=1, help="Reincidencia window in days; default: indicators.toml's (7)."),
+        typer.Option(
+            min=1, max=366, help="Reincidencia window in days; default: indicators.toml's (7)."
+        ),
     ] = None,
     practices: Annotated[
         bool, typer.Option("--practices", help="One row per group and management practice.")
