@@ -13,7 +13,7 @@ others are kept. Running an import twice adds nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
@@ -134,8 +134,25 @@ def import_roster(office: Backoffice, items: Iterable[RosterRecord | RejectedRow
 
 
 def import_shifts(office: Backoffice, items: Iterable[ShiftRecord | RejectedRow]) -> IngestReport:
-    """Schedule each shift and record (or withdraw) its absence."""
+    """Schedule each shift and record (or withdraw) its absence. An agent has one shift a
+    day: a second row of the file for the same agent and day is rejected (the first counts),
+    so importing the file again records nothing."""
     agents = _Agents(office)
+    first_rows: dict[tuple[str, date], str] = {}
+
+    def once_a_day(
+        rows: Iterable[ShiftRecord | RejectedRow],
+    ) -> Iterator[ShiftRecord | RejectedRow]:
+        for row in rows:
+            if isinstance(row, ShiftRecord):
+                first = first_rows.setdefault((row.agent.strip(), row.day), row.location)
+                if first != row.location:
+                    yield RejectedRow(
+                        location=row.location, field="fecha",
+                        reason=f"this agent already has a shift that day in this file ({first})",
+                    )  # fmt: skip
+                    continue
+            yield row
 
     def record(r: ShiftRecord) -> bool:
         now = office.clock.now()
@@ -157,7 +174,7 @@ def import_shifts(office: Backoffice, items: Iterable[ShiftRecord | RejectedRow]
             ),
         )
 
-    return record_each(items, record)
+    return record_each(once_a_day(items), record)
 
 
 def import_practices(

@@ -76,6 +76,8 @@ def clean_text(field: str, value: str, *, max_length: int = 10_000) -> str:
     value = value.strip()
     if not value:
         raise InvalidValue(field, "must not be empty")
+    if "\x00" in value:
+        raise InvalidValue(field, "holds a NUL character")
     if len(value) > max_length:
         raise InvalidValue(field, f"is {len(value)} characters long; at most {max_length}")
     return value
@@ -85,6 +87,12 @@ def _optional_text(value: str | None) -> str | None:
     if value is None:
         return None
     return value.strip() or None
+
+
+def _no_nul(field: str, value: str) -> str:
+    if "\x00" in value:
+        raise InvalidValue(field, "holds a NUL character")
+    return value
 
 
 def _one_line_or_none(field: str, value: str | None) -> str | None:
@@ -142,7 +150,7 @@ def ingest(
         typification=single_line(
             "typification", clean_text("typification", typification, max_length=200)
         ),
-        request=request.strip(),
+        request=_no_nul("request", request.strip()),
         follow_up_at=follow_up_at,
         front_agent=_one_line_or_none("front_agent", front_agent),
         recommended_by=_one_line_or_none("recommended_by", recommended_by),

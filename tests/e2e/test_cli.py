@@ -704,3 +704,22 @@ def test_bad_files_and_values_are_one_line_each_with_the_documented_exit_code(
     ]  # fmt: skip
     _, err = cli("indicators", "--window-days", "99999999999", code=2)
     assert "Traceback" not in err
+
+
+def test_a_second_shift_row_for_an_agent_and_day_is_rejected_and_a_rerun_records_nothing(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Issue: two rows for one agent and day added events on every re-run (each overrode
+    the other)."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("asesor;equipo;rol;desde\nana.p;Hogar 1;agent;01/01/2026\n", "utf-8")
+    shifts = tmp_path / "shifts.csv"
+    shifts.write_text("asesor;fecha;hora_inicio;hora_fin;novedad\n"
+                      "ana.p;03/11/2026;07:00;16:00;\nana.p;03/11/2026;08:00;17:00;\n",
+                      "utf-8")  # fmt: skip
+    cli("import-roster", str(roster))
+    first = json.loads(cli("import-shifts", str(shifts), "--json", code=4)[0])
+    again = json.loads(cli("import-shifts", str(shifts), "--json", code=4)[0])
+    assert first["created"] == 1
+    assert (again["created"], again["already_known"]) == (0, 1)
+    assert [r["location"] for r in again["rejected"]] == ["shifts.csv:3"]

@@ -638,3 +638,32 @@ def test_a_pqr_the_front_line_filed_comes_with_its_cun_and_filing_time(tmp_path:
     ]
     assert "a filing time needs its cun" in rejections(items)[0].reason
     assert "6 to 30 digits" in rejections(items)[1].reason
+
+
+def test_a_json_line_over_128_kib_is_rejected_and_the_others_kept(tmp_path: Path) -> None:
+    """Issue: a 10 MB request went through JSON Lines while CSV refused over 128 KiB."""
+    row = {"caso": "1", "fecha_ingreso": "2026-07-15", "cuenta": "8", "linea": "hogar",
+           "cliente": "Ana", "tipificacion": "T"}  # fmt: skip
+    path = tmp_path / "big.jsonl"
+    path.write_text(
+        json.dumps({**row, "solicitud": "x" * 200_000}) + "\n" + json.dumps(row) + "\n",
+        encoding="utf-8",
+    )
+    big, small = read_all(path)
+    assert isinstance(big, RejectedRow)
+    assert (big.location, big.reason) == ("big.jsonl:1", "longer than 128 KiB: not a CRM record")
+    assert isinstance(small, IntakeRecord)
+
+
+def test_a_nul_character_is_refused_naming_the_field() -> None:
+    from domain import decisions
+    from domain.errors import InvalidValue
+    from domain.values import INTAKE
+
+    with pytest.raises(InvalidValue, match="request: holds a NUL character"):
+        decisions.ingest(
+            source=SourceKey(Channel.CRM, "K"), received_at=utc(2026, 7, 15), account="8",
+            line=LineOfBusiness.HOGAR, customer_name="Ana", typification="T",
+            request="Sin\x00servicio", follow_up_at=None, front_agent=None,
+            recommended_by=None, actor=INTAKE, at=utc(2026, 7, 15),
+        )  # fmt: skip

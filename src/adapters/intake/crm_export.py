@@ -36,6 +36,8 @@ from domain.values import Channel, SourceKey, check_cun
 
 SNIFF_BYTES = 1 << 20
 """How much of a CSV file is looked at to choose its encoding."""
+MAX_LINE_BYTES = 128 * 1024
+"""A JSON line longer than this is refused, as a CSV field is (the `csv` module's limit)."""
 PROGRESS_EVERY = 1024
 """Progress is reported every this many items (and once at the end)."""
 
@@ -268,6 +270,10 @@ def _jsonl_items(stream: io.BufferedReader | gzip.GzipFile, name: str) -> Iterat
         if not raw.strip():
             continue
         location = f"{name}:{number}"
+        if len(raw) > MAX_LINE_BYTES:
+            reason = f"longer than {MAX_LINE_BYTES // 1024} KiB: not a CRM record"
+            yield RejectedRow(location=location, field=None, reason=reason)
+            continue
         try:
             document = _json_document(raw)
         except json.JSONDecodeError as exc:
