@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -47,7 +47,18 @@ def write_csv(stream: TextIO, rows: Sequence[Mapping[str, object]]) -> None:
 
 
 def dump_json(console: Console, data: Any) -> None:
-    console.print_json(json.dumps(data, ensure_ascii=False, default=str))
+    """JSON for machines, written straight to the console's file (no highlighting: rich's
+    took seconds and hundreds of MB for a long history). A list or an iterator is written
+    item by item, so a long one is never held as one string."""
+    file = console.file
+    if isinstance(data, dict) or not isinstance(data, Iterable) or isinstance(data, str):
+        file.write(json.dumps(data, ensure_ascii=False, default=str, indent=2) + "\n")
+        return
+    file.write("[")
+    for n, item in enumerate(data):
+        file.write(",\n" if n else "\n")
+        file.write(json.dumps(item, ensure_ascii=False, default=str, indent=2))
+    file.write("\n]\n")
 
 
 def case_json(state: CaseState) -> dict[str, Any]:
@@ -157,31 +168,48 @@ def show_case(console: Console, state: CaseState, *, as_of: datetime | None = No
 
 
 def history_json(events: Sequence[CaseEvent]) -> list[dict[str, Any]]:
-    entries = []
+    return list(history_entries(events))
+
+
+def history_entries(events: Iterable[CaseEvent]) -> Iterator[dict[str, Any]]:
+    """Each event as the history's JSON shows it, one at a time."""
     for event in events:
         payload = event_payload(event)
         data = {k: v for k, v in payload.items() if k not in HEADER_FIELDS}
-        entries.append(
-            {
-                "version": event.originator_version,
-                "timestamp": payload["timestamp"],
-                "actor": payload["actor"],
-                "event": TOPICS[type(event)],
-                "data": data,
-            }
-        )
-    return entries
+        yield {
+            "version": event.originator_version,
+            "timestamp": payload["timestamp"],
+            "actor": payload["actor"],
+            "event": TOPICS[type(event)],
+            "data": data,
+        }
+
+
+TABLE_MAX_EVENTS = 300
+"""A longer history is printed as plain lines, one per event: a table of thousands of rows
+is slow to lay out and no easier to read."""
 
 
 def show_history(console: Console, events: Sequence[CaseEvent]) -> None:
-    table = Table(title=f"History of case {events[0].originator_id}", title_justify="left")
+    title = f"History of case {events[0].originator_id}"
+    rows = (
+        (
+            str(entry["version"]), local(event.timestamp), entry["actor"], entry["event"],
+            ", ".join(f"{k}={_short(v)}" for k, v in entry["data"].items() if v is not None),
+        )
+        for entry, event in zip(history_entries(events), events, strict=True)
+    )  # fmt: skip
+    if len(events) > TABLE_MAX_EVENTS:
+        file = console.file
+        file.write(f"{title} ({len(events)} events; # · time (Bogotá) · actor · event · data)\n")
+        for row in rows:
+            file.write("  ".join(row) + "\n")
+        return
+    table = Table(title=title, title_justify="left")
     for column in ("#", "time (Bogotá)", "actor", "event", "data"):
         table.add_column(column)
-    for entry, event in zip(history_json(events), events, strict=True):
-        data = ", ".join(f"{k}={_short(v)}" for k, v in entry["data"].items() if v is not None)
-        table.add_row(
-            str(entry["version"]), local(event.timestamp), entry["actor"], entry["event"], data
-        )
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 

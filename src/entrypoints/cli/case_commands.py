@@ -65,7 +65,7 @@ def case_history(case: CaseArg, as_json: JsonOption = False) -> None:
     """Every event of the case with time, actor and data: the auditor's view."""
     events = current_office().history(case)
     if as_json:
-        render.dump_json(out, render.history_json(events))
+        render.dump_json(out, render.history_entries(events))
     else:
         render.show_history(out, events)
 
