@@ -172,3 +172,19 @@ def test_the_pair_key_of_account_and_typification_cannot_collide() -> None:
                 request="", follow_up_at=None, front_agent=None, recommended_by=None,
                 actor=INTAKE, at=at,
             )  # fmt: skip
+
+
+def test_rejections_repeat_no_account_or_phone_that_landed_in_a_date_or_score() -> None:
+    """Issue: rejection messages repeated phones and accounts from shifted columns."""
+    from adapters.intake.parsing import DateError, parse_datetime
+    from adapters.intake.surveys import shown
+
+    for value in ("310-456-7890", "80123456", "3104567890"):
+        with pytest.raises(DateError) as refused:
+            parse_datetime(value)
+        assert value not in str(refused.value)
+    assert shown("80123456") == "the value"
+    assert shown("11") == "'11'"
+    assert shown("07:00") == "'07:00'"
+    with pytest.raises(DateError, match="'31/02/2026'"):
+        parse_datetime("31/02/2026")

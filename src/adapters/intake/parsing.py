@@ -168,9 +168,12 @@ class DateError(ValueError):
 def _describe(text: str) -> str:
     # A date is not personal data, but a value from a shifted column could be: only echo
     # values that look like dates.
-    if len(text) <= 32 and ("/" in text or "-" in text) and set(text) <= _DATE_SIGNS:
+    if len(text) <= 32 and _DATE_LIKE.fullmatch(text):  # a phone such as 310-456-7890 is not
         return repr(text)
     return "the value"
+
+
+_DATE_LIKE = re.compile(r"\d{1,4}[-/]\d{1,2}[-/]\d{1,4}([ T][0-9:.]*)?(Z|[+-]\d\d:?\d\d)?")
 
 
 _DATE_SIGNS = frozenset("0123456789-/:.+ TZ")

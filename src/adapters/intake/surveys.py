@@ -147,7 +147,9 @@ def _json_rows(
 def shown(text: str) -> str:
     """A bad cell as an error message may show it: short numbers and times are echoed, any
     other text (a shifted column could hold a name or an account) is not."""
-    if len(text) <= 8 and set(text) <= _NUMBER_SIGNS:
+    short_number = len(text) <= 4 and set(text) <= _NUMBER_SIGNS
+    a_time = ":" in text and len(text) <= 8 and set(text) <= _NUMBER_SIGNS
+    if short_number or a_time:  # an 8-digit account or a phone is never shown
         return repr(text)
     return "the value"
 
