@@ -10,6 +10,7 @@ UTC text, so text order is time order on both backends.
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -147,6 +148,26 @@ class SQLiteView(SqlView, SQLiteTrackingRecorder):
 
 class PostgresView(SqlView, PostgresTrackingRecorder):
     placeholder = "%s"
+
+    @contextmanager
+    def _write_transaction(self, rows: int) -> Iterator[Any]:
+        """One projector writes this view at a time: processes that catch it up together
+        take turns (a transaction-scoped advisory lock) instead of locking its rows in
+        different orders and deadlocking; the next one then finds the position moved on."""
+        with self._transaction(commit=True) as c:
+            c.execute("SELECT pg_advisory_xact_lock(%s)", (self._writers_key(),))
+            yield c
+
+    def _writers_key(self) -> int:
+        digest = hashlib.sha256(f"backoffice view {self.tracking_table_name}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
+
+    def reset(self) -> None:
+        with self._write_transaction(0) as c:
+            for statement in self.tables:
+                if statement.startswith("CREATE TABLE"):
+                    c.execute(f"DELETE FROM {statement.split()[5]}")
+            c.execute(self._sql(self._delete_tracking_sql()), (UPSTREAM,))
 
     def create_table(self) -> None:
         """Run the DDL only when something is missing: it locks what running workers write."""
