@@ -15,13 +15,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from application.intake import IntakeRecord
+from application.service import CommandResult
 from domain import decisions
 from domain.calendar import BusinessCalendar
 from domain.errors import CaseNotFound, InvalidValue
 from domain.values import Actor, Channel, LineOfBusiness, SourceKey, require_aware
 
 if TYPE_CHECKING:
-    from application.service import Backoffice, CommandResult
+    from application.service import Backoffice
 
 
 def phone_key(caller: str, received_at: datetime, account: str) -> SourceKey:
@@ -112,8 +113,6 @@ def raise_new_request(
 def _ingest(office: Backoffice, record: IntakeRecord) -> CommandResult:
     """Ingest one contact: the case holding it now, and the events recording it (none when
     it was already known)."""
-    from application.service import CommandResult
-
     report = office.ingest([record])
     if report.rejected:
         [rejected] = report.rejected

@@ -17,7 +17,6 @@ Texts are in Spanish: Claro's areas and the recommenders read them. They carry t
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -35,7 +34,7 @@ from domain.events import (
     FollowUpMissed,
 )
 from domain.state import CaseState
-from domain.values import EscalationTarget, is_one_address
+from domain.values import EscalationTarget, as_one_line, is_one_address
 
 PRIORITY_ES = {"low": "baja", "normal": "normal", "high": "alta", "urgent": "urgente"}
 CLOCK_ES = {
@@ -93,9 +92,6 @@ class Directory(Protocol):
     def supervisors(self) -> tuple[str, ...]: ...
 
 
-_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
 def _mail(
     event: CaseEvent,
     purpose: str,
@@ -114,7 +110,7 @@ def _mail(
         message_id=message_id(purpose, event, domain),
         purpose=purpose,
         recipients=recipients,
-        subject=_ONE_LINE.sub(" ", subject),  # events stored before their values were checked
+        subject=as_one_line(subject),  # events stored before their values were checked
         body="\n".join(lines) + "\n",
         case_id=event.originator_id,
         event_version=event.originator_version,

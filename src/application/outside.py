@@ -124,13 +124,10 @@ class OutsideSystems:
 
     def require(self, *systems: str) -> None:
         """Refuse, before anything is written, a command that needs a system not configured."""
-        ports: dict[str, object | None] = {
-            RR: self.rr, AC: self.ac, DIAGNOSTICADOR: self.diagnostics, DIME: self.tickets,
-            WFM: self.scheduling,
-        }  # fmt: skip
+        ports = {RR: self.rr, AC: self.ac, DIAGNOSTICADOR: self.diagnostics, DIME: self.tickets,
+                 WFM: self.scheduling}  # fmt: skip
         for system in systems:
-            if ports.get(system) is None:
-                self._configured(system, None)
+            self._configured(system, ports.get(system))
 
     def _configured(self, system: str, port: T | None) -> T:
         if port is None:

@@ -198,6 +198,12 @@ _NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """Control characters and line separators: no key, name, address or login holds one."""
 
 
+def as_one_line(text: str) -> str:
+    """The text with every control character and line separator made a space (for a value
+    stored before `single_line` checked it)."""
+    return _NOT_ONE_LINE.sub(" ", text)
+
+
 def single_line(field: str, value: str) -> str:
     """The value, when it is one line of text (it may end up in a mail header or a key)."""
     if _NOT_ONE_LINE.search(value):
