@@ -1,4 +1,4 @@
-"""The README's embedding example runs as written (on the in-memory backend)."""
+"""The embedding example (docs/embedding.md) runs as written (on the in-memory backend)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_embedding_example_runs(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "embedding.md").read_text(encoding="utf-8")
     [example] = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
     assert "postgresql://app@db:5432/backoffice" in example
     monkeypatch.chdir(ROOT)
