@@ -1,14 +1,21 @@
-"""One process at a time creates tables on a PostgreSQL database.
+"""One process at a time creates tables, on PostgreSQL and on SQLite.
 
 Concurrent `CREATE TABLE IF NOT EXISTS` from several starting workers can fail in PostgreSQL
-("tuple concurrently updated"). Bootstrapping holds a session-level advisory lock while the
-store and the views make sure their tables exist; SQLite and memory need no lock.
+("tuple concurrently updated"); on SQLite, two processes creating eventsourcing's tracking
+table at once both record its migration row, and the second fails ("Failed to record tracking
+for __migration__"; three outboxes starting together). Bootstrapping holds a lock while the
+store, the views and the outbox's position make sure their tables exist: a session-level
+advisory lock on PostgreSQL, an exclusive `flock` on `.schema.lock` in the data folder on
+SQLite (the kernel drops it if the process dies). Memory needs none.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 
@@ -46,7 +53,13 @@ def without_ddl_when_ready(env: Mapping[str, str], tables: tuple[str, ...]) -> d
 
 @contextmanager
 def schema_lock(env: Mapping[str, str]) -> Iterator[None]:
-    if not env.get("PERSISTENCE_MODULE", "").endswith("postgres"):
+    module = env.get("PERSISTENCE_MODULE", "")
+    database = env.get("SQLITE_DBNAME", ":memory:")
+    if module.endswith("sqlite") and ":memory:" not in database and "mode=memory" not in database:
+        with _file_lock(Path(database).with_name(".schema.lock")):
+            yield
+        return
+    if not module.endswith("postgres"):
         yield
         return
     with connect(env) as connection:
@@ -55,3 +68,13 @@ def schema_lock(env: Mapping[str, str]) -> Iterator[None]:
             yield
         finally:
             connection.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    descriptor = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)  # waits for the process creating tables
+        yield
+    finally:
+        os.close(descriptor)  # closing drops the lock

@@ -58,8 +58,9 @@ from entrypoints.settings import Settings, SettingsError, load_settings
 
 T = TypeVar("T")
 
-STORE_TABLES = ("cases_events",)
-"""The event store's table on PostgreSQL (eventsourcing names it after the application)."""
+STORE_TABLES = ("cases_events", "cases_snapshots")
+"""The event store's tables on PostgreSQL (eventsourcing names them after the application):
+the log, and the cached case states (`adapters.eventstore.state_cache`)."""
 
 
 def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -> Backoffice:
@@ -90,8 +91,8 @@ def owner_only_files(settings: Settings) -> None:
     -shm files the database file's permissions; files that exist are left as they are."""
     if settings.backend != "sqlite":
         return
-    if not settings.data_dir.exists():
-        settings.data_dir.mkdir(parents=True, mode=0o700)
+    # exist_ok: another process starting at the same moment may have just made it
+    settings.data_dir.mkdir(parents=True, mode=0o700, exist_ok=True)
     envs = (
         settings.store_env(),
         settings.index_env(),

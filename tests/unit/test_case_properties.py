@@ -197,7 +197,12 @@ def histories(draw: st.DrawFn) -> list[CaseEvent]:
             line=draw(st.sampled_from(list(LineOfBusiness))),
             customer_name=draw(text),
             typification=draw(text),
-            request=draw(st.text(st.characters(exclude_characters="\x00"), max_size=40)),
+            request=draw(  # any text the readers can decode: no NUL, no lone surrogate
+                st.text(
+                    st.characters(exclude_characters="\x00", exclude_categories=("Cs",)),
+                    max_size=40,
+                )
+            ),
             follow_up_at=follow_up,
             front_agent=draw(st.one_of(st.none(), text)),
             recommended_by=draw(recommenders),

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Mapper, Transcoder
 
 from adapters.eventstore.mapper import TOPICS, CaseEventMapper, OrjsonTranscoder
+from adapters.eventstore.state_cache import FOLD_AHEAD, CaseStateCache
 from application.ports import AnyEvent, ConcurrencyConflict, LoggedEvent
 from domain.events import CaseEvent
 from domain.roster import TeamEvent
@@ -43,16 +44,22 @@ class EventSourcedCaseStore:
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self.app = CasesApplication(env=dict(env))
+        self.states = CaseStateCache(self.app.factory.aggregate_recorder(purpose="snapshots"))
+        self.fold_ahead = FOLD_AHEAD
 
     def close(self) -> None:
         self.app.close()
 
     def load(self, case_id: uuid.UUID, *, version: int | None = None) -> CaseState | None:
-        get: Any = self.app.repository.get  # typed for eventsourcing's own aggregates
-        try:
-            return cast(CaseState, get(case_id, version=version, projector_func=fold))
-        except AggregateNotFoundError:
-            return None
+        # From the newest cached state at or below `version`, folding only the events after
+        # it (see `state_cache`); from the first event when there is none.
+        cached = self.states.newest(case_id, at_most=version)
+        after = cached.version if cached is not None else None
+        events: list[Any] = list(self.app.events.get(case_id, gt=after, lte=version))
+        state = fold(cached, events)
+        if state is not None and version is None and len(events) >= self.fold_ahead:
+            self.states.keep(state)
+        return state
 
     def history(self, case_id: uuid.UUID) -> Sequence[CaseEvent]:
         events: list[Any] = list(self.app.events.get(case_id))
