@@ -341,14 +341,19 @@ class _CaseIndex(SqlView):
         ]
 
     def pending_writes(
-        self, requested_before: datetime, limit: int = 1000
+        self, requested_before: datetime, limit: int = 1000, *, after: PendingWrite | None = None
     ) -> Sequence[PendingWrite]:
+        params: tuple[object, ...] = (ts(requested_before),)
+        page = ""
+        if after is not None:  # keyset: the rows after that one in the same order
+            page = " AND (requested_at, case_id, write_key) > (?, ?, ?)"
+            params += (ts(after.requested_at), str(after.case_id), after.key)
         statement = (
             "SELECT case_id, write_key, requested_at FROM case_writes WHERE requested_at < ?"
-            f" ORDER BY requested_at, case_id, write_key LIMIT {int(limit)}"
+            f"{page} ORDER BY requested_at, case_id, write_key LIMIT {int(limit)}"
         )
         with self._transaction(commit=False) as c:
-            c.execute(self._sql(statement), (ts(requested_before),))
+            c.execute(self._sql(statement), params)
             rows = c.fetchall()
         return [
             PendingWrite(

@@ -181,10 +181,10 @@ class CaseIndex(Protocol):
         ...
 
     def pending_writes(
-        self, requested_before: datetime, limit: int = 1000
+        self, requested_before: datetime, limit: int = 1000, *, after: PendingWrite | None = None
     ) -> Sequence[PendingWrite]:
         """Outside writes asked for before that moment and still without an answer, oldest
-        first (the sweep settles them)."""
+        first (the sweep settles them); those that come after `after` in that order."""
         ...
 
     def known(self, case_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:

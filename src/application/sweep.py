@@ -85,6 +85,10 @@ class SettleReport:
     """Pending writes whose system did not answer or is not configured here."""
 
 
+PAGE = 500
+"""Pending writes read from the case index at a time."""
+
+
 def settle_writes(
     office: Backoffice,
     writer: OutsideWriter,
@@ -96,30 +100,49 @@ def settle_writes(
 ) -> SettleReport:
     """Send again, under their keys, the outside writes pending for longer than `after`, and
     record what the systems answer. A system still down leaves its write pending (nothing new
-    recorded on the case, so a long outage does not fill it with failures)."""
+    recorded on the case, so a long outage does not fill it with failures).
+
+    A system that fails once (down, or its gateway not configured here) is not tried again in
+    this run: its other writes stay pending without waiting for more timeouts, and they do not
+    count towards `limit`, so writes to the systems that answer are never starved behind a
+    long queue for one that does not."""
     now = now or office.clock.now()
     actor = Actor(ActorKind.SWEEP, worker)
     office.catch_up()
-    settled = still = 0
-    for item in office.index.pending_writes(now - after, limit):
-        try:
-            case = office.case(item.case_id)
-        except CaseNotFound:
-            continue
-        write = next((w for w in case.pending_writes if w.key == item.key), None)
-        if write is None:  # answered meanwhile
-            continue
-        try:
-            answer = writer.settle(
-                case, write, actor, f"{describe(write)} (pendiente)", record_failure=False
-            )
-        except SystemRefused:
-            settled += 1  # recorded as refused: settled too
-            continue
-        except (SystemError_, RuleViolation):  # down, or its gateway is not configured here
-            still += 1
-            continue
-        settled += 1
-        with contextlib.suppress(DomainError):  # the case moved on: the answer stays recorded
-            record_what_follows(office, case.case_id, write, answer, actor)
+    settled = still = tried = 0
+    unavailable: set[str] = set()
+    cursor = None
+    while tried < limit:
+        page = office.index.pending_writes(now - after, PAGE, after=cursor)
+        if not page:
+            break
+        cursor = page[-1]
+        for item in page:
+            try:
+                case = office.case(item.case_id)
+            except CaseNotFound:
+                continue
+            write = next((w for w in case.pending_writes if w.key == item.key), None)
+            if write is None:  # answered meanwhile
+                continue
+            if write.system in unavailable:
+                still += 1
+                continue
+            if tried >= limit:
+                break
+            tried += 1
+            try:
+                answer = writer.settle(
+                    case, write, actor, f"{describe(write)} (pendiente)", record_failure=False
+                )
+            except SystemRefused:
+                settled += 1  # recorded as refused: settled too
+                continue
+            except (SystemError_, RuleViolation):  # down, or its gateway is not configured here
+                unavailable.add(write.system)
+                still += 1
+                continue
+            settled += 1
+            with contextlib.suppress(DomainError):  # the case moved on: the answer stays recorded
+                record_what_follows(office, case.case_id, write, answer, actor)
     return SettleReport(settled, still)

@@ -505,3 +505,40 @@ def test_a_write_stuck_pending_can_be_settled_by_hand_and_then_another_asked_for
 
 def case_id(world: World) -> uuid.UUID:
     return world.office.case("K1").case_id
+
+
+def test_a_system_that_stays_down_does_not_starve_the_writes_to_the_others(
+    world: World, clock: FixedClock
+) -> None:
+    """Given two RR writes pending (the oldest) and then one AC write, when RR is still down
+    and the sweep may try two writes per run, then RR is called once, its writes stay pending,
+    and the AC write is settled (before: the oldest-first limit spent every run on RR)."""
+    from application.outside import OutsideWriter
+    from application.sweep import SETTLE_WRITES_AFTER, settle_writes
+
+    world.rr.accounts["ACC-K2"] = fresh_record()
+    world.office.interpret("K2", category=Category.SAC, subcategory=Subcategory.FACTURACION,
+                           actor=AGENT)  # fmt: skip
+    for key in ("K1", "K2"):
+        world.rr.script.fail("register_marking", SystemUnavailable("RR", "register_marking", "x"))
+        with pytest.raises(SystemUnavailable):
+            dispute(world, key)
+        clock.advance(timedelta(minutes=1))
+    world.ac.script.fail_after("register_marking", Crash())
+    with pytest.raises(Crash):
+        world.sac.customer_disputes(
+            "M1", marking="PQR-FACT", reason="x", adjustment=False, actor=AGENT
+        )
+    clock.advance(SETTLE_WRITES_AFTER + timedelta(minutes=1))
+    down = SystemUnavailable("RR", "register_marking", "sigue caído")
+    world.rr.script.fail("register_marking", down, down)
+    calls = len(world.rr.script.calls)
+
+    report = settle_writes(world.office, OutsideWriter(world.office, world.sac.systems), limit=2)
+
+    assert (report.settled, report.still_pending) == (1, 2)
+    assert len(world.rr.script.calls) == calls + 1
+    assert [w.status for w in world.office.case("M1").outside_writes] == [WriteStatus.ANSWERED]
+    assert [w.status for k in ("K1", "K2") for w in world.office.case(k).outside_writes] == [
+        WriteStatus.PENDING, WriteStatus.PENDING
+    ]  # fmt: skip
