@@ -9,6 +9,7 @@ domain must take or refuse each record with one of its own errors.
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from application.intake import IntakeRecord, RejectedRow
 from domain.errors import DomainError
 from tests.conftest import T0
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 HEADERS: dict[str, tuple[Any, str]] = {
     "crm.csv": (CrmExportReader,
                 "caso;fecha_ingreso;cuenta;linea;cliente;tipificacion;solicitud;"
@@ -90,3 +92,113 @@ def test_arbitrary_bytes_never_make_a_reader_raise(tmp_path: Path, name: str, da
         _consume(MailReader(path))
     else:
         _consume(HEADERS[name][0](path))
+
+
+PERSONAL = ["3104567890", "310 456 7890", "80012345", "Ana", "ANA MARIA PEREZ", "Pérez",
+            "ana.perez@gmail.com", "1012345678"]  # fmt: skip
+"""A customer's phone, account, names and address, as a shifted column would carry them."""
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=st.sampled_from(sorted(HEADERS)),
+    body=st.lists(st.lists(st.sampled_from(PERSONAL), min_size=1, max_size=14), max_size=4),
+    good=st.lists(st.sampled_from(["01/12/2026 08:00", "hogar", "CRM-1", "9", "10"]), max_size=6),
+)
+def test_no_rejection_repeats_a_customers_personal_data(
+    tmp_path: Path, name: str, body: list[list[str]], good: list[str]
+) -> None:
+    """Issue 11 #8: rejection reasons name the field and the row, never the value when it
+    could be a phone, an account, a name or an address."""
+    reader_class, header = HEADERS[name]
+    path = tmp_path / name
+    path.write_text(_csv(header, [good + row for row in body]), encoding="utf-8")
+    for item in _consume(reader_class(path)):
+        if isinstance(item, RejectedRow):
+            for value in PERSONAL:
+                assert value not in item.reason, (item.field, item.reason)
+        elif isinstance(item, IntakeRecord):
+            refusal = ""
+            try:
+                ingested_from(item, T0)
+            except DomainError as error:
+                refusal = str(error)
+            assert not [value for value in PERSONAL if value in refusal], refusal
+
+
+# --- a second run adds nothing --------------------------------------------------------------
+
+_DATES = ["01/12/2026 08:00", "02/12/2026 09:30", "31/02/2026 10:00", "", "2026-12-03T11:00"]
+PLAUSIBLE: dict[str, tuple[str, list[list[str]]]] = {
+    "crm.csv": (HEADERS["crm.csv"][1], [
+        ["K3", "K4", "K5", "K4 "], _DATES, ["80012345", "80099999", ""], ["hogar", "movil", "x"],
+        ["Ana", "Luis"], ["Cobro", "Falla", "Cobro "], ["Cobro raro", ""], _DATES,
+        ["", "front.1"], ["", "vp.clientes@claro.com.co", "a@b.co, c@d.co"], [""], [""]]),
+    "surveys.csv": (HEADERS["surveys.csv"][1], [
+        ["K1", "K2", "K9"], ["S1", "S2", "S3"], _DATES, ["0", "9", "10", "11"], ["1", "5", "6"],
+        ["si", "no", ""]]),
+    "quality.csv": (HEADERS["quality.csv"][1], [
+        ["K1", "K2"], ["M1", "M2"], _DATES, ["ana.p", "luis.r"], ["80", "95.5", "101"]]),
+    "roster.csv": ("asesor;equipo;cargo;fecha_ingreso;fecha_retiro;motivo_retiro", [
+        ["ana.p", "luis.r"], ["Premium Hogar"], ["Asesor", "Supervisor", "Chef"],
+        ["01/02/2025", "01/12/2026", ""], ["", "30/11/2026"], ["", "Renuncia"]]),
+    "shifts.csv": ("asesor;fecha;hora_inicio;hora_fin;novedad", [
+        ["maria.b", "sofia.t", "luis.r"], ["01/12/2026", "02/12/2026"], ["07:00", "25:00"],
+        ["16:00"],
+        ["", "ausencia"]]),
+    "practices.csv": ("id_registro;practica;responsable;fecha;duracion", [
+        ["PG-1", "PG-2", "PG-3"], ["Diálogo diario", "Confirmación de proceso"],
+        ["laura.s", "carlos.m"], _DATES, ["15", "30", "x"]]),
+}  # fmt: skip
+
+
+@st.composite
+def plausible_files(draw: st.DrawFn) -> tuple[str, str]:
+    name = draw(st.sampled_from(sorted(PLAUSIBLE)))
+    header, columns = PLAUSIBLE[name]
+    row = st.tuples(*(st.sampled_from(values) for values in columns)).map(list)
+    return name, _csv(header, draw(st.lists(row, min_size=1, max_size=8)))
+
+
+def _import(office: Any, name: str, path: Path) -> None:
+    from application.surveys import import_monitorings, import_surveys
+    from application.team import import_practices, import_roster, import_shifts
+
+    reader_class = HEADERS[name][0]
+    run = {
+        "crm.csv": office.ingest,
+        "surveys.csv": lambda items: import_surveys(office, items),
+        "quality.csv": lambda items: import_monitorings(office, items),
+        "roster.csv": lambda items: import_roster(office, items),
+        "shifts.csv": lambda items: import_shifts(office, items),
+        "practices.csv": lambda items: import_practices(office, items),
+    }[name]
+    run(reader_class(path).items())
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(file=plausible_files())
+def test_a_second_run_of_any_import_adds_nothing(tmp_path: Path, file: tuple[str, str]) -> None:
+    """Issue 11: rows of every import, good, bad and repeated; importing the same file again
+    records no event (a shifts file with two rows for one agent and day added some)."""
+    from adapters.clock import FixedClock
+    from entrypoints.bootstrap import bootstrap
+    from entrypoints.settings import load_settings
+    from tests.conftest import record
+
+    name, text = file
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    clock = FixedClock(T0.replace(month=12, day=4))  # after every date above
+    with bootstrap(load_settings(environ={}, database_url="memory"), clock=clock) as office:
+        office.ingest([record("K1"), record("K2", account="80099999")])  # surveys' cases
+        _import(office, "roster.csv", EXAMPLES / "roster.csv")  # shifts' and practices' people
+        _import(office, name, path)
+        first = office.store.last_position()
+        clock.advance(timedelta(hours=1))
+        _import(office, name, path)
+        assert office.store.last_position() == first
