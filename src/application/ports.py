@@ -7,7 +7,7 @@ knows which database is behind a port.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -50,6 +50,11 @@ class CaseStore(Protocol):
 
     def history(self, case_id: uuid.UUID) -> Sequence[CaseEvent]:
         """Every event of the case, oldest first (empty when there is no such case)."""
+        ...
+
+    def events_of(self, case_id: uuid.UUID, *, after: int = 0) -> Iterator[CaseEvent]:
+        """The case's events after version `after`, oldest first, read a page at a time: a
+        long history in constant memory."""
         ...
 
     def stream(self, stream_id: uuid.UUID) -> Sequence[TeamEvent]:

@@ -7,8 +7,9 @@ re-implements a rule. Domain errors come out as the typed exceptions of `domain.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import attrs
@@ -252,6 +253,16 @@ class Backoffice:
         if not events:
             raise CaseNotFound(str(reference))
         return events
+
+    def history_stream(self, reference: str | uuid.UUID) -> Iterator[CaseEvent]:
+        """`history`, read a page at a time (a case of any length in constant memory). The
+        first event is read now, so an unknown case fails here, not halfway through."""
+        case_id = reference if isinstance(reference, uuid.UUID) else self.resolve(reference)
+        events = self.store.events_of(case_id)
+        first = next(events, None)
+        if first is None:
+            raise CaseNotFound(str(reference))
+        return itertools.chain([first], events)
 
     def cases(self, query: CaseQuery | None = None) -> Sequence[CaseSummary]:
         self.catch_up()

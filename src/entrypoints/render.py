@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -190,27 +191,31 @@ TABLE_MAX_EVENTS = 300
 is slow to lay out and no easier to read."""
 
 
-def show_history(console: Console, events: Sequence[CaseEvent]) -> None:
-    title = f"History of case {events[0].originator_id}"
-    rows = (
-        (
-            str(entry["version"]), local(event.timestamp), entry["actor"], entry["event"],
-            ", ".join(f"{k}={_short(v)}" for k, v in entry["data"].items() if v is not None),
-        )
-        for entry, event in zip(history_entries(events), events, strict=True)
-    )  # fmt: skip
-    if len(events) > TABLE_MAX_EVENTS:
+def show_history(console: Console, events: Iterable[CaseEvent], *, count: int) -> None:
+    """A table; past `TABLE_MAX_EVENTS` events, plain lines written as they are read."""
+    events = iter(events)
+    head = list(itertools.islice(events, TABLE_MAX_EVENTS + 1))
+    if not head:
+        return
+    title = f"History of case {head[0].originator_id}"
+    if len(head) > TABLE_MAX_EVENTS:
         file = console.file
-        file.write(f"{title} ({len(events)} events; # · time (Bogotá) · actor · event · data)\n")
-        for row in rows:
-            file.write("  ".join(row) + "\n")
+        file.write(f"{title} ({count} events; # · time (Bogotá) · actor · event · data)\n")
+        for event in itertools.chain(head, events):
+            file.write("  ".join(_history_row(event)) + "\n")
         return
     table = Table(title=title, title_justify="left")
     for column in ("#", "time (Bogotá)", "actor", "event", "data"):
         table.add_column(column)
-    for row in rows:
-        table.add_row(*row)
+    for event in head:
+        table.add_row(*_history_row(event))
     console.print(table)
+
+
+def _history_row(event: CaseEvent) -> tuple[str, ...]:
+    [entry] = history_entries([event])
+    data = ", ".join(f"{k}={_short(v)}" for k, v in entry["data"].items() if v is not None)
+    return str(entry["version"]), local(event.timestamp), entry["actor"], entry["event"], data
 
 
 def _short(value: Any) -> str:

@@ -7,7 +7,7 @@ persistence module. The domain's events are saved as they are: no aggregate clas
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from eventsourcing.application import Application
@@ -19,6 +19,9 @@ from application.ports import AnyEvent, ConcurrencyConflict, LoggedEvent
 from domain.events import CaseEvent
 from domain.roster import TeamEvent
 from domain.state import CaseState, fold
+
+HISTORY_PAGE = 1_000
+"""Events read at a time when a history is streamed."""
 
 
 class CasesApplication(Application[uuid.UUID]):
@@ -64,6 +67,14 @@ class EventSourcedCaseStore:
     def history(self, case_id: uuid.UUID) -> Sequence[CaseEvent]:
         events: list[Any] = list(self.app.events.get(case_id))
         return events
+
+    def events_of(self, case_id: uuid.UUID, *, after: int = 0) -> Iterator[CaseEvent]:
+        while True:
+            page: list[Any] = list(self.app.events.get(case_id, gt=after, limit=HISTORY_PAGE))
+            yield from page
+            if len(page) < HISTORY_PAGE:
+                return
+            after = page[-1].originator_version
 
     def stream(self, stream_id: uuid.UUID) -> Sequence[TeamEvent]:
         events: list[Any] = list(self.app.events.get(stream_id))

@@ -63,11 +63,13 @@ def case_show(
 @case_app.command("history")
 def case_history(case: CaseArg, as_json: JsonOption = False) -> None:
     """Every event of the case with time, actor and data: the auditor's view."""
-    events = current_office().history(case)
+    office = current_office()
+    case_id = office.resolve(case)
+    events = office.history_stream(case_id)  # a page at a time: any length
     if as_json:
         render.dump_json(out, render.history_entries(events))
     else:
-        render.show_history(out, events)
+        render.show_history(out, events, count=office.case(case_id).version)
 
 
 # --- agent actions ---------------------------------------------------------------------------
