@@ -8,7 +8,9 @@
 (b) bulk import of the NYC Council casework file mapped onto a CRM export (skipped when the
     file is absent): cases/s and peak RSS, vs reading only and raw sqlite3 inserts;
 (c) read latency of a 50-event case on a ~10k-event store vs a ~1M-event store;
-(d) projection rebuild from zero (case index, indicators) vs reading the raw log.
+(d) projection rebuild from zero (case index, indicators) vs reading the raw log;
+(e) a 10,000-event case (`office.case`, `case show`, `case history`: latency, wall time, peak
+    RSS against a 1,000-event case) and `cases --json` over 10,000 cases, vs plain json.dumps.
 
 The full run takes a few minutes on two cores; `--quick` (smaller sizes, 30k import rows)
 about a minute. A Markdown report goes to stdout and to `--out`. SQLite files live in fresh
@@ -24,10 +26,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import commands, imports, nyc, projections, reads
+from bench import commands, imports, long_cases, nyc, projections, reads
 from bench.common import REPO_ROOT, Section, machine, temp_dir
 
-PARTS = ("a", "b", "c", "d")
+PARTS = ("a", "b", "c", "d", "e")
 DEFAULT_OUT = REPO_ROOT / "bench" / "results" / "latest.md"
 
 
@@ -35,7 +37,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (about a minute)")
     parser.add_argument(
-        "--only", default=",".join(PARTS), help="parts to run, comma-separated (default a,b,c,d)"
+        "--only",
+        default=",".join(PARTS),
+        help=f"parts to run, comma-separated (default {','.join(PARTS)})",
     )
     parser.add_argument(
         "--nyc", type=Path, default=nyc.DEFAULT_PATH, help="the NYC Council casework .csv.gz"
@@ -95,8 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sections.append(section)
             elif part == "c":
                 sections.append(reads.run(root, args.quick))
-            else:
+            elif part == "d":
                 sections.append(projections.run(root, args.quick))
+            else:
+                sections.append(long_cases.run(root, args.quick))
         durations[part] = time.perf_counter() - started
         print(f"part ({part}) done in {durations[part]:,.1f} s", file=sys.stderr, flush=True)
 
