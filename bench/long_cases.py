@@ -65,6 +65,10 @@ from entrypoints.settings import load_settings
 
 TARGET_CASE_MS = 50.0
 TARGET_CONSTANT = 1.10
+TARGET_HELP_S = 0.3
+"""`backoffice --help`, start-up alone (issue: 0.72 s before imports were made lazy)."""
+TARGET_COMMAND_S = 0.6
+"""A command on SQLite, start to end (`case show` of a small case)."""
 APPEND_BATCH = 2_000
 
 
@@ -387,6 +391,10 @@ class LongCaseRun:
     """Source key -> "show", "json" (history), "text" (history), "base" (plain json.dumps)."""
     floor: Probe
     history_files: dict[str, Path]
+    help: Probe
+    """`backoffice --help`: the start-up of the command line alone."""
+    python: Probe
+    """`python -c pass`: the interpreter's own start-up, the start-up rows' baseline."""
 
 
 @dataclass
@@ -422,8 +430,11 @@ def measure_long_case(root: Path, out: Path, sizes: Sizes) -> LongCaseRun:
             "base": Probe("base", baseline_command(saved), out / f"{key}.baseline.json"),
         }
     floor = Probe("floor", [*cli, "case", "show", store.floor_key], out / "floor.txt")
-    run_rounds([*(p for group in probes.values() for p in group.values()), floor], sizes.rounds)
-    return LongCaseRun(store, in_process, cold_show, probes, floor, history_files)
+    help_ = Probe("help", [*bo, "--help"], out / "help.txt")
+    python = Probe("python", [sys.executable, "-c", "pass"], out / "python.txt")
+    everything = [*(p for group in probes.values() for p in group.values()), floor, help_, python]
+    run_rounds(everything, sizes.rounds)
+    return LongCaseRun(store, in_process, cold_show, probes, floor, history_files, help_, python)
 
 
 def measure_list(root: Path, out: Path, sizes: Sizes) -> ListRun:
@@ -517,6 +528,18 @@ def report_commands(section: Section, got: LongCaseRun, sizes: Sizes) -> None:
         f"`backoffice case show {got.store.floor_key}` (intake events only): the command's "
         "floor, wall time / peak RSS",
         got.floor.text(),
+        f"`python -c pass`: {got.python.text()}",
+        ratio(got.floor.wall / got.python.wall),
+        f"< {TARGET_COMMAND_S:.1f} s",
+        verdict(got.floor.wall < TARGET_COMMAND_S),
+    )
+    section.add(
+        "`backoffice --help`: start-up, wall time / peak RSS",
+        got.help.text(),
+        f"`python -c pass`: {got.python.text()}",
+        ratio(got.help.wall / got.python.wall),
+        f"< {TARGET_HELP_S:.1f} s",
+        verdict(got.help.wall < TARGET_HELP_S),
     )
     big, small = got.probes[long_key], got.probes[short_key]
     base_growth = big["base"].rss / small["base"].rss

@@ -17,7 +17,6 @@ from typing import Any
 
 from adapters.sql_view import (
     Cursor,
-    PostgresView,
     SQLiteView,
     SqlView,
     dt,
@@ -410,12 +409,8 @@ class SQLiteCaseIndex(_CaseIndex, SQLiteView):
     pass
 
 
-class PostgresCaseIndex(_CaseIndex, PostgresView):
-    pass
-
-
-def open_case_index(env: Mapping[str, str]) -> SQLiteCaseIndex | PostgresCaseIndex:
+def open_case_index(env: Mapping[str, str]) -> _CaseIndex:
     """Build the index for the environment (`PERSISTENCE_MODULE` and its settings)."""
-    view = open_view(env, "CaseIndex", SQLiteCaseIndex, PostgresCaseIndex)
-    assert isinstance(view, SQLiteCaseIndex | PostgresCaseIndex)
+    view = open_view(env, "CaseIndex", SQLiteCaseIndex, "PostgresCaseIndex")
+    assert isinstance(view, _CaseIndex)
     return view

@@ -15,7 +15,6 @@ from typing import Any
 
 from adapters.sql_view import (
     Cursor,
-    PostgresView,
     SQLiteView,
     SqlView,
     dt,
@@ -460,11 +459,7 @@ class SQLiteIndicatorView(_IndicatorView, SQLiteView):
     pass
 
 
-class PostgresIndicatorView(_IndicatorView, PostgresView):
-    pass
-
-
-def open_indicator_view(env: Mapping[str, str]) -> SQLiteIndicatorView | PostgresIndicatorView:
-    view = open_view(env, "Indicators", SQLiteIndicatorView, PostgresIndicatorView)
-    assert isinstance(view, SQLiteIndicatorView | PostgresIndicatorView)
+def open_indicator_view(env: Mapping[str, str]) -> _IndicatorView:
+    view = open_view(env, "Indicators", SQLiteIndicatorView, "PostgresIndicatorView")
+    assert isinstance(view, _IndicatorView)
     return view

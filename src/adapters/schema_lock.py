@@ -16,13 +16,17 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psycopg
+if TYPE_CHECKING:
+    import psycopg
 
 _LOCK_KEY = 0x6261636B6F6666  # "backoff", any fixed 64-bit number shared by every process
 
 
 def connect(env: Mapping[str, str]) -> psycopg.Connection[tuple[object, ...]]:
+    import psycopg  # here: a process on SQLite never loads the driver
+
     return psycopg.connect(
         host=env["POSTGRES_HOST"],
         port=int(env["POSTGRES_PORT"]),

@@ -13,11 +13,13 @@ import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
-
-import psycopg
+from typing import TYPE_CHECKING
 
 from adapters.schema_lock import connect
 from application.outbox import InProcessLock, SenderLock
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 class PostgresSenderLock:

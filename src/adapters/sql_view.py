@@ -10,17 +10,14 @@ UTC text, so text order is time order on both backends.
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Tracking
-from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from eventsourcing.utils import Environment
-from psycopg.sql import SQL
 
 from adapters.sqlite_bulk import write_transaction
 from application.ports import AnyEvent, ConcurrencyConflict, LoggedEvent
@@ -146,59 +143,19 @@ class SQLiteView(SqlView, SQLiteTrackingRecorder):
         return [*super().construct_create_table_statements(), *self.tables]
 
 
-class PostgresView(SqlView, PostgresTrackingRecorder):
-    placeholder = "%s"
-
-    @contextmanager
-    def _write_transaction(self, rows: int) -> Iterator[Any]:
-        """One projector writes this view at a time: processes that catch it up together
-        take turns (a transaction-scoped advisory lock) instead of locking its rows in
-        different orders and deadlocking; the next one then finds the position moved on."""
-        with self._transaction(commit=True) as c:
-            c.execute("SELECT pg_advisory_xact_lock(%s)", (self._writers_key(),))
-            yield c
-
-    def _writers_key(self) -> int:
-        digest = hashlib.sha256(f"backoffice view {self.tracking_table_name}".encode()).digest()
-        return int.from_bytes(digest[:8], "big", signed=True)
-
-    def reset(self) -> None:
-        with self._write_transaction(0) as c:
-            for statement in self.tables:
-                if statement.startswith("CREATE TABLE"):
-                    c.execute(f"DELETE FROM {statement.split()[5]}")
-            c.execute(self._sql(self._delete_tracking_sql()), (UPSTREAM,))
-
-    def create_table(self) -> None:
-        """Run the DDL only when something is missing: it locks what running workers write."""
-        names = [self.tracking_table_name, *(statement.split()[5] for statement in self.tables)]
-        with self.datastore.transaction(commit=False) as c:
-            for name in names:
-                c.execute("SELECT to_regclass(%s) AS found", (name,))
-                if c.fetchone()["found"] is None:
-                    break
-            else:
-                return
-        super().create_table()
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.sql_create_statements.extend(SQL(statement).format() for statement in self.tables)
-
-    def _in(self, column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
-        return f"{column} = ANY(?)", [list(values)]
-
-    def _delete_tracking_sql(self) -> str:
-        return f"DELETE FROM {self.tracking_table_name} WHERE application_name = ?"
-
-
 def open_view(
-    env: Mapping[str, str], name: str, sqlite: type[SQLiteView], postgres: type[PostgresView]
+    env: Mapping[str, str], name: str, sqlite: type[SQLiteView], postgres: str
 ) -> SqlView:
-    """Build a view for the environment (`PERSISTENCE_MODULE` and its settings)."""
+    """Build a view for the environment (`PERSISTENCE_MODULE` and its settings). `postgres`
+    names its PostgreSQL class in `adapters.postgres_views`, imported (with the driver) only
+    when the environment is PostgreSQL: a command on SQLite never loads it."""
     factory = InfrastructureFactory.construct(Environment(name, dict(env)))
     module = env.get("PERSISTENCE_MODULE", "")
-    cls: type[SqlView] = postgres if module.endswith("postgres") else sqlite
+    cls: type[SqlView] = sqlite
+    if module.endswith("postgres"):
+        from adapters import postgres_views
+
+        cls = getattr(postgres_views, postgres)
     view = factory.tracking_recorder(cls)  # type: ignore[arg-type]
     assert isinstance(view, SqlView)
     return view

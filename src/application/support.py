@@ -15,7 +15,6 @@ records the findings. `resolve` takes one of the five routes, exactly:
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -48,17 +47,18 @@ from domain.calendar import BOGOTA
 from domain.decisions import clean_text, require_open
 from domain.errors import InvalidValue, RuleViolation
 from domain.state import CaseState, WriteStatus
-from domain.values import Actor, Category, EscalationTarget, Priority, Subcategory, VisitKind
+from domain.values import (
+    Actor,
+    Category,
+    EscalationTarget,
+    Priority,
+    Service,
+    Subcategory,
+    SupportRoute,
+    VisitKind,
+)
 
 T = TypeVar("T")
-
-
-class SupportRoute(enum.StrEnum):
-    PLATFORM_SINGLE = "platform_single"
-    SECTOR = "sector"
-    PHYSICAL = "physical"
-    INVENTORY = "inventory"
-    NOT_CLARO = "not_claro"
 
 
 def diagnosis_findings(d: Diagnosis) -> tuple[tuple[str, ...], bool]:
@@ -82,17 +82,6 @@ def diagnosis_findings(d: Diagnosis) -> tuple[tuple[str, ...], bool]:
 
 REASON_MAX_LENGTH = 1_900
 """A support route's reason: what the escalation adds to it still fits its 2,000 characters."""
-
-
-class Service(enum.StrEnum):
-    """The services a support case can be about (§5)."""
-
-    INTERNET = "internet"
-    TV = "tv"
-    VOZ = "voz"
-    TELEFONIA = "telefonia"
-    APLICACIONES = "aplicaciones"
-    DATOS = "datos"
 
 
 def diagnosis_facts(d: Diagnosis) -> tuple[tuple[str, str], ...]:

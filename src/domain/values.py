@@ -225,3 +225,24 @@ def require_aware(name: str, value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidValue(name, "needs a time zone (a naive date-time is ambiguous)")
     return value
+
+
+class SupportRoute(enum.StrEnum):
+    """The five routes of a support case after its diagnosis (§5)."""
+
+    PLATFORM_SINGLE = "platform_single"
+    SECTOR = "sector"
+    PHYSICAL = "physical"
+    INVENTORY = "inventory"
+    NOT_CLARO = "not_claro"
+
+
+class Service(enum.StrEnum):
+    """The services a support case can be about (§5)."""
+
+    INTERNET = "internet"
+    TV = "tv"
+    VOZ = "voz"
+    TELEFONIA = "telefonia"
+    APLICACIONES = "aplicaciones"
+    DATOS = "datos"

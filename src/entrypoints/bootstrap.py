@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from adapters.calendar_co import colombian_calendar
 from adapters.case_index import open_case_index
@@ -27,34 +27,27 @@ from adapters.config_files import (
 )
 from adapters.eventstore.store import EventSourcedCaseStore
 from adapters.indicator_view import open_indicator_view
-from adapters.mail.directory import ContactDirectory, DirectoryError
-from adapters.mail.files import FolderMailer
-from adapters.mail.smtp import SmtpMailer, SmtpSettings
 from adapters.schema_lock import schema_lock, without_ddl_when_ready
-from adapters.sender_lock import sender_lock
-from adapters.systems.http import (
-    HttpAccounts,
-    HttpDiagnostics,
-    HttpScheduling,
-    HttpSettings,
-    HttpTickets,
-    JsonClient,
-)
-from adapters.tracking import TrackedPosition
 from application.indicators import IndicatorRules
 from application.mail import Mailer
-from application.outbox import Outbox
 from application.outside import AC, DIAGNOSTICADOR, DIME, RR, WFM, OutsideSystems, OutsideWriter
 from application.ports import Clock
-from application.pqr import PqrDesk
-from application.sac import SacDesk
 from application.service import Backoffice, Policies
-from application.support import SupportDesk
 from domain.calendar import SATURDAY_SUNDAY
 from domain.deadlines import DeadlineRules, RegulatoryClocks
 from domain.decisions import FollowUpRules
 from entrypoints.index_worker import ProcessIndexWorker
 from entrypoints.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from adapters.mail.directory import ContactDirectory
+    from adapters.systems.http import JsonClient
+    from adapters.tracking import TrackedPosition
+    from application.outbox import Outbox
+    from application.pqr import PqrDesk
+    from application.sac import SacDesk
+    from application.support import SupportDesk
+
 
 T = TypeVar("T")
 
@@ -132,6 +125,11 @@ def _policies(settings: Settings, year: int) -> Policies:
 
 def build_outbox(office: Backoffice, settings: Settings, *, mailer: Mailer | None = None) -> Outbox:
     """The outbox for these settings; `mailer` overrides the configured one (tests, demo)."""
+    from adapters.mail.files import FolderMailer
+    from adapters.mail.smtp import SmtpMailer, SmtpSettings
+    from adapters.sender_lock import sender_lock
+    from application.outbox import Outbox
+
     if settings.mailer not in ("folder", "smtp"):
         raise SettingsError(f"mailer: {settings.mailer!r} is not folder or smtp")
     if mailer is None and settings.mailer == "smtp":
@@ -165,6 +163,8 @@ def build_outbox(office: Backoffice, settings: Settings, *, mailer: Mailer | Non
 def outbox_position(settings: Settings) -> TrackedPosition:
     """Where the outbox is in the log (its own table), without a mailer or a directory: what
     `projections status` needs."""
+    from adapters.tracking import TrackedPosition
+
     owner_only_files(settings)
     with schema_lock(settings.store_env()):
         env = without_ddl_when_ready(settings.tracking_env("Outbox"), ("outbox_tracking",))
@@ -172,6 +172,8 @@ def outbox_position(settings: Settings) -> TrackedPosition:
 
 
 def _client(settings: Settings, system: str, url: str | None) -> JsonClient | None:
+    from adapters.systems.http import HttpSettings, JsonClient
+
     if not url:
         return None
     return JsonClient(
@@ -187,6 +189,13 @@ def _client(settings: Settings, system: str, url: str | None) -> JsonClient | No
 def outside_systems(settings: Settings, *needed: str) -> OutsideSystems:
     """Claro's systems over the configured HTTP gateways; each of `needed` (RR, AC, DIME,
     Diagnosticador, WFM) must have its URL set."""
+    from adapters.systems.http import (
+        HttpAccounts,
+        HttpDiagnostics,
+        HttpScheduling,
+        HttpTickets,
+    )
+
     urls = {
         RR: ("BACKOFFICE_RR_URL", settings.rr_url),
         AC: ("BACKOFFICE_AC_URL", settings.ac_url),
@@ -222,6 +231,8 @@ def outside_writer(office: Backoffice, settings: Settings) -> OutsideWriter | No
 
 
 def contact_matrix(settings: Settings) -> ContactDirectory:
+    from adapters.mail.directory import ContactDirectory, DirectoryError
+
     matrix = settings.contact_matrix_path()
     try:
         return ContactDirectory.load(matrix) if matrix else ContactDirectory({}, (), None)
@@ -231,6 +242,8 @@ def contact_matrix(settings: Settings) -> ContactDirectory:
 
 def build_sac_desk(office: Backoffice, settings: Settings) -> SacDesk:
     """SAC over the configured RR (AC for móvil cases) and DIME gateways."""
+    from application.sac import SacDesk
+
     return SacDesk(office, outside_systems(settings, RR), contact_matrix(settings))
 
 
@@ -239,9 +252,13 @@ def build_support_desk(
 ) -> SupportDesk:
     """Support over the configured Diagnosticador, RR, DIME and WFM gateways (`needed` must
     be set)."""
+    from application.support import SupportDesk
+
     systems = outside_systems(settings, *needed)
     return SupportDesk(office, systems, contact_matrix(settings))
 
 
 def build_pqr_desk(office: Backoffice, settings: Settings) -> PqrDesk:
+    from application.pqr import PqrDesk
+
     return PqrDesk(office, outside_systems(settings, RR), contact_matrix(settings))

@@ -40,7 +40,7 @@ from application.ports import CaseQuery
 from application.pqr import PqrDesk, SalesDesk
 from application.sac import SacDesk
 from application.service import Backoffice
-from application.support import SupportDesk, SupportRoute
+from application.support import SupportDesk
 from application.systems import (
     AccountServices,
     BillingStatus,
@@ -62,6 +62,7 @@ from domain.values import (
     Category,
     Resolution,
     Subcategory,
+    SupportRoute,
 )
 from entrypoints.bootstrap import bootstrap, build_outbox, contact_matrix
 from entrypoints.settings import Settings, load_settings

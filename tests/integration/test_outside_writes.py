@@ -29,7 +29,7 @@ from application.outside import OutsideSystems
 from application.pqr import PqrDesk
 from application.sac import SacDesk
 from application.service import Backoffice
-from application.support import SupportDesk, SupportRoute
+from application.support import SupportDesk
 from application.systems import Diagnosis, Slot, SystemUnavailable
 from domain.errors import DomainError
 from domain.events import OutsideWriteRequested
@@ -41,6 +41,7 @@ from domain.values import (
     LineOfBusiness,
     Resolution,
     Subcategory,
+    SupportRoute,
 )
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings

@@ -18,7 +18,7 @@ from adapters.systems.memory import (
 )
 from application.mail import compose
 from application.outside import OutsideSystems
-from application.support import Service, SupportDesk, SupportRoute
+from application.support import SupportDesk
 from application.systems import Diagnosis, MassOutage, Slot, TicketKind
 from domain.errors import RuleViolation
 from domain.events import AccountChecked, ClockStopped, Escalated, VisitScheduled
@@ -28,7 +28,9 @@ from domain.values import (
     ClockKind,
     EscalationTarget,
     Resolution,
+    Service,
     Subcategory,
+    SupportRoute,
     VisitKind,
 )
 from entrypoints.bootstrap import bootstrap

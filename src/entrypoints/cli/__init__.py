@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import sys
 
-from eventsourcing.persistence import PersistenceError
-
-from application.systems import SystemRefused, SystemUnavailable
 from domain.errors import CaseNotFound, DomainError, InvalidValue
 from entrypoints.cli import branches, case_commands, operations, projections, shared, team
 from entrypoints.cli.shared import (
@@ -27,7 +24,6 @@ from entrypoints.cli.shared import (
     app,
     err,
 )
-from entrypoints.settings import SettingsError, redacted_text
 
 __all__ = [
     "app",
@@ -54,26 +50,40 @@ def main(argv: list[str] | None = None) -> int:
         code = _fail(str(error), BAD_INPUT)
     except DomainError as error:
         code = _fail(str(error), REFUSED)
-    except SettingsError as error:
-        code = _fail(str(error), UNAVAILABLE)
-    except SystemUnavailable as error:
-        code = _fail(f"{error}; recorded on the case as pending", UNAVAILABLE)
-    except SystemRefused as error:
-        code = _fail(str(error), REFUSED)
-    except (PersistenceError, OSError) as error:
-        code = _fail(f"storage unavailable: {_first_line(error)}", UNAVAILABLE)
     except Exception as error:
-        # The database driver's own errors (a full or unreachable server, a pool that timed
-        # out), checked by module so that no command imports the driver to say so.
-        if not type(error).__module__.startswith(("psycopg", "eventsourcing")):
-            raise
-        code = _fail(f"storage unavailable: {_first_line(error)}", UNAVAILABLE)
+        code = _failure(error)
     finally:
         shared.close_session()
     return code
 
 
+def _failure(error: Exception) -> int:
+    """The exit code of an error of the settings, a system or the storage (the modules that
+    define them are imported here, when one happens: not for every command)."""
+    from eventsourcing.persistence import PersistenceError
+
+    from application.systems import SystemRefused, SystemUnavailable
+    from entrypoints.settings import SettingsError
+
+    if isinstance(error, SettingsError):
+        return _fail(str(error), UNAVAILABLE)
+    if isinstance(error, SystemUnavailable):
+        return _fail(f"{error}; recorded on the case as pending", UNAVAILABLE)
+    if isinstance(error, SystemRefused):
+        return _fail(str(error), REFUSED)
+    # The database driver's own errors (a full or unreachable server, a pool that timed out)
+    # are told by their module, so that no command imports the driver to say so.
+    storage = isinstance(error, PersistenceError | OSError) or type(error).__module__.startswith(
+        ("psycopg", "eventsourcing")
+    )
+    if not storage:
+        raise error
+    return _fail(f"storage unavailable: {_first_line(error)}", UNAVAILABLE)
+
+
 def _first_line(error: BaseException) -> str:
+    from entrypoints.settings import redacted_text
+
     text = str(error).strip().splitlines()
     return redacted_text(text[0] if text else type(error).__name__)
 

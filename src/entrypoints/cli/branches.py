@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR
-from application.pqr import SalesDesk
-from application.sac import SacDesk
-from application.support import Service, SupportRoute
-from domain.values import Actor, VisitKind
-from entrypoints import render
-from entrypoints.bootstrap import (
-    build_pqr_desk,
-    build_sac_desk,
-    build_support_desk,
-    contact_matrix,
-)
+from domain.values import Actor, Service, SupportRoute, VisitKind  # in the commands' signatures
 from entrypoints.cli.shared import (
     ActorOption,
     CaseArg,
@@ -33,8 +22,13 @@ from entrypoints.cli.shared import (
     support_app,
 )
 
+if TYPE_CHECKING:
+    from application.sac import SacDesk
+
 
 def _desk() -> SacDesk:
+    from entrypoints.bootstrap import build_sac_desk
+
     office = current_office()
     return build_sac_desk(office, current_settings())
 
@@ -49,6 +43,8 @@ def sac_check(
     as_json: JsonOption = False,
 ) -> None:
     """Read RR for the case's subcategory (cartera, facturación, recaudo) and record it."""
+    from entrypoints import render
+
     check = _desk().check(case, actor=Actor.agent(actor), inconsistent=inconsistent)
     if as_json:
         render.dump_json(
@@ -123,6 +119,8 @@ def support_diagnose(
     """Read the Diagnosticador (and RR's services and equipment, F10) and record the findings:
     which service fails and whether RR has it, mass faults and maintenance, the modem, the
     neighbours' signal, the TV technology; for inventory, the serials against RR."""
+    from entrypoints.bootstrap import build_support_desk
+
     desk = build_support_desk(current_office(), current_settings())
     _, result = desk.diagnose(
         case, actor=Actor.agent(actor), service=service, serials=tuple(serial or ()),
@@ -147,6 +145,8 @@ def support_resolve(
     as_json: JsonOption = False,
 ) -> None:
     """One of the five routes: platform_single, sector, physical, inventory, not_claro."""
+    from entrypoints.bootstrap import build_support_desk
+
     desk = build_support_desk(current_office(), current_settings())
     resolution = desk.resolve(
         case, route, reason=reason, actor=Actor.agent(actor), visit=visit, slot_id=slot
@@ -165,6 +165,9 @@ def support_slots(
     as_json: JsonOption = False,
 ) -> None:
     """The visit slots WFM offers, to agree one with the customer (then resolve --slot)."""
+    from entrypoints import render
+    from entrypoints.bootstrap import build_support_desk
+
     desk = build_support_desk(current_office(), current_settings(), needed=("WFM",))
     offered = desk.slots(case, actor=Actor.agent(actor), visit=visit, window_days=days)
     if as_json:
@@ -194,6 +197,8 @@ def support_crm_visit(
 ) -> None:
     """The visit the operation's CRM booked after a no-slot escalation: recorded, and the
     escalation answered."""
+    from entrypoints.bootstrap import build_support_desk
+
     desk = build_support_desk(current_office(), current_settings(), needed=())
     result = desk.visit_booked_by_crm(
         case, escalation_id=escalation, kind=kind, slot_start=parse_when(start),
@@ -210,6 +215,8 @@ def pqr_redirect(
     as_json: JsonOption = False,
 ) -> None:
     """Branch A: correctly escalated; redirect to the responsible area with an e-mail."""
+    from entrypoints.bootstrap import build_pqr_desk
+
     desk = build_pqr_desk(current_office(), current_settings())
     report_done(desk.redirect(case, reason=reason, actor=Actor.agent(actor)), as_json)
 
@@ -229,6 +236,8 @@ def pqr_correct(
     as_json: JsonOption = False,
 ) -> None:
     """Branch B: after talking to the customer, correct the marking, notes and area."""
+    from entrypoints.bootstrap import build_pqr_desk
+
     office = current_office()
     desk = build_pqr_desk(office, current_settings())
     when = parse_when(contacted_at) if contacted_at else office.clock.now()
@@ -247,6 +256,8 @@ def pqr_agree(
     as_json: JsonOption = False,
 ) -> None:
     """Branch C: record the agreement; it is notified as the PQR's answer."""
+    from entrypoints.bootstrap import build_pqr_desk
+
     desk = build_pqr_desk(current_office(), current_settings())
     report_done(desk.agree(case, agreement=agreement, actor=Actor.agent(actor)), as_json)
 
@@ -260,6 +271,10 @@ def sales_escalate(
     as_json: JsonOption = False,
 ) -> None:
     """To the sales area (contact matrix), with a follow-up with the customer."""
+    from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR
+    from application.pqr import SalesDesk
+    from entrypoints.bootstrap import contact_matrix
+
     office = current_office()
     desk = SalesDesk(office, contact_matrix(current_settings()))
     due = parse_when(follow_up, bare_date_hour=FOLLOW_UP_BARE_DATE_HOUR)

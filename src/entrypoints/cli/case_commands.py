@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR
-from application.calls import open_from_call, raise_new_request
-from application.outside import OutsideWriter, settle_by_hand
-from application.service import CommandResult
-from application.typification import Notes, Typification
 from domain.errors import InvalidValue, RuleViolation
-from domain.state import CaseState
 from domain.values import (
     Actor,
     Category,
@@ -25,8 +19,6 @@ from domain.values import (
     Subcategory,
     VisitKind,
 )
-from entrypoints import render
-from entrypoints.bootstrap import outside_systems
 from entrypoints.cli.shared import (
     ActorOption,
     CaseArg,
@@ -41,6 +33,10 @@ from entrypoints.cli.shared import (
     report_done,
 )
 
+if TYPE_CHECKING:
+    from application.outside import OutsideWriter
+    from domain.state import CaseState
+
 
 @case_app.command("show")
 def case_show(
@@ -52,6 +48,8 @@ def case_show(
     as_json: JsonOption = False,
 ) -> None:
     """A case now, as of a moment, or at a version."""
+    from entrypoints import render
+
     moment = parse_when(as_of) if as_of else None
     state = current_office().case(case, as_of=moment, version=version)
     if as_json:
@@ -63,6 +61,8 @@ def case_show(
 @case_app.command("history")
 def case_history(case: CaseArg, as_json: JsonOption = False) -> None:
     """Every event of the case with time, actor and data: the auditor's view."""
+    from entrypoints import render
+
     office = current_office()
     case_id = office.resolve(case)
     events = office.history_stream(case_id)  # a page at a time: any length
@@ -99,6 +99,9 @@ def case_interpret(
 def _account_records(reference: str) -> tuple[CaseState, OutsideWriter | None, str]:
     """The case, and the writer to its account's system (RR, AC for móvil) when that gateway
     is configured; otherwise None and what to tell the agent once the case has it."""
+    from application.outside import OutsideWriter
+    from entrypoints.bootstrap import outside_systems
+
     office, settings = current_office(), current_settings()
     case = office.case(reference)
     systems = outside_systems(settings)
@@ -117,6 +120,8 @@ def _say(notice: str) -> None:
 
 def _follow_up(text: str | None) -> datetime | None:
     """A call-back time given on the command line (a bare date means 09:00 Bogotá)."""
+    from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR
+
     return parse_when(text, bare_date_hour=FOLLOW_UP_BARE_DATE_HOUR) if text else None
 
 
@@ -143,6 +148,8 @@ def case_open(
     as_json: JsonOption = False,
 ) -> None:
     """Open a case from a call to the corporate phone (or find the open one it repeats)."""
+    from application.calls import open_from_call
+
     if channel is not Channel.PHONE:
         raise InvalidValue("channel", f"{channel.value} cases come from their imports, not here")
     office = current_office()
@@ -168,6 +175,8 @@ def case_new_request(
     as_json: JsonOption = False,
 ) -> None:
     """A new request the customer raised during this case's call: a case of its own, linked."""
+    from application.calls import raise_new_request
+
     new, _ = raise_new_request(
         current_office(), case, typification=typification, request=request,
         follow_up_at=_follow_up(follow_up),
@@ -191,6 +200,9 @@ def case_write_settled(
     as_json: JsonOption = False,
 ) -> None:
     """Settle by hand a write left pending, after checking in the system itself."""
+    from application.outside import settle_by_hand
+    from application.service import CommandResult
+
     if (answer is None) == (not_applied is None):
         raise InvalidValue("write-settled", "give either --answer name=value or --not-applied")
     fields: dict[str, str] | None = None
@@ -213,6 +225,8 @@ def case_write_settled(
 def case_note(case: CaseArg, text: str, actor: ActorOption, as_json: JsonOption = False) -> None:
     """Add a note: in RR (AC for móvil) when its gateway is set, then on the case; one longer
     than RR's field goes to the ESTRATEGICOS folder."""
+    from application.typification import Notes
+
     state, writer, notice = _account_records(case)
     who = Actor.agent(actor)
     if writer is None:
@@ -230,6 +244,8 @@ def follow_up_schedule(
     as_json: JsonOption = False,
 ) -> None:
     """Commit to call the customer back at a time in the future."""
+    from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR
+
     due_at = parse_when(when, bare_date_hour=FOLLOW_UP_BARE_DATE_HOUR)
     report_done(
         current_office().schedule_follow_up(case, due_at=due_at, actor=Actor.agent(actor)), as_json
@@ -270,6 +286,8 @@ def case_typify(
     """Register the marking (F22) in RR, AC for móvil (with its tickler), then on the case:
     solved in first contact, or it generates a CUN (RR gives it; --cun: the PQR the front line
     already filed)."""
+    from application.typification import Typification
+
     if filed_at is not None and cun is None:
         raise InvalidValue("filed_at", "a filing time needs its --cun")
     filed = parse_when(filed_at) if filed_at else None

@@ -8,28 +8,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import attrs
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 
-from application.intake import IngestReport, IntakeReader
-from application.ports import CaseQuery
-from application.sweep import settle_writes
-from domain.calendar import BusinessCalendar
 from domain.errors import InvalidValue
-from domain.facts import (
-    Dimension,
-    Period,
-)
+from domain.facts import Dimension  # in the commands' signatures
 from domain.values import (
     CaseStatus,
     Category,
     LineOfBusiness,
 )
-from entrypoints import indicator_tables, render
-from entrypoints.bootstrap import build_outbox, outside_writer
 from entrypoints.cli.shared import (
     PARTIAL_INGEST,
     UNAVAILABLE,
@@ -42,6 +33,9 @@ from entrypoints.cli.shared import (
     out,
     parse_when,
 )
+
+if TYPE_CHECKING:
+    from application.intake import IngestReport, IntakeReader
 
 
 @contextmanager
@@ -61,6 +55,9 @@ def _progress(total: int, label: str, enabled: bool) -> Iterator[Progress]:
 
 
 def _run_ingest(readers: list[tuple[str, IntakeReader]], as_json: bool) -> None:
+    from application.intake import IngestReport
+    from entrypoints import render
+
     office = current_office()
     report = IngestReport()
     for label, reader in readers:
@@ -128,6 +125,9 @@ def cases(
     as_json: JsonOption = False,
 ) -> None:
     """List cases, filtered; follow-up filters sort by the next due follow-up."""
+    from application.ports import CaseQuery
+    from entrypoints import render
+
     office = current_office()
     until = parse_when(due_before) if due_before else (office.clock.now() if due else None)
     query = CaseQuery(
@@ -152,6 +152,8 @@ def due_follow_ups(
     as_json: JsonOption = False,
 ) -> None:
     """Follow-ups due (pending) by a time, oldest first: the agents' call list."""
+    from entrypoints import render
+
     office = current_office()
     rows = office.due_follow_ups(parse_when(until) if until else None)
     if as_json:
@@ -169,6 +171,10 @@ def sweep(
 ) -> None:
     """Record overdue follow-ups as missed, warn and breach deadlines: each fact exactly once;
     with Claro's gateways set, settle the outside writes left pending (same keys)."""
+    from application.sweep import settle_writes
+    from entrypoints import render
+    from entrypoints.bootstrap import outside_writer
+
     office = current_office()
     report = office.sweep(worker=worker)
     writer = outside_writer(office, current_settings())
@@ -224,6 +230,10 @@ def indicators(
 ) -> None:
     """Every indicator from the events, with its goal and traffic light: Seguimientos, FCR and
     reincidencia, Efectividad, NPS, Calidad MEC, Ausentismo, Rotación, practice compliance."""
+    from domain.calendar import BusinessCalendar
+    from domain.facts import Dimension, Period
+    from entrypoints import indicator_tables, render
+
     office = current_office()
     window = timedelta(days=window_days) if window_days is not None else None
     today = BusinessCalendar.local_date(office.clock.now())
@@ -296,6 +306,8 @@ def _week(text: str) -> tuple[date, date]:
 
 
 def _day(text: str) -> date:
+    from domain.calendar import BusinessCalendar
+
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
@@ -305,6 +317,9 @@ def _day(text: str) -> date:
 @app.command("outbox")
 def send_outbox(as_json: JsonOption = False) -> None:
     """Send the mail the history calls for (escalations, reminders, summaries), then stop."""
+    from entrypoints import render
+    from entrypoints.bootstrap import build_outbox
+
     office = current_office()
     box = build_outbox(office, current_settings())
     sent = failed = read = 0
@@ -350,6 +365,7 @@ def run_worker(
     """Tick the case index catch-up, the sweep (follow-ups, clocks, outside writes left
     pending) and the outbox (JSON log lines)."""
     from adapters.scheduler import ApschedulerTicker
+    from entrypoints.bootstrap import build_outbox, outside_writer
     from entrypoints.worker import Intervals, Worker, configure_logging, stop_on_signals
 
     office = current_office()
@@ -407,6 +423,8 @@ def import_surveys_command(
 
 def show_recorded(report: IngestReport, as_json: bool) -> None:
     """An import's counts and first rejections; exits 4 when rows were rejected."""
+    from entrypoints import render
+
     if as_json:
         render.dump_json(out, render.report_json(report))
     else:

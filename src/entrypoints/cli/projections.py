@@ -8,8 +8,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from entrypoints import render
-from entrypoints.bootstrap import outbox_position
 from entrypoints.cli.shared import (
     JsonOption,
     current_office,
@@ -23,6 +21,9 @@ from entrypoints.cli.shared import (
 @projections_app.command("status")
 def status(as_json: JsonOption = False) -> None:
     """Each projection's position against the newest event of the log."""
+    from entrypoints import render
+    from entrypoints.bootstrap import outbox_position
+
     office = current_office()
     head = office.store.last_position()
     positions = office.projections()
@@ -53,6 +54,8 @@ def rebuild(
 ) -> None:
     """Drop a projection and rebuild it from the first event, with progress. (The outbox is
     not rebuilt: that would send every mail again.)"""
+    from entrypoints import render
+
     office = current_office()
     head = office.store.last_position()
     progress = Progress(

@@ -5,18 +5,17 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import attrs
 import typer
 from rich.console import Console
 
-from adapters.intake.parsing import DateError, parse_datetime
-from application.service import Backoffice, CommandResult
 from domain.errors import InvalidValue
-from entrypoints import render
-from entrypoints.bootstrap import bootstrap
-from entrypoints.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # imported where used: `--help` and the commands that need none stay fast
+    from application.service import Backoffice, CommandResult
+    from entrypoints.settings import Settings
 
 OK, REFUSED, BAD_INPUT, NOT_FOUND, PARTIAL_INGEST, UNAVAILABLE = 0, 1, 2, 3, 4, 5
 
@@ -72,6 +71,9 @@ class _Context:
     settings: Settings | None = None
 
     def open(self) -> Backoffice:
+        from entrypoints.bootstrap import bootstrap
+        from entrypoints.settings import load_settings
+
         if self.office is None:
             self.settings = load_settings(data_dir=self.data_dir, database_url=self.database_url)
             self.office = bootstrap(self.settings)
@@ -134,6 +136,8 @@ CaseArg = Annotated[str, typer.Argument(help="Case id, source key (CRM id) or ch
 
 
 def parse_when(text: str, *, bare_date_hour: int = 0) -> datetime:
+    from adapters.intake.parsing import DateError, parse_datetime
+
     try:
         return parse_datetime(text.strip(), bare_date_hour)
     except DateError as error:
@@ -144,6 +148,8 @@ def parse_when(text: str, *, bare_date_hour: int = 0) -> datetime:
 
 
 def report_done(result: CommandResult, as_json: bool) -> None:
+    from entrypoints import render
+
     if as_json:
         render.dump_json(
             out,
