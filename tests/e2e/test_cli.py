@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -755,3 +756,34 @@ def test_a_long_history_is_written_straight_out_as_json_and_as_lines(cli: Cli) -
     lines = out.splitlines()
     assert "(401 events;" in lines[0]
     assert lines[-1].startswith("401  ")
+
+
+def test_help_and_a_command_on_sqlite_import_neither_the_driver_nor_the_heavy_adapters(
+    tmp_path: Path,
+) -> None:
+    """Start-up (issue 12): `--help` imports no store and no bootstrap; a command on SQLite
+    never loads psycopg, eventsourcing's PostgreSQL module, the SMTP client or the gateways."""
+    probe = (
+        "import sys\n"
+        "from entrypoints.cli import main\n"
+        "main(sys.argv[1:])\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'psycopg', 'aiosmtplib', 'eventsourcing', 'entrypoints', 'adapters'})))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKOFFICE_")}
+
+    def loaded(*args: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env,
+            check=True,
+        )  # fmt: skip
+        return done.stdout.splitlines()[-1].split()
+
+    on_help = loaded("--help")
+    assert "entrypoints.cli" in on_help  # the probe sees what was loaded
+    assert [m for m in on_help if m.startswith(("eventsourcing", "entrypoints.bootstrap"))] == []
+    on_command = loaded("--data-dir", str(tmp_path / "d"), "cases")
+    assert "entrypoints.bootstrap" in on_command
+    heavy = ("psycopg", "eventsourcing.postgres", "aiosmtplib", "adapters.systems.http",
+             "adapters.postgres_views", "adapters.mail.smtp")  # fmt: skip
+    assert [m for m in on_command if m.startswith(heavy)] == []
