@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from application.indicators import IndicatorReport
 from domain.goals import Goal
@@ -122,17 +123,17 @@ def _light(goal: Goal, value: float | None, scale: float) -> str | None:
 
 
 # Shapes that differ without colour too (piped output, colour-blind readers).
-_DOTS = {"green": "[green]✓[/green]", "amber": "[yellow]![/yellow]", "red": "[red]✗[/red]"}
+_DOTS = {"green": ("✓", "green"), "amber": ("!", "yellow"), "red": ("✗", "red")}
 
 
-def _lit(row: dict[str, Any], name: str, kind: str = "pct") -> str:
-    """A number with its traffic light."""
+def _lit(row: dict[str, Any], name: str, kind: str = "pct") -> Text:
+    """A number with its traffic light (styled text: no markup is parsed in a table)."""
     value = row[name]
     if value is None:
-        return "-"
+        return Text("-")
     text = f"{value:.1%}" if kind == "pct" else f"{value:+.1f}" if kind == "nps" else f"{value:.1f}"
     light = row.get(f"{name}_light")
-    return f"{text} {_DOTS[light]}" if light else text
+    return Text.assemble(text, " ", _DOTS[light]) if light else Text(text)
 
 
 LEGEND = "✓ meets the goal · ! misses it by at most the margin · ✗ misses it by more"

@@ -787,3 +787,50 @@ def test_help_and_a_command_on_sqlite_import_neither_the_driver_nor_the_heavy_ad
     heavy = ("psycopg", "eventsourcing.postgres", "aiosmtplib", "adapters.systems.http",
              "adapters.postgres_views", "adapters.mail.smtp")  # fmt: skip
     assert [m for m in on_command if m.startswith(heavy)] == []
+
+
+def test_customer_text_with_brackets_is_printed_as_text_never_as_markup(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Issue 12: `Cobro [/] raro` crashed `cases`, `case show` and `case history` (rich read
+    it as markup), and `[ppv]` vanished."""
+    export = tmp_path / "brackets.csv"
+    export.write_text(
+        "caso;fecha_ingreso;cuenta;linea;cliente;tipificacion;solicitud\n"
+        "CRM-B1;01/12/2026 08:00;80012345;hogar;Ana [bold]Pérez;Cobro [/] raro;"
+        "Cobro de [ppv] que no reconoce [red]\n",
+        encoding="utf-8",
+    )
+    cli("ingest", str(export))
+    out, _ = cli("cases")
+    assert "Cobro [/] raro" in out
+    out, _ = cli("case", "show", "CRM-B1")
+    assert "[ppv]" in out
+    assert "Ana [bold]Pérez" in out
+    out, _ = cli("case", "history", "CRM-B1")
+    assert "[ppv]" in out
+
+
+def test_a_data_folder_that_does_not_exist_is_an_error_except_for_what_creates_data(
+    cli: Cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12: a mistyped --data-dir showed an empty office. Reading commands now say there
+    is no such folder (exit 5) and create nothing; intake creates it."""
+    for args in (["cases"], ["case", "show", "CRM-260001"], ["projections", "status"],
+                 ["sweep"], ["outbox"]):  # fmt: skip
+        _, err = cli(*args, code=5)
+        assert err.startswith("error: no data folder ")
+        assert "`backoffice ingest FILE`" in err
+        assert len(err.strip().splitlines()) == 1
+        assert not cli.data_dir.exists()
+    cli("ingest", str(SAMPLE))
+    assert cli.data_dir.is_dir()
+    out, _ = cli("cases")
+    assert "CRM-260001" in out
+
+
+def test_version_and_short_help(cli: Cli) -> None:
+    out, _ = cli("--version")
+    assert out.startswith("backoffice 0.1")
+    out, _ = cli("case", "show", "-h")
+    assert "--as-of" in out

@@ -189,3 +189,12 @@ def test_a_long_history_streams_page_by_page_with_every_event_once(
         assert list(office.history_stream("SHORT")) == list(office.history("SHORT"))
         with pytest.raises(CaseNotFound):
             office.history_stream("SHORT-NOT-THERE")
+
+
+def test_a_version_past_any_integer_the_database_holds_is_the_case_now(
+    long_case: tuple[EventSourcedCaseStore, list[CaseEvent]],
+) -> None:
+    """Found by the CLI fuzz: `case show K --version 9223372036854775808` raised SQLite's
+    OverflowError through the cached-state lookup."""
+    store, events = long_case
+    assert store.load(events[0].originator_id, version=2**63) == fold(None, events)

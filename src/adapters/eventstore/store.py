@@ -20,6 +20,7 @@ from domain.events import CaseEvent
 from domain.roster import TeamEvent
 from domain.state import CaseState, fold
 
+_NEWEST = 2**63 - 1
 HISTORY_PAGE = 1_000
 """Events read at a time when a history is streamed."""
 
@@ -56,6 +57,8 @@ class EventSourcedCaseStore:
     def load(self, case_id: uuid.UUID, *, version: int | None = None) -> CaseState | None:
         # From the newest cached state at or below `version`, folding only the events after
         # it (see `state_cache`); from the first event when there is none.
+        if version is not None and version > _NEWEST:
+            version = None  # past any case's last version: the case now (SQLite's integers end)
         cached = self.states.newest(case_id, at_most=version)
         after = cached.version if cached is not None else None
         events: list[Any] = list(self.app.events.get(case_id, gt=after, lte=version))

@@ -152,7 +152,7 @@ def case_open(
 
     if channel is not Channel.PHONE:
         raise InvalidValue("channel", f"{channel.value} cases come from their imports, not here")
-    office = current_office()
+    office = current_office(create=True)  # a call can be the first case of a new folder
     result = open_from_call(
         office, account=account, line=line, customer_name=customer,
         typification=typification, request=request,

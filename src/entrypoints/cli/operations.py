@@ -58,7 +58,7 @@ def _run_ingest(readers: list[tuple[str, IntakeReader]], as_json: bool) -> None:
     from application.intake import IngestReport
     from entrypoints import render
 
-    office = current_office()
+    office = current_office(create=True)
     report = IngestReport()
     for label, reader in readers:
         with _progress(reader.size(), label, enabled=not as_json) as progress:
@@ -368,7 +368,7 @@ def run_worker(
     from entrypoints.bootstrap import build_outbox, outside_writer
     from entrypoints.worker import Intervals, Worker, configure_logging, stop_on_signals
 
-    office = current_office()
+    office = current_office(create=True)  # a new deployment may start its worker first
     configure_logging()
     settings = current_settings()
     box = build_outbox(office, settings)

@@ -22,15 +22,19 @@ OK, REFUSED, BAD_INPUT, NOT_FOUND, PARTIAL_INGEST, UNAVAILABLE = 0, 1, 2, 3, 4, 
 # Piped output (files, other programs) gets wide tables rather than wrapped cells.
 
 
-out = Console(width=None if sys.stdout.isatty() else 160)
+# No markup: customers' text such as `Cobro [/] raro` or `[ppv]` is printed as it is.
+out = Console(width=None if sys.stdout.isatty() else 160, markup=False)
 
 
-err = Console(stderr=True, soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True, markup=False)
 
+
+HELP = {"help_option_names": ["-h", "--help"]}
 
 app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings=HELP,
     help="Premium back office: intake, cases, follow-ups and their audit history.",
 )
 
@@ -70,17 +74,35 @@ class _Context:
     office: Backoffice | None = None
     settings: Settings | None = None
 
-    def open(self) -> Backoffice:
+    def open(self, *, create: bool) -> Backoffice:
         from entrypoints.bootstrap import bootstrap
-        from entrypoints.settings import load_settings
+        from entrypoints.settings import SettingsError, load_settings
 
         if self.office is None:
-            self.settings = load_settings(data_dir=self.data_dir, database_url=self.database_url)
-            self.office = bootstrap(self.settings)
+            settings = load_settings(data_dir=self.data_dir, database_url=self.database_url)
+            if settings.backend == "sqlite" and not create and not settings.data_dir.exists():
+                # A mistyped folder must not look like an empty office.
+                raise SettingsError(
+                    f"no data folder {settings.data_dir} (--data-dir or BACKOFFICE_DATA_DIR); "
+                    "`backoffice ingest FILE`, an import or `backoffice worker` creates one"
+                )
+            self.settings = settings
+            self.office = bootstrap(settings)
         return self.office
 
 
 _session: _Context | None = None
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            out.print(f"backoffice {version('premium-backoffice')}")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            out.print("backoffice (not installed: no version)")
+        raise typer.Exit
 
 
 @app.callback()
@@ -99,14 +121,22 @@ def _options(
             help="sqlite (default), memory, or postgresql://user@host:port/db.",
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and stop."
+        ),
+    ] = False,
 ) -> None:
     global _session  # noqa: PLW0603 - one invocation, one session; `main` closes it
     _session = _Context(data_dir, database_url)
 
 
-def current_office() -> Backoffice:
+def current_office(*, create: bool = False) -> Backoffice:
+    """The office of this invocation. Only commands that record new data (`create`: intake,
+    the team's imports, a case opened from a call, the worker) may start a new data folder."""
     assert _session is not None, "the CLI callback sets the session up"
-    return _session.open()
+    return _session.open(create=create)
 
 
 def current_settings() -> Settings:

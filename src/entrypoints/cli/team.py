@@ -22,7 +22,7 @@ def import_roster_command(
     from application.team import import_roster
 
     reader = RosterReader(existing_file(path))
-    show_recorded(import_roster(current_office(), reader.items()), as_json)
+    show_recorded(import_roster(current_office(create=True), reader.items()), as_json)
 
 
 @app.command("import-shifts")
@@ -35,7 +35,7 @@ def import_shifts_command(
     from application.team import import_shifts
 
     reader = ShiftReader(existing_file(path))
-    show_recorded(import_shifts(current_office(), reader.items()), as_json)
+    show_recorded(import_shifts(current_office(create=True), reader.items()), as_json)
 
 
 @app.command("import-practices")
@@ -48,4 +48,4 @@ def import_practices_command(
     from application.team import import_practices
 
     reader = PracticeReader(existing_file(path))
-    show_recorded(import_practices(current_office(), reader.items()), as_json)
+    show_recorded(import_practices(current_office(create=True), reader.items()), as_json)
