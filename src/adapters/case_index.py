@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from adapters.intake.parsing import fold
 from adapters.sql_view import (
     Cursor,
     SQLiteView,
@@ -52,6 +53,7 @@ from domain.events import (
     OutsideWriteRequested,
     Reopened,
     RepeatContactRecorded,
+    Typified,
 )
 from domain.values import CaseStatus, Category, Channel, ClockKind, LineOfBusiness, SourceKey
 
@@ -68,8 +70,11 @@ TABLES = (
     " match_key TEXT NOT NULL, open_key TEXT, status TEXT NOT NULL, line TEXT NOT NULL,"
     " typification TEXT NOT NULL,"
     " agent TEXT, category TEXT, subcategory TEXT, opened_at TEXT NOT NULL,"
-    " updated_at TEXT NOT NULL, next_follow_up_at TEXT, version INTEGER NOT NULL)",
+    " updated_at TEXT NOT NULL, next_follow_up_at TEXT, version INTEGER NOT NULL,"
+    " account TEXT NOT NULL, cun TEXT, customer TEXT NOT NULL, missed INTEGER NOT NULL DEFAULT 0)",
     "CREATE INDEX IF NOT EXISTS case_index_open_key ON case_index (open_key)",
+    "CREATE INDEX IF NOT EXISTS case_index_account ON case_index (account)",
+    "CREATE INDEX IF NOT EXISTS case_index_cun ON case_index (cun)",
     "CREATE INDEX IF NOT EXISTS case_index_next_follow_up ON case_index (next_follow_up_at)",
     "CREATE TABLE IF NOT EXISTS case_due ("
     " case_id TEXT NOT NULL, follow_up_id INTEGER NOT NULL, due_at TEXT NOT NULL,"
@@ -90,8 +95,8 @@ TABLES = (
 
 _INSERT_CASE = (
     "INSERT INTO case_index (case_id, channel, source_key, match_key, open_key, status, line,"
-    " typification, opened_at, updated_at, next_follow_up_at, version)"
-    " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    " typification, opened_at, updated_at, next_follow_up_at, version, account, cun, customer)"
+    " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 _INSERT_KEY = "INSERT INTO case_keys (source_key, case_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
 _INSERT_DUE = (
@@ -104,9 +109,17 @@ _NEXT_DUE = (
 )
 
 
+def _like(text: str) -> str:
+    """`text` as a literal inside a LIKE pattern (`%` and `_` are wildcards there)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class _CaseIndex(SqlView):
     """The case index's tables and queries, shared by both backends."""
 
+    view_name = "case_index"
+    schema_version = 2
+    """2: account, CUN, customer (folded, for search) and missed follow-ups per case."""
     tables = TABLES
     kinds = EVENT_TYPES
     """Case events only: the team's streams are left out by the store, never read."""
@@ -154,6 +167,9 @@ class _CaseIndex(SqlView):
                     at,
                     follow_up,
                     e.originator_version,
+                    e.account,
+                    e.cun,
+                    fold(e.customer_name),  # for search: no case, no accents
                 )
             )
             if follow_up:
@@ -184,6 +200,13 @@ class _CaseIndex(SqlView):
                 (cid, e.follow_up_id),
             )
             c.execute(sql(_NEXT_DUE), (cid, cid))
+            if isinstance(e, FollowUpMissed):
+                c.execute(
+                    sql("UPDATE case_index SET missed = missed + 1 WHERE case_id = ?"), (cid,)
+                )
+        elif isinstance(e, Typified):
+            if e.cun is not None:
+                c.execute(sql("UPDATE case_index SET cun = ? WHERE case_id = ?"), (e.cun, cid))
         elif isinstance(e, Closed | ClosedFirstContact):
             c.execute(
                 sql("UPDATE case_index SET status = 'closed', open_key = NULL WHERE case_id = ?"),
@@ -268,6 +291,29 @@ class _CaseIndex(SqlView):
         if query.follow_up_due_before is not None:
             clauses.append("next_follow_up_at <= ?")
             params.append(ts(query.follow_up_due_before))
+        if query.unassigned:
+            clauses.append("agent IS NULL")
+        if query.missed:
+            clauses.append("missed > 0")
+        clocks = "EXISTS (SELECT 1 FROM case_clocks k WHERE k.case_id = case_index.case_id AND {})"
+        if query.waiting:
+            clauses.append(clocks.format("k.kind = ?"))
+            params.append(ClockKind.ESCALATION_RESPONSE.value)
+        if query.warned:
+            clauses.append(clocks.format("k.warned = 1 AND k.breached = 0"))
+        if query.breached:
+            clauses.append(clocks.format("k.breached = 1"))
+        if query.search is not None and query.search.strip():
+            text = query.search.strip()
+            exact = "source_key = ? OR account = ? OR cun = ?"
+            keys = "case_id IN (SELECT case_id FROM case_keys WHERE source_key = ?)"
+            name = fold(text)
+            if len(name) >= 3:  # part of a customer's name (folded as stored)
+                clauses.append(f"({exact} OR {keys} OR customer LIKE ? ESCAPE '\\')")
+                params += [text, text, text, text, f"%{_like(name)}%"]
+            else:
+                clauses.append(f"({exact} OR {keys})")
+                params += [text, text, text, text]
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
     @staticmethod

@@ -179,6 +179,7 @@ _INSERT_CONTACT = (
 
 
 class _IndicatorView(SqlView):
+    view_name = "indicators"
     tables = TABLES
     kinds = FACT_EVENTS
 
@@ -291,6 +292,11 @@ class _IndicatorView(SqlView):
         for kind, keyed in team.items():
             if keyed:
                 c.executemany(self._sql(_TEAM_UPSERTS[kind]), list(keyed.values()))
+
+    def has_roster(self) -> bool:
+        with self._transaction(commit=False) as c:
+            c.execute("SELECT 1 AS found FROM ind_placements LIMIT 1")
+            return c.fetchone() is not None
 
     def facts(self, start: datetime, end: datetime, window: timedelta) -> Facts:
         """The facts that the indicators of [start, end) can depend on."""

@@ -44,16 +44,23 @@ class PostgresView(SqlView, PostgresTrackingRecorder):
             c.execute(self._sql(self._delete_tracking_sql()), (UPSTREAM,))
 
     def create_table(self) -> None:
-        """Run the DDL only when something is missing: it locks what running workers write."""
-        names = [self.tracking_table_name, *(statement.split()[5] for statement in self.tables)]
+        """Run the DDL only when something is missing or of another shape: it locks what
+        running workers write."""
+        names = [self.tracking_table_name, "view_schemas"]
+        names += [statement.split()[5] for statement in self.tables if "TABLE" in statement]
         with self.datastore.transaction(commit=False) as c:
-            for name in names:
-                c.execute("SELECT to_regclass(%s) AS found", (name,))
-                if c.fetchone()["found"] is None:
-                    break
-            else:
-                return
+            if all(self._table_exists(c, name) for name in names):
+                c.execute(
+                    "SELECT version FROM view_schemas WHERE view_name = %s", (self.view_name,)
+                )
+                row = c.fetchone()
+                if row is not None and row["version"] == self.schema_version:
+                    return
         super().create_table()
+
+    def _table_exists(self, c: Any, name: str) -> bool:
+        c.execute("SELECT to_regclass(%s) AS found", (name,))
+        return c.fetchone()["found"] is not None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

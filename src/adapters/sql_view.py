@@ -10,6 +10,7 @@ UTC text, so text order is time order on both backends.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -26,6 +27,8 @@ UPSTREAM = "Cases"
 """The application whose log the views follow (their tracking name)."""
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+log = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -58,6 +61,8 @@ class SqlView:
 
     placeholder = "?"
     tables: tuple[str, ...] = ()
+    view_name = "view"
+    """Names the view in `view_schemas` (on PostgreSQL the views share one database)."""
 
     if TYPE_CHECKING:  # supplied by the backend's TrackingRecorder
         datastore: Any
@@ -88,6 +93,57 @@ class SqlView:
 
     def position(self) -> int:
         return self.max_tracking_id(UPSTREAM) or 0
+
+    schema_version = 1
+    """The shape of this view's tables; a view written by another shape is rebuilt."""
+
+    def create_table(self) -> None:
+        rebuilt = self._drop_other_shape()
+        super().create_table()  # type: ignore[misc]  # the backend's TrackingRecorder's
+        self._record_shape(rebuilt=rebuilt)
+
+    def _drop_other_shape(self) -> bool:
+        """When the tables were written by another shape of this view (an older release),
+        drop them: `create_table` then makes them anew and the view is projected again from
+        the first event. True when it did so. Runs before the tables are created, at
+        start-up, under the schema lock (`adapters.schema_lock`)."""
+        with self._write_transaction(0) as c:
+            c.execute(
+                "CREATE TABLE IF NOT EXISTS view_schemas"
+                " (view_name TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+            )
+            c.execute(
+                self._sql("SELECT version FROM view_schemas WHERE view_name = ?"),
+                (self.view_name,),
+            )
+            row = c.fetchone()
+            found = None if row is None else int(row["version"])
+            names = [t.split()[5] for t in self.tables if t.startswith("CREATE TABLE")]
+            existing = [name for name in names if self._table_exists(c, name)]
+            if found == self.schema_version or not existing:
+                return False
+            if found is None and self.schema_version == 1:
+                return False  # written before shapes were recorded, in this shape
+            for name in existing:
+                c.execute(f"DROP TABLE {name}")
+        return True
+
+    def _record_shape(self, *, rebuilt: bool) -> None:
+        with self._write_transaction(0) as c:
+            if rebuilt:  # project everything again, from the first event
+                c.execute(self._sql(self._delete_tracking_sql()), (UPSTREAM,))
+            c.execute(self._sql("DELETE FROM view_schemas WHERE view_name = ?"), (self.view_name,))
+            c.execute(
+                self._sql("INSERT INTO view_schemas (view_name, version) VALUES (?, ?)"),
+                (self.view_name, self.schema_version),
+            )
+        if rebuilt:
+            log.warning("%s: written by an older release; rebuilding it from the log",
+                        self.view_name)  # fmt: skip
+
+    def _table_exists(self, c: Any, name: str) -> bool:
+        c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        return c.fetchone() is not None
 
     kinds: Collection[type[AnyEvent]] | None = None
 

@@ -142,6 +142,19 @@ class CaseQuery:
     category: Category | None = None
     line: LineOfBusiness | None = None
     follow_up_due_before: datetime | None = None
+    unassigned: bool = False
+    """Only cases no agent owns."""
+    missed: bool = False
+    """Only cases with a follow-up recorded as missed."""
+    waiting: bool = False
+    """Only cases with an escalation whose area's answer is awaited."""
+    warned: bool = False
+    """Only cases with a running clock past its warning, not yet breached."""
+    breached: bool = False
+    """Only cases with a running clock past its due time."""
+    search: str | None = None
+    """A source key (the case's or a repeat contact's), an account, a CUN, or part of the
+    customer's name (three letters or more; case and accents do not matter)."""
     limit: int = 100
     offset: int = 0
 

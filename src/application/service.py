@@ -37,7 +37,8 @@ from application.ports import (
 )
 from application.projection import catch_up
 from application.sweep import SweepReport, sweep_follow_ups
-from domain import closing, deadlines, decisions
+from domain import closing, deadlines, decisions, roster
+from domain.calendar import BusinessCalendar
 from domain.deadlines import DeadlineRules
 from domain.decisions import DEFAULT_FOLLOW_UP_RULES, RR_NOTE_MAX_LENGTH, FollowUpRules
 from domain.errors import CaseNotFound, DomainError, InvalidValue, RuleViolation
@@ -321,8 +322,23 @@ class Backoffice:
         return self.execute(case_id, decide)
 
     def assign(self, reference: str | uuid.UUID, *, agent: str, actor: Actor) -> CommandResult:
+        """Give the case to an agent. Once a roster has been imported, only a back-office
+        agent on it that day may own cases (a login nobody has, or someone who left, is
+        refused with the reason)."""
         now = self.clock.now()
+        login = agent.strip()
+        day = BusinessCalendar.local_date(now)
+        member = roster.fold_agent(self.store.stream(roster.agent_stream(login)))
+        why = roster.not_assignable(login, member, day)
+        if why is not None and self._roster_in_use():
+            raise RuleViolation(f"cannot assign to {why}")
         return self._run(reference, lambda s: decisions.assign(s, agent=agent, actor=actor, at=now))
+
+    def _roster_in_use(self) -> bool:
+        if self.indicator_view is None:
+            return False
+        self.catch_up_indicators()
+        return self.indicator_view.has_roster()
 
     def interpret(
         self,

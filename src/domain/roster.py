@@ -376,3 +376,18 @@ def cancel_shift(
     if day not in state.shifts:
         return []
     return [ShiftCancelled(**fields, day=day)]
+
+
+def not_assignable(login: str, state: AgentState | None, day: date) -> str | None:
+    """Why `login` may not own cases on `day` when a roster is in use (None when it may): only
+    a back-office agent on the roster that day works cases."""
+    if state is None:
+        return f"{login} is not on the roster"
+    role = state.role_on(day)
+    if role is None:
+        left = [d for d in state.leavings if d < day]
+        when = f" (left on {max(left).isoformat()})" if left else ""
+        return f"{login} is not on the roster on {day.isoformat()}{when}"
+    if role is not Role.AGENT:
+        return f"{login} is a {role.value} on the roster, not a back-office agent"
+    return None

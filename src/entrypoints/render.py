@@ -7,7 +7,7 @@ import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TextIO
+from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -40,7 +40,7 @@ def spreadsheet_safe(value: object) -> object:
     return value
 
 
-def write_csv(stream: TextIO, rows: Sequence[Mapping[str, object]]) -> None:
+def write_csv(stream: IO[str], rows: Sequence[Mapping[str, object]]) -> None:
     """Rows as CSV with a header, every cell spreadsheet-safe (the one CSV writer)."""
     writer = csv.DictWriter(stream, fieldnames=list(rows[0]) if rows else ["group"])
     writer.writeheader()
@@ -225,6 +225,26 @@ def _short(value: Any) -> str:
 
 def summaries_json(rows: Sequence[CaseSummary]) -> list[dict[str, Any]]:
     return [CONVERTER.unstructure(row) for row in rows]
+
+
+def summaries_rows(rows: Sequence[CaseSummary]) -> list[dict[str, object]]:
+    """The case list as flat rows (CSV): times in Bogotá."""
+    return [
+        {
+            "case": r.source.key,
+            "channel": r.source.channel.value,
+            "status": r.status.value,
+            "line": r.line.value,
+            "typification": r.typification,
+            "category": r.category.value if r.category else "",
+            "subcategory": r.subcategory or "",
+            "owner": r.agent or "",
+            "opened (Bogotá)": local(r.opened_at),
+            "next follow-up (Bogotá)": local(r.next_follow_up_at) if r.next_follow_up_at else "",
+            "case id": str(r.case_id),
+        }
+        for r in rows
+    ]
 
 
 def show_summaries(console: Console, rows: Sequence[CaseSummary], total: int) -> None:

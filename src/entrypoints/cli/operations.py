@@ -120,11 +120,32 @@ def cases(
     due_before: Annotated[
         str | None, typer.Option(help="Only cases with a follow-up due by this time.")
     ] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search",
+            "-s",
+            help="A case or repeat-contact key, an account, a CUN, or part of the customer's "
+            "name (3+ letters, any case or accents).",
+        ),
+    ] = None,
+    unassigned: Annotated[bool, typer.Option(help="Only cases no agent owns.")] = False,
+    missed: Annotated[bool, typer.Option(help="Only cases with a missed follow-up.")] = False,
+    waiting: Annotated[
+        bool, typer.Option(help="Only cases with an escalation awaiting its area's answer.")
+    ] = False,
+    warned: Annotated[
+        bool, typer.Option(help="Only cases with a clock past its warning, not yet breached.")
+    ] = False,
+    breached: Annotated[bool, typer.Option(help="Only cases with a clock past due.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
     offset: Annotated[int, typer.Option(min=0)] = 0,
     as_json: JsonOption = False,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="CSV (spreadsheet-safe cells) instead of a table.")
+    ] = False,
 ) -> None:
-    """List cases, filtered; follow-up filters sort by the next due follow-up."""
+    """List cases, filtered and searched; follow-up filters sort by the next due follow-up."""
     from application.ports import CaseQuery
     from entrypoints import render
 
@@ -136,12 +157,20 @@ def cases(
         category=category,
         line=line,
         follow_up_due_before=until,
+        unassigned=unassigned,
+        missed=missed,
+        waiting=waiting,
+        warned=warned,
+        breached=breached,
+        search=search,
         limit=limit,
         offset=offset,
     )
     rows = office.cases(query)
     if as_json:
         render.dump_json(out, render.summaries_json(rows))
+    elif as_csv:
+        render.write_csv(out.file, render.summaries_rows(rows))
     else:
         render.show_summaries(out, rows, office.count(attrs.evolve(query, limit=1, offset=0)))
 
