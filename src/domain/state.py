@@ -66,6 +66,20 @@ class FollowUpStatus(enum.StrEnum):
 
 
 @attrs.frozen
+class NoteEntry:
+    """A note as the agent wrote it: the conversation trail `case show` prints."""
+
+    at: datetime
+    author: str
+    folder: NoteFolder
+    text: str
+
+
+RECENT_NOTES = 20
+"""Notes a case keeps at hand (the history holds every one)."""
+
+
+@attrs.frozen
 class FollowUp:
     follow_up_id: int
     due_at: datetime
@@ -158,6 +172,8 @@ class CaseState:
     last_note: str | None = None
     """The latest note's text, and when (the same note again soon is a double submission)."""
     last_note_at: datetime | None = None
+    recent_notes: tuple[NoteEntry, ...] = ()
+    """The latest notes' text, oldest first (at most `RECENT_NOTES`)."""
     typified_round: int | None = None
     """`reopen_count` when the case was last typified."""
     marking_code: str | None = None
@@ -305,7 +321,12 @@ def _(event: Interpreted, state: CaseState | None) -> CaseState:
 @_apply.register
 def _(event: NoteAdded, state: CaseState | None) -> CaseState:
     s = _on(state, event)
-    seen = {"last_note": event.text, "last_note_at": event.timestamp}
+    entry = NoteEntry(event.timestamp, str(event.actor), event.folder, event.text)
+    seen = {
+        "last_note": event.text,
+        "last_note_at": event.timestamp,
+        "recent_notes": (*s.recent_notes[-(RECENT_NOTES - 1) :], entry),
+    }
     if event.folder is NoteFolder.ESTRATEGICOS:
         return _next(s, event, estrategicos_notes=s.estrategicos_notes + 1, **seen)
     return _next(s, event, notes=s.notes + 1, **seen)

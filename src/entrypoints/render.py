@@ -18,6 +18,7 @@ from application.ports import CaseSummary, DueFollowUp
 from domain.calendar import BOGOTA
 from domain.events import CaseEvent
 from domain.state import CaseState, WriteStatus
+from domain.values import NoteFolder
 
 HEADER_FIELDS = ("originator_id", "originator_version", "timestamp", "actor")
 
@@ -121,7 +122,7 @@ def show_case(console: Console, state: CaseState, *, as_of: datetime | None = No
             f"{state.marking_code} ({state.resolution.value})" if state.resolution else "-",
         ),
         ("CUN", state.cun or "-"),
-        ("notes", f"{state.notes} in RR, {state.estrategicos_notes} in ESTRATEGICOS"),
+        ("notes recorded", f"{state.notes} in RR, {state.estrategicos_notes} in ESTRATEGICOS"),
         ("repeat contacts", str(len(state.repeat_contacts))),
         ("closing protocol", "recorded" if state.protocol_completed else "not yet"),
     ]
@@ -149,6 +150,13 @@ def show_case(console: Console, state: CaseState, *, as_of: datetime | None = No
             f"visit {v.kind.value}",
             f"{local(v.slot_start)}–{local(v.slot_end)} ref {v.booking_reference}",
         )
+    shown = state.recent_notes
+    for n, note in enumerate(shown):
+        label = "notes" if n == 0 else ""
+        if n == 0 and len(shown) < state.notes + state.estrategicos_notes:
+            label = f"notes (last {len(shown)})"
+        folder = " [ESTRATEGICOS]" if note.folder is NoteFolder.ESTRATEGICOS else ""
+        table.add_row(label, f"{local(note.at)} {note.author}{folder}: {note.text}")
     for w in state.outside_writes:
         answer = ", ".join(f"{k} {v}" for k, v in w.result) or "done"
         outcome = {
@@ -191,36 +199,39 @@ TABLE_MAX_EVENTS = 300
 is slow to lay out and no easier to read."""
 
 
-def show_history(console: Console, events: Iterable[CaseEvent], *, count: int) -> None:
-    """A table; past `TABLE_MAX_EVENTS` events, plain lines written as they are read."""
+def show_history(
+    console: Console, events: Iterable[CaseEvent], *, count: int, full: bool = False
+) -> None:
+    """A table; past `TABLE_MAX_EVENTS` events, plain lines written as they are read. Values
+    longer than 60 characters are cut, unless `full`."""
     events = iter(events)
     head = list(itertools.islice(events, TABLE_MAX_EVENTS + 1))
     if not head:
         return
     title = f"History of case {head[0].originator_id}"
-    if len(head) > TABLE_MAX_EVENTS:
+    if len(head) > TABLE_MAX_EVENTS or full:  # lines: whole values are never wrapped
         file = console.file
         file.write(f"{title} ({count} events; # · time (Bogotá) · actor · event · data)\n")
         for event in itertools.chain(head, events):
-            file.write("  ".join(_history_row(event)) + "\n")
+            file.write("  ".join(_history_row(event, full)) + "\n")
         return
     table = Table(title=title, title_justify="left")
     for column in ("#", "time (Bogotá)", "actor", "event", "data"):
         table.add_column(column)
     for event in head:
-        table.add_row(*_history_row(event))
+        table.add_row(*_history_row(event, full))
     console.print(table)
 
 
-def _history_row(event: CaseEvent) -> tuple[str, ...]:
+def _history_row(event: CaseEvent, full: bool) -> tuple[str, ...]:
     [entry] = history_entries([event])
-    data = ", ".join(f"{k}={_short(v)}" for k, v in entry["data"].items() if v is not None)
+    data = ", ".join(f"{k}={_short(v, full)}" for k, v in entry["data"].items() if v is not None)
     return str(entry["version"]), local(event.timestamp), entry["actor"], entry["event"], data
 
 
-def _short(value: Any) -> str:
+def _short(value: Any, full: bool = False) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 60 else text[:57] + "…"
+    return text if full or len(text) <= 60 else text[:57] + "…"
 
 
 def summaries_json(rows: Sequence[CaseSummary]) -> list[dict[str, Any]]:

@@ -59,7 +59,13 @@ def case_show(
 
 
 @case_app.command("history")
-def case_history(case: CaseArg, as_json: JsonOption = False) -> None:
+def case_history(
+    case: CaseArg,
+    full: Annotated[
+        bool, typer.Option("--full", help="Every value whole (long texts are cut otherwise).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
     """Every event of the case with time, actor and data: the auditor's view."""
     from entrypoints import render
 
@@ -69,7 +75,7 @@ def case_history(case: CaseArg, as_json: JsonOption = False) -> None:
     if as_json:
         render.dump_json(out, render.history_entries(events))
     else:
-        render.show_history(out, events, count=office.case(case_id).version)
+        render.show_history(out, events, count=office.case(case_id).version, full=full)
 
 
 # --- agent actions ---------------------------------------------------------------------------

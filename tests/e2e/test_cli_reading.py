@@ -1,0 +1,44 @@
+"""What an agent reads: the notes' text on `case show`, whole values on `history --full`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from entrypoints.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "examples" / "crm_export_sample.csv"
+LONG = "Cliente indica que el cobro de PPV [partido] no lo reconoce; pide reversión y llamada"
+
+
+def run(capsys: pytest.CaptureFixture[str], data: Path, *args: str) -> str:
+    capsys.readouterr()
+    code = main(["--data-dir", str(data), *args])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return out
+
+
+def test_case_show_gives_the_latest_notes_text_and_history_full_gives_whole_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    run(capsys, data, "ingest", str(SAMPLE))
+    run(capsys, data, "case", "note", "CRM-260001", LONG, "--as", "maria.b")
+    shown = run(capsys, data, "case", "show", "CRM-260001")
+    assert "agent:maria.b: Cliente indica" in shown
+    assert "[partido]" in shown
+
+    assert LONG not in run(capsys, data, "case", "history", "CRM-260001")  # cut at 60
+    assert LONG in run(capsys, data, "case", "history", "CRM-260001", "--full")
+
+    for n in range(24):
+        run(capsys, data, "case", "note", "CRM-260001", f"Intento de contacto {n}", "--as",
+            "juan.r")  # fmt: skip
+    shown = run(capsys, data, "case", "show", "CRM-260001")
+    assert "notes (last 20)" in shown
+    assert "Intento de contacto 23" in shown
+    assert "Intento de contacto 3" not in shown  # 25 notes: the oldest five are in the history
+    assert "Intento de contacto 4" in shown
