@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,9 @@ from entrypoints.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "examples" / "crm_export_sample.csv"
+
+JsonObject = dict[str, Any]
+"""A JSON object the CLI printed; its values are whatever `json.loads` made of them."""
 
 
 class Cli:
@@ -31,6 +35,19 @@ class Cli:
     def json(self, *args: str, code: int = 0) -> object:
         out, _ = self(*args, "--json", code=code)
         return json.loads(out)
+
+    def obj(self, *args: str, code: int = 0) -> JsonObject:
+        """The command's --json output, a JSON object."""
+        value = self.json(*args, code=code)
+        assert isinstance(value, dict), value
+        return value
+
+    def rows(self, *args: str, code: int = 0) -> list[JsonObject]:
+        """The command's --json output, a list of JSON objects."""
+        value = self.json(*args, code=code)
+        assert isinstance(value, list), value
+        assert all(isinstance(row, dict) for row in value), value
+        return value
 
 
 @pytest.fixture
@@ -50,14 +67,14 @@ def test_ingesting_the_sample_export_twice_creates_each_case_once(cli: Cli) -> N
         "differing_count": 0,
         "differing": [],
     }
-    again = cli.json("ingest", str(SAMPLE))
-    assert again["created"] == 0  # type: ignore[index]
-    assert again["already_known"] == 8  # type: ignore[index]
+    again = cli.obj("ingest", str(SAMPLE))
+    assert again["created"] == 0
+    assert again["already_known"] == 8
     rows = cli.json("cases")
     assert isinstance(rows, list)
     assert len(rows) == 7
-    movil = cli.json("cases", "--line", "movil")
-    assert {row["source"]["key"] for row in movil} == {"CRM-260003", "CRM-260006"}  # type: ignore[union-attr]
+    movil = cli.rows("cases", "--line", "movil")
+    assert {row["source"]["key"] for row in movil} == {"CRM-260003", "CRM-260006"}
     out, _ = cli("cases", "--line", "movil")
     assert "CRM-260003" in out
     assert "Cases (2 of 2)" in out
@@ -79,7 +96,7 @@ def test_a_file_with_bad_rows_keeps_the_good_ones_and_exits_4(cli: Cli, tmp_path
     assert "export.csv:4: line" in out
     assert "2 input rows rejected; the good ones were kept" in err
     assert "Beto" not in out + err  # no personal data in the report
-    keys = {row["source"]["key"] for row in cli.json("cases")}  # type: ignore[union-attr]
+    keys = {row["source"]["key"] for row in cli.rows("cases")}
     assert keys == {"A1", "A4"}
 
 
@@ -108,9 +125,9 @@ def test_an_agent_works_a_case_to_a_first_contact_closing(cli: Cli) -> None:
     )
     assert "ClosedFirstContact recorded" in out
 
-    shown = cli.json("case", "show", "CRM-260008")
-    assert shown["status"] == "closed"  # type: ignore[index]
-    assert shown["closed_first_contact"] is True  # type: ignore[index]
+    shown = cli.obj("case", "show", "CRM-260008")
+    assert shown["status"] == "closed"
+    assert shown["closed_first_contact"] is True
     _, err = cli("case", "note", "CRM-260008", "otra", *agent, code=1)
     assert "the case is closed" in err
     assert len(err.strip().splitlines()) == 1
@@ -130,9 +147,9 @@ def test_an_agent_works_a_case_to_a_first_contact_closing(cli: Cli) -> None:
     assert {h["actor"] for h in history[1:]} == {"agent:maria.b"}
     assert history[0]["actor"] == "intake:intake"
 
-    before = cli.json("case", "show", "CRM-260008", "--as-of", history[2]["timestamp"])
-    assert before["version"] == 3  # type: ignore[index]
-    assert before["status"] == "open"  # type: ignore[index]
+    before = cli.obj("case", "show", "CRM-260008", "--as-of", history[2]["timestamp"])
+    assert before["version"] == 3
+    assert before["status"] == "open"
 
 
 def test_errors_say_what_and_exit_with_a_meaningful_code(cli: Cli, tmp_path: Path) -> None:
@@ -172,14 +189,14 @@ def test_due_follow_ups_and_the_installed_command(tmp_path: Path) -> None:
 
 
 def test_recommended_cases_arrive_by_mail_keyed_by_message_id(cli: Cli) -> None:
-    report = cli.json("ingest-mail", str(ROOT / "examples" / "mail"))
-    assert report["created"] == 2  # type: ignore[index]
-    again = cli.json("ingest-mail", str(ROOT / "examples" / "mail"))
-    assert again["already_known"] == 2  # type: ignore[index]
-    shown = cli.json("case", "show", "email:CAF3x9-2026-1129-0815@correo.claro.com.co")
-    assert shown["recommended_by"] == "vp.clientes@claro.com.co"  # type: ignore[index]
-    assert shown["line"] == "movil"  # type: ignore[index]
-    assert shown["source"] == {  # type: ignore[index]
+    report = cli.obj("ingest-mail", str(ROOT / "examples" / "mail"))
+    assert report["created"] == 2
+    again = cli.obj("ingest-mail", str(ROOT / "examples" / "mail"))
+    assert again["already_known"] == 2
+    shown = cli.obj("case", "show", "email:CAF3x9-2026-1129-0815@correo.claro.com.co")
+    assert shown["recommended_by"] == "vp.clientes@claro.com.co"
+    assert shown["line"] == "movil"
+    assert shown["source"] == {
         "channel": "email",
         "key": "CAF3x9-2026-1129-0815@correo.claro.com.co",
     }
@@ -195,17 +212,23 @@ def test_the_sweep_can_run_as_often_as_cron_likes(cli: Cli) -> None:
     first = cli.json("sweep", "--worker", "cron")
     assert isinstance(first, dict)
     assert first["missed"] == first["examined"]  # whatever today is, each overdue one once
-    second = cli.json("sweep", "--worker", "cron")
-    assert second["missed"] == 0  # type: ignore[index]
+    second = cli.obj("sweep", "--worker", "cron")
+    assert second["missed"] == 0
 
 
-def test_the_demo_runs_a_whole_day_and_keeps_its_data(
+def test_the_demo_runs_a_whole_week_and_keeps_its_data(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["demo", "--folder", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
-    assert "The day in numbers" in out
-    assert "3 / 1 / 1" in out  # follow-ups due that day: on time / late / missed
+    assert "The week in numbers" in out
+    assert "68.4% (13 of 19 due; 3 late, 3 missed)" in out  # the week's follow-ups
+    # Every indicator of docs/indicators.md has a value and its traffic light.
+    for name in ("Seguimientos", "FCR", "Reincidencia", "NPS", "Calidad MEC", "Ausentismo",
+                 "Rotación", "Management practices"):  # fmt: skip
+        [row] = [line for line in out.splitlines() if line.startswith(f"│ {name}")]
+        assert any(light in row for light in ("✓ green", "! amber", "✗ red")), row
+    assert "events in the store" not in out
     assert (
         "Tue 18:00  worker: follow-ups marked missed: 1; deadlines breached: 0; mails sent: 5"
         in out
@@ -220,7 +243,7 @@ def test_the_demo_runs_a_whole_day_and_keeps_its_data(
     assert (folder / "cases.sqlite").exists()
     assert '"job": "outbox"' in (folder / "worker.log").read_text(encoding="utf-8")
     cli = Cli(folder, capsys)
-    [total] = cli.json("indicators", "--from", "2026-12-01", "--to", "2026-12-01")  # type: ignore[misc]
+    [total] = cli.rows("indicators", "--from", "2026-12-01", "--to", "2026-12-01")
     assert (total["follow_ups_due"], total["on_time"], total["late"], total["missed"]) == (
         5, 3, 1, 1,
     )  # fmt: skip
@@ -236,29 +259,37 @@ def test_the_demo_runs_a_whole_day_and_keeps_its_data(
     assert "<title>2026-12-01: 60.0</title>" in text  # Tuesday's follow-up compliance
     assert text.count("meta 90") == 2  # Seguimientos' and Calidad MEC's goals
     assert "<script" not in text
-    history = cli.json("case", "history", "CRM-260003")
-    assert [h["event"] for h in history][-5:] == [  # type: ignore[index]
+    [week] = cli.rows("indicators", "--from", "2026-11-30", "--to", "2026-12-04")
+    lights = [key for key in week if key.endswith("_light")]
+    assert len(lights) == 8
+    assert all(week[key] in ("green", "amber", "red") for key in lights), week
+    history = cli.rows("case", "history", "CRM-260003")
+    events = [h["event"] for h in history]
+    escalated = events.index("case.escalated")
+    assert events[escalated : escalated + 6] == [
         "case.escalated",
         "case.clock_started",  # Cartera has 24 hours to answer
         "case.follow_up_scheduled",
         "case.follow_up_missed",  # Wednesday 10:00, nobody called
         "case.clock_breached",  # Wednesday 14:00, Cartera has not answered
+        "case.clock_stopped",  # Thursday 09:10, Cartera answers
     ]
+    assert "case.closed" in events
 
 
 def test_a_pqr_shows_its_clock_and_its_answer_opens_the_reposicion_window(cli: Cli) -> None:
     cli("ingest", str(SAMPLE))
     cli("case", "interpret", "CRM-260006", "pqr", "queja_reclamo", "--as", "sofia.t")
     cli("case", "typify", "CRM-260006", "PQR-ROAM", "--cun", "4436-26-0004512", "--as", "sofia.t")
-    shown = cli.json("case", "show", "CRM-260006")
-    kinds = [clock["kind"] for clock in shown["open_clocks"]]  # type: ignore[index]
+    shown = cli.obj("case", "show", "CRM-260006")
+    kinds = [clock["kind"] for clock in shown["open_clocks"]]
     assert "pqr_response" in kinds
     out, _ = cli("case", "show", "CRM-260006")
     assert "pqr_response #1 due" in out
-    answered = cli.json("case", "pqr-answer", "CRM-260006", "--as", "sofia.t")
-    events = [e["event"] for e in answered["events"]]  # type: ignore[index]
+    answered = cli.obj("case", "pqr-answer", "CRM-260006", "--as", "sofia.t")
+    events = [e["event"] for e in answered["events"]]
     assert events == ["case.clock_stopped", "case.clock_started"]
-    assert answered["events"][1]["data"]["kind"] == "reposicion"  # type: ignore[index]
+    assert answered["events"][1]["data"]["kind"] == "reposicion"
 
 
 def test_sac_commands_talk_to_rr_and_dime_over_http(
@@ -284,18 +315,18 @@ def test_sac_commands_talk_to_rr_and_dime_over_http(
         _, err = cli("sac", "check", "CRM-260003", "--as", "sofia.t", code=1)
         assert "no gateway is configured for AC (set BACKOFFICE_AC_URL)" in err
         monkeypatch.setenv("BACKOFFICE_AC_URL", url)
-        check = cli.json("sac", "check", "CRM-260003", "--as", "sofia.t")
-        assert check["inconsistent"] is False  # type: ignore[index]
-        assert "aviso final: sí" in check["findings"]  # type: ignore[index]
-        escalated = cli.json(
+        check = cli.obj("sac", "check", "CRM-260003", "--as", "sofia.t")
+        assert check["inconsistent"] is False
+        assert "aviso final: sí" in check["findings"]
+        escalated = cli.obj(
             "sac", "escalate", "CRM-260003", "--reason", "Beneficio incumplido", "--as", "sofia.t"
         )
-        assert escalated["events"][0]["data"]["area"] == "Cartera"  # type: ignore[index]
+        assert escalated["events"][0]["data"]["area"] == "Cartera"
         stub.faults.extend([("5xx", 503)] * 3)
         _, err = cli("sac", "check", "CRM-260003", "--as", "sofia.t", code=5)
         assert "recorded on the case as pending" in err
-    shown = cli.json("case", "show", "CRM-260003")
-    assert shown["pending_calls"] == ["revisar cartera en AC"]  # type: ignore[index]
+    shown = cli.obj("case", "show", "CRM-260003")
+    assert shown["pending_calls"] == ["revisar cartera en AC"]
 
 
 def test_support_pqr_and_sales_commands_over_http(
@@ -322,25 +353,25 @@ def test_support_pqr_and_sales_commands_over_http(
         )
         agent = ("--as", "juan.r")
         cli("case", "interpret", "CRM-260002", "soporte", "falla_puntual", *agent)
-        diagnosed = cli.json("support", "diagnose", "CRM-260002", *agent)
-        assert diagnosed["events"][0]["data"]["inconsistent"] is True  # type: ignore[index]
-        [offered] = cli.json("support", "slots", "CRM-260002", "--visit", "ot", *agent)  # type: ignore[misc]
+        diagnosed = cli.obj("support", "diagnose", "CRM-260002", *agent)
+        assert diagnosed["events"][0]["data"]["inconsistent"] is True
+        [offered] = cli.rows("support", "slots", "CRM-260002", "--visit", "ot", *agent)
         assert offered["slot_id"] == "S1"
-        visit = cli.json("support", "resolve", "CRM-260002", "physical", "--reason",
+        visit = cli.obj("support", "resolve", "CRM-260002", "physical", "--reason",
                          "Módem sin sincronía", "--visit", "ot", "--slot", "S1",
                          *agent)  # fmt: skip
-        assert visit["events"][0]["event"] == "case.visit_scheduled"  # type: ignore[index]
+        assert visit["events"][0]["event"] == "case.visit_scheduled"
         cli("case", "interpret", "CRM-260006", "pqr", "queja_reclamo", *agent)
         cli("case", "typify", "CRM-260006", "PQR-ROAM", "--cun", "4436-26-0000005", *agent)
-        redirected = cli.json("pqr", "redirect", "CRM-260006", "--reason", "Área correcta", *agent)
-        assert redirected["events"][0]["data"]["area"] == "PQR"  # type: ignore[index]
-        answered = cli.json("case", "escalation-answered", "CRM-260006", "1", "--answer",
+        redirected = cli.obj("pqr", "redirect", "CRM-260006", "--reason", "Área correcta", *agent)
+        assert redirected["events"][0]["data"]["area"] == "PQR"
+        answered = cli.obj("case", "escalation-answered", "CRM-260006", "1", "--answer",
                             "Recibida por el área", *agent)  # fmt: skip
-        assert answered["events"][0]["event"] == "case.clock_stopped"  # type: ignore[index]
+        assert answered["events"][0]["event"] == "case.clock_stopped"
         cli("case", "interpret", "CRM-260007", "ventas", "venta", *agent)
-        sold = cli.json("sales", "escalate", "CRM-260007", "--reason", "Plan 900 megas",
+        sold = cli.obj("sales", "escalate", "CRM-260007", "--reason", "Plan 900 megas",
                         "--follow-up", "2027-01-05", *agent)  # fmt: skip
-        assert sold["events"][0]["event"] == "case.follow_up_scheduled"  # type: ignore[index]
+        assert sold["events"][0]["event"] == "case.follow_up_scheduled"
 
 
 def test_survey_answers_feed_the_nps(cli: Cli, tmp_path: Path) -> None:
@@ -359,9 +390,9 @@ def test_survey_answers_feed_the_nps(cli: Cli, tmp_path: Path) -> None:
     assert "read 4 · recorded 3 · already recorded 0 · rejected 2" in out
     assert "encuestas.csv:5: crm_case_id: no case with that key" in out
     assert "encuestas.csv:6: recommendation: '11' is not 0–10" in out
-    again = cli.json("import-surveys", str(export), code=4)
-    assert (again["created"], again["already_known"]) == (0, 3)  # type: ignore[index]
-    [total] = cli.json("indicators", "--from", "2026-12-01", "--to", "2026-12-01")  # type: ignore[misc]
+    again = cli.obj("import-surveys", str(export), code=4)
+    assert (again["created"], again["already_known"]) == (0, 3)
+    [total] = cli.rows("indicators", "--from", "2026-12-01", "--to", "2026-12-01")
     assert (total["survey_answers"], round(total["nps"], 1)) == (3, 33.3)
     quality = tmp_path / "calidad.csv"
     quality.write_text(
@@ -372,7 +403,7 @@ def test_survey_answers_feed_the_nps(cli: Cli, tmp_path: Path) -> None:
     )
     out, _ = cli("import-quality", str(quality), code=4)
     assert "calidad.csv:3: score: '101' is not 0–100" in out
-    [total] = cli.json("indicators", "--from", "2026-12-01", "--to", "2026-12-01")  # type: ignore[misc]
+    [total] = cli.rows("indicators", "--from", "2026-12-01", "--to", "2026-12-01")
     assert total["quality_emitted"] == 96.0
     assert total["quality_perceived"] == 65.0  # satisfaction 9 and 4, as %
     assert round(total["calidad_mec"], 1) == 77.4  # 0.4 × 96 + 0.6 × 65
@@ -383,19 +414,19 @@ EXAMPLES = ROOT / "examples"
 
 
 def test_the_roster_shifts_and_practice_register_feed_the_team_indicators(cli: Cli) -> None:
-    roster = cli.json("import-roster", str(EXAMPLES / "roster.csv"))
-    assert roster["created"] == 6  # type: ignore[index]
-    again = cli.json("import-roster", str(EXAMPLES / "roster.csv"))  # juan.r's leaving too
-    assert (again["created"], again["already_known"]) == (0, 6)  # type: ignore[index]
-    shifts = cli.json("import-shifts", str(EXAMPLES / "shifts.csv"))
-    assert (shifts["created"], shifts["rejected_count"]) == (76, 0)  # type: ignore[index]
-    again = cli.json("import-shifts", str(EXAMPLES / "shifts.csv"))
-    assert (again["created"], again["already_known"]) == (0, 76)  # type: ignore[index]
+    roster = cli.obj("import-roster", str(EXAMPLES / "roster.csv"))
+    assert roster["created"] == 6
+    again = cli.obj("import-roster", str(EXAMPLES / "roster.csv"))  # juan.r's leaving too
+    assert (again["created"], again["already_known"]) == (0, 6)
+    shifts = cli.obj("import-shifts", str(EXAMPLES / "shifts.csv"))
+    assert (shifts["created"], shifts["rejected_count"]) == (76, 0)
+    again = cli.obj("import-shifts", str(EXAMPLES / "shifts.csv"))
+    assert (again["created"], again["already_known"]) == (0, 76)
     cli("import-practices", str(EXAMPLES / "practices.csv"))
-    again = cli.json("import-practices", str(EXAMPLES / "practices.csv"))
-    assert (again["created"], again["already_known"]) == (0, 53)  # type: ignore[index]
-    rows = cli.json("indicators", "--from", "2026-11-01", "--to", "2026-11-30", "--by", "team")
-    by_team = {row["group"]: row for row in rows}  # type: ignore[union-attr]
+    again = cli.obj("import-practices", str(EXAMPLES / "practices.csv"))
+    assert (again["created"], again["already_known"]) == (0, 53)
+    rows = cli.rows("indicators", "--from", "2026-11-01", "--to", "2026-11-30", "--by", "team")
+    by_team = {row["group"]: row for row in rows}
     hogar, movil = by_team["Premium Hogar"], by_team["Premium Móvil"]
     # maria.b: 2 absences in 18 shifts; juan.r: 13 shifts until he left on the 20th.
     assert (hogar["scheduled_agent_days"], hogar["absent_agent_days"]) == (31, 2)
@@ -410,29 +441,29 @@ def test_the_roster_shifts_and_practice_register_feed_the_team_indicators(cli: C
         "asesor;fecha;hora_inicio;hora_fin;cancelado\nmaria.b;27/11/2026;07:00;16:00;si\n",
         encoding="utf-8",
     )
-    assert cli.json("import-shifts", str(cancel))["created"] == 1  # type: ignore[index]
-    assert cli.json("import-shifts", str(cancel))["already_known"] == 1  # type: ignore[index]
-    after = cli.json("indicators", "--month", "2026-11", "--by", "team")
-    assert after[0]["scheduled_agent_days"] == 30  # type: ignore[index]
+    assert cli.obj("import-shifts", str(cancel))["created"] == 1
+    assert cli.obj("import-shifts", str(cancel))["already_known"] == 1
+    after = cli.rows("indicators", "--month", "2026-11", "--by", "team")
+    assert after[0]["scheduled_agent_days"] == 30
     cancel.write_text(
         "asesor;fecha;hora_inicio;hora_fin;cancelado\nmaria.b;27/11/2026;07:00;16:00;\n",
         encoding="utf-8",
     )
-    assert cli.json("import-shifts", str(cancel))["created"] == 1  # back on the schedule  # type: ignore[index]
+    assert cli.obj("import-shifts", str(cancel))["created"] == 1  # back on the schedule
     assert cli.json("indicators", "--month", "2026-11", "--by", "team") == rows
 
-    detail = cli.json("indicators", "--month", "2026-11", "--by", "agent", "--practices")
-    daily = next(r for r in detail if r["group"] == "laura.s" and r["practice"] == "daily_dialogue")  # type: ignore[index, union-attr]
+    detail = cli.rows("indicators", "--month", "2026-11", "--by", "agent", "--practices")
+    daily = next(r for r in detail if r["group"] == "laura.s" and r["practice"] == "daily_dialogue")
     assert (daily["due"], daily["held"], daily["compliance_light"]) == (17, 17, "green")
     # The goals are configuration: a looser Ausentismo goal turns Premium Hogar green.
     (cli.data_dir / "indicators.toml").write_text(
         "[goals.ausentismo]\ntarget = 7\n", encoding="utf-8"
     )
-    looser = cli.json("indicators", "--month", "2026-11", "--by", "team")
-    assert looser[0]["ausentismo_light"] == "green"  # type: ignore[index]
+    looser = cli.rows("indicators", "--month", "2026-11", "--by", "team")
+    assert looser[0]["ausentismo_light"] == "green"
     (cli.data_dir / "indicators.toml").unlink()
-    week = cli.json("indicators", "--week", "2026-W46", "--by", "agent")  # 9–15 November
-    maria = next(row for row in week if row["group"] == "maria.b")  # type: ignore[union-attr]
+    week = cli.rows("indicators", "--week", "2026-W46", "--by", "agent")  # 9–15 November
+    maria = next(row for row in week if row["group"] == "maria.b")
     assert (maria["scheduled_agent_days"], maria["absent_agent_days"]) == (5, 0)
     _, err = cli("indicators", "--month", "2026-13", code=2)
     assert "--month: '2026-13' is not a month (YYYY-MM)" in err
@@ -468,10 +499,10 @@ def test_bad_shift_rows_are_reported_and_a_rebuilt_projection_reads_the_same(
 
     # The positions need no mailer and no contact directory: a broken one does not matter.
     (cli.data_dir / "contact_matrix.toml").write_text("[not toml", encoding="utf-8")
-    status = cli.json("projections", "status")
-    assert {row["projection"] for row in status} == {"cases", "indicators", "outbox"}  # type: ignore[union-attr]
+    status = cli.rows("projections", "status")
+    assert {row["projection"] for row in status} == {"cases", "indicators", "outbox"}
     (cli.data_dir / "contact_matrix.toml").unlink()
-    log = status[0]["log"]  # type: ignore[index]
+    log = status[0]["log"]
     before = cli.json("indicators", "--from", "2026-11-01", "--to", "2026-11-30", "--by", "team")
     assert before != rows  # maria.b's shift of the 30th came in
     rebuilt = cli.json("projections", "rebuild", "indicators")
@@ -510,7 +541,7 @@ def test_the_team_imports_also_read_json_lines(cli: Cli, tmp_path: Path) -> None
         ' "fecha": "2026-11-03 07:15", "duracion": 15, "id_registro": "PG-1"}\n',
         encoding="utf-8",
     )
-    assert cli.json("import-practices", str(register))["created"] == 1  # type: ignore[index]
+    assert cli.obj("import-practices", str(register))["created"] == 1
 
 
 def test_sac_dispute_killed_while_rr_files_the_pqr_then_run_again_gives_one_cun(
@@ -608,37 +639,37 @@ def test_case_typify_and_note_go_to_rr_or_ac_then_the_case(
                      "--filed-at", "2099-01-01", *agent, code=2)  # fmt: skip
         assert "filed_at: a PQR cannot be filed in the future" in err
         assert stub.requests == []  # refused before AC was asked anything
-        typified = cli.json("case", "typify", "CRM-260003", "SAC-CAR-EXPL", *agent)
-        assert typified["case"]["marking_code"] == "SAC-CAR-EXPL"  # type: ignore[index]
-        assert [w["system"] for w in typified["case"]["outside_writes"]] == ["AC", "AC"]  # type: ignore[index]
-        again = cli.json("case", "typify", "CRM-260003", "SAC-CAR-EXPL", *agent)
-        assert again["events"] == []  # type: ignore[index]
+        typified = cli.obj("case", "typify", "CRM-260003", "SAC-CAR-EXPL", *agent)
+        assert typified["case"]["marking_code"] == "SAC-CAR-EXPL"
+        assert [w["system"] for w in typified["case"]["outside_writes"]] == ["AC", "AC"]
+        again = cli.obj("case", "typify", "CRM-260003", "SAC-CAR-EXPL", *agent)
+        assert again["events"] == []
         long_note = "El cliente explica en detalle la situación de su cuenta. " * 6
         cli("case", "note", "CRM-260001", long_note, *agent)
     assert [m.code for m in stub.accounts.accounts["3104567890"].markings] == ["SAC-CAR-EXPL"]
     assert len(stub.accounts.ticklers) == 1
     assert [(a, f) for a, _, f in stub.accounts.notes] == [("80123456", NoteFolder.ESTRATEGICOS)]
-    shown = cli.json("case", "show", "CRM-260001")
-    assert shown["estrategicos_notes"] == 1  # type: ignore[index]
+    shown = cli.obj("case", "show", "CRM-260001")
+    assert shown["estrategicos_notes"] == 1
 
 
 def test_an_agent_opens_a_phone_case_and_a_new_request_from_its_call(cli: Cli) -> None:
     agent = ("--as", "maria.b")
-    opened = cli.json("case", "open", "--account", "80123456", "--line", "hogar", "--customer",
+    opened = cli.obj("case", "open", "--account", "80123456", "--line", "hogar", "--customer",
                       "Ana Peña", "--typification", "Facturación", "--request", "Cobro raro",
                       "--received", "2026-12-01 09:00", "--recommended-by", "vp.clientes",
                       *agent)  # fmt: skip
-    key = opened["case"]["source"]["key"]  # type: ignore[index]
+    key = opened["case"]["source"]["key"]
     assert key == "vp.clientes@2026-12-01T14:00:00+0000/80123456"
     _, err = cli("case", "open", "--account", "1", "--line", "hogar", "--customer", "X",
                  "--typification", "T", "--request", "R", "--channel", "crm", *agent,
                  code=2)  # fmt: skip
     assert "channel: crm cases come from their imports" in err
-    new = cli.json("case", "new-request", f"phone:{key}", "--typification", "Ventas",
+    new = cli.obj("case", "new-request", f"phone:{key}", "--typification", "Ventas",
                    "--request", "Quiere más megas", *agent)  # fmt: skip
-    assert new["case"]["linked_to"] == opened["case"]["case_id"]  # type: ignore[index]
-    shown = cli.json("case", "show", f"phone:{key}")
-    assert shown["new_requests"] == [new["case"]["case_id"]]  # type: ignore[index]
+    assert new["case"]["linked_to"] == opened["case"]["case_id"]
+    shown = cli.obj("case", "show", f"phone:{key}")
+    assert shown["new_requests"] == [new["case"]["case_id"]]
 
 
 def test_csv_exports_neutralise_spreadsheet_formulas(cli: Cli) -> None:
@@ -746,12 +777,14 @@ def test_a_long_history_is_written_straight_out_as_json_and_as_lines(cli: Cli) -
         for n in range(400):
             new = decisions.add_note(state, text=f"Nota {n}", actor=Actor.agent("ana.p"),
                                      at=T0 + timedelta(minutes=n))  # fmt: skip
-            state = fold(state, new)
+            folded = fold(state, new)
+            assert folded is not None
+            state = folded
             events.extend(new)
         office.store.append(events)
     history = cli.json("case", "history", "LONG")
     assert isinstance(history, list)
-    assert [e["version"] for e in history] == list(range(1, 402))  # type: ignore[index]
+    assert [e["version"] for e in history] == list(range(1, 402))
     out, _ = cli("case", "history", "LONG")
     lines = out.splitlines()
     assert "(401 events;" in lines[0]

@@ -47,8 +47,7 @@ def test_with_a_roster_only_an_agent_on_it_that_day_owns_cases(
 
     refusals = {
         "desconocido": "cannot assign to desconocido is not on the roster",
-        "juan.r": "cannot assign to juan.r is not on the roster on 2026-07-15 (left on "
-        "2026-07-13)",
+        "juan.r": "cannot assign to juan.r is not on the roster on 2026-07-15 (left on 2026-07-13)",
         "laura.s": "cannot assign to laura.s is a supervisor on the roster, not a back-office "
         "agent",
         "nuevo.a": "cannot assign to nuevo.a is not on the roster on 2026-07-15",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 from adapters.clock import FixedClock
 from adapters.eventstore.postgres_recorder import BulkPostgresApplicationRecorder
+from adapters.eventstore.store import EventSourcedCaseStore
 from application.ingestion import ingested_from
 from application.ports import CaseQuery, ConcurrencyConflict
 from application.service import AmbiguousReference, Backoffice
@@ -18,6 +20,7 @@ from domain import decisions, roster
 from domain.errors import CaseClosed, CaseNotFound
 from domain.events import Assigned, Ingested, Interpreted, NoteAdded, RepeatContactRecorded
 from domain.facts import Period
+from domain.state import CaseState
 from domain.values import (
     Actor,
     CaseStatus,
@@ -115,10 +118,11 @@ def test_a_stale_append_conflicts_and_commands_retry_after_reloading(office: Bac
     original_load = office.store.load
     raced = threading.Event()
 
-    def load_then_race(cid, *, version=None):  # type: ignore[no-untyped-def]
-        state = original_load(cid, version=version)
+    def load_then_race(case_id: uuid.UUID, *, version: int | None = None) -> CaseState | None:
+        state = original_load(case_id, version=version)
         if not raced.is_set():
             raced.set()  # someone else writes between our load and our append
+            assert state is not None
             office.store.append(decisions.add_note(state, text="otro", actor=AGENT, at=T0))
         return state
 
@@ -325,6 +329,7 @@ def test_postgresql_appends_through_the_binary_array_recorder(
 ) -> None:
     settings = load_settings(environ={}, data_dir=str(tmp_path), database_url=postgres_url)
     with bootstrap(settings) as office:
+        assert isinstance(office.store, EventSourcedCaseStore)
         assert isinstance(office.store.app.recorder, BulkPostgresApplicationRecorder)
 
 

@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -243,7 +244,7 @@ def test_a_write_by_someone_else_during_the_first_batch_does_not_hide_that_batch
                 office.index_worker = lambda o=office: LaggingWorker(o, step=1)
             _before_append(
                 office,
-                lambda o=office: o.add_note(record("OLD").source.case_id(), text="n", actor=AGENT),
+                partial(office.add_note, record("OLD").source.case_id(), text="n", actor=AGENT),
             )
             rows = [record(f"A{i}", account=f"ACC-{i}") for i in range(4)]
             rows += [record(f"B{i}", account=f"ACC-{i}") for i in range(4)]
@@ -267,7 +268,7 @@ def test_contacts_whose_case_closed_under_the_import_share_one_new_case(
                 office.index_worker = lambda o=office, w=workers: _keep(w, LaggingWorker(o, step=1))
             office.ingest([record("K1", account="777"), record("K2", account="000")])
             k1 = record("K1").source.case_id()
-            _before_append(office, lambda o=office, c=k1: close_case(o, c), at=2)
+            _before_append(office, partial(close_case, office, k1), at=2)
             rows = [record("X1", account="1"), record("X2", account="2")]
             rows += [record("K3", account="777"), record("K4", account="777")]
             report = office.ingest(rows, batch_size=2)

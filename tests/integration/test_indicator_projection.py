@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time as wall
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.indicator_view import open_indicator_view
-from application.indicators import report
+from application.indicators import IndicatorReport, IndicatorView, report
 from application.ports import ConcurrencyConflict, LoggedEvent
 from domain import decisions, practices, records, roster
 from domain.errors import DomainError
@@ -35,10 +36,10 @@ from domain.roster import (
     TeamEvent,
 )
 from domain.state import fold
-from domain.values import Actor, ActorKind
+from domain.values import INTAKE, Actor, ActorKind
 from entrypoints.settings import load_settings
 from tests.unit.test_case_properties import T0, histories
-from tests.unit.test_indicators import INTAKE, JUAN, JULY, MARIA, History, july_history
+from tests.unit.test_indicators import JUAN, JULY, MARIA, History, july_history
 from tests.unit.test_indicators import T0 as JULY_T0
 from tests.unit.test_team import NOVEMBER, november_team
 
@@ -46,11 +47,11 @@ EVERYTHING = Period(datetime(2020, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinf
 WINDOW = timedelta(days=7)
 
 
-def logged(events: list[CaseEvent | TeamEvent]) -> list[LoggedEvent]:
+def logged(events: Sequence[CaseEvent | TeamEvent]) -> list[LoggedEvent]:
     return [LoggedEvent(position, event) for position, event in enumerate(events, start=1)]
 
 
-def memory_view():  # type: ignore[no-untyped-def]
+def memory_view() -> IndicatorView:
     return open_indicator_view(load_settings(environ={}, database_url="memory").view_env("ind"))
 
 
@@ -170,12 +171,12 @@ def test_a_crash_mid_catch_up_resumes_without_double_counting(view_env: dict[str
     roster = november_team()
     for day, key in ((3, "D1"), (4, "D2"), (10, "D3")):
         roster.hold("sup.a", Practice.DAILY_DIALOGUE, datetime(2026, 11, day, 13, tzinfo=UTC), key)
-    events = [*july_history().events, *roster.events]
+    events: list[CaseEvent | TeamEvent] = [*july_history().events, *roster.events]
     entries = logged(events)
     pure = facts_from(events)
     wanted = [(JULY, Dimension.AGENT), (NOVEMBER, Dimension.TEAM), (NOVEMBER, Dimension.AGENT)]
 
-    def numbers(view: Any) -> list[Any]:
+    def numbers(view: IndicatorView) -> list[IndicatorReport]:
         return [
             report(view.facts(period.start, period.end, WINDOW), period, by)
             for period, by in wanted
@@ -215,7 +216,7 @@ def test_catching_up_skips_the_kinds_it_does_not_use_and_still_moves_past_them(
         case, message_id="<m.1@x>", purpose="escalation", recipients=("a@x.co",),
         reason="550 no such user", actor=Actor(ActorKind.OUTBOX, "outbox"), at=last.timestamp,
     )  # fmt: skip
-    events = [*history, *roster.events, *bounced]
+    events: list[CaseEvent | TeamEvent] = [*history, *roster.events, *bounced]
     office = bootstrap(load_settings(environ={}, data_dir=str(tmp_path), database_url="sqlite"))
     try:
         office.store.append(events)

@@ -42,6 +42,13 @@ def desk(office: Backoffice, clock: FixedClock) -> PqrDesk:
     return PqrDesk(office, OutsideSystems(rr=accounts), MATRIX)
 
 
+def rr(desk: PqrDesk) -> InMemoryAccounts:
+    """The desk's RR: the fixture's in-memory accounts."""
+    accounts = desk.systems.rr
+    assert isinstance(accounts, InMemoryAccounts)
+    return accounts
+
+
 def filed(office: Backoffice) -> None:
     office.interpret("K1", category=Category.PQR, subcategory=Subcategory.QUEJA_RECLAMO,
                      actor=AGENT)  # fmt: skip
@@ -100,7 +107,7 @@ def test_branch_b_corrects_marking_and_notes_after_contacting_the_customer(
         e for e in history if isinstance(e, ClockStarted) and e.kind is ClockKind.PQR_RESPONSE
     ]
     assert len(started) == 1  # the same CUN keeps its one clock
-    assert desk.systems.rr.markings("80123456")[-1].code == "PQR-FACT-2"
+    assert rr(desk).markings("80123456")[-1].code == "PQR-FACT-2"
 
 
 def test_branch_c_records_the_agreement_as_the_answer(office: Backoffice, desk: PqrDesk) -> None:

@@ -53,6 +53,20 @@ def desk(tmp_path: Path, clock: FixedClock) -> Iterator[SacDesk]:
         yield SacDesk(office, systems, matrix)
 
 
+def rr(desk: SacDesk) -> InMemoryAccounts:
+    """The desk's RR (also its AC): the fixture's in-memory accounts."""
+    accounts = desk.systems.rr
+    assert isinstance(accounts, InMemoryAccounts)
+    return accounts
+
+
+def tickets(desk: SacDesk) -> InMemoryTickets:
+    """The desk's DIME: the fixture's in-memory tickets."""
+    dime = desk.systems.tickets
+    assert isinstance(dime, InMemoryTickets)
+    return dime
+
+
 def interpret(office: Backoffice, sub: Subcategory) -> None:
     office.interpret("K1", category=Category.SAC, subcategory=sub, actor=AGENT)
 
@@ -69,7 +83,7 @@ def close(office: Backoffice, *, first_contact: bool) -> None:
 def test_cartera_paid_but_suspended_is_flagged_and_escalated_through_the_matrix(
     desk: SacDesk,
 ) -> None:
-    desk.systems.rr.accounts["80123456"].collections = CollectionsStatus(  # type: ignore[attr-defined]
+    rr(desk).accounts["80123456"].collections = CollectionsStatus(
         final_notice=True, suspended_for_arrears=True, debt=Decimal(0),
         payment_benefit=None, benefit_met=None,
     )  # fmt: skip
@@ -100,8 +114,8 @@ def test_facturacion_accepted_closes_in_first_contact(desk: SacDesk) -> None:
     close(desk.office, first_contact=True)
     case = desk.office.case("K1")
     assert case.closed_first_contact
-    assert [m.code for m in desk.systems.rr.markings("80123456")] == ["SAC-FAC-EXPL"]
-    assert desk.systems.rr.ticklers == []  # type: ignore[attr-defined]  # hogar: RR, no tickler
+    assert [m.code for m in rr(desk).markings("80123456")] == ["SAC-FAC-EXPL"]
+    assert rr(desk).ticklers == []  # hogar: RR, no tickler
 
 
 def test_a_disputed_bill_becomes_a_pqr_with_its_cun_and_clock(desk: SacDesk) -> None:
@@ -121,7 +135,7 @@ def test_a_disputed_bill_becomes_a_pqr_with_its_cun_and_clock(desk: SacDesk) -> 
 
 
 def test_a_disputed_payment_becomes_an_adjustment_in_dime_with_72_hours(desk: SacDesk) -> None:
-    desk.systems.rr.accounts["80123456"].payments = replace_payments()  # type: ignore[attr-defined]
+    rr(desk).accounts["80123456"].payments = replace_payments()
     interpret(desk.office, Subcategory.RECAUDO)
     check = desk.check("K1", actor=AGENT)
     assert check.inconsistent  # a payment posted, yet the account is not up to date
@@ -131,7 +145,7 @@ def test_a_disputed_payment_becomes_an_adjustment_in_dime_with_72_hours(desk: Sa
     clock, waiting = result.case.running_clocks
     assert clock.kind is ClockKind.ADJUSTMENT
     assert waiting.kind is ClockKind.ESCALATION_RESPONSE
-    [(kind, account, _, _)] = desk.systems.tickets.tickets.values()  # type: ignore[attr-defined]
+    [(kind, account, _, _)] = tickets(desk).tickets.values()
     assert (kind, account) == (TicketKind.ADJUSTMENT, "80123456")
     escalation = result.case.escalations[-1]
     assert (escalation.target, escalation.external_reference) == (
@@ -140,7 +154,7 @@ def test_a_disputed_payment_becomes_an_adjustment_in_dime_with_72_hours(desk: Sa
     )
     # Seed §4: "realizar una solicitud de ajuste … generando la respectiva marcación": the
     # adjustment's marking is registered in RR and on the case.
-    assert [m.code for m in desk.systems.rr.markings("80123456")] == ["SAC-AJU"]  # type: ignore[union-attr]
+    assert [m.code for m in rr(desk).markings("80123456")] == ["SAC-AJU"]
     assert (result.case.marking_code, result.case.resolution) == (
         "SAC-AJU",
         Resolution.FIRST_CONTACT,
@@ -149,7 +163,7 @@ def test_a_disputed_payment_becomes_an_adjustment_in_dime_with_72_hours(desk: Sa
 
 def test_rr_down_records_what_is_pending_and_keeps_everything_else(desk: SacDesk) -> None:
     interpret(desk.office, Subcategory.CARTERA)
-    desk.systems.rr.script.fail("collections", SystemUnavailable("RR", "collections", "timeout"))  # type: ignore[attr-defined]
+    rr(desk).script.fail("collections", SystemUnavailable("RR", "collections", "timeout"))
     before = desk.office.case("K1").version
     with pytest.raises(SystemUnavailable):
         desk.check("K1", actor=AGENT)
@@ -183,7 +197,7 @@ def test_a_movil_typification_leaves_a_tickler_in_ac(desk: SacDesk) -> None:
         "M1", category=Category.SAC, subcategory=Subcategory.FACTURACION, actor=AGENT
     )
     desk.customer_accepts("M1", marking="SAC-FAC-EXPL", actor=AGENT)
-    [(account, due, text)] = desk.systems.rr.ticklers  # type: ignore[attr-defined]
+    [(account, due, text)] = rr(desk).ticklers
     assert (account, due) == ("80123456", desk.office.case("M1").follow_ups[0].due_at)
     assert text.startswith("Marcación SAC-FAC-EXPL")
 
@@ -194,7 +208,7 @@ def test_an_inconsistency_escalated_for_priority_still_closes_in_first_contact(
     """Seed: "Si el cliente acepta la información se genera un cierre en primer contacto" —
     given a checked inconsistency escalated to give it priority, when the customer accepts,
     then the case closes in first contact and the area's clock stops."""
-    desk.systems.rr.accounts["80123456"].collections = CollectionsStatus(  # type: ignore[attr-defined]
+    rr(desk).accounts["80123456"].collections = CollectionsStatus(
         final_notice=True, suspended_for_arrears=True, debt=Decimal(0),
         payment_benefit=None, benefit_met=None,
     )  # fmt: skip
@@ -224,7 +238,7 @@ def test_an_escalation_without_a_checked_inconsistency_rules_out_first_contact(
 def test_an_adjustment_after_an_inconsistency_is_not_a_first_contact_resolution(
     desk: SacDesk,
 ) -> None:
-    desk.systems.rr.accounts["80123456"].payments = replace_payments()  # type: ignore[attr-defined]
+    rr(desk).accounts["80123456"].payments = replace_payments()
     interpret(desk.office, Subcategory.RECAUDO)
     assert desk.check("K1", actor=AGENT).inconsistent
     desk.customer_disputes("K1", marking="SAC-AJU", reason="Pago no aplicado", adjustment=True,

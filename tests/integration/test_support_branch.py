@@ -61,6 +61,34 @@ def desk(tmp_path: Path, clock: FixedClock) -> Iterator[SupportDesk]:
         yield SupportDesk(office, systems, MATRIX)
 
 
+def rr(desk: SupportDesk) -> InMemoryAccounts:
+    """The desk's RR: the fixture's in-memory accounts."""
+    accounts = desk.systems.rr
+    assert isinstance(accounts, InMemoryAccounts)
+    return accounts
+
+
+def diagnostics(desk: SupportDesk) -> InMemoryDiagnostics:
+    """The desk's Diagnosticador: the fixture's in-memory one."""
+    diagnosticador = desk.systems.diagnostics
+    assert isinstance(diagnosticador, InMemoryDiagnostics)
+    return diagnosticador
+
+
+def tickets(desk: SupportDesk) -> InMemoryTickets:
+    """The desk's DIME: the fixture's in-memory tickets."""
+    dime = desk.systems.tickets
+    assert isinstance(dime, InMemoryTickets)
+    return dime
+
+
+def scheduling(desk: SupportDesk) -> InMemoryScheduling:
+    """The desk's WFM: the fixture's in-memory scheduling."""
+    wfm = desk.systems.scheduling
+    assert isinstance(wfm, InMemoryScheduling)
+    return wfm
+
+
 def interpret(desk: SupportDesk, sub: Subcategory) -> None:
     desk.office.interpret("K1", category=Category.SOPORTE, subcategory=sub, actor=AGENT)
 
@@ -85,9 +113,7 @@ def last_escalation(desk: SupportDesk) -> Escalated:
 
 def test_route_1_single_platform_fault_goes_to_the_diagnosticador(desk: SupportDesk) -> None:
     interpret(desk, Subcategory.FALLA_PUNTUAL)
-    desk.systems.diagnostics.diagnoses["80123456"] = Diagnosis(
-        False, None, True, ("T3 timeout",), None
-    )  # type: ignore[attr-defined]
+    diagnostics(desk).diagnoses["80123456"] = Diagnosis(False, None, True, ("T3 timeout",), None)
     _, result = desk.diagnose("K1", actor=AGENT)
     [checked] = result.events
     assert isinstance(checked, AccountChecked)
@@ -109,9 +135,9 @@ def test_route_2_sector_fault_links_the_mass_outage_notice_and_sees_repeat_calls
     desk: SupportDesk,
 ) -> None:
     outage = Diagnosis(False, MassOutage("INC4471100", "alta", "Chapinero"), False, (), None)
-    desk.systems.diagnostics.diagnoses["80123456"] = outage  # type: ignore[attr-defined]
+    diagnostics(desk).diagnoses["80123456"] = outage
     interpret(desk, Subcategory.FALLA_MASIVA)
-    desk.systems.rr.register_marking("80123456", "SOP-MAS", "Llamó por INC4471100", key="k1")
+    rr(desk).register_marking("80123456", "SOP-MAS", "Llamó por INC4471100", key="k1")
     _, result = desk.diagnose("K1", actor=AGENT)
     [checked] = result.events
     assert isinstance(checked, AccountChecked)
@@ -120,13 +146,13 @@ def test_route_2_sector_fault_links_the_mass_outage_notice_and_sees_repeat_calls
     assert resolution.reference == "INC4471100"
     escalation = last_escalation(desk)
     assert (escalation.area, escalation.priority.value) == ("Gestión Soporte", "urgent")
-    assert desk.systems.diagnostics.incidents == []  # type: ignore[attr-defined]  # linked, not reopened
+    assert diagnostics(desk).incidents == []  # linked, not reopened
     finish(desk)
 
 
 def test_route_3_physical_fault_books_a_visit_in_wfm(desk: SupportDesk, clock: FixedClock) -> None:
     slot = Slot(T0 + timedelta(days=1), T0 + timedelta(days=1, hours=4), "S1")
-    desk.systems.scheduling.free.append(slot)  # type: ignore[attr-defined]
+    scheduling(desk).free.append(slot)
     interpret(desk, Subcategory.FALLA_PUNTUAL)
     resolution = desk.resolve("K1", SupportRoute.PHYSICAL, reason="Cable dañado",
                               actor=AGENT, visit=VisitKind.OT, slot_id="S1")  # fmt: skip
@@ -135,14 +161,14 @@ def test_route_3_physical_fault_books_a_visit_in_wfm(desk: SupportDesk, clock: F
     assert (visit.kind, visit.slot_start, visit.booking_reference) == (
         VisitKind.OT, slot.start, resolution.reference,
     )  # fmt: skip
-    assert [o[1] for o in desk.systems.rr.orders] == [VisitKind.OT]  # type: ignore[attr-defined]
+    assert [o[1] for o in rr(desk).orders] == [VisitKind.OT]
     finish(desk)
 
 
 def test_route_3_without_a_slot_goes_to_dime_and_the_operations_crm(desk: SupportDesk) -> None:
     interpret(desk, Subcategory.VISITA_TECNICA)
     resolution = desk.resolve("K1", SupportRoute.PHYSICAL, reason="Sin señal", actor=AGENT)
-    [(kind, _, description, _)] = desk.systems.tickets.tickets.values()  # type: ignore[attr-defined]
+    [(kind, _, description, _)] = tickets(desk).tickets.values()
     assert kind is TicketKind.VISIT_WITHOUT_SLOT
     assert "sin cupo en WFM" in description
     escalation = last_escalation(desk)
@@ -185,7 +211,7 @@ def test_route_3_books_the_slot_the_customer_agreed_to_not_the_earliest(
     """Seed §5: "consultar la agenda disponible en común acuerdo con el cliente"."""
     early = Slot(T0 + timedelta(days=1), T0 + timedelta(days=1, hours=4), "S1")
     later = Slot(T0 + timedelta(days=2), T0 + timedelta(days=2, hours=4), "S2")
-    desk.systems.scheduling.free.extend([early, later])  # type: ignore[union-attr]
+    scheduling(desk).free.extend([early, later])
     interpret(desk, Subcategory.VISITA_TECNICA)
     assert desk.slots("K1", actor=AGENT) == (early, later)
     with pytest.raises(RuleViolation, match=r"WFM offers 2 slot\(s\): agree one .*\(S1 .*, S2 "):
@@ -193,12 +219,12 @@ def test_route_3_books_the_slot_the_customer_agreed_to_not_the_earliest(
     with pytest.raises(RuleViolation, match="WFM does not offer slot S9"):
         desk.resolve("K1", SupportRoute.PHYSICAL, reason="Cable dañado", actor=AGENT,
                      slot_id="S9")  # fmt: skip
-    assert desk.systems.rr.orders == []  # type: ignore[union-attr]  # refused before RR
+    assert rr(desk).orders == []  # refused before RR
     resolution = desk.resolve("K1", SupportRoute.PHYSICAL, reason="Cable dañado", actor=AGENT,
                               slot_id="S2")  # fmt: skip
     [visit] = desk.office.case("K1").visits
     assert (visit.slot_start, visit.booking_reference) == (later.start, resolution.reference)
-    assert desk.systems.scheduling.free == [early]  # type: ignore[union-attr]
+    assert scheduling(desk).free == [early]
 
 
 def test_the_visit_the_operations_crm_books_later_answers_the_no_slot_escalation(
@@ -228,7 +254,7 @@ def test_the_visit_the_operations_crm_books_later_answers_the_no_slot_escalation
 def test_a_single_fault_records_its_checks_as_structured_facts(desk: SupportDesk) -> None:
     """Seed §5, fallas puntuales: the failing service (T&D), whether RR has it associated
     (F10), mass faults or maintenance, the modem, the neighbours' signal, the TV technology."""
-    desk.systems.diagnostics.diagnoses["80123456"] = Diagnosis(  # type: ignore[union-attr]
+    diagnostics(desk).diagnoses["80123456"] = Diagnosis(
         True, None, True, (), "NAGRA", maintenance="Chapinero 02:00–04:00"
     )
     interpret(desk, Subcategory.FALLA_PUNTUAL)

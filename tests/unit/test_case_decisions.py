@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from hypothesis import given
@@ -374,8 +375,12 @@ def test_first_contact_closing_is_refused_after_escalation_visit_or_new_follow_u
     s.when(step)
     for f in s.state.pending_follow_ups:
         s.when(
-            lambda c, f=f: decisions.complete_follow_up(
-                c, follow_up_id=f.follow_up_id, outcome="x", actor=AGENT, at=T0
+            partial(
+                decisions.complete_follow_up,
+                follow_up_id=f.follow_up_id,
+                outcome="x",
+                actor=AGENT,
+                at=T0,
             )
         )
     ready_to_close(s)
@@ -458,9 +463,9 @@ def test_repeat_contacts_decided_together_are_those_decided_one_by_one(
     s = Scenario(ingested())
     for n in range(already):  # some were recorded before
         s.when(
-            lambda c, n=n: decisions.record_repeat_contact(
-                c, source=SourceKey(Channel.CRM, f"CRM-{n + 2}"), received_at=T0,
-                request="otra vez", actor=INTAKE, at=T0,
+            partial(
+                decisions.record_repeat_contact, source=SourceKey(Channel.CRM, f"CRM-{n + 2}"),
+                received_at=T0, request="otra vez", actor=INTAKE, at=T0,
             )
         )  # fmt: skip
     contacts = [
@@ -471,9 +476,9 @@ def test_repeat_contacts_decided_together_are_those_decided_one_by_one(
     one_by_one = Scenario(*s.history)
     for contact in contacts:
         one_by_one.when(
-            lambda c, contact=contact: decisions.record_repeat_contact(
-                c, source=contact.source, received_at=contact.received_at,
-                request=contact.request, actor=INTAKE, at=T0,
+            partial(
+                decisions.record_repeat_contact, source=contact.source,
+                received_at=contact.received_at, request=contact.request, actor=INTAKE, at=T0,
             )
         )  # fmt: skip
     assert together == one_by_one.history[len(s.history) :]
@@ -518,17 +523,17 @@ def test_repeats_are_no_ops_only_while_they_are_the_same_action() -> None:
 
     rules = deadlines.DeadlineRules(BusinessCalendar(frozenset(), 2025, 2028))
     state = new_case()
-    escalation = {
-        "target": EscalationTarget.CONTACT_MATRIX_AREA, "area": "Cartera", "reason": "Revisar",
-        "priority": Priority.HIGH, "external_reference": None, "actor": AGENT, "at": T0,
-    }  # fmt: skip
-    state = fold_in(state, decisions.escalate(state, **escalation))  # type: ignore[arg-type]
+    escalate = partial(
+        decisions.escalate, target=EscalationTarget.CONTACT_MATRIX_AREA, area="Cartera",
+        reason="Revisar", priority=Priority.HIGH, external_reference=None, actor=AGENT, at=T0,
+    )  # fmt: skip
+    state = fold_in(state, escalate(state))
     state = fold_in(state, deadlines.start_escalation_response(state, rules=rules, actor=AGENT,
                                                                at=T0))  # fmt: skip
-    assert decisions.escalate(state, **escalation) == []  # type: ignore[arg-type]
+    assert escalate(state) == []
     state = fold_in(state, deadlines.answer_escalation(state, escalation_id=1, answer="ok",
                                                        actor=AGENT, at=T0))  # fmt: skip
-    assert len(decisions.escalate(state, **escalation)) == 1  # type: ignore[arg-type]
+    assert len(escalate(state)) == 1
 
     state = fold_in(state, decisions.add_note(state, text="No contesta", actor=AGENT, at=T0))
     soon, later = T0 + timedelta(minutes=5), T0 + timedelta(hours=3)
@@ -537,10 +542,10 @@ def test_repeats_are_no_ops_only_while_they_are_the_same_action() -> None:
 
     state = fold_in(state, decisions.interpret(state, category=Category.SAC,
                     subcategory=Subcategory.CARTERA, actor=AGENT, at=T0))  # fmt: skip
-    typify = {"marking_code": "M-1", "resolution": Resolution.FIRST_CONTACT, "cun": None,
-              "actor": AGENT, "at": T0}  # fmt: skip
-    state = fold_in(state, decisions.typify(state, **typify))  # type: ignore[arg-type]
-    assert decisions.typify(state, **typify) == []  # type: ignore[arg-type]
+    typify = partial(decisions.typify, marking_code="M-1", resolution=Resolution.FIRST_CONTACT,
+                     cun=None, actor=AGENT, at=T0)  # fmt: skip
+    state = fold_in(state, typify(state))
+    assert typify(state) == []
     state = fold_in(state, closing.complete_closing_protocol(
         state, resolution_explained=True, nothing_else_pending=True, closing_script_read=True,
         survey_invited=True, actor=AGENT, at=T0))  # fmt: skip
@@ -553,4 +558,4 @@ def test_repeats_are_no_ops_only_while_they_are_the_same_action() -> None:
         )
     state = fold_in(state, closing.close(state, summary="ok", actor=AGENT, at=T0))
     state = fold_in(state, closing.reopen(state, reason="volvió", actor=AGENT, at=T0))
-    assert len(decisions.typify(state, **typify)) == 1  # type: ignore[arg-type]
+    assert len(typify(state)) == 1

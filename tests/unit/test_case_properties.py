@@ -199,7 +199,7 @@ def histories(draw: st.DrawFn) -> list[CaseEvent]:
             typification=draw(text),
             request=draw(  # any text the readers can decode: no NUL, no lone surrogate
                 st.text(
-                    st.characters(exclude_characters="\x00", exclude_categories=("Cs",)),
+                    st.characters(exclude_characters="\x00", exclude_categories=["Cs"]),
                     max_size=40,
                 )
             ),

@@ -60,14 +60,16 @@ def test_the_sweep_warns_once_and_breaches_once() -> None:
     s = pqr_case()
     s.when(lambda c: deadlines.start_pqr_response(c, rules=RULES, actor=AGENT, at=FILED))
     clock = s.state.clocks[0]
+    warn_at = clock.warn_at
+    assert warn_at is not None
 
     def sweep(at: datetime) -> list[object]:
         return list(s.when(lambda c: deadlines.sweep_clock(c, clock_id=1, actor=SWEEP, at=at)))
 
-    assert sweep(clock.warn_at - timedelta(seconds=1)) == []  # type: ignore[operator]
-    [warned] = sweep(clock.warn_at)  # type: ignore[arg-type]
+    assert sweep(warn_at - timedelta(seconds=1)) == []
+    [warned] = sweep(warn_at)
     assert isinstance(warned, ClockWarned)
-    assert sweep(clock.warn_at + timedelta(days=1)) == []  # type: ignore[operator]
+    assert sweep(warn_at + timedelta(days=1)) == []
     assert sweep(clock.due_at) == []  # due at the very end of day 15: not late yet
     [breached] = sweep(clock.due_at + timedelta(microseconds=1))
     assert isinstance(breached, ClockBreached)
