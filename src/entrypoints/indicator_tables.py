@@ -139,6 +139,14 @@ def _lit(row: dict[str, Any], name: str, kind: str = "pct") -> Text:
 LEGEND = "✓ meets the goal · ! misses it by at most the margin · ✗ misses it by more"
 
 
+def traffic_light(light: str | None) -> Text:
+    """A traffic light as its shape and name (`✓ green`), `-` without data."""
+    if light is None:
+        return Text("-")
+    shape, style = _DOTS[light]
+    return Text(f"{shape} {light}", style=style)
+
+
 def show_indicators(console: Console, report: IndicatorReport) -> None:
     start = local(report.period.start)
     end = local(report.period.end)
