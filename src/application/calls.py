@@ -14,8 +14,8 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from application.commands import CommandResult
 from application.intake import IntakeRecord
-from application.service import CommandResult
 from domain import decisions
 from domain.calendar import BusinessCalendar
 from domain.errors import CaseNotFound, InvalidValue

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from application.commands import CommandResult
 from application.escalation import ContactMatrix, Route
 from application.outside import OutsideSystems, OutsideWriter
-from application.service import Backoffice, CommandResult
+from application.service import Backoffice
 from application.typification import Notes, Typification
 from domain import deadlines
 from domain.decisions import add_note, clean_text, escalate

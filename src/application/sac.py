@@ -24,9 +24,10 @@ from typing import TypeVar
 
 import attrs
 
+from application.commands import CommandResult
 from application.escalation import ContactMatrix, Route
 from application.outside import DIME, Operation, OutsideSystems, OutsideWriter, call_for_case
-from application.service import Backoffice, CommandResult
+from application.service import Backoffice
 from application.systems import (
     BillingStatus,
     CollectionsStatus,

@@ -9,21 +9,41 @@ from __future__ import annotations
 import contextlib
 import itertools
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
 import attrs
 
+from application.commands import (
+    AddNote,
+    AnswerEscalation,
+    AnswerPqr,
+    AssignCase,
+    CaseCommand,
+    CloseCase,
+    CommandResult,
+    CompleteAdjustment,
+    CompleteClosingProtocol,
+    CompleteFollowUp,
+    Escalate,
+    InterpretCase,
+    MarkFollowUpMissed,
+    ReopenCase,
+    RequestAdjustment,
+    ScheduleFollowUp,
+    ScheduleVisit,
+    SweepClock,
+    TypifyCase,
+)
+from application.handling import CaseCommands, Decide, Policies
 from application.indicators import (
-    DEFAULT_INDICATOR_RULES,
     IndicatorReport,
-    IndicatorRules,
     IndicatorView,
     report,
 )
 from application.ingestion import Ingestion
 from application.intake import IngestReport, IntakeItem
-from application.markings import Marking, check_marking
+from application.markings import check_marking
 from application.ports import (
     CaseIndex,
     CaseQuery,
@@ -37,10 +57,8 @@ from application.ports import (
 )
 from application.projection import catch_up
 from application.sweep import SweepReport, sweep_follow_ups
-from domain import closing, deadlines, decisions, roster
-from domain.calendar import BusinessCalendar
+from domain import decisions
 from domain.deadlines import DeadlineRules
-from domain.decisions import DEFAULT_FOLLOW_UP_RULES, RR_NOTE_MAX_LENGTH, FollowUpRules
 from domain.errors import CaseNotFound, DomainError, InvalidValue, RuleViolation
 from domain.events import CaseEvent
 from domain.facts import (
@@ -60,42 +78,11 @@ from domain.values import (
     VisitKind,
 )
 
-MAX_ATTEMPTS = 25
-"""Optimistic concurrency: reload, re-decide and retry this many times before giving up."""
-
-
-class TooMuchContention(DomainError):
-    def __init__(self, case_id: uuid.UUID) -> None:
-        super().__init__(f"case {case_id} kept changing under this command; try again")
-
 
 class AmbiguousReference(DomainError):
     def __init__(self, reference: str, candidates: Sequence[uuid.UUID]) -> None:
         ids = ", ".join(str(c) for c in candidates)
         super().__init__(f"{reference!r} matches several cases ({ids}); use the case id")
-
-
-@attrs.frozen
-class CommandResult:
-    """The case after a command, and the events the command recorded (empty for a no-op)."""
-
-    case: CaseState
-    events: tuple[CaseEvent, ...]
-
-
-@attrs.frozen
-class Policies:
-    follow_up: FollowUpRules = DEFAULT_FOLLOW_UP_RULES
-    rr_note_max_length: int = RR_NOTE_MAX_LENGTH
-    deadlines: DeadlineRules | None = None
-    """The business calendar and regulatory clocks; without them no clock can start."""
-    markings: Mapping[str, Marking] | None = None
-    """The marking catalogue; when given, typifications must use its codes."""
-    indicators: IndicatorRules = DEFAULT_INDICATOR_RULES
-    """Reincidencia window, NPS scale, Calidad MEC weights and the indicators' goals."""
-
-
-Decide = Callable[[CaseState], list[CaseEvent]]
 
 
 class Backoffice:
@@ -114,6 +101,8 @@ class Backoffice:
         self.index = index
         self.clock = clock
         self.policies = policies or Policies()
+        self.commands = CaseCommands(store, clock, self.policies, self._roster_in_use)
+        """Every command on a case (`application.commands`) goes through it."""
         self.indicator_view = indicator_view
         self.index_worker = index_worker
         """Starts a worker that keeps the case index up beside a large import (None: the
@@ -300,45 +289,31 @@ class Backoffice:
 
     # --- agent commands --------------------------------------------------------------------
 
+    def handle(self, command: CaseCommand, actor: Actor) -> CommandResult:
+        """Run a command of `application.commands` as `actor`."""
+        return self.commands.handle(command, actor)
+
     def execute(self, case_id: uuid.UUID, decide: Decide) -> CommandResult:
-        for _ in range(MAX_ATTEMPTS):
-            state = self.store.load(case_id)
-            if state is None:
-                raise CaseNotFound(str(case_id))
-            events = decide(state)
-            if not events:
-                return CommandResult(state, ())
-            try:
-                self.store.append(events)
-            except ConcurrencyConflict:
-                continue
-            new_state = fold(state, events)
-            assert new_state is not None
-            return CommandResult(new_state, tuple(events))
-        raise TooMuchContention(case_id)
+        """Load, decide, append, retry: for what a desk, the sweep or intake decide."""
+        return self.commands.execute(case_id, decide)
 
-    def _run(self, reference: str | uuid.UUID, decide: Decide) -> CommandResult:
-        case_id = reference if isinstance(reference, uuid.UUID) else self.resolve(reference)
-        return self.execute(case_id, decide)
-
-    def assign(self, reference: str | uuid.UUID, *, agent: str, actor: Actor) -> CommandResult:
-        """Give the case to an agent. Once a roster has been imported, only a back-office
-        agent on it that day may own cases (a login nobody has, or someone who left, is
-        refused with the reason)."""
-        now = self.clock.now()
-        login = agent.strip()
-        day = BusinessCalendar.local_date(now)
-        member = roster.fold_agent(self.store.stream(roster.agent_stream(login)))
-        why = roster.not_assignable(login, member, day)
-        if why is not None and self._roster_in_use():
-            raise RuleViolation(f"cannot assign to {why}")
-        return self._run(reference, lambda s: decisions.assign(s, agent=agent, actor=actor, at=now))
+    def _id(self, reference: str | uuid.UUID) -> uuid.UUID:
+        return reference if isinstance(reference, uuid.UUID) else self.resolve(reference)
 
     def _roster_in_use(self) -> bool:
         if self.indicator_view is None:
             return False
         self.catch_up_indicators()
         return self.indicator_view.has_roster()
+
+    # The embedding API's commands: each builds its command of `application.commands`, with
+    # the case named by any reference, and hands it over. No rule lives here.
+
+    def assign(self, reference: str | uuid.UUID, *, agent: str, actor: Actor) -> CommandResult:
+        """Give the case to an agent. Once a roster has been imported, only a back-office
+        agent on it that day may own cases (a login nobody has, or someone who left, is
+        refused with the reason)."""
+        return self.handle(AssignCase(case=self._id(reference), agent=agent), actor)
 
     def interpret(
         self,
@@ -348,32 +323,18 @@ class Backoffice:
         subcategory: Subcategory,
         actor: Actor,
     ) -> CommandResult:
-        now = self.clock.now()
-        return self._run(
-            reference,
-            lambda s: decisions.interpret(
-                s, category=category, subcategory=subcategory, actor=actor, at=now
-            ),
+        command = InterpretCase(
+            case=self._id(reference), category=category, subcategory=subcategory
         )
+        return self.handle(command, actor)
 
     def add_note(self, reference: str | uuid.UUID, *, text: str, actor: Actor) -> CommandResult:
-        now = self.clock.now()
-        limit = self.policies.rr_note_max_length
-        return self._run(
-            reference,
-            lambda s: decisions.add_note(
-                s, text=text, actor=actor, at=now, rr_note_max_length=limit
-            ),
-        )
+        return self.handle(AddNote(case=self._id(reference), text=text), actor)
 
     def schedule_follow_up(
         self, reference: str | uuid.UUID, *, due_at: datetime, actor: Actor
     ) -> CommandResult:
-        now = self.clock.now()
-        return self._run(
-            reference,
-            lambda s: decisions.schedule_follow_up(s, due_at=due_at, actor=actor, at=now),
-        )
+        return self.handle(ScheduleFollowUp(case=self._id(reference), due_at=due_at), actor)
 
     def complete_follow_up(
         self,
@@ -383,14 +344,10 @@ class Backoffice:
         actor: Actor,
         follow_up_id: int | None = None,
     ) -> CommandResult:
-        now = self.clock.now()
-        rules = self.policies.follow_up
-        return self._run(
-            reference,
-            lambda s: decisions.complete_follow_up(
-                s, follow_up_id=follow_up_id, outcome=outcome, actor=actor, at=now, rules=rules
-            ),
+        command = CompleteFollowUp(
+            case=self._id(reference), outcome=outcome, follow_up_id=follow_up_id
         )
+        return self.handle(command, actor)
 
     def mark_follow_up_missed(
         self,
@@ -401,14 +358,8 @@ class Backoffice:
         at: datetime | None = None,
     ) -> CommandResult:
         """The sweep's command: a no-op unless the follow-up is pending and overdue."""
-        now = at or self.clock.now()
-        rules = self.policies.follow_up
-        return self._run(
-            reference,
-            lambda s: decisions.mark_follow_up_missed(
-                s, follow_up_id=follow_up_id, actor=actor, at=now, rules=rules
-            ),
-        )
+        command = MarkFollowUpMissed(case=self._id(reference), follow_up_id=follow_up_id, at=at)
+        return self.handle(command, actor)
 
     def sweep(self, *, worker: str = "sweep", limit: int = 1_000) -> SweepReport:
         """Record every overdue follow-up as missed, once (see `application.sweep`)."""
@@ -426,30 +377,11 @@ class Backoffice:
     ) -> CommandResult:
         """Record the marking; one that generates a CUN starts its PQR's clock, from its
         filing (`filed_at`, or the case's own front-line filing, or now)."""
-        now = self.clock.now()
-        rules = self.policies.deadlines
-
-        catalogue = self.policies.markings
-
-        def decide(state: CaseState) -> list[CaseEvent]:
-            if catalogue is not None:
-                check_marking(catalogue, state, marking_code, resolution)
-            events = decisions.typify(
-                state,
-                marking_code=marking_code,
-                resolution=resolution,
-                cun=cun,
-                actor=actor,
-                at=now,
-                filed_at=filed_at,
-            )
-            if rules is None or resolution is not Resolution.CUN:
-                return events
-            after = fold(state, events)
-            assert after is not None
-            return events + deadlines.start_pqr_response(after, rules=rules, actor=actor, at=now)
-
-        return self._run(reference, decide)
+        command = TypifyCase(
+            case=self._id(reference), marking_code=marking_code, resolution=resolution,
+            cun=cun, filed_at=filed_at,
+        )  # fmt: skip
+        return self.handle(command, actor)
 
     def check_typify(
         self, case: CaseState, *, marking_code: str, resolution: Resolution | None
@@ -462,51 +394,30 @@ class Backoffice:
 
     def deadline_rules(self) -> DeadlineRules:
         """The business calendar and clocks; refused when none is configured."""
-        if self.policies.deadlines is None:
-            raise RuleViolation("no business calendar is configured: clocks cannot be computed")
-        return self.policies.deadlines
+        return self.policies.deadline_rules()
 
     def answer_pqr(
         self, reference: str | uuid.UUID, *, notified_at: datetime, actor: Actor
     ) -> CommandResult:
         """The PQR's answer was notified: its clock stops, the reposición window opens."""
-        now, rules = self.clock.now(), self.deadline_rules()
-        return self._run(
-            reference,
-            lambda s: deadlines.answer_pqr(
-                s, notified_at=notified_at, rules=rules, actor=actor, at=now
-            ),
-        )
+        return self.handle(AnswerPqr(case=self._id(reference), notified_at=notified_at), actor)
 
     def request_adjustment(
         self, reference: str | uuid.UUID, *, ticket: str, actor: Actor
     ) -> CommandResult:
         """An adjustment typified in DIME: the 72-hour solution clock starts."""
-        now, rules = self.clock.now(), self.deadline_rules()
-        return self._run(
-            reference,
-            lambda s: deadlines.request_adjustment(
-                s, ticket=ticket, rules=rules, actor=actor, at=now
-            ),
-        )
+        return self.handle(RequestAdjustment(case=self._id(reference), ticket=ticket), actor)
 
     def complete_adjustment(
         self, reference: str | uuid.UUID, *, outcome: str, actor: Actor
     ) -> CommandResult:
-        now = self.clock.now()
-        return self._run(
-            reference,
-            lambda s: deadlines.complete_adjustment(s, outcome=outcome, actor=actor, at=now),
-        )
+        return self.handle(CompleteAdjustment(case=self._id(reference), outcome=outcome), actor)
 
     def sweep_clock(
         self, reference: str | uuid.UUID, *, clock_id: int, actor: Actor, at: datetime | None = None
     ) -> CommandResult:
         """The sweep's command on a deadline: warn once, breach once, else nothing."""
-        now = at or self.clock.now()
-        return self._run(
-            reference, lambda s: deadlines.sweep_clock(s, clock_id=clock_id, actor=actor, at=now)
-        )
+        return self.handle(SweepClock(case=self._id(reference), clock_id=clock_id, at=at), actor)
 
     def escalate(
         self,
@@ -520,41 +431,20 @@ class Backoffice:
         actor: Actor,
     ) -> CommandResult:
         """Record an escalation; one to an area starts that area's response clock."""
-        now = self.clock.now()
-        rules = self.policies.deadlines
-
-        def decide(state: CaseState) -> list[CaseEvent]:
-            events = decisions.escalate(
-                state,
-                target=target,
-                area=area,
-                reason=reason,
-                priority=priority,
-                external_reference=external_reference,
-                actor=actor,
-                at=now,
-            )
-            if rules is None:
-                return events
-            after = fold(state, events)
-            assert after is not None
-            return events + deadlines.start_escalation_response(
-                after, rules=rules, actor=actor, at=now
-            )
-
-        return self._run(reference, decide)
+        command = Escalate(
+            case=self._id(reference), target=target, area=area, reason=reason,
+            priority=priority, external_reference=external_reference,
+        )  # fmt: skip
+        return self.handle(command, actor)
 
     def answer_escalation(
         self, reference: str | uuid.UUID, *, escalation_id: int, answer: str, actor: Actor
     ) -> CommandResult:
         """The area answered the escalation: its response clock stops."""
-        now = self.clock.now()
-        return self._run(
-            reference,
-            lambda s: deadlines.answer_escalation(
-                s, escalation_id=escalation_id, answer=answer, actor=actor, at=now
-            ),
+        command = AnswerEscalation(
+            case=self._id(reference), escalation_id=escalation_id, answer=answer
         )
+        return self.handle(command, actor)
 
     def schedule_visit(
         self,
@@ -566,19 +456,11 @@ class Backoffice:
         booking_reference: str,
         actor: Actor,
     ) -> CommandResult:
-        now = self.clock.now()
-        return self._run(
-            reference,
-            lambda s: decisions.schedule_visit(
-                s,
-                kind=kind,
-                slot_start=slot_start,
-                slot_end=slot_end,
-                booking_reference=booking_reference,
-                actor=actor,
-                at=now,
-            ),
-        )
+        command = ScheduleVisit(
+            case=self._id(reference), kind=kind, slot_start=slot_start, slot_end=slot_end,
+            booking_reference=booking_reference,
+        )  # fmt: skip
+        return self.handle(command, actor)
 
     def complete_closing_protocol(
         self,
@@ -590,19 +472,12 @@ class Backoffice:
         survey_invited: bool,
         actor: Actor,
     ) -> CommandResult:
-        now = self.clock.now()
-        return self._run(
-            reference,
-            lambda s: closing.complete_closing_protocol(
-                s,
-                resolution_explained=resolution_explained,
-                nothing_else_pending=nothing_else_pending,
-                closing_script_read=closing_script_read,
-                survey_invited=survey_invited,
-                actor=actor,
-                at=now,
-            ),
-        )
+        command = CompleteClosingProtocol(
+            case=self._id(reference), resolution_explained=resolution_explained,
+            nothing_else_pending=nothing_else_pending, closing_script_read=closing_script_read,
+            survey_invited=survey_invited,
+        )  # fmt: skip
+        return self.handle(command, actor)
 
     def close_case(
         self,
@@ -613,10 +488,8 @@ class Backoffice:
         first_contact: bool = False,
     ) -> CommandResult:
         """Close the case; `first_contact=True` records it as solved in the first contact."""
-        now = self.clock.now()
-        decide = closing.close_first_contact if first_contact else closing.close
-        return self._run(reference, lambda s: decide(s, summary=summary, actor=actor, at=now))
+        command = CloseCase(case=self._id(reference), summary=summary, first_contact=first_contact)
+        return self.handle(command, actor)
 
     def reopen(self, reference: str | uuid.UUID, *, reason: str, actor: Actor) -> CommandResult:
-        now = self.clock.now()
-        return self._run(reference, lambda s: closing.reopen(s, reason=reason, actor=actor, at=now))
+        return self.handle(ReopenCase(case=self._id(reference), reason=reason), actor)

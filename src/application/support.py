@@ -21,6 +21,7 @@ from typing import TypeVar
 
 import attrs
 
+from application.commands import CommandResult
 from application.escalation import ContactMatrix, Route
 from application.outside import (
     DIAGNOSTICADOR,
@@ -32,7 +33,7 @@ from application.outside import (
     OutsideWriter,
     call_for_case,
 )
-from application.service import Backoffice, CommandResult
+from application.service import Backoffice
 from application.systems import (
     Diagnosis,
     Diagnostics,

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from application.commands import MAX_ATTEMPTS
 from application.intake import IngestReport, RejectedRow, record_each
 from application.ports import ConcurrencyConflict
-from application.service import MAX_ATTEMPTS
 from domain import practices, roster
 from domain.errors import RuleViolation
 from domain.practices import Practice

@@ -26,7 +26,8 @@ from domain.state import CaseState
 from domain.values import Actor, LineOfBusiness, Resolution, check_cun, require_aware
 
 if TYPE_CHECKING:
-    from application.service import Backoffice, CommandResult
+    from application.commands import CommandResult
+    from application.service import Backoffice
 
 
 class Notes:

@@ -19,10 +19,12 @@ from datetime import datetime, timedelta
 import attrs
 
 from domain.calendar import BusinessCalendar
+from domain.decisions import escalate as record_escalation
 from domain.decisions import new_event
+from domain.decisions import typify as record_typification
 from domain.errors import RuleViolation
 from domain.events import CaseEvent, ClockBreached, ClockStarted, ClockStopped, ClockWarned
-from domain.state import CaseState, Clock
+from domain.state import CaseState, Clock, fold
 from domain.values import Actor, ClockKind, EscalationTarget, Priority, Resolution
 
 
@@ -301,3 +303,55 @@ def answer_escalation(
         raise RuleViolation(f"no answer is awaited for escalation #{escalation_id}")
     reason = f"respuesta del área: {answer.strip() or 'recibida'}"
     return [_stop(state, clock.clock_id, reason, actor, at)]
+
+
+# --- commands whose facts start a clock -----------------------------------------------------
+
+
+def typify(
+    state: CaseState,
+    *,
+    marking_code: str,
+    resolution: Resolution,
+    cun: str | None,
+    filed_at: datetime | None,
+    rules: DeadlineRules | None,
+    actor: Actor,
+    at: datetime,
+) -> list[CaseEvent]:
+    """The typification (`decisions.typify`); one that generates a CUN also starts its PQR's
+    response clock (§9), when a business calendar is configured."""
+    events = record_typification(
+        state, marking_code=marking_code, resolution=resolution, cun=cun, actor=actor, at=at,
+        filed_at=filed_at,
+    )  # fmt: skip
+    if rules is None or resolution is not Resolution.CUN:
+        return events
+    after = fold(state, events)
+    assert after is not None
+    return events + start_pqr_response(after, rules=rules, actor=actor, at=at)
+
+
+def escalate(
+    state: CaseState,
+    *,
+    target: EscalationTarget,
+    area: str,
+    reason: str,
+    priority: Priority,
+    external_reference: str | None,
+    rules: DeadlineRules | None,
+    actor: Actor,
+    at: datetime,
+) -> list[CaseEvent]:
+    """The escalation (`decisions.escalate`); one to an area also starts that area's response
+    clock (§10), when a business calendar is configured."""
+    events = record_escalation(
+        state, target=target, area=area, reason=reason, priority=priority,
+        external_reference=external_reference, actor=actor, at=at,
+    )  # fmt: skip
+    if rules is None:
+        return events
+    after = fold(state, events)
+    assert after is not None
+    return events + start_escalation_response(after, rules=rules, actor=actor, at=at)

@@ -28,11 +28,12 @@ from adapters.config_files import (
 from adapters.eventstore.store import EventSourcedCaseStore
 from adapters.indicator_view import open_indicator_view
 from adapters.schema_lock import schema_lock, without_ddl_when_ready
+from application.handling import Policies
 from application.indicators import IndicatorRules
 from application.mail import Mailer
 from application.outside import AC, DIAGNOSTICADOR, DIME, RR, WFM, OutsideSystems, OutsideWriter
 from application.ports import Clock
-from application.service import Backoffice, Policies
+from application.service import Backoffice
 from domain.calendar import SATURDAY_SUNDAY
 from domain.deadlines import DeadlineRules, RegulatoryClocks
 from domain.decisions import FollowUpRules

@@ -206,8 +206,8 @@ def case_write_settled(
     as_json: JsonOption = False,
 ) -> None:
     """Settle by hand a write left pending, after checking in the system itself."""
+    from application.commands import CommandResult
     from application.outside import settle_by_hand
-    from application.service import CommandResult
 
     if (answer is None) == (not_applied is None):
         raise InvalidValue("write-settled", "give either --answer name=value or --not-applied")

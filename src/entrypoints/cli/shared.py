@@ -14,7 +14,8 @@ from rich.console import Console
 from domain.errors import InvalidValue
 
 if TYPE_CHECKING:  # imported where used: `--help` and the commands that need none stay fast
-    from application.service import Backoffice, CommandResult
+    from application.commands import CommandResult
+    from application.service import Backoffice
     from entrypoints.settings import Settings
 
 OK, REFUSED, BAD_INPUT, NOT_FOUND, PARTIAL_INGEST, UNAVAILABLE = 0, 1, 2, 3, 4, 5
