@@ -421,18 +421,20 @@ def run_worker(
 @app.command()
 def demo(
     folder: Annotated[
-        Path, typer.Option(help="Where the day's data folder is made (kept afterwards).")
+        Path, typer.Option(help="Where the week's data folder is made (kept afterwards).")
     ] = Path("backoffice-demo"),
     examples: Annotated[
-        Path | None, typer.Option(help="The project's examples folder (CRM export, mail).")
+        Path | None,
+        typer.Option(help="A folder with a CRM export and e-mails to read instead of the demo's."),
     ] = None,
 ) -> None:
-    """Simulate a premium back-office day end to end, then show what happened."""
+    """Simulate a premium back-office week end to end, then show what happened."""
     from entrypoints.demo import run_demo
 
-    default = Path(__file__).resolve().parents[3] / "examples"
+    if examples is not None and not examples.is_dir():
+        raise InvalidValue("--examples", f"{examples} is not a folder")
     try:
-        run_demo(folder, examples or (default if default.exists() else Path("examples")), out)
+        run_demo(folder, examples, out)
     except FileNotFoundError as error:
         raise InvalidValue("examples", str(error)) from None
 
