@@ -62,6 +62,11 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     settings = settings or load_settings()
     clock = clock or SystemClock()
     policies = _policies(settings, clock.now().year)
+    if settings.backend == "memory":  # plain Python, nothing shared: the fakes
+        from adapters.memory import InMemoryCaseIndex, InMemoryCaseStore
+
+        indicators = open_indicator_view(settings.view_env("indicators"))
+        return Backoffice(InMemoryCaseStore(), InMemoryCaseIndex(), clock, policies, indicators)
     owner_only_files(settings)
     with schema_lock(settings.store_env()):
         store_env = without_ddl_when_ready(settings.store_env(), STORE_TABLES)
@@ -73,7 +78,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
             store.close()
             raise
     worker = None
-    if settings.index_worker and settings.backend != "memory":  # memory: nothing to share
+    if settings.index_worker:
         config = {"store": store_env, "index": settings.index_env()}
         worker = functools.partial(ProcessIndexWorker.start, config)
     return Backoffice(store, index, clock, policies, indicators, index_worker=worker)
