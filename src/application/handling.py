@@ -188,12 +188,17 @@ class CaseCommands:
 
     def handle(self, command: CaseCommand, actor: Actor) -> CommandResult:
         """Run `command` as `actor` now (the sweep's commands at their own moment)."""
-        decider = DECIDERS[type(command)]
         at = getattr(command, "at", None) or self.clock.now()
         if isinstance(command, AssignCase):
             self._check_assignable(command.agent, at)
-        context = Context(actor, at, self.policies)
-        return self.execute(command.case, lambda state: decider(state, command, context))
+        return self.execute(command.case, lambda state: self.decide(state, command, actor, at))
+
+    def decide(
+        self, state: CaseState, command: CaseCommand, actor: Actor, at: datetime
+    ) -> list[CaseEvent]:
+        """The events `command` records on `state`, nothing appended: for a caller that
+        records them with others in one append (a write's answer and what follows from it)."""
+        return DECIDERS[type(command)](state, command, Context(actor, at, self.policies))
 
     def execute(self, case_id: uuid.UUID, decide: Decide) -> CommandResult:
         """Load the case, decide, append; on a conflict (someone appended first), again."""

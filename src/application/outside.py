@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
+from application.commands import CaseCommand, RequestAdjustment, ScheduleVisit, TypifyCase
 from application.systems import (
     AccountSystem,
     Diagnostics,
@@ -32,9 +33,9 @@ from application.systems import (
     Tickets,
 )
 from domain import outside, records
-from domain.errors import RuleViolation
+from domain.errors import DomainError, RuleViolation
 from domain.events import CaseEvent
-from domain.state import CaseState, OutsideWrite, WriteStatus
+from domain.state import CaseState, OutsideWrite, WriteStatus, fold
 from domain.values import Actor, LineOfBusiness, NoteFolder, Resolution, VisitKind
 
 if TYPE_CHECKING:
@@ -257,9 +258,13 @@ class OutsideWriter:
         pending: str,
         *,
         record_failure: bool = True,
+        follows: bool = False,
     ) -> Result:
         """Send a recorded request under its key and record the answer (or the refusal; and,
-        with `record_failure`, a system that did not answer)."""
+        with `record_failure`, a system that did not answer). With `follows`, what follows on
+        the case from the answer alone (`what_follows`) is recorded with it, in one append:
+        a process that dies after it leaves both or neither (the sweep's and by-hand path;
+        an agent's command records the rest of its own steps when run again)."""
         office = self.office
         try:
             result = self.systems.send(write)
@@ -278,21 +283,37 @@ class OutsideWriter:
                 _record_failure(office, case, actor, write.operation, pending, error)
             raise
         now = office.clock.now()
-        answered = outside.as_params(result)
-        office.execute(
-            case.case_id,
-            lambda s: outside.answer_write(s, key=write.key, result=answered, actor=actor, at=now),
-        )
+        answer_and_follow = _answer(office, write, outside.as_params(result), actor, now, follows)
+        office.execute(case.case_id, answer_and_follow)
         return result
 
 
-def record_what_follows(
+def _answer(
     office: Backoffice,
-    case_id: uuid.UUID,
     write: OutsideWrite,
-    answer: Mapping[str, str],
+    answer: tuple[tuple[str, str], ...],
     actor: Actor,
-) -> None:
+    at: datetime,
+    follows: bool,
+) -> Callable[[CaseState], list[CaseEvent]]:
+    def decide(state: CaseState) -> list[CaseEvent]:
+        events = outside.answer_write(state, key=write.key, result=answer, actor=actor, at=at)
+        command = what_follows(state.case_id, write, dict(answer)) if follows else None
+        if not events or command is None:
+            return events
+        after = fold(state, events)
+        assert after is not None
+        try:
+            return events + office.commands.decide(after, command, actor, at)
+        except DomainError:  # the case moved on (closed, typified since): the answer stands
+            return events
+
+    return decide
+
+
+def what_follows(
+    case_id: uuid.UUID, write: OutsideWrite, answer: Mapping[str, str]
+) -> CaseCommand | None:
     """What follows on the case from a write's answer alone, as the command would have
     recorded it: the marking RR registered (a CUN with its PQR clock, from its filing), the
     adjustment's 72-hour clock, the visit WFM booked. The rest of the command (an escalation,
@@ -302,21 +323,21 @@ def record_what_follows(
         own_cun = params.get("cun")  # a correction of a PQR already filed
         cun = own_cun or answer.get("cun")
         filed = answer.get("filed_at")
-        office.typify(
-            case_id, marking_code=params["code"],
+        return TypifyCase(
+            case=case_id, marking_code=params["code"],
             resolution=Resolution.CUN if cun else Resolution(answer["resolution"]), cun=cun,
             filed_at=datetime.fromisoformat(filed) if filed and not own_cun else None,
-            actor=actor,
         )  # fmt: skip
-    elif write.operation == Operation.OPEN_TICKET and params.get("kind") == "adjustment":
-        office.request_adjustment(case_id, ticket=answer["ticket"], actor=actor)
-    elif write.operation == Operation.BOOK and "booking_reference" in answer:
-        office.schedule_visit(
-            case_id, kind=VisitKind(params["kind"]),
+    if write.operation == Operation.OPEN_TICKET and params.get("kind") == "adjustment":
+        return RequestAdjustment(case=case_id, ticket=answer["ticket"])
+    if write.operation == Operation.BOOK and "booking_reference" in answer:
+        return ScheduleVisit(
+            case=case_id, kind=VisitKind(params["kind"]),
             slot_start=datetime.fromisoformat(answer["start"]),
             slot_end=datetime.fromisoformat(answer["end"]),
-            booking_reference=answer["booking_reference"], actor=actor,
+            booking_reference=answer["booking_reference"],
         )  # fmt: skip
+    return None
 
 
 def settle_by_hand(
@@ -343,10 +364,5 @@ def settle_by_hand(
     write = next((w for w in office.case(case_id).pending_writes if w.key == key), None)
     if write is None:
         raise RuleViolation(f"no outside write with key {key} is pending on this case")
-    result = outside.as_params(answer)
-    office.execute(
-        case_id,
-        lambda s: outside.answer_write(s, key=key, result=result, actor=actor, at=now),
-    )
-    record_what_follows(office, case_id, write, answer, actor)
+    office.execute(case_id, _answer(office, write, outside.as_params(answer), actor, now, True))
     return office.case(case_id)

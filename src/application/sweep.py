@@ -12,15 +12,13 @@ now, if it never arrived), and the answer is recorded on the case.
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import attrs
 
-from application.outside import record_what_follows
 from application.systems import SystemError_, SystemRefused
-from domain.errors import CaseNotFound, DomainError, RuleViolation
+from domain.errors import CaseNotFound, RuleViolation
 from domain.events import ClockBreached, ClockStopped, ClockWarned
 from domain.outside import describe
 from domain.values import Actor, ActorKind
@@ -132,9 +130,10 @@ def settle_writes(
                 break
             tried += 1
             try:
-                answer = writer.settle(
-                    case, write, actor, f"{describe(write)} (pendiente)", record_failure=False
-                )
+                writer.settle(
+                    case, write, actor, f"{describe(write)} (pendiente)", record_failure=False,
+                    follows=True,  # the answer and what follows from it: one append
+                )  # fmt: skip
             except SystemRefused:
                 settled += 1  # recorded as refused: settled too
                 continue
@@ -143,6 +142,4 @@ def settle_writes(
                 still += 1
                 continue
             settled += 1
-            with contextlib.suppress(DomainError):  # the case moved on: the answer stays recorded
-                record_what_follows(office, case.case_id, write, answer, actor)
     return SettleReport(settled, still)
