@@ -5,6 +5,7 @@ what one catch-up alone gives."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -73,3 +74,66 @@ def test_projectors_catching_up_together_neither_deadlock_nor_disagree(
         together = office.cases(CaseQuery(limit=CASES))
         office.rebuild("cases")
         assert office.cases(CaseQuery(limit=CASES)) == together
+
+
+@pytest.mark.postgres
+def test_two_projectors_locking_the_same_rows_in_crossed_orders_do_not_deadlock(
+    postgres_url: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    """The deadlock, made to happen: a projector that read the position before another
+    committed projects an overlapping range; the first takes case X's row then Y's, the second
+    Y's then X's. They are held at the crossing point (a barrier between their rows). Before
+    the per-view lock, PostgreSQL found a deadlock and one of them failed with it; now the
+    second waits for the first, then finds the position moved on (a retryable conflict)."""
+    from adapters.case_index import open_case_index
+    from application.ports import ConcurrencyConflict, LoggedEvent
+
+    settings = load_settings(environ={}, data_dir=str(tmp_path), database_url=postgres_url)
+    agent = Actor.agent("ana.p")
+    with bootstrap(settings, clock=clock) as office:
+        office.ingest([record("X"), record("Y")])
+        for key, login in (("X", "a.uno"), ("Y", "b.dos"), ("X", "c.tres")):
+            office.assign(key, agent=login, actor=agent)
+        log = list(office.store.read_log(0, 100))
+    assert [type(e.event).__name__ for e in log][-3:] == ["Assigned"] * 3
+    first, second = (open_case_index(settings.index_env()) for _ in range(2))
+    try:
+        first.reset()  # the office kept it up: start again, with both cases' rows only
+        first.project(log[:-3])
+        crossing = threading.Barrier(2, timeout=1.5)
+        outcomes: dict[str, str] = {}
+
+        def held(index: object, name: str, batch: list[LoggedEvent]) -> None:
+            apply = index._apply  # type: ignore[attr-defined]
+            seen: list[object] = []
+
+            def one_row_then_wait(c: object, event: CaseEvent, cid: str) -> None:
+                apply(c, event, cid)
+                seen.append(event)
+                if len(seen) == 1:
+                    # Both hold their first row now; or the other is held before its first
+                    # row (the view's lock) and waits its turn: the barrier gives up.
+                    with contextlib.suppress(threading.BrokenBarrierError):
+                        crossing.wait()
+
+            index._apply = one_row_then_wait  # type: ignore[attr-defined]
+            try:
+                index.project(batch)  # type: ignore[attr-defined]
+                outcomes[name] = "projected"
+            except ConcurrencyConflict:
+                outcomes[name] = "conflict"
+            except Exception as error:  # a deadlock or anything else: the test shows it
+                outcomes[name] = f"{type(error).__name__}: {error}"
+
+        runs = [
+            threading.Thread(target=held, args=(first, "first", log[-3:-1])),  # X, then Y
+            threading.Thread(target=held, args=(second, "second", log[-2:])),  # Y, then X
+        ]
+        for run in runs:
+            run.start()
+        for run in runs:
+            run.join(timeout=30)
+        assert sorted(outcomes.values()) in (["conflict", "projected"], ["projected"] * 2), outcomes
+    finally:
+        first.close()
+        second.close()
