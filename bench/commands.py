@@ -25,8 +25,8 @@ from eventsourcing.domain import Aggregate, event
 
 from adapters.clock import FixedClock
 from adapters.eventstore.mapper import TOPICS, event_payload
-from application.ingestion import ingested_from
-from application.intake import IntakeRecord
+from application.intake.ingestion import ingested_from
+from application.intake.records import IntakeRecord
 from application.service import Backoffice
 from bench.common import (
     EVENTS_TABLE,
@@ -39,7 +39,7 @@ from bench.common import (
     ratio,
     verdict,
 )
-from domain.events import Ingested, NoteAdded
+from domain.case.events import Ingested, NoteAdded
 from domain.values import INTAKE, Actor, Channel, LineOfBusiness, NoteFolder, SourceKey
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings

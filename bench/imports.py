@@ -22,7 +22,7 @@ from typing import Any
 
 from adapters.eventstore.mapper import TOPICS, event_payload
 from adapters.intake.crm_export import CrmExportReader
-from application.intake import IntakeRecord
+from application.intake.records import IntakeRecord
 from bench import nyc
 from bench.commands import ingested_event, stored_state
 from bench.common import (
@@ -38,7 +38,7 @@ from bench.common import (
     seconds,
     verdict,
 )
-from domain.events import Ingested
+from domain.case.events import Ingested
 
 QUICK_ROWS = 30_000
 PROFILE_ROWS = 30_000

@@ -42,7 +42,7 @@ from pathlib import Path
 
 from adapters.clock import FixedClock
 from adapters.intake.parsing import CRM_FIELDS
-from application.intake import IntakeRecord
+from application.intake.records import IntakeRecord
 from bench.commands import NAMES, NOTES
 from bench.common import (
     REPO_ROOT,
@@ -56,9 +56,9 @@ from bench.common import (
     seconds,
     verdict,
 )
-from domain import decisions, records
-from domain.events import CaseEvent
-from domain.state import CaseState, apply, fold
+from domain.case import decisions, records
+from domain.case.events import CaseEvent
+from domain.case.state import CaseState, apply, fold
 from domain.values import Actor, Category, Channel, LineOfBusiness, SourceKey, Subcategory
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings

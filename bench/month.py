@@ -27,12 +27,17 @@ from rich.console import Console
 
 from adapters.clock import FixedClock
 from adapters.intake.team import PracticeReader, RosterReader, ShiftReader
-from application.intake import IntakeRecord
+from application.intake.records import IntakeRecord
+from application.intake.surveys import (
+    MonitoringRecord,
+    SurveyRecord,
+    import_monitorings,
+    import_surveys,
+)
 from application.service import Backoffice
-from application.surveys import MonitoringRecord, SurveyRecord, import_monitorings, import_surveys
-from application.team import ShiftRecord, import_practices, import_roster, import_shifts
+from application.team.imports import ShiftRecord, import_practices, import_roster, import_shifts
 from domain.calendar import BOGOTA, BusinessCalendar
-from domain.facts import (
+from domain.indicators.facts import (
     Dimension,
     Period,
 )

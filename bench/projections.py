@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench import reads
 from bench.common import Section, rate, ratio, seconds, verdict
-from domain.facts import FACT_EVENTS
+from domain.indicators.facts import FACT_EVENTS
 
 FULL_CASES = 4_000  # 200,000 events
 QUICK_CASES = 600  # 30,000 events

@@ -34,9 +34,9 @@ from bench.common import (
     ratio,
     verdict,
 )
-from domain import decisions
-from domain.events import CaseEvent
-from domain.state import CaseState, apply
+from domain.case import decisions
+from domain.case.events import CaseEvent
+from domain.case.state import CaseState, apply
 from domain.values import (
     INTAKE,
     Actor,

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from adapters.clock import FixedClock
-from application.intake import IntakeRecord
+from application.intake.records import IntakeRecord
 from application.service import Backoffice
 from domain.values import (
     Actor,

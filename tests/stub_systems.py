@@ -25,7 +25,7 @@ from adapters.systems.memory import (
     InMemoryScheduling,
     InMemoryTickets,
 )
-from application.systems import IncidentScope, Slot, SystemRefused, TicketKind
+from application.ports.systems import IncidentScope, Slot, SystemRefused, TicketKind
 from domain.values import NoteFolder, VisitKind
 
 

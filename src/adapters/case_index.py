@@ -25,7 +25,7 @@ from adapters.sql_view import (
     open_view,
     ts,
 )
-from application.ports import (
+from application.ports.cases import (
     CaseQuery,
     CaseSummary,
     DueClock,
@@ -33,7 +33,7 @@ from application.ports import (
     LoggedEvent,
     PendingWrite,
 )
-from domain.events import (
+from domain.case.events import (
     EVENT_TYPES,
     Assigned,
     CaseEvent,

@@ -15,14 +15,14 @@ from typing import Any
 
 import attrs
 
-from application.indicators import IndicatorRules
-from application.markings import Marking
-from domain.deadlines import RegulatoryClocks
-from domain.goals import Goal, Goals
-from domain.indicators import (
+from application.case.markings import Marking
+from application.indicators.report import IndicatorRules
+from domain.case.deadlines import RegulatoryClocks
+from domain.indicators.definitions import (
     NpsScale,
     QualityWeights,
 )
+from domain.indicators.goals import Goal, Goals
 from domain.values import Category, Priority, Resolution
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

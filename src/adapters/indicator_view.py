@@ -1,4 +1,4 @@
-"""The indicators' projection: the facts of `domain.indicators`, kept in SQL tables.
+"""The indicators' projection: the facts of `domain.indicators.definitions`, kept in SQL tables.
 
 Events are read into facts by the same `FactBuilder` the pure functions use; this view only
 stores them (with the per-case attributes the builder needs between batches) and hands back
@@ -22,9 +22,9 @@ from adapters.sql_view import (
     open_view,
     ts,
 )
-from application.ports import LoggedEvent
-from domain.events import CaseEvent
-from domain.facts import (
+from application.ports.cases import LoggedEvent
+from domain.case.events import CaseEvent
+from domain.indicators.facts import (
     FACT_EVENTS,
     Attributes,
     ClosingFact,
@@ -42,9 +42,7 @@ from domain.facts import (
     period_days,
     survey_order,
 )
-from domain.practices import Practice
-from domain.roster import Role
-from domain.workforce import (
+from domain.indicators.workforce import (
     AbsenceFact,
     LeavingFact,
     PlacementFact,
@@ -55,6 +53,8 @@ from domain.workforce import (
     shift_order,
     team_fact_key,
 )
+from domain.team.practices import Practice
+from domain.team.roster import Role
 
 TABLES = (
     "CREATE TABLE IF NOT EXISTS ind_cases ("

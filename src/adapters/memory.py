@@ -1,7 +1,7 @@
 """The case store and the case index in plain Python: the fakes fast tests and embedders use.
 
-`InMemoryCaseStore` implements `application.ports.CaseStore` and `InMemoryCaseIndex`
-`application.ports.CaseIndex` with dictionaries and lists, no eventsourcing, no SQL. The
+`InMemoryCaseStore` implements `application.ports.cases.CaseStore` and `InMemoryCaseIndex`
+`application.ports.cases.CaseIndex` with dictionaries and lists, no eventsourcing, no SQL. The
 contract suites (`tests/integration/test_port_contracts.py`) run the same checks on them and
 on the SQLite and PostgreSQL implementations, so a test written against a fake holds against
 the real thing. Nothing here is shared between processes or survives one.
@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 from adapters.intake.parsing import fold as fold_text
-from application.ports import (
+from application.ports.cases import (
     AnyEvent,
     CaseQuery,
     CaseSummary,
@@ -28,7 +28,7 @@ from application.ports import (
     LoggedEvent,
     PendingWrite,
 )
-from domain.events import (
+from domain.case.events import (
     EVENT_TYPES,
     Assigned,
     CaseEvent,
@@ -50,15 +50,15 @@ from domain.events import (
     RepeatContactRecorded,
     Typified,
 )
-from domain.roster import TeamEvent
-from domain.state import CaseState, fold
+from domain.case.state import CaseState, fold
+from domain.team.roster import TeamEvent
 from domain.values import CaseStatus, Channel, ClockKind, SourceKey
 
 # --- the store ---------------------------------------------------------------------------------
 
 
 class InMemoryCaseStore:
-    """Implements `application.ports.CaseStore`: a list for the log, a dict per stream."""
+    """Implements `application.ports.cases.CaseStore`: a list for the log, a dict per stream."""
 
     def __init__(self) -> None:
         self._log: list[LoggedEvent] = []
@@ -163,7 +163,7 @@ class _Row:
 
 
 class InMemoryCaseIndex:
-    """Implements `application.ports.CaseIndex` over a dict of rows, position included."""
+    """Implements `application.ports.cases.CaseIndex` over a dict of rows, position included."""
 
     kinds: Collection[type[AnyEvent]] | None = EVENT_TYPES
 

@@ -1,4 +1,5 @@
-"""One outbox sending at a time, across processes and machines (`application.outbox.SenderLock`).
+"""One outbox sending at a time, across processes and machines
+(`application.jobs.outbox.SenderLock`).
 
 PostgreSQL: a session advisory lock, tried without waiting on a connection of its own; the
 server drops it when that connection ends (the process died). SQLite: an exclusive `flock` on
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from adapters.schema_lock import connect
-from application.outbox import InProcessLock, SenderLock
+from application.jobs.outbox import InProcessLock, SenderLock
 
 if TYPE_CHECKING:
     import psycopg

@@ -21,7 +21,7 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 from eventsourcing.utils import Environment
 
 from adapters.sqlite_bulk import write_transaction
-from application.ports import AnyEvent, ConcurrencyConflict, LoggedEvent
+from application.ports.cases import AnyEvent, ConcurrencyConflict, LoggedEvent
 
 UPSTREAM = "Cases"
 """The application whose log the views follow (their tracking name)."""

@@ -12,11 +12,11 @@ from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Tra
 from eventsourcing.utils import Environment
 
 from adapters.sql_view import UPSTREAM
-from application.ports import ConcurrencyConflict
+from application.ports.cases import ConcurrencyConflict
 
 
 class TrackedPosition:
-    """Implements `application.outbox.PositionTracker` for the consumer named `name`."""
+    """Implements `application.jobs.outbox.PositionTracker` for the consumer named `name`."""
 
     def __init__(self, env: Mapping[str, str], name: str) -> None:
         self.factory = InfrastructureFactory.construct(Environment(name, dict(env)))

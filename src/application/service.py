@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from application.commands import (
+from application.case.commands import (
     AddNote,
     AnswerEscalation,
     AnswerPqr,
@@ -35,16 +35,18 @@ from application.commands import (
     SweepClock,
     TypifyCase,
 )
-from application.handling import CaseCommands, Decide, Policies
-from application.indicators import (
+from application.case.handling import CaseCommands, Decide, Policies
+from application.case.markings import check_marking
+from application.indicators.report import (
     IndicatorReport,
     IndicatorView,
     report,
 )
-from application.ingestion import Ingestion
-from application.intake import IngestReport, IntakeItem
-from application.markings import check_marking
-from application.ports import (
+from application.intake.ingestion import Ingestion
+from application.intake.records import IngestReport, IntakeItem
+from application.jobs.projection import catch_up
+from application.jobs.sweep import SweepReport, sweep_follow_ups
+from application.ports.cases import (
     CaseIndex,
     CaseQuery,
     CaseStore,
@@ -55,17 +57,15 @@ from application.ports import (
     LoggedEvent,
     StartIndexWorker,
 )
-from application.projection import catch_up
-from application.sweep import SweepReport, sweep_follow_ups
-from domain import decisions
-from domain.deadlines import DeadlineRules
+from domain.case import decisions
+from domain.case.deadlines import DeadlineRules
+from domain.case.events import CaseEvent
+from domain.case.state import CaseState, fold
 from domain.errors import CaseNotFound, DomainError, InvalidValue, RuleViolation
-from domain.events import CaseEvent
-from domain.facts import (
+from domain.indicators.facts import (
     Dimension,
     Period,
 )
-from domain.state import CaseState, fold
 from domain.values import (
     Actor,
     Category,
@@ -102,7 +102,7 @@ class Backoffice:
         self.clock = clock
         self.policies = policies or Policies()
         self.commands = CaseCommands(store, clock, self.policies, self._roster_in_use)
-        """Every command on a case (`application.commands`) goes through it."""
+        """Every command on a case (`application.case.commands`) goes through it."""
         self.indicator_view = indicator_view
         self.index_worker = index_worker
         """Starts a worker that keeps the case index up beside a large import (None: the
@@ -290,7 +290,7 @@ class Backoffice:
     # --- agent commands --------------------------------------------------------------------
 
     def handle(self, command: CaseCommand, actor: Actor) -> CommandResult:
-        """Run a command of `application.commands` as `actor`."""
+        """Run a command of `application.case.commands` as `actor`."""
         return self.commands.handle(command, actor)
 
     def execute(self, case_id: uuid.UUID, decide: Decide) -> CommandResult:
@@ -306,7 +306,7 @@ class Backoffice:
         self.catch_up_indicators()
         return self.indicator_view.has_roster()
 
-    # The embedding API's commands: each builds its command of `application.commands`, with
+    # The embedding API's commands: each builds its command of `application.case.commands`, with
     # the case named by any reference, and hands it over. No rule lives here.
 
     def assign(self, reference: str | uuid.UUID, *, agent: str, actor: Actor) -> CommandResult:
@@ -362,7 +362,7 @@ class Backoffice:
         return self.handle(command, actor)
 
     def sweep(self, *, worker: str = "sweep", limit: int = 1_000) -> SweepReport:
-        """Record every overdue follow-up as missed, once (see `application.sweep`)."""
+        """Record every overdue follow-up as missed, once (see `application.jobs.sweep`)."""
         return sweep_follow_ups(self, worker=worker, limit=limit)
 
     def typify(

@@ -28,15 +28,23 @@ from adapters.config_files import (
 from adapters.eventstore.store import EventSourcedCaseStore
 from adapters.indicator_view import open_indicator_view
 from adapters.schema_lock import schema_lock, without_ddl_when_ready
-from application.handling import Policies
-from application.indicators import IndicatorRules
-from application.mail import Mailer
-from application.outside import AC, DIAGNOSTICADOR, DIME, RR, WFM, OutsideSystems, OutsideWriter
-from application.ports import Clock
+from application.case.handling import Policies
+from application.case.outside import (
+    AC,
+    DIAGNOSTICADOR,
+    DIME,
+    RR,
+    WFM,
+    OutsideSystems,
+    OutsideWriter,
+)
+from application.indicators.report import IndicatorRules
+from application.jobs.mail import Mailer
+from application.ports.cases import Clock
 from application.service import Backoffice
 from domain.calendar import SATURDAY_SUNDAY
-from domain.deadlines import DeadlineRules, RegulatoryClocks
-from domain.decisions import FollowUpRules
+from domain.case.deadlines import DeadlineRules, RegulatoryClocks
+from domain.case.decisions import FollowUpRules
 from entrypoints.index_worker import ProcessIndexWorker
 from entrypoints.settings import Settings, SettingsError, load_settings
 
@@ -44,10 +52,10 @@ if TYPE_CHECKING:
     from adapters.mail.directory import ContactDirectory
     from adapters.systems.http import JsonClient
     from adapters.tracking import TrackedPosition
-    from application.outbox import Outbox
-    from application.pqr import PqrDesk
-    from application.sac import SacDesk
-    from application.support import SupportDesk
+    from application.branches.pqr import PqrDesk
+    from application.branches.sac import SacDesk
+    from application.branches.support import SupportDesk
+    from application.jobs.outbox import Outbox
 
 
 T = TypeVar("T")
@@ -134,7 +142,7 @@ def build_outbox(office: Backoffice, settings: Settings, *, mailer: Mailer | Non
     from adapters.mail.files import FolderMailer
     from adapters.mail.smtp import SmtpMailer, SmtpSettings
     from adapters.sender_lock import sender_lock
-    from application.outbox import Outbox
+    from application.jobs.outbox import Outbox
 
     if settings.mailer not in ("folder", "smtp"):
         raise SettingsError(f"mailer: {settings.mailer!r} is not folder or smtp")
@@ -248,7 +256,7 @@ def contact_matrix(settings: Settings) -> ContactDirectory:
 
 def build_sac_desk(office: Backoffice, settings: Settings) -> SacDesk:
     """SAC over the configured RR (AC for móvil cases) and DIME gateways."""
-    from application.sac import SacDesk
+    from application.branches.sac import SacDesk
 
     return SacDesk(office, outside_systems(settings, RR), contact_matrix(settings))
 
@@ -258,13 +266,13 @@ def build_support_desk(
 ) -> SupportDesk:
     """Support over the configured Diagnosticador, RR, DIME and WFM gateways (`needed` must
     be set)."""
-    from application.support import SupportDesk
+    from application.branches.support import SupportDesk
 
     systems = outside_systems(settings, *needed)
     return SupportDesk(office, systems, contact_matrix(settings))
 
 
 def build_pqr_desk(office: Backoffice, settings: Settings) -> PqrDesk:
-    from application.pqr import PqrDesk
+    from application.branches.pqr import PqrDesk
 
     return PqrDesk(office, outside_systems(settings, RR), contact_matrix(settings))

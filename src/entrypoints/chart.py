@@ -10,8 +10,8 @@ import html
 from collections.abc import Callable, Sequence
 from datetime import date
 
-from application.indicators import IndicatorReport
-from domain.goals import Goal, Goals
+from application.indicators.report import IndicatorReport
+from domain.indicators.goals import Goal, Goals
 
 WIDTH, HEIGHT, PAD = 640, 220, 36
 

@@ -44,16 +44,15 @@ from adapters.systems.memory import (
     InMemoryScheduling,
     InMemoryTickets,
 )
-from application.indicators import IndicatorReport
-from application.intake import IngestReport
-from application.outside import OutsideSystems
-from application.ports import CaseQuery
-from application.pqr import PqrDesk, SalesDesk
-from application.sac import SacDesk
-from application.service import Backoffice
-from application.support import SupportDesk
-from application.surveys import import_monitorings, import_surveys
-from application.systems import (
+from application.branches.pqr import PqrDesk, SalesDesk
+from application.branches.sac import SacDesk
+from application.branches.support import SupportDesk
+from application.case.outside import OutsideSystems
+from application.indicators.report import IndicatorReport
+from application.intake.records import IngestReport
+from application.intake.surveys import import_monitorings, import_surveys
+from application.ports.cases import CaseQuery
+from application.ports.systems import (
     AccountServices,
     BillingStatus,
     Charge,
@@ -66,10 +65,11 @@ from application.systems import (
     PaymentStatus,
     Slot,
 )
-from application.team import import_practices, import_roster, import_shifts
+from application.service import Backoffice
+from application.team.imports import import_practices, import_roster, import_shifts
 from domain.calendar import BOGOTA
-from domain.events import Ingested, MailFailed
-from domain.facts import Dimension, Period
+from domain.case.events import Ingested, MailFailed
+from domain.indicators.facts import Dimension, Period
 from domain.values import (
     Actor,
     CaseStatus,

@@ -2,7 +2,7 @@
 
 A bulk import spends about as long projecting the case index as deciding and appending its
 cases. With a worker, the import appends batch n + 1 while the worker projects batch n, on
-another core (`application.ingestion.Ingestion` says how the import keeps its decisions right
+another core (`application.intake.ingestion.Ingestion` says how the import keeps its decisions right
 meanwhile). `ProcessIndexWorker.start` runs
 
     python -m entrypoints.index_worker
@@ -32,7 +32,7 @@ from typing import IO, Any
 from adapters.case_index import open_case_index
 from adapters.eventstore.store import EventSourcedCaseStore
 from adapters.process_memory import peak_resident_kib
-from application.projection import catch_up
+from application.jobs.projection import catch_up
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ SOURCE_ROOT = Path(__file__).resolve().parents[1]
 
 
 class ProcessIndexWorker:
-    """Implements `application.ports.IndexWorker` with a child process."""
+    """Implements `application.ports.cases.IndexWorker` with a child process."""
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self.process = process

@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from application.indicators import IndicatorReport
-from domain.goals import Goal
-from domain.workforce import PracticeCompliance, overall
+from application.indicators.report import IndicatorReport
+from domain.indicators.goals import Goal
+from domain.indicators.workforce import PracticeCompliance, overall
 from entrypoints.render import local
 
 

@@ -13,11 +13,11 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.eventstore.mapper import CONVERTER, TOPICS, event_payload
-from application.intake import IngestReport
-from application.ports import CaseSummary, DueFollowUp
+from application.intake.records import IngestReport
+from application.ports.cases import CaseSummary, DueFollowUp
 from domain.calendar import BOGOTA
-from domain.events import CaseEvent
-from domain.state import CaseState, WriteStatus
+from domain.case.events import CaseEvent
+from domain.case.state import CaseState, WriteStatus
 from domain.values import NoteFolder
 
 HEADER_FIELDS = ("originator_id", "originator_version", "timestamp", "actor")

@@ -22,11 +22,11 @@ from typing import Any
 
 import attrs
 
-from application.outbox import Outbox
-from application.outside import OutsideWriter
+from application.case.outside import OutsideWriter
+from application.jobs.outbox import Outbox
+from application.jobs.sweep import settle_writes
+from application.ports.ticks import Ticker
 from application.service import Backoffice
-from application.sweep import settle_writes
-from application.ticks import Ticker
 
 log = logging.getLogger("backoffice.worker")
 

@@ -334,7 +334,7 @@ def test_support_pqr_and_sales_commands_over_http(
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from application.systems import Diagnosis, Slot
+    from application.ports.systems import Diagnosis, Slot
     from tests.integration.test_system_contracts import fresh_record
     from tests.stub_systems import Stub, serve
 
@@ -763,8 +763,8 @@ def test_a_long_history_is_written_straight_out_as_json_and_as_lines(cli: Cli) -
     now 0.9 s / 81 MB; the table 5.3 s, now lines in 1.1 s)."""
     from datetime import timedelta
 
-    from domain import decisions
-    from domain.state import fold
+    from domain.case import decisions
+    from domain.case.state import fold
     from domain.values import Actor
     from entrypoints.bootstrap import bootstrap
     from entrypoints.settings import load_settings

@@ -33,9 +33,9 @@ from typing import Any
 import psycopg
 
 from adapters.clock import FixedClock
-from application.ports import CaseQuery
+from application.ports.cases import CaseQuery
 from application.service import Backoffice
-from domain.events import CaseEvent
+from domain.case.events import CaseEvent
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings
 

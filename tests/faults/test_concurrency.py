@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 from adapters.eventstore.mapper import TOPICS
-from domain.events import (
+from domain.case.events import (
     Assigned,
     CaseEvent,
     ClockBreached,

@@ -1,6 +1,6 @@
 """`backoffice outbox` killed with SIGKILL while it sends, then run again until done.
 
-What the outbox guarantees (src/application/outbox.py, docs/operations.md), and what this test
+What the outbox guarantees (src/application/jobs/outbox.py, docs/operations.md), and what this test
 holds it to: for each event that calls for mail it composes the message (Message-ID
 `<purpose.case-id.version@domain>` and Date from the event), hands it to the SMTP server, and
 only then records its position past that event, in a transaction of its own. So:
@@ -42,7 +42,7 @@ from typing import Any
 
 from adapters.clock import FixedClock
 from application.service import Backoffice
-from domain.events import ClockBreached, Escalated, FollowUpMissed, MailFailed
+from domain.case.events import ClockBreached, Escalated, FollowUpMissed, MailFailed
 from domain.values import Actor, EscalationTarget, Priority
 from entrypoints.bootstrap import bootstrap, outbox_position
 from entrypoints.settings import load_settings

@@ -13,7 +13,7 @@ case id, version, time, actor, data: the clock is fixed); a further sweep record
 case index is what a rebuild gives.
 
 Pending markings (a write whose answer is followed by more on the case: the typification with
-RR's CUN and the PQR's clock, `application.outside.what_follows`) are the second test's, which
+RR's CUN and the PQR's clock, `application.case.outside.what_follows`) are the second test's, which
 kills the sweep right after it stored RR's answer. The sweep used to record the answer and what
 follows in two appends: a kill between them lost the typification for good (found here, with
 15 such markings among the cases above, within the first few runs of random kills; the test
@@ -32,13 +32,13 @@ import pytest
 
 from adapters.clock import FixedClock
 from adapters.systems.memory import InMemoryAccounts
-from application.outside import OutsideSystems, OutsideWriter
-from application.ports import AnyEvent, LoggedEvent
+from application.case.outside import OutsideSystems, OutsideWriter
+from application.jobs.sweep import settle_writes
+from application.ports.cases import AnyEvent, LoggedEvent
 from application.service import Backoffice
-from application.sweep import settle_writes
-from domain import outside
-from domain.events import CaseEvent, OutsideWriteAnswered
-from domain.state import CaseState
+from domain.case import outside
+from domain.case.events import CaseEvent, OutsideWriteAnswered
+from domain.case.state import CaseState
 from domain.values import Actor, Category, EscalationTarget, NoteFolder, Priority, Subcategory
 from tests.conftest import T0, record
 from tests.faults.conftest import NewTarget

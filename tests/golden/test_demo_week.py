@@ -23,7 +23,7 @@ from rich.console import Console
 
 from adapters.eventstore.mapper import TOPICS, event_payload
 from domain.calendar import BusinessCalendar
-from domain.facts import Dimension, Period
+from domain.indicators.facts import Dimension, Period
 from entrypoints.bootstrap import bootstrap
 from entrypoints.demo import run_demo
 from entrypoints.indicator_tables import indicators_rows

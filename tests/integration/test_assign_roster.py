@@ -15,7 +15,7 @@ import pytest
 from adapters.clock import FixedClock
 from adapters.intake.team import RosterReader
 from application.service import Backoffice
-from application.team import import_roster
+from application.team.imports import import_roster
 from domain.errors import RuleViolation
 from domain.values import Actor
 from tests.conftest import T0, record

@@ -13,14 +13,15 @@ import pytest
 from adapters.clock import FixedClock
 from adapters.eventstore.postgres_recorder import BulkPostgresApplicationRecorder
 from adapters.eventstore.store import EventSourcedCaseStore
-from application.ingestion import ingested_from
-from application.ports import CaseQuery, ConcurrencyConflict
+from application.intake.ingestion import ingested_from
+from application.ports.cases import CaseQuery, ConcurrencyConflict
 from application.service import AmbiguousReference, Backoffice
-from domain import decisions, roster
+from domain.case import decisions
+from domain.case.events import Assigned, Ingested, Interpreted, NoteAdded, RepeatContactRecorded
+from domain.case.state import CaseState
 from domain.errors import CaseClosed, CaseNotFound
-from domain.events import Assigned, Ingested, Interpreted, NoteAdded, RepeatContactRecorded
-from domain.facts import Period
-from domain.state import CaseState
+from domain.indicators.facts import Period
+from domain.team import roster
 from domain.values import (
     Actor,
     CaseStatus,
@@ -390,11 +391,11 @@ def test_the_sweep_settles_an_outside_write_left_pending_under_its_own_key(
     runs past the settling delay, then the case records RR's first answer, once; RR holds one
     marking; the agent's next attempt applies it without writing again."""
     from adapters.systems.memory import InMemoryAccounts
-    from application.outside import Operation, OutsideSystems, OutsideWriter
-    from application.sweep import SETTLE_WRITES_AFTER, settle_writes
-    from application.systems import SystemUnavailable
-    from application.typification import Typification
-    from domain.state import WriteStatus
+    from application.case.outside import Operation, OutsideSystems, OutsideWriter
+    from application.case.typification import Typification
+    from application.jobs.sweep import SETTLE_WRITES_AFTER, settle_writes
+    from application.ports.systems import SystemUnavailable
+    from domain.case.state import WriteStatus
     from tests.integration.test_system_contracts import fresh_record
 
     rr = InMemoryAccounts(cun_markings=frozenset({"PQR-FACT"}), clock=clock)

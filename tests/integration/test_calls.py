@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 
 from adapters.clock import FixedClock
-from application.calls import open_from_call, raise_new_request
+from application.intake.calls import open_from_call, raise_new_request
 from application.service import Backoffice
+from domain.case.events import Ingested, NewRequestRaised, RepeatContactRecorded
 from domain.errors import CaseClosed, InvalidValue
-from domain.events import Ingested, NewRequestRaised, RepeatContactRecorded
 from domain.values import Actor, Channel, LineOfBusiness
 from tests.conftest import close_case, record
 

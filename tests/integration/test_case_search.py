@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from adapters.clock import FixedClock
-from application.ports import CaseQuery
+from application.ports.cases import CaseQuery
 from application.service import Backoffice
 from domain.values import Actor, EscalationTarget, Priority
 from entrypoints.bootstrap import bootstrap

@@ -23,9 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.clock import FixedClock
-from application import ingestion
-from application.intake import IngestReport, IntakeRecord
-from application.ports import CaseQuery
+from application.intake import ingestion
+from application.intake.records import IngestReport, IntakeRecord
+from application.ports.cases import CaseQuery
 from application.service import Backoffice
 from domain.values import Actor, CaseStatus
 from entrypoints import index_worker

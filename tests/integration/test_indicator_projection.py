@@ -18,24 +18,25 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.indicator_view import open_indicator_view
-from application.indicators import IndicatorReport, IndicatorView, report
-from application.ports import ConcurrencyConflict, LoggedEvent
-from domain import decisions, practices, records, roster
+from application.indicators.report import IndicatorReport, IndicatorView, report
+from application.ports.cases import ConcurrencyConflict, LoggedEvent
+from domain.case import decisions, records
+from domain.case.events import CaseEvent, MailFailed
+from domain.case.state import fold
 from domain.errors import DomainError
-from domain.events import CaseEvent, MailFailed
-from domain.facts import (
+from domain.indicators.facts import (
     FACT_EVENTS,
     Dimension,
     Period,
     facts_from,
 )
-from domain.practices import Practice
-from domain.roster import (
+from domain.team import practices, roster
+from domain.team.practices import Practice
+from domain.team.roster import (
     AgentState,
     Role,
     TeamEvent,
 )
-from domain.state import fold
 from domain.values import INTAKE, Actor, ActorKind
 from entrypoints.settings import load_settings
 from tests.unit.test_case_properties import T0, histories

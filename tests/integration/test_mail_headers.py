@@ -15,12 +15,12 @@ from adapters.clock import FixedClock
 from adapters.intake.crm_export import CrmExportReader
 from adapters.mail.files import FolderMailer
 from adapters.mail.message import to_email
-from application.intake import IntakeRecord
-from application.mail import PermanentMailError
+from application.intake.records import IntakeRecord
+from application.jobs.mail import PermanentMailError
 from application.service import Backoffice
-from domain import decisions
+from domain.case import decisions
+from domain.case.events import MailFailed
 from domain.errors import InvalidValue
-from domain.events import MailFailed
 from domain.values import INTAKE, Actor, EscalationTarget, Priority
 from tests.conftest import close_case, record
 from tests.integration.test_outbox_smtp import AGENT, outbox
@@ -76,7 +76,7 @@ def test_an_agent_login_must_be_one_line() -> None:
 
 
 def test_a_message_that_cannot_be_built_is_a_permanent_failure(clock: FixedClock) -> None:
-    from application.mail import OutgoingMail
+    from application.jobs.mail import OutgoingMail
 
     mail = OutgoingMail(
         message_id="<a.b@test.local>\r\nBcc: x@y.co", purpose="escalation",

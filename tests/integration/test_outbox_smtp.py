@@ -21,10 +21,10 @@ from adapters.clock import FixedClock
 from adapters.mail.directory import ContactDirectory
 from adapters.mail.smtp import SmtpMailer, SmtpSettings
 from adapters.tracking import TrackedPosition
-from application.mail import Delivery, OutgoingMail
-from application.outbox import Outbox
+from application.jobs.mail import Delivery, OutgoingMail
+from application.jobs.outbox import Outbox
 from application.service import Backoffice
-from domain.events import MailFailed
+from domain.case.events import MailFailed
 from domain.values import Actor, EscalationTarget, Priority
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings

@@ -25,15 +25,15 @@ from adapters.systems.memory import (
     InMemoryScheduling,
     InMemoryTickets,
 )
-from application.outside import OutsideSystems
-from application.pqr import PqrDesk
-from application.sac import SacDesk
+from application.branches.pqr import PqrDesk
+from application.branches.sac import SacDesk
+from application.branches.support import SupportDesk
+from application.case.outside import OutsideSystems
+from application.ports.systems import Diagnosis, Slot, SystemUnavailable
 from application.service import Backoffice
-from application.support import SupportDesk
-from application.systems import Diagnosis, Slot, SystemUnavailable
+from domain.case.events import OutsideWriteRequested
+from domain.case.state import WriteStatus
 from domain.errors import DomainError
-from domain.events import OutsideWriteRequested
-from domain.state import WriteStatus
 from domain.values import (
     Actor,
     Category,
@@ -421,8 +421,8 @@ def test_the_sweep_records_what_follows_from_a_pqr_filed_while_nobody_heard(
     """Given RR filed the PQR but the case never heard, when the sweep settles the write,
     then the case has the CUN and its clock (from RR's filing); the agent's next run only
     escalates, writing nothing again."""
-    from application.outside import OutsideWriter
-    from application.sweep import SETTLE_WRITES_AFTER, settle_writes
+    from application.case.outside import OutsideWriter
+    from application.jobs.sweep import SETTLE_WRITES_AFTER, settle_writes
 
     filed_at = clock.now()
     world.rr.script.fail_after("register_marking", Crash())
@@ -488,7 +488,7 @@ def test_a_write_stuck_pending_can_be_settled_by_hand_and_then_another_asked_for
 ) -> None:
     """RR never answers the PQR marking: another marking is refused while it is pending (it
     may have been filed); a supervisor checks RR and settles it by hand."""
-    from application.outside import settle_by_hand
+    from application.case.outside import settle_by_hand
 
     world.rr.script.fail("register_marking", SystemUnavailable("RR", "x", "down"))
     with pytest.raises(SystemUnavailable):
@@ -514,8 +514,8 @@ def test_a_system_that_stays_down_does_not_starve_the_writes_to_the_others(
     """Given two RR writes pending (the oldest) and then one AC write, when RR is still down
     and the sweep may try two writes per run, then RR is called once, its writes stay pending,
     and the AC write is settled (before: the oldest-first limit spent every run on RR)."""
-    from application.outside import OutsideWriter
-    from application.sweep import SETTLE_WRITES_AFTER, settle_writes
+    from application.case.outside import OutsideWriter
+    from application.jobs.sweep import SETTLE_WRITES_AFTER, settle_writes
 
     world.rr.accounts["ACC-K2"] = fresh_record()
     world.office.interpret("K2", category=Category.SAC, subcategory=Subcategory.FACTURACION,

@@ -31,7 +31,7 @@ from adapters.case_index import open_case_index
 from adapters.eventstore.mapper import CaseEventMapper, OrjsonTranscoder
 from adapters.eventstore.store import EventSourcedCaseStore
 from adapters.memory import InMemoryCaseIndex, InMemoryCaseStore
-from application.ports import (
+from application.ports.cases import (
     AnyEvent,
     CaseIndex,
     CaseQuery,
@@ -39,8 +39,8 @@ from application.ports import (
     ConcurrencyConflict,
     LoggedEvent,
 )
-from domain.events import CaseEvent, Ingested, NoteAdded
-from domain.team import TEAM_EVENT_TYPES
+from domain.case.events import CaseEvent, Ingested, NoteAdded
+from domain.team.streams import TEAM_EVENT_TYPES
 from domain.values import CaseStatus, Category, LineOfBusiness
 from entrypoints.settings import load_settings
 

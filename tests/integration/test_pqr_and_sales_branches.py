@@ -11,11 +11,11 @@ import pytest
 from adapters.clock import FixedClock
 from adapters.mail.directory import ContactDirectory
 from adapters.systems.memory import InMemoryAccounts
-from application.outside import OutsideSystems
-from application.pqr import PqrDesk, SalesDesk
+from application.branches.pqr import PqrDesk, SalesDesk
+from application.case.outside import OutsideSystems
 from application.service import Backoffice
+from domain.case.events import ClockStarted, ClockStopped, Escalated, NoteAdded, Typified
 from domain.errors import RuleViolation
-from domain.events import ClockStarted, ClockStopped, Escalated, NoteAdded, Typified
 from domain.values import Actor, Category, ClockKind, Resolution, Subcategory
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings

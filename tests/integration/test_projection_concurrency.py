@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from adapters.clock import FixedClock
-from application.ports import CaseQuery
-from domain import decisions
-from domain.events import CaseEvent
-from domain.state import fold
+from application.ports.cases import CaseQuery
+from domain.case import decisions
+from domain.case.events import CaseEvent
+from domain.case.state import fold
 from domain.values import Actor, Category, Subcategory
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings
@@ -86,7 +86,7 @@ def test_two_projectors_locking_the_same_rows_in_crossed_orders_do_not_deadlock(
     the per-view lock, PostgreSQL found a deadlock and one of them failed with it; now the
     second waits for the first, then finds the position moved on (a retryable conflict)."""
     from adapters.case_index import open_case_index
-    from application.ports import ConcurrencyConflict, LoggedEvent
+    from application.ports.cases import ConcurrencyConflict, LoggedEvent
 
     settings = load_settings(environ={}, data_dir=str(tmp_path), database_url=postgres_url)
     agent = Actor.agent("ana.p")

@@ -12,17 +12,17 @@ import pytest
 from adapters.clock import FixedClock
 from adapters.mail.directory import ContactDirectory
 from adapters.systems.memory import InMemoryAccounts, InMemoryTickets
-from application.outside import OutsideSystems
-from application.sac import SacDesk
-from application.service import Backoffice
-from application.systems import (
+from application.branches.sac import SacDesk
+from application.case.outside import OutsideSystems
+from application.ports.systems import (
     CollectionsStatus,
     PaymentStatus,
     SystemUnavailable,
     TicketKind,
 )
+from application.service import Backoffice
+from domain.case.events import AccountChecked, ClockStarted, Escalated, SystemCallFailed
 from domain.errors import RuleViolation
-from domain.events import AccountChecked, ClockStarted, Escalated, SystemCallFailed
 from domain.values import (
     Actor,
     Category,

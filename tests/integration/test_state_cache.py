@@ -23,8 +23,8 @@ from adapters.clock import FixedClock
 from adapters.eventstore import state_cache
 from adapters.eventstore.store import EventSourcedCaseStore
 from application.service import Backoffice
-from domain.events import CaseEvent, NoteAdded
-from domain.state import fold
+from domain.case.events import CaseEvent, NoteAdded
+from domain.case.state import fold
 from domain.values import Actor, NoteFolder
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings

@@ -16,12 +16,12 @@ from adapters.systems.memory import (
     InMemoryScheduling,
     InMemoryTickets,
 )
-from application.mail import compose
-from application.outside import OutsideSystems
-from application.support import SupportDesk
-from application.systems import Diagnosis, MassOutage, Slot, TicketKind
+from application.branches.support import SupportDesk
+from application.case.outside import OutsideSystems
+from application.jobs.mail import compose
+from application.ports.systems import Diagnosis, MassOutage, Slot, TicketKind
+from domain.case.events import AccountChecked, ClockStopped, Escalated, VisitScheduled
 from domain.errors import RuleViolation
-from domain.events import AccountChecked, ClockStopped, Escalated, VisitScheduled
 from domain.values import (
     Actor,
     Category,

@@ -10,8 +10,8 @@ import pytest
 
 from adapters.clock import FixedClock
 from application.service import Backoffice
-from domain.events import FollowUpMissed
-from domain.state import FollowUpStatus
+from domain.case.events import FollowUpMissed
+from domain.case.state import FollowUpStatus
 from domain.values import Actor, ActorKind
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings
@@ -81,8 +81,8 @@ def test_a_case_walks_through_a_missed_follow_up_a_warned_and_a_breached_deadlin
 ) -> None:
     from adapters.mail.directory import ContactDirectory
     from adapters.tracking import TrackedPosition
-    from application.mail import Delivery, OutgoingMail
-    from application.outbox import Outbox
+    from application.jobs.mail import Delivery, OutgoingMail
+    from application.jobs.outbox import Outbox
     from domain.values import Category, Resolution, Subcategory
 
     class Recorder:

@@ -19,7 +19,7 @@ from adapters.systems.http import (
     JsonClient,
 )
 from adapters.systems.memory import AccountRecord
-from application.systems import (
+from application.ports.systems import (
     AccountServices,
     BillingStatus,
     Charge,

@@ -20,9 +20,9 @@ from adapters.mail.directory import ContactDirectory
 from adapters.mail.files import FolderMailer
 from adapters.scheduler import ApschedulerTicker
 from adapters.tracking import TrackedPosition
-from application.outbox import Outbox
+from application.jobs.outbox import Outbox
 from application.service import Backoffice
-from domain.events import FollowUpMissed
+from domain.case.events import FollowUpMissed
 from domain.values import Actor, EscalationTarget, Priority
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings

@@ -11,9 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain import closing, decisions
-from domain.errors import CaseClosed, DomainError, InvalidValue, RuleViolation
-from domain.events import (
+from domain.case import closing, decisions
+from domain.case.events import (
     Assigned,
     CaseEvent,
     Closed,
@@ -26,7 +25,8 @@ from domain.events import (
     Reopened,
     RepeatContactRecorded,
 )
-from domain.state import CaseState, FollowUpStatus, fold
+from domain.case.state import CaseState, FollowUpStatus, fold
+from domain.errors import CaseClosed, DomainError, InvalidValue, RuleViolation
 from domain.values import (
     CASE_NAMESPACE,
     INTAKE,
@@ -517,8 +517,8 @@ def test_repeats_are_no_ops_only_while_they_are_the_same_action() -> None:
     """A re-run command records nothing twice; a legitimate second action still counts:
     the same escalation once the area answered, the same note some time later, the same
     marking after a reopening."""
-    from domain import deadlines
     from domain.calendar import BusinessCalendar
+    from domain.case import deadlines
     from domain.values import EscalationTarget, Priority, Resolution
 
     rules = deadlines.DeadlineRules(BusinessCalendar(frozenset(), 2025, 2028))

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from adapters.eventstore.mapper import CaseEventMapper
 from adapters.eventstore.store import EventSourcedCaseStore
-from domain import closing, decisions, records
+from domain.case import closing, decisions, records
+from domain.case.events import CaseEvent
+from domain.case.state import CaseState, fold
 from domain.errors import DomainError
-from domain.events import CaseEvent
-from domain.state import CaseState, fold
 from domain.values import (
     INTAKE,
     SUBCATEGORIES,

@@ -14,9 +14,9 @@ from adapters.config_files import (
     load_markings,
     load_regulation,
 )
-from application.indicators import IndicatorRules
-from domain.goals import Goal
-from domain.indicators import NpsScale
+from application.indicators.report import IndicatorRules
+from domain.indicators.definitions import NpsScale
+from domain.indicators.goals import Goal
 from domain.values import Category, Priority, Resolution
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,7 +159,7 @@ def test_the_pair_key_of_account_and_typification_cannot_collide() -> None:
     inside either part."""
     from datetime import UTC, datetime
 
-    from domain import decisions
+    from domain.case import decisions
     from domain.errors import InvalidValue
     from domain.values import INTAKE, Channel, LineOfBusiness, SourceKey
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.calendar_co import colombian_calendar
-from domain import closing, deadlines, decisions
-from domain.deadlines import DeadlineRules, RegulatoryClocks
+from domain.case import closing, deadlines, decisions
+from domain.case.deadlines import DeadlineRules, RegulatoryClocks
+from domain.case.events import ClockBreached, ClockStarted, ClockStopped, ClockWarned
 from domain.errors import RuleViolation
-from domain.events import ClockBreached, ClockStarted, ClockStopped, ClockWarned
 from domain.values import Actor, Category, ClockKind, Resolution, Subcategory
 from tests.unit.test_case_decisions import Scenario, ingested
 

@@ -22,13 +22,13 @@ from adapters.eventstore.mapper import (
     CaseEventMapper,
     OrjsonTranscoder,
 )
-from domain.events import EVENT_TYPES, Escalated, Ingested, NoteAdded, RepeatContactRecorded
-from domain.roster import (
+from domain.case.events import EVENT_TYPES, Escalated, Ingested, NoteAdded, RepeatContactRecorded
+from domain.team.roster import (
     AbsenceRecorded,
     ShiftScheduled,
     agent_stream,
 )
-from domain.team import TEAM_EVENT_TYPES
+from domain.team.streams import TEAM_EVENT_TYPES
 from domain.values import (
     Actor,
     ActorKind,

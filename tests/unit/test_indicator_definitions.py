@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from application.indicators import DEFAULT_INDICATOR_RULES, IndicatorRules, label, report
-from domain import deadlines, decisions
+from application.indicators.report import DEFAULT_INDICATOR_RULES, IndicatorRules, label, report
 from domain.calendar import BusinessCalendar
-from domain.decisions import DEFAULT_FOLLOW_UP_RULES, FollowUpRules
-from domain.events import ClockBreached, ClockWarned
-from domain.facts import Dimension, Period, facts_from
-from domain.indicators import NpsScale, QualityWeights, first_contact_resolution, seguimientos
+from domain.case import deadlines, decisions
+from domain.case.decisions import DEFAULT_FOLLOW_UP_RULES, FollowUpRules
+from domain.case.events import ClockBreached, ClockWarned
+from domain.indicators.definitions import (
+    NpsScale,
+    QualityWeights,
+    first_contact_resolution,
+    seguimientos,
+)
+from domain.indicators.facts import Dimension, Period, facts_from
 from domain.values import Actor, Category, ClockKind, Subcategory
 from tests.unit.test_indicators import MARIA, History
 

@@ -6,20 +6,20 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from domain import closing, decisions, records
-from domain.events import CaseEvent
-from domain.facts import (
+from domain.case import closing, decisions, records
+from domain.case.events import CaseEvent
+from domain.case.state import CaseState, fold
+from domain.indicators.definitions import (
+    efectividad,
+    first_contact_resolution,
+)
+from domain.indicators.definitions import seguimientos as follow_up_compliance
+from domain.indicators.facts import (
     Dimension,
     Period,
     facts_from,
 )
-from domain.goals import DEFAULT_GOALS, Goal, Light
-from domain.indicators import (
-    efectividad,
-    first_contact_resolution,
-)
-from domain.indicators import seguimientos as follow_up_compliance
-from domain.state import CaseState, fold
+from domain.indicators.goals import DEFAULT_GOALS, Goal, Light
 from domain.values import (
     INTAKE,
     Actor,
@@ -164,7 +164,7 @@ def test_a_pending_follow_up_counts_for_the_cases_current_owner() -> None:
 
 
 def test_nps_is_promoters_minus_detractors_over_all_answers_on_a_configurable_scale() -> None:
-    from domain.indicators import NpsScale, nps
+    from domain.indicators.definitions import NpsScale, nps
 
     h = History()
     h.ingest("N", "999", None, T0)
@@ -202,7 +202,7 @@ def test_nps_is_promoters_minus_detractors_over_all_answers_on_a_configurable_sc
 
 
 def test_calidad_mec_weighs_monitoring_40_and_perceived_60_against_a_90_goal() -> None:
-    from domain.indicators import QualityWeights, calidad_mec
+    from domain.indicators.definitions import QualityWeights, calidad_mec
 
     h = History()
     h.ingest("Q", "777", None, T0)
@@ -258,7 +258,7 @@ def test_calidad_mec_weighs_monitoring_40_and_perceived_60_against_a_90_goal() -
 
 
 def test_the_chart_page_needs_one_report_per_day() -> None:
-    from application.indicators import report
+    from application.indicators.report import report
     from entrypoints.chart import indicators_page
 
     daily = report(facts_from(july_history().events), JULY, Dimension.ALL)

@@ -13,7 +13,7 @@ import pytest
 
 from adapters.intake.crm_export import CrmExportReader, sniff_delimiter, sniff_encoding
 from adapters.intake.parsing import DateError, crm_field, parse_datetime, parse_line
-from application.intake import IntakeItem, IntakeRecord, RejectedRow
+from application.intake.records import IntakeItem, IntakeRecord, RejectedRow
 from domain.values import Channel, LineOfBusiness, SourceKey
 
 SPANISH_HEADER = (
@@ -656,7 +656,7 @@ def test_a_json_line_over_128_kib_is_rejected_and_the_others_kept(tmp_path: Path
 
 
 def test_a_nul_character_is_refused_naming_the_field() -> None:
-    from domain import decisions
+    from domain.case import decisions
     from domain.errors import InvalidValue
     from domain.values import INTAKE
 

@@ -17,7 +17,7 @@ from adapters.intake.mail import (
     labelled_values,
     normalise_message_id,
 )
-from application.intake import IntakeItem, IntakeRecord, RejectedRow
+from application.intake.records import IntakeItem, IntakeRecord, RejectedRow
 from domain.values import Channel, LineOfBusiness, SourceKey
 
 BODY = """Buenos días,

@@ -7,7 +7,7 @@ import csv
 from pathlib import Path
 
 from adapters.intake.surveys import table_rows
-from application.intake import RejectedRow
+from application.intake.records import RejectedRow
 
 ALIASES = {"caso": "case", "case": "case", "nota": "note", "comentario": "note"}
 REQUIRED = ("case",)

@@ -20,8 +20,8 @@ from adapters.intake.crm_export import CrmExportReader
 from adapters.intake.mail import MailReader
 from adapters.intake.surveys import MonitoringExportReader, SurveyExportReader
 from adapters.intake.team import PracticeReader, RosterReader, ShiftReader
-from application.ingestion import ingested_from
-from application.intake import IntakeRecord, RejectedRow
+from application.intake.ingestion import ingested_from
+from application.intake.records import IntakeRecord, RejectedRow
 from domain.errors import DomainError
 from tests.conftest import T0
 
@@ -163,8 +163,8 @@ def plausible_files(draw: st.DrawFn) -> tuple[str, str]:
 
 
 def _import(office: Any, name: str, path: Path) -> None:
-    from application.surveys import import_monitorings, import_surveys
-    from application.team import import_practices, import_roster, import_shifts
+    from application.intake.surveys import import_monitorings, import_surveys
+    from application.team.imports import import_practices, import_roster, import_shifts
 
     reader_class = HEADERS[name][0]
     run = {

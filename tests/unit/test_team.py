@@ -9,10 +9,17 @@ from typing import Any
 
 import pytest
 
-from domain import practices, roster
 from domain.calendar import BusinessCalendar
 from domain.errors import InvalidValue, RuleViolation
-from domain.facts import (
+from domain.indicators.definitions import (
+    absenteeism,
+    attrition,
+    first_contact_resolution,
+)
+from domain.indicators.definitions import (
+    practices as practice_compliance,
+)
+from domain.indicators.facts import (
     Attributes,
     ClosingFact,
     Dimension,
@@ -21,16 +28,9 @@ from domain.facts import (
     Period,
     facts_from,
 )
-from domain.indicators import (
-    absenteeism,
-    attrition,
-    first_contact_resolution,
-)
-from domain.indicators import (
-    practices as practice_compliance,
-)
-from domain.practices import Practice
-from domain.roster import (
+from domain.team import practices, roster
+from domain.team.practices import Practice
+from domain.team.roster import (
     AbsenceRecorded,
     AbsenceWithdrawn,
     AgentJoined,
@@ -345,7 +345,7 @@ def test_a_last_day_before_a_later_move_is_refused() -> None:
 
 
 def test_a_roster_row_is_recorded_whole_or_not_at_all(tmp_path: Path) -> None:
-    from application.team import RosterRecord, import_roster
+    from application.team.imports import RosterRecord, import_roster
     from entrypoints.bootstrap import bootstrap
     from entrypoints.settings import load_settings
 
@@ -376,7 +376,7 @@ def test_a_shift_export_says_something_about_absences_only_when_it_has_the_colum
     tmp_path: Path,
 ) -> None:
     from adapters.intake.team import ShiftReader
-    from application.team import ShiftRecord
+    from application.team.imports import ShiftRecord
 
     with_column = tmp_path / "with.csv"
     with_column.write_text(
@@ -402,7 +402,7 @@ def test_a_shift_export_says_something_about_absences_only_when_it_has_the_colum
 def test_superscript_digits_are_a_bad_time_not_a_traceback(tmp_path: Path) -> None:
     """Issue: '²' passes `str.isdigit` and then broke `int`."""
     from adapters.intake.team import ShiftReader
-    from application.intake import RejectedRow
+    from application.intake.records import RejectedRow
 
     path = tmp_path / "shifts.csv"
     path.write_text("asesor;fecha;hora_inicio;hora_fin\nana.p;03/11/2026;0²:00;16:00\n",

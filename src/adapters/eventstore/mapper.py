@@ -21,7 +21,7 @@ import orjson
 from cattrs.gen import make_dict_unstructure_fn, override
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent, Transcoder
 
-from domain.events import (
+from domain.case.events import (
     EVENT_TYPES,
     CaseEvent,
     Escalated,
@@ -29,8 +29,8 @@ from domain.events import (
     NoteAdded,
     RepeatContactRecorded,
 )
-from domain.roster import TeamEvent
-from domain.team import TEAM_EVENT_TYPES
+from domain.team.roster import TeamEvent
+from domain.team.streams import TEAM_EVENT_TYPES
 from domain.values import (
     Actor,
     Channel,

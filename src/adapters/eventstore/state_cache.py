@@ -28,10 +28,10 @@ import orjson
 from eventsourcing.persistence import AggregateRecorder, PersistenceError, StoredEvent
 
 from adapters.eventstore.mapper import make_converter
-from domain import events as domain_events
-from domain import state as domain_state
 from domain import values as domain_values
-from domain.state import CaseState
+from domain.case import events as domain_events
+from domain.case import state as domain_state
+from domain.case.state import CaseState
 
 FOLD_AHEAD = 200
 """Events folded past the newest cached state before a new one is written."""

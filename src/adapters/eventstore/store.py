@@ -15,10 +15,10 @@ from eventsourcing.persistence import IntegrityError, Mapper, Transcoder
 
 from adapters.eventstore.mapper import TOPICS, CaseEventMapper, OrjsonTranscoder
 from adapters.eventstore.state_cache import FOLD_AHEAD, CaseStateCache
-from application.ports import AnyEvent, ConcurrencyConflict, LoggedEvent
-from domain.events import CaseEvent
-from domain.roster import TeamEvent
-from domain.state import CaseState, fold
+from application.ports.cases import AnyEvent, ConcurrencyConflict, LoggedEvent
+from domain.case.events import CaseEvent
+from domain.case.state import CaseState, fold
+from domain.team.roster import TeamEvent
 
 _NEWEST = 2**63 - 1
 HISTORY_PAGE = 1_000
@@ -44,7 +44,7 @@ class CasesApplication(Application[uuid.UUID]):
 
 
 class EventSourcedCaseStore:
-    """Implements `application.ports.CaseStore`."""
+    """Implements `application.ports.cases.CaseStore`."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self.app = CasesApplication(env=dict(env))

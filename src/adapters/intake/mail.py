@@ -26,7 +26,7 @@ from adapters.intake.parsing import (
     parse_datetime,
     parse_line,
 )
-from application.intake import IntakeItem, IntakeRecord, ProgressCallback, RejectedRow
+from application.intake.records import IntakeItem, IntakeRecord, ProgressCallback, RejectedRow
 from domain.values import Channel, SourceKey
 
 DEFAULT_TYPIFICATION = "Caso recomendado"

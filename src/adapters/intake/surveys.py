@@ -19,8 +19,8 @@ import orjson
 
 from adapters.intake.crm_export import sniff_delimiter, sniff_encoding, text_stream
 from adapters.intake.parsing import DateError, fold, parse_datetime
-from application.intake import RejectedRow
-from application.surveys import MonitoringRecord, SurveyRecord
+from application.intake.records import RejectedRow
+from application.intake.surveys import MonitoringRecord, SurveyRecord
 
 ALIASES = {
     "crm_case_id": "crm_case_id",

@@ -25,11 +25,11 @@ from typing import TypeVar
 
 from adapters.intake.parsing import DateError, fold, parse_datetime
 from adapters.intake.surveys import NO, YES, shown, table_rows
-from application.intake import RejectedRow
-from application.team import PracticeRecord, RosterRecord, ShiftRecord
+from application.intake.records import RejectedRow
+from application.team.imports import PracticeRecord, RosterRecord, ShiftRecord
 from domain.calendar import BOGOTA
-from domain.practices import Practice
-from domain.roster import Role
+from domain.team.practices import Practice
+from domain.team.roster import Role
 
 ROSTER_ALIASES = {
     "agent": "agent",

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.intake.parsing import fold
-from application.escalation import Route
+from application.ports.escalation import Route
 from domain.values import Priority
 
 _PLAIN_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
@@ -48,7 +48,7 @@ def _addresses(value: Any, where: str) -> tuple[str, ...]:
 
 
 class ContactDirectory:
-    """Implements `application.mail.Directory`."""
+    """Implements `application.jobs.mail.Directory`."""
 
     def __init__(
         self,

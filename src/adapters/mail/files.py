@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from adapters.mail.message import to_email
-from application.mail import Delivery, OutgoingMail
+from application.jobs.mail import Delivery, OutgoingMail
 
 
 class FolderMailer:

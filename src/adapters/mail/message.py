@@ -6,7 +6,7 @@ import email.errors
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from application.mail import OutgoingMail, PermanentMailError
+from application.jobs.mail import OutgoingMail, PermanentMailError
 
 
 def to_email(mail: OutgoingMail, *, sender: str) -> EmailMessage:

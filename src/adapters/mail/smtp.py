@@ -15,7 +15,7 @@ import aiosmtplib
 import attrs
 
 from adapters.mail.message import to_email
-from application.mail import Delivery, OutgoingMail, PermanentMailError, TransientMailError
+from application.jobs.mail import Delivery, OutgoingMail, PermanentMailError, TransientMailError
 
 
 @attrs.frozen(kw_only=True)

@@ -22,7 +22,7 @@ import attrs
 import cattrs
 import orjson
 
-from application.systems import (
+from application.ports.systems import (
     AccountServices,
     BillingStatus,
     Booking,

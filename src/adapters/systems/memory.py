@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 import attrs
 
 from adapters.clock import SystemClock
-from application.ports import Clock
-from application.systems import (
+from application.ports.cases import Clock
+from application.ports.systems import (
     AccountServices,
     BillingStatus,
     Booking,

@@ -62,7 +62,7 @@ def _failure(error: Exception) -> int:
     define them are imported here, when one happens: not for every command)."""
     from eventsourcing.persistence import PersistenceError
 
-    from application.systems import SystemRefused, SystemUnavailable
+    from application.ports.systems import SystemRefused, SystemUnavailable
     from entrypoints.settings import SettingsError
 
     if isinstance(error, SettingsError):

@@ -23,7 +23,7 @@ from entrypoints.cli.shared import (
 )
 
 if TYPE_CHECKING:
-    from application.sac import SacDesk
+    from application.branches.sac import SacDesk
 
 
 def _desk() -> SacDesk:
@@ -272,7 +272,7 @@ def sales_escalate(
 ) -> None:
     """To the sales area (contact matrix), with a follow-up with the customer."""
     from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR
-    from application.pqr import SalesDesk
+    from application.branches.pqr import SalesDesk
     from entrypoints.bootstrap import contact_matrix
 
     office = current_office()

@@ -34,8 +34,8 @@ from entrypoints.cli.shared import (
 )
 
 if TYPE_CHECKING:
-    from application.outside import OutsideWriter
-    from domain.state import CaseState
+    from application.case.outside import OutsideWriter
+    from domain.case.state import CaseState
 
 
 @case_app.command("show")
@@ -105,7 +105,7 @@ def case_interpret(
 def _account_records(reference: str) -> tuple[CaseState, OutsideWriter | None, str]:
     """The case, and the writer to its account's system (RR, AC for móvil) when that gateway
     is configured; otherwise None and what to tell the agent once the case has it."""
-    from application.outside import OutsideWriter
+    from application.case.outside import OutsideWriter
     from entrypoints.bootstrap import outside_systems
 
     office, settings = current_office(), current_settings()
@@ -154,7 +154,7 @@ def case_open(
     as_json: JsonOption = False,
 ) -> None:
     """Open a case from a call to the corporate phone (or find the open one it repeats)."""
-    from application.calls import open_from_call
+    from application.intake.calls import open_from_call
 
     if channel is not Channel.PHONE:
         raise InvalidValue("channel", f"{channel.value} cases come from their imports, not here")
@@ -181,7 +181,7 @@ def case_new_request(
     as_json: JsonOption = False,
 ) -> None:
     """A new request the customer raised during this case's call: a case of its own, linked."""
-    from application.calls import raise_new_request
+    from application.intake.calls import raise_new_request
 
     new, _ = raise_new_request(
         current_office(), case, typification=typification, request=request,
@@ -206,8 +206,8 @@ def case_write_settled(
     as_json: JsonOption = False,
 ) -> None:
     """Settle by hand a write left pending, after checking in the system itself."""
-    from application.commands import CommandResult
-    from application.outside import settle_by_hand
+    from application.case.commands import CommandResult
+    from application.case.outside import settle_by_hand
 
     if (answer is None) == (not_applied is None):
         raise InvalidValue("write-settled", "give either --answer name=value or --not-applied")
@@ -231,7 +231,7 @@ def case_write_settled(
 def case_note(case: CaseArg, text: str, actor: ActorOption, as_json: JsonOption = False) -> None:
     """Add a note: in RR (AC for móvil) when its gateway is set, then on the case; one longer
     than RR's field goes to the ESTRATEGICOS folder."""
-    from application.typification import Notes
+    from application.case.typification import Notes
 
     state, writer, notice = _account_records(case)
     who = Actor.agent(actor)
@@ -292,7 +292,7 @@ def case_typify(
     """Register the marking (F22) in RR, AC for móvil (with its tickler), then on the case:
     solved in first contact, or it generates a CUN (RR gives it; --cun: the PQR the front line
     already filed)."""
-    from application.typification import Typification
+    from application.case.typification import Typification
 
     if filed_at is not None and cun is None:
         raise InvalidValue("filed_at", "a filing time needs its --cun")

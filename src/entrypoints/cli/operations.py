@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 
 from domain.errors import InvalidValue
-from domain.facts import Dimension  # in the commands' signatures
+from domain.indicators.facts import Dimension  # in the commands' signatures
 from domain.values import (
     CaseStatus,
     Category,
@@ -35,7 +35,7 @@ from entrypoints.cli.shared import (
 )
 
 if TYPE_CHECKING:
-    from application.intake import IngestReport, IntakeReader
+    from application.intake.records import IngestReport, IntakeReader
 
 
 @contextmanager
@@ -55,7 +55,7 @@ def _progress(total: int, label: str, enabled: bool) -> Iterator[Progress]:
 
 
 def _run_ingest(readers: list[tuple[str, IntakeReader]], as_json: bool) -> None:
-    from application.intake import IngestReport
+    from application.intake.records import IngestReport
     from entrypoints import render
 
     office = current_office(create=True)
@@ -146,7 +146,7 @@ def cases(
     ] = False,
 ) -> None:
     """List cases, filtered and searched; follow-up filters sort by the next due follow-up."""
-    from application.ports import CaseQuery
+    from application.ports.cases import CaseQuery
     from entrypoints import render
 
     office = current_office()
@@ -200,7 +200,7 @@ def sweep(
 ) -> None:
     """Record overdue follow-ups as missed, warn and breach deadlines: each fact exactly once;
     with Claro's gateways set, settle the outside writes left pending (same keys)."""
-    from application.sweep import settle_writes
+    from application.jobs.sweep import settle_writes
     from entrypoints import render
     from entrypoints.bootstrap import outside_writer
 
@@ -260,7 +260,7 @@ def indicators(
     """Every indicator from the events, with its goal and traffic light: Seguimientos, FCR and
     reincidencia, Efectividad, NPS, Calidad MEC, Ausentismo, Rotación, practice compliance."""
     from domain.calendar import BusinessCalendar
-    from domain.facts import Dimension, Period
+    from domain.indicators.facts import Dimension, Period
     from entrypoints import indicator_tables, render
 
     office = current_office()
@@ -446,7 +446,7 @@ def import_surveys_command(
 ) -> None:
     """Record survey answers on their cases (NPS, perceived quality); re-runs add nothing."""
     from adapters.intake.surveys import SurveyExportReader
-    from application.surveys import import_surveys
+    from application.intake.surveys import import_surveys
 
     existing_file(path)
     show_recorded(import_surveys(current_office(), SurveyExportReader(path).items()), as_json)
@@ -477,7 +477,7 @@ def import_quality_command(
 ) -> None:
     """Record quality monitorings (agent, score 0–100) on their cases, for Calidad MEC."""
     from adapters.intake.surveys import MonitoringExportReader
-    from application.surveys import import_monitorings
+    from application.intake.surveys import import_monitorings
 
     existing_file(path)
     show_recorded(

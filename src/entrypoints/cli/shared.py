@@ -14,7 +14,7 @@ from rich.console import Console
 from domain.errors import InvalidValue
 
 if TYPE_CHECKING:  # imported where used: `--help` and the commands that need none stay fast
-    from application.commands import CommandResult
+    from application.case.commands import CommandResult
     from application.service import Backoffice
     from entrypoints.settings import Settings
 

@@ -19,7 +19,7 @@ def import_roster_command(
 ) -> None:
     """Agents joining (team, role, since), moving and leaving; re-runs add nothing."""
     from adapters.intake.team import RosterReader
-    from application.team import import_roster
+    from application.team.imports import import_roster
 
     reader = RosterReader(existing_file(path))
     show_recorded(import_roster(current_office(create=True), reader.items()), as_json)
@@ -32,7 +32,7 @@ def import_shifts_command(
 ) -> None:
     """Scheduled shifts and absences (novedades), for Ausentismo; re-runs add nothing."""
     from adapters.intake.team import ShiftReader
-    from application.team import import_shifts
+    from application.team.imports import import_shifts
 
     reader = ShiftReader(existing_file(path))
     show_recorded(import_shifts(current_office(create=True), reader.items()), as_json)
@@ -45,7 +45,7 @@ def import_practices_command(
 ) -> None:
     """Management practices held (DOMAIN.md §12), once per register entry."""
     from adapters.intake.team import PracticeReader
-    from application.team import import_practices
+    from application.team.imports import import_practices
 
     reader = PracticeReader(existing_file(path))
     show_recorded(import_practices(current_office(create=True), reader.items()), as_json)

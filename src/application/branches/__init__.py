@@ -1,0 +1,1 @@
+"""The desks of the procedure's branches: SAC, support, PQR and sales."""

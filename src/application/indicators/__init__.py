@@ -1,0 +1,1 @@
+"""The indicators' report over the facts' read model."""

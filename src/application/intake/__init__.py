@@ -1,0 +1,1 @@
+"""Cases coming in: CRM exports, e-mails, calls, and facts recorded on cases."""

@@ -1,0 +1,129 @@
+"""Cases an agent opens from a call: the corporate phone (DOMAIN.md §2) and a new request the
+customer raises during a call (§8, "confirmar que no existan más solicitudes … y de ser
+necesario gestionarlas en la misma llamada").
+
+Both go through the intake (`Backoffice.ingest`), so they follow its rules: idempotent on
+the source key, and a contact for an account that already has an open case of the same
+typification is recorded on that case as a repeat contact. The agent, not the intake, is the
+actor of the new case.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from application.case.commands import CommandResult
+from application.intake.records import IntakeRecord
+from domain.calendar import BusinessCalendar
+from domain.case import decisions
+from domain.errors import CaseNotFound, InvalidValue
+from domain.values import Actor, Channel, LineOfBusiness, SourceKey, require_aware
+
+if TYPE_CHECKING:
+    from application.service import Backoffice
+
+
+def phone_key(caller: str, received_at: datetime, account: str) -> SourceKey:
+    """A phone contact's key (§2: who called + when, to the second), and the account it is
+    about, so that two customers' calls taken in the same second stay two cases."""
+    moment = require_aware("received_at", received_at).strftime("%Y-%m-%dT%H:%M:%S%z")
+    return SourceKey(Channel.PHONE, f"{caller.strip()}@{moment}/{account.strip()}")
+
+
+def open_from_call(
+    office: Backoffice,
+    *,
+    account: str,
+    line: LineOfBusiness,
+    customer_name: str,
+    typification: str,
+    request: str,
+    received_at: datetime,
+    follow_up_at: datetime | None,
+    recommended_by: str | None,
+    actor: Actor,
+) -> CommandResult:
+    """A case from a call to the corporate phone (a recommended one when `recommended_by`):
+    the case it became, a new one or the open one it repeats."""
+    caller = recommended_by or actor.name
+    record = IntakeRecord(
+        source=phone_key(caller, received_at, account),
+        received_at=received_at,
+        account=account,
+        line=line,
+        customer_name=customer_name,
+        typification=typification,
+        request=request,
+        follow_up_at=follow_up_at,
+        front_agent=None,
+        recommended_by=recommended_by,
+        opened_by=actor,
+        location="call",
+    )
+    return _ingest(office, record)
+
+
+def raise_new_request(
+    office: Backoffice,
+    reference: str | uuid.UUID,
+    *,
+    typification: str,
+    request: str,
+    follow_up_at: datetime | None,
+    actor: Actor,
+) -> tuple[CommandResult, CommandResult]:
+    """A new request the customer raised during this case's call: (the case it became, this
+    case with the link). The same request raised again is the same case."""
+    first = office.case(reference)
+    now = office.clock.now()
+    decisions.require_open(first, "raise a new request")
+    typification = decisions.clean_text("typification", typification, max_length=200)
+    if typification == first.typification:
+        raise InvalidValue(
+            "typification", "the same typification is this case's own request, not a new one"
+        )
+    day = BusinessCalendar.local_date(now).isoformat()  # the call's day: a later call is new
+    record = IntakeRecord(
+        source=SourceKey(Channel.PHONE, f"{first.source}+{typification}@{day}"),
+        received_at=now,
+        account=first.account,
+        line=first.line,
+        customer_name=first.customer_name,
+        typification=typification,
+        request=request,
+        follow_up_at=follow_up_at,
+        front_agent=None,
+        recommended_by=first.recommended_by,
+        opened_by=actor,
+        linked_to=first.case_id,
+        location="call",
+    )
+    new = _ingest(office, record)
+    linked = office.execute(
+        first.case_id,
+        lambda s: decisions.raise_new_request(
+            s, new_case_id=new.case.case_id, typification=typification, actor=actor, at=now
+        ),
+    )
+    return new, linked
+
+
+def _ingest(office: Backoffice, record: IntakeRecord) -> CommandResult:
+    """Ingest one contact: the case holding it now, and the events recording it (none when
+    it was already known)."""
+    report = office.ingest([record])
+    if report.rejected:
+        [rejected] = report.rejected
+        raise InvalidValue(rejected.field or "call", rejected.reason)
+    own = record.source.case_id()
+    holders = [own] if office.store.load(own) is not None else []
+    holders = holders or list(office.index.find_by_source_key(record.source.key))
+    if not holders:
+        raise CaseNotFound(str(record.source))
+    case = office.case(holders[0])
+    recorded = tuple(
+        e for e in office.history(case.case_id) if getattr(e, "source", None) == record.source
+    )
+    return CommandResult(case, recorded if report.created or report.repeat_contacts else ())

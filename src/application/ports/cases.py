@@ -1,0 +1,254 @@
+"""Ports: what the application needs from the outside, as small protocols.
+
+Adapters implement them (SQLite, PostgreSQL, in-memory); tests swap fakes in. Nothing here
+knows which database is behind a port.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import datetime
+from typing import Protocol
+
+import attrs
+
+from domain.case.events import CaseEvent
+from domain.case.state import CaseState
+from domain.team.roster import TeamEvent
+from domain.values import CaseStatus, Category, ClockKind, LineOfBusiness, SourceKey
+
+
+class ConcurrencyConflict(Exception):
+    """Someone else appended to the case first (or the case already exists)."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current moment, an aware UTC datetime."""
+        ...
+
+
+AnyEvent = CaseEvent | TeamEvent
+"""What the log holds: the cases' events, and the roster's and practice register's."""
+
+
+@attrs.frozen
+class LoggedEvent:
+    """An event with its position in the global log (1, 2, 3, … in commit order)."""
+
+    position: int
+    event: AnyEvent
+
+
+class CaseStore(Protocol):
+    """The event store of cases: the only source of truth."""
+
+    def load(self, case_id: uuid.UUID, *, version: int | None = None) -> CaseState | None:
+        """The case now, or as it was at `version`; None when there is no such case."""
+        ...
+
+    def history(self, case_id: uuid.UUID) -> Sequence[CaseEvent]:
+        """Every event of the case, oldest first (empty when there is no such case)."""
+        ...
+
+    def events_of(self, case_id: uuid.UUID, *, after: int = 0) -> Iterator[CaseEvent]:
+        """The case's events after version `after`, oldest first, read a page at a time: a
+        long history in constant memory."""
+        ...
+
+    def stream(self, stream_id: uuid.UUID) -> Sequence[TeamEvent]:
+        """Every event of an agent's or a register entry's stream, oldest first."""
+        ...
+
+    def append(self, events: Sequence[AnyEvent]) -> Sequence[LoggedEvent]:
+        """Store events of one or many streams atomically; returns them with their positions.
+
+        Raises `ConcurrencyConflict` when any event's (case, version) is already taken.
+        """
+        ...
+
+    def read_log(
+        self,
+        after: int,
+        limit: int,
+        *,
+        through: int | None = None,
+        kinds: Collection[type[AnyEvent]] | None = None,
+    ) -> Sequence[LoggedEvent]:
+        """Up to `limit` events from the global log with positions greater than `after` (and
+        at most `through`); only those of these `kinds` when given, the others unread."""
+        ...
+
+    def last_position(self) -> int:
+        """The position of the newest event in the global log (0 when empty)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@attrs.frozen(kw_only=True)
+class CaseSummary:
+    """One row of the case list: enough to find and triage, no customer name."""
+
+    case_id: uuid.UUID
+    source: SourceKey
+    status: CaseStatus
+    line: LineOfBusiness
+    typification: str
+    agent: str | None
+    category: Category | None
+    subcategory: str | None
+    opened_at: datetime
+    updated_at: datetime
+    next_follow_up_at: datetime | None
+    version: int
+
+
+@attrs.frozen(kw_only=True)
+class DueFollowUp:
+    case_id: uuid.UUID
+    source: SourceKey
+    follow_up_id: int
+    due_at: datetime
+    agent: str | None
+
+
+@attrs.frozen(kw_only=True)
+class DueClock:
+    """A running deadline that has reached its warning or its due time."""
+
+    case_id: uuid.UUID
+    source: SourceKey
+    clock_id: int
+    kind: ClockKind
+    due_at: datetime
+    agent: str | None
+
+
+@attrs.frozen(kw_only=True)
+class PendingWrite:
+    """A write to one of Claro's systems the case asked for and has no answer to yet."""
+
+    case_id: uuid.UUID
+    key: str
+    requested_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class CaseQuery:
+    status: CaseStatus | None = None
+    agent: str | None = None
+    category: Category | None = None
+    line: LineOfBusiness | None = None
+    follow_up_due_before: datetime | None = None
+    unassigned: bool = False
+    """Only cases no agent owns."""
+    missed: bool = False
+    """Only cases with a follow-up recorded as missed."""
+    waiting: bool = False
+    """Only cases with an escalation whose area's answer is awaited."""
+    warned: bool = False
+    """Only cases with a running clock past its warning, not yet breached."""
+    breached: bool = False
+    """Only cases with a running clock past its due time."""
+    search: str | None = None
+    """A source key (the case's or a repeat contact's), an account, a CUN, or part of the
+    customer's name (three letters or more; case and accents do not matter)."""
+    limit: int = 100
+    offset: int = 0
+
+
+class CaseIndex(Protocol):
+    """A read model of the cases, kept by projecting the global log.
+
+    `project` records the events and the new position in one transaction, so an event is
+    never counted twice and a restart resumes where it stopped.
+    """
+
+    def position(self) -> int:
+        """The position of the last event projected (0 when none)."""
+        ...
+
+    @property
+    def kinds(self) -> Collection[type[AnyEvent]] | None:
+        """The kinds of event this read model uses (None: all); catching up skips the others."""
+        ...
+
+    def project(
+        self, events: Sequence[LoggedEvent], through: int | None = None, after: int | None = None
+    ) -> None:
+        """Apply these events (positions strictly after `position()`, in order) and move the
+        position to the last of them, or to `through` when given (the events between were of
+        no use to this read model). With `after`, the position the events were read from,
+        the view must still be there.
+
+        Raises `ConcurrencyConflict` (and changes nothing) when another projector has already
+        recorded a position at or past the new one, or the view is no longer at `after`.
+        """
+        ...
+
+    def search(self, query: CaseQuery) -> Sequence[CaseSummary]: ...
+
+    def count(self, query: CaseQuery) -> int: ...
+
+    def due_follow_ups(self, until: datetime, limit: int = 1000) -> Sequence[DueFollowUp]: ...
+
+    def due_clocks(self, now: datetime, limit: int = 1000) -> Sequence[DueClock]:
+        """Running clocks whose warning or due time has come and not been recorded yet."""
+        ...
+
+    def pending_writes(
+        self, requested_before: datetime, limit: int = 1000, *, after: PendingWrite | None = None
+    ) -> Sequence[PendingWrite]:
+        """Outside writes asked for before that moment and still without an answer, oldest
+        first (the sweep settles them); those that come after `after` in that order."""
+        ...
+
+    def known(self, case_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these cases the index has seen."""
+        ...
+
+    def find_by_source_key(self, key: str) -> Sequence[uuid.UUID]:
+        """Cases whose source key (any channel) or repeat-contact key is `key`."""
+        ...
+
+    def open_cases_for(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
+        """For (account, typification) pairs, the open case that has them, if any."""
+        ...
+
+    def reset(self) -> None:
+        """Drop every row and the position: the next catch-up rebuilds from zero."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class IndexWorker(Protocol):
+    """A worker of its own (another process) that keeps the case index up with the log while
+    a large import writes, so that projecting and deciding run at the same time.
+
+    The import then no longer projects its batches itself; it remembers the open cases it
+    created until the index shows them. Whatever happens to the worker, the log is the truth:
+    when it fails, the import catches the index up itself.
+    """
+
+    def alive(self) -> bool:
+        """False once the worker has stopped (finished, failed or was stopped)."""
+        ...
+
+    def finish(self) -> bool:
+        """Let the worker catch up with the log as it is now, and wait for it to end.
+
+        True when it got there; False when it failed (the caller then catches up itself).
+        """
+        ...
+
+    def stop(self, why: str = "") -> None:
+        """End the worker now, wherever it is: the import failed or was interrupted, or (with
+        `why`, which the worker reports) it gave the worker up."""
+        ...
+
+
+StartIndexWorker = Callable[[], IndexWorker | None]
+"""Starts an index worker; None when this deployment cannot run one (an in-memory store)."""

@@ -1,0 +1,1 @@
+"""The team's imports: roster, shifts and the practice register."""

@@ -1,0 +1,1 @@
+"""The Case aggregate: its events, state, decisions, deadlines and closing."""

@@ -1,0 +1,1 @@
+"""The indicators: the facts they are computed from, their definitions and goals."""

@@ -1,0 +1,1 @@
+"""The team behind the cases: the roster's and the practice register's streams."""
