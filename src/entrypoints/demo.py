@@ -44,6 +44,7 @@ from adapters.systems.memory import (
     InMemoryScheduling,
     InMemoryTickets,
 )
+from application.branches.handling import Desks
 from application.branches.pqr import PqrDesk, SalesDesk
 from application.branches.sac import SacDesk
 from application.branches.support import SupportDesk
@@ -227,14 +228,6 @@ def demo_accounts(clock: FixedClock) -> tuple[InMemoryAccounts, InMemoryAccounts
     posted_late = PaymentStatus(False, (date(2026, 11, 20),), (pse,))
     ac.accounts["3115552233"] = AccountRecord(no_debt, billing, posted_late, mobile)
     return rr, ac
-
-
-@attrs.frozen
-class Desks:
-    sac: SacDesk
-    support: SupportDesk
-    pqr: PqrDesk
-    sales: SalesDesk
 
 
 def demo_desks(office: Backoffice, clock: FixedClock, settings: Settings) -> Desks:

@@ -1,0 +1,123 @@
+"""Commands as data (issue 12): every command is plain data a client can send, and running it
+through its handler does what the embedding API's method does.
+
+- Every command class of `application.case.commands` and `application.branches.commands` is a
+  frozen attrs class whose fields are ids, text, numbers, booleans, times, enums and tuples of
+  text: built from JSON primitives with cattrs, it turns back into the same primitives.
+- `Backoffice.handle` and `Desks.handle` run them: the same events as the methods.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import typing
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import attrs
+import cattrs
+import pytest
+
+from application.branches.commands import (
+    BRANCH_COMMANDS,
+    PqrRedirect,
+    SacCheck,
+    SacDispute,
+    SalesEscalate,
+    SupportDiagnose,
+)
+from application.branches.handling import Desks
+from application.branches.pqr import SalesDesk
+from application.case.commands import (
+    CASE_COMMANDS,
+    AddNote,
+    AssignCase,
+    InterpretCase,
+    ReopenCase,
+)
+from domain.errors import DomainError, RuleViolation
+from domain.values import Actor, Category, Subcategory
+from tests.integration.test_outside_writes import MATRIX, World, world  # noqa: F401
+
+AGENT = Actor.agent("maria.b")
+PLAIN = (str, int, bool, float, datetime, uuid.UUID, type(None))
+
+
+def _primitive(kind: Any) -> Any:
+    """An example JSON value for a field of this type."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if args and type(None) in args:  # Optional[X]: the X
+        return _primitive(next(a for a in args if a is not type(None)))
+    if origin is tuple:
+        return [_primitive(args[0])]
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return next(iter(kind)).value
+    examples = {str: "texto", int: 3, bool: True, float: 1.5,
+                datetime: "2026-12-04T15:00:00+00:00", uuid.UUID: str(uuid.uuid4())}  # fmt: skip
+    return examples[kind]
+
+
+def _converter() -> cattrs.Converter:
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    converter.register_structure_hook(datetime, lambda v, _: datetime.fromisoformat(v))
+    converter.register_unstructure_hook(datetime, datetime.isoformat)
+    converter.register_structure_hook(uuid.UUID, lambda v, _: uuid.UUID(v))
+    converter.register_unstructure_hook(uuid.UUID, str)
+    return converter
+
+
+@pytest.mark.parametrize("command", [*CASE_COMMANDS, *BRANCH_COMMANDS], ids=lambda c: c.__name__)
+def test_a_command_is_plain_data_a_client_can_send(command: type[Any]) -> None:
+    assert attrs.has(command)
+    hints = typing.get_type_hints(command)
+    assert "case" in hints, "a command names its case"
+    assert not {"actor", "at_"} & set(hints), "who acts is not the caller's to say"
+    document = {name: _primitive(kind) for name, kind in hints.items()}
+    text = json.dumps(document)  # JSON as it comes over the wire
+    converter = _converter()
+    built: Any = converter.structure(json.loads(text), command)
+    assert converter.unstructure(built) == document
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        built.case = uuid.uuid4()  # a command, once made, stays what the caller asked
+
+
+def test_backoffice_handle_runs_the_case_commands(world: World) -> None:  # noqa: F811
+    office = world.office
+    case = office.case("K1").case_id
+    first = office.handle(AssignCase(case=case, agent="maria.b"), AGENT)
+    assert first.case.agent == "maria.b"
+    assert [type(e).__name__ for e in first.events] == ["Assigned"]
+    note = office.handle(AddNote(case=case, text="Cliente llama de nuevo"), AGENT)
+    assert note.case.notes == 1
+    with pytest.raises(RuleViolation, match="already interpreted"):
+        office.handle(
+            InterpretCase(case=case, category=Category.SAC, subcategory=Subcategory.FACTURACION),
+            AGENT,
+        )
+    with pytest.raises(DomainError, match="open"):
+        office.handle(ReopenCase(case=case, reason="x"), AGENT)
+
+
+def test_desks_handle_runs_each_branch_command_on_its_desk(world: World) -> None:  # noqa: F811
+    desks = Desks(world.sac, world.support, world.pqr, SalesDesk(world.office, MATRIX))
+    k1 = world.office.case("K1").case_id
+    checked = desks.handle(SacCheck(case=k1), AGENT)
+    assert [type(e).__name__ for e in checked.events] == ["AccountChecked"]
+    disputed = desks.handle(
+        SacDispute(case=k1, marking="PQR-FACT", reason="No reconoce el PPV"), AGENT
+    )
+    assert disputed.case.cun is not None
+    assert len(disputed.case.escalations) == 1
+    k2 = world.office.case("K2").case_id
+    diagnosed = desks.handle(SupportDiagnose(case=k2), AGENT)
+    assert any(type(e).__name__ == "AccountChecked" for e in diagnosed.events)
+    world.office.interpret("M1", category=Category.PQR, subcategory=Subcategory.QUEJA_RECLAMO,
+                           actor=AGENT)  # fmt: skip
+    m1 = world.office.case("M1").case_id
+    with pytest.raises(RuleViolation, match="CUN"):
+        desks.handle(PqrRedirect(case=m1, reason="No es una PQR"), AGENT)
+    follow_up = datetime.now(UTC) + timedelta(days=2)
+    with pytest.raises(RuleViolation, match="ventas"):
+        desks.handle(SalesEscalate(case=k2, reason="Upgrade", follow_up_at=follow_up), AGENT)
