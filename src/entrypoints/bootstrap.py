@@ -76,6 +76,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         indicators = open_indicator_view(settings.view_env("indicators"))
         return Backoffice(InMemoryCaseStore(), InMemoryCaseIndex(), clock, policies, indicators)
     owner_only_files(settings)
+    use_libpq_options(settings)
     with schema_lock(settings.store_env()):
         store_env = without_ddl_when_ready(settings.store_env(), STORE_TABLES)
         store = EventSourcedCaseStore(store_env)
@@ -90,6 +91,14 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
         config = {"store": store_env, "index": settings.index_env()}
         worker = functools.partial(ProcessIndexWorker.start, config)
     return Backoffice(store, index, clock, policies, indicators, index_worker=worker)
+
+
+def use_libpq_options(settings: Settings) -> None:
+    """The database URL's options (`sslmode`, …) for every PostgreSQL connection this process
+    (and the index worker it starts) opens: libpq reads them from its environment variables,
+    where a variable already set by the operator wins."""
+    for variable, value in settings.libpq_env().items():
+        os.environ.setdefault(variable, value)
 
 
 def owner_only_files(settings: Settings) -> None:
@@ -180,6 +189,7 @@ def outbox_position(settings: Settings) -> TrackedPosition:
     from adapters.tracking import TrackedPosition
 
     owner_only_files(settings)
+    use_libpq_options(settings)
     with schema_lock(settings.store_env()):
         env = without_ddl_when_ready(settings.tracking_env("Outbox"), ("outbox_tracking",))
         return TrackedPosition(env, "Outbox")

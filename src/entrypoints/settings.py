@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import attrs
 import cattrs
@@ -167,10 +167,27 @@ class Settings:
         default = self.data_dir / "contact_matrix.toml"
         return default if default.exists() else None
 
+    def libpq_env(self) -> dict[str, str]:
+        """The PostgreSQL URL's options (`?sslmode=require&sslrootcert=…`) as the libpq
+        environment variables that carry them: every connection of the process then uses
+        them (eventsourcing's pool takes no such options). An option libpq does not know is
+        refused, named."""
+        if self.backend != "postgres":
+            return {}
+        options: dict[str, str] = {}
+        for name, value in parse_qsl(urlsplit(self.database_url).query, keep_blank_values=True):
+            variable = LIBPQ_OPTIONS.get(name)
+            if variable is None:
+                known = ", ".join(sorted(LIBPQ_OPTIONS))
+                raise SettingsError(f"database_url: unknown option {name!r} (known: {known})")
+            options[variable] = value
+        return options
+
     def _postgres_env(self) -> dict[str, str]:
         url = urlsplit(self.database_url)
         if not url.path.strip("/"):
             raise SettingsError("database_url: a PostgreSQL URL needs a database name")
+        self.libpq_env()  # an unknown option is refused before anything connects
         return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": unquote(url.path.strip("/")),
@@ -183,6 +200,20 @@ class Settings:
             "POSTGRES_MAX_OVERFLOW": str(self.postgres_max_overflow),
         }
 
+
+LIBPQ_OPTIONS = {
+    "sslmode": "PGSSLMODE",
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "sslcrl": "PGSSLCRL",
+    "application_name": "PGAPPNAME",
+    "options": "PGOPTIONS",
+    "target_session_attrs": "PGTARGETSESSIONATTRS",
+    "gssencmode": "PGGSSENCMODE",
+    "channel_binding": "PGCHANNELBINDING",
+}
+"""The PostgreSQL URL's query options honoured, and the libpq variable that carries each."""
 
 _ENV = {
     "data_dir": "BACKOFFICE_DATA_DIR",
