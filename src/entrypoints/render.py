@@ -258,24 +258,31 @@ def summaries_rows(rows: Sequence[CaseSummary]) -> list[dict[str, object]]:
     ]
 
 
+NARROW = 100
+"""Below this width the case list drops the columns an agent needs least."""
+
+
 def show_summaries(console: Console, rows: Sequence[CaseSummary], total: int) -> None:
+    """The case list; in a narrow terminal (80 columns) without channel, line and category,
+    so that what is left stays readable."""
+    narrow = console.width < NARROW
     table = Table(title=f"Cases ({len(rows)} of {total})", title_justify="left")
     table.add_column("case", no_wrap=True)
-    for column in ("channel", "status", "line", "typification", "category", "owner"):
+    columns = (
+        ("status", "typification", "owner")
+        if narrow
+        else ("channel", "status", "line", "typification", "category", "owner")
+    )
+    for column in columns:
         table.add_column(column)
     table.add_column("next follow-up", no_wrap=True)
     for r in rows:
         category = f"{r.category.value}/{r.subcategory}" if r.category else "-"
-        table.add_row(
-            r.source.key,
-            r.source.channel.value,
-            r.status.value,
-            r.line.value,
-            r.typification,
-            category,
-            r.agent or "-",
-            local(r.next_follow_up_at),
-        )
+        cells = {
+            "channel": r.source.channel.value, "status": r.status.value, "line": r.line.value,
+            "typification": r.typification, "category": category, "owner": r.agent or "-",
+        }  # fmt: skip
+        table.add_row(r.source.key, *(cells[c] for c in columns), local(r.next_follow_up_at))
     console.print(table)
 
 

@@ -42,3 +42,33 @@ def test_case_show_gives_the_latest_notes_text_and_history_full_gives_whole_valu
     assert "Intento de contacto 23" in shown
     assert "Intento de contacto 3" not in shown  # 25 notes: the oldest five are in the history
     assert "Intento de contacto 4" in shown
+
+
+def test_the_case_list_stays_readable_in_80_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In a narrow terminal the list drops channel, line and category (issue 12); every line
+    fits and every case keeps its key and its typification whole (wrapped, never cut)."""
+    import io
+
+    from rich.console import Console
+
+    from application.ports.cases import CaseQuery
+    from entrypoints import render
+    from entrypoints.bootstrap import bootstrap
+    from entrypoints.settings import load_settings
+
+    data = tmp_path / "data"
+    run(capsys, data, "ingest", str(SAMPLE))
+    with bootstrap(load_settings(environ={}, data_dir=str(data))) as office:
+        rows = office.cases(CaseQuery())
+    for width, dropped in ((80, True), (160, False)):
+        screen = io.StringIO()
+        render.show_summaries(Console(file=screen, width=width), rows, len(rows))
+        lines = screen.getvalue().splitlines()
+        assert max(len(line) for line in lines) <= width
+        assert ("channel" in lines[2]) is not dropped  # title, top rule, header
+        text = " ".join(" ".join(lines).split())
+        for row in rows:
+            assert row.source.key in text
+    assert "Facturación" in screen.getvalue()
