@@ -37,8 +37,10 @@ from application.case.commands import (
     InterpretCase,
     ReopenCase,
 )
+from application.intake import calls
+from application.intake.calls import OpenCaseFromCall, RaiseNewRequest
 from domain.errors import DomainError, RuleViolation
-from domain.values import Actor, Category, Subcategory
+from domain.values import Actor, Category, LineOfBusiness, Subcategory
 from tests.integration.test_outside_writes import MATRIX, World, world  # noqa: F401
 
 AGENT = Actor.agent("maria.b")
@@ -68,11 +70,16 @@ def _converter() -> cattrs.Converter:
     return converter
 
 
-@pytest.mark.parametrize("command", [*CASE_COMMANDS, *BRANCH_COMMANDS], ids=lambda c: c.__name__)
+CALLS = (OpenCaseFromCall, RaiseNewRequest)
+
+
+@pytest.mark.parametrize(
+    "command", [*CASE_COMMANDS, *BRANCH_COMMANDS, *CALLS], ids=lambda c: c.__name__
+)
 def test_a_command_is_plain_data_a_client_can_send(command: type[Any]) -> None:
     assert attrs.has(command)
     hints = typing.get_type_hints(command)
-    assert "case" in hints, "a command names its case"
+    assert "case" in hints or command is OpenCaseFromCall, "a command names its case"
     assert not {"actor", "at_"} & set(hints), "who acts is not the caller's to say"
     document = {name: _primitive(kind) for name, kind in hints.items()}
     text = json.dumps(document)  # JSON as it comes over the wire
@@ -121,3 +128,27 @@ def test_desks_handle_runs_each_branch_command_on_its_desk(world: World) -> None
     follow_up = datetime.now(UTC) + timedelta(days=2)
     with pytest.raises(RuleViolation, match="ventas"):
         desks.handle(SalesEscalate(case=k2, reason="Upgrade", follow_up_at=follow_up), AGENT)
+
+
+def test_a_call_opens_a_case_and_raises_a_linked_one(world: World) -> None:  # noqa: F811
+    office = world.office
+    at = office.clock.now()
+    opened = calls.handle(
+        office,
+        OpenCaseFromCall(
+            account="80011122",
+            line=LineOfBusiness.HOGAR,
+            customer_name="Ana Peña",
+            typification="Facturación",
+            request="Cobro no reconocido",
+            received_at=at,
+        ),
+        AGENT,
+    )
+    assert [type(e).__name__ for e in opened.events] == ["Ingested"]
+    assert opened.events[0].actor == AGENT  # the agent who took the call opened it
+    again = calls.handle(
+        office, RaiseNewRequest(case=opened.case.case_id, typification="Ventas",
+                                request="Quiere mejorar el plan"), AGENT,
+    )  # fmt: skip
+    assert again.case.linked_to == opened.case.case_id

@@ -14,6 +14,8 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import attrs
+
 from application.case.commands import CommandResult
 from application.intake.records import IntakeRecord
 from domain.calendar import BusinessCalendar
@@ -127,3 +129,50 @@ def _ingest(office: Backoffice, record: IntakeRecord) -> CommandResult:
         e for e in office.history(case.case_id) if getattr(e, "source", None) == record.source
     )
     return CommandResult(case, recorded if report.created or report.repeat_contacts else ())
+
+
+# --- the same, as data (`application.case.commands`) --------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class OpenCaseFromCall:
+    """A case from a call to the corporate phone (a recommended one when `recommended_by`)."""
+
+    account: str
+    line: LineOfBusiness
+    customer_name: str
+    typification: str
+    request: str
+    received_at: datetime
+    follow_up_at: datetime | None = None
+    recommended_by: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RaiseNewRequest:
+    """A new request the customer raised during this case's call: a case of its own, linked."""
+
+    case: uuid.UUID
+    typification: str
+    request: str
+    follow_up_at: datetime | None = None
+
+
+def handle(
+    office: Backoffice, command: OpenCaseFromCall | RaiseNewRequest, actor: Actor
+) -> CommandResult:
+    """Run a call's command as `actor`; the result is the case it opened (or the open case it
+    repeats, for a call)."""
+    if isinstance(command, OpenCaseFromCall):
+        return open_from_call(
+            office, account=command.account, line=command.line,
+            customer_name=command.customer_name, typification=command.typification,
+            request=command.request, received_at=command.received_at,
+            follow_up_at=command.follow_up_at, recommended_by=command.recommended_by,
+            actor=actor,
+        )  # fmt: skip
+    new, _ = raise_new_request(
+        office, command.case, typification=command.typification, request=command.request,
+        follow_up_at=command.follow_up_at, actor=actor,
+    )  # fmt: skip
+    return new
