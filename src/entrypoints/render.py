@@ -41,9 +41,12 @@ def spreadsheet_safe(value: object) -> object:
     return value
 
 
-def write_csv(stream: IO[str], rows: Sequence[Mapping[str, object]]) -> None:
-    """Rows as CSV with a header, every cell spreadsheet-safe (the one CSV writer)."""
-    writer = csv.DictWriter(stream, fieldnames=list(rows[0]) if rows else ["group"])
+def write_csv(
+    stream: IO[str], rows: Sequence[Mapping[str, object]], columns: Sequence[str] = ("group",)
+) -> None:
+    """Rows as CSV with a header, every cell spreadsheet-safe (the one CSV writer); `columns`
+    is the header when there are no rows."""
+    writer = csv.DictWriter(stream, fieldnames=list(rows[0]) if rows else list(columns))
     writer.writeheader()
     writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in rows)
 
@@ -236,6 +239,12 @@ def _short(value: Any, full: bool = False) -> str:
 
 def summaries_json(rows: Sequence[CaseSummary]) -> list[dict[str, Any]]:
     return [CONVERTER.unstructure(row) for row in rows]
+
+
+SUMMARY_COLUMNS = (
+    "case", "channel", "status", "line", "typification", "category", "subcategory", "owner",
+    "opened (Bogotá)", "next follow-up (Bogotá)", "case id",
+)  # fmt: skip
 
 
 def summaries_rows(rows: Sequence[CaseSummary]) -> list[dict[str, object]]:

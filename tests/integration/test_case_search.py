@@ -20,6 +20,7 @@ from adapters.clock import FixedClock
 from application.ports.cases import CaseQuery
 from application.service import Backoffice
 from domain.values import Actor, EscalationTarget, Priority
+from entrypoints import render
 from entrypoints.bootstrap import bootstrap
 from entrypoints.cli import main
 from entrypoints.settings import load_settings
@@ -150,5 +151,7 @@ def test_cases_csv_is_spreadsheet_safe_and_the_search_works_from_the_command_lin
     assert lines[0].startswith("case,channel,status,line,typification")
     assert len(lines) == 2
     assert lines[1].startswith("CRM-C1,crm,open,hogar,'=cmd|")
+    assert main([*data, "cases", "--missed", "--csv"]) == 0  # none: the header alone
+    assert capsys.readouterr().out.splitlines() == [",".join(render.SUMMARY_COLUMNS)]
     assert main([*data, "cases", "--unassigned", "--json"]) == 0
     assert '"CRM-C2"' in capsys.readouterr().out

@@ -170,7 +170,7 @@ def cases(
     if as_json:
         render.dump_json(out, render.summaries_json(rows))
     elif as_csv:
-        render.write_csv(out.file, render.summaries_rows(rows))
+        render.write_csv(out.file, render.summaries_rows(rows), render.SUMMARY_COLUMNS)
     else:
         render.show_summaries(out, rows, office.count(attrs.evolve(query, limit=1, offset=0)))
 
