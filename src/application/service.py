@@ -297,6 +297,12 @@ class Backoffice:
         """Load, decide, append, retry: for what a desk, the sweep or intake decide."""
         return self.commands.execute(case_id, decide)
 
+    def decide(
+        self, state: CaseState, command: CaseCommand, actor: Actor, at: datetime
+    ) -> list[CaseEvent]:
+        """The events `command` records on `state`, nothing appended."""
+        return self.commands.decide(state, command, actor, at)
+
     def _id(self, reference: str | uuid.UUID) -> uuid.UUID:
         return reference if isinstance(reference, uuid.UUID) else self.resolve(reference)
 

@@ -42,6 +42,13 @@ AGENT = Actor.agent("maria.b")
 
 
 @pytest.fixture
+def office_of(desk: SacDesk) -> Backoffice:
+    """The desk's back office, as the embedding API (the desk sees it through its port)."""
+    office = desk.office
+    assert isinstance(office, Backoffice)
+    return office
+
+
 def desk(tmp_path: Path, clock: FixedClock) -> Iterator[SacDesk]:
     settings = load_settings(environ={}, data_dir=str(tmp_path / "data"))
     accounts = InMemoryAccounts(cun_markings=frozenset({"PQR-FACT"}), clock=clock)
@@ -87,7 +94,7 @@ def test_cartera_paid_but_suspended_is_flagged_and_escalated_through_the_matrix(
         final_notice=True, suspended_for_arrears=True, debt=Decimal(0),
         payment_benefit=None, benefit_met=None,
     )  # fmt: skip
-    interpret(desk.office, Subcategory.CARTERA)
+    interpret(office_of(desk), Subcategory.CARTERA)
     check = desk.check("K1", actor=AGENT)
     assert check.inconsistent
     assert "suspensión por mora: sí" in check.findings
@@ -98,28 +105,28 @@ def test_cartera_paid_but_suspended_is_flagged_and_escalated_through_the_matrix(
     assert waiting.due_at == escalated.timestamp + timedelta(hours=24)  # high priority
     assert isinstance(escalated, Escalated)
     assert (escalated.area, escalated.priority.value) == ("Cartera", "high")
-    desk.office.typify("K1", marking_code="SAC-CAR-ESC", resolution=Resolution.FIRST_CONTACT,
+    office_of(desk).typify("K1", marking_code="SAC-CAR-ESC", resolution=Resolution.FIRST_CONTACT,
                        actor=AGENT)  # fmt: skip
-    close(desk.office, first_contact=False)
-    checked = [e for e in desk.office.history("K1") if isinstance(e, AccountChecked)]
+    close(office_of(desk), first_contact=False)
+    checked = [e for e in office_of(desk).history("K1") if isinstance(e, AccountChecked)]
     assert [(c.system, c.aspect, c.inconsistent) for c in checked] == [("RR", "cartera", True)]
 
 
 def test_facturacion_accepted_closes_in_first_contact(desk: SacDesk) -> None:
-    interpret(desk.office, Subcategory.FACTURACION)
+    interpret(office_of(desk), Subcategory.FACTURACION)
     check = desk.check("K1", actor=AGENT)
     assert not check.inconsistent
     assert any(f.startswith("cobro adicional ppv") for f in check.findings)
     desk.customer_accepts("K1", marking="SAC-FAC-EXPL", actor=AGENT)
-    close(desk.office, first_contact=True)
-    case = desk.office.case("K1")
+    close(office_of(desk), first_contact=True)
+    case = office_of(desk).case("K1")
     assert case.closed_first_contact
     assert [m.code for m in rr(desk).markings("80123456")] == ["SAC-FAC-EXPL"]
     assert rr(desk).ticklers == []  # hogar: RR, no tickler
 
 
 def test_a_disputed_bill_becomes_a_pqr_with_its_cun_and_clock(desk: SacDesk) -> None:
-    interpret(desk.office, Subcategory.FACTURACION)
+    interpret(office_of(desk), Subcategory.FACTURACION)
     desk.check("K1", actor=AGENT)
     result = desk.customer_disputes(
         "K1", marking="PQR-FACT", reason="No reconoce el PPV", adjustment=False, actor=AGENT
@@ -136,7 +143,7 @@ def test_a_disputed_bill_becomes_a_pqr_with_its_cun_and_clock(desk: SacDesk) -> 
 
 def test_a_disputed_payment_becomes_an_adjustment_in_dime_with_72_hours(desk: SacDesk) -> None:
     rr(desk).accounts["80123456"].payments = replace_payments()
-    interpret(desk.office, Subcategory.RECAUDO)
+    interpret(office_of(desk), Subcategory.RECAUDO)
     check = desk.check("K1", actor=AGENT)
     assert check.inconsistent  # a payment posted, yet the account is not up to date
     result = desk.customer_disputes(
@@ -162,19 +169,19 @@ def test_a_disputed_payment_becomes_an_adjustment_in_dime_with_72_hours(desk: Sa
 
 
 def test_rr_down_records_what_is_pending_and_keeps_everything_else(desk: SacDesk) -> None:
-    interpret(desk.office, Subcategory.CARTERA)
+    interpret(office_of(desk), Subcategory.CARTERA)
     rr(desk).script.fail("collections", SystemUnavailable("RR", "collections", "timeout"))
-    before = desk.office.case("K1").version
+    before = office_of(desk).case("K1").version
     with pytest.raises(SystemUnavailable):
         desk.check("K1", actor=AGENT)
-    case = desk.office.case("K1")
+    case = office_of(desk).case("K1")
     assert case.version == before + 1
     assert case.pending_calls == ("revisar cartera en RR",)
-    last = desk.office.history("K1")[-1]
+    last = office_of(desk).history("K1")[-1]
     assert isinstance(last, SystemCallFailed)
     assert last.actor == AGENT
     desk.check("K1", actor=AGENT)  # RR is back: the check clears what was pending
-    assert desk.office.case("K1").pending_calls == ()
+    assert office_of(desk).case("K1").pending_calls == ()
 
 
 def replace_payments() -> PaymentStatus:
@@ -183,7 +190,7 @@ def replace_payments() -> PaymentStatus:
 
 
 def test_a_movil_typification_leaves_a_tickler_in_ac(desk: SacDesk) -> None:
-    desk.office.ingest(
+    office_of(desk).ingest(
         [
             record(
                 "M1",
@@ -193,12 +200,12 @@ def test_a_movil_typification_leaves_a_tickler_in_ac(desk: SacDesk) -> None:
             )
         ]
     )
-    desk.office.interpret(
+    office_of(desk).interpret(
         "M1", category=Category.SAC, subcategory=Subcategory.FACTURACION, actor=AGENT
     )
     desk.customer_accepts("M1", marking="SAC-FAC-EXPL", actor=AGENT)
     [(account, due, text)] = rr(desk).ticklers
-    assert (account, due) == ("80123456", desk.office.case("M1").follow_ups[0].due_at)
+    assert (account, due) == ("80123456", office_of(desk).case("M1").follow_ups[0].due_at)
     assert text.startswith("Marcación SAC-FAC-EXPL")
 
 
@@ -212,12 +219,12 @@ def test_an_inconsistency_escalated_for_priority_still_closes_in_first_contact(
         final_notice=True, suspended_for_arrears=True, debt=Decimal(0),
         payment_benefit=None, benefit_met=None,
     )  # fmt: skip
-    interpret(desk.office, Subcategory.CARTERA)
+    interpret(office_of(desk), Subcategory.CARTERA)
     assert desk.check("K1", actor=AGENT).inconsistent
     desk.escalate("K1", reason="Pagó el total y sigue suspendido", actor=AGENT)
     desk.customer_accepts("K1", marking="SAC-CAR-ESC", actor=AGENT)
-    close(desk.office, first_contact=True)
-    case = desk.office.case("K1")
+    close(office_of(desk), first_contact=True)
+    case = office_of(desk).case("K1")
     assert case.closed_first_contact
     assert case.running_clocks == ()
 
@@ -225,13 +232,13 @@ def test_an_inconsistency_escalated_for_priority_still_closes_in_first_contact(
 def test_an_escalation_without_a_checked_inconsistency_rules_out_first_contact(
     desk: SacDesk,
 ) -> None:
-    interpret(desk.office, Subcategory.FACTURACION)
+    interpret(office_of(desk), Subcategory.FACTURACION)
     assert not desk.check("K1", actor=AGENT).inconsistent
     desk.escalate("K1", reason="El cliente pide revisión", actor=AGENT)
     desk.customer_accepts("K1", marking="SAC-FAC-EXPL", actor=AGENT)
     with pytest.raises(RuleViolation, match="not a first-contact resolution: it was escalated"):
-        close(desk.office, first_contact=True)
-    close_normally = desk.office.close_case("K1", summary="Gestión SAC", actor=AGENT)
+        close(office_of(desk), first_contact=True)
+    close_normally = office_of(desk).close_case("K1", summary="Gestión SAC", actor=AGENT)
     assert not close_normally.case.closed_first_contact
 
 
@@ -239,10 +246,10 @@ def test_an_adjustment_after_an_inconsistency_is_not_a_first_contact_resolution(
     desk: SacDesk,
 ) -> None:
     rr(desk).accounts["80123456"].payments = replace_payments()
-    interpret(desk.office, Subcategory.RECAUDO)
+    interpret(office_of(desk), Subcategory.RECAUDO)
     assert desk.check("K1", actor=AGENT).inconsistent
     desk.customer_disputes("K1", marking="SAC-AJU", reason="Pago no aplicado", adjustment=True,
                            actor=AGENT)  # fmt: skip
-    desk.office.complete_adjustment("K1", outcome="Ajuste aplicado", actor=AGENT)
+    office_of(desk).complete_adjustment("K1", outcome="Ajuste aplicado", actor=AGENT)
     with pytest.raises(RuleViolation, match="it was escalated; an adjustment was requested"):
-        close(desk.office, first_contact=True)
+        close(office_of(desk), first_contact=True)

@@ -20,6 +20,7 @@ from application.branches.support import SupportDesk
 from application.case.outside import OutsideSystems
 from application.jobs.mail import compose
 from application.ports.systems import Diagnosis, MassOutage, Slot, TicketKind
+from application.service import Backoffice
 from domain.case.events import AccountChecked, ClockStopped, Escalated, VisitScheduled
 from domain.errors import RuleViolation
 from domain.values import (
@@ -45,6 +46,13 @@ MATRIX = ContactDirectory.load(ROOT / "examples" / "contact_matrix.toml")
 
 
 @pytest.fixture
+def office_of(desk: SupportDesk) -> Backoffice:
+    """The desk's back office, as the embedding API (the desk sees it through its port)."""
+    office = desk.office
+    assert isinstance(office, Backoffice)
+    return office
+
+
 def desk(tmp_path: Path, clock: FixedClock) -> Iterator[SupportDesk]:
     settings = load_settings(environ={}, data_dir=str(tmp_path / "data"))
     accounts = InMemoryAccounts(clock=clock)
@@ -90,11 +98,11 @@ def scheduling(desk: SupportDesk) -> InMemoryScheduling:
 
 
 def interpret(desk: SupportDesk, sub: Subcategory) -> None:
-    desk.office.interpret("K1", category=Category.SOPORTE, subcategory=sub, actor=AGENT)
+    office_of(desk).interpret("K1", category=Category.SOPORTE, subcategory=sub, actor=AGENT)
 
 
 def finish(desk: SupportDesk) -> None:
-    office = desk.office
+    office = office_of(desk)
     office.complete_follow_up("K1", outcome="Cliente informado", actor=AGENT)
     office.typify("K1", marking_code="SOP-01", resolution=Resolution.FIRST_CONTACT, actor=AGENT)
     office.complete_closing_protocol(
@@ -106,7 +114,7 @@ def finish(desk: SupportDesk) -> None:
 
 
 def last_escalation(desk: SupportDesk) -> Escalated:
-    event = [e for e in desk.office.history("K1") if isinstance(e, Escalated)][-1]
+    event = [e for e in office_of(desk).history("K1") if isinstance(e, Escalated)][-1]
     assert isinstance(event, Escalated)
     return event
 
@@ -175,7 +183,7 @@ def test_route_3_without_a_slot_goes_to_dime_and_the_operations_crm(desk: Suppor
     assert (escalation.target, escalation.area, escalation.external_reference) == (
         EscalationTarget.OPERATION_CRM, "CRM Operación", resolution.reference,
     )  # fmt: skip
-    assert desk.office.case("K1").visits == ()
+    assert office_of(desk).case("K1").visits == ()
     finish(desk)
 
 
@@ -200,7 +208,7 @@ def test_route_5_not_claros_fault_goes_to_the_trusted_technician_without_mail(
     desk.resolve("K1", SupportRoute.NOT_CLARO, reason="Red interna del cliente", actor=AGENT)
     escalation = last_escalation(desk)
     assert escalation.target is EscalationTarget.TRUSTED_TECHNICIAN
-    case = desk.office.case("K1", version=escalation.originator_version)
+    case = office_of(desk).case("K1", version=escalation.originator_version)
     assert compose(escalation, case, MATRIX, domain="test.local") == []
     finish(desk)
 
@@ -222,7 +230,7 @@ def test_route_3_books_the_slot_the_customer_agreed_to_not_the_earliest(
     assert rr(desk).orders == []  # refused before RR
     resolution = desk.resolve("K1", SupportRoute.PHYSICAL, reason="Cable dañado", actor=AGENT,
                               slot_id="S2")  # fmt: skip
-    [visit] = desk.office.case("K1").visits
+    [visit] = office_of(desk).case("K1").visits
     assert (visit.slot_start, visit.booking_reference) == (later.start, resolution.reference)
     assert scheduling(desk).free == [early]
 

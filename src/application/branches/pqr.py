@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from application.case.commands import CommandResult
+from application.case.commands import AnswerPqr, CommandResult, Escalate, ScheduleFollowUp
 from application.case.outside import OutsideSystems, OutsideWriter
 from application.case.typification import Notes, Typification
 from application.ports.escalation import ContactMatrix, Route
-from application.service import Backoffice
+from application.ports.office import CaseWork
 from domain.case import deadlines
 from domain.case.decisions import add_note, clean_text, escalate
 from domain.case.state import CaseState
@@ -30,7 +30,7 @@ from domain.values import Actor, Category, EscalationTarget, Resolution
 
 
 class PqrDesk:
-    def __init__(self, office: Backoffice, systems: OutsideSystems, matrix: ContactMatrix) -> None:
+    def __init__(self, office: CaseWork, systems: OutsideSystems, matrix: ContactMatrix) -> None:
         self.office = office
         self.systems = systems
         self.matrix = matrix
@@ -56,14 +56,16 @@ class PqrDesk:
         self, case: CaseState, reason: str, actor: Actor, route: Route | None = None
     ) -> CommandResult:
         route = route or self._route()
-        return self.office.escalate(
-            case.case_id,
-            target=EscalationTarget.RESPONSIBLE_AREA,
-            area=route.area,
-            reason=reason,
-            priority=route.priority,
-            external_reference=case.cun,
-            actor=actor,
+        return self.office.handle(
+            Escalate(
+                case=case.case_id,
+                target=EscalationTarget.RESPONSIBLE_AREA,
+                area=route.area,
+                reason=reason,
+                priority=route.priority,
+                external_reference=case.cun,
+            ),
+            actor,
         )
 
     def _note_outside(self, case: CaseState, text: str, actor: Actor) -> CommandResult:
@@ -111,16 +113,16 @@ class PqrDesk:
         case = self._pqr(reference)
         text = f"Acuerdo con el cliente: {agreement.strip()}"
         now = self.office.clock.now()
-        rules = self.office.deadline_rules()
+        rules = self.office.policies.deadline_rules()
         # The decisions are pure: trying them on the case checks every rule before RR.
         add_note(case, text=text, actor=actor, at=now)
         deadlines.answer_pqr(case, notified_at=now, rules=rules, actor=actor, at=now)
         self._note_outside(case, text, actor)
-        return self.office.answer_pqr(case.case_id, notified_at=now, actor=actor)
+        return self.office.handle(AnswerPqr(case=case.case_id, notified_at=now), actor)
 
 
 class SalesDesk:
-    def __init__(self, office: Backoffice, matrix: ContactMatrix) -> None:
+    def __init__(self, office: CaseWork, matrix: ContactMatrix) -> None:
         self.office = office
         self.matrix = matrix
 
@@ -134,12 +136,14 @@ class SalesDesk:
         route = self.matrix.route("ventas")
         if route is None:
             raise RuleViolation("the contact matrix has no route for ventas")
-        self.office.escalate(
-            case.case_id,
-            target=EscalationTarget.CONTACT_MATRIX_AREA,
-            area=route.area,
-            reason=reason,
-            priority=route.priority,
-            actor=actor,
+        self.office.handle(
+            Escalate(
+                case=case.case_id,
+                target=EscalationTarget.CONTACT_MATRIX_AREA,
+                area=route.area,
+                reason=reason,
+                priority=route.priority,
+            ),
+            actor,
         )
-        return self.office.schedule_follow_up(case.case_id, due_at=follow_up_at, actor=actor)
+        return self.office.handle(ScheduleFollowUp(case=case.case_id, due_at=follow_up_at), actor)

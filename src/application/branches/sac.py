@@ -24,17 +24,17 @@ from typing import TypeVar
 
 import attrs
 
-from application.case.commands import CommandResult
+from application.case.commands import CommandResult, Escalate, RequestAdjustment
 from application.case.outside import DIME, Operation, OutsideSystems, OutsideWriter, call_for_case
 from application.case.typification import Typification
 from application.ports.escalation import ContactMatrix, Route
+from application.ports.office import CaseWork
 from application.ports.systems import (
     BillingStatus,
     CollectionsStatus,
     PaymentStatus,
     TicketKind,
 )
-from application.service import Backoffice
 from domain.case import deadlines, decisions, records
 from domain.case.state import CaseState
 from domain.errors import RuleViolation
@@ -101,7 +101,7 @@ class Check:
 
 
 class SacDesk:
-    def __init__(self, office: Backoffice, systems: OutsideSystems, matrix: ContactMatrix) -> None:
+    def __init__(self, office: CaseWork, systems: OutsideSystems, matrix: ContactMatrix) -> None:
         self.office = office
         self.systems = systems
         self.matrix = matrix
@@ -165,10 +165,16 @@ class SacDesk:
         """The inconsistency goes by e-mail to the contact matrix's area (§9)."""
         case = self._sac_case(reference)
         route = self._route(f"sac/{case.subcategory.value if case.subcategory else ''}")
-        return self.office.escalate(
-            case.case_id, target=EscalationTarget.CONTACT_MATRIX_AREA, area=route.area,
-            reason=reason, priority=route.priority, actor=actor,
-        )  # fmt: skip
+        return self.office.handle(
+            Escalate(
+                case=case.case_id,
+                target=EscalationTarget.CONTACT_MATRIX_AREA,
+                area=route.area,
+                reason=reason,
+                priority=route.priority,
+            ),
+            actor,
+        )
 
     def customer_accepts(self, reference: str, *, marking: str, actor: Actor) -> CommandResult:
         """Registered in RR (AC for móvil) as solved in first contact; the closing protocol
@@ -190,7 +196,7 @@ class SacDesk:
         # Every rule first: nothing is written outside unless the whole command may go on.
         if adjustment:
             self.typification.check(case, marking, Resolution.FIRST_CONTACT)
-            self.office.deadline_rules()
+            self.office.policies.deadline_rules()
             deadlines.check_adjustment(case)
             self.systems.require(DIME)
             route = self._route("sac/ajuste", f"sac/{sub}")
@@ -211,10 +217,17 @@ class SacDesk:
         )  # fmt: skip
         case = typified.case
         if not adjustment:
-            return self.office.escalate(
-                case.case_id, target=EscalationTarget.RESPONSIBLE_AREA, area=route.area,
-                reason=reason, priority=route.priority, external_reference=case.cun, actor=actor,
-            )  # fmt: skip
+            return self.office.handle(
+                Escalate(
+                    case=case.case_id,
+                    target=EscalationTarget.RESPONSIBLE_AREA,
+                    area=route.area,
+                    reason=reason,
+                    priority=route.priority,
+                    external_reference=case.cun,
+                ),
+                actor,
+            )
         answer = self.writer.write(
             case, actor, system=DIME, operation=Operation.OPEN_TICKET,
             params={"kind": TicketKind.ADJUSTMENT.value, "account": case.account,
@@ -222,8 +235,15 @@ class SacDesk:
             pending="radicar el ajuste en DIME",
         )  # fmt: skip
         ticket = answer["ticket"]
-        self.office.request_adjustment(case.case_id, ticket=ticket, actor=actor)
-        return self.office.escalate(
-            case.case_id, target=EscalationTarget.DIME, area=route.area, reason=reason,
-            priority=route.priority, external_reference=ticket, actor=actor,
-        )  # fmt: skip
+        self.office.handle(RequestAdjustment(case=case.case_id, ticket=ticket), actor)
+        return self.office.handle(
+            Escalate(
+                case=case.case_id,
+                target=EscalationTarget.DIME,
+                area=route.area,
+                reason=reason,
+                priority=route.priority,
+                external_reference=ticket,
+            ),
+            actor,
+        )

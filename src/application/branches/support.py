@@ -21,7 +21,7 @@ from typing import TypeVar
 
 import attrs
 
-from application.case.commands import CommandResult
+from application.case.commands import AnswerEscalation, CommandResult, Escalate, ScheduleVisit
 from application.case.outside import (
     DIAGNOSTICADOR,
     DIME,
@@ -33,6 +33,7 @@ from application.case.outside import (
     call_for_case,
 )
 from application.ports.escalation import ContactMatrix, Route
+from application.ports.office import CaseWork
 from application.ports.systems import (
     Diagnosis,
     Diagnostics,
@@ -42,7 +43,6 @@ from application.ports.systems import (
     Slot,
     TicketKind,
 )
-from application.service import Backoffice
 from domain.calendar import BOGOTA
 from domain.case import records
 from domain.case.decisions import clean_text, require_open
@@ -137,7 +137,7 @@ class Resolution:
 
 
 class SupportDesk:
-    def __init__(self, office: Backoffice, systems: OutsideSystems, matrix: ContactMatrix) -> None:
+    def __init__(self, office: CaseWork, systems: OutsideSystems, matrix: ContactMatrix) -> None:
         self.office = office
         self.systems = systems
         self.matrix = matrix
@@ -256,14 +256,16 @@ class SupportDesk:
         reference: str | None,
         actor: Actor,
     ) -> CommandResult:
-        return self.office.escalate(
-            case.case_id,
-            target=target,
-            area=route.area,
-            reason=reason,
-            priority=route.priority,
-            external_reference=reference,
-            actor=actor,
+        return self.office.handle(
+            Escalate(
+                case=case.case_id,
+                target=target,
+                area=route.area,
+                reason=reason,
+                priority=route.priority,
+                external_reference=reference,
+            ),
+            actor,
         )
 
     def _write(
@@ -351,13 +353,15 @@ class SupportDesk:
                 case, EscalationTarget.DIME, matrix_route, reason, ticket, actor
             )
             return Resolution(route, ticket, result)
-        result = self.office.escalate(
-            case.case_id,
-            target=EscalationTarget.TRUSTED_TECHNICIAN,
-            area="Técnico de confianza del cliente",
-            reason=reason,
-            priority=Priority.LOW,
-            actor=actor,
+        result = self.office.handle(
+            Escalate(
+                case=case.case_id,
+                target=EscalationTarget.TRUSTED_TECHNICIAN,
+                area="Técnico de confianza del cliente",
+                reason=reason,
+                priority=Priority.LOW,
+            ),
+            actor,
         )
         return Resolution(route, None, result)
 
@@ -433,13 +437,15 @@ class SupportDesk:
                 )
             booked = answer
         if booked is not None:
-            result = self.office.schedule_visit(
-                case.case_id,
-                kind=kind,
-                slot_start=datetime.fromisoformat(booked["start"]),
-                slot_end=datetime.fromisoformat(booked["end"]),
-                booking_reference=booked["booking_reference"],
-                actor=actor,
+            result = self.office.handle(
+                ScheduleVisit(
+                    case=case.case_id,
+                    kind=kind,
+                    slot_start=datetime.fromisoformat(booked["start"]),
+                    slot_end=datetime.fromisoformat(booked["end"]),
+                    booking_reference=booked["booking_reference"],
+                ),
+                actor,
             )
             return Resolution(SupportRoute.PHYSICAL, booked["booking_reference"], result)
         # No slot: DIME "visit without slot" and the operation's CRM secures the earliest date.
@@ -478,15 +484,24 @@ class SupportDesk:
                 f"escalation #{escalation_id} is not a visit without slot sent to the "
                 "operation's CRM"
             )
-        self.office.schedule_visit(
-            case.case_id, kind=kind, slot_start=slot_start, slot_end=slot_end,
-            booking_reference=booking_reference, actor=actor,
-        )  # fmt: skip
-        return self.office.answer_escalation(
-            case.case_id, escalation_id=escalation_id,
-            answer=f"visita agendada por el CRM de la operación: {booking_reference.strip()}",
-            actor=actor,
-        )  # fmt: skip
+        self.office.handle(
+            ScheduleVisit(
+                case=case.case_id,
+                kind=kind,
+                slot_start=slot_start,
+                slot_end=slot_end,
+                booking_reference=booking_reference,
+            ),
+            actor,
+        )
+        return self.office.handle(
+            AnswerEscalation(
+                case=case.case_id,
+                escalation_id=escalation_id,
+                answer=f"visita agendada por el CRM de la operación: {booking_reference.strip()}",
+            ),
+            actor,
+        )
 
 
 def _listed(slots: tuple[Slot, ...]) -> str:

@@ -39,14 +39,14 @@ from domain.errors import DomainError, RuleViolation
 from domain.values import Actor, LineOfBusiness, NoteFolder, Resolution, VisitKind
 
 if TYPE_CHECKING:
-    from application.service import Backoffice
+    from application.ports.office import CaseWork
 
 T = TypeVar("T")
 Result = dict[str, str]
 
 
 def call_for_case(
-    office: Backoffice,
+    office: CaseWork,
     case: CaseState,
     actor: Actor,
     operation: str,
@@ -63,7 +63,7 @@ def call_for_case(
 
 
 def _record_failure(
-    office: Backoffice,
+    office: CaseWork,
     case: CaseState,
     actor: Actor,
     operation: str,
@@ -201,7 +201,7 @@ class OutsideSystems:
 class OutsideWriter:
     """Writes to Claro's systems for one office; see the module's docstring."""
 
-    def __init__(self, office: Backoffice, systems: OutsideSystems) -> None:
+    def __init__(self, office: CaseWork, systems: OutsideSystems) -> None:
         self.office = office
         self.systems = systems
 
@@ -289,7 +289,7 @@ class OutsideWriter:
 
 
 def _answer(
-    office: Backoffice,
+    office: CaseWork,
     write: OutsideWrite,
     answer: tuple[tuple[str, str], ...],
     actor: Actor,
@@ -304,7 +304,7 @@ def _answer(
         after = fold(state, events)
         assert after is not None
         try:
-            return events + office.commands.decide(after, command, actor, at)
+            return events + office.decide(after, command, actor, at)
         except DomainError:  # the case moved on (closed, typified since): the answer stands
             return events
 
@@ -341,7 +341,7 @@ def what_follows(
 
 
 def settle_by_hand(
-    office: Backoffice,
+    office: CaseWork,
     case_id: uuid.UUID,
     *,
     key: str,

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from application.case.commands import AddNote, TypifyCase
+from application.case.markings import check_marking
 from application.case.outside import AC, Operation, OutsideWriter
 from domain.case import decisions
 from domain.case.events import NoteAdded
@@ -27,11 +29,11 @@ from domain.values import Actor, LineOfBusiness, Resolution, check_cun, require_
 
 if TYPE_CHECKING:
     from application.case.commands import CommandResult
-    from application.service import Backoffice
+    from application.ports.office import CaseWork
 
 
 class Notes:
-    def __init__(self, office: Backoffice, writer: OutsideWriter) -> None:
+    def __init__(self, office: CaseWork, writer: OutsideWriter) -> None:
         self.office = office
         self.writer = writer
 
@@ -53,11 +55,11 @@ class Notes:
                         "folder": event.folder.value},
                 pending=f"consignar la nota en {system}",
             )  # fmt: skip
-        return self.office.add_note(case.case_id, text=text, actor=actor)
+        return self.office.handle(AddNote(case=case.case_id, text=text), actor)
 
 
 class Typification:
-    def __init__(self, office: Backoffice, writer: OutsideWriter) -> None:
+    def __init__(self, office: CaseWork, writer: OutsideWriter) -> None:
         self.office = office
         self.writer = writer
 
@@ -73,7 +75,9 @@ class Typification:
         """Every rule for typifying this case with this marking, before anything is written
         (`resolution` None: the one the catalogue, or else RR, gives the marking; `cun` and
         `filed_at`: a PQR already filed, whose marking this is)."""
-        self.office.check_typify(case, marking_code=marking, resolution=resolution)
+        if self.office.policies.markings is not None:
+            check_marking(self.office.policies.markings, case, marking, resolution)
+        decisions.check_typify(case, marking_code=marking)
         if cun is not None:
             check_cun(cun)
         if filed_at is not None:
@@ -116,13 +120,15 @@ class Typification:
             pending=f"registrar la marcación {marking} en {system}",
         )
         resolution = Resolution.CUN if cun else Resolution(answer["resolution"])
-        result = self.office.typify(
-            case.case_id,
-            marking_code=marking,
-            resolution=resolution,
-            cun=cun or answer.get("cun"),
-            filed_at=filed_at if cun else self._filed_at(case, answer),
-            actor=actor,
+        result = self.office.handle(
+            TypifyCase(
+                case=case.case_id,
+                marking_code=marking,
+                resolution=resolution,
+                cun=cun or answer.get("cun"),
+                filed_at=filed_at if cun else self._filed_at(case, answer),
+            ),
+            actor,
         )
         if case.line is LineOfBusiness.MOVIL:
             self._tickler(result.case, marking, notes, actor)

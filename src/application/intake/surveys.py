@@ -16,7 +16,7 @@ from domain.errors import CaseNotFound, InvalidValue
 from domain.values import Actor, ActorKind
 
 if TYPE_CHECKING:
-    from application.service import Backoffice
+    from application.ports.office import CaseWork
 
 SURVEY_TOOL = Actor(ActorKind.INTAKE, "encuestas")
 
@@ -33,7 +33,7 @@ class SurveyRecord:
     location: str
 
 
-def import_surveys(office: Backoffice, items: Iterable[SurveyRecord | RejectedRow]) -> IngestReport:
+def import_surveys(office: CaseWork, items: Iterable[SurveyRecord | RejectedRow]) -> IngestReport:
     """Record each answer on its case, once per survey id; report what could not be."""
 
     def decide_for(r: SurveyRecord) -> Callable[[CaseState], list[CaseEvent]]:
@@ -65,7 +65,7 @@ class MonitoringRecord:
 
 
 def import_monitorings(
-    office: Backoffice, items: Iterable[MonitoringRecord | RejectedRow]
+    office: CaseWork, items: Iterable[MonitoringRecord | RejectedRow]
 ) -> IngestReport:
     """Record each quality monitoring on its case, once per monitoring id."""
 
@@ -94,7 +94,7 @@ R = TypeVar("R", bound=_OnACase)
 
 
 def _record_each(
-    office: Backoffice,
+    office: CaseWork,
     items: Iterable[R | RejectedRow],
     decide_for: Callable[[R], Callable[[CaseState], list[CaseEvent]]],
 ) -> IngestReport:

@@ -43,7 +43,7 @@ from domain.case.state import CaseState
 from domain.values import Actor, ActorKind
 
 if TYPE_CHECKING:
-    from application.service import Backoffice
+    from application.ports.office import CaseWork
 
 MAIL_EVENTS = (Escalated, FollowUpMissed, Closed, ClosedFirstContact, ClockWarned, ClockBreached)
 OUTBOX = Actor(ActorKind.OUTBOX, "outbox")
@@ -104,7 +104,7 @@ class OutboxReport:
 class Outbox:
     def __init__(
         self,
-        office: Backoffice,
+        office: CaseWork,
         mailer: Mailer,
         directory: Directory,
         tracker: PositionTracker,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from application.case.commands import MarkFollowUpMissed, SweepClock
 from application.ports.systems import SystemError_, SystemRefused
 from domain.case.events import ClockBreached, ClockStopped, ClockWarned
 from domain.case.outside import describe
@@ -25,7 +26,7 @@ from domain.values import Actor, ActorKind
 
 if TYPE_CHECKING:
     from application.case.outside import OutsideWriter
-    from application.service import Backoffice
+    from application.ports.office import CaseWork
 
 SETTLE_WRITES_AFTER = timedelta(minutes=5)
 """A write still pending this long after it was asked for is the sweep's to settle: longer
@@ -45,19 +46,19 @@ class SweepReport:
 
 
 def sweep_follow_ups(
-    office: Backoffice, *, worker: str = "sweep", now: datetime | None = None, limit: int = 1_000
+    office: CaseWork, *, worker: str = "sweep", now: datetime | None = None, limit: int = 1_000
 ) -> SweepReport:
     """Mark overdue follow-ups missed; warn and breach deadlines; close ended windows."""
     now = now or office.clock.now()
     actor = Actor(ActorKind.SWEEP, worker)
     overdue_since = now - office.policies.follow_up.missed_after
     examined = missed = 0
-    for item in office.due_follow_ups(overdue_since, limit=limit):
+    office.catch_up()
+    for item in office.index.due_follow_ups(overdue_since, limit):
         examined += 1
+        command = MarkFollowUpMissed(case=item.case_id, follow_up_id=item.follow_up_id, at=now)
         try:
-            result = office.mark_follow_up_missed(
-                item.case_id, follow_up_id=item.follow_up_id, actor=actor, at=now
-            )
+            result = office.handle(command, actor)
         except CaseNotFound:  # the index knew a case the store does not (another database)
             continue
         missed += len(result.events)
@@ -65,7 +66,9 @@ def sweep_follow_ups(
     for clock in office.index.due_clocks(now, limit):
         examined += 1
         try:
-            result = office.sweep_clock(clock.case_id, clock_id=clock.clock_id, actor=actor, at=now)
+            result = office.handle(
+                SweepClock(case=clock.case_id, clock_id=clock.clock_id, at=now), actor
+            )
         except CaseNotFound:
             continue
         for event in result.events:
@@ -88,7 +91,7 @@ PAGE = 500
 
 
 def settle_writes(
-    office: Backoffice,
+    office: CaseWork,
     writer: OutsideWriter,
     *,
     worker: str = "sweep",
