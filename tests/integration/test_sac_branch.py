@@ -41,7 +41,6 @@ ROOT = Path(__file__).resolve().parents[2]
 AGENT = Actor.agent("maria.b")
 
 
-@pytest.fixture
 def office_of(desk: SacDesk) -> Backoffice:
     """The desk's back office, as the embedding API (the desk sees it through its port)."""
     office = desk.office
@@ -49,6 +48,7 @@ def office_of(desk: SacDesk) -> Backoffice:
     return office
 
 
+@pytest.fixture
 def desk(tmp_path: Path, clock: FixedClock) -> Iterator[SacDesk]:
     settings = load_settings(environ={}, data_dir=str(tmp_path / "data"))
     accounts = InMemoryAccounts(cun_markings=frozenset({"PQR-FACT"}), clock=clock)

@@ -45,7 +45,6 @@ HEALTHY = Diagnosis(True, None, True, (), "DVB")
 MATRIX = ContactDirectory.load(ROOT / "examples" / "contact_matrix.toml")
 
 
-@pytest.fixture
 def office_of(desk: SupportDesk) -> Backoffice:
     """The desk's back office, as the embedding API (the desk sees it through its port)."""
     office = desk.office
@@ -53,6 +52,7 @@ def office_of(desk: SupportDesk) -> Backoffice:
     return office
 
 
+@pytest.fixture
 def desk(tmp_path: Path, clock: FixedClock) -> Iterator[SupportDesk]:
     settings = load_settings(environ={}, data_dir=str(tmp_path / "data"))
     accounts = InMemoryAccounts(clock=clock)
