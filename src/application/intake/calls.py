@@ -2,7 +2,7 @@
 customer raises during a call (§8, "confirmar que no existan más solicitudes … y de ser
 necesario gestionarlas en la misma llamada").
 
-Both go through the intake (`Backoffice.ingest`), so they follow its rules: idempotent on
+Both go through the intake (`IntakeWork.ingest`), so they follow its rules: idempotent on
 the source key, and a contact for an account that already has an open case of the same
 typification is recorded on that case as a repeat contact. The agent, not the intake, is the
 actor of the new case.
@@ -24,7 +24,7 @@ from domain.errors import CaseNotFound, InvalidValue
 from domain.values import Actor, Channel, LineOfBusiness, SourceKey, require_aware
 
 if TYPE_CHECKING:
-    from application.service import Backoffice
+    from application.ports.office import IntakeWork
 
 
 def phone_key(caller: str, received_at: datetime, account: str) -> SourceKey:
@@ -35,7 +35,7 @@ def phone_key(caller: str, received_at: datetime, account: str) -> SourceKey:
 
 
 def open_from_call(
-    office: Backoffice,
+    office: IntakeWork,
     *,
     account: str,
     line: LineOfBusiness,
@@ -68,7 +68,7 @@ def open_from_call(
 
 
 def raise_new_request(
-    office: Backoffice,
+    office: IntakeWork,
     reference: str | uuid.UUID,
     *,
     typification: str,
@@ -112,7 +112,7 @@ def raise_new_request(
     return new, linked
 
 
-def _ingest(office: Backoffice, record: IntakeRecord) -> CommandResult:
+def _ingest(office: IntakeWork, record: IntakeRecord) -> CommandResult:
     """Ingest one contact: the case holding it now, and the events recording it (none when
     it was already known)."""
     report = office.ingest([record])
@@ -159,7 +159,7 @@ class RaiseNewRequest:
 
 
 def handle(
-    office: Backoffice, command: OpenCaseFromCall | RaiseNewRequest, actor: Actor
+    office: IntakeWork, command: OpenCaseFromCall | RaiseNewRequest, actor: Actor
 ) -> CommandResult:
     """Run a call's command as `actor`; the result is the case it opened (or the open case it
     repeats, for a call)."""

@@ -28,7 +28,7 @@ from domain.errors import CaseClosed, DomainError
 from domain.values import INTAKE, single_line
 
 if TYPE_CHECKING:
-    from application.service import Backoffice
+    from application.ports.office import IntakeWork
 
 WORKER_POLL_SECONDS = 0.002
 WORKER_POLL_MAX_SECONDS = 0.032
@@ -74,10 +74,10 @@ def _contact_refusal(record: IntakeRecord) -> RejectedRow | None:
 
 
 class Ingestion:
-    """One intake run over a `Backoffice`.
+    """One intake run over an `IntakeWork` port.
 
     From its second batch on, a run hands the case index to an index worker when the office
-    can start one (`Backoffice.index_worker`): the worker projects batch n while the run
+    can start one (`IntakeWork.index_worker`): the worker projects batch n while the run
     decides batch n + 1. The run then remembers the open cases it created (per batch, until
     the index shows them), so that a later row of the same account and typification still
     finds its case; it lets the worker fall at most one batch behind. Its decisions are those
@@ -86,7 +86,7 @@ class Ingestion:
     before it decides the next batch. When the run ends, the index has everything.
     """
 
-    def __init__(self, office: Backoffice) -> None:
+    def __init__(self, office: IntakeWork) -> None:
         self.office = office
         self.worker: IndexWorker | None = None
         self._worker_tried = False

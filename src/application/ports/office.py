@@ -10,18 +10,25 @@ test can give any object that does.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from application.case.commands import CaseCommand, CommandResult
-from application.ports.cases import CaseIndex, CaseStore, Clock
+from application.ports.cases import (
+    CaseIndex,
+    CaseStore,
+    Clock,
+    LoggedEvent,
+    StartIndexWorker,
+)
 from domain.case.events import CaseEvent
 from domain.case.state import CaseState
 from domain.values import Actor
 
 if TYPE_CHECKING:
     from application.case.handling import Policies
+    from application.intake.records import IngestReport, IntakeItem
 
 
 class CaseWork(Protocol):
@@ -71,3 +78,23 @@ class CaseWork(Protocol):
         """The events `command` records on `state`, nothing appended (to append them with
         others, in one `execute`)."""
         ...
+
+
+class IntakeWork(CaseWork, Protocol):
+    """What intake uses besides: projecting what it just appended, the index worker of a
+    large import, and the intake itself (a call's case goes through it)."""
+
+    @property
+    def index_worker(self) -> StartIndexWorker | None: ...
+
+    def project_fresh(self, logged: Sequence[LoggedEvent]) -> None:
+        """Project events just appended, when nothing else was written before them."""
+        ...
+
+    def ingest(
+        self,
+        items: Iterable[IntakeItem],
+        *,
+        batch_size: int = 10_000,
+        report: IngestReport | None = None,
+    ) -> IngestReport: ...

@@ -33,7 +33,7 @@ from domain.team.roster import (
 from domain.values import Actor, ActorKind
 
 if TYPE_CHECKING:
-    from application.service import Backoffice
+    from application.ports.office import CaseWork
 
 HR_ROSTER = Actor(ActorKind.INTAKE, "nomina")
 PRACTICE_REGISTER = Actor(ActorKind.INTAKE, "registro-practicas")
@@ -81,7 +81,7 @@ class PracticeRecord:
 class _Agents:
     """Agent states for one import run: each stream read once, kept up to date as we append."""
 
-    def __init__(self, office: Backoffice) -> None:
+    def __init__(self, office: CaseWork) -> None:
         self.office = office
         self.states: dict[uuid.UUID, AgentState | None] = {}
 
@@ -108,7 +108,7 @@ class _Agents:
         raise ConcurrencyConflict(f"the roster of {login!r} kept changing; try again")
 
 
-def import_roster(office: Backoffice, items: Iterable[RosterRecord | RejectedRow]) -> IngestReport:
+def import_roster(office: CaseWork, items: Iterable[RosterRecord | RejectedRow]) -> IngestReport:
     """Join, move or record the leaving of each agent the roster lists."""
     agents = _Agents(office)
 
@@ -133,7 +133,7 @@ def import_roster(office: Backoffice, items: Iterable[RosterRecord | RejectedRow
     return record_each(items, record)
 
 
-def import_shifts(office: Backoffice, items: Iterable[ShiftRecord | RejectedRow]) -> IngestReport:
+def import_shifts(office: CaseWork, items: Iterable[ShiftRecord | RejectedRow]) -> IngestReport:
     """Schedule each shift and record (or withdraw) its absence. An agent has one shift a
     day: a second row of the file for the same agent and day is rejected (the first counts),
     so importing the file again records nothing."""
@@ -178,7 +178,7 @@ def import_shifts(office: Backoffice, items: Iterable[ShiftRecord | RejectedRow]
 
 
 def import_practices(
-    office: Backoffice, items: Iterable[PracticeRecord | RejectedRow]
+    office: CaseWork, items: Iterable[PracticeRecord | RejectedRow]
 ) -> IngestReport:
     """Record each practice held, once per register entry."""
     agents = _Agents(office)
@@ -215,7 +215,7 @@ def import_practices(
     return record_each(items, record)
 
 
-def _entry(office: Backoffice, stream: uuid.UUID) -> tuple[object, ...] | None:
+def _entry(office: CaseWork, stream: uuid.UUID) -> tuple[object, ...] | None:
     """(practice, owner, held at, minutes) of a register entry in the log, if it is there."""
     known = office.store.stream(stream)
     if not known or not isinstance(known[0], practices.PracticeHeld):
