@@ -1,5 +1,9 @@
 """Events to stored records and back, with cattrs and stable topic names.
 
+The generic path is here; `fast_codec` holds the hand-written payloads and decoders of the
+four most frequent events (speed only, compared with this path by tests), `moments` the
+cached date-time and actor conversions.
+
 Stored JSON is clean (no module paths, no type tags): a topic such as `case.ingested` names
 the event class, and the payload is the event's fields minus `originator_id` and
 `originator_version`, which the store keeps in its own columns. Classes can move between
@@ -9,36 +13,27 @@ modules without touching stored data. `class_version` leaves room for upcasting.
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
-import attrs
 import cattrs
 import orjson
 from cattrs.gen import make_dict_unstructure_fn, override
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent, Transcoder
 
+from adapters.eventstore.fast_codec import FAST_EVENTS, FAST_PAYLOADS, INGESTED_LATER, NotPlain
+from adapters.eventstore.moments import iso, parse_actor, parse_iso
 from domain.case.events import (
     EVENT_TYPES,
     CaseEvent,
-    Escalated,
     Ingested,
-    NoteAdded,
-    RepeatContactRecorded,
 )
 from domain.team.roster import TeamEvent
 from domain.team.streams import TEAM_EVENT_TYPES
 from domain.values import (
     Actor,
-    Channel,
-    EscalationTarget,
-    LineOfBusiness,
-    NoteFolder,
-    Priority,
-    SourceKey,
 )
 
 
@@ -52,19 +47,8 @@ TOPICS: dict[type[Any], str] = {cls: _topic_name("case.", cls) for cls in EVENT_
 CLASSES: dict[str, type[Any]] = {topic: cls for cls, topic in TOPICS.items()}
 
 
-@functools.lru_cache(maxsize=65_536)
-def _parse_iso(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        raise ValueError(f"stored date-time {value!r} has no time zone")
-    return parsed
-
-
 def _structure_datetime(value: Any, _: type) -> datetime:
-    return _parse_iso(value)
-
-
-_parse_actor = functools.lru_cache(maxsize=4_096)(Actor.parse)
+    return parse_iso(value)
 
 
 class OrjsonTranscoder(Transcoder):
@@ -77,23 +61,17 @@ class OrjsonTranscoder(Transcoder):
         return orjson.loads(data)
 
 
-@functools.lru_cache(maxsize=65_536)
-def _iso(value: datetime) -> str:
-    # Cached: a bulk import repeats the same moments (its own clock, minute-precision dates).
-    return value.astimezone(UTC).isoformat()
-
-
 def make_converter() -> cattrs.Converter:
     """The one converter for events: UTC ISO date-times, UUIDs as text, actors as text."""
     converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=False)
-    converter.register_unstructure_hook(datetime, _iso)
+    converter.register_unstructure_hook(datetime, iso)
     converter.register_structure_hook(datetime, _structure_datetime)
     converter.register_unstructure_hook(uuid.UUID, str)
     converter.register_structure_hook(
         uuid.UUID, lambda v, _: v if isinstance(v, uuid.UUID) else uuid.UUID(v)
     )
     converter.register_unstructure_hook(Actor, str)
-    converter.register_structure_hook(Actor, lambda v, _: _parse_actor(v))
+    converter.register_structure_hook(Actor, lambda v, _: parse_actor(v))
     converter.register_unstructure_hook(date, date.isoformat)
     converter.register_structure_hook(date, lambda v, _: date.fromisoformat(v))
     converter.register_unstructure_hook(time, lambda t: t.isoformat("minutes"))
@@ -119,173 +97,6 @@ def event_payload(event: CaseEvent | TeamEvent) -> dict[str, Any]:
     """The event's data as JSON-ready primitives: exactly what is stored for it."""
     data: dict[str, Any] = CONVERTER.unstructure(event)
     return data
-
-
-# --- hand-written payloads for the bulk import's two events ---------------------------------
-# `CONVERTER.unstructure` walks an event field by field through generic hooks; a bulk import
-# stores hundreds of thousands of these two, so their dicts are built directly. Same keys, same
-# order, same values (tests compare both on many events): the stored JSON is byte-identical.
-
-_actor_text = functools.lru_cache(maxsize=4_096)(Actor.__str__)  # as `_parse_actor`, reversed
-
-
-def _ingested_payload(e: Ingested) -> dict[str, Any]:
-    follow_up_at = e.follow_up_at
-    return {
-        "timestamp": _iso(e.timestamp),
-        "actor": _actor_text(e.actor),
-        "source": {"channel": e.source.channel._value_, "key": e.source.key},
-        "received_at": _iso(e.received_at),
-        "account": e.account,
-        "line": e.line._value_,
-        "customer_name": e.customer_name,
-        "typification": e.typification,
-        "request": e.request,
-        "follow_up_at": None if follow_up_at is None else _iso(follow_up_at),
-        "front_agent": e.front_agent,
-        "recommended_by": e.recommended_by,
-        "cun": e.cun,
-        "filed_at": None if e.filed_at is None else _iso(e.filed_at),
-        "linked_to": None if e.linked_to is None else str(e.linked_to),
-    }
-
-
-def _repeat_contact_payload(e: RepeatContactRecorded) -> dict[str, Any]:
-    return {
-        "timestamp": _iso(e.timestamp),
-        "actor": _actor_text(e.actor),
-        "source": {"channel": e.source.channel._value_, "key": e.source.key},
-        "received_at": _iso(e.received_at),
-        "request": e.request,
-    }
-
-
-FAST_PAYLOADS: dict[type[Any], Any] = {
-    Ingested: _ingested_payload,
-    RepeatContactRecorded: _repeat_contact_payload,
-}
-"""Exact event class → its hand-written payload function (subclasses take the generic path)."""
-
-
-# The way back, for the same two and for the two most frequent events of agents' work (notes
-# and escalations, which the indicators read for FCR's cases handled): a catch-up or a rebuild
-# decodes hundreds of thousands of them. They only take payloads exactly as this module writes
-# them (the current keys; text where text is stored); they decline anything else (None, or an
-# error) and the generic path decides it, converting or saying what is wrong exactly as it
-# always has.
-
-
-class _NotPlain(Exception):
-    """A payload the hand-written decoders leave to the generic path."""
-
-
-def _text(value: Any) -> str:
-    if type(value) is not str:
-        raise _NotPlain
-    return value
-
-
-def _optional_text(value: Any) -> str | None:
-    return None if value is None else _text(value)
-
-
-def _source(data: Any) -> SourceKey:
-    if type(data) is not dict or data.keys() != _SOURCE_KEYS:
-        raise _NotPlain
-    return SourceKey(Channel(data["channel"]), _text(data["key"]))
-
-
-_SOURCE_KEYS = frozenset({"channel", "key"})
-
-
-def _optional_moment(value: Any) -> datetime | None:
-    return None if value is None else _parse_iso(value)
-
-
-def _contact(state: dict[str, Any], case: uuid.UUID, version: int) -> dict[str, Any]:
-    """The fields both events share: the case, who recorded it when, which contact."""
-    return {
-        "originator_id": case,
-        "originator_version": version,
-        "timestamp": _parse_iso(state["timestamp"]),
-        "actor": _parse_actor(state["actor"]),
-        "source": _source(state["source"]),
-        "received_at": _parse_iso(state["received_at"]),
-        "request": _text(state["request"]),
-    }
-
-
-def _ingested(state: dict[str, Any], case: uuid.UUID, version: int) -> Ingested:
-    return Ingested(
-        **_contact(state, case, version),
-        account=_text(state["account"]),
-        line=LineOfBusiness(state["line"]),
-        customer_name=_text(state["customer_name"]),
-        typification=_text(state["typification"]),
-        follow_up_at=_optional_moment(state["follow_up_at"]),
-        front_agent=_optional_text(state["front_agent"]),
-        recommended_by=_optional_text(state["recommended_by"]),
-        cun=_optional_text(state.get("cun")),
-        filed_at=_optional_moment(state.get("filed_at")),
-        linked_to=_optional_uuid(state.get("linked_to")),
-    )
-
-
-def _optional_uuid(value: Any) -> uuid.UUID | None:
-    return None if value is None else uuid.UUID(_text(value))
-
-
-def _repeat_contact(state: dict[str, Any], case: uuid.UUID, version: int) -> RepeatContactRecorded:
-    return RepeatContactRecorded(**_contact(state, case, version))
-
-
-def _note(state: dict[str, Any], case: uuid.UUID, version: int) -> NoteAdded:
-    return NoteAdded(
-        originator_id=case,
-        originator_version=version,
-        timestamp=_parse_iso(state["timestamp"]),
-        actor=_parse_actor(state["actor"]),
-        text=_text(state["text"]),
-        folder=NoteFolder(state["folder"]),
-    )
-
-
-def _escalated(state: dict[str, Any], case: uuid.UUID, version: int) -> Escalated:
-    escalation_id = state["escalation_id"]
-    if type(escalation_id) is not int:
-        raise _NotPlain
-    return Escalated(
-        originator_id=case,
-        originator_version=version,
-        timestamp=_parse_iso(state["timestamp"]),
-        actor=_parse_actor(state["actor"]),
-        escalation_id=escalation_id,
-        target=EscalationTarget(state["target"]),
-        area=_text(state["area"]),
-        reason=_text(state["reason"]),
-        priority=Priority(state["priority"]),
-        external_reference=_optional_text(state["external_reference"]),
-    )
-
-
-FAST_EVENTS: dict[type[Any], tuple[frozenset[str], Any]] = {
-    cls: (
-        frozenset(a.name for a in attrs.fields(cls)) - {"originator_id", "originator_version"},
-        decode,
-    )
-    for cls, decode in (
-        (Ingested, _ingested),
-        (RepeatContactRecorded, _repeat_contact),
-        (NoteAdded, _note),
-        (Escalated, _escalated),
-    )
-}
-"""Exact event class → (its payload's keys, its hand-written decoder), for payloads of
-class version 1 (a later version's payloads are upcast on the generic path)."""
-
-_INGESTED_LATER = frozenset({"cun", "filed_at", "linked_to"})
-"""`Ingested`'s fields added since the first stores: a payload stored before them is read by
-hand too (the fields absent take their defaults, as on the generic path)."""
 
 
 class CaseEventMapper(Mapper[uuid.UUID]):
@@ -332,10 +143,10 @@ class CaseEventMapper(Mapper[uuid.UUID]):
                 and class_version == 1
                 and (
                     state.keys() == fast[0]
-                    or (cls is Ingested and fast[0] - _INGESTED_LATER <= state.keys() <= fast[0])
+                    or (cls is Ingested and fast[0] - INGESTED_LATER <= state.keys() <= fast[0])
                 )
             ):
-                with contextlib.suppress(_NotPlain, ValueError, TypeError):
+                with contextlib.suppress(NotPlain, ValueError, TypeError):
                     return fast[1](state, case, stored_event.originator_version)
             from_version = state.pop("class_version", 1)
             while from_version < class_version:
