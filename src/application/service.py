@@ -57,6 +57,7 @@ from application.ports.cases import (
     LoggedEvent,
     StartIndexWorker,
 )
+from application.queries import Answer, Query, answer
 from domain.case import decisions
 from domain.case.deadlines import DeadlineRules
 from domain.case.events import CaseEvent
@@ -288,6 +289,10 @@ class Backoffice:
         return Ingestion(self).run(items, batch_size=batch_size, report=report)
 
     # --- agent commands --------------------------------------------------------------------
+
+    def ask(self, query: Query) -> Answer:
+        """The answer to a query of `application.queries` (`answer` gives each its type)."""
+        return answer(self, query)
 
     def handle(self, command: CaseCommand, actor: Actor) -> CommandResult:
         """Run a command of `application.case.commands` as `actor`."""

@@ -13,7 +13,7 @@ import enum
 import json
 import typing
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -39,7 +39,19 @@ from application.case.commands import (
 )
 from application.intake import calls
 from application.intake.calls import OpenCaseFromCall, RaiseNewRequest
+from application.ports.cases import CaseQuery
+from application.queries import (
+    QUERIES,
+    CaseAt,
+    CaseCount,
+    CaseHistory,
+    DueFollowUps,
+    Indicators,
+    answer,
+)
+from domain.calendar import BusinessCalendar
 from domain.errors import DomainError, RuleViolation
+from domain.indicators.facts import Dimension, Period
 from domain.values import Actor, Category, LineOfBusiness, Subcategory
 from tests.integration.test_outside_writes import MATRIX, World, world  # noqa: F401
 
@@ -152,3 +164,40 @@ def test_a_call_opens_a_case_and_raises_a_linked_one(world: World) -> None:  # n
                                 request="Quiere mejorar el plan"), AGENT,
     )  # fmt: skip
     assert again.case.linked_to == opened.case.case_id
+
+
+def _query_document(kind: Any) -> Any:
+    if attrs.has(kind):
+        return {name: _query_document(t) for name, t in typing.get_type_hints(kind).items()}
+    if kind is date:
+        return "2026-12-04"
+    return _primitive(kind)
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=lambda q: q.__name__)
+def test_a_query_is_plain_data_too(query: type[Any]) -> None:
+    document = _query_document(query)
+    converter = _converter()
+    converter.register_structure_hook(date, lambda v, _: date.fromisoformat(v))
+    converter.register_unstructure_hook(date, date.isoformat)
+    built: Any = converter.structure(json.loads(json.dumps(document)), query)
+    assert converter.unstructure(built) == document
+
+
+def test_ask_answers_as_the_reading_methods_do(world: World) -> None:  # noqa: F811
+    office = world.office
+    k1 = office.case("K1").case_id
+    assert office.ask(CaseAt(case=k1)) == office.case("K1")
+    assert office.ask(CaseAt(case=k1, version=1)) == office.case("K1", version=1)
+    assert office.ask(CaseHistory(case=k1)) == office.history("K1")
+    assert office.ask(CaseQuery(search="K2")) == office.cases(CaseQuery(search="K2"))
+    assert office.ask(CaseCount(query=CaseQuery())) == 3
+    until = office.clock.now() + timedelta(days=2)
+    assert office.ask(DueFollowUps(until=until)) == office.due_follow_ups(until)
+    today = office.clock.now().date()
+    report = answer(office, Indicators(first=today, last=today, by=Dimension.AGENT))
+    day = Period(
+        BusinessCalendar.start_of(today), BusinessCalendar.start_of(today + timedelta(days=1))
+    )
+    assert report == office.indicators(day, Dimension.AGENT)
+    assert report.by is Dimension.AGENT
