@@ -25,7 +25,7 @@ from domain.case.decisions import RepeatContact
 from domain.case.events import CaseEvent, Closed, ClosedFirstContact, Ingested, Reopened
 from domain.case.state import CaseState, fold
 from domain.errors import CaseClosed, DomainError
-from domain.values import INTAKE, single_line
+from domain.values import INTAKE
 
 if TYPE_CHECKING:
     from application.ports.office import IntakeWork
@@ -63,11 +63,14 @@ def ingested_from(record: IntakeRecord, at: datetime) -> Ingested:
     )
 
 
-def _contact_refusal(record: IntakeRecord) -> RejectedRow | None:
-    """Why a record cannot be a repeat contact, if it cannot: its key must be one line, as a
-    case's must (`decisions.ingest` checks the rest of a new case)."""
+def _contact_refusal(record: IntakeRecord, at: datetime) -> RejectedRow | None:
+    """Why a record cannot be a repeat contact, if it cannot: whatever would refuse it as a
+    new case (`decisions.ingest`), so that a row is taken or rejected the same whether or not
+    an open case of its account and typification exists (a second run found a row rejected
+    first, for two addresses in `recomendado_por`, taken as a repeat contact once the case it
+    repeats had been opened by a later row)."""
     try:
-        single_line("source key", record.source.key)
+        ingested_from(record, at)
     except DomainError as error:
         return refusal(record.location, error)
     return None
@@ -268,7 +271,7 @@ class Ingestion:
             elif case_id in own_cases:  # its own case exists, whatever its pair points to now
                 report.already_known += 1
                 self._report_differences(record, report)
-            elif target is not None and (refused := _contact_refusal(record)) is not None:
+            elif target is not None and (refused := _contact_refusal(record, now)) is not None:
                 report.reject(refused)
             elif target is not None:
                 repeats.setdefault(target, []).append(record)
