@@ -170,3 +170,29 @@ def test_branch_b_moves_the_pqr_to_the_right_area(
                           area="Roaming internacional")  # fmt: skip
     escalation = result.case.escalations[-1]
     assert (escalation.area, escalation.external_reference) == ("Roaming internacional", CUN)
+
+
+def test_a_typification_with_another_cun_is_refused_while_the_pqr_clock_runs(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    """Found trying the CLI: typifying again with a different CUN left two PQR clocks running
+    (the first one would breach and alarm). Refused, with what to do; once the PQR is
+    answered, the case may be typified again."""
+    settings = load_settings(environ={}, data_dir=str(tmp_path / "data"))
+    with bootstrap(settings, clock=clock) as office:
+        office.ingest([record("P1")])
+        office.interpret("P1", category=Category.PQR, subcategory=Subcategory.QUEJA_RECLAMO,
+                         actor=AGENT)  # fmt: skip
+        office.typify("P1", marking_code="PQR-FACT", resolution=Resolution.CUN,
+                      cun="4405-26-0001234", actor=AGENT)  # fmt: skip
+        for cun, resolution in (("4405260001234", Resolution.CUN),
+                                (None, Resolution.FIRST_CONTACT)):  # fmt: skip
+            with pytest.raises(RuleViolation, match="the PQR 4405-26-0001234 is open"):
+                office.typify("P1", marking_code="PQR-FACT", resolution=resolution, cun=cun,
+                              actor=AGENT)  # fmt: skip
+        clocks = [c for c in office.case("P1").running_clocks if c.kind is ClockKind.PQR_RESPONSE]
+        assert [c.reference for c in clocks] == ["4405-26-0001234"]
+        office.answer_pqr("P1", notified_at=clock.now(), actor=AGENT)
+        office.typify("P1", marking_code="PQR-FACT", resolution=Resolution.CUN,
+                      cun="4405260001234", actor=AGENT)  # fmt: skip
+        assert office.case("P1").cun == "4405260001234"

@@ -35,6 +35,7 @@ from domain.values import (
     SUBCATEGORIES,
     Actor,
     Category,
+    ClockKind,
     EscalationTarget,
     LineOfBusiness,
     NoteFolder,
@@ -427,6 +428,16 @@ def typify(
         state.typified_round == state.reopen_count
     ):
         return []  # already typified so since the case was last (re)opened
+    pqr = next(
+        (c for c in state.running_clocks if c.kind is ClockKind.PQR_RESPONSE and c.reference),
+        None,
+    )
+    if pqr is not None and pqr.reference != cun:
+        # Another CUN (or none) would leave that PQR's response clock running, to breach.
+        raise RuleViolation(
+            f"the PQR {pqr.reference} is open on this case (its response clock runs): answer it "
+            "(pqr-answer) before a typification with another CUN or none"
+        )
     return [
         new_event(
             Typified, state, actor, at, marking_code=code, resolution=resolution, cun=cun,
