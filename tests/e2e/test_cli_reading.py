@@ -72,3 +72,21 @@ def test_the_case_list_stays_readable_in_80_columns(
         for row in rows:
             assert row.source.key in text
     assert "Facturación" in screen.getvalue()
+
+
+@pytest.mark.parametrize(
+    "period",
+    [
+        ["--from", "0001-01-01", "--to", "0001-01-01"],
+        ["--month", "0001-01"],
+        ["--week", "9999-W52"],
+    ],
+)
+def test_indicators_for_days_out_of_range_are_refused_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], period: list[str]
+) -> None:
+    """Found by the CLI fuzz: `indicators --from 0001-01-01` raised OverflowError."""
+    data = tmp_path / "data"
+    run(capsys, data, "ingest", str(SAMPLE))
+    assert main(["--data-dir", str(data), "indicators", *period]) == 2
+    assert "out of range (years 1900–2199)" in capsys.readouterr().err

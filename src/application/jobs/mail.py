@@ -24,6 +24,7 @@ from typing import Protocol
 
 import attrs
 
+from domain.calendar import BOGOTA
 from domain.case.events import (
     CaseEvent,
     ClockBreached,
@@ -176,12 +177,12 @@ def compose(
     if isinstance(event, FollowUpMissed):
         owner = directory.agent_address(case.agent) if case.agent else None
         recipients = (owner,) if owner else directory.supervisors()
-        due = event.due_at.isoformat()
+        due = _bogota(event.due_at)
         lines = [
             "Hola,",
             "",
             f"El seguimiento #{event.follow_up_id} del caso {case.source.key}, pactado con el "
-            f"cliente para {due} (UTC), no se realizó a tiempo.",
+            f"cliente para el {due}, no se realizó a tiempo.",
             "Programe un nuevo seguimiento y contacte al cliente lo antes posible.",
             "",
             *_facts(case),
@@ -221,7 +222,7 @@ def compose(
             "Hola,",
             "",
             f"El plazo de {what} del caso {case.source.key} está {state}.",
-            f"Vence: {event.due_at.isoformat()} (UTC). Referencia: {clock.reference or '-'}",
+            f"Vence: {_bogota(event.due_at)}. Referencia: {clock.reference or '-'}",
             *([risk] if risk else []),
             "",
             *_facts(case),
@@ -278,3 +279,8 @@ def compose(
             )
         ]
     return []
+
+
+def _bogota(moment: datetime) -> str:
+    """A moment as the areas and agents read it: Bogotá's date and time."""
+    return moment.astimezone(BOGOTA).strftime("%d/%m/%Y %H:%M (hora de Bogotá)")

@@ -321,6 +321,8 @@ def _month(text: str) -> tuple[date, date]:
         first = date.fromisoformat(f"{text.strip()}-01")
     except ValueError:
         raise InvalidValue("--month", f"{text!r} is not a month (YYYY-MM)") from None
+    if not 1900 <= first.year <= 2199:
+        raise InvalidValue("--month", f"{text!r} is out of range (years 1900–2199)")
     following = (first + timedelta(days=32)).replace(day=1)
     return first, following - timedelta(days=1)
 
@@ -331,6 +333,8 @@ def _week(text: str) -> tuple[date, date]:
         monday = date.fromisocalendar(int(year), int(number), 1)
     except ValueError:
         raise InvalidValue("--week", f"{text!r} is not an ISO week (YYYY-Www)") from None
+    if not 1900 <= monday.year <= 2199:
+        raise InvalidValue("--week", f"{text!r} is out of range (years 1900–2199)")
     return monday, monday + timedelta(days=6)
 
 
@@ -338,9 +342,12 @@ def _day(text: str) -> date:
     from domain.calendar import BusinessCalendar
 
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
-        return BusinessCalendar.local_date(parse_when(text))
+        return BusinessCalendar.local_date(parse_when(text))  # its range checked there
+    if not 1900 <= day.year <= 2199:  # as every other date the back office reads
+        raise InvalidValue("date", f"{text.strip()!r} is out of range (years 1900–2199)")
+    return day
 
 
 @app.command("outbox")
