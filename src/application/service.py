@@ -235,6 +235,8 @@ class Backoffice:
         state = self.store.load(case_id, version=version)
         if state is None:
             raise CaseNotFound(str(reference))
+        if version is not None and state.version < version:
+            raise InvalidValue("version", f"the case is at version {state.version}, not {version}")
         return state
 
     def history(self, reference: str | uuid.UUID) -> Sequence[CaseEvent]:

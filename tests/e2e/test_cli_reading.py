@@ -90,3 +90,42 @@ def test_indicators_for_days_out_of_range_are_refused_not_a_traceback(
     run(capsys, data, "ingest", str(SAMPLE))
     assert main(["--data-dir", str(data), "indicators", *period]) == 2
     assert "out of range (years 1900–2199)" in capsys.readouterr().err
+
+
+def test_an_empty_or_file_data_dir_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by a new-user trial: `--data-dir ""` used the current folder and created data
+    there; a file given as the folder gave a raw errno."""
+    assert main(["--data-dir", "", "cases"]) == 5
+    assert capsys.readouterr().err.startswith("error: --data-dir is empty")
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    assert main(["--data-dir", str(afile), "cases"]) == 5
+    assert capsys.readouterr().err.strip() == f"error: {afile} is a file, not a data folder"
+
+
+@pytest.mark.postgres
+def test_a_reading_command_on_an_empty_postgresql_database_creates_nothing(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import psycopg
+
+    assert main(["--database-url", postgres_url, "cases"]) == 5
+    assert "no back-office data in that PostgreSQL database" in capsys.readouterr().err
+    with psycopg.connect(postgres_url) as db:
+        row = db.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()
+    assert row == (0,)
+
+
+def test_a_version_the_case_does_not_have_is_refused_and_json_or_csv_not_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by a new-user trial: `case show K --version 99` showed the case now, and
+    `cases --json --csv` gave JSON silently."""
+    data = tmp_path / "data"
+    run(capsys, data, "ingest", str(SAMPLE))
+    assert main(["--data-dir", str(data), "case", "show", "CRM-260002", "--version", "99"]) == 2
+    assert "version: the case is at version 1, not 99" in capsys.readouterr().err
+    assert main(["--data-dir", str(data), "cases", "--json", "--csv"]) == 2
+    assert "give --json or --csv, not both" in capsys.readouterr().err

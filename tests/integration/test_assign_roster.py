@@ -16,7 +16,7 @@ from adapters.clock import FixedClock
 from adapters.intake.team import RosterReader
 from application.service import Backoffice
 from application.team.imports import import_roster
-from domain.errors import RuleViolation
+from domain.errors import InvalidValue, RuleViolation
 from domain.values import Actor
 from tests.conftest import T0, record
 
@@ -46,17 +46,18 @@ def test_with_a_roster_only_an_agent_on_it_that_day_owns_cases(
     office.ingest([record("K1")])
 
     refusals = {
-        "desconocido": "cannot assign to desconocido is not on the roster",
-        "juan.r": "cannot assign to juan.r is not on the roster on 2026-07-15 (left on 2026-07-13)",
-        "laura.s": "cannot assign to laura.s is a supervisor on the roster, not a back-office "
-        "agent",
-        "nuevo.a": "cannot assign to nuevo.a is not on the roster on 2026-07-15",
+        "desconocido": "desconocido is not on the roster",
+        "juan.r": "juan.r is not on the roster on 2026-07-15 (left on 2026-07-13)",
+        "laura.s": "laura.s is a supervisor on the roster, not a back-office agent",
+        "nuevo.a": "nuevo.a is not on the roster on 2026-07-15",
     }
     for login, message in refusals.items():
         with pytest.raises(RuleViolation) as refused:
             office.assign("K1", agent=login, actor=SUPERVISOR)
-        assert str(refused.value) == message
+        assert str(refused.value) == f"cannot assign the case: {message}"
     assert office.case("K1").agent is None  # nothing recorded
+    with pytest.raises(InvalidValue, match="agent: must not be empty"):
+        office.assign("K1", agent="  ", actor=SUPERVISOR)
 
     office.assign("K1", agent=" maria.b ", actor=SUPERVISOR)
     assert office.case("K1").agent == "maria.b"

@@ -49,7 +49,7 @@ from domain.case.deadlines import DeadlineRules
 from domain.case.decisions import DEFAULT_FOLLOW_UP_RULES, RR_NOTE_MAX_LENGTH, FollowUpRules
 from domain.case.events import CaseEvent
 from domain.case.state import CaseState, fold
-from domain.errors import CaseNotFound, RuleViolation
+from domain.errors import CaseNotFound, InvalidValue, RuleViolation
 from domain.team import roster
 from domain.values import Actor
 
@@ -222,7 +222,9 @@ class CaseCommands:
     def _check_assignable(self, agent: str, at: datetime) -> None:
         """Once a roster is in use, only a back-office agent on it that day owns cases."""
         login = agent.strip()
+        if not login:
+            raise InvalidValue("agent", "must not be empty")
         member = roster.fold_agent(self.store.stream(roster.agent_stream(login)))
         why = roster.not_assignable(login, member, BusinessCalendar.local_date(at))
         if why is not None and self.roster_in_use():
-            raise RuleViolation(f"cannot assign to {why}")
+            raise RuleViolation(f"cannot assign the case: {why}")

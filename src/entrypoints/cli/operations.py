@@ -149,6 +149,8 @@ def cases(
     from application.ports.cases import CaseQuery
     from entrypoints import render
 
+    if as_json and as_csv:
+        raise InvalidValue("--csv", "give --json or --csv, not both")
     office = current_office()
     until = parse_when(due_before) if due_before else (office.clock.now() if due else None)
     query = CaseQuery(

@@ -80,16 +80,37 @@ class _Context:
         from entrypoints.settings import SettingsError, load_settings
 
         if self.office is None:
+            if self.data_dir is not None and not self.data_dir.strip():
+                raise SettingsError("--data-dir is empty: give the data folder")
             settings = load_settings(data_dir=self.data_dir, database_url=self.database_url)
-            if settings.backend == "sqlite" and not create and not settings.data_dir.exists():
+            if settings.backend == "sqlite" and settings.data_dir.exists():
+                if not settings.data_dir.is_dir():
+                    raise SettingsError(f"{settings.data_dir} is a file, not a data folder")
+            elif settings.backend == "sqlite" and not create:
                 # A mistyped folder must not look like an empty office.
                 raise SettingsError(
                     f"no data folder {settings.data_dir} (--data-dir or BACKOFFICE_DATA_DIR); "
                     "`backoffice ingest FILE`, an import or `backoffice worker` creates one"
                 )
+            if settings.backend == "postgres" and not create and not _has_log(settings):
+                # A mistyped (existing) database must not look like an empty office either.
+                raise SettingsError(
+                    "no back-office data in that PostgreSQL database (no cases_events table): "
+                    "`backoffice ingest FILE`, an import or `backoffice worker` creates it"
+                )
             self.settings = settings
             self.office = bootstrap(settings)
         return self.office
+
+
+def _has_log(settings: Settings) -> bool:
+    from adapters.schema_lock import connect
+    from entrypoints.bootstrap import use_libpq_options
+
+    use_libpq_options(settings)
+    with connect(settings.store_env()) as connection:
+        row = connection.execute("SELECT to_regclass('cases_events')").fetchone()
+    return row is not None and row[0] is not None
 
 
 _session: _Context | None = None
