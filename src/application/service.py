@@ -183,7 +183,7 @@ class Backoffice:
         by: Dimension = Dimension.ALL,
         window: timedelta | None = None,
     ) -> IndicatorReport:
-        """Every indicator of DOMAIN.md §11 and §12 for a period, with its goal."""
+        """Every indicator of docs/procedure.md §11 and §12 for a period, with its goal."""
         if self.indicator_view is None:
             raise RuleViolation("this back office was built without the indicators' projection")
         rules = self.policies.indicators

@@ -17,7 +17,7 @@ CASE_NAMESPACE = uuid.UUID("6f1d3c52-8a3e-4f0b-9a55-2d6c1b7e4a10")
 
 
 class Channel(enum.StrEnum):
-    """Where a case came in (DOMAIN.md §2)."""
+    """Where a case came in (docs/procedure.md §2)."""
 
     CRM = "crm"
     EMAIL = "email"
@@ -133,7 +133,7 @@ def _case_id(channel: str, key: str) -> uuid.UUID:
 
 
 class EscalationTarget(enum.StrEnum):
-    """Where an escalation goes (DOMAIN.md §9)."""
+    """Where an escalation goes (docs/procedure.md §9)."""
 
     CONTACT_MATRIX_AREA = "contact_matrix_area"
     RESPONSIBLE_AREA = "responsible_area"
@@ -172,7 +172,7 @@ class NoteFolder(enum.StrEnum):
 
 
 class ClockKind(enum.StrEnum):
-    """The deadlines a case can carry besides its follow-ups (DOMAIN.md §4, §6, §10)."""
+    """The deadlines a case can carry besides its follow-ups (docs/procedure.md §4, §6, §10)."""
 
     PQR_RESPONSE = "pqr_response"
     REPOSICION = "reposicion"

@@ -100,7 +100,7 @@ def practices_by_group(report: IndicatorReport) -> dict[str, PracticeCompliance]
 
 
 def practice_rows(report: IndicatorReport) -> list[dict[str, Any]]:
-    """One row per group and practice (DOMAIN.md §12)."""
+    """One row per group and practice (docs/procedure.md §12)."""
     return [
         {
             "group": group,
@@ -249,7 +249,7 @@ def show_practices(console: Console, report: IndicatorReport) -> None:
     if not detail:
         console.print("No management practice was due or held in the period.")
     else:
-        practices = Table(title="Management practices (DOMAIN.md §12)", title_justify="left")
+        practices = Table(title="Management practices (§12)", title_justify="left")
         for column in ("group", "practice", "due", "held", "all held", "minutes", "compliance"):
             practices.add_column(
                 column, justify="right" if column not in ("group", "practice") else "left"

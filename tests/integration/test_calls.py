@@ -1,4 +1,4 @@
-"""Cases an agent opens from a call (DOMAIN.md §2, §8), through the intake's rules."""
+"""Cases an agent opens from a call (docs/procedure.md §2, §8), through the intake's rules."""
 
 from __future__ import annotations
 

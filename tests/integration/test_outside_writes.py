@@ -1,4 +1,4 @@
-"""Decide first, then write outside, once (DOMAIN.md §13), for every branch command.
+"""Decide first, then write outside, once (docs/procedure.md §13), for every branch command.
 
 Given a case, when a branch command is refused, then no outside system was written to; when
 the answer of a write is lost (a crash or a timeout after the system applied it), then the

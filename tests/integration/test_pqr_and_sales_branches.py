@@ -1,4 +1,4 @@
-"""PQR branches A, B and C, and sales, from intake to closing (DOMAIN.md §3, §6)."""
+"""PQR branches A, B and C, and sales, from intake to closing (docs/procedure.md §3, §6)."""
 
 from __future__ import annotations
 
@@ -144,7 +144,8 @@ def test_sales_interpret_escalate_follow_up_close(office: Backoffice, clock: Fix
 def test_a_pqr_filed_by_the_front_line_counts_its_15_business_days_from_the_filing(
     office: Backoffice, clock: FixedClock
 ) -> None:
-    """DOMAIN.md §6: the clock runs from the radicación, not from when the back office typified
+    """docs/procedure.md §6: the clock runs from the radicación, not from when the back office
+    typified
     it: given a CRM row filed on Tuesday 14 July 2026, typified on Friday the 17th, the
     answer is due 15 business days after the 14th (Colombian holidays: 20 July; the count
     starts on the 15th): Wednesday 5 August, end of day in Bogotá."""

@@ -1,4 +1,4 @@
-"""SAC from intake to closing, through the in-memory RR and DIME (DOMAIN.md §4)."""
+"""SAC from intake to closing, through the in-memory RR and DIME (docs/procedure.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Support from intake to closing: diagnosis and the five resolution routes (DOMAIN.md §5)."""
+"""Support from intake to closing: diagnosis and the five resolution routes (docs/procedure.md
+§5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Indicators v2 exactly as DOMAIN.md §11 defines them, played through a hand-made week.
+"""Indicators v2 exactly as docs/procedure.md §11 defines them, played through a hand-made week.
 
 The week is data (`WEEK`): who did what to which case, when (Bogotá time). The expected
 numbers are counted by hand in the comments, then checked against the pure functions and

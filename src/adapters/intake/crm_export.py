@@ -369,7 +369,7 @@ def build_crm_item(
     """One CRM row (stripped texts) as a record, or the first reason it cannot be one.
 
     `cun` and `filed`: a PQR the front line already filed (radicó), its CUN and when; the
-    PQR's 15-business-day clock runs from that filing (DOMAIN.md §6)."""
+    PQR's 15-business-day clock runs from that filing (docs/procedure.md §6)."""
     if not case_id:
         return RejectedRow(location=location, field="crm_case_id", reason=_MISSING)
     if not received:

@@ -9,7 +9,7 @@ Windows-1252, Spanish headers accepted; dates `DD/MM/YYYY` or ISO).
   `salida`), optional `absence` (`novedad`, `ausencia`): when the column is there an empty
   cell means present (and withdraws an absence recorded before); without it absences are
   left as they are; optional `cancelled` (`cancelado`: si/no) takes the shift off;
-- practices: `practice` (`practica`: a code of DOMAIN.md §12 or its Spanish name), `owner`
+- practices: `practice` (`practica`: a code of docs/procedure.md §12 or its Spanish name), `owner`
   (`responsable`, `lider`), `held_at` (`fecha`), optional `minutes` (`duracion`) and
   `register_key` (`id_registro`).
 

@@ -1,4 +1,4 @@
-"""PQR (DOMAIN.md §6) and sales (§3): the branches after a PQR is filed with its CUN.
+"""PQR (docs/procedure.md §6) and sales (§3): the branches after a PQR is filed with its CUN.
 
 - A: correctly escalated, notes match what the customer needs: redirect to the responsible
   area (the contact matrix's `pqr` route) with an e-mail;

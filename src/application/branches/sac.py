@@ -1,4 +1,4 @@
-"""SAC (DOMAIN.md §4): check the account, then close, escalate, or file a PQR / adjustment.
+"""SAC (docs/procedure.md §4): check the account, then close, escalate, or file a PQR / adjustment.
 
 1. `check`: by subcategory, read RR/AC (cartera: collections; facturación: billing; recaudo:
    payments) and record what was found (`AccountChecked`), with the inconsistencies the rules

@@ -1,4 +1,4 @@
-"""Support (DOMAIN.md §5): diagnose, then one of the five resolution routes.
+"""Support (docs/procedure.md §5): diagnose, then one of the five resolution routes.
 
 `diagnose` reads the Diagnosticador (and RR's installed equipment for inventory cases) and
 records the findings. `resolve` takes one of the five routes, exactly:

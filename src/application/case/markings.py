@@ -1,4 +1,5 @@
-"""The marking catalogue (DOMAIN.md §7): which codes exist, for which category, with what result."""
+"""The marking catalogue (docs/procedure.md §7): which codes exist, for which category, with what
+result."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ class Marking:
     label: str
     categories: tuple[Category, ...]
     """The categories of case it may be used on (a PQR marking also serves a SAC case whose
-    customer does not accept, DOMAIN.md §4)."""
+    customer does not accept, docs/procedure.md §4)."""
     resolution: Resolution
     tool: str
     """Where the agent looks it up: UCC or Iclick (SAC), T&D or Diagnosticador (support)."""

@@ -116,7 +116,7 @@ class OutsideSystems:
     """Per system, what to set to configure it (said when a command needs it)."""
 
     def account_system(self, line: LineOfBusiness) -> str:
-        """Where a case's account lives: RR for hogar, AC for móvil (DOMAIN.md §3, §7)."""
+        """Where a case's account lives: RR for hogar, AC for móvil (docs/procedure.md §3, §7)."""
         return AC if line is LineOfBusiness.MOVIL else RR
 
     def accounts(self, system: str) -> AccountSystem:

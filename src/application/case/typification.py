@@ -1,4 +1,5 @@
-"""Typification (DOMAIN.md §7): the marking registered in RR (AC for móvil), then on the case.
+"""Typification (docs/procedure.md §7): the marking registered in RR (AC for móvil), then on the
+case.
 
 "El asesor registra la marcación (F22 RR), confirmará si es resolutiva en primer contacto o
 genera CUN. Para los casos de móvil en AC se deberá dejar un tickler." The case's rules and

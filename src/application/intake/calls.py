@@ -1,4 +1,5 @@
-"""Cases an agent opens from a call: the corporate phone (DOMAIN.md §2) and a new request the
+"""Cases an agent opens from a call: the corporate phone (docs/procedure.md §2) and a new request
+the
 customer raises during a call (§8, "confirmar que no existan más solicitudes … y de ser
 necesario gestionarlas en la misma llamada").
 

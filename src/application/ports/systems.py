@@ -1,4 +1,4 @@
-"""Ports to Claro's systems, shaped by what a case needs (DOMAIN.md §4–§7, §13).
+"""Ports to Claro's systems, shaped by what a case needs (docs/procedure.md §4–§7, §13).
 
 - `AccountSystem`: RR (AS400, hogar) or AC (móvil): collections, billing, payments, services
   and equipment, the marking log; register a marking, add notes, create an LLS or OT, leave a

@@ -72,7 +72,7 @@ class PracticeRecord:
     owner: str
     held_at: datetime
     minutes: int | None
-    """None: the practice's usual length (DOMAIN.md §12)."""
+    """None: the practice's usual length (docs/procedure.md §12)."""
     register_key: str | None
     """The entry's id in the register; None: practice, owner and time make the key."""
     location: str

@@ -1,4 +1,4 @@
-"""Closing a case (DOMAIN.md §8): the closing protocol, closing in the first contact or
+"""Closing a case (docs/procedure.md §8): the closing protocol, closing in the first contact or
 after handling, and reopening. Decisions like the others of `domain.case.decisions`: they take
 the case's state and return events or raise a `DomainError`.
 """
@@ -81,7 +81,8 @@ def _ready_to_close(state: CaseState, action: str) -> None:
 
 def gives_priority(escalation: Escalation) -> bool:
     """An escalation to the contact matrix's area after a check found an inconsistency: made
-    to give the customer's incident priority (DOMAIN.md §4, "con el fin de dar prioridad a la
+    to give the customer's incident priority (docs/procedure.md §4, "con el fin de dar prioridad a
+    la
     incidencia"), it does not by itself rule out a first-contact closing when the customer
     accepts the explanation (§4, closing decision 1)."""
     return escalation.target is EscalationTarget.CONTACT_MATRIX_AREA and (

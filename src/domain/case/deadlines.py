@@ -2,9 +2,9 @@
 
 - PQR response: every PQR carries a CUN from filing and must be answered within 15 business
   days counted from the next business day; a warning from business day 12; late means
-  *silencio administrativo positivo* (DOMAIN.md §6).
+  *silencio administrativo positivo* (docs/procedure.md §6).
 - Recurso de reposición: the customer has 10 business days from the answer's notification.
-- Adjustment (SAC, DOMAIN.md §4): the customer has a solution within 72 calendar hours;
+- Adjustment (SAC, docs/procedure.md §4): the customer has a solution within 72 calendar hours;
   [decision] a warning at 48 hours.
 
 The numbers are configuration (`RegulatoryClocks`), each with its source; the business days
@@ -109,7 +109,7 @@ def start_pqr_response(
     if running is not None and running.reference == state.cun:
         return []
     c = rules.clocks
-    filed = state.cun_filed_at or max(at, state.updated_at)  # radicación (DOMAIN.md §6)
+    filed = state.cun_filed_at or max(at, state.updated_at)  # radicación (docs/procedure.md §6)
     return [
         _start(
             state,

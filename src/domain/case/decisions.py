@@ -57,7 +57,7 @@ E = TypeVar("E", bound=CaseEvent)
 class FollowUpRules:
     """When a follow-up counts as on time, and when the sweep may call it missed.
 
-    On time = done at or before its due time (DOMAIN.md §11), plus `on_time_window` of grace
+    On time = done at or before its due time (docs/procedure.md §11), plus `on_time_window` of grace
     (none by default); missed = still pending `missed_after` its due time [decision]. Both are
     configuration, and both are part of the indicators' definition label.
     """

@@ -141,7 +141,8 @@ class VisitScheduled(CaseEvent):
 
 @attrs.frozen(kw_only=True)
 class ClosingProtocolCompleted(CaseEvent):
-    """The four checks of the closing protocol (DOMAIN.md §8), each confirmed by the agent."""
+    """The four checks of the closing protocol (docs/procedure.md §8), each confirmed by the
+    agent."""
 
     resolution_explained: bool
     nothing_else_pending: bool

@@ -1,6 +1,6 @@
 """Writing to Claro's systems on behalf of a case: once, and never before the case decides.
 
-DOMAIN.md §13: a command checks every rule of the case before its first write outside; each
+docs/procedure.md §13: a command checks every rule of the case before its first write outside; each
 write carries an idempotency key derived from the case and the step, so a retry returns the
 same CUN, ticket or booking; a write that succeeded outside but was not recorded on the case
 is found and recorded by the next attempt.

@@ -63,7 +63,7 @@ def record_check(
     at: datetime,
     facts: tuple[tuple[str, str], ...] = (),
 ) -> list[CaseEvent]:
-    """What a check of RR/AC or the Diagnosticador found (DOMAIN.md §4, §5)."""
+    """What a check of RR/AC or the Diagnosticador found (docs/procedure.md §4, §5)."""
     require_open(state, "record a check")
     if state.category is None:
         raise RuleViolation("interpret the case before checking the account")

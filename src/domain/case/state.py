@@ -131,7 +131,7 @@ class WriteStatus(enum.StrEnum):
 
 @attrs.frozen
 class OutsideWrite:
-    """A write to one of Claro's systems on behalf of the case (DOMAIN.md §13)."""
+    """A write to one of Claro's systems on behalf of the case (docs/procedure.md §13)."""
 
     system: str
     operation: str

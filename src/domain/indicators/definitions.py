@@ -1,10 +1,10 @@
-"""Indicators from the case history (DOMAIN.md §11), as pure functions over facts.
+"""Indicators from the case history (docs/procedure.md §11), as pure functions over facts.
 
 The indicator functions aggregate the facts of `domain.indicators.facts` for a period,
 grouped by a dimension; Ausentismo, Rotación and practice compliance are defined in
 `domain.indicators.workforce`.
 
-Definitions (version `v2`), each a [decision] where DOMAIN.md leaves room:
+Definitions (version `v2`), each a [decision] where docs/procedure.md leaves room:
 - Seguimientos: follow-ups due in the period (by due time), done on time (at or before the due
   time, plus the grace of `FollowUpRules`, none by default), late, missed or still pending;
   compliance = on time / due.

@@ -235,7 +235,7 @@ HANDLING_EVENTS: frozenset[type[CaseEvent]] = frozenset(
     }
 )
 """Every kind of event an agent's work on a case records first (the others it records come
-with one of these): recorded by an agent, each means the agent acted on the case (DOMAIN.md
+with one of these): recorded by an agent, each means the agent acted on the case (docs/procedure.md
 §11, "cases handled"). [decision] An assignment is the supervisor's, not work on the case; a
 note documents work rather than doing it (and is most of the log: reading every note would
 halve the projection's rebuild rate, measured in the benchmark's part d), so a day with only

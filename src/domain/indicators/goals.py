@@ -1,6 +1,6 @@
 """Goals and traffic lights for the indicators.
 
-DOMAIN.md states one goal (Calidad MEC 90 %) and the practices' own targets (§12, met when
+docs/procedure.md states one goal (Calidad MEC 90 %) and the practices' own targets (§12, met when
 compliance is 100 %). The others are [decision]s of this project, every one configuration:
 follow-up compliance 90 %, FCR 80 %, reincidencia at most 10 %, NPS 50, Ausentismo at most
 5 %, Rotación at most 3 % in the period. Green meets the goal; amber misses it by no more

@@ -1,7 +1,8 @@
-"""Ausentismo, Rotación and management-practice compliance (DOMAIN.md §11, §12), as pure
+"""Ausentismo, Rotación and management-practice compliance (docs/procedure.md §11, §12), as pure
 functions over the roster's and the practice register's facts.
 
-Definitions (version `v1` with the case indicators), each a [decision] where DOMAIN.md leaves
+Definitions (version `v1` with the case indicators), each a [decision] where docs/procedure.md
+leaves
 room:
 - Ausentismo: absent agent-days / scheduled agent-days in the period: the shifts of
   back-office agents (role `agent`) scheduled on the period's Bogotá days, and those of them

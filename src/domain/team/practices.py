@@ -1,4 +1,4 @@
-"""The management-practice register (DOMAIN.md §12): the practices, their frequency,
+"""The management-practice register (docs/procedure.md §12): the practices, their frequency,
 owners, goals and length, and one stream per register entry (`PracticeHeld`).
 
 Re-importing an entry finds its stream taken: the entry's key gives the stream id.
@@ -32,7 +32,7 @@ class Frequency(enum.StrEnum):
 
 
 class Practice(enum.StrEnum):
-    """The management practices of DOMAIN.md §12."""
+    """The management practices of docs/procedure.md §12."""
 
     DAILY_DIALOGUE = "daily_dialogue"
     WEEKLY_DIALOGUE = "weekly_dialogue"
@@ -77,7 +77,8 @@ class PracticeRule:
 
 
 S, C, M = Role.SUPERVISOR, Role.COORDINATOR, Role.MANAGER
-# DOMAIN.md §12. [decision] "3 a la semana / 1 a la semana" for observing a practice reads as
+# docs/procedure.md §12. [decision] "3 a la semana / 1 a la semana" for observing a practice reads
+# as
 # 3 a week for a coordinator and 1 for a manager; where a practice names several owners, each
 # of them holds it with their own team.
 PRACTICES: tuple[PracticeRule, ...] = (

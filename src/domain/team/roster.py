@@ -1,4 +1,4 @@
-"""The HR roster as streams of the case log: one per agent login (DOMAIN.md §11).
+"""The HR roster as streams of the case log: one per agent login (docs/procedure.md §11).
 
 An agent joins the roster with a team and a role, moves team or role, leaves (and may come
 back); the shifts scheduled day by day and the absences on them are recorded in the same

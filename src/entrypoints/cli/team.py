@@ -43,7 +43,7 @@ def import_practices_command(
     path: Annotated[Path, typer.Argument(help="The management-practice register (CSV).")],
     as_json: JsonOption = False,
 ) -> None:
-    """Management practices held (DOMAIN.md §12), once per register entry."""
+    """Management practices held (docs/procedure.md §12), once per register entry."""
     from adapters.intake.team import PracticeReader
     from application.team.imports import import_practices
 
