@@ -94,7 +94,7 @@ def test_a_file_with_bad_rows_keeps_the_good_ones_and_exits_4(cli: Cli, tmp_path
     assert "created 2" in out
     assert "export.csv:3: received_at" in out
     assert "export.csv:4: line" in out
-    assert "2 input rows rejected; the good ones were kept" in err
+    assert "2 rows rejected; the good ones were kept" in err
     assert "Beto" not in out + err  # no personal data in the report
     keys = {row["source"]["key"] for row in cli.rows("cases")}
     assert keys == {"A1", "A4"}
@@ -386,7 +386,7 @@ def test_survey_answers_feed_the_nps(cli: Cli, tmp_path: Path) -> None:
         "CRM-260003;E-5;01/12/2026 12:00;11;;\r\n".encode("cp1252")
     )
     out, err = cli("import-surveys", str(export), code=4)
-    assert "2 rows rejected; the good ones were recorded" in err
+    assert "2 rows rejected; the good ones were kept" in err
     assert "read 4 · recorded 3 · already recorded 0 · rejected 2" in out
     assert "encuestas.csv:5: crm_case_id: no case with that key" in out
     assert "encuestas.csv:6: recommendation: '11' is not 0–10" in out
@@ -495,7 +495,7 @@ def test_bad_shift_rows_are_reported_and_a_rebuilt_projection_reads_the_same(
     assert "novedades.csv:3: day: '31/11/2026' is not a valid date" in out
     assert "novedades.csv:4: the agent is not on the roster" in out
     assert "novedades.csv:5: starts: '25:00' is not a time of day" in out
-    assert "3 rows rejected; the good ones were recorded" in err
+    assert "3 rows rejected; the good ones were kept" in err
 
     # The positions need no mailer and no contact directory: a broken one does not matter.
     (cli.data_dir / "contact_matrix.toml").write_text("[not toml", encoding="utf-8")
@@ -708,13 +708,14 @@ def test_bad_files_and_values_are_one_line_each_with_the_documented_exit_code(
     import gzip
 
     (tmp_path / "bad.csv.gz").write_bytes(b"not gzip at all")
-    _, err = cli("ingest", str(tmp_path / "bad.csv.gz"), code=4)
+    _, err = cli("ingest", str(tmp_path / "bad.csv.gz"), code=2)  # nothing readable: bad input
     assert "storage unavailable" not in err
-    out, _ = cli("ingest", str(tmp_path / "bad.csv.gz"), "--json", code=4)
+    assert "nothing could be read from the input" in err
+    out, _ = cli("ingest", str(tmp_path / "bad.csv.gz"), "--json", code=2)
     assert json.loads(out)["rejected"][0]["reason"] == "unreadable: not a gzip file"
     whole = gzip.compress(SAMPLE.read_bytes())
     (tmp_path / "cut.csv.gz").write_bytes(whole[: len(whole) // 2])
-    out, _ = cli("ingest", str(tmp_path / "cut.csv.gz"), "--json", code=4)
+    out, _ = cli("ingest", str(tmp_path / "cut.csv.gz"), "--json", code=2)
     report = json.loads(out)
     assert report["rejected"][-1]["reason"] == "unreadable: cut short"
     header = "caso;fecha_ingreso;cuenta;linea;cliente;tipificacion"

@@ -22,6 +22,7 @@ from domain.values import (
     LineOfBusiness,
 )
 from entrypoints.cli.shared import (
+    BAD_INPUT,
     PARTIAL_INGEST,
     UNAVAILABLE,
     JsonOption,
@@ -72,9 +73,7 @@ def _run_ingest(readers: list[tuple[str, IntakeReader]], as_json: bool) -> None:
         render.dump_json(out, render.report_json(report))
     else:
         render.show_report(out, report)
-    if not report.ok:
-        err.print(f"{report.rejected_count} input rows rejected; the good ones were kept")
-        raise typer.Exit(PARTIAL_INGEST)
+    _end_of_import(report)
 
 
 @app.command()
@@ -474,9 +473,20 @@ def show_recorded(report: IngestReport, as_json: bool) -> None:
         )
         for row in report.rejected[:50]:
             out.print(f"  rejected {row}", markup=False, highlight=False)
-    if not report.ok:
-        err.print(f"{report.rejected_count} rows rejected; the good ones were recorded")
-        raise typer.Exit(PARTIAL_INGEST)
+    _end_of_import(report)
+
+
+def _end_of_import(report: IngestReport) -> None:
+    """Exit 4 when some rows were rejected and others read; exit 2 when nothing could be
+    read at all (an empty file, no header, another delimiter, not text): bad input."""
+    if report.ok:
+        return
+    if report.read == 0:
+        err.print("nothing could be read from the input: see the rejections above")
+        raise typer.Exit(BAD_INPUT)
+    rows = "row" if report.rejected_count == 1 else "rows"
+    err.print(f"{report.rejected_count} {rows} rejected; the good ones were kept")
+    raise typer.Exit(PARTIAL_INGEST)
 
 
 @app.command("import-quality")
