@@ -129,3 +129,23 @@ def test_a_version_the_case_does_not_have_is_refused_and_json_or_csv_not_both(
     assert "version: the case is at version 1, not 99" in capsys.readouterr().err
     assert main(["--data-dir", str(data), "cases", "--json", "--csv"]) == 2
     assert "give --json or --csv, not both" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["cases", "--status", "Open"], "Invalid value for '--status'"),
+        (["case", "show"], "Missing argument 'case'"),
+        (["nope"], "No such command 'nope'"),
+        (["case", "show", "K1", "--version", "abc"], "Invalid value for '--version'"),
+    ],
+)
+def test_a_usage_error_is_one_line_with_where_to_find_help(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], said: str
+) -> None:
+    """Found by a new-user trial: usage errors were boxes of five or six lines."""
+    assert main(["--data-dir", str(tmp_path), *args]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"error: {said}")
+    assert err.rstrip().endswith("-h)")

@@ -39,11 +39,21 @@ __all__ = [
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and, as a script, exits with) a meaningful code."""
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
     try:
-        app(args=argv, prog_name="backoffice")
-        code = OK
-    except SystemExit as stop:  # Typer ends every run this way, usage errors with 2
+        # Not standalone: a usage error comes back here, to be said in one line.
+        returned = app(args=argv, prog_name="backoffice", standalone_mode=False)
+        code = returned if isinstance(returned, int) else OK
+    except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (OK if stop.code is None else 1)
+    except NoArgsIsHelpError as usage:  # `backoffice case`: the group's help
+        usage.show()
+        code = usage.exit_code
+    except ClickException as usage:  # a bad option, a missing argument, an unknown command
+        context = getattr(usage, "ctx", None)
+        where = context.command_path if context is not None else "backoffice"
+        code = _fail(f"{' '.join(usage.format_message().split())} ({where} -h)", usage.exit_code)
     except CaseNotFound as error:
         code = _fail(str(error), NOT_FOUND)
     except InvalidValue as error:
