@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from application.indicators.report import IndicatorReport
+from domain.indicators.facts import Dimension
 from domain.indicators.goals import Goal
 from domain.indicators.workforce import PracticeCompliance, overall
 from entrypoints.render import local
@@ -24,6 +25,7 @@ def _pct(value: float | None) -> str:
 def indicators_rows(report: IndicatorReport) -> list[dict[str, Any]]:
     """One row per group: every indicator's numbers, their traffic lights against the goals
     (green, amber, red; empty without data) and the definitions version."""
+    by_team_or_all = report.by in (Dimension.ALL, Dimension.TEAM)
     goals = report.goals
     practice_totals = practices_by_group(report)
     keys = sorted(
@@ -78,8 +80,9 @@ def indicators_rows(report: IndicatorReport) -> list[dict[str, Any]]:
                 "absent_agent_days": a.absent if a else 0,
                 "ausentismo": absent,
                 "ausentismo_light": _light(goals.ausentismo, absent, 100),
-                "active_agents": r.active if r else 0,
-                "agents_left": r.left if r else 0,
+                # Rotación is counted in total or by team: by agent there is nothing to show.
+                "active_agents": (r.active if r else 0) if by_team_or_all else None,
+                "agents_left": (r.left if r else 0) if by_team_or_all else None,
                 "rotacion": attrition,
                 "rotacion_light": _light(goals.rotacion, attrition, 100),
                 "practices_due": p.due if p else 0,
@@ -124,6 +127,10 @@ def _light(goal: Goal, value: float | None, scale: float) -> str | None:
 
 # Shapes that differ without colour too (piped output, colour-blind readers).
 _DOTS = {"green": ("✓", "green"), "amber": ("!", "yellow"), "red": ("✗", "red")}
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else str(value)
 
 
 def _lit(row: dict[str, Any], name: str, kind: str = "pct") -> Text:
@@ -236,7 +243,7 @@ def _team_tables(console: Console, report: IndicatorReport, rows: list[dict[str,
     for row in rows:
         team.add_row(
             row["group"], str(row["scheduled_agent_days"]), str(row["absent_agent_days"]),
-            _lit(row, "ausentismo"), str(row["active_agents"]), str(row["agents_left"]),
+            _lit(row, "ausentismo"), _count(row["active_agents"]), _count(row["agents_left"]),
             _lit(row, "rotacion"), str(row["practices_due"]), str(row["practices_held"]),
             _lit(row, "practice_compliance"),
         )  # fmt: skip

@@ -125,7 +125,10 @@ def show_case(console: Console, state: CaseState, *, as_of: datetime | None = No
             f"{state.marking_code} ({state.resolution.value})" if state.resolution else "-",
         ),
         ("CUN", state.cun or "-"),
-        ("notes recorded", f"{state.notes} in RR, {state.estrategicos_notes} in ESTRATEGICOS"),
+        (
+            "notes recorded",
+            f"{state.notes} for RR's notes, {state.estrategicos_notes} for ESTRATEGICOS",
+        ),
         ("repeat contacts", str(len(state.repeat_contacts))),
         ("closing protocol", "recorded" if state.protocol_completed else "not yet"),
     ]
@@ -158,7 +161,7 @@ def show_case(console: Console, state: CaseState, *, as_of: datetime | None = No
         label = "notes" if n == 0 else ""
         if n == 0 and len(shown) < state.notes + state.estrategicos_notes:
             label = f"notes (last {len(shown)})"
-        folder = " [ESTRATEGICOS]" if note.folder is NoteFolder.ESTRATEGICOS else ""
+        folder = " [ESTRATEGICOS]" if note.folder is NoteFolder.ESTRATEGICOS else " [RR]"
         table.add_row(label, f"{local(note.at)} {note.author}{folder}: {note.text}")
     for w in state.outside_writes:
         answer = ", ".join(f"{k} {v}" for k, v in w.result) or "done"

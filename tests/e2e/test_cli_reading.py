@@ -28,7 +28,7 @@ def test_case_show_gives_the_latest_notes_text_and_history_full_gives_whole_valu
     run(capsys, data, "ingest", str(SAMPLE))
     run(capsys, data, "case", "note", "CRM-260001", LONG, "--as", "maria.b")
     shown = run(capsys, data, "case", "show", "CRM-260001")
-    assert "agent:maria.b: Cliente indica" in shown
+    assert "agent:maria.b [RR]: Cliente indica" in shown
     assert "[partido]" in shown
 
     assert LONG not in run(capsys, data, "case", "history", "CRM-260001")  # cut at 60
