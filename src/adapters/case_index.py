@@ -305,15 +305,18 @@ class _CaseIndex(SqlView):
             clauses.append(clocks.format("k.breached = 1"))
         if query.search is not None and query.search.strip():
             text = query.search.strip()
-            exact = "source_key = ? OR account = ? OR cun = ?"
+            channel, key = query.search_key()
+            own = "source_key = ?" if channel is None else "(source_key = ? AND channel = ?)"
+            own_params = [key] if channel is None else [key, channel.value]
+            exact = f"{own} OR account = ? OR cun = ?"
             keys = "case_id IN (SELECT case_id FROM case_keys WHERE source_key = ?)"
             name = fold(text)
             if len(name) >= 3:  # part of a customer's name (folded as stored)
                 clauses.append(f"({exact} OR {keys} OR customer LIKE ? ESCAPE '\\')")
-                params += [text, text, text, text, f"%{_like(name)}%"]
+                params += [*own_params, text, text, key, f"%{_like(name)}%"]
             else:
                 clauses.append(f"({exact} OR {keys})")
-                params += [text, text, text, text]
+                params += [*own_params, text, text, key]
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
     @staticmethod

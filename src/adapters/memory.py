@@ -265,7 +265,9 @@ class InMemoryCaseIndex:
             return False
         text = (q.search or "").strip()
         if text:
-            exact = text in (row.source.key, row.account, row.cun) or text in row.keys
+            channel, key = q.search_key()
+            own = key == row.source.key and channel in (None, row.source.channel)
+            exact = own or key in row.keys or text in (row.account, row.cun)
             name = fold_text(text)
             return exact or (len(name) >= 3 and name in row.customer)
         return True

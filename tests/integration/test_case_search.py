@@ -80,6 +80,8 @@ def test_the_search_finds_a_case_by_key_account_cun_or_part_of_the_name(
     office.ingest([record("CRM-1-R", account="80012345", received_at=T0)])  # a repeat contact
 
     assert keys(office, search="CRM-2") == ["CRM-2"]
+    assert keys(office, search="crm:CRM-2") == ["CRM-2"]  # as a case reference is written
+    assert keys(office, search="email:CRM-2") == []
     assert keys(office, search=" 80012345 ") == ["CRM-1"]
     assert keys(office, search="4436-26-0000000042") == ["CRM-2"]
     assert keys(office, search="CRM-1-R") == ["CRM-1"]

@@ -202,8 +202,8 @@ def _queries(week_start: datetime) -> list[tuple[str, Callable[[CaseIndex], Any]
         {"category": Category.SAC}, {"line": LineOfBusiness.MOVIL}, {"unassigned": True},
         {"missed": True}, {"waiting": True}, {"warned": True}, {"breached": True},
         {"follow_up_due_before": week_start + timedelta(days=2)}, {"limit": 3, "offset": 2},
-        {"search": "CRM-260003"}, {"search": "80123456"}, {"search": "pena"},
-        {"search": "María"}, {"search": "xx"}, {"search": "%"},
+        {"search": "CRM-260003"}, {"search": "crm:CRM-260003"}, {"search": "80123456"},
+        {"search": "pena"}, {"search": "María"}, {"search": "xx"}, {"search": "%"},
     ]  # fmt: skip
     for f in filters:
         query = CaseQuery(**f)

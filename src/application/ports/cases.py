@@ -16,7 +16,7 @@ import attrs
 from domain.case.events import CaseEvent
 from domain.case.state import CaseState
 from domain.team.roster import TeamEvent
-from domain.values import CaseStatus, Category, ClockKind, LineOfBusiness, SourceKey
+from domain.values import CaseStatus, Category, Channel, ClockKind, LineOfBusiness, SourceKey
 
 
 class ConcurrencyConflict(Exception):
@@ -153,10 +153,21 @@ class CaseQuery:
     breached: bool = False
     """Only cases with a running clock past its due time."""
     search: str | None = None
-    """A source key (the case's or a repeat contact's), an account, a CUN, or part of the
-    customer's name (three letters or more; case and accents do not matter)."""
+    """A source key (the case's or a repeat contact's, bare or as `channel:key`), an account,
+    a CUN, or part of the customer's name (three letters or more; case and accents do not
+    matter)."""
+
     limit: int = 100
     offset: int = 0
+
+    def search_key(self) -> tuple[Channel | None, str]:
+        """The search as a key, and its channel when written `channel:key` (`crm:CRM-1`), as
+        a case reference is read."""
+        text = (self.search or "").strip()
+        channel, sep, key = text.partition(":")
+        if sep and channel in {c.value for c in Channel}:
+            return Channel(channel), key
+        return None, text
 
 
 class CaseIndex(Protocol):
