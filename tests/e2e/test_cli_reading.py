@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -134,7 +135,7 @@ def test_a_version_the_case_does_not_have_is_refused_and_json_or_csv_not_both(
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (["cases", "--status", "Open"], "Invalid value for '--status'"),
+        (["cases", "--status", "abierto"], "Invalid value for '--status'"),
         (["case", "show"], "Missing argument 'case'"),
         (["nope"], "No such command 'nope'"),
         (["case", "show", "K1", "--version", "abc"], "Invalid value for '--version'"),
@@ -149,3 +150,13 @@ def test_a_usage_error_is_one_line_with_where_to_find_help(
     assert len(err.strip().splitlines()) == 1, err
     assert err.startswith(f"error: {said}")
     assert err.rstrip().endswith("-h)")
+
+
+def test_the_list_filters_take_any_case_of_their_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by a new-user trial: `--status Open` and `--line MOVIL` were refused."""
+    data = tmp_path / "data"
+    run(capsys, data, "ingest", str(SAMPLE))
+    out = run(capsys, data, "cases", "--status", "OPEN", "--line", "Movil", "--json")
+    assert {"CRM-260003", "CRM-260006"} == {row["source"]["key"] for row in json.loads(out)}

@@ -109,10 +109,16 @@ def ingest_mail(
 
 @app.command()
 def cases(
-    status: Annotated[CaseStatus | None, typer.Option(help="open or closed.")] = None,
+    status: Annotated[
+        CaseStatus | None, typer.Option(help="open or closed.", case_sensitive=False)
+    ] = None,
     agent: Annotated[str | None, typer.Option(help="Owning agent's login.")] = None,
-    category: Annotated[Category | None, typer.Option(help="sac, soporte, pqr, ventas.")] = None,
-    line: Annotated[LineOfBusiness | None, typer.Option(help="hogar or movil.")] = None,
+    category: Annotated[
+        Category | None, typer.Option(help="sac, soporte, pqr, ventas.", case_sensitive=False)
+    ] = None,
+    line: Annotated[
+        LineOfBusiness | None, typer.Option(help="hogar or movil.", case_sensitive=False)
+    ] = None,
     due: Annotated[
         bool, typer.Option("--due", help="Only cases with a follow-up due by now.")
     ] = False,
