@@ -155,8 +155,11 @@ def test_a_usage_error_is_one_line_with_where_to_find_help(
 def test_the_list_filters_take_any_case_of_their_values(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Found by a new-user trial: `--status Open` and `--line MOVIL` were refused."""
+    """Found by a new-user trial: `--status Open` and `--line móvil` were refused."""
     data = tmp_path / "data"
     run(capsys, data, "ingest", str(SAMPLE))
-    out = run(capsys, data, "cases", "--status", "OPEN", "--line", "Movil", "--json")
-    assert {"CRM-260003", "CRM-260006"} == {row["source"]["key"] for row in json.loads(out)}
+    for line in ("Movil", "móvil", "MÓVIL"):
+        out = run(capsys, data, "cases", "--status", "OPEN", "--line", line, "--json")
+        assert {"CRM-260003", "CRM-260006"} == {row["source"]["key"] for row in json.loads(out)}
+    assert main(["--data-dir", str(data), "cases", "--line", "satelital"]) == 2
+    assert "--line: 'satelital' is not a line of business" in capsys.readouterr().err

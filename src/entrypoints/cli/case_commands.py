@@ -13,7 +13,6 @@ from domain.values import (
     Category,
     Channel,
     EscalationTarget,
-    LineOfBusiness,
     Priority,
     Resolution,
     Subcategory,
@@ -29,6 +28,7 @@ from entrypoints.cli.shared import (
     err,
     follow_up_app,
     out,
+    parse_line_option,
     parse_when,
     report_done,
 )
@@ -134,7 +134,7 @@ def _follow_up(text: str | None) -> datetime | None:
 @case_app.command("open")
 def case_open(
     account: Annotated[str, typer.Option(help="The customer's account.")],
-    line: Annotated[LineOfBusiness, typer.Option(help="hogar or movil.")],
+    line: Annotated[str, typer.Option(help="hogar or móvil.")],
     customer: Annotated[str, typer.Option(help="The customer's name.")],
     typification: Annotated[str, typer.Option(help="What the call is about.")],
     request: Annotated[str, typer.Option(help="What the customer asks for.")],
@@ -160,7 +160,7 @@ def case_open(
         raise InvalidValue("channel", f"{channel.value} cases come from their imports, not here")
     office = current_office(create=True)  # a call can be the first case of a new folder
     result = open_from_call(
-        office, account=account, line=line, customer_name=customer,
+        office, account=account, line=parse_line_option(line), customer_name=customer,
         typification=typification, request=request,
         received_at=parse_when(received) if received else office.clock.now(),
         follow_up_at=_follow_up(follow_up),

@@ -19,7 +19,6 @@ from domain.indicators.facts import Dimension  # in the commands' signatures
 from domain.values import (
     CaseStatus,
     Category,
-    LineOfBusiness,
 )
 from entrypoints.cli.shared import (
     BAD_INPUT,
@@ -32,6 +31,7 @@ from entrypoints.cli.shared import (
     err,
     existing_file,
     out,
+    parse_line_option,
     parse_when,
 )
 
@@ -116,9 +116,7 @@ def cases(
     category: Annotated[
         Category | None, typer.Option(help="sac, soporte, pqr, ventas.", case_sensitive=False)
     ] = None,
-    line: Annotated[
-        LineOfBusiness | None, typer.Option(help="hogar or movil.", case_sensitive=False)
-    ] = None,
+    line: Annotated[str | None, typer.Option(help="hogar or móvil.")] = None,
     due: Annotated[
         bool, typer.Option("--due", help="Only cases with a follow-up due by now.")
     ] = False,
@@ -162,7 +160,7 @@ def cases(
         status=status,
         agent=agent,
         category=category,
-        line=line,
+        line=parse_line_option(line) if line else None,
         follow_up_due_before=until,
         unassigned=unassigned,
         missed=missed,

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from domain.errors import InvalidValue
+from domain.values import LineOfBusiness
 
 if TYPE_CHECKING:  # imported where used: `--help` and the commands that need none stay fast
     from application.case.commands import CommandResult
@@ -185,6 +186,17 @@ ActorOption = Annotated[
 
 
 CaseArg = Annotated[str, typer.Argument(help="Case id, source key (CRM id) or channel:key.")]
+
+
+def parse_line_option(text: str) -> LineOfBusiness:
+    """`--line`: hogar or móvil, as the CRM writes them (case and accents do not matter;
+    fijo, hfc, mobile and celular are read too)."""
+    from adapters.intake.parsing import ACCEPTED_LINES, parse_line
+
+    found = parse_line(text.strip())
+    if found is None:
+        raise InvalidValue("--line", f"{text!r} is not a line of business ({ACCEPTED_LINES})")
+    return found
 
 
 def parse_when(text: str, *, bare_date_hour: int = 0) -> datetime:
