@@ -38,20 +38,31 @@ def connect(env: Mapping[str, str]) -> psycopg.Connection[tuple[object, ...]]:
     )
 
 
-def without_ddl_when_ready(env: Mapping[str, str], tables: tuple[str, ...]) -> dict[str, str]:
-    """`env`, with `CREATE_TABLE=n` when every one of `tables` already exists.
+def missing_tables(env: Mapping[str, str], tables: tuple[str, ...]) -> list[str]:
+    """Which of `tables` a PostgreSQL database lacks (none elsewhere: SQLite and memory
+    create their tables as they open)."""
+    if not env.get("PERSISTENCE_MODULE", "").endswith("postgres"):
+        return []
+    with connect(env) as connection:
+        return [
+            name
+            for name in tables
+            if connection.execute("SELECT to_regclass(%s)", (name,)).fetchone() == (None,)
+        ]
+
+
+def without_ddl_when_ready(
+    env: Mapping[str, str], tables: tuple[str, ...], missing: list[str] | None = None
+) -> dict[str, str]:
+    """`env`, with `CREATE_TABLE=n` when every one of `tables` already exists (`missing`:
+    what `missing_tables` said, when the caller asked already).
 
     Creating tables takes locks that a running worker's writes can deadlock with; a process
     that starts against a ready database should take none.
     """
     if not env.get("PERSISTENCE_MODULE", "").endswith("postgres"):
         return dict(env)
-    with connect(env) as connection:
-        missing = [
-            name
-            for name in tables
-            if connection.execute("SELECT to_regclass(%s)", (name,)).fetchone() == (None,)
-        ]
+    missing = missing_tables(env, tables) if missing is None else missing
     return dict(env) if missing else {**env, "CREATE_TABLE": "n"}
 
 

@@ -27,16 +27,13 @@ from application.case.commands import (
     CompleteFollowUp,
     Escalate,
     InterpretCase,
-    MarkFollowUpMissed,
     ReopenCase,
     RequestAdjustment,
     ScheduleFollowUp,
     ScheduleVisit,
-    SweepClock,
     TypifyCase,
 )
 from application.case.handling import CaseCommands, Decide, Policies
-from application.case.markings import check_marking
 from application.indicators.report import (
     IndicatorReport,
     IndicatorView,
@@ -58,8 +55,6 @@ from application.ports.cases import (
     StartIndexWorker,
 )
 from application.queries import Answer, Query, answer
-from domain.case import decisions
-from domain.case.deadlines import DeadlineRules
 from domain.case.events import CaseEvent
 from domain.case.state import CaseState, fold
 from domain.errors import CaseNotFound, DomainError, InvalidValue, RuleViolation
@@ -362,18 +357,6 @@ class Backoffice:
         )
         return self.handle(command, actor)
 
-    def mark_follow_up_missed(
-        self,
-        reference: str | uuid.UUID,
-        *,
-        follow_up_id: int,
-        actor: Actor,
-        at: datetime | None = None,
-    ) -> CommandResult:
-        """The sweep's command: a no-op unless the follow-up is pending and overdue."""
-        command = MarkFollowUpMissed(case=self._id(reference), follow_up_id=follow_up_id, at=at)
-        return self.handle(command, actor)
-
     def sweep(self, *, worker: str = "sweep", limit: int = 1_000) -> SweepReport:
         """Record every overdue follow-up as missed, once (see `application.jobs.sweep`)."""
         return sweep_follow_ups(self, worker=worker, limit=limit)
@@ -396,19 +379,6 @@ class Backoffice:
         )  # fmt: skip
         return self.handle(command, actor)
 
-    def check_typify(
-        self, case: CaseState, *, marking_code: str, resolution: Resolution | None
-    ) -> None:
-        """Every rule of the case and the marking catalogue for this typification; a command
-        that registers the marking outside calls it before writing."""
-        if self.policies.markings is not None:
-            check_marking(self.policies.markings, case, marking_code, resolution)
-        decisions.check_typify(case, marking_code=marking_code)
-
-    def deadline_rules(self) -> DeadlineRules:
-        """The business calendar and clocks; refused when none is configured."""
-        return self.policies.deadline_rules()
-
     def answer_pqr(
         self, reference: str | uuid.UUID, *, notified_at: datetime, actor: Actor
     ) -> CommandResult:
@@ -425,12 +395,6 @@ class Backoffice:
         self, reference: str | uuid.UUID, *, outcome: str, actor: Actor
     ) -> CommandResult:
         return self.handle(CompleteAdjustment(case=self._id(reference), outcome=outcome), actor)
-
-    def sweep_clock(
-        self, reference: str | uuid.UUID, *, clock_id: int, actor: Actor, at: datetime | None = None
-    ) -> CommandResult:
-        """The sweep's command on a deadline: warn once, breach once, else nothing."""
-        return self.handle(SweepClock(case=self._id(reference), clock_id=clock_id, at=at), actor)
 
     def escalate(
         self,

@@ -27,7 +27,7 @@ from adapters.config_files import (
 )
 from adapters.eventstore.store import EventSourcedCaseStore
 from adapters.indicator_view import open_indicator_view
-from adapters.schema_lock import schema_lock, without_ddl_when_ready
+from adapters.schema_lock import missing_tables, schema_lock, without_ddl_when_ready
 from application.case.handling import Policies
 from application.case.outside import (
     AC,
@@ -65,8 +65,12 @@ STORE_TABLES = ("cases_events", "cases_snapshots")
 the log, and the cached case states (`adapters.eventstore.state_cache`)."""
 
 
-def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -> Backoffice:
-    """Build the back office for these settings (default: from the environment)."""
+def bootstrap(
+    settings: Settings | None = None, *, clock: Clock | None = None, existing: bool = False
+) -> Backoffice:
+    """Build the back office for these settings (default: from the environment). With
+    `existing`, a PostgreSQL database that holds no back office yet is refused (a reading
+    command must not create one, nor show a mistyped database as an empty office)."""
     settings = settings or load_settings()
     clock = clock or SystemClock()
     policies = _policies(settings, clock.now().year)
@@ -78,7 +82,13 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -
     owner_only_files(settings)
     use_libpq_options(settings)
     with schema_lock(settings.store_env()):
-        store_env = without_ddl_when_ready(settings.store_env(), STORE_TABLES)
+        missing = missing_tables(settings.store_env(), STORE_TABLES)
+        if existing and "cases_events" in missing:  # an older release's store lacks the rest
+            raise SettingsError(
+                "no back-office data in that PostgreSQL database (no cases_events table): "
+                "`backoffice ingest FILE`, an import or `backoffice worker` creates it"
+            )
+        store_env = without_ddl_when_ready(settings.store_env(), STORE_TABLES, missing)
         store = EventSourcedCaseStore(store_env)
         try:
             index = open_case_index(settings.index_env())

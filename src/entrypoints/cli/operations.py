@@ -326,8 +326,7 @@ def _month(text: str) -> tuple[date, date]:
         first = date.fromisoformat(f"{text.strip()}-01")
     except ValueError:
         raise InvalidValue("--month", f"{text!r} is not a month (YYYY-MM)") from None
-    if not 1900 <= first.year <= 2199:
-        raise InvalidValue("--month", f"{text!r} is out of range (years 1900–2199)")
+    _within_years("--month", text, first)
     following = (first + timedelta(days=32)).replace(day=1)
     return first, following - timedelta(days=1)
 
@@ -338,8 +337,7 @@ def _week(text: str) -> tuple[date, date]:
         monday = date.fromisocalendar(int(year), int(number), 1)
     except ValueError:
         raise InvalidValue("--week", f"{text!r} is not an ISO week (YYYY-Www)") from None
-    if not 1900 <= monday.year <= 2199:
-        raise InvalidValue("--week", f"{text!r} is out of range (years 1900–2199)")
+    _within_years("--week", text, monday)
     return monday, monday + timedelta(days=6)
 
 
@@ -350,9 +348,16 @@ def _day(text: str) -> date:
         day = date.fromisoformat(text.strip())
     except ValueError:
         return BusinessCalendar.local_date(parse_when(text))  # its range checked there
-    if not 1900 <= day.year <= 2199:  # as every other date the back office reads
-        raise InvalidValue("date", f"{text.strip()!r} is out of range (years 1900–2199)")
+    _within_years("date", text.strip(), day)
     return day
+
+
+def _within_years(option: str, text: str, day: date) -> None:
+    """The years every date the back office reads must fall in (`parsing.FIRST_YEAR`…)."""
+    from adapters.intake.parsing import FIRST_YEAR, LAST_YEAR
+
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InvalidValue(option, f"{text!r} is out of range (years {FIRST_YEAR}–{LAST_YEAR})")
 
 
 @app.command("outbox")

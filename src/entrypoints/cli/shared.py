@@ -93,25 +93,10 @@ class _Context:
                     f"no data folder {settings.data_dir} (--data-dir or BACKOFFICE_DATA_DIR); "
                     "`backoffice ingest FILE`, an import or `backoffice worker` creates one"
                 )
-            if settings.backend == "postgres" and not create and not _has_log(settings):
-                # A mistyped (existing) database must not look like an empty office either.
-                raise SettingsError(
-                    "no back-office data in that PostgreSQL database (no cases_events table): "
-                    "`backoffice ingest FILE`, an import or `backoffice worker` creates it"
-                )
             self.settings = settings
-            self.office = bootstrap(settings)
+            # A mistyped (existing) PostgreSQL database must not look like an empty office.
+            self.office = bootstrap(settings, existing=not create)
         return self.office
-
-
-def _has_log(settings: Settings) -> bool:
-    from adapters.schema_lock import connect
-    from entrypoints.bootstrap import use_libpq_options
-
-    use_libpq_options(settings)
-    with connect(settings.store_env()) as connection:
-        row = connection.execute("SELECT to_regclass('cases_events')").fetchone()
-    return row is not None and row[0] is not None
 
 
 _session: _Context | None = None
