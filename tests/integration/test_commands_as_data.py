@@ -13,7 +13,7 @@ import enum
 import json
 import typing
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -137,7 +137,7 @@ def test_desks_handle_runs_each_branch_command_on_its_desk(world: World) -> None
     m1 = world.office.case("M1").case_id
     with pytest.raises(RuleViolation, match="CUN"):
         desks.handle(PqrRedirect(case=m1, reason="No es una PQR"), AGENT)
-    follow_up = datetime.now(UTC) + timedelta(days=2)
+    follow_up = world.office.clock.now() + timedelta(days=2)
     with pytest.raises(RuleViolation, match="ventas"):
         desks.handle(SalesEscalate(case=k2, reason="Upgrade", follow_up_at=follow_up), AGENT)
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 import pytest
-from eventsourcing.persistence import StoredEvent, Transcoder
+from eventsourcing.persistence import StoredEvent
 
 from adapters.case_index import open_case_index
 from adapters.eventstore.mapper import CaseEventMapper, OrjsonTranscoder
@@ -40,6 +40,7 @@ from application.ports.cases import (
     LoggedEvent,
 )
 from domain.case.events import CaseEvent, Ingested, NoteAdded
+from domain.case.state import fold
 from domain.team.streams import TEAM_EVENT_TYPES
 from domain.values import CaseStatus, Category, LineOfBusiness
 from entrypoints.settings import load_settings
@@ -49,13 +50,6 @@ IMPLEMENTATIONS = ["fake", "memory", "sqlite", pytest.param("postgres", marks=py
 
 
 def _week() -> list[AnyEvent]:
-    class _Plain(Transcoder):
-        def encode(self, obj: Any) -> bytes:
-            return orjson.dumps(obj)
-
-        def decode(self, data: bytes) -> Any:
-            return orjson.loads(data)
-
     mapper = CaseEventMapper(transcoder=OrjsonTranscoder())
     events: list[AnyEvent] = []
     for row in json.loads(GOLDEN.read_text("utf-8"))["events"]:
@@ -110,14 +104,12 @@ def test_the_store_gives_back_what_it_was_given(store: CaseStore) -> None:
 
     cases = {e.originator_id for e in WEEK if isinstance(e, Ingested)}
     for case_id in sorted(cases):
-        mine = [e for e in WEEK if e.originator_id == case_id]
+        mine = [e for e in WEEK if isinstance(e, CaseEvent) and e.originator_id == case_id]
         assert list(store.history(case_id)) == mine
         assert list(store.events_of(case_id, after=2)) == mine[2:]
         for version in (1, len(mine) // 2 or 1, len(mine)):
-            state = store.load(case_id, version=version)
-            assert state is not None
-            assert state.version == version
-        assert store.load(case_id) == store.load(case_id, version=len(mine))
+            assert store.load(case_id, version=version) == fold(None, mine[:version])
+        assert store.load(case_id) == fold(None, mine)
     assert store.load(uuid.uuid4()) is None
     assert list(store.history(uuid.uuid4())) == []
 
@@ -247,6 +239,8 @@ def test_every_case_index_answers_as_sqlite_does(
             answers[name] = [query(index) for _, query in _queries(first)]
         names = [name for name, _ in _queries(first)]
         for name, answered in answers.items():
+            if name == "sqlite":
+                continue  # the reference
             for label, got, want in zip(names, answered, answers["sqlite"], strict=True):
                 assert got == want, f"{name} after {stop} events, {label}"
     fake = indexes["fake"]
