@@ -180,6 +180,8 @@ _INSERT_CONTACT = (
 
 class _IndicatorView(SqlView):
     view_name = "indicators"
+    schema_version = 2
+    """2: `ind_handlings` (FCR's cases handled), which stores before it never filled."""
     tables = TABLES
     kinds = FACT_EVENTS
 

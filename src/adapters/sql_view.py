@@ -98,9 +98,23 @@ class SqlView:
     """The shape of this view's tables; a view written by another shape is rebuilt."""
 
     def create_table(self) -> None:
+        if self._shape_is_current():  # the usual start: read only, nothing written
+            super().create_table()  # type: ignore[misc]  # the backend's TrackingRecorder's
+            return
         rebuilt = self._drop_other_shape()
-        super().create_table()  # type: ignore[misc]  # the backend's TrackingRecorder's
+        super().create_table()  # type: ignore[misc]
         self._record_shape(rebuilt=rebuilt)
+
+    def _shape_is_current(self) -> bool:
+        with self._transaction(commit=False) as c:
+            if not self._table_exists(c, "view_schemas"):
+                return False
+            c.execute(
+                self._sql("SELECT version FROM view_schemas WHERE view_name = ?"),
+                (self.view_name,),
+            )
+            row = c.fetchone()
+        return row is not None and int(row["version"]) == self.schema_version
 
     def _drop_other_shape(self) -> bool:
         """When the tables were written by another shape of this view (an older release),

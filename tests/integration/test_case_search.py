@@ -157,3 +157,20 @@ def test_cases_csv_is_spreadsheet_safe_and_the_search_works_from_the_command_lin
     assert capsys.readouterr().out.splitlines() == [",".join(render.SUMMARY_COLUMNS)]
     assert main([*data, "cases", "--unassigned", "--json"]) == 0
     assert '"CRM-C2"' in capsys.readouterr().out
+
+
+def test_opening_a_current_index_writes_nothing(tmp_path: Path, clock: FixedClock) -> None:
+    """Found in review: every command, a read too, rewrote `view_schemas` in the SQLite view
+    files (a read-only copy could not be opened). Opening views of the current shape now only
+    reads them."""
+    settings = load_settings(environ={}, data_dir=str(tmp_path / "data"), database_url="sqlite")
+    with bootstrap(settings, clock=clock) as office:
+        office.ingest([record("CRM-1")])
+    views = [tmp_path / "data" / f"{name}.sqlite" for name in ("case_index", "indicators")]
+    before = [(v.stat().st_mtime_ns, v.stat().st_size) for v in views]
+    for suffix in ("-wal", "-shm"):
+        for view in views:
+            view.with_name(view.name + suffix).unlink(missing_ok=True)
+    with bootstrap(settings, clock=clock) as office:
+        assert keys(office) == ["CRM-1"]
+    assert [(v.stat().st_mtime_ns, v.stat().st_size) for v in views] == before
