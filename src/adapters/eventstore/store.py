@@ -55,15 +55,21 @@ class EventSourcedCaseStore:
         self.app.close()
 
     def load(self, case_id: uuid.UUID, *, version: int | None = None) -> CaseState | None:
-        # From the newest cached state at or below `version`, folding only the events after
-        # it (see `state_cache`); from the first event when there is none.
+        # A short case (most of them) is folded from its events: one query. A longer one from
+        # the newest cached state at or below `version`, folding only the events after it
+        # (see `state_cache`).
         if version is not None and version > _NEWEST:
             version = None  # past any case's last version: the case now (SQLite's integers end)
+        head: list[Any] = list(self.app.events.get(case_id, lte=version, limit=self.fold_ahead))
+        if len(head) < self.fold_ahead:
+            return fold(None, head)
         cached = self.states.newest(case_id, at_most=version)
-        after = cached.version if cached is not None else None
-        events: list[Any] = list(self.app.events.get(case_id, gt=after, lte=version))
-        state = fold(cached, events)
-        if state is not None and version is None and len(events) >= self.fold_ahead:
+        start = cached if cached is not None else fold(None, head)
+        assert start is not None
+        events: list[Any] = list(self.app.events.get(case_id, gt=start.version, lte=version))
+        state = fold(start, events)
+        folded = len(events) + (len(head) if cached is None else 0)
+        if state is not None and version is None and folded >= self.fold_ahead:
             self.states.keep(state)
         return state
 
