@@ -198,7 +198,7 @@ class Backoffice:
         channel, sep, key = reference.partition(":")
         if sep and channel in {c.value for c in Channel}:
             case_id = SourceKey(Channel(channel), key).case_id()
-            if self.store.load(case_id) is None:
+            if next(iter(self.store.events_of(case_id)), None) is None:  # exists: one row
                 raise CaseNotFound(reference)
             return case_id
         self.catch_up()

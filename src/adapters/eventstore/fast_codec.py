@@ -21,10 +21,7 @@ from adapters.eventstore.moments import actor_text, iso, parse_actor, parse_iso
 from domain.case.events import Escalated, Ingested, NoteAdded, RepeatContactRecorded
 from domain.values import Channel, EscalationTarget, LineOfBusiness, NoteFolder, Priority, SourceKey
 
-# --- hand-written payloads for the bulk import's two events ---------------------------------
-# `CONVERTER.unstructure` walks an event field by field through generic hooks; a bulk import
-# stores hundreds of thousands of these two, so their dicts are built directly. Same keys, same
-# order, same values (tests compare both on many events): the stored JSON is byte-identical.
+# --- payloads: the bulk import's two events ------------------------------------------------
 
 
 def _ingested_payload(e: Ingested) -> dict[str, Any]:

@@ -92,5 +92,5 @@ class CaseStateCache:
         """Remember `state`; another process having written the same version is fine."""
         try:
             self.recorder.insert_events([encode(state)])
-        except PersistenceError:  # IntegrityError (already kept), a busy database, …
+        except (PersistenceError, OSError):  # already kept, a busy database, no source to hash
             log.debug("a case state was not cached", exc_info=True)

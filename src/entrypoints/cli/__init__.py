@@ -40,6 +40,7 @@ __all__ = [
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and, as a script, exits with) a meaningful code."""
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    from typer.exceptions import Abort
 
     try:
         # Not standalone: a usage error comes back here, to be said in one line.
@@ -47,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         code = returned if isinstance(returned, int) else OK
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (OK if stop.code is None else 1)
+    except Abort:  # Ctrl-C or end of input at a prompt
+        code = _fail("interrupted", 1)
     except NoArgsIsHelpError as usage:  # `backoffice case`: the group's help
         usage.show()
         code = usage.exit_code

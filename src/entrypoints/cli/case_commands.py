@@ -224,7 +224,9 @@ def case_write_settled(
     before = state.version
     after = settle_by_hand(office, state.case_id, key=key.strip(), answer=fields,
                            reason=not_applied or "", actor=Actor.agent(actor))  # fmt: skip
-    report_done(CommandResult(after, tuple(office.history(state.case_id)[before:])), as_json)
+    report_done(
+        CommandResult(after, tuple(office.store.events_of(state.case_id, after=before))), as_json
+    )
 
 
 @case_app.command("note")
