@@ -20,7 +20,7 @@ from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Tra
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from eventsourcing.utils import Environment
 
-from adapters.sqlite_bulk import write_transaction
+from adapters.eventstore.sqlite_recorder import write_transaction
 from application.ports.cases import AnyEvent, ConcurrencyConflict, LoggedEvent
 
 UPSTREAM = "Cases"

@@ -186,7 +186,7 @@ class Backoffice:
             rules = attrs.evolve(rules, window=window)
         self.catch_up_indicators()
         facts = self.indicator_view.facts(period.start, period.end, rules.window)
-        return report(facts, period, by, rules, self.policies.follow_up)
+        return report(facts, period, by, rules, self.policies.follow_up, self.clock.now())
 
     def resolve(self, reference: str) -> uuid.UUID:
         """A case id from a case id, `channel:key`, or a bare source key."""

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from application.branches.pqr import PqrDesk
     from application.branches.sac import SacDesk
     from application.branches.support import SupportDesk
+    from application.dispatch import Dispatcher
     from application.jobs.outbox import Outbox
 
 
@@ -105,10 +106,11 @@ def bootstrap(
 
 def use_libpq_options(settings: Settings) -> None:
     """The database URL's options (`sslmode`, …) for every PostgreSQL connection this process
-    (and the index worker it starts) opens: libpq reads them from its environment variables,
-    where a variable already set by the operator wins."""
-    for variable, value in settings.libpq_env().items():
-        os.environ.setdefault(variable, value)
+    (and the index worker it starts) opens: libpq reads them from its environment variables.
+    As in libpq's own connection strings, an option written in the URL beats the same variable
+    set in the environment (a `PGSSLMODE=disable` left in a shell does not weaken a URL's
+    `sslmode=verify-full`)."""
+    os.environ.update(settings.libpq_env())
 
 
 def owner_only_files(settings: Settings) -> None:
@@ -296,3 +298,11 @@ def build_pqr_desk(office: Backoffice, settings: Settings) -> PqrDesk:
     from application.branches.pqr import PqrDesk
 
     return PqrDesk(office, outside_systems(settings, RR), contact_matrix(settings))
+
+
+def dispatcher(office: Backoffice, settings: Settings) -> Dispatcher:
+    """The one door for every command (`application.dispatch`), over the configured gateways
+    and contact matrix: what the CLI and the HTTP API give their commands to."""
+    from application.dispatch import Dispatcher
+
+    return Dispatcher(office, outside_systems(settings), lambda: contact_matrix(settings))

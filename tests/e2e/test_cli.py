@@ -250,7 +250,7 @@ def test_the_demo_runs_a_whole_week_and_keeps_its_data(
     assert (total["handled"], total["first_contact"], total["fcr"]) == (7, 3, 3 / 7)
     # The demo ran with follow-ups missed after 4 hours; this reading uses the default 24:
     # other settings, another label.
-    assert total["definitions"].startswith("v2+")
+    assert total["definitions"].startswith("v3+")
     assert f"indicators {total['definitions']}" not in out
     page = folder / "indicators.html"
     cli("indicators", "--from", "2026-11-30", "--to", "2026-12-02", "--chart", str(page))

@@ -14,8 +14,9 @@ import pytest
 SCRIPT = str(Path(sys.executable).parent / "backoffice")
 
 
-def run(url: str) -> subprocess.CompletedProcess[str]:
+def run(url: str, **ambient: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BACKOFFICE_", "PG"))}
+    env.update(ambient)
     return subprocess.run(
         [SCRIPT, "--database-url", url, "cases"], capture_output=True, text=True, env=env,
         timeout=60, check=False,
@@ -40,6 +41,15 @@ def test_sslmode_and_other_options_reach_the_connection(postgres_url: str) -> No
     wrong = run(f"{postgres_url}?sslmode=bogus")
     assert wrong.returncode == 5
     assert 'invalid sslmode value: "bogus"' in wrong.stderr
+
+
+@pytest.mark.postgres
+def test_an_option_in_the_url_beats_the_same_variable_left_in_the_environment(
+    postgres_url: str,
+) -> None:
+    required = run(f"{postgres_url}?sslmode=require", PGSSLMODE="disable")
+    assert required.returncode == 5
+    assert "SSL" in required.stderr  # the URL's sslmode=require, not the shell's disable
 
 
 def test_an_option_libpq_does_not_know_is_refused_by_name() -> None:

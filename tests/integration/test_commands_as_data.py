@@ -23,9 +23,11 @@ import pytest
 from application.branches.commands import (
     BRANCH_COMMANDS,
     PqrRedirect,
+    RegisterMarking,
     SacCheck,
     SacDispute,
     SalesEscalate,
+    SettleWrite,
     SupportDiagnose,
 )
 from application.branches.handling import Desks
@@ -37,6 +39,8 @@ from application.case.commands import (
     InterpretCase,
     ReopenCase,
 )
+from application.case.outside import OutsideSystems
+from application.dispatch import COMMANDS, Dispatcher
 from application.intake import calls
 from application.intake.calls import OpenCaseFromCall, RaiseNewRequest
 from application.ports.cases import CaseQuery
@@ -50,9 +54,10 @@ from application.queries import (
     answer,
 )
 from domain.calendar import BusinessCalendar
-from domain.errors import DomainError, RuleViolation
+from domain.errors import DomainError, InvalidValue, RuleViolation
 from domain.indicators.facts import Dimension, Period
-from domain.values import Actor, Category, LineOfBusiness, Subcategory
+from domain.values import Actor, Category, LineOfBusiness, Resolution, Subcategory
+from tests.conftest import T0
 from tests.integration.test_outside_writes import MATRIX, World, world  # noqa: F401
 
 AGENT = Actor.agent("maria.b")
@@ -66,6 +71,8 @@ def _primitive(kind: Any) -> Any:
         return _primitive(next(a for a in args if a is not type(None)))
     if origin is tuple:
         return [_primitive(args[0])]
+    if origin is dict:
+        return {"campo": _primitive(args[1])}
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         return next(iter(kind)).value
     examples = {str: "texto", int: 3, bool: True, float: 1.5,
@@ -82,12 +89,7 @@ def _converter() -> cattrs.Converter:
     return converter
 
 
-CALLS = (OpenCaseFromCall, RaiseNewRequest)
-
-
-@pytest.mark.parametrize(
-    "command", [*CASE_COMMANDS, *BRANCH_COMMANDS, *CALLS], ids=lambda c: c.__name__
-)
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.__name__)
 def test_a_command_is_plain_data_a_client_can_send(command: type[Any]) -> None:
     assert attrs.has(command)
     hints = typing.get_type_hints(command)
@@ -201,3 +203,58 @@ def test_ask_answers_as_the_reading_methods_do(world: World) -> None:  # noqa: F
     )
     assert report == office.indicators(day, Dimension.AGENT)
     assert report.by is Dimension.AGENT
+
+
+def test_every_command_class_is_one_the_dispatcher_takes() -> None:
+    assert set(COMMANDS) == {*CASE_COMMANDS, *BRANCH_COMMANDS, RegisterMarking, SettleWrite,
+                             OpenCaseFromCall, RaiseNewRequest}  # fmt: skip
+    assert len(COMMANDS) == len(set(COMMANDS))
+
+
+def _dispatcher(world: World, *, gateways: bool = True) -> Dispatcher:  # noqa: F811
+    systems = world.sac.systems if gateways else OutsideSystems()
+    return Dispatcher(world.office, systems, lambda: MATRIX)
+
+
+def test_the_dispatcher_runs_each_kind_of_command_where_it_belongs(world: World) -> None:  # noqa: F811
+    door = _dispatcher(world)
+    k1 = world.office.case("K1").case_id
+    checked = door.handle(SacCheck(case=k1), AGENT)  # a branch's desk
+    assert [type(e).__name__ for e in checked.events] == ["AccountChecked"]
+    assigned = door.handle(AssignCase(case=k1, agent="maria.b"), AGENT)  # the case's handler
+    assert assigned.case.agent == "maria.b"
+    noted = door.handle(AddNote(case=k1, text="Cliente pide copia de la factura"), AGENT)
+    assert [n[1] for n in world.rr.notes] == ["Cliente pide copia de la factura"]
+    assert noted.case.notes == 1
+    assert not noted.notice
+    typified = door.handle(RegisterMarking(case=k1, marking="PQR-FACT"), AGENT)
+    assert [m.code for m in world.rr.markings("ACC-K1")] == ["PQR-FACT"]
+    assert typified.case.cun is not None  # the CUN RR filed, with its clock
+    assert typified.case.resolution is Resolution.CUN
+    opened = door.handle(
+        OpenCaseFromCall(account="80011122", line=LineOfBusiness.HOGAR, customer_name="Ana",
+                         typification="Facturación", request="Cobro", received_at=T0),
+        AGENT,
+    )  # fmt: skip
+    assert [type(e).__name__ for e in opened.events] == ["Ingested"]
+
+
+def test_without_the_accounts_gateway_the_case_records_it_and_says_so(world: World) -> None:  # noqa: F811
+    door = _dispatcher(world, gateways=False)
+    k1 = world.office.case("K1").case_id
+    noted = door.handle(AddNote(case=k1, text="Nota"), AGENT)
+    assert noted.notice.startswith("recorded on the case only: ")
+    assert "RR" in noted.notice
+    typified = door.handle(RegisterMarking(case=k1, marking="SAC-FAC-EXPL"), AGENT)
+    assert typified.case.resolution is Resolution.FIRST_CONTACT
+    assert typified.notice
+    assert world.writes() == 0
+
+
+def test_a_write_settled_by_hand_needs_its_answer_or_why_not(world: World) -> None:  # noqa: F811
+    door = _dispatcher(world)
+    k1 = world.office.case("K1").case_id
+    with pytest.raises(InvalidValue, match="reason"):
+        door.handle(SettleWrite(case=k1, key="k", answer=None, reason="  "), AGENT)
+    with pytest.raises(RuleViolation, match="no outside write with key k is pending"):
+        door.handle(SettleWrite(case=k1, key="k", answer={"ok": "1"}), AGENT)

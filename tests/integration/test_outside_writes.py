@@ -151,12 +151,28 @@ def answered(w: World) -> None:
     w.office.answer_pqr("K1", notified_at=T0, actor=AGENT)
 
 
+def front_line_pqr(w: World) -> None:
+    """K1 (a SAC case) carries the PQR the front line filed: its response clock runs."""
+    w.office.typify("K1", marking_code="PQR-FACT", resolution=Resolution.CUN,
+                    cun="4436-26-0000000001", actor=AGENT)  # fmt: skip
+
+
 REFUSALS: dict[str, tuple[Callable[[World], object], Callable[[World], object], str]] = {
     # name: (given, when, then the refusal says)
     "sac accept with a marking that generates a CUN": (
         lambda w: None,
         lambda w: w.sac.customer_accepts("K1", marking="PQR-FACT", actor=AGENT),
         "means cun, not first_contact",
+    ),
+    "a first-contact typification while the front line's PQR waits for its answer": (
+        front_line_pqr,
+        lambda w: w.sac.customer_accepts("K1", marking="SAC-FAC-EXPL", actor=AGENT),
+        "the PQR 4436-26-0000000001 is open on this case",
+    ),
+    "a dispute that would file a second PQR while the first one's clock runs": (
+        front_line_pqr,
+        lambda w: dispute(w, marking="PQR-ROAM"),
+        "the PQR 4436-26-0000000001 is open on this case",
     ),
     "sac accept with a support marking": (
         lambda w: None,

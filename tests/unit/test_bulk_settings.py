@@ -8,8 +8,8 @@ from typing import Any
 
 from eventsourcing.sqlite import SQLiteDatastore
 
-from adapters.sqlite_bulk import BULK_ROWS, BULK_SETTINGS, write_transaction
-from application.collector import collector_paused
+from adapters.eventstore.sqlite_recorder import BULK_ROWS, BULK_SETTINGS, write_transaction
+from application.jobs.projection import collector_paused
 
 
 def _pragma(datastore: SQLiteDatastore, name: str) -> int:

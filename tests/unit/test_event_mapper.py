@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.eventstore import mapper as mapper_module
-from adapters.eventstore.fast_codec import FAST_PAYLOADS
 from adapters.eventstore.mapper import (
     CLASSES,
     CONVERTER,
+    FAST_PAYLOADS,
     TOPICS,
     CaseEventMapper,
     OrjsonTranscoder,

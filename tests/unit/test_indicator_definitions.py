@@ -131,7 +131,7 @@ def test_on_time_means_by_the_due_time_and_a_grace_is_a_parameter() -> None:
 
 def test_every_parameter_that_changes_a_number_changes_the_label() -> None:
     base = label(DEFAULT_INDICATOR_RULES, DEFAULT_FOLLOW_UP_RULES)
-    assert base.startswith("v2+")
+    assert base.startswith("v3+")
     assert base == label(IndicatorRules(), FollowUpRules())  # same settings, same label
     variants = [
         label(IndicatorRules(window=timedelta(days=8)), DEFAULT_FOLLOW_UP_RULES),

@@ -262,6 +262,29 @@ def test_practice_compliance_caps_each_unit_at_its_goal() -> None:
     assert practice_compliance(facts, december)[("total", Practice.BAROMETER_MEETING)].due == 2
 
 
+def test_a_month_to_date_counts_a_running_unit_only_once_its_goal_is_met() -> None:
+    r = november_team()
+    for day, key in ((2, "O1"), (3, "O2"), (4, "O3"), (10, "O5")):  # week 1 met; week 2: 1 of 3
+        r.hold(
+            "coord.c", Practice.PRACTICE_OBSERVATION, datetime(2026, 11, day, 15, tzinfo=UTC), key
+        )
+    facts = facts_from(r.events)
+    # On Wednesday 11 November: week 1 (2-8) is over and met; week 2 (9-15) runs, 1 of 3 held,
+    # so it is not due yet; weeks 3 and 4 have not begun.
+    to_date = practice_compliance(facts, NOVEMBER, Dimension.AGENT, date(2026, 11, 11))
+    observed = to_date[("coord.c", Practice.PRACTICE_OBSERVATION)]
+    assert (observed.due, observed.held, observed.held_total) == (3, 3, 4)
+    assert observed.compliance == 1.0
+    # A weekly dialogue never held: no week of it is over yet on Monday the 2nd...
+    monday = practice_compliance(facts, NOVEMBER, Dimension.AGENT, date(2026, 11, 2))
+    assert ("coord.c", Practice.WEEKLY_DIALOGUE) not in monday
+    # ...one is missed once its week has ended, and all four once the month is over.
+    assert to_date[("coord.c", Practice.WEEKLY_DIALOGUE)].due == 1
+    whole = practice_compliance(facts, NOVEMBER, Dimension.AGENT)
+    assert whole[("coord.c", Practice.WEEKLY_DIALOGUE)].due == 4
+    assert whole[("coord.c", Practice.PRACTICE_OBSERVATION)].due == 12
+
+
 def test_case_indicators_group_by_the_agents_team_on_the_day() -> None:
     r = november_team()
     facts = facts_from(r.events)

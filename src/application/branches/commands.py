@@ -136,3 +136,34 @@ BranchCommand = (
 """Every command of the branches' desks."""
 
 BRANCH_COMMANDS: tuple[type[BranchCommand], ...] = BranchCommand.__args__
+
+
+# --- the agent's writes to the account's system (RR; AC for móvil) ---------------------------
+
+
+@attrs.frozen(kw_only=True)
+class RegisterMarking:
+    """The agent's typification (docs/procedure.md §7): the marking in RR (AC for móvil, with
+    its tickler), then on the case, resolved in first contact or with the CUN the system gives.
+    `cun` (and `filed_at`): the PQR the front line already filed, whose marking this is."""
+
+    case: uuid.UUID
+    marking: str
+    cun: str | None = None
+    filed_at: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SettleWrite:
+    """A write to Claro's systems left pending, settled by someone who checked in the system
+    itself: what it answered (`answer`, then what follows from it on the case), or that it was
+    not applied (`answer` None, with `reason`)."""
+
+    case: uuid.UUID
+    key: str
+    answer: dict[str, str] | None = None
+    reason: str = ""
+
+
+OutsideCommand = RegisterMarking | SettleWrite
+"""The agent's commands on the account's system outside the branches."""

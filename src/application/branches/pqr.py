@@ -91,7 +91,7 @@ class PqrDesk:
         if customer_contacted_at < case.opened_at:
             raise RuleViolation("branch B needs a contact with the customer after the PQR came in")
         notes = clean_text("notes", notes, max_length=10_000)
-        self.typification.check(case, marking, Resolution.CUN)
+        self.typification.check(case, marking, Resolution.CUN, cun=case.cun)
         route = self._route()
         if area is not None:
             route = Route(clean_text("area", area, max_length=120), route.priority)

@@ -206,6 +206,8 @@ class CommandResult:
 
     case: CaseState
     events: tuple[CaseEvent, ...]
+    notice: str = ""
+    """What the caller should also be told (e.g. recorded on the case only: no gateway)."""
 
 
 MAX_ATTEMPTS = 25

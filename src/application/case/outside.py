@@ -320,14 +320,7 @@ def what_follows(
     a mail) is the agent's to finish, by running it again."""
     params = dict(write.params)
     if write.operation == Operation.REGISTER_MARKING:
-        own_cun = params.get("cun")  # a correction of a PQR already filed
-        cun = own_cun or answer.get("cun")
-        filed = answer.get("filed_at")
-        return TypifyCase(
-            case=case_id, marking_code=params["code"],
-            resolution=Resolution.CUN if cun else Resolution(answer["resolution"]), cun=cun,
-            filed_at=datetime.fromisoformat(filed) if filed and not own_cun else None,
-        )  # fmt: skip
+        return typified_by(case_id, params, answer)
     if write.operation == Operation.OPEN_TICKET and params.get("kind") == "adjustment":
         return RequestAdjustment(case=case_id, ticket=answer["ticket"])
     if write.operation == Operation.BOOK and "booking_reference" in answer:
@@ -338,6 +331,29 @@ def what_follows(
             booking_reference=answer["booking_reference"],
         )  # fmt: skip
     return None
+
+
+def typified_by(
+    case_id: uuid.UUID,
+    params: Mapping[str, str],
+    answer: Mapping[str, str],
+    *,
+    filed_at: datetime | None = None,
+) -> TypifyCase:
+    """The typification a marking's answer means. A marking sent with the CUN of a PQR already
+    filed (`params["cun"]`, a correction) keeps that CUN, filed at `filed_at` (None: as the case
+    knows it); otherwise the system's answer says: first contact, or the CUN it filed, from the
+    filing time it gives (none given: the same CUN keeps its filing, a new one counts from
+    when the case records it)."""
+    own_cun = params.get("cun")
+    cun = own_cun or answer.get("cun")
+    if own_cun is None and "filed_at" in answer:
+        filed_at = datetime.fromisoformat(answer["filed_at"])
+    return TypifyCase(
+        case=case_id, marking_code=params["code"],
+        resolution=Resolution.CUN if cun else Resolution(answer["resolution"]), cun=cun,
+        filed_at=filed_at if cun else None,
+    )  # fmt: skip
 
 
 def settle_by_hand(

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from application.case.commands import AddNote, TypifyCase
+from application.case.commands import AddNote
 from application.case.markings import check_marking
-from application.case.outside import AC, Operation, OutsideWriter
+from application.case.outside import AC, Operation, OutsideWriter, typified_by
 from domain.case import decisions
 from domain.case.events import NoteAdded
 from domain.case.state import CaseState
@@ -78,9 +78,10 @@ class Typification:
         `filed_at`: a PQR already filed, whose marking this is)."""
         if self.office.policies.markings is not None:
             check_marking(self.office.policies.markings, case, marking, resolution)
-        decisions.check_typify(case, marking_code=marking)
-        if cun is not None:
-            check_cun(cun)
+        code = decisions.check_typify(case, marking_code=marking)
+        decisions.check_keeps_pqr(
+            case, marking_code=code, cun=check_cun(cun) if cun else None, before_answer=True
+        )
         if filed_at is not None:
             require_aware("filed_at", filed_at)
             if filed_at > self.office.clock.now():
@@ -108,6 +109,9 @@ class Typification:
         system answers (a correction of the marking keeps the PQR)."""
         system = self.writer.systems.account_system(case.line)
         marking = marking.strip()
+        decisions.check_keeps_pqr(
+            case, marking_code=marking, cun=check_cun(cun) if cun else None, before_answer=True
+        )
         params = {"account": case.account, "code": marking, "notes": notes}
         if cun:
             params["cun"] = cun  # the marking of a PQR already filed: nothing new is filed
@@ -120,17 +124,9 @@ class Typification:
             params=params,
             pending=f"registrar la marcación {marking} en {system}",
         )
-        resolution = Resolution.CUN if cun else Resolution(answer["resolution"])
-        result = self.office.handle(
-            TypifyCase(
-                case=case.case_id,
-                marking_code=marking,
-                resolution=resolution,
-                cun=cun or answer.get("cun"),
-                filed_at=filed_at if cun else self._filed_at(case, answer),
-            ),
-            actor,
-        )
+        typified = typified_by(case.case_id, params, answer, filed_at=filed_at)
+        resolution = typified.resolution
+        result = self.office.handle(typified, actor)
         if case.line is LineOfBusiness.MOVIL:
             self._tickler(result.case, marking, notes, actor)
             result = attrs.evolve(result, case=self.office.case(case.case_id))
@@ -141,19 +137,6 @@ class Typification:
                 f"{expect.value}; the case records what {system} did"
             )
         return result
-
-    def _filed_at(self, case: CaseState, answer: dict[str, str]) -> datetime | None:
-        """When RR filed the PQR: its own time, or else when the case heard its answer."""
-        if "cun" not in answer:
-            return None
-        if "filed_at" in answer:
-            return datetime.fromisoformat(answer["filed_at"])
-        state = self.office.case(case.case_id)
-        answered = [
-            w.answered_at for w in state.outside_writes
-            if w.operation == Operation.REGISTER_MARKING and dict(w.result) == answer
-        ]  # fmt: skip
-        return answered[-1] if answered else None
 
     def _tickler(self, case: CaseState, marking: str, notes: str, actor: Actor) -> None:
         """Móvil (AC): every typification leaves a tickler, due at the next follow-up, or when

@@ -14,6 +14,7 @@ from typing import Protocol
 import attrs
 
 from application.ports.cases import AnyEvent, LoggedEvent
+from domain.calendar import BusinessCalendar
 from domain.case.decisions import DEFAULT_FOLLOW_UP_RULES, FollowUpRules
 from domain.indicators.definitions import (
     DEFAULT_NPS_SCALE,
@@ -116,7 +117,11 @@ def report(
     by: Dimension,
     rules: IndicatorRules = DEFAULT_INDICATOR_RULES,
     follow_up: FollowUpRules = DEFAULT_FOLLOW_UP_RULES,
+    now: datetime | None = None,
 ) -> IndicatorReport:
+    """Every indicator for `period`; `now`: the report's moment, for a period not over yet
+    (practices still running are not due yet)."""
+    today = BusinessCalendar.local_date(now) if now is not None and now < period.end else None
     return IndicatorReport(
         period=period,
         by=by,
@@ -129,6 +134,6 @@ def report(
         quality=calidad_mec(facts, period, by, rules.weights),
         ausentismo=absenteeism(facts, period, by),
         rotacion=attrition(facts, period, by),
-        practices=practices(facts, period, by),
+        practices=practices(facts, period, by, today),
         goals=rules.goals,
     )

@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from application.collector import collector_paused
 from application.intake.records import IngestReport, IntakeItem, IntakeRecord, RejectedRow, refusal
+from application.jobs.projection import collector_paused
 from application.ports.cases import ConcurrencyConflict, IndexWorker
 from domain.case import decisions
 from domain.case.decisions import RepeatContact

@@ -1,14 +1,22 @@
-"""Catching a read model up with the log: the one loop every projection runs.
+"""Catching a read model up with the log: the one loop every projection runs; and the pause
+of Python's cycle collector that it and an intake run hold while their batches are alive.
 
 Used by the back office (`Backoffice.catch_up`, `rebuild`) and by the index worker that keeps
 the case index up beside a large import in a process of its own (`entrypoints.index_worker`).
+
+An intake run or a catch-up keeps tens of thousands of young objects alive at a time (records,
+events, rows), none in a reference cycle: the collector would traverse them again and again for
+nothing (about a tenth of a large import's time, a third of a catch-up's decoding). Reference
+counting still frees everything as usual (`collector_paused`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from application.collector import collector_paused
 from application.indicators.report import IndicatorView
 from application.ports.cases import CaseIndex, CaseStore, ConcurrencyConflict
 
@@ -39,3 +47,36 @@ def catch_up(
             if progress is not None:
                 progress(through)
     return applied
+
+
+class _CollectorPause:
+    """The pause, shared by every run in the process.
+
+    Nested and concurrent runs share one pause; the last one out re-enables the collector if
+    it was enabled before the first one came in.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs = 0
+        self._was_enabled = True
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._runs == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._runs += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._runs -= 1
+                if self._runs == 0 and self._was_enabled:
+                    gc.enable()
+
+
+collector_paused = _CollectorPause()
+"""`with collector_paused(): ...` around a run that holds large batches (a catch-up, an
+intake run: `application.intake.ingestion`)."""

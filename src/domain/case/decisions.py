@@ -391,6 +391,31 @@ def check_typify(state: CaseState, *, marking_code: str) -> str:
     return single_line("marking_code", clean_text("marking_code", marking_code, max_length=40))
 
 
+def check_keeps_pqr(
+    state: CaseState, *, marking_code: str, cun: str | None, before_answer: bool = False
+) -> None:
+    """While a PQR's response clock runs, a typification must carry that PQR's CUN: another
+    CUN, or none, would leave the clock running, to breach. Checked before the marking goes to
+    the account's system (`before_answer`: `cun` None means the system will file another PQR
+    or none, unless this is the same typification again, which it answers as it did), and
+    again on what the system answered."""
+    pqr = next(
+        (c for c in state.running_clocks if c.kind is ClockKind.PQR_RESPONSE and c.reference),
+        None,
+    )
+    if pqr is None or pqr.reference == cun:
+        return
+    again = (state.marking_code, state.cun) == (marking_code, pqr.reference) and (
+        state.typified_round == state.reopen_count
+    )
+    if before_answer and cun is None and again:
+        return
+    raise RuleViolation(
+        f"the PQR {pqr.reference} is open on this case (its response clock runs): answer it "
+        "(pqr-answer) before a typification with another CUN or none"
+    )
+
+
 def typify(
     state: CaseState,
     *,
@@ -428,16 +453,7 @@ def typify(
         state.typified_round == state.reopen_count
     ):
         return []  # already typified so since the case was last (re)opened
-    pqr = next(
-        (c for c in state.running_clocks if c.kind is ClockKind.PQR_RESPONSE and c.reference),
-        None,
-    )
-    if pqr is not None and pqr.reference != cun:
-        # Another CUN (or none) would leave that PQR's response clock running, to breach.
-        raise RuleViolation(
-            f"the PQR {pqr.reference} is open on this case (its response clock runs): answer it "
-            "(pqr-answer) before a typification with another CUN or none"
-        )
+    check_keeps_pqr(state, marking_code=code, cun=cun)
     return [
         new_event(
             Typified, state, actor, at, marking_code=code, resolution=resolution, cun=cun,

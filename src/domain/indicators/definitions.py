@@ -4,7 +4,7 @@ The indicator functions aggregate the facts of `domain.indicators.facts` for a p
 grouped by a dimension; Ausentismo, Rotación and practice compliance are defined in
 `domain.indicators.workforce`.
 
-Definitions (version `v2`), each a [decision] where docs/procedure.md leaves room:
+Definitions (version `v3`), each a [decision] where docs/procedure.md leaves room:
 - Seguimientos: follow-ups due in the period (by due time), done on time (at or before the due
   time, plus the grace of `FollowUpRules`, none by default), late, missed or still pending;
   compliance = on time / due.
@@ -51,12 +51,12 @@ from domain.indicators.workforce import (
 )
 from domain.team.practices import Practice
 
-DEFINITIONS = "v2"
+DEFINITIONS = "v3"
 """The version of the definitions above; a result's label adds its parameters' fingerprint."""
 
 
 def definition_label(**parameters: object) -> str:
-    """`v2+1a2b3c4d`: the definitions' version and a short fingerprint of every parameter
+    """`v3+1a2b3c4d`: the definitions' version and a short fingerprint of every parameter
     that changes a number (grace, missed-after, reincidencia window, NPS scale and bands,
     Calidad MEC weights), so results computed with different settings never share a label."""
     canonical = ";".join(f"{name}={parameters[name]!r}" for name in sorted(parameters))
@@ -312,10 +312,10 @@ def attrition(facts: Facts, period: Period, by: Dimension = Dimension.ALL) -> di
 
 
 def practices(
-    facts: Facts, period: Period, by: Dimension = Dimension.ALL
+    facts: Facts, period: Period, by: Dimension = Dimension.ALL, today: date | None = None
 ) -> dict[tuple[str, Practice], PracticeCompliance]:
     """Management-practice compliance (see `domain.indicators.workforce`): in total, by owner
-    (`agent`) or by team."""
+    (`agent`) or by team; `today`, the report's day, when the period is not over."""
     if by in (Dimension.CATEGORY, Dimension.LINE):
         return {}
     first, end = period_days(period)
@@ -328,4 +328,5 @@ def practices(
         end,
         by is Dimension.AGENT,
         by is Dimension.TEAM,
+        today,
     )

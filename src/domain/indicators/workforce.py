@@ -15,6 +15,8 @@ room:
   23rd does for fortnightly ones, each half-year whose last day does for half-yearly ones —
   times the goal of the leader's role then; held practices count in the unit they fall in,
   at most the goal per unit (a busy week does not make up for an empty one).
+  A unit still running on the report's day (`today`: a month to date, this week) is due only
+  once its goal is met: a week not over yet is not a miss, a practice already held counts.
   Compliance = held (capped) / due.
 - Team: the team the roster gives for the agent on the day of the fact; `(sin equipo)` for
   an agent not on the roster.
@@ -268,8 +270,10 @@ def practice_compliance(
     end: date,
     by_owner: bool,
     by_team: bool,
+    today: date | None = None,
 ) -> dict[tuple[str, Practice], PracticeCompliance]:
-    """Per group (owner, team or total) and practice: due, held, minutes (see the module)."""
+    """Per group (owner, team or total) and practice: due, held, minutes (see the module);
+    `today`: the report's day, None for a period wholly past."""
     held: dict[tuple[str, Practice], list[date]] = defaultdict(list)
     in_period: list[PracticeFact] = []
     for p in practices:
@@ -299,9 +303,12 @@ def practice_compliance(
                 goal = rule.goal_for(role) if role is not None else 0
                 if not goal:
                     continue
+                done = min(goal, sum(start <= d < stop for d in held_on))
+                if today is not None and today < stop and done < goal:
+                    continue  # still running and not met yet: not due yet
                 row = totals[(group(owner, anchor), rule.practice)]
                 row[0] += goal
-                row[1] += min(goal, sum(start <= d < stop for d in held_on))
+                row[1] += done
     for p in in_period:  # each entry with the owner's group on its day
         row = totals[(group(p.owner, p.held_on), p.practice)]
         row[2] += 1

@@ -1,7 +1,13 @@
-"""The procedure's branches over Claro's systems: `sac`, `support`, `pqr`, `sales`."""
+"""The procedure's branches over Claro's systems: `sac`, `support`, `pqr`, `sales`.
+
+Each subcommand builds its command (`application.branches.commands`), with the case reference
+resolved here, and gives it to the dispatcher (`application.dispatch`), which runs it on its
+branch's desk: the same door the HTTP API uses.
+"""
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -11,8 +17,10 @@ from entrypoints.cli.shared import (
     ActorOption,
     CaseArg,
     JsonOption,
+    current_dispatcher,
     current_office,
     current_settings,
+    dispatch,
     out,
     parse_when,
     pqr_app,
@@ -23,14 +31,26 @@ from entrypoints.cli.shared import (
 )
 
 if TYPE_CHECKING:
-    from application.branches.sac import SacDesk
+    from application.case.commands import CommandResult
+
+# The gateways each branch needs configured before anything is read or written (otherwise a
+# settings error, exit code 5), as `entrypoints.bootstrap.outside_systems` names them.
+SAC = ("RR",)
+SUPPORT = ("Diagnosticador", "RR")
+PQR = ("RR",)
 
 
-def _desk() -> SacDesk:
-    from entrypoints.bootstrap import build_sac_desk
+def _needs(*systems: str) -> None:
+    """Refuse early, as a settings error naming the variable, when a gateway the subcommand
+    needs is not configured; then build the dispatcher (and read the contact matrix)."""
+    from entrypoints.bootstrap import outside_systems
 
-    office = current_office()
-    return build_sac_desk(office, current_settings())
+    outside_systems(current_settings(), *systems)
+    current_dispatcher()
+
+
+def _case(reference: str) -> uuid.UUID:
+    return current_office().resolve(reference)
 
 
 @sac_app.command("check")
@@ -43,9 +63,15 @@ def sac_check(
     as_json: JsonOption = False,
 ) -> None:
     """Read RR for the case's subcategory (cartera, facturación, recaudo) and record it."""
+    from application.branches.commands import SacCheck
+    from domain.case.events import AccountChecked
     from entrypoints import render
 
-    check = _desk().check(case, actor=Actor.agent(actor), inconsistent=inconsistent)
+    _needs(*SAC)
+    who = Actor.agent(actor)
+    result = dispatch(SacCheck(case=_case(case), inconsistent=inconsistent), who)
+    # What the check found is what it recorded.
+    check = next(e for e in result.events if isinstance(e, AccountChecked))
     if as_json:
         render.dump_json(
             out, {"findings": list(check.findings), "inconsistent": check.inconsistent}
@@ -64,7 +90,11 @@ def sac_escalate(
     as_json: JsonOption = False,
 ) -> None:
     """Escalate the inconsistency to the contact matrix's area."""
-    report_done(_desk().escalate(case, reason=reason, actor=Actor.agent(actor)), as_json)
+    from application.branches.commands import SacEscalate
+
+    _needs(*SAC)
+    who = Actor.agent(actor)
+    report_done(dispatch(SacEscalate(case=_case(case), reason=reason), who), as_json)
 
 
 @sac_app.command("accept")
@@ -75,7 +105,11 @@ def sac_accept(
     as_json: JsonOption = False,
 ) -> None:
     """The customer accepts: the marking goes to RR as solved in first contact."""
-    report_done(_desk().customer_accepts(case, marking=marking, actor=Actor.agent(actor)), as_json)
+    from application.branches.commands import SacAccept
+
+    _needs(*SAC)
+    who = Actor.agent(actor)
+    report_done(dispatch(SacAccept(case=_case(case), marking=marking), who), as_json)
 
 
 @sac_app.command("dispute")
@@ -90,10 +124,12 @@ def sac_dispute(
     as_json: JsonOption = False,
 ) -> None:
     """The customer does not accept: a PQR (CUN, 15 business days) or an adjustment (72 h)."""
-    result = _desk().customer_disputes(
-        case, marking=marking, reason=reason, adjustment=adjustment, actor=Actor.agent(actor)
-    )
-    report_done(result, as_json)
+    from application.branches.commands import SacDispute
+
+    _needs(*SAC)
+    who = Actor.agent(actor)
+    command = SacDispute(case=_case(case), marking=marking, reason=reason, adjustment=adjustment)
+    report_done(dispatch(command, who), as_json)
 
 
 @support_app.command("diagnose")
@@ -119,14 +155,15 @@ def support_diagnose(
     """Read the Diagnosticador (and RR's services and equipment, F10) and record the findings:
     which service fails and whether RR has it, mass faults and maintenance, the modem, the
     neighbours' signal, the TV technology; for inventory, the serials against RR."""
-    from entrypoints.bootstrap import build_support_desk
+    from application.branches.commands import SupportDiagnose
 
-    desk = build_support_desk(current_office(), current_settings())
-    _, result = desk.diagnose(
-        case, actor=Actor.agent(actor), service=service, serials=tuple(serial or ()),
+    _needs(*SUPPORT)
+    who = Actor.agent(actor)
+    command = SupportDiagnose(
+        case=_case(case), service=service, serials=tuple(serial or ()),
         equipment_ok=equipment_ok,
     )  # fmt: skip
-    report_done(result, as_json)
+    report_done(dispatch(command, who), as_json)
 
 
 @support_app.command("resolve")
@@ -145,15 +182,36 @@ def support_resolve(
     as_json: JsonOption = False,
 ) -> None:
     """One of the five routes: platform_single, sector, physical, inventory, not_claro."""
-    from entrypoints.bootstrap import build_support_desk
+    from application.branches.commands import SupportResolve
 
-    desk = build_support_desk(current_office(), current_settings())
-    resolution = desk.resolve(
-        case, route, reason=reason, actor=Actor.agent(actor), visit=visit, slot_id=slot
+    _needs(*SUPPORT)
+    who = Actor.agent(actor)
+    command = SupportResolve(
+        case=_case(case), route=route, reason=reason, visit=visit, slot_id=slot
     )
-    if not as_json and resolution.reference:
-        out.print(f"{route.value}: {resolution.reference}", highlight=False)
-    report_done(resolution.result, as_json)
+    result = dispatch(command, who)
+    reference = _route_reference(result, reason)
+    if not as_json and reference:
+        out.print(f"{route.value}: {reference}", highlight=False)
+    report_done(result, as_json)
+
+
+def _route_reference(result: CommandResult, reason: str) -> str | None:
+    """The incident, booking or ticket that carries a support route: in the visit or the
+    escalation the route recorded, or, when a re-run recorded nothing, in the escalation it
+    repeats (its reason ends with the route's)."""
+    from domain.case.events import Escalated, VisitScheduled
+
+    for event in result.events:
+        if isinstance(event, VisitScheduled):
+            return event.booking_reference
+        if isinstance(event, Escalated):
+            return event.external_reference
+    if not result.events:
+        for escalation in reversed(result.case.escalations):
+            if escalation.reason.endswith(reason.strip()):
+                return escalation.external_reference
+    return None
 
 
 @support_app.command("slots")
@@ -166,9 +224,10 @@ def support_slots(
 ) -> None:
     """The visit slots WFM offers, to agree one with the customer (then resolve --slot)."""
     from entrypoints import render
-    from entrypoints.bootstrap import build_support_desk
 
-    desk = build_support_desk(current_office(), current_settings(), needed=("WFM",))
+    _needs("WFM")
+    # A question to WFM, not a command on the case: asked of the dispatcher's support desk.
+    desk = current_dispatcher().desks.support
     offered = desk.slots(case, actor=Actor.agent(actor), visit=visit, window_days=days)
     if as_json:
         render.dump_json(
@@ -197,14 +256,15 @@ def support_crm_visit(
 ) -> None:
     """The visit the operation's CRM booked after a no-slot escalation: recorded, and the
     escalation answered."""
-    from entrypoints.bootstrap import build_support_desk
+    from application.branches.commands import SupportVisitBookedByCrm
 
-    desk = build_support_desk(current_office(), current_settings(), needed=())
-    result = desk.visit_booked_by_crm(
-        case, escalation_id=escalation, kind=kind, slot_start=parse_when(start),
-        slot_end=parse_when(end), booking_reference=booking, actor=Actor.agent(actor),
+    _needs()  # nothing outside: the CRM booked it
+    slot_start, slot_end, who = parse_when(start), parse_when(end), Actor.agent(actor)
+    command = SupportVisitBookedByCrm(
+        case=_case(case), escalation_id=escalation, kind=kind, slot_start=slot_start,
+        slot_end=slot_end, booking_reference=booking,
     )  # fmt: skip
-    report_done(result, as_json)
+    report_done(dispatch(command, who), as_json)
 
 
 @pqr_app.command("redirect")
@@ -215,10 +275,11 @@ def pqr_redirect(
     as_json: JsonOption = False,
 ) -> None:
     """Branch A: correctly escalated; redirect to the responsible area with an e-mail."""
-    from entrypoints.bootstrap import build_pqr_desk
+    from application.branches.commands import PqrRedirect
 
-    desk = build_pqr_desk(current_office(), current_settings())
-    report_done(desk.redirect(case, reason=reason, actor=Actor.agent(actor)), as_json)
+    _needs(*PQR)
+    who = Actor.agent(actor)
+    report_done(dispatch(PqrRedirect(case=_case(case), reason=reason), who), as_json)
 
 
 @pqr_app.command("correct")
@@ -236,16 +297,16 @@ def pqr_correct(
     as_json: JsonOption = False,
 ) -> None:
     """Branch B: after talking to the customer, correct the marking, notes and area."""
-    from entrypoints.bootstrap import build_pqr_desk
+    from application.branches.commands import PqrCorrect
 
-    office = current_office()
-    desk = build_pqr_desk(office, current_settings())
-    when = parse_when(contacted_at) if contacted_at else office.clock.now()
-    result = desk.correct(
-        case, marking=marking, notes=notes, customer_contacted_at=when, actor=Actor.agent(actor),
+    _needs(*PQR)
+    when = parse_when(contacted_at) if contacted_at else current_office().clock.now()
+    who = Actor.agent(actor)
+    command = PqrCorrect(
+        case=_case(case), marking=marking, notes=notes, customer_contacted_at=when,
         area=area,
     )  # fmt: skip
-    report_done(result, as_json)
+    report_done(dispatch(command, who), as_json)
 
 
 @pqr_app.command("agree")
@@ -256,10 +317,11 @@ def pqr_agree(
     as_json: JsonOption = False,
 ) -> None:
     """Branch C: record the agreement; it is notified as the PQR's answer."""
-    from entrypoints.bootstrap import build_pqr_desk
+    from application.branches.commands import PqrAgree
 
-    desk = build_pqr_desk(current_office(), current_settings())
-    report_done(desk.agree(case, agreement=agreement, actor=Actor.agent(actor)), as_json)
+    _needs(*PQR)
+    who = Actor.agent(actor)
+    report_done(dispatch(PqrAgree(case=_case(case), agreement=agreement), who), as_json)
 
 
 @sales_app.command("escalate")
@@ -272,12 +334,10 @@ def sales_escalate(
 ) -> None:
     """To the sales area (contact matrix), with a follow-up with the customer."""
     from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR
-    from application.branches.pqr import SalesDesk
-    from entrypoints.bootstrap import contact_matrix
+    from application.branches.commands import SalesEscalate
 
-    office = current_office()
-    desk = SalesDesk(office, contact_matrix(current_settings()))
+    _needs()  # nothing outside: the contact matrix's sales area
     due = parse_when(follow_up, bare_date_hour=FOLLOW_UP_BARE_DATE_HOUR)
-    report_done(
-        desk.escalate(case, reason=reason, follow_up_at=due, actor=Actor.agent(actor)), as_json
-    )
+    who = Actor.agent(actor)
+    command = SalesEscalate(case=_case(case), reason=reason, follow_up_at=due)
+    report_done(dispatch(command, who), as_json)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from domain.errors import InvalidValue, RuleViolation
+from domain.errors import InvalidValue
 from domain.values import (
     Actor,
     Category,
     Channel,
     EscalationTarget,
     Priority,
-    Resolution,
     Subcategory,
     VisitKind,
 )
@@ -24,18 +23,13 @@ from entrypoints.cli.shared import (
     JsonOption,
     case_app,
     current_office,
-    current_settings,
-    err,
+    dispatch,
     follow_up_app,
     out,
     parse_line_option,
     parse_when,
     report_done,
 )
-
-if TYPE_CHECKING:
-    from application.case.outside import OutsideWriter
-    from domain.case.state import CaseState
 
 
 @case_app.command("show")
@@ -79,12 +73,18 @@ def case_history(
 
 
 # --- agent actions ---------------------------------------------------------------------------
+# Each builds its command (`application.case.commands`, `application.branches.commands`,
+# `application.intake.calls`), with the case reference resolved here, and gives it to the
+# dispatcher: the one door the HTTP API uses too.
 
 
 @case_app.command("assign")
 def case_assign(case: CaseArg, agent: str, actor: ActorOption, as_json: JsonOption = False) -> None:
     """Give the case to a back-office agent (or reassign it)."""
-    report_done(current_office().assign(case, agent=agent, actor=Actor.agent(actor)), as_json)
+    from application.case.commands import AssignCase
+
+    office, who = current_office(), Actor.agent(actor)
+    report_done(dispatch(AssignCase(case=office.resolve(case), agent=agent), who), as_json)
 
 
 @case_app.command("interpret")
@@ -96,32 +96,11 @@ def case_interpret(
     as_json: JsonOption = False,
 ) -> None:
     """Record what the customer needs: category and subcategory (DOMAIN §3)."""
-    result = current_office().interpret(
-        case, category=category, subcategory=subcategory, actor=Actor.agent(actor)
-    )
-    report_done(result, as_json)
+    from application.case.commands import InterpretCase
 
-
-def _account_records(reference: str) -> tuple[CaseState, OutsideWriter | None, str]:
-    """The case, and the writer to its account's system (RR, AC for móvil) when that gateway
-    is configured; otherwise None and what to tell the agent once the case has it."""
-    from application.case.outside import OutsideWriter
-    from entrypoints.bootstrap import outside_systems
-
-    office, settings = current_office(), current_settings()
-    case = office.case(reference)
-    systems = outside_systems(settings)
-    system = systems.account_system(case.line)
-    try:
-        systems.require(system)
-    except RuleViolation as missing:
-        return case, None, f"recorded on the case only: {missing}"
-    return case, OutsideWriter(office, systems), ""
-
-
-def _say(notice: str) -> None:
-    if notice:
-        err.print(notice, markup=False, highlight=False)
+    office, who = current_office(), Actor.agent(actor)
+    command = InterpretCase(case=office.resolve(case), category=category, subcategory=subcategory)
+    report_done(dispatch(command, who), as_json)
 
 
 def _follow_up(text: str | None) -> datetime | None:
@@ -154,19 +133,18 @@ def case_open(
     as_json: JsonOption = False,
 ) -> None:
     """Open a case from a call to the corporate phone (or find the open one it repeats)."""
-    from application.intake.calls import open_from_call
+    from application.intake.calls import OpenCaseFromCall
 
     if channel is not Channel.PHONE:
         raise InvalidValue("channel", f"{channel.value} cases come from their imports, not here")
     office = current_office(create=True)  # a call can be the first case of a new folder
-    result = open_from_call(
-        office, account=account, line=parse_line_option(line), customer_name=customer,
+    command = OpenCaseFromCall(
+        account=account, line=parse_line_option(line), customer_name=customer,
         typification=typification, request=request,
         received_at=parse_when(received) if received else office.clock.now(),
-        follow_up_at=_follow_up(follow_up),
-        recommended_by=recommended_by, actor=Actor.agent(actor),
+        follow_up_at=_follow_up(follow_up), recommended_by=recommended_by,
     )  # fmt: skip
-    report_done(result, as_json)
+    report_done(dispatch(command, Actor.agent(actor), create=True), as_json)
 
 
 @case_app.command("new-request")
@@ -181,14 +159,15 @@ def case_new_request(
     as_json: JsonOption = False,
 ) -> None:
     """A new request the customer raised during this case's call: a case of its own, linked."""
-    from application.intake.calls import raise_new_request
+    from application.intake.calls import RaiseNewRequest
 
-    new, _ = raise_new_request(
-        current_office(), case, typification=typification, request=request,
-        follow_up_at=_follow_up(follow_up),
-        actor=Actor.agent(actor),
+    office = current_office()
+    follow_up_at, who = _follow_up(follow_up), Actor.agent(actor)
+    command = RaiseNewRequest(
+        case=office.resolve(case), typification=typification, request=request,
+        follow_up_at=follow_up_at,
     )  # fmt: skip
-    report_done(new, as_json)
+    report_done(dispatch(command, who), as_json)
 
 
 @case_app.command("write-settled")
@@ -206,8 +185,7 @@ def case_write_settled(
     as_json: JsonOption = False,
 ) -> None:
     """Settle by hand a write left pending, after checking in the system itself."""
-    from application.case.commands import CommandResult
-    from application.case.outside import settle_by_hand
+    from application.branches.commands import SettleWrite
 
     if (answer is None) == (not_applied is None):
         raise InvalidValue("write-settled", "give either --answer name=value or --not-applied")
@@ -220,28 +198,20 @@ def case_write_settled(
                 raise InvalidValue("answer", f"{pair!r} is not name=value")
             fields[name.strip()] = value.strip()
     office = current_office()
-    state = office.case(case)
-    before = state.version
-    after = settle_by_hand(office, state.case_id, key=key.strip(), answer=fields,
-                           reason=not_applied or "", actor=Actor.agent(actor))  # fmt: skip
-    report_done(
-        CommandResult(after, tuple(office.store.events_of(state.case_id, after=before))), as_json
+    command = SettleWrite(
+        case=office.case(case).case_id, key=key, answer=fields, reason=not_applied or ""
     )
+    report_done(dispatch(command, Actor.agent(actor)), as_json)
 
 
 @case_app.command("note")
 def case_note(case: CaseArg, text: str, actor: ActorOption, as_json: JsonOption = False) -> None:
     """Add a note: in RR (AC for móvil) when its gateway is set, then on the case; one longer
     than RR's field goes to the ESTRATEGICOS folder."""
-    from application.case.typification import Notes
+    from application.case.commands import AddNote
 
-    state, writer, notice = _account_records(case)
-    who = Actor.agent(actor)
-    if writer is None:
-        report_done(current_office().add_note(state.case_id, text=text, actor=who), as_json)
-        _say(notice)
-        return
-    report_done(Notes(current_office(), writer).add(state, text=text, actor=who), as_json)
+    command = AddNote(case=current_office().case(case).case_id, text=text)
+    report_done(dispatch(command, Actor.agent(actor)), as_json)
 
 
 @follow_up_app.command("schedule")
@@ -253,11 +223,11 @@ def follow_up_schedule(
 ) -> None:
     """Commit to call the customer back at a time in the future."""
     from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR
+    from application.case.commands import ScheduleFollowUp
 
     due_at = parse_when(when, bare_date_hour=FOLLOW_UP_BARE_DATE_HOUR)
-    report_done(
-        current_office().schedule_follow_up(case, due_at=due_at, actor=Actor.agent(actor)), as_json
-    )
+    office, who = current_office(), Actor.agent(actor)
+    report_done(dispatch(ScheduleFollowUp(case=office.resolve(case), due_at=due_at), who), as_json)
 
 
 @follow_up_app.command("complete")
@@ -271,10 +241,13 @@ def follow_up_complete(
     as_json: JsonOption = False,
 ) -> None:
     """Record the follow-up call as done (on time or late, by the rules)."""
-    result = current_office().complete_follow_up(
-        case, outcome=outcome, follow_up_id=follow_up_id, actor=Actor.agent(actor)
+    from application.case.commands import CompleteFollowUp
+
+    office, who = current_office(), Actor.agent(actor)
+    command = CompleteFollowUp(
+        case=office.resolve(case), outcome=outcome, follow_up_id=follow_up_id
     )
-    report_done(result, as_json)
+    report_done(dispatch(command, who), as_json)
 
 
 @case_app.command("typify")
@@ -294,26 +267,15 @@ def case_typify(
     """Register the marking (F22) in RR, AC for móvil (with its tickler), then on the case:
     solved in first contact, or it generates a CUN (RR gives it; --cun: the PQR the front line
     already filed)."""
-    from application.case.typification import Typification
+    from application.branches.commands import RegisterMarking
 
     if filed_at is not None and cun is None:
         raise InvalidValue("filed_at", "a filing time needs its --cun")
     filed = parse_when(filed_at) if filed_at else None
-    state, writer, notice = _account_records(case)
-    who = Actor.agent(actor)
-    if writer is None:
-        resolution = Resolution.CUN if cun else Resolution.FIRST_CONTACT
-        result = current_office().typify(
-            state.case_id, marking_code=marking, resolution=resolution, cun=cun,
-            filed_at=filed, actor=who,
-        )  # fmt: skip
-        report_done(result, as_json)
-        _say(notice)
-        return
-    typification = Typification(current_office(), writer)
-    typification.check(state, marking, Resolution.CUN if cun else None, cun=cun, filed_at=filed)
-    report_done(typification.register(state, marking=marking, notes=f"Tipificación {marking}",
-                                      actor=who, cun=cun, filed_at=filed), as_json)  # fmt: skip
+    command = RegisterMarking(
+        case=current_office().case(case).case_id, marking=marking, cun=cun, filed_at=filed
+    )
+    report_done(dispatch(command, Actor.agent(actor)), as_json)
 
 
 @case_app.command("escalate")
@@ -328,16 +290,14 @@ def case_escalate(
     as_json: JsonOption = False,
 ) -> None:
     """Record an escalation already made (target, area, reason, priority, reference)."""
-    result = current_office().escalate(
-        case,
-        target=target,
-        area=area,
-        reason=reason,
-        priority=priority,
+    from application.case.commands import Escalate
+
+    office, who = current_office(), Actor.agent(actor)
+    command = Escalate(
+        case=office.resolve(case), target=target, area=area, reason=reason, priority=priority,
         external_reference=reference,
-        actor=Actor.agent(actor),
-    )
-    report_done(result, as_json)
+    )  # fmt: skip
+    report_done(dispatch(command, who), as_json)
 
 
 @case_app.command("visit")
@@ -351,15 +311,15 @@ def case_visit(
     as_json: JsonOption = False,
 ) -> None:
     """Record a technical visit booked in WFM (LLS or OT)."""
-    result = current_office().schedule_visit(
-        case,
-        kind=kind,
-        slot_start=parse_when(start),
-        slot_end=parse_when(end),
+    from application.case.commands import ScheduleVisit
+
+    office = current_office()
+    slot_start, slot_end, who = parse_when(start), parse_when(end), Actor.agent(actor)
+    command = ScheduleVisit(
+        case=office.resolve(case), kind=kind, slot_start=slot_start, slot_end=slot_end,
         booking_reference=booking,
-        actor=Actor.agent(actor),
-    )
-    report_done(result, as_json)
+    )  # fmt: skip
+    report_done(dispatch(command, who), as_json)
 
 
 @case_app.command("pqr-answer")
@@ -372,9 +332,12 @@ def case_pqr_answer(
     as_json: JsonOption = False,
 ) -> None:
     """The PQR's answer was notified: its clock stops, the reposición window opens."""
+    from application.case.commands import AnswerPqr
+
     office = current_office()
     when = parse_when(notified_at) if notified_at else office.clock.now()
-    report_done(office.answer_pqr(case, notified_at=when, actor=Actor.agent(actor)), as_json)
+    who = Actor.agent(actor)
+    report_done(dispatch(AnswerPqr(case=office.resolve(case), notified_at=when), who), as_json)
 
 
 @case_app.command("adjustment")
@@ -385,9 +348,10 @@ def case_adjustment(
     as_json: JsonOption = False,
 ) -> None:
     """An adjustment request typified in DIME: the 72-hour solution clock starts."""
-    report_done(
-        current_office().request_adjustment(case, ticket=ticket, actor=Actor.agent(actor)), as_json
-    )
+    from application.case.commands import RequestAdjustment
+
+    office, who = current_office(), Actor.agent(actor)
+    report_done(dispatch(RequestAdjustment(case=office.resolve(case), ticket=ticket), who), as_json)
 
 
 @case_app.command("adjustment-done")
@@ -398,10 +362,11 @@ def case_adjustment_done(
     as_json: JsonOption = False,
 ) -> None:
     """The adjustment was applied: its clock stops."""
-    report_done(
-        current_office().complete_adjustment(case, outcome=outcome, actor=Actor.agent(actor)),
-        as_json,
-    )
+    from application.case.commands import CompleteAdjustment
+
+    office, who = current_office(), Actor.agent(actor)
+    command = CompleteAdjustment(case=office.resolve(case), outcome=outcome)
+    report_done(dispatch(command, who), as_json)
 
 
 @case_app.command("protocol")
@@ -415,15 +380,14 @@ def case_protocol(
     as_json: JsonOption = False,
 ) -> None:
     """Record the closing protocol; all four checks are required."""
-    result = current_office().complete_closing_protocol(
-        case,
-        resolution_explained=explained,
-        nothing_else_pending=nothing_else,
-        closing_script_read=script,
-        survey_invited=survey,
-        actor=Actor.agent(actor),
-    )
-    report_done(result, as_json)
+    from application.case.commands import CompleteClosingProtocol
+
+    office, who = current_office(), Actor.agent(actor)
+    command = CompleteClosingProtocol(
+        case=office.resolve(case), resolution_explained=explained,
+        nothing_else_pending=nothing_else, closing_script_read=script, survey_invited=survey,
+    )  # fmt: skip
+    report_done(dispatch(command, who), as_json)
 
 
 @case_app.command("close")
@@ -437,10 +401,11 @@ def case_close(
     as_json: JsonOption = False,
 ) -> None:
     """Close the case (after typification and the closing protocol)."""
-    result = current_office().close_case(
-        case, summary=summary, first_contact=first_contact, actor=Actor.agent(actor)
-    )
-    report_done(result, as_json)
+    from application.case.commands import CloseCase
+
+    office, who = current_office(), Actor.agent(actor)
+    command = CloseCase(case=office.resolve(case), summary=summary, first_contact=first_contact)
+    report_done(dispatch(command, who), as_json)
 
 
 @case_app.command("reopen")
@@ -451,7 +416,10 @@ def case_reopen(
     as_json: JsonOption = False,
 ) -> None:
     """Reopen a closed case."""
-    report_done(current_office().reopen(case, reason=reason, actor=Actor.agent(actor)), as_json)
+    from application.case.commands import ReopenCase
+
+    office, who = current_office(), Actor.agent(actor)
+    report_done(dispatch(ReopenCase(case=office.resolve(case), reason=reason), who), as_json)
 
 
 @case_app.command("escalation-answered")
@@ -463,7 +431,10 @@ def case_escalation_answered(
     as_json: JsonOption = False,
 ) -> None:
     """The area answered an escalation: its response clock stops."""
-    result = current_office().answer_escalation(
-        case, escalation_id=escalation_id, answer=answer, actor=Actor.agent(actor)
+    from application.case.commands import AnswerEscalation
+
+    office, who = current_office(), Actor.agent(actor)
+    command = AnswerEscalation(
+        case=office.resolve(case), escalation_id=escalation_id, answer=answer
     )
-    report_done(result, as_json)
+    report_done(dispatch(command, who), as_json)

@@ -16,7 +16,9 @@ from domain.values import LineOfBusiness
 
 if TYPE_CHECKING:  # imported where used: `--help` and the commands that need none stay fast
     from application.case.commands import CommandResult
+    from application.dispatch import Command, Dispatcher
     from application.service import Backoffice
+    from domain.values import Actor
     from entrypoints.settings import Settings
 
 OK, REFUSED, BAD_INPUT, NOT_FOUND, PARTIAL_INGEST, UNAVAILABLE = 0, 1, 2, 3, 4, 5
@@ -75,6 +77,7 @@ class _Context:
     database_url: str | None
     office: Backoffice | None = None
     settings: Settings | None = None
+    dispatcher: Dispatcher | None = None
 
     def open(self, *, create: bool) -> Backoffice:
         from entrypoints.bootstrap import bootstrap
@@ -97,6 +100,15 @@ class _Context:
             # A mistyped (existing) PostgreSQL database must not look like an empty office.
             self.office = bootstrap(settings, existing=not create)
         return self.office
+
+    def door(self, *, create: bool) -> Dispatcher:
+        from entrypoints.bootstrap import dispatcher
+
+        office = self.open(create=create)
+        if self.dispatcher is None:
+            assert self.settings is not None
+            self.dispatcher = dispatcher(office, self.settings)
+        return self.dispatcher
 
 
 _session: _Context | None = None
@@ -154,6 +166,19 @@ def current_settings() -> Settings:
     return _session.settings
 
 
+def current_dispatcher(*, create: bool = False) -> Dispatcher:
+    """The one door for this invocation's commands (`application.dispatch`), over its office,
+    the configured gateways and contact matrix: built once, like the office. The HTTP API
+    gives its commands to the same door; the CLI only builds them and prints the result."""
+    assert _session is not None, "the CLI callback sets the session up"
+    return _session.door(create=create)
+
+
+def dispatch(command: Command, actor: Actor, *, create: bool = False) -> CommandResult:
+    """Give `command` to the dispatcher as `actor` (`create`: see `current_office`)."""
+    return current_dispatcher(create=create).handle(command, actor)
+
+
 def close_session() -> None:
     """End the invocation: close what it opened (`main` calls this after every command)."""
     global _session  # noqa: PLW0603
@@ -197,6 +222,8 @@ def parse_when(text: str, *, bare_date_hour: int = 0) -> datetime:
 
 
 def report_done(result: CommandResult, as_json: bool) -> None:
+    """What the command recorded (on stdout), then its notice, if any (on stderr: e.g.
+    recorded on the case only, no gateway configured)."""
     from entrypoints import render
 
     if as_json:
@@ -204,14 +231,16 @@ def report_done(result: CommandResult, as_json: bool) -> None:
             out,
             {"case": render.case_json(result.case), "events": render.history_json(result.events)},
         )
-        return
-    if not result.events:
-        out.print("nothing to record (already done)")
-    for event in result.events:
-        out.print(
-            f"{type(event).__name__} recorded on {result.case.source} "
-            f"(version {event.originator_version})"
-        )
+    else:
+        if not result.events:
+            out.print("nothing to record (already done)")
+        for event in result.events:
+            out.print(
+                f"{type(event).__name__} recorded on {result.case.source} "
+                f"(version {event.originator_version})"
+            )
+    if result.notice:
+        err.print(result.notice, markup=False, highlight=False)
 
 
 def existing_file(path: Path) -> Path:
