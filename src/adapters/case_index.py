@@ -55,7 +55,15 @@ from domain.case.events import (
     RepeatContactRecorded,
     Typified,
 )
-from domain.values import CaseStatus, Category, Channel, ClockKind, LineOfBusiness, SourceKey
+from domain.values import (
+    CaseStatus,
+    Category,
+    Channel,
+    ClockKind,
+    LineOfBusiness,
+    SourceKey,
+    phone_digits,
+)
 
 _SEP = "\x1f"
 
@@ -71,10 +79,12 @@ TABLES = (
     " typification TEXT NOT NULL,"
     " agent TEXT, category TEXT, subcategory TEXT, opened_at TEXT NOT NULL,"
     " updated_at TEXT NOT NULL, next_follow_up_at TEXT, version INTEGER NOT NULL,"
-    " account TEXT NOT NULL, cun TEXT, customer TEXT NOT NULL, missed INTEGER NOT NULL DEFAULT 0)",
+    " account TEXT NOT NULL, cun TEXT, customer TEXT NOT NULL, missed INTEGER NOT NULL DEFAULT 0,"
+    " phone TEXT)",
     "CREATE INDEX IF NOT EXISTS case_index_open_key ON case_index (open_key)",
     "CREATE INDEX IF NOT EXISTS case_index_account ON case_index (account)",
     "CREATE INDEX IF NOT EXISTS case_index_cun ON case_index (cun)",
+    "CREATE INDEX IF NOT EXISTS case_index_phone ON case_index (phone)",
     "CREATE INDEX IF NOT EXISTS case_index_next_follow_up ON case_index (next_follow_up_at)",
     "CREATE TABLE IF NOT EXISTS case_due ("
     " case_id TEXT NOT NULL, follow_up_id INTEGER NOT NULL, due_at TEXT NOT NULL,"
@@ -95,8 +105,8 @@ TABLES = (
 
 _INSERT_CASE = (
     "INSERT INTO case_index (case_id, channel, source_key, match_key, open_key, status, line,"
-    " typification, opened_at, updated_at, next_follow_up_at, version, account, cun, customer)"
-    " VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    " typification, opened_at, updated_at, next_follow_up_at, version, account, cun, customer,"
+    " phone) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 _INSERT_KEY = "INSERT INTO case_keys (source_key, case_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
 _INSERT_DUE = (
@@ -118,8 +128,9 @@ class _CaseIndex(SqlView):
     """The case index's tables and queries, shared by both backends."""
 
     view_name = "case_index"
-    schema_version = 2
-    """2: account, CUN, customer (folded, for search) and missed follow-ups per case."""
+    schema_version = 3
+    """2: account, CUN, customer (folded, for search) and missed follow-ups per case; 3: the
+    customer's phone (its national digits, for search)."""
     tables = TABLES
     kinds = EVENT_TYPES
     """Case events only: the team's streams are left out by the store, never read."""
@@ -170,6 +181,7 @@ class _CaseIndex(SqlView):
                     e.account,
                     e.cun,
                     fold(e.customer_name),  # for search: no case, no accents
+                    phone_digits(e.phone) if e.phone else None,
                 )
             )
             if follow_up:
@@ -308,15 +320,16 @@ class _CaseIndex(SqlView):
             channel, key = query.search_key()
             own = "source_key = ?" if channel is None else "(source_key = ? AND channel = ?)"
             own_params = [key] if channel is None else [key, channel.value]
-            exact = f"{own} OR account = ? OR cun = ?"
+            exact = f"{own} OR account = ? OR cun = ? OR phone = ?"
             keys = "case_id IN (SELECT case_id FROM case_keys WHERE source_key = ?)"
+            phone = query.search_phone() or ""
             name = fold(text)
             if len(name) >= 3:  # part of a customer's name (folded as stored)
                 clauses.append(f"({exact} OR {keys} OR customer LIKE ? ESCAPE '\\')")
-                params += [*own_params, text, text, key, f"%{_like(name)}%"]
+                params += [*own_params, text, text, phone, key, f"%{_like(name)}%"]
             else:
                 clauses.append(f"({exact} OR {keys})")
-                params += [*own_params, text, text, key]
+                params += [*own_params, text, text, phone, key]
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
     @staticmethod

@@ -52,7 +52,7 @@ from domain.case.events import (
 )
 from domain.case.state import CaseState, fold
 from domain.team.roster import TeamEvent
-from domain.values import CaseStatus, Channel, ClockKind, SourceKey
+from domain.values import CaseStatus, Channel, ClockKind, SourceKey, phone_digits
 
 # --- the store ---------------------------------------------------------------------------------
 
@@ -146,6 +146,8 @@ class _Row:
     opened_at: datetime
     updated_at: datetime
     version: int
+    phone: str | None = None
+    """The national digits of the customer's phone."""
     agent: str | None = None
     category: Any = None
     subcategory: str | None = None
@@ -199,7 +201,7 @@ class InMemoryCaseIndex:
                 new = _Row(
                     e.originator_id, e.source, CaseStatus.OPEN, e.line, e.typification,
                     e.account, fold_text(e.customer_name), e.cun, e.timestamp, e.timestamp,
-                    e.originator_version,
+                    e.originator_version, phone_digits(e.phone) if e.phone else None,
                 )  # fmt: skip
                 if e.follow_up_at is not None:
                     new.due[1] = e.follow_up_at
@@ -267,7 +269,9 @@ class InMemoryCaseIndex:
         if text:
             channel, key = q.search_key()
             own = key == row.source.key and channel in (None, row.source.channel)
+            phone = q.search_phone()
             exact = own or key in row.keys or text in (row.account, row.cun)
+            exact = exact or (phone is not None and phone == row.phone)
             name = fold_text(text)
             return exact or (len(name) >= 3 and name in row.customer)
         return True

@@ -175,6 +175,23 @@ class CaseStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+def check_phone(phone: str) -> str:
+    """A customer's phone as people write it (spaces, dashes, dots, parentheses, a leading +):
+    kept as its digits, with the + when given; 7 to 15 digits (a fixed line to E.164)."""
+    text = phone.strip()
+    digits = re.sub(r"[\s\-.()]", "", text.removeprefix("+"))
+    if not digits.isdigit() or not digits.isascii() or not 7 <= len(digits) <= 15:
+        raise InvalidValue("phone", "a phone is 7 to 15 digits (spaces, dashes, a leading +)")
+    return ("+" if text.startswith("+") else "") + digits
+
+
+def phone_digits(phone: str) -> str:
+    """The national number of a phone, for finding it however it was written: its digits
+    without Colombia's country code (57) before a ten-digit number."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return digits[2:] if len(digits) == 12 and digits.startswith("57") else digits
+
+
 def check_cun(cun: str) -> str:
     """A CUN (Código Único Numérico): 6 to 30 digits, optionally with dashes."""
     cun = cun.strip()

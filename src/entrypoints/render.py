@@ -107,6 +107,7 @@ def show_case(console: Console, state: CaseState, *, as_of: datetime | None = No
         ("version", str(state.version)),
         ("account", state.account),
         ("customer", state.customer_name),
+        ("phone", state.phone or "-"),
         ("line", state.line.value),
         ("typification", state.typification),
         ("request", state.request or "-"),

@@ -108,6 +108,34 @@ def test_an_empty_or_file_data_dir_is_refused(
     assert capsys.readouterr().err.strip() == f"error: {afile} is a file, not a data folder"
 
 
+def test_a_data_folder_that_cannot_be_made_is_one_line_and_exit_5(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "caso;fecha;cuenta;linea;cliente;tipificacion\nCRM-1;01/12/2026;1;hogar;Ana;T\n", "utf-8"
+    )
+    # /proc takes no new folders, not even from root (CI runs as root: chmod would not do).
+    assert main(["--data-dir", "/proc/backoffice-prueba", "ingest", str(export)]) == 5
+    err = capsys.readouterr().err
+    assert err.startswith("error: storage unavailable: ")
+    assert "/proc/backoffice-prueba" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.postgres
+def test_a_misnamed_postgresql_database_is_one_line_and_exit_5(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    misnamed = postgres_url.rsplit("/", 1)[0] + "/no_existe_esta_base"
+    for command in (["cases"], ["due"]):
+        assert main(["--database-url", misnamed, *command]) == 5
+        err = capsys.readouterr().err
+        assert err.startswith("error: storage unavailable: ")
+        assert 'database "no_existe_esta_base" does not exist' in err
+        assert len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.postgres
 def test_a_reading_command_on_an_empty_postgresql_database_creates_nothing(
     postgres_url: str, capsys: pytest.CaptureFixture[str]

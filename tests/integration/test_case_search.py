@@ -2,9 +2,10 @@
 
 Given cases that are unassigned, with a missed follow-up, waiting for an area, with a clock
 warned or breached, when the list is filtered, then each filter gives exactly its cases; the
-search finds a case by its key, a repeat contact's key, its account, its CUN, or part of the
-customer's name whatever the case and accents. On memory, SQLite and PostgreSQL; and a case
-index written by the previous release is rebuilt at start-up with the new columns.
+search finds a case by its key, a repeat contact's key, its account, its CUN, the customer's
+phone however written, or part of the customer's name whatever the case and accents. On
+memory, SQLite and PostgreSQL; and a case index written by the previous release is rebuilt at
+start-up with the new columns.
 """
 
 from __future__ import annotations
@@ -72,9 +73,10 @@ def test_the_search_finds_a_case_by_key_account_cun_or_part_of_the_name(
     office: Backoffice,
 ) -> None:
     office.ingest([
-        record("CRM-1", customer_name="Ana María Peña", account="80012345"),
+        record("CRM-1", customer_name="Ana María Peña", account="80012345",
+               phone="+57 300 123 4567"),
         record("CRM-2", customer_name="Jorge Núñez", account="80099999",
-               cun="4436-26-0000000042"),
+               cun="4436-26-0000000042", phone="(601) 555-1234"),
         record("CRM-3", customer_name="Mariana Pérez", account="80012346"),
     ])  # fmt: skip
     office.ingest([record("CRM-1-R", account="80012345", received_at=T0)])  # a repeat contact
@@ -92,6 +94,12 @@ def test_the_search_finds_a_case_by_key_account_cun_or_part_of_the_name(
     assert keys(office, search="ez") == []  # under three letters: keys only
     assert keys(office, search="%") == []  # a wildcard is a character like any other
     assert keys(office, search="_") == []
+    # The phone, however it is written: with or without Colombia's code, spaced or dashed.
+    assert keys(office, search="3001234567") == ["CRM-1"]
+    assert keys(office, search="300-123-4567") == ["CRM-1"]
+    assert keys(office, search="+573001234567") == ["CRM-1"]
+    assert keys(office, search="601 555 1234") == ["CRM-2"]
+    assert keys(office, search="300123456") == []  # a digit short: another number
 
 
 OLD_CASE_INDEX = (
@@ -142,7 +150,10 @@ def test_cases_csv_is_spreadsheet_safe_and_the_search_works_from_the_command_lin
     export.write_text(
         "caso;fecha_ingreso;cuenta;linea;cliente;tipificacion;solicitud\n"
         "CRM-C1;01/12/2026 08:00;80012345;hogar;Ana Peña;=cmd|' /C calc'!A0;Cobro\n"
-        "CRM-C2;01/12/2026 08:10;80099999;hogar;Jorge Núñez;Falla;Sin internet\n",
+        "CRM-C2;01/12/2026 08:10;80099999;hogar;Jorge Núñez;Falla;Sin internet\n"
+        "CRM-C3;01/12/2026 08:20;80099998;hogar;Eva Ruiz;+SUM(A1);Cobro\n"
+        "CRM-C4;01/12/2026 08:30;80099997;hogar;Eva Ruiz;-2+3;Cobro\n"
+        "CRM-C5;01/12/2026 08:40;80099996;hogar;Eva Ruiz;@cmd;Cobro\n",
         encoding="utf-8",
     )
     data = ["--data-dir", str(tmp_path / "data")]
@@ -153,6 +164,9 @@ def test_cases_csv_is_spreadsheet_safe_and_the_search_works_from_the_command_lin
     assert lines[0].startswith("case,channel,status,line,typification")
     assert len(lines) == 2
     assert lines[1].startswith("CRM-C1,crm,open,hogar,'=cmd|")
+    assert main([*data, "cases", "--search", "eva ruiz", "--csv"]) == 0
+    cells = sorted(line.split(",")[4] for line in capsys.readouterr().out.splitlines()[1:])
+    assert cells == ["'+SUM(A1)", "'-2+3", "'@cmd"]  # each read as text by a spreadsheet
     assert main([*data, "cases", "--missed", "--csv"]) == 0  # none: the header alone
     assert capsys.readouterr().out.splitlines() == [",".join(render.SUMMARY_COLUMNS)]
     assert main([*data, "cases", "--unassigned", "--json"]) == 0

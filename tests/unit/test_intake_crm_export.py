@@ -667,3 +667,31 @@ def test_a_nul_character_is_refused_naming_the_field() -> None:
             request="Sin\x00servicio", follow_up_at=None, front_agent=None,
             recommended_by=None, actor=INTAKE, at=utc(2026, 7, 15),
         )  # fmt: skip
+
+
+def test_the_customers_phone_is_read_as_written_and_a_bad_one_rejected_by_name(
+    tmp_path: Path,
+) -> None:
+    path = write_lines(
+        tmp_path / "export.csv",
+        [
+            "Caso;Fecha;Cuenta;Línea;Cliente;Tipificación;Teléfono",
+            "CRM-1;01/12/2026 08:00;80012345;Hogar;Ana Peña;Facturación;+57 300 123-4567",
+            "CRM-2;01/12/2026 08:00;80012346;Hogar;Luis Gómez;Facturación;",
+            "CRM-3;01/12/2026 08:00;80012347;Hogar;Eva Ruiz;Facturación;llamar a la casa",
+        ],
+    )
+    items = read_all(path)
+    [first, second] = records(items)
+    assert (first.phone, second.phone) == ("+573001234567", None)
+    [bad] = rejections(items)
+    assert (bad.location, bad.field) == ("export.csv:4", "phone")
+    assert "llamar" not in bad.reason  # the cell is not echoed back
+    jsonl = tmp_path / "export.jsonl"
+    jsonl.write_text(
+        '{"caso": "CRM-4", "fecha": "2026-12-01T08:00:00-05:00", "cuenta": "1", '
+        '"linea": "movil", "cliente": "Ana", "tipificacion": "T", "celular": 3001234567}\n',
+        "utf-8",
+    )
+    [from_json] = records(read_all(jsonl))
+    assert from_json.phone == "3001234567"  # a number in JSON is read as its digits

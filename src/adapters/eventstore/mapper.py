@@ -229,6 +229,7 @@ def _ingested_payload(e: Ingested) -> dict[str, Any]:
         "cun": e.cun,
         "filed_at": None if e.filed_at is None else iso(e.filed_at),
         "linked_to": None if e.linked_to is None else str(e.linked_to),
+        "phone": e.phone,
     }
 
 
@@ -310,6 +311,7 @@ def _ingested(state: dict[str, Any], case: uuid.UUID, version: int) -> Ingested:
         cun=_optional_text(state.get("cun")),
         filed_at=_optional_moment(state.get("filed_at")),
         linked_to=_optional_uuid(state.get("linked_to")),
+        phone=_optional_text(state.get("phone")),
     )
 
 
@@ -365,6 +367,6 @@ FAST_EVENTS: dict[type[Any], tuple[frozenset[str], Any]] = {
 """Exact event class → (its payload's keys, its hand-written decoder), for payloads of
 class version 1 (a later version's payloads are upcast on the generic path)."""
 
-INGESTED_LATER = frozenset({"cun", "filed_at", "linked_to"})
+INGESTED_LATER = frozenset({"cun", "filed_at", "linked_to", "phone"})
 """`Ingested`'s fields added since the first stores: a payload stored before them is read by
 hand too (the fields absent take their defaults, as on the generic path)."""

@@ -32,7 +32,7 @@ from adapters.intake.parsing import (
 )
 from application.intake.records import IntakeItem, IntakeRecord, ProgressCallback, RejectedRow
 from domain.errors import InvalidValue
-from domain.values import Channel, SourceKey, check_cun
+from domain.values import Channel, SourceKey, check_cun, check_phone
 
 SNIFF_BYTES = 1 << 20
 """How much of a CSV file is looked at to choose its encoding."""
@@ -44,7 +44,7 @@ PROGRESS_EVERY = 1024
 _BOM = codecs.BOM_UTF8
 _CSV_SUFFIXES = (".csv", ".txt")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson")
-_NUMBER_FIELDS = frozenset({"crm_case_id", "account"})
+_NUMBER_FIELDS = frozenset({"crm_case_id", "account", "phone"})
 _MISSING = "is required but missing or empty"
 
 
@@ -243,6 +243,7 @@ def _csv_items(
             recommended_by,
             cun,
             filed,
+            phone,
         ) = pick(row)
         case_id = case_id.strip()
         if not case_id and not any(cell.strip() for cell in row):
@@ -261,6 +262,7 @@ def _csv_items(
             recommended_by.strip(),
             cun.strip(),
             filed.strip(),
+            phone.strip(),
         )
 
 
@@ -365,6 +367,7 @@ def build_crm_item(
     recommended_by: str,
     cun: str = "",
     filed: str = "",
+    phone: str = "",
 ) -> IntakeItem:
     """One CRM row (stripped texts) as a record, or the first reason it cannot be one.
 
@@ -409,6 +412,11 @@ def build_crm_item(
             filed_at = parse_datetime(filed, RECEIVED_BARE_DATE_HOUR) if filed else received_at
         except DateError as exc:
             return RejectedRow(location=location, field="filed_at", reason=str(exc))
+    if phone:
+        try:
+            phone = check_phone(phone)
+        except InvalidValue as exc:
+            return RejectedRow(location=location, field="phone", reason=exc.why)
     if "\r" in request:  # a multi-line cell written with Windows line ends
         request = request.replace("\r\n", "\n").replace("\r", "\n")
     return IntakeRecord(
@@ -424,5 +432,6 @@ def build_crm_item(
         recommended_by=recommended_by or None,
         cun=cun or None,
         filed_at=filed_at,
+        phone=phone or None,
         location=location,
     )

@@ -50,6 +50,7 @@ CRM_FIELDS: tuple[str, ...] = (
     "recommended_by",
     "cun",
     "filed_at",
+    "phone",
 )
 """The columns of a CRM export, in their canonical (English) names."""
 
@@ -89,6 +90,16 @@ _CRM_ALIASES: dict[str, tuple[str, ...]] = {
     "recommended_by": ("recomendado_por", "recomendado"),
     "cun": ("codigo_unico_numerico", "cun_pqr"),
     "filed_at": ("fecha_radicacion", "fecha_de_radicacion", "radicacion", "fecha_cun"),
+    "phone": (
+        "telefono",
+        "tel",
+        "celular",
+        "telefono_cliente",
+        "telefono_contacto",
+        "telefono_de_contacto",
+        "numero_contacto",
+        "numero_de_contacto",
+    ),
 }
 
 CRM_HEADER_ALIASES: dict[str, str] = {

@@ -47,6 +47,7 @@ def open_from_call(
     follow_up_at: datetime | None,
     recommended_by: str | None,
     actor: Actor,
+    phone: str | None = None,
 ) -> CommandResult:
     """A case from a call to the corporate phone (a recommended one when `recommended_by`):
     the case it became, a new one or the open one it repeats."""
@@ -63,6 +64,7 @@ def open_from_call(
         front_agent=None,
         recommended_by=recommended_by,
         opened_by=actor,
+        phone=phone,
         location="call",
     )
     return _ingest(office, record)
@@ -101,6 +103,7 @@ def raise_new_request(
         recommended_by=first.recommended_by,
         opened_by=actor,
         linked_to=first.case_id,
+        phone=first.phone,
         location="call",
     )
     new = _ingest(office, record)
@@ -147,6 +150,8 @@ class OpenCaseFromCall:
     received_at: datetime
     follow_up_at: datetime | None = None
     recommended_by: str | None = None
+    phone: str | None = None
+    """The customer's phone to call back on."""
 
 
 @attrs.frozen(kw_only=True)
@@ -170,7 +175,7 @@ def handle(
             customer_name=command.customer_name, typification=command.typification,
             request=command.request, received_at=command.received_at,
             follow_up_at=command.follow_up_at, recommended_by=command.recommended_by,
-            actor=actor,
+            actor=actor, phone=command.phone,
         )  # fmt: skip
     new, _ = raise_new_request(
         office, command.case, typification=command.typification, request=command.request,

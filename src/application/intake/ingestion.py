@@ -58,6 +58,7 @@ def ingested_from(record: IntakeRecord, at: datetime) -> Ingested:
         cun=record.cun,
         filed_at=record.filed_at,
         linked_to=record.linked_to,
+        phone=record.phone,
         actor=record.opened_by or INTAKE,
         at=at,
     )

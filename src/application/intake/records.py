@@ -40,6 +40,8 @@ class IntakeRecord:
     """The agent who opened it from a phone call (None: the intake, from a file)."""
     linked_to: uuid.UUID | None = None
     """The case during whose call the customer raised it."""
+    phone: str | None = None
+    """The customer's phone to call back on."""
     location: str = ""
     """Where the record came from (file and line), for error reports."""
 

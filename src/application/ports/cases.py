@@ -6,6 +6,7 @@ knows which database is behind a port.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
@@ -16,7 +17,15 @@ import attrs
 from domain.case.events import CaseEvent
 from domain.case.state import CaseState
 from domain.team.roster import TeamEvent
-from domain.values import CaseStatus, Category, Channel, ClockKind, LineOfBusiness, SourceKey
+from domain.values import (
+    CaseStatus,
+    Category,
+    Channel,
+    ClockKind,
+    LineOfBusiness,
+    SourceKey,
+    phone_digits,
+)
 
 
 class ConcurrencyConflict(Exception):
@@ -168,6 +177,15 @@ class CaseQuery:
         if sep and channel in {c.value for c in Channel}:
             return Channel(channel), key
         return None, text
+
+    def search_phone(self) -> str | None:
+        """The search as a phone's national digits, when it is written like a phone
+        (`300 123 4567`, `+57 300-123-4567`); None otherwise."""
+        text = (self.search or "").strip()
+        return phone_digits(text) if _PHONE_LIKE.fullmatch(text) else None
+
+
+_PHONE_LIKE = re.compile(r"\+?[\d\s\-.()]{7,25}")
 
 
 class CaseIndex(Protocol):

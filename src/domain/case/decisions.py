@@ -45,6 +45,7 @@ from domain.values import (
     Subcategory,
     VisitKind,
     check_cun,
+    check_phone,
     is_one_address,
     require_aware,
     single_line,
@@ -118,6 +119,7 @@ def ingest(
     cun: str | None = None,
     filed_at: datetime | None = None,
     linked_to: uuid.UUID | None = None,
+    phone: str | None = None,
 ) -> Ingested:
     """A new case. The requested follow-up date is a fact from the source, kept as given; so
     is a PQR the front line already filed (its CUN and filing time)."""
@@ -158,6 +160,7 @@ def ingest(
         cun=cun,
         filed_at=filed_at,
         linked_to=linked_to,
+        phone=check_phone(phone) if phone is not None and phone.strip() else None,
     )
 
 

@@ -54,6 +54,8 @@ class Ingested(CaseEvent):
     filed_at: datetime | None = None
     linked_to: uuid.UUID | None = None
     """The case during whose call the customer raised this new request."""
+    phone: str | None = None
+    """The customer's phone to call back on, when the source gives one."""
 
 
 @attrs.frozen(kw_only=True)

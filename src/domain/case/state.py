@@ -186,6 +186,8 @@ class CaseState:
     front_filed_at: datetime | None = None
     linked_to: uuid.UUID | None = None
     """The case during whose call this request was raised."""
+    phone: str | None = None
+    """The customer's phone to call back on, when the source gave one."""
     new_requests: tuple[uuid.UUID, ...] = ()
     """The cases opened for new requests raised during this case's calls."""
     escalations: tuple[Escalation, ...] = ()
@@ -288,6 +290,7 @@ def _(event: Ingested, state: CaseState | None) -> CaseState:
         front_cun=event.cun,
         front_filed_at=event.filed_at,
         linked_to=event.linked_to,
+        phone=event.phone,
     )
 
 

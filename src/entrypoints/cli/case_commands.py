@@ -130,6 +130,7 @@ def case_open(
     recommended_by: Annotated[
         str | None, typer.Option(help="Who recommended it (an internal client).")
     ] = None,
+    phone: Annotated[str | None, typer.Option(help="The customer's phone to call back on.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Open a case from a call to the corporate phone (or find the open one it repeats)."""
@@ -142,7 +143,7 @@ def case_open(
         account=account, line=parse_line_option(line), customer_name=customer,
         typification=typification, request=request,
         received_at=parse_when(received) if received else office.clock.now(),
-        follow_up_at=_follow_up(follow_up), recommended_by=recommended_by,
+        follow_up_at=_follow_up(follow_up), recommended_by=recommended_by, phone=phone,
     )  # fmt: skip
     report_done(dispatch(command, Actor.agent(actor), create=True), as_json)
 

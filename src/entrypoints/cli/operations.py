@@ -128,8 +128,9 @@ def cases(
         typer.Option(
             "--search",
             "-s",
-            help="A case or repeat-contact key, an account, a CUN, or part of the customer's "
-            "name (3+ letters, any case or accents).",
+            help="A case or repeat-contact key, an account, a CUN, the customer's phone (as "
+            "written anywhere: 300 123 4567, +57…), or part of the customer's name (3+ "
+            "letters, any case or accents).",
         ),
     ] = None,
     unassigned: Annotated[bool, typer.Option(help="Only cases no agent owns.")] = False,
