@@ -37,6 +37,7 @@ from application.case.commands import (
     AddNote,
     CaseCommand,
     CommandResult,
+    StaleCase,
     TypifyCase,
 )
 from application.case.outside import OutsideSystems, OutsideWriter, settle_by_hand
@@ -87,8 +88,23 @@ class Dispatcher:
             sales=SalesDesk(office, matrix),
         )
 
-    def handle(self, command: Command, actor: Actor) -> CommandResult:
-        """Run `command` as `actor`: the case after it and the events it recorded."""
+    def handle(
+        self, command: Command, actor: Actor, *, expected_version: int | None = None
+    ) -> CommandResult:
+        """Run `command` as `actor`: the case after it and the events it recorded.
+
+        `expected_version`: the version of the case the caller saw (an HTTP `If-Match`); when
+        the case is at another, `StaleCase` and nothing is recorded. A command on the case
+        alone checks it as it appends (exact); one that writes to Claro's systems first, or
+        opens a case, checks it before it starts."""
+        if expected_version is not None:
+            if isinstance(command, CASE_COMMANDS) and not isinstance(command, AddNote):
+                return self.office.handle(command, actor, expected_version=expected_version)
+            case_id = getattr(command, "case", None)
+            if case_id is not None:
+                current = self.office.case(case_id).version
+                if current != expected_version:
+                    raise StaleCase(case_id, expected_version, current)
         if isinstance(command, BRANCH_COMMANDS):
             return self.desks.handle(command, actor)
         if isinstance(command, calls.OpenCaseFromCall | calls.RaiseNewRequest):

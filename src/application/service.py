@@ -62,6 +62,7 @@ from domain.indicators.facts import (
     Dimension,
     Period,
 )
+from domain.team.roster import AgentState, agent_stream, fold_agent
 from domain.values import (
     Actor,
     Category,
@@ -291,9 +292,12 @@ class Backoffice:
         """The answer to a query of `application.queries` (`answer` gives each its type)."""
         return answer(self, query)
 
-    def handle(self, command: CaseCommand, actor: Actor) -> CommandResult:
-        """Run a command of `application.case.commands` as `actor`."""
-        return self.commands.handle(command, actor)
+    def handle(
+        self, command: CaseCommand, actor: Actor, *, expected_version: int | None = None
+    ) -> CommandResult:
+        """Run a command of `application.case.commands` as `actor` (`expected_version`: the
+        case's version the caller saw, else `StaleCase`)."""
+        return self.commands.handle(command, actor, expected_version=expected_version)
 
     def execute(self, case_id: uuid.UUID, decide: Decide) -> CommandResult:
         """Load, decide, append, retry: for what a desk, the sweep or intake decide."""
@@ -313,6 +317,15 @@ class Backoffice:
             return False
         self.catch_up_indicators()
         return self.indicator_view.has_roster()
+
+    def roster_in_use(self) -> bool:
+        """Whether an HR roster has been imported: from then on, only people on it that day
+        own cases or sign in as the team's roles (`application.access.accounts`)."""
+        return self._roster_in_use()
+
+    def roster(self, login: str) -> AgentState | None:
+        """The roster's state of a login (None: never on it), read from its stream."""
+        return fold_agent(self.store.stream(agent_stream(login)))
 
     # The embedding API's commands: each builds its command of `application.case.commands`, with
     # the case named by any reference, and hands it over. No rule lives here.

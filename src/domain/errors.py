@@ -26,7 +26,8 @@ class RuleViolation(DomainError):
 
 class CaseNotFound(DomainError):
     def __init__(self, reference: str) -> None:
-        super().__init__(f"no case found for {reference!r}")
+        shown = reference if len(reference) <= 80 else f"{reference[:77]}..."
+        super().__init__(f"no case found for {shown!r}")
         self.reference = reference
 
 

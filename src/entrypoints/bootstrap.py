@@ -52,11 +52,13 @@ if TYPE_CHECKING:
     from adapters.mail.directory import ContactDirectory
     from adapters.systems.http import JsonClient
     from adapters.tracking import TrackedPosition
+    from application.access.accounts import Accounts
     from application.branches.pqr import PqrDesk
     from application.branches.sac import SacDesk
     from application.branches.support import SupportDesk
     from application.dispatch import Dispatcher
     from application.jobs.outbox import Outbox
+    from application.ports.accounts import AccountStore, PasswordHasher
 
 
 T = TypeVar("T")
@@ -306,3 +308,30 @@ def dispatcher(office: Backoffice, settings: Settings) -> Dispatcher:
     from application.dispatch import Dispatcher
 
     return Dispatcher(office, outside_systems(settings), lambda: contact_matrix(settings))
+
+
+def accounts(
+    office: Backoffice, settings: Settings, *, hasher: PasswordHasher | None = None
+) -> Accounts:
+    """Accounts, sign-in and tokens (`application.access.accounts`) beside `office`, checked
+    against its roster: in `accounts.sqlite` in the data folder (owner only), in the office's
+    PostgreSQL database, or in memory. `hasher` overrides Argon2's default cost (tests)."""
+    from adapters.accounts import (
+        ACCOUNT_TABLES,
+        Argon2Hasher,
+        MemoryAccountStore,
+        SqlAccountStore,
+    )
+    from application.access.accounts import Accounts
+
+    store: AccountStore
+    if settings.backend == "memory":
+        store = MemoryAccountStore()
+    else:
+        use_libpq_options(settings)
+        with schema_lock(settings.store_env()):
+            env = without_ddl_when_ready(settings.view_env("accounts"), ACCOUNT_TABLES)
+            store = SqlAccountStore(env)
+    return Accounts(
+        store, hasher or Argon2Hasher(), office.clock, office.roster, office.roster_in_use
+    )

@@ -98,6 +98,12 @@ class Settings:
     indicators, the outbox's position) keeps open: 4 per process at rest."""
     postgres_max_overflow: int = attrs.field(default=2, validator=attrs.validators.ge(0))
     """More connections a store may open under load, each closed when done."""
+    session_secret: str | None = attrs.field(default=None, repr=False)
+    """`backoffice serve`: the key of the session cookies (64 hex digits), the same for every
+    worker and machine; on SQLite, without it, one is kept in the data folder."""
+    secure_cookies: bool = True
+    """Session cookies only over HTTPS (`Secure`); off only to try the service on a laptop
+    over plain HTTP."""
 
     @property
     def backend(self) -> str:
@@ -175,7 +181,11 @@ class Settings:
         if self.backend != "postgres":
             return {}
         options: dict[str, str] = {}
-        for name, value in parse_qsl(urlsplit(self.database_url).query, keep_blank_values=True):
+        try:
+            query = urlsplit(self.database_url).query
+        except ValueError as error:
+            raise SettingsError(f"database_url: {error}") from None
+        for name, value in parse_qsl(query, keep_blank_values=True):
             variable = LIBPQ_OPTIONS.get(name)
             if variable is None:
                 known = ", ".join(sorted(LIBPQ_OPTIONS))
@@ -184,7 +194,11 @@ class Settings:
         return options
 
     def _postgres_env(self) -> dict[str, str]:
-        url = urlsplit(self.database_url)
+        try:
+            url = urlsplit(self.database_url)
+            port = url.port
+        except ValueError as error:  # a port out of range or not a number, a broken [IPv6]
+            raise SettingsError(f"database_url: {error}") from None
         if not url.path.strip("/"):
             raise SettingsError("database_url: a PostgreSQL URL needs a database name")
         self.libpq_env()  # an unknown option is refused before anything connects
@@ -192,7 +206,7 @@ class Settings:
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": unquote(url.path.strip("/")),
             "POSTGRES_HOST": url.hostname or "127.0.0.1",
-            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_PORT": str(port or 5432),
             "POSTGRES_USER": unquote(url.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(url.password or ""),
             "POSTGRES_CONNECT_TIMEOUT": "5",
@@ -245,6 +259,8 @@ _ENV = {
     "index_worker": "BACKOFFICE_INDEX_WORKER",
     "postgres_pool_size": "BACKOFFICE_POSTGRES_POOL_SIZE",
     "postgres_max_overflow": "BACKOFFICE_POSTGRES_MAX_OVERFLOW",
+    "session_secret": "BACKOFFICE_SESSION_SECRET",
+    "secure_cookies": "BACKOFFICE_SECURE_COOKIES",
 }
 
 _converter = cattrs.Converter(forbid_extra_keys=True)

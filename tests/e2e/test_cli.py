@@ -660,7 +660,14 @@ def test_an_agent_opens_a_phone_case_and_a_new_request_from_its_call(cli: Cli) -
                       "--received", "2026-12-01 09:00", "--recommended-by", "vp.clientes",
                       *agent)  # fmt: skip
     key = opened["case"]["source"]["key"]
-    assert key == "vp.clientes@2026-12-01T14:00:00+0000/80123456"
+    assert key.startswith("vp.clientes@2026-12-01T14:00:00+0000/")
+    assert "80123456" not in key  # the key shows no account number
+    same_second = cli.obj("case", "open", "--account", "80123456", "--line", "hogar",
+                          "--customer", "Ana Peña", "--typification", "Soporte", "--request",
+                          "Sin internet", "--received", "2026-12-01 09:00",
+                          "--recommended-by", "vp.clientes", *agent)  # fmt: skip
+    assert same_second["case"]["source"]["key"] != key  # another request: another case
+    assert len(same_second["events"]) == 1
     _, err = cli("case", "open", "--account", "1", "--line", "hogar", "--customer", "X",
                  "--typification", "T", "--request", "R", "--channel", "crm", *agent,
                  code=2)  # fmt: skip

@@ -559,3 +559,26 @@ def test_repeats_are_no_ops_only_while_they_are_the_same_action() -> None:
     state = fold_in(state, closing.close(state, summary="ok", actor=AGENT, at=T0))
     state = fold_in(state, closing.reopen(state, reason="volvió", actor=AGENT, at=T0))
     assert len(typify(state)) == 1
+
+
+def test_free_text_cannot_drive_a_terminal_and_one_line_fields_refuse_control_characters() -> None:
+    """Found by a new-user trial: `\\x1b[2J` in a note cleared the auditor's screen when the
+    history was shown."""
+    [note] = decisions.add_note(
+        new_case(), text="línea 1\x1b[2J\x1b[31mROJO\r\nlínea 2\tfin", actor=AGENT, at=T0,
+        rr_note_max_length=240,
+    )  # fmt: skip
+    assert isinstance(note, NoteAdded)
+    assert note.text == "línea 1\ufffd[2J\ufffd[31mROJO\nlínea 2\tfin"
+    with pytest.raises(InvalidValue, match="NUL"):
+        decisions.add_note(new_case(), text="a\x00b", actor=AGENT, at=T0, rr_note_max_length=240)
+    base = ingested()
+    fields = {
+        "source": base.source, "received_at": base.received_at, "line": base.line,
+        "customer_name": "Ana", "typification": "T", "follow_up_at": None,
+        "front_agent": None, "recommended_by": None, "actor": INTAKE, "at": T0,
+    }  # fmt: skip
+    with pytest.raises(InvalidValue, match="account: must be one line"):
+        decisions.ingest(account="800\x1b[2J", request="", **fields)  # type: ignore[arg-type]
+    kept = decisions.ingest(account="800", request="pide\x07 revisar", **fields)  # type: ignore[arg-type]
+    assert kept.request == "pide\ufffd revisar"

@@ -60,10 +60,15 @@ class EventSourcedCaseStore:
         # (see `state_cache`).
         if version is not None and version > _NEWEST:
             version = None  # past any case's last version: the case now (SQLite's integers end)
-        head: list[Any] = list(self.app.events.get(case_id, lte=version, limit=self.fold_ahead))
-        if len(head) < self.fold_ahead:
-            return fold(None, head)
+        # The rows are decoded only when they are the whole case: a long case's first rows
+        # would be decoded for nothing (its cached state is read instead).
+        rows = self.app.recorder.select_events(case_id, lte=version, limit=self.fold_ahead)
+        decode = self.app.mapper.to_domain_event
+        if len(rows) < self.fold_ahead:
+            whole: list[Any] = [decode(row) for row in rows]
+            return fold(None, whole)
         cached = self.states.newest(case_id, at_most=version)
+        head: list[Any] = [] if cached is not None else [decode(row) for row in rows]
         start = cached if cached is not None else fold(None, head)
         assert start is not None
         events: list[Any] = list(self.app.events.get(case_id, gt=start.version, lte=version))

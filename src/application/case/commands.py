@@ -214,6 +214,20 @@ MAX_ATTEMPTS = 25
 """Optimistic concurrency: reload, re-decide and retry this many times before giving up."""
 
 
+class StaleCase(DomainError):
+    """The caller acted on a version of the case that is no longer the current one (someone
+    else changed it): nothing was recorded; read the case again."""
+
+    def __init__(self, case_id: uuid.UUID, expected: int, current: int) -> None:
+        super().__init__(
+            f"the case changed since version {expected} (it is at version {current}): "
+            "read it again before acting"
+        )
+        self.case_id = case_id
+        self.expected = expected
+        self.current = current
+
+
 class TooMuchContention(DomainError):
     def __init__(self, case_id: uuid.UUID) -> None:
         super().__init__(f"case {case_id} kept changing under this command; try again")

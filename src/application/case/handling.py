@@ -36,6 +36,7 @@ from application.case.commands import (
     RequestAdjustment,
     ScheduleFollowUp,
     ScheduleVisit,
+    StaleCase,
     SweepClock,
     TooMuchContention,
     TypifyCase,
@@ -187,12 +188,22 @@ class CaseCommands:
         self.policies = policies
         self.roster_in_use = roster_in_use
 
-    def handle(self, command: CaseCommand, actor: Actor) -> CommandResult:
-        """Run `command` as `actor` now (the sweep's commands at their own moment)."""
+    def handle(
+        self, command: CaseCommand, actor: Actor, *, expected_version: int | None = None
+    ) -> CommandResult:
+        """Run `command` as `actor` now (the sweep's commands at their own moment).
+        `expected_version`: the version the caller saw; when the case is at another one (or
+        moves on while this decides), `StaleCase` and nothing is recorded."""
         at = getattr(command, "at", None) or self.clock.now()
         if isinstance(command, AssignCase):
             self._check_assignable(command.agent, at)
-        return self.execute(command.case, lambda state: self.decide(state, command, actor, at))
+
+        def decide(state: CaseState) -> list[CaseEvent]:
+            if expected_version is not None and state.version != expected_version:
+                raise StaleCase(state.case_id, expected_version, state.version)
+            return self.decide(state, command, actor, at)
+
+        return self.execute(command.case, decide)
 
     def decide(
         self, state: CaseState, command: CaseCommand, actor: Actor, at: datetime

@@ -121,13 +121,14 @@ def report(
 ) -> IndicatorReport:
     """Every indicator for `period`; `now`: the report's moment, for a period not over yet
     (practices still running are not due yet)."""
-    today = BusinessCalendar.local_date(now) if now is not None and now < period.end else None
+    running = now is not None and now < period.end
+    today = BusinessCalendar.local_date(now) if now is not None and running else None
     return IndicatorReport(
         period=period,
         by=by,
         window=rules.window,
         definitions=label(rules, follow_up),
-        seguimientos=seguimientos(facts, period, by),
+        seguimientos=seguimientos(facts, period, by, now if running else None),
         fcr=first_contact_resolution(facts, period, by, rules.window),
         efectividad=efectividad(facts, period),
         nps=nps(facts, period, by, rules.scale),

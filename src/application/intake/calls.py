@@ -11,6 +11,7 @@ actor of the new case.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -28,11 +29,16 @@ if TYPE_CHECKING:
     from application.ports.office import IntakeWork
 
 
-def phone_key(caller: str, received_at: datetime, account: str) -> SourceKey:
-    """A phone contact's key (§2: who called + when, to the second), and the account it is
-    about, so that two customers' calls taken in the same second stay two cases."""
+def phone_key(
+    caller: str, received_at: datetime, account: str, line: LineOfBusiness, typification: str
+) -> SourceKey:
+    """A phone contact's key (§2: who called + when, to the second), and a short digest of
+    what it is about (account, line, typification): two requests taken in the same second stay
+    two cases, and the key shows no account number."""
     moment = require_aware("received_at", received_at).strftime("%Y-%m-%dT%H:%M:%S%z")
-    return SourceKey(Channel.PHONE, f"{caller.strip()}@{moment}/{account.strip()}")
+    about = f"{account.strip()}\n{line.value}\n{typification.strip()}".encode()
+    digest = hashlib.sha256(about).hexdigest()[:10]
+    return SourceKey(Channel.PHONE, f"{caller.strip()}@{moment}/{digest}")
 
 
 def open_from_call(
@@ -52,8 +58,13 @@ def open_from_call(
     """A case from a call to the corporate phone (a recommended one when `recommended_by`):
     the case it became, a new one or the open one it repeats."""
     caller = recommended_by or actor.name
+    if (
+        follow_up_at is not None
+        and require_aware("follow_up_at", follow_up_at) <= office.clock.now()
+    ):
+        raise InvalidValue("follow_up_at", "a follow-up belongs to the case's future")
     record = IntakeRecord(
-        source=phone_key(caller, received_at, account),
+        source=phone_key(caller, received_at, account, line, typification),
         received_at=received_at,
         account=account,
         line=line,
@@ -107,6 +118,12 @@ def raise_new_request(
         location="call",
     )
     new = _ingest(office, record)
+    if not new.events:
+        notice = (
+            f"a request of this typification was already raised from this case today "
+            f"({new.case.source}): nothing new recorded; add to it with a note"
+        )
+        new = attrs.evolve(new, notice=notice)
     linked = office.execute(
         first.case_id,
         lambda s: decisions.raise_new_request(

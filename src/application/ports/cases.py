@@ -16,6 +16,7 @@ import attrs
 
 from domain.case.events import CaseEvent
 from domain.case.state import CaseState
+from domain.errors import InvalidValue
 from domain.team.roster import TeamEvent
 from domain.values import (
     CaseStatus,
@@ -144,6 +145,10 @@ class PendingWrite:
     requested_at: datetime
 
 
+MAX_SEARCH = 200
+"""The longest search: a key, an account, a CUN, a phone or part of a name is far shorter."""
+
+
 @attrs.frozen(kw_only=True)
 class CaseQuery:
     status: CaseStatus | None = None
@@ -168,6 +173,14 @@ class CaseQuery:
 
     limit: int = 100
     offset: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        if self.search is not None and len(self.search) > MAX_SEARCH:
+            raise InvalidValue("search", f"at most {MAX_SEARCH} characters")
+        if self.limit < 1:
+            raise InvalidValue("limit", "at least 1")
+        if self.offset < 0:
+            raise InvalidValue("offset", "not negative")
 
     def search_key(self) -> tuple[Channel | None, str]:
         """The search as a key, and its channel when written `channel:key` (`crm:CRM-1`), as

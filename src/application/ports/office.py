@@ -62,8 +62,11 @@ class CaseWork(Protocol):
 
     def history(self, reference: str | uuid.UUID) -> Sequence[CaseEvent]: ...
 
-    def handle(self, command: CaseCommand, actor: Actor) -> CommandResult:
-        """Run a command of `application.case.commands`."""
+    def handle(
+        self, command: CaseCommand, actor: Actor, *, expected_version: int | None = None
+    ) -> CommandResult:
+        """Run a command of `application.case.commands` (`expected_version`: the case's
+        version the caller saw; `StaleCase` when it is at another)."""
         ...
 
     def execute(

@@ -7,6 +7,7 @@ the moment the command happens.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -74,12 +75,14 @@ REPEAT_NOTE_WINDOW = timedelta(minutes=10)
 """[decision] The same note again within this is taken for a double submission."""
 
 
-def clean_text(field: str, value: str, *, max_length: int = 10_000) -> str:
+def clean_text(field: str, value: str, *, max_length: int = 10_000, one_line: bool = False) -> str:
+    """The text, stripped and not empty. `one_line`: refused when it holds a line break or a
+    control character (a key, a name, a code); otherwise free text, its control characters
+    made harmless (see `_no_nul`)."""
     value = value.strip()
     if not value:
         raise InvalidValue(field, "must not be empty")
-    if "\x00" in value:
-        raise InvalidValue(field, "holds a NUL character")
+    value = single_line(field, value) if one_line else _no_nul(field, value)
     if len(value) > max_length:
         raise InvalidValue(field, f"is {len(value)} characters long; at most {max_length}")
     return value
@@ -92,9 +95,19 @@ def _optional_text(value: str | None) -> str | None:
 
 
 def _no_nul(field: str, value: str) -> str:
+    """Free text as it may be kept and shown: no NUL (refused); line breaks as `\n`; any other
+    control character (a terminal's escape sequence, a stray form feed) replaced by U+FFFD,
+    so that showing the text can never drive the reader's terminal."""
     if "\x00" in value:
         raise InvalidValue(field, "holds a NUL character")
-    return value
+    if _CONTROL.search(value) is None:
+        return value
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("\ufffd", value)
+
+
+_CONTROL = re.compile("[\x01-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+"""Control characters but tab and line feed (and NUL, refused on its own)."""
 
 
 def _one_line_or_none(field: str, value: str | None) -> str | None:
@@ -145,14 +158,10 @@ def ingest(
         actor=actor,
         source=source,
         received_at=received_at,
-        account=single_line("account", clean_text("account", account, max_length=40)),
+        account=clean_text("account", account, max_length=40, one_line=True),
         line=line,
-        customer_name=single_line(
-            "customer_name", clean_text("customer_name", customer_name, max_length=200)
-        ),
-        typification=single_line(
-            "typification", clean_text("typification", typification, max_length=200)
-        ),
+        customer_name=clean_text("customer_name", customer_name, max_length=200, one_line=True),
+        typification=clean_text("typification", typification, max_length=200, one_line=True),
         request=_no_nul("request", request.strip()),
         follow_up_at=follow_up_at,
         front_agent=_one_line_or_none("front_agent", front_agent),
@@ -204,7 +213,7 @@ def raise_new_request(
 
 def assign(state: CaseState, *, agent: str, actor: Actor, at: datetime) -> list[CaseEvent]:
     require_open(state, "assign")
-    agent = single_line("agent", clean_text("agent", agent, max_length=80))
+    agent = clean_text("agent", agent, max_length=80, one_line=True)
     if state.agent == agent:
         raise RuleViolation(f"the case is already assigned to {agent}")
     return [new_event(Assigned, state, actor, at, agent=agent, previous_agent=state.agent)]
@@ -301,7 +310,7 @@ def add_note(
     note again within `REPEAT_NOTE_WINDOW` is a no-op (a double submission, or a re-run
     command); later, the same words are a new note."""
     require_open(state, "add a note")
-    text = clean_text("note", text, max_length=20_000)
+    text = clean_text("text", text, max_length=20_000)
     if (
         text == state.last_note
         and state.last_note_at is not None
@@ -391,7 +400,7 @@ def check_typify(state: CaseState, *, marking_code: str) -> str:
     require_open(state, "typify")
     if state.category is None:
         raise RuleViolation("interpret the case (category and subcategory) before typifying it")
-    return single_line("marking_code", clean_text("marking_code", marking_code, max_length=40))
+    return clean_text("marking_code", marking_code, max_length=40, one_line=True)
 
 
 def check_keeps_pqr(
@@ -480,7 +489,7 @@ def escalate(
     the first has not been answered is a no-op, so a re-run command never sends a second
     mail."""
     require_open(state, "escalate")
-    area = single_line("area", clean_text("area", area, max_length=120))
+    area = clean_text("area", area, max_length=120, one_line=True)
     reason = clean_text("reason", reason, max_length=2_000)
     external_reference = _optional_text(external_reference)
     answered = {c.reference for c in state.clocks if not c.running}

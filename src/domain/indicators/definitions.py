@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import attrs
 
@@ -77,11 +77,15 @@ class FollowUpCompliance:
 
 
 def seguimientos(
-    facts: Facts, period: Period, by: Dimension = Dimension.ALL
+    facts: Facts, period: Period, by: Dimension = Dimension.ALL, now: datetime | None = None
 ) -> dict[str, FollowUpCompliance]:
+    """Follow-ups due in the period. `now`, for a period not over yet (a month to date): a
+    follow-up due later and not done yet is not due yet, so not counted."""
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     group = facts.grouping(by)
     for f in facts.follow_ups:
+        if now is not None and f.due_at > now and f.status == "pending":
+            continue
         if f.due_at in period:
             counts[group(f.attributes, f.due_at)][f.status] += 1
     return {

@@ -6,7 +6,8 @@ system unavailable.
 
 The commands live in `operations` (intake, lists, sweep, worker, outbox, indicators, demo),
 `case_commands` (`backoffice case …`), `branches` (`backoffice sac …`), `team` (the roster,
-shifts and practice register) and `projections` (status and rebuild).
+shifts and practice register), `projections` (status and rebuild) and `access` (the HTTP
+API's accounts and tokens).
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from __future__ import annotations
 import sys
 
 from domain.errors import CaseNotFound, DomainError, InvalidValue
-from entrypoints.cli import branches, case_commands, operations, projections, shared, team
+from entrypoints.cli import (
+    access,
+    branches,
+    case_commands,
+    operations,
+    projections,
+    shared,
+    team,
+)
 from entrypoints.cli.shared import (
     BAD_INPUT,
     NOT_FOUND,
@@ -26,6 +35,7 @@ from entrypoints.cli.shared import (
 )
 
 __all__ = [
+    "access",
     "app",
     "branches",
     "case_commands",

@@ -26,6 +26,7 @@ from entrypoints.cli.shared import (
     UNAVAILABLE,
     JsonOption,
     app,
+    close_session,
     current_office,
     current_settings,
     err,
@@ -434,6 +435,49 @@ def run_worker(
         )
     finally:
         box.close()
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="The port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Processes (PostgreSQL only: SQLite takes one).")
+    ] = 1,
+) -> None:
+    """Serve the back office over HTTP (the API: docs/http.md) until stopped (Ctrl-C or
+    SIGTERM ends it gracefully)."""
+    import os
+
+    import uvicorn
+
+    current_office()  # the data must exist: the same checks and messages as every command
+    settings = current_settings()
+    if workers > 1 and settings.backend != "postgres":
+        raise InvalidValue("workers", "several workers need PostgreSQL (SQLite takes one)")
+    from entrypoints.http.app import check_session_secret
+
+    check_session_secret(settings)  # said now, not in each worker
+    # The workers read the settings from the environment, as this process was given them.
+    os.environ["BACKOFFICE_DATA_DIR"] = str(settings.data_dir)
+    os.environ["BACKOFFICE_DATABASE_URL"] = settings.database_url
+    close_session()  # each worker opens its own office
+    uvicorn.run(
+        "entrypoints.http.app:app_from_environment", factory=True, host=host, port=port,
+        workers=workers, timeout_graceful_shutdown=10, access_log=False,
+        log_level="warning",
+    )  # fmt: skip
+
+
+@app.command("openapi")
+def openapi() -> None:
+    """Print the HTTP API's OpenAPI 3.1 document (docs/openapi.json keeps it)."""
+    import json
+
+    from entrypoints.http.app import openapi_document
+
+    out.file.write(json.dumps(openapi_document(), indent=1, sort_keys=True, ensure_ascii=False))
+    out.file.write("\n")
 
 
 @app.command()

@@ -69,6 +69,12 @@ projections_app = typer.Typer(
     no_args_is_help=True, help="The read models: how far each is, and rebuilding one."
 )
 app.add_typer(projections_app, name="projections")
+users_app = typer.Typer(
+    no_args_is_help=True, help="Accounts of the people and systems that use the HTTP API."
+)
+tokens_app = typer.Typer(no_args_is_help=True, help="Bearer tokens: issue, revoke, list.")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 
 
 @attrs.define

@@ -1,0 +1,286 @@
+"""Accounts and tokens kept in SQL (`application.ports.accounts.AccountStore`), in memory for
+tests, and passwords hashed with Argon2.
+
+`SqlAccountStore` keeps two tables, `accounts` and `access_tokens`: on SQLite in a file of
+their own (`accounts.sqlite` in the data folder, created for its owner only: it holds the
+password hashes), on PostgreSQL in the store's database. Connections come from eventsourcing's
+datastore for the environment (`Settings.view_env`), pooled and shared between threads, as
+the views' do; the tables are created when the store opens (under the schema lock, by
+`entrypoints.bootstrap.accounts`) unless the environment says `CREATE_TABLE=n`. Times are
+fixed-width UTC text, as in the views, so text order is time order on both backends.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import argon2
+import attrs
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment, strtobool
+
+from adapters.sql_view import dt, dt_required, ts
+from application.ports.accounts import AccessRole, Account, TokenRecord
+
+ACCOUNT_TABLES = ("accounts", "access_tokens")
+"""The tables on PostgreSQL (`schema_lock.without_ddl_when_ready` checks for them)."""
+
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS accounts ("
+    " login TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL, password_hash TEXT,"
+    " disabled INTEGER NOT NULL, failed_attempts INTEGER NOT NULL, locked_until TEXT,"
+    " created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS access_tokens ("
+    " token_id TEXT PRIMARY KEY, digest TEXT NOT NULL,"
+    " login TEXT NOT NULL REFERENCES accounts (login), scope TEXT NOT NULL,"
+    " created_at TEXT NOT NULL, revoked_at TEXT)",
+)
+_ACCOUNT_COLUMNS = (
+    "login, role, name, password_hash, disabled, failed_attempts, locked_until, created_at,"
+    " updated_at"
+)
+_TOKEN_COLUMNS = "token_id, digest, login, scope, created_at, revoked_at"
+_PUT = (
+    f"INSERT INTO accounts ({_ACCOUNT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (login) DO UPDATE SET role = excluded.role, name = excluded.name,"
+    " password_hash = excluded.password_hash, disabled = excluded.disabled,"
+    " failed_attempts = excluded.failed_attempts, locked_until = excluded.locked_until,"
+    " created_at = excluded.created_at, updated_at = excluded.updated_at"
+)
+_COUNT_ATTEMPT = (
+    "UPDATE accounts SET"
+    " failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= ?"
+    " THEN 1 ELSE failed_attempts + 1 END,"
+    " locked_until = CASE WHEN locked_until IS NOT NULL AND locked_until <= ?"
+    " THEN NULL ELSE locked_until END"
+    f" WHERE login = ? RETURNING {_ACCOUNT_COLUMNS}"
+)
+
+
+def _account(row: Any) -> Account:
+    return Account(
+        login=row["login"],
+        role=AccessRole(row["role"]),
+        name=row["name"],
+        password_hash=row["password_hash"],
+        disabled=bool(row["disabled"]),
+        failed_attempts=int(row["failed_attempts"]),
+        locked_until=dt(row["locked_until"]),
+        created_at=dt_required(row["created_at"]),
+        updated_at=dt_required(row["updated_at"]),
+    )
+
+
+def _token(row: Any) -> TokenRecord:
+    return TokenRecord(
+        token_id=row["token_id"],
+        digest=row["digest"],
+        login=row["login"],
+        scope=row["scope"],
+        created_at=dt_required(row["created_at"]),
+        revoked_at=dt(row["revoked_at"]),
+    )
+
+
+def _owner_only(database: Path) -> None:
+    """A new SQLite file (and its folder) for the owner only; an existing one is left as it
+    is (SQLite gives its -wal and -shm files the database file's permissions)."""
+    database.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+    if not database.exists():
+        os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+class SqlAccountStore:
+    """The accounts and tokens on SQLite or PostgreSQL, by the environment's
+    `PERSISTENCE_MODULE` (eventsourcing's settings: `SQLITE_DBNAME`, `POSTGRES_*`)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        module = env.get("PERSISTENCE_MODULE", "")
+        if not module.endswith(("sqlite", "postgres")):
+            raise ValueError(f"accounts are kept on SQLite or PostgreSQL, not {module!r}")
+        self.placeholder = "%s" if module.endswith("postgres") else "?"
+        database = env.get("SQLITE_DBNAME", "")
+        if module.endswith("sqlite") and database and "memory" not in database:
+            _owner_only(Path(database))
+        self.factory = InfrastructureFactory.construct(Environment("Accounts", dict(env)))
+        self.datastore: Any = getattr(self.factory, "datastore")  # noqa: B009 - not typed
+        if strtobool(env.get("CREATE_TABLE") or "y"):
+            self.create_tables()
+
+    def create_tables(self) -> None:
+        with self._transaction(commit=True) as c:
+            for statement in _CREATE:
+                c.execute(statement)
+
+    @contextmanager
+    def _transaction(self, *, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as c:
+            yield c
+
+    def _sql(self, statement: str) -> str:
+        return statement if self.placeholder == "?" else statement.replace("?", "%s")
+
+    def _rows(self, statement: str, params: tuple[Any, ...] = (), *, commit: bool) -> list[Any]:
+        with self._transaction(commit=commit) as c:
+            c.execute(self._sql(statement), params)
+            return list(c.fetchall())
+
+    def get(self, login: str) -> Account | None:
+        rows = self._rows(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE login = ?", (login,), commit=False
+        )
+        return _account(rows[0]) if rows else None
+
+    def put(self, account: Account) -> None:
+        locked = None if account.locked_until is None else ts(account.locked_until)
+        params = (
+            account.login, account.role.value, account.name, account.password_hash,
+            int(account.disabled), account.failed_attempts, locked,
+            ts(account.created_at), ts(account.updated_at),
+        )  # fmt: skip
+        with self._transaction(commit=True) as c:
+            c.execute(self._sql(_PUT), params)
+
+    def all(self) -> list[Account]:
+        rows = self._rows(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY login", commit=False)
+        return [_account(row) for row in rows]
+
+    def count_attempt(self, login: str, at: datetime) -> Account | None:
+        rows = self._rows(_COUNT_ATTEMPT, (ts(at), ts(at), login), commit=True)
+        return _account(rows[0]) if rows else None
+
+    def set_attempts(self, login: str, failed_attempts: int, locked_until: datetime | None) -> None:
+        locked = None if locked_until is None else ts(locked_until)
+        with self._transaction(commit=True) as c:
+            c.execute(
+                self._sql(
+                    "UPDATE accounts SET failed_attempts = ?, locked_until = ? WHERE login = ?"
+                ),
+                (failed_attempts, locked, login),
+            )
+
+    def add_token(self, token: TokenRecord) -> None:
+        revoked = None if token.revoked_at is None else ts(token.revoked_at)
+        params = (
+            token.token_id, token.digest, token.login, token.scope, ts(token.created_at), revoked,
+        )  # fmt: skip
+        insert = f"INSERT INTO access_tokens ({_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+        with self._transaction(commit=True) as c:
+            c.execute(self._sql(insert), params)
+
+    def token(self, token_id: str) -> TokenRecord | None:
+        rows = self._rows(
+            f"SELECT {_TOKEN_COLUMNS} FROM access_tokens WHERE token_id = ?",
+            (token_id,),
+            commit=False,
+        )
+        return _token(rows[0]) if rows else None
+
+    def tokens(self) -> list[TokenRecord]:
+        rows = self._rows(
+            f"SELECT {_TOKEN_COLUMNS} FROM access_tokens ORDER BY created_at, token_id",
+            commit=False,
+        )
+        return [_token(row) for row in rows]
+
+    def revoke_token(self, token_id: str, at: datetime) -> bool:
+        rows = self._rows(
+            "UPDATE access_tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL"
+            " RETURNING token_id",
+            (ts(at), token_id),
+            commit=True,
+        )
+        return bool(rows)
+
+    def close(self) -> None:
+        self.factory.close()
+
+
+class MemoryAccountStore:
+    """The accounts and tokens in dictionaries: for tests and the `memory` backend."""
+
+    def __init__(self) -> None:
+        self._accounts: dict[str, Account] = {}
+        self._tokens: dict[str, TokenRecord] = {}
+        self._lock = threading.Lock()
+
+    def get(self, login: str) -> Account | None:
+        return self._accounts.get(login)
+
+    def put(self, account: Account) -> None:
+        with self._lock:
+            self._accounts[account.login] = account
+
+    def all(self) -> list[Account]:
+        return [self._accounts[login] for login in sorted(self._accounts)]
+
+    def count_attempt(self, login: str, at: datetime) -> Account | None:
+        with self._lock:
+            account = self._accounts.get(login)
+            if account is None:
+                return None
+            if account.locked_until is not None and account.locked_until <= at:
+                account = attrs.evolve(account, failed_attempts=1, locked_until=None)
+            else:
+                account = attrs.evolve(account, failed_attempts=account.failed_attempts + 1)
+            self._accounts[login] = account
+            return account
+
+    def set_attempts(self, login: str, failed_attempts: int, locked_until: datetime | None) -> None:
+        with self._lock:
+            account = self._accounts.get(login)
+            if account is not None:
+                self._accounts[login] = attrs.evolve(
+                    account, failed_attempts=failed_attempts, locked_until=locked_until
+                )
+
+    def add_token(self, token: TokenRecord) -> None:
+        with self._lock:
+            if token.token_id in self._tokens:
+                raise ValueError(f"token {token.token_id} exists already")
+            self._tokens[token.token_id] = token
+
+    def token(self, token_id: str) -> TokenRecord | None:
+        return self._tokens.get(token_id)
+
+    def tokens(self) -> list[TokenRecord]:
+        return sorted(self._tokens.values(), key=lambda t: (t.created_at, t.token_id))
+
+    def revoke_token(self, token_id: str, at: datetime) -> bool:
+        with self._lock:
+            token = self._tokens.get(token_id)
+            if token is None or token.revoked_at is not None:
+                return False
+            self._tokens[token_id] = attrs.evolve(token, revoked_at=at)
+            return True
+
+    def close(self) -> None:
+        pass
+
+
+class Argon2Hasher:
+    """Passwords hashed with Argon2id (argon2-cffi). `parameters`: argon2-cffi's (default its
+    RFC 9106 low-memory profile; tests pass `argon2.profiles.CHEAPEST`)."""
+
+    def __init__(self, parameters: argon2.Parameters | None = None) -> None:
+        self._hasher = (
+            argon2.PasswordHasher()
+            if parameters is None
+            else argon2.PasswordHasher.from_parameters(parameters)
+        )
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False

@@ -1,0 +1,1 @@
+"""Who may use the back office: accounts, sign-in, tokens and what each role may do."""

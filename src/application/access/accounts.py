@@ -1,0 +1,357 @@
+"""Accounts, sign-in and bearer tokens: the rules; `application.ports.accounts` keeps them.
+
+- An account's login is one line of 1 to 64 lower-case letters, digits, `.`, `_` or `-`.
+  An integration has no password (it uses tokens); every other account has one of at least
+  12 characters, kept only as its hash.
+- Signing in, a wrong password and an unknown login get the same answer ("login or password
+  is wrong"), after the same work (an unknown login still has a password checked), so logins
+  cannot be probed. After `max_failures` attempts in a row without a success the account is
+  locked for `lockout`: a locked or disabled account is refused before its password is
+  checked. Attempts are counted before the check, so requests made at once get no more
+  guesses than requests made in turn.
+- A person of the roster (an account of `ROSTER_ROLES`), once a roster is in use, must be on
+  it today (Bogotá): someone who left cannot sign in, and the role is the roster's of the
+  day, not the one the account was given. `principal` applies the same checks to a session
+  on each request, and `authenticate_token` to a token: a disabled account, or someone who
+  left, loses access at once.
+- A token's secret is `bo_<id>_<random>`, shown once when issued and kept as its SHA-256
+  digest; its scope (`TOKEN_SCOPES`) narrows what its account's role allows.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import attrs
+
+from application.ports.accounts import (
+    ROSTER_ROLES,
+    TOKEN_SCOPES,
+    AccessRole,
+    Account,
+    AccountStore,
+    PasswordHasher,
+    TokenRecord,
+)
+from application.ports.cases import Clock
+from domain.calendar import BOGOTA, BusinessCalendar
+from domain.case.decisions import clean_text
+from domain.errors import DomainError, InvalidValue, RuleViolation
+from domain.team.roster import AgentState
+from domain.values import Actor, ActorKind
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1_024
+"""Longer is refused: hashing a megabyte on each attempt would be a way to load the server."""
+
+WRONG_LOGIN_OR_PASSWORD = "login or password is wrong"
+ACCOUNT_DISABLED = "the account is disabled"
+TOKEN_NOT_VALID = "the token is not valid"
+
+_LOGIN = re.compile(r"[a-z0-9._-]{1,64}")
+_TOKEN = re.compile(r"bo_([0-9a-f]{12})_[A-Za-z0-9_-]{43}")
+_NO_DIGEST = hashlib.sha256(b"no such token").hexdigest()
+"""Compared with when a token's id is unknown: every token costs one comparison."""
+
+
+class SignInRefused(DomainError):
+    """A sign-in, a session or a token refused; the reason says only what the user may know."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@attrs.frozen(kw_only=True)
+class Principal:
+    """Who is asking: a signed-in person (`scope` None) or a token's account (its scope)."""
+
+    login: str
+    role: AccessRole
+    """The role in effect: for a person of the roster, the roster's role today."""
+    name: str
+    scope: str | None = None
+
+    @property
+    def actor(self) -> Actor:
+        """The actor on the events recorded for this principal: an integration hands cases
+        over as an intake (like the HR roster or the survey tool), anyone else acts as a
+        person by login."""
+        if self.role is AccessRole.INTEGRATION:
+            return Actor(ActorKind.INTAKE, self.login)
+        return Actor.agent(self.login)
+
+
+def check_login(login: str) -> str:
+    if not _LOGIN.fullmatch(login):
+        raise InvalidValue(
+            "login", "1 to 64 lower-case letters, digits, '.', '_' or '-' (one line)"
+        )
+    return login
+
+
+def access_role(role: AccessRole | str) -> AccessRole:
+    try:
+        return AccessRole(role)
+    except ValueError:
+        known = ", ".join(r.value for r in AccessRole)
+        raise InvalidValue("role", f"{role!r} is not one of: {known}") from None
+
+
+def check_scope(scope: str) -> str:
+    if scope not in TOKEN_SCOPES:
+        raise InvalidValue("scope", f"{scope!r} is not one of: {', '.join(TOKEN_SCOPES)}")
+    return scope
+
+
+def token_digest(secret: str) -> str:
+    """What is kept of a token's secret."""
+    return hashlib.sha256(secret.encode("utf-8", "replace")).hexdigest()
+
+
+def _clock_time(moment: datetime) -> str:
+    return f"{moment.astimezone(BOGOTA):%H:%M} (Bogotá)"
+
+
+class Accounts:
+    """The use cases of accounts and sign-in, over a store and a password hasher.
+
+    `roster(login)` is the roster's state of a login (None: never on it); `roster_in_use()`
+    says whether a roster was imported (before that, the roles given to accounts hold)."""
+
+    def __init__(
+        self,
+        store: AccountStore,
+        hasher: PasswordHasher,
+        clock: Clock,
+        roster: Callable[[str], AgentState | None],
+        roster_in_use: Callable[[], bool],
+        *,
+        max_failures: int = 5,
+        lockout: timedelta = timedelta(minutes=15),
+    ) -> None:
+        if max_failures < 1:
+            raise ValueError("max_failures must be at least 1")
+        self.store = store
+        self.hasher = hasher
+        self.clock = clock
+        self.roster = roster
+        self.roster_in_use = roster_in_use
+        self.max_failures = max_failures
+        self.lockout = lockout
+        self._dummy_hash: str | None = None
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- administration ---------------------------------------------------------------------
+
+    def add(self, login: str, role: AccessRole | str, name: str, password: str | None) -> Account:
+        """A new account; refused when the login has one already."""
+        login, role, name = self.check_new(login, role, name)
+        self._check_password(role, password)
+        now = self.clock.now()
+        account = Account(
+            login=login,
+            role=role,
+            name=name,
+            password_hash=None if password is None else self.hasher.hash(password),
+            created_at=now,
+            updated_at=now,
+        )
+        self.store.put(account)
+        return account
+
+    def check_new(
+        self, login: str, role: AccessRole | str, name: str
+    ) -> tuple[str, AccessRole, str]:
+        """What `add` checks but the password, without adding: a caller asking for the
+        password checks first (the login, role and name, as `add` keeps them)."""
+        login = check_login(login)
+        role = access_role(role)
+        name = clean_text("name", name, max_length=120, one_line=True)
+        if self.store.get(login) is not None:
+            raise RuleViolation(f"an account {login} exists already")
+        return login, role, name
+
+    def account(self, login: str) -> Account:
+        """The account of `login` (`RuleViolation` when there is none)."""
+        return self._existing(login)
+
+    def disable(self, login: str) -> Account:
+        """The account can no longer sign in nor use its tokens (its sessions end at their
+        next request); nothing changes when it is disabled already."""
+        account = self._existing(login)
+        if account.disabled:
+            return account
+        return self._put(attrs.evolve(account, disabled=True))
+
+    def enable(self, login: str) -> Account:
+        account = self._existing(login)
+        if not account.disabled:
+            return account
+        return self._put(attrs.evolve(account, disabled=False))
+
+    def reset(self, login: str, password: str) -> Account:
+        """A new password; also ends a lock-out."""
+        account = self._existing(login)
+        self._check_password(account.role, password)
+        changed = attrs.evolve(
+            account,
+            password_hash=self.hasher.hash(password),
+            failed_attempts=0,
+            locked_until=None,
+        )
+        return self._put(changed)
+
+    def list(self) -> builtins.list[Account]:
+        return self.store.all()
+
+    def _existing(self, login: str) -> Account:
+        account = self.store.get(check_login(login))
+        if account is None:
+            raise RuleViolation(f"no account {login}")
+        return account
+
+    def _put(self, account: Account) -> Account:
+        account = attrs.evolve(account, updated_at=self.clock.now())
+        self.store.put(account)
+        return account
+
+    def _check_password(self, role: AccessRole, password: str | None) -> None:
+        if role is AccessRole.INTEGRATION:
+            if password is not None:
+                raise InvalidValue("password", "an integration has none: it uses tokens")
+            return
+        if password is None:
+            raise InvalidValue("password", f"a {role.value} account needs one")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidValue("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
+        if len(password) > MAX_PASSWORD_LENGTH:
+            raise InvalidValue("password", f"must be at most {MAX_PASSWORD_LENGTH} characters")
+
+    # --- signing in -------------------------------------------------------------------------
+
+    def sign_in(self, login: str, password: str) -> Principal:
+        """The principal of a login and password; `SignInRefused` with the reason."""
+        now = self.clock.now()
+        account = self.store.get(login) if _LOGIN.fullmatch(login) else None
+        if account is None or account.password_hash is None:
+            self._verify_nothing(password)
+            raise SignInRefused(WRONG_LOGIN_OR_PASSWORD)
+        self._refuse_locked(account, now)
+        if account.disabled:
+            raise SignInRefused(ACCOUNT_DISABLED)
+        counted = self.store.count_attempt(login, now)
+        if counted is None or counted.password_hash is None:  # changed meanwhile
+            self._verify_nothing(password)
+            raise SignInRefused(WRONG_LOGIN_OR_PASSWORD)
+        self._refuse_locked(counted, now)
+        if counted.failed_attempts > self.max_failures:  # others are trying at this moment
+            raise SignInRefused(f"the account is locked until {_clock_time(now + self.lockout)}")
+        if not self._verify(counted.password_hash, password):
+            if counted.failed_attempts >= self.max_failures:
+                until = now + self.lockout
+                self.store.set_attempts(login, 0, until)
+                raise SignInRefused(
+                    f"{WRONG_LOGIN_OR_PASSWORD}; the account is locked until {_clock_time(until)}"
+                )
+            raise SignInRefused(WRONG_LOGIN_OR_PASSWORD)
+        self.store.set_attempts(login, 0, None)
+        return self._admit(counted, scope=None)
+
+    def principal(self, login: str) -> Principal:
+        """The principal of a session already signed in, checked again (on each request): a
+        disabled account, or someone who left the roster, is refused."""
+        account = self.store.get(login) if _LOGIN.fullmatch(login) else None
+        if account is None:
+            raise SignInRefused(f"no account {login!r}")
+        return self._admit(account, scope=None)
+
+    def _refuse_locked(self, account: Account, now: datetime) -> None:
+        if account.locked_until is not None and account.locked_until > now:
+            raise SignInRefused(f"the account is locked until {_clock_time(account.locked_until)}")
+
+    def _admit(self, account: Account, scope: str | None) -> Principal:
+        if account.disabled:
+            raise SignInRefused(ACCOUNT_DISABLED)
+        role = account.role
+        if role in ROSTER_ROLES and self.roster_in_use():
+            role = self._roster_role(account.login)
+        return Principal(login=account.login, role=role, name=account.name, scope=scope)
+
+    def _roster_role(self, login: str) -> AccessRole:
+        """The roster's role of `login` today; refused when not on it today."""
+        today = BusinessCalendar.local_date(self.clock.now())
+        member = self.roster(login)
+        role = None if member is None else member.role_on(today)
+        if role is None:
+            left = [day for day in member.leavings if day < today] if member else []
+            when = f" (left on {max(left).isoformat()})" if left else ""
+            raise SignInRefused(f"not on the team's roster today{when}")
+        return AccessRole(role.value)
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        if len(password) > MAX_PASSWORD_LENGTH:
+            return False
+        return self.hasher.verify(password_hash, password)
+
+    def _verify_nothing(self, password: str) -> None:
+        """Check a password against a hash of nothing: an unknown login takes as long as a
+        wrong password."""
+        if self._dummy_hash is None:
+            self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+        self._verify(self._dummy_hash, password)
+
+    # --- tokens -----------------------------------------------------------------------------
+
+    def issue_token(self, login: str, scope: str) -> tuple[TokenRecord, str]:
+        """A new token acting as `login` within `scope`: its record and its secret (shown
+        this once; only its digest is kept)."""
+        scope = check_scope(scope)
+        account = self._existing(login)
+        if account.disabled:
+            raise RuleViolation(f"{login} is disabled: enable it before issuing a token")
+        token_id = secrets.token_hex(6)
+        secret = f"bo_{token_id}_{secrets.token_urlsafe(32)}"
+        record = TokenRecord(
+            token_id=token_id,
+            digest=token_digest(secret),
+            login=account.login,
+            scope=scope,
+            created_at=self.clock.now(),
+        )
+        self.store.add_token(record)
+        return record, secret
+
+    def authenticate_token(self, secret: str) -> Principal:
+        """The principal of a token's secret; `SignInRefused` for a malformed, unknown or
+        revoked token, a disabled account, or someone who left the roster."""
+        match = _TOKEN.fullmatch(secret)
+        record = self.store.token(match[1]) if match else None
+        expected = _NO_DIGEST if record is None else record.digest
+        if not hmac.compare_digest(expected, token_digest(secret)) or record is None:
+            raise SignInRefused(TOKEN_NOT_VALID)
+        if record.revoked_at is not None:
+            raise SignInRefused("the token was revoked")
+        account = self.store.get(record.login)
+        if account is None:
+            raise SignInRefused(TOKEN_NOT_VALID)
+        return self._admit(account, scope=record.scope)
+
+    def revoke_token(self, token_id: str) -> None:
+        """The token no longer works; nothing changes when it was revoked already."""
+        record = self.store.token(token_id)
+        if record is None:
+            raise RuleViolation(f"no token {token_id!r}")
+        if record.revoked_at is None:
+            self.store.revoke_token(token_id, self.clock.now())
+
+    def tokens(self) -> builtins.list[TokenRecord]:
+        return self.store.tokens()

@@ -1,0 +1,119 @@
+"""Who may do what: each command and each kind of reading, by role (and a token's scope).
+
+The matrix is data, so the HTTP API, the console and the tests read the same one:
+
+- an agent works cases: every command of the procedure on a case, a call's case; assigning
+  a case only to themselves (taking it);
+- a supervisor does what an agent does, assigns to anyone, reads the history and replays
+  a case as it was, and reads the team's indicators and the projections' state;
+- a coordinator and a manager read cases and the team's indicators;
+- an auditor reads everything (cases, history, replay, indicators, projections) and writes
+  nothing;
+- an integration only hands cases over (intake);
+- an administrator looks after the service (projections' state) and works no case.
+
+The sweep's own commands (a follow-up marked missed, a clock swept) are the system's: no
+one gives them over the API. A token's scope narrows its account's role: `intake` hands
+cases over only, `read` reads what the role may read, `all` is the role.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from application.branches.commands import BRANCH_COMMANDS, RegisterMarking, SettleWrite
+from application.case.commands import CASE_COMMANDS, AssignCase, MarkFollowUpMissed, SweepClock
+from application.dispatch import Command
+from application.intake.calls import OpenCaseFromCall, RaiseNewRequest
+from application.ports.accounts import AccessRole
+
+A, S, C, M, AU, IN, AD = (
+    AccessRole.AGENT, AccessRole.SUPERVISOR, AccessRole.COORDINATOR, AccessRole.MANAGER,
+    AccessRole.AUDITOR, AccessRole.INTEGRATION, AccessRole.ADMIN,
+)  # fmt: skip
+
+WORKERS = frozenset({A, S})
+"""Who works cases."""
+
+SYSTEM_COMMANDS: tuple[type[Command], ...] = (MarkFollowUpMissed, SweepClock)
+"""The sweep's: recorded by the worker, never asked for over the API."""
+
+COMMAND_ROLES: dict[type[Command], frozenset[AccessRole]] = {
+    **{cls: WORKERS for cls in CASE_COMMANDS if cls not in SYSTEM_COMMANDS},
+    **dict.fromkeys(BRANCH_COMMANDS, WORKERS),
+    RegisterMarking: WORKERS,
+    SettleWrite: WORKERS,
+    OpenCaseFromCall: WORKERS,
+    RaiseNewRequest: WORKERS,
+}
+"""Each command a client may give, and the roles that may give it."""
+
+
+class Reading(enum.StrEnum):
+    """The kinds of reading the API serves."""
+
+    CASES = "cases"
+    """The case list, a case with its notes and clocks, the follow-ups due."""
+    HISTORY = "history"
+    """A case's events, with who did what."""
+    REPLAY = "replay"
+    """A case as it was at a moment or a version."""
+    INDICATORS = "indicators"
+    PROJECTIONS = "projections"
+    EVENTS = "events"
+    """The live stream of the log."""
+
+
+READING_ROLES: dict[Reading, frozenset[AccessRole]] = {
+    Reading.CASES: frozenset({A, S, C, M, AU}),
+    Reading.HISTORY: frozenset({A, S, AU}),
+    Reading.REPLAY: frozenset({S, AU}),
+    Reading.INDICATORS: frozenset({S, C, M, AU}),
+    Reading.PROJECTIONS: frozenset({S, AU, AD}),
+    Reading.EVENTS: frozenset({S, AU}),
+}
+
+INTAKE_ROLES = frozenset({IN, S})
+"""Who may hand a case over (a CRM row, an e-mail): the front line's systems, a supervisor."""
+
+SCOPES = ("intake", "read", "all")
+"""A token's scopes (see the module)."""
+
+
+def may_command(role: AccessRole, scope: str | None, command: Command, login: str) -> str | None:
+    """Why `role` (with a token's `scope`) may not give `command`; None when it may."""
+    allowed = COMMAND_ROLES.get(type(command))
+    if allowed is None:
+        return f"{type(command).__name__} is recorded by the system, not asked for"
+    if scope in ("intake", "read"):
+        return f"a token with scope {scope} gives no command on cases"
+    if role not in allowed:
+        return f"a {role.value} may not {_verb(type(command))}"
+    if isinstance(command, AssignCase) and role is A and command.agent.strip() != login:
+        return "an agent may take a case (assign it to themselves); reassigning is a supervisor's"
+    return None
+
+
+def may_read(role: AccessRole, scope: str | None, reading: Reading) -> str | None:
+    """Why `role` (with a token's `scope`) may not read `reading`; None when it may."""
+    if scope == "intake":
+        return "a token with scope intake only hands cases over"
+    if role not in READING_ROLES[reading]:
+        return f"a {role.value} may not read {reading.value}"
+    return None
+
+
+def may_hand_over(role: AccessRole, scope: str | None) -> str | None:
+    """Why `role` may not hand a case over (intake); None when it may."""
+    if scope == "read":
+        return "a token with scope read hands nothing over"
+    if role not in INTAKE_ROLES:
+        return f"a {role.value} does not hand cases over (the front line's systems do)"
+    return None
+
+
+def _verb(cls: type[object]) -> str:
+    """`AssignCase` → "assign case", as a refusal says it."""
+    name = cls.__name__
+    words = "".join(f" {ch.lower()}" if ch.isupper() else ch for ch in name).strip()
+    return words

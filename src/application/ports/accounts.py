@@ -1,0 +1,122 @@
+"""The accounts of the people and systems that use the back office, as a port.
+
+An account is a person of the roster (agent, supervisor, coordinator, manager) or an auditor,
+an integration or an administrator. A person signs in with a password (stored as an Argon2
+hash, never in clear); an integration presents a bearer token (stored as a SHA-256 digest of
+its secret: the secret itself is shown once, when issued). `application.access.accounts` holds
+the rules (lock-out, the roster, scopes); an adapter keeps the records.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Protocol
+
+import attrs
+
+
+class AccessRole(enum.StrEnum):
+    """What an account is: the roster's roles, plus those who are not on it."""
+
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    COORDINATOR = "coordinator"
+    MANAGER = "manager"
+    AUDITOR = "auditor"
+    INTEGRATION = "integration"
+    ADMIN = "admin"
+
+
+ROSTER_ROLES = frozenset(
+    {AccessRole.AGENT, AccessRole.SUPERVISOR, AccessRole.COORDINATOR, AccessRole.MANAGER}
+)
+"""Roles the roster gives: such an account is a person of the team, checked against it."""
+
+TOKEN_SCOPES: dict[str, str] = {
+    "intake": "hands cases over only",
+    "read": "reads what the account's role may read, and writes nothing",
+    "all": "does what the account's role may do",
+}
+"""A bearer token's scopes: each narrows what its account's role allows."""
+
+
+@attrs.frozen(kw_only=True)
+class Account:
+    """One account as the store keeps it (the password only as its hash)."""
+
+    login: str
+    role: AccessRole
+    name: str
+    password_hash: str | None
+    """None for an account that cannot sign in with a password (an integration)."""
+    disabled: bool = False
+    failed_attempts: int = 0
+    """Sign-in attempts since the last success or lock-out, the one being checked included
+    (`AccountStore.count_attempt`)."""
+    locked_until: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    """When the account was last changed by an administrator (added, disabled, reset …)."""
+
+
+@attrs.frozen(kw_only=True)
+class TokenRecord:
+    """A bearer token: its id (public, to list and revoke it), the digest of its secret, the
+    account it acts as, and its scope."""
+
+    token_id: str
+    digest: str
+    login: str
+    scope: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class AccountStore(Protocol):
+    """Where accounts and tokens are kept (SQLite, PostgreSQL, or memory for tests)."""
+
+    def get(self, login: str) -> Account | None: ...
+
+    def put(self, account: Account) -> None:
+        """Insert or replace the account of `account.login`."""
+        ...
+
+    def all(self) -> list[Account]:
+        """Every account, by login."""
+        ...
+
+    def count_attempt(self, login: str, at: datetime) -> Account | None:
+        """Count a sign-in attempt before its password is checked, in one atomic step:
+        `failed_attempts` goes up by one (to 1 when a lock-out ended by `at`, which is then
+        cleared). Returns the account as counted (None: no such account). Counting first
+        bounds the guesses of requests made at once, not only of those made in turn."""
+        ...
+
+    def set_attempts(self, login: str, failed_attempts: int, locked_until: datetime | None) -> None:
+        """Set the attempt counter and the lock-out (after a sign-in: a success clears them,
+        the last failure allowed locks the account)."""
+        ...
+
+    def add_token(self, token: TokenRecord) -> None: ...
+
+    def token(self, token_id: str) -> TokenRecord | None: ...
+
+    def tokens(self) -> list[TokenRecord]:
+        """Every token, oldest first."""
+        ...
+
+    def revoke_token(self, token_id: str, at: datetime) -> bool:
+        """Mark the token revoked; False when there is no such token (or it was already)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """True when `password` is the one hashed; False otherwise (never raises for a
+        wrong password or a malformed hash)."""
+        ...

@@ -1,0 +1,1 @@
+"""The back office over HTTP: `backoffice serve` (see docs/http.md)."""

@@ -1,0 +1,619 @@
+"""The ASGI application: the commands and queries of the back office over HTTP.
+
+One route per command class (`POST /commands/<name>`, the body being the command as JSON:
+the same attrs classes the CLI builds, read by Litestar, documented in the OpenAPI
+document), the case list, a case (as of a moment or a version), its history, the follow-ups
+due, the indicators, the projections, and intake for the front line's systems. Every
+command goes to the one door (`application.dispatch.Dispatcher`) as the signed-in user; no
+use case lives here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import inspect
+import io
+import logging
+import os
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, Any
+
+import attrs
+from litestar import Litestar, Request, Response, delete, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+
+from application.access.accounts import Accounts, Principal, SignInRefused
+from application.access.permissions import (
+    COMMAND_ROLES,
+    Reading,
+    may_command,
+    may_hand_over,
+    may_read,
+)
+from application.case.commands import CommandResult
+from application.dispatch import Command, Dispatcher
+from application.ports.cases import CaseQuery, CaseSummary, DueFollowUp
+from domain.calendar import BusinessCalendar
+from domain.case.state import CaseState
+from domain.errors import InvalidValue
+from domain.indicators.facts import Dimension, Period
+from entrypoints.http.problems import HANDLERS, Refused
+from entrypoints.http.requests_log import note, request_log
+
+if TYPE_CHECKING:
+    from application.service import Backoffice
+    from entrypoints.settings import Settings
+
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@attrs.define
+class Service:
+    """What the routes use: the office, its one door for commands, the accounts."""
+
+    office: Backoffice
+    door: Dispatcher
+    accounts: Accounts
+
+
+# --- what goes over the wire (besides the domain's own attrs classes) ----------------------
+
+
+@attrs.frozen(kw_only=True)
+class EventOut:
+    """One recorded event: its name, the case's version it made, when, who, and its data."""
+
+    event: str
+    version: int
+    timestamp: str
+    actor: str
+    data: dict[str, Any]
+
+
+@attrs.frozen(kw_only=True)
+class Done:
+    """A command's answer: the case after it, and the events it recorded (none: it was
+    already done)."""
+
+    case: CaseState
+    events: list[EventOut]
+    notice: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class SignIn:
+    login: str
+    password: str
+
+
+@attrs.frozen(kw_only=True)
+class Me:
+    """Who is signed in, and the token to send as `X-CSRF-Token` with every change."""
+
+    login: str
+    role: str
+    name: str
+    csrf_token: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CrmRow:
+    """A case handed over by the front line's CRM: a row of its export, as text (dates as the
+    export writes them: `27/11/2026 08:15` in Bogotá, or ISO 8601)."""
+
+    crm_case_id: str
+    received_at: str
+    account: str
+    line: str
+    customer_name: str
+    typification: str
+    request: str = ""
+    follow_up_at: str = ""
+    front_agent: str = ""
+    recommended_by: str = ""
+    cun: str = ""
+    filed_at: str = ""
+    phone: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class HandedOver:
+    """What intake did with a case handed over: `created`, `repeat_contact` (recorded on the
+    open case it repeats) or `known` (handed over before: nothing new)."""
+
+    outcome: str
+    case: CaseState
+
+
+def _events(result: CommandResult) -> list[EventOut]:
+    from entrypoints import render
+
+    return [EventOut(**entry) for entry in render.history_entries(result.events)]
+
+
+def _etag(state: CaseState) -> dict[str, str]:
+    return {"ETag": f'"{state.version}"'}
+
+
+def _expected(if_match: str | None) -> int | None:
+    """The case version an `If-Match` header names (`"7"`, `W/"7"`), or None."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    match = re.fullmatch(r'\s*(?:W/)?"?(\d+)"?\s*', if_match)
+    if match is None:
+        raise InvalidValue("If-Match", 'give the case version as the ETag gave it ("7")')
+    return int(match.group(1))
+
+
+# --- who is asking -------------------------------------------------------------------------
+
+
+def _service(state: State) -> Service:
+    service: Service = state.service
+    return service
+
+
+async def current_principal(request: Request[Any, Any, Any]) -> Principal:
+    """The signed-in user: a bearer token, or the session's cookie (and, for a change, the
+    session's CSRF token in `X-CSRF-Token`). Checked again on every request: a disabled
+    account, a revoked token or someone who left the roster loses access at once."""
+    service = _service(request.app.state)
+    authorization = request.headers.get("Authorization", "")
+    try:
+        if authorization.lower().startswith("bearer "):
+            principal = service.accounts.authenticate_token(authorization[7:].strip())
+            note(request.scope, user=principal.login)
+            return principal
+        session = request.session if "session" in request.scope else {}
+        login = session.get("login") if isinstance(session, dict) else None
+        if not login:
+            raise NotAuthorizedException("sign in (POST /session) or send a bearer token")
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not sent or not _same(sent, str(session.get("csrf", ""))):
+                raise Refused(f"send the session's CSRF token in {CSRF_HEADER}")
+        principal = service.accounts.principal(str(login))
+        note(request.scope, user=principal.login)
+        return principal
+    except SignInRefused as refused:
+        raise NotAuthorizedException(str(refused)) from None
+
+
+def _same(a: str, b: str) -> bool:
+    import hmac
+
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def _reading(principal: NamedDependency[Principal], reading: Reading) -> None:
+    why = may_read(principal.role, principal.scope, reading)
+    if why is not None:
+        raise Refused(why)
+
+
+# --- sign-in -------------------------------------------------------------------------------
+
+
+@post("/session", status_code=200, summary="Sign in", tags=["session"])
+async def sign_in(request: Request[Any, Any, Any], data: JSONBody[SignIn]) -> Me:
+    """Sign in with a password: the session is a signed, encrypted `HttpOnly`, `SameSite`
+    cookie; the answer carries the CSRF token to send with every change."""
+    import secrets
+
+    import anyio.to_thread
+
+    service = _service(request.app.state)
+    try:
+        # Argon2 takes a few hundred milliseconds on purpose: off the event loop. (Not
+        # `sync_to_thread`: with three handlers on one path Litestar wraps it three times.)
+        principal = await anyio.to_thread.run_sync(
+            service.accounts.sign_in, data.login, data.password
+        )
+    except SignInRefused as refused:
+        raise NotAuthorizedException(str(refused)) from None
+    csrf = secrets.token_urlsafe(24)
+    request.set_session({"login": principal.login, "csrf": csrf})
+    return Me(login=principal.login, role=principal.role.value, name=principal.name,
+              csrf_token=csrf)  # fmt: skip
+
+
+@get("/session", summary="Who is signed in", tags=["session"])
+async def who(request: Request[Any, Any, Any], principal: NamedDependency[Principal]) -> Me:
+    session = request.session if "session" in request.scope else {}
+    csrf = session.get("csrf") if isinstance(session, dict) else None
+    return Me(login=principal.login, role=principal.role.value, name=principal.name,
+              csrf_token=csrf)  # fmt: skip
+
+
+@delete("/session", status_code=204, summary="Sign out", tags=["session"])
+async def sign_out(request: Request[Any, Any, Any]) -> None:
+    request.clear_session()
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def _kebab(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def command_route(cls: type[Command]) -> Any:
+    """`POST /commands/<kebab-name>`: the command as its JSON body, `If-Match` honoured."""
+
+    def handler(
+        request: Request[Any, Any, Any],
+        data: Any,
+        principal: NamedDependency[Principal],
+        if_match: Any = None,
+    ) -> Response[Done]:
+        why = may_command(principal.role, principal.scope, data, principal.login)
+        if why is not None:
+            raise Refused(why)
+        service = _service(request.app.state)
+        note(request.scope, case=str(getattr(data, "case", "")) or None)
+        result = service.door.handle(data, principal.actor, expected_version=_expected(if_match))
+        done = Done(case=result.case, events=_events(result), notice=result.notice)
+        return Response(done, headers=_etag(result.case))
+
+    handler.__annotations__ = {
+        "request": Request[Any, Any, Any],
+        "data": JSONBody[cls],  # type: ignore[valid-type,misc]
+        "principal": NamedDependency[Principal],
+        "if_match": Annotated[str | None, HeaderParameter(name="If-Match", required=False)],
+        "return": Response[Done],
+    }
+    handler.__name__ = f"command_{_kebab(cls.__name__).replace('-', '_')}"
+    handler.__doc__ = (cls.__doc__ or cls.__name__).strip()
+    return post(
+        f"/commands/{_kebab(cls.__name__)}", status_code=200, sync_to_thread=True,
+        summary=cls.__name__, tags=["commands"],
+    )(handler)  # fmt: skip
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _query_route(path: str, cls: type[Any], answer: Callable[[Any, Service, Principal], Any],
+                 returns: Any, *, summary: str, tag: str) -> Any:  # fmt: skip
+    """`GET path` with one query parameter per field of the attrs query class `cls`."""
+    fields = attrs.fields(cls)
+    attrs.resolve_types(cls)
+    hints: dict[str, Any] = {f.name: f.type for f in fields}
+    parameters = [
+        inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY),
+        inspect.Parameter("principal", inspect.Parameter.KEYWORD_ONLY),
+    ] + [
+        inspect.Parameter(
+            f.name, inspect.Parameter.KEYWORD_ONLY,
+            default=inspect.Parameter.empty if f.default is attrs.NOTHING else f.default,
+        )
+        for f in fields
+    ]  # fmt: skip
+
+    def handler(**given: Any) -> Any:
+        request, principal = given.pop("request"), given.pop("principal")
+        return answer(cls(**given), _service(request.app.state), principal)
+
+    handler.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    handler.__annotations__ = {
+        "request": Request[Any, Any, Any], "principal": NamedDependency[Principal],
+        **{name: FromQuery[kind] for name, kind in hints.items()},  # type: ignore[valid-type,misc]
+        "return": returns,
+    }  # fmt: skip
+    handler.__name__ = f"query_{cls.__name__.lower()}"
+    handler.__doc__ = (cls.__doc__ or cls.__name__).strip()
+    return get(path, sync_to_thread=True, summary=summary, tags=[tag])(handler)
+
+
+def _case_list(
+    query: CaseQuery, service: Service, principal: NamedDependency[Principal]
+) -> list[CaseSummary]:
+    _reading(principal, Reading.CASES)
+    if query.limit > MAX_PAGE:
+        raise InvalidValue("limit", f"at most {MAX_PAGE} cases a page (use offset)")
+    return list(service.office.cases(query))
+
+
+MAX_PAGE = 1_000
+
+
+@get("/cases/{reference:str}", sync_to_thread=True, summary="A case", tags=["cases"])
+def case(
+    request: Request[Any, Any, Any],
+    principal: NamedDependency[Principal],
+    reference: FromPath[str],
+    as_of: FromQuery[datetime | None] = None,
+    version: FromQuery[int | None] = None,
+) -> Response[CaseState]:
+    """A case with its notes, follow-ups, escalations, visits and clocks; as it was at a
+    moment (`as_of`) or a version (`version`) for a replay. The `ETag` is its version."""
+    replay = as_of is not None or version is not None
+    _reading(principal, Reading.REPLAY if replay else Reading.CASES)
+    if as_of is not None and as_of.tzinfo is None:
+        raise InvalidValue("as_of", "give the moment with its offset (…-05:00 or Z)")
+    state = _service(request.app.state).office.case(reference, as_of=as_of, version=version)
+    note(request.scope, case=str(state.case_id))
+    return Response(state, headers=_etag(state))
+
+
+@get("/cases/{reference:str}/history", sync_to_thread=True, summary="A case's events",
+     tags=["cases"])  # fmt: skip
+def history(
+    request: Request[Any, Any, Any], principal: NamedDependency[Principal], reference: FromPath[str]
+) -> list[EventOut]:
+    """Every event of the case, oldest first, with who recorded it and when."""
+    from entrypoints import render
+
+    _reading(principal, Reading.HISTORY)
+    events = _service(request.app.state).office.history(reference)
+    note(request.scope, case=str(events[0].originator_id))
+    return [EventOut(**entry) for entry in render.history_entries(events)]
+
+
+@get("/follow-ups/due", sync_to_thread=True, summary="Follow-ups due", tags=["cases"])
+def due(
+    request: Request[Any, Any, Any],
+    principal: NamedDependency[Principal],
+    until: FromQuery[datetime | None] = None,
+) -> list[DueFollowUp]:
+    """The follow-ups pending by `until` (default: now), oldest first: the call list."""
+    _reading(principal, Reading.CASES)
+    if until is not None and until.tzinfo is None:
+        raise InvalidValue("until", "give the moment with its offset (…-05:00 or Z)")
+    return list(_service(request.app.state).office.due_follow_ups(until))
+
+
+def _period(first: date, last: date) -> Period:
+    if last < first:
+        raise InvalidValue("last", "the last day comes before the first")
+    if (last - first).days > 3_660:
+        raise InvalidValue("last", "a period of at most ten years")
+    return Period(
+        BusinessCalendar.start_of(first), BusinessCalendar.start_of(last + timedelta(days=1))
+    )
+
+
+@get("/indicators", sync_to_thread=True, summary="Indicators", tags=["indicators"])
+def indicators(
+    request: Request[Any, Any, Any],
+    principal: NamedDependency[Principal],
+    first: FromQuery[date],
+    last: FromQuery[date],
+    by: FromQuery[Dimension] = Dimension.ALL,
+) -> Any:
+    """Every indicator of the period (Bogotá days `first` to `last`), with its goal, in
+    total or by agent, team, category or line."""
+    _reading(principal, Reading.INDICATORS)
+    return _service(request.app.state).office.indicators(_period(first, last), by)
+
+
+@get("/indicators.csv", sync_to_thread=True, summary="Indicators as CSV", tags=["indicators"],
+     media_type="text/csv")  # fmt: skip
+def indicators_csv(
+    request: Request[Any, Any, Any],
+    principal: NamedDependency[Principal],
+    first: FromQuery[date],
+    last: FromQuery[date],
+    by: FromQuery[Dimension] = Dimension.ALL,
+) -> str:
+    """The same as CSV, one row per group, as the CLI's `indicators --csv` gives it."""
+    from entrypoints.indicator_tables import indicators_rows
+
+    _reading(principal, Reading.INDICATORS)
+    report = _service(request.app.state).office.indicators(_period(first, last), by)
+    rows = indicators_rows(report)
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return out.getvalue()
+
+
+@get("/projections", sync_to_thread=True, summary="Projections", tags=["operations"])
+def projections(
+    request: Request[Any, Any, Any], principal: NamedDependency[Principal]
+) -> dict[str, Any]:
+    """Each read model's position in the log, and the log's head."""
+    _reading(principal, Reading.PROJECTIONS)
+    office = _service(request.app.state).office
+    return {"log": office.store.last_position(), "positions": office.projections()}
+
+
+# --- intake --------------------------------------------------------------------------------
+
+
+@post("/intake/crm", status_code=200, sync_to_thread=True, summary="Hand a CRM case over",
+      tags=["intake"])  # fmt: skip
+def intake_crm(
+    request: Request[Any, Any, Any], principal: NamedDependency[Principal], data: JSONBody[CrmRow]
+) -> Response[HandedOver]:
+    """A case from the front line's CRM, idempotent on its CRM case id: handed over again, it
+    is the same case (`known`); a row for an account and typification with an open case is a
+    repeat contact on it. 201 when it made a case."""
+    from adapters.intake.crm_export import build_crm_item
+    from application.intake.records import RejectedRow
+
+    why = may_hand_over(principal.role, principal.scope)
+    if why is not None:
+        raise Refused(why)
+    fields = attrs.astuple(data)
+    item = build_crm_item("request", *(value.strip() for value in fields))
+    if isinstance(item, RejectedRow):
+        raise InvalidValue(item.field or "row", item.reason)
+    office = _service(request.app.state).office
+    report = office.ingest([item])
+    if report.rejected:
+        [rejected] = report.rejected
+        raise InvalidValue(rejected.field or "row", rejected.reason)
+    if report.created:
+        outcome, status = "created", 201
+    elif report.repeat_contacts:
+        outcome, status = "repeat_contact", 200
+    else:
+        outcome, status = "known", 200
+    holders = office.index.find_by_source_key(item.source.key)
+    state = office.case(item.source.case_id() if not holders else holders[0])
+    return Response(HandedOver(outcome=outcome, case=state), status_code=status,
+                    headers=_etag(state))  # fmt: skip
+
+
+# --- operations ----------------------------------------------------------------------------
+
+
+@get("/healthz", sync_to_thread=False, summary="The process is up", tags=["operations"])
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/readyz", sync_to_thread=True, summary="Ready to serve", tags=["operations"])
+def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """Storage answers and the case index is not far behind the log."""
+    office = _service(request.app.state).office
+    try:
+        head = office.store.last_position()
+        lag = head - office.index.position()
+    except Exception as error:  # storage down: not ready, said without the driver's text
+        return Response({"status": "unavailable", "reason": type(error).__name__},
+                        status_code=503)  # fmt: skip
+    ready = lag <= READY_LAG
+    return Response({"status": "ok" if ready else "behind", "index_lag": lag},
+                    status_code=200 if ready else 503)  # fmt: skip
+
+
+READY_LAG = 10_000
+"""Events the case index may be behind the log and the service still count as ready."""
+
+
+# --- the application -----------------------------------------------------------------------
+
+
+def routes() -> list[Any]:
+    handlers: list[Any] = [sign_in, who, sign_out, case, history, due, indicators,
+                           indicators_csv, projections, intake_crm, healthz, readyz]  # fmt: skip
+    handlers.append(
+        _query_route(
+            "/cases",
+            CaseQuery,
+            _case_list,
+            list[CaseSummary],
+            summary="The case list, filtered and searched",
+            tag="cases",
+        )
+    )
+    handlers += [command_route(cls) for cls in COMMAND_ROLES]
+    return handlers
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    service: Callable[[], Service] | None = None,
+    session_secret: bytes | None = None,
+) -> Litestar:
+    """The application. `service`: builds what the routes use (by default, from `settings`
+    with `entrypoints.bootstrap`), opened at start-up and closed at shutdown."""
+    from importlib.metadata import version
+
+    from entrypoints import bootstrap
+    from entrypoints.settings import load_settings
+
+    config = settings or load_settings()
+
+    def build() -> Service:
+        office = bootstrap.bootstrap(config, existing=True)
+        return Service(office, bootstrap.dispatcher(office, config),
+                       bootstrap.accounts(office, config))  # fmt: skip
+
+    opener = service or build
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        opened = opener()
+        app.state.service = opened
+        try:
+            yield
+        finally:
+            opened.accounts.close()
+            opened.office.close()
+
+    secret = session_secret or check_session_secret(config)
+    cookies = CookieBackendConfig(
+        secret=secret, key="backoffice_session", httponly=True, samesite="strict",
+        secure=config.secure_cookies, max_age=8 * 3600,
+    )  # fmt: skip
+    return Litestar(
+        route_handlers=routes(),
+        dependencies={"principal": Provide(current_principal)},
+        middleware=[request_log, cookies.middleware],
+        exception_handlers=HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="Back office premium", version=version("premium-backoffice"), path="/schema"
+        ),
+        logging_config=None,
+    )
+
+
+def check_session_secret(settings: Settings) -> bytes:
+    """The session cookies' key: `BACKOFFICE_SESSION_SECRET` (64 hex digits), shared by every
+    worker and machine; on SQLite, without it, a key kept in the data folder (owner only)."""
+    from entrypoints.settings import SettingsError
+
+    if settings.session_secret:
+        try:
+            key = bytes.fromhex(settings.session_secret)
+        except ValueError:
+            key = b""
+        if len(key) != 32:
+            raise SettingsError("BACKOFFICE_SESSION_SECRET: give 64 hex digits (32 bytes)")
+        return key
+    if settings.backend == "memory":
+        return os.urandom(32)  # the data dies with the process; so do its sessions
+    if settings.backend != "sqlite":
+        raise SettingsError("BACKOFFICE_SESSION_SECRET is not set: the sessions need a key")
+    path = settings.data_dir / "session.key"
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            with os.fdopen(fd, "w") as new_key:
+                new_key.write(os.urandom(32).hex())
+    return bytes.fromhex(path.read_text().strip())
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the API (what `/schema/openapi.json` serves), built
+    without opening any data: `backoffice openapi` writes it, `docs/openapi.json` keeps it."""
+    from entrypoints.settings import Settings
+
+    def unused() -> Service:
+        raise AssertionError("the document needs no service")
+
+    app = create_app(Settings(database_url="memory"), service=unused, session_secret=bytes(32))
+    document: dict[str, Any] = app.openapi_schema.to_schema()
+    return document
+
+
+def app_from_environment() -> Litestar:
+    """What `uvicorn` builds in each worker (`backoffice serve`): settings from the
+    environment; the request log as JSON lines on standard error."""
+    from entrypoints.worker import JsonLines
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLines())
+    for name in ("backoffice.http", "backoffice.http.requests"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return create_app()

@@ -1,0 +1,52 @@
+"""One structured log line per request: method, route (its template, never the path with
+its values), status, duration, who asked and which case. No customer data: no query string,
+no body, no case reference as typed (a key may be an account), only the case's id."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("backoffice.http.requests")
+
+
+def note(scope: Scope, **fields: Any) -> None:
+    """Add `fields` (the user, the case) to the request's log line."""
+    scope.setdefault("state", {}).setdefault("log", {}).update(fields)
+
+
+def request_log(app: ASGIApp) -> ASGIApp:
+    """The middleware (Litestar takes a callable from the next app to this one)."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sent(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await app(scope, receive, sent)
+        finally:
+            noted = scope.get("state", {}).get("log", {})
+            fields = {
+                "method": scope.get("method"),
+                "route": scope.get("path_template") or "(unrouted)",
+                "status": status,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+                "user": noted.get("user"),
+                "case": noted.get("case"),
+            }
+            log.info("request", extra={"fields": fields})
+
+    return middleware

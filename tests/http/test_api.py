@@ -1,0 +1,195 @@
+"""The HTTP API in process (issue 13): sign-in, CSRF, commands as the signed-in user,
+`If-Match`, problem details, reading, intake, OpenAPI. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from entrypoints.http.app import openapi_document
+from tests.http.conftest import Api
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def case_id(api: Api, key: str) -> str:
+    api.sign_in("audit.a")
+    [row] = api.get("/cases", search=key).json()
+    return str(row["case_id"])
+
+
+def test_sign_in_sets_a_safe_cookie_and_refuses_alike_unknown_logins_and_wrong_passwords(
+    api: Api,
+) -> None:
+    wrong = api.sign_in("maria.b", "otra-clave-equivocada")
+    unknown = api.sign_in("nadie.n", "otra-clave-equivocada")
+    for refused in (wrong, unknown):
+        assert refused.status_code == 401
+        assert refused.headers["content-type"].startswith("application/problem+json")
+    assert wrong.json()["detail"] == unknown.json()["detail"]  # logins cannot be probed
+    signed = api.sign_in("maria.b")
+    assert signed.status_code == 200
+    assert signed.json()["role"] == "agent"
+    cookie = signed.headers["set-cookie"].lower()
+    assert "httponly" in cookie
+    assert "samesite=strict" in cookie
+    assert api.get("/session").json()["login"] == "maria.b"
+    api.client.delete("/session", headers=api.headers())
+    assert api.get("/session").status_code == 401
+
+
+def test_five_wrong_passwords_lock_the_account(api: Api) -> None:
+    for _ in range(5):
+        assert api.sign_in("carlos.m", "no-es-la-clave-1").status_code == 401
+    locked = api.sign_in("carlos.m")  # the right password, too late
+    assert locked.status_code == 401
+    assert "locked" in locked.json()["detail"]
+
+
+def test_a_change_without_the_sessions_csrf_token_is_refused(api: Api) -> None:
+    case = case_id(api, "CRM-1")
+    api.sign_in("maria.b")
+    body = {"case": case, "agent": "maria.b"}
+    bare = api.client.post("/commands/assign-case", json=body)
+    assert bare.status_code == 403
+    assert "X-CSRF-Token" in bare.json()["detail"]
+    assert api.command("assign-case", body).status_code == 200
+
+
+def test_a_command_acts_as_the_signed_in_user_whatever_the_body_says(api: Api) -> None:
+    case = case_id(api, "CRM-1")
+    api.sign_in("maria.b")
+    done = api.command("assign-case", {"case": case, "agent": "maria.b", "actor": "agent:otro"})
+    assert done.status_code == 200
+    body = done.json()
+    assert body["case"]["agent"] == "maria.b"
+    [event] = body["events"]
+    assert (event["event"], event["actor"]) == ("case.assigned", "agent:maria.b")
+    assert done.headers["etag"] == f'"{body["case"]["version"]}"'
+    again = api.command("assign-case", {"case": case, "agent": "maria.b"})
+    assert again.status_code == 409
+    assert again.json()["detail"] == "the case is already assigned to maria.b"
+
+
+def test_if_match_refuses_a_stale_version_and_records_nothing(api: Api) -> None:
+    case = case_id(api, "CRM-1")
+    api.sign_in("maria.b")
+    seen = api.get(f"/cases/{case}")
+    version = seen.headers["etag"]
+    note = {"case": case, "text": "Cliente pide copia de la factura"}
+    assert api.command("add-note", note, **{"If-Match": version}).status_code == 200
+    stale = api.command("add-note", note, **{"If-Match": version})
+    assert stale.status_code == 412
+    assert stale.json()["current_version"] == int(version.strip('"')) + 1
+    assigned = api.command("assign-case", {"case": case, "agent": "maria.b"},
+                           **{"If-Match": version})  # fmt: skip
+    assert assigned.status_code == 412
+    assert api.get(f"/cases/{case}").json()["notes"] == 1
+
+
+def test_errors_are_problem_details_with_the_domains_reason(api: Api) -> None:
+    case = case_id(api, "CRM-1")
+    api.sign_in("maria.b")
+    unknown = api.get("/cases/CRM-9999")
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    rule = api.command("close-case", {"case": case, "summary": "listo", "first_contact": True})
+    assert rule.status_code == 409
+    assert rule.json()["type"] == "urn:backoffice:rule-of-the-procedure"
+    missing = api.command("add-note", {"case": case})
+    assert missing.status_code == 422
+    assert "text" in missing.json()["detail"]
+    empty = api.command("add-note", {"case": case, "text": "   "})
+    assert empty.status_code == 422
+    assert empty.json()["errors"] == [{"field": "text", "reason": "must not be empty"}]
+    bad_filter = api.get("/cases", status="bogus")
+    assert bad_filter.status_code in (400, 422)
+    assert bad_filter.headers["content-type"].startswith("application/problem+json")
+
+
+def test_roles_are_refused_what_they_may_not_do_with_the_reason(api: Api) -> None:
+    case = case_id(api, "CRM-1")
+    api.sign_in("audit.a")
+    refused = api.command("add-note", {"case": case, "text": "no"})
+    assert refused.status_code == 403
+    assert (
+        refused.json()["detail"] == "a auditor may not add note"
+        or "auditor" in (refused.json()["detail"])
+    )
+    assert api.get(f"/cases/{case}/history").status_code == 200
+    api.sign_in("maria.b")
+    other = api.command("assign-case", {"case": case, "agent": "carlos.m"})
+    assert other.status_code == 403
+    assert "supervisor" in other.json()["detail"]
+    assert api.get(f"/cases/{case}", version=1).status_code == 403  # replay: not an agent's
+    api.sign_in("sofia.t")
+    assert api.command("assign-case", {"case": case, "agent": "carlos.m"}).status_code == 200
+    assert api.get(f"/cases/{case}", version=1).json()["version"] == 1
+
+
+def test_an_integration_hands_a_case_over_once_with_its_token(api: Api) -> None:
+    _, secret = api.accounts.issue_token("crm-front", "intake")
+    api.client.cookies.clear()
+    auth = {"Authorization": f"Bearer {secret}"}
+    row = {"crm_case_id": "CRM-77", "received_at": "01/12/2026 08:00", "account": "80077777",
+           "line": "hogar", "customer_name": "Ana Peña", "typification": "Facturación",
+           "phone": "300 123 4567"}  # fmt: skip
+    first = api.client.post("/intake/crm", json=row, headers=auth)
+    assert first.status_code == 201
+    assert first.json()["outcome"] == "created"
+    again = api.client.post("/intake/crm", json=row, headers=auth)
+    assert (again.status_code, again.json()["outcome"]) == (200, "known")
+    assert again.json()["case"]["case_id"] == first.json()["case"]["case_id"]
+    assert api.client.get("/cases", headers=auth).status_code == 403  # intake only
+    bad = api.client.post("/intake/crm", json={**row, "crm_case_id": "CRM-78", "line": "fax"},
+                          headers=auth)  # fmt: skip
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "line"
+    [token] = api.accounts.tokens()
+    api.accounts.revoke_token(token.token_id)
+    assert api.client.post("/intake/crm", json=row, headers=auth).status_code == 401
+
+
+def test_the_openapi_document_is_31_and_committed_as_served(api: Api) -> None:
+    served = api.get("/schema/openapi.json").json()
+    assert served["openapi"].startswith("3.1")
+    assert "/commands/register-marking" in served["paths"]
+    assert served == openapi_document()
+    committed = json.loads((ROOT / "docs" / "openapi.json").read_text("utf-8"))
+    assert committed == served, (
+        "docs/openapi.json is stale: `backoffice openapi > docs/openapi.json`"
+    )
+
+
+def test_health_and_readiness(api: Api) -> None:
+    assert api.get("/healthz").json() == {"status": "ok"}
+    ready = api.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ok"
+
+
+def test_each_request_is_one_log_line_without_customer_data(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    case = case_id(api, "CRM-1")
+    api.sign_in("maria.b")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="backoffice.http.requests"):
+        api.get("/cases", search="80012345")  # an account: personal data
+        api.get("/cases/CRM-1")
+        api.command("add-note", {"case": case, "text": "El cliente Ana Peña llamó"})
+    lines = [r.fields for r in caplog.records if r.name == "backoffice.http.requests"]  # type: ignore[attr-defined]
+    assert [(f["method"], f["route"], f["status"]) for f in lines] == [
+        ("GET", "/cases", 200),
+        ("GET", "/cases/{reference}", 200),
+        ("POST", "/commands/add-note", 200),
+    ]
+    assert {f["user"] for f in lines} == {"maria.b"}
+    assert [f["case"] for f in lines] == [None, case, case]
+    text = " ".join(str(f) for f in lines)
+    assert "80012345" not in text
+    assert "CRM-1" not in text
+    assert "Ana" not in text

@@ -1,0 +1,442 @@
+"""Accounts, sign-in and tokens (`application.access.accounts`): the rules, on the memory store,
+with Argon2 at its cheapest and a fixed clock (T0: 09:00 in Bogotá, 15 July 2026)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date, timedelta
+
+import argon2
+import pytest
+
+from adapters.accounts import Argon2Hasher, MemoryAccountStore
+from adapters.clock import FixedClock
+from application.access.accounts import Accounts, Principal, SignInRefused
+from application.ports.accounts import AccessRole
+from domain.errors import InvalidValue, RuleViolation
+from domain.team.roster import AgentState, Role, enrol, fold_agent, fold_agent_onto, leave
+from domain.values import Actor, ActorKind
+from tests.conftest import T0
+
+PASSWORD = "correct horse battery"
+OTHER = "not the password at all"
+WRONG = "login or password is wrong"
+HR = Actor(ActorKind.INTAKE, "nomina")
+
+
+class CountingHasher:
+    """Argon2 at its cheapest, counting the verifications."""
+
+    def __init__(self) -> None:
+        self.inner = Argon2Hasher(argon2.profiles.CHEAPEST)
+        self.verified = 0
+
+    def hash(self, password: str) -> str:
+        return self.inner.hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.verified += 1
+        return self.inner.verify(password_hash, password)
+
+
+class Roster:
+    """A roster the tests set: its people, and whether one is in use."""
+
+    def __init__(self) -> None:
+        self.people: dict[str, AgentState] = {}
+        self.in_use = False
+
+    def join(self, login: str, role: Role, since: date = date(2026, 1, 5)) -> None:
+        state = fold_agent(
+            enrol(None, agent=login, team="Hogar 1", role=role, since=since, actor=HR, at=T0)
+        )
+        assert state is not None
+        self.people[login] = state
+        self.in_use = True
+
+    def leave(self, login: str, left_on: date) -> None:
+        state = self.people[login]
+        events = leave(state, left_on=left_on, reason="renuncia", actor=HR, at=T0)
+        left = fold_agent_onto(state, events)
+        assert left is not None
+        self.people[login] = left
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def hasher() -> CountingHasher:
+    return CountingHasher()
+
+
+@pytest.fixture
+def store() -> MemoryAccountStore:
+    return MemoryAccountStore()
+
+
+@pytest.fixture
+def roster() -> Roster:
+    return Roster()
+
+
+@pytest.fixture
+def accounts(
+    store: MemoryAccountStore, hasher: CountingHasher, clock: FixedClock, roster: Roster
+) -> Accounts:
+    return Accounts(store, hasher, clock, roster.people.get, lambda: roster.in_use)
+
+
+def refused(reason: str) -> pytest.RaisesExc[SignInRefused]:
+    return pytest.raises(SignInRefused, match=f"^{re.escape(reason)}$")
+
+
+# --- adding accounts -------------------------------------------------------------------------
+
+
+def test_an_account_keeps_a_hash_of_its_password_never_the_password(
+    accounts: Accounts, store: MemoryAccountStore
+) -> None:
+    added = accounts.add("maria.b", "agent", "María Báez", PASSWORD)
+    assert added.role is AccessRole.AGENT
+    assert (added.created_at, added.updated_at) == (T0, T0)
+    kept = store.get("maria.b")
+    assert kept == added
+    assert kept.password_hash is not None
+    assert kept.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in repr(kept)
+    assert accounts.list() == [added]
+
+
+@pytest.mark.parametrize(
+    "login", ["", "Maria.B", "maria b", "maria\nb", "maría", "a" * 65, "x@y", " maria"]
+)
+def test_a_login_is_one_line_of_lower_case_letters_digits_and_dot_dash_underscore(
+    accounts: Accounts, login: str
+) -> None:
+    with pytest.raises(InvalidValue, match=r"^login: 1 to 64 lower-case"):
+        accounts.add(login, "agent", "Someone", PASSWORD)
+
+
+def test_the_login_name_and_role_are_checked(accounts: Accounts) -> None:
+    assert accounts.add("a" * 64, "auditor", "Auditor", PASSWORD).login == "a" * 64
+    accounts.add("maria.b", AccessRole.AGENT, "María", PASSWORD)
+    with pytest.raises(RuleViolation, match=r"^an account maria.b exists already$"):
+        accounts.add("maria.b", "supervisor", "Otra María", PASSWORD)
+    with pytest.raises(InvalidValue, match=r"^role: 'boss' is not one of: agent, supervisor"):
+        accounts.add("boss", "boss", "Boss", PASSWORD)
+    with pytest.raises(InvalidValue, match=r"^name: must not be empty$"):
+        accounts.add("nobody", "agent", "  ", PASSWORD)
+    with pytest.raises(InvalidValue, match=r"^name: must be one line"):
+        accounts.add("two.lines", "agent", "Two\nLines", PASSWORD)
+
+
+def test_a_person_needs_a_password_of_12_characters_and_an_integration_none(
+    accounts: Accounts,
+) -> None:
+    short = "elevenchars"
+    with pytest.raises(InvalidValue) as error:
+        accounts.add("maria.b", "agent", "María", short)
+    assert str(error.value) == "password: must be at least 12 characters"
+    assert short not in str(error.value)
+    with pytest.raises(InvalidValue, match=r"^password: a manager account needs one$"):
+        accounts.add("jefe", "manager", "Jefe", None)
+    with pytest.raises(InvalidValue, match=r"^password: an integration has none: it uses tokens"):
+        accounts.add("crm", "integration", "CRM", PASSWORD)
+    crm = accounts.add("crm", "integration", "The CRM", None)
+    assert crm.password_hash is None
+    assert accounts.add("maria.b", "agent", "María", "twelve chars").login == "maria.b"
+
+
+def test_disable_enable_and_reset_need_an_existing_account(accounts: Accounts) -> None:
+    for action in (accounts.disable, accounts.enable):
+        with pytest.raises(RuleViolation, match=r"^no account ghost$"):
+            action("ghost")
+    with pytest.raises(RuleViolation, match=r"^no account ghost$"):
+        accounts.reset("ghost", PASSWORD)
+
+
+# --- signing in ------------------------------------------------------------------------------
+
+
+def test_signing_in_gives_the_principal_of_the_account(accounts: Accounts) -> None:
+    accounts.add("laura.s", "supervisor", "Laura Suárez", PASSWORD)
+    principal = accounts.sign_in("laura.s", PASSWORD)
+    assert principal == Principal(
+        login="laura.s", role=AccessRole.SUPERVISOR, name="Laura Suárez", scope=None
+    )
+    assert principal.actor == Actor.agent("laura.s")
+    assert accounts.principal("laura.s") == principal
+
+
+def test_an_unknown_login_and_a_wrong_password_get_the_same_answer_after_the_same_work(
+    accounts: Accounts, hasher: CountingHasher
+) -> None:
+    accounts.add("maria.b", "agent", "María", PASSWORD)
+    accounts.add("crm", "integration", "The CRM", None)
+    for login, password in [
+        ("maria.b", OTHER),
+        ("nobody", PASSWORD),
+        ("Not A Login\n", PASSWORD),
+        ("crm", PASSWORD),  # an integration signs in with no password
+    ]:
+        before = hasher.verified
+        with refused(WRONG):
+            accounts.sign_in(login, password)
+        assert hasher.verified == before + 1, login
+
+
+def test_five_failures_in_a_row_lock_the_account_for_15_minutes(
+    accounts: Accounts, clock: FixedClock, hasher: CountingHasher, store: MemoryAccountStore
+) -> None:
+    accounts.add("maria.b", "agent", "María", PASSWORD)
+    for _ in range(4):
+        with refused(WRONG):
+            accounts.sign_in("maria.b", OTHER)
+    with refused(f"{WRONG}; the account is locked until 09:15 (Bogotá)"):
+        accounts.sign_in("maria.b", OTHER)
+    locked = store.get("maria.b")
+    assert locked is not None
+    assert locked.locked_until == T0 + timedelta(minutes=15)
+    verified = hasher.verified
+    clock.advance(timedelta(minutes=14, seconds=59))
+    with refused("the account is locked until 09:15 (Bogotá)"):
+        accounts.sign_in("maria.b", PASSWORD)  # the right password: still refused
+    assert hasher.verified == verified  # and not even checked
+    clock.advance(timedelta(seconds=1))
+    assert accounts.sign_in("maria.b", PASSWORD).login == "maria.b"
+    again = store.get("maria.b")
+    assert again is not None
+    assert (again.failed_attempts, again.locked_until) == (0, None)
+
+
+def test_after_a_lock_out_ends_five_more_failures_are_needed(
+    accounts: Accounts, clock: FixedClock
+) -> None:
+    accounts.add("maria.b", "agent", "María", PASSWORD)
+    for _ in range(5):
+        with pytest.raises(SignInRefused):
+            accounts.sign_in("maria.b", OTHER)
+    clock.advance(timedelta(minutes=15))
+    for _ in range(4):
+        with refused(WRONG):
+            accounts.sign_in("maria.b", OTHER)
+    with refused(f"{WRONG}; the account is locked until 09:30 (Bogotá)"):
+        accounts.sign_in("maria.b", OTHER)
+
+
+def test_a_success_resets_the_count_of_failures(accounts: Accounts) -> None:
+    accounts.add("maria.b", "agent", "María", PASSWORD)
+    for _ in range(4):
+        with refused(WRONG):
+            accounts.sign_in("maria.b", OTHER)
+    accounts.sign_in("maria.b", PASSWORD)
+    for _ in range(4):
+        with refused(WRONG):
+            accounts.sign_in("maria.b", OTHER)
+    assert accounts.sign_in("maria.b", PASSWORD).login == "maria.b"
+
+
+def test_attempts_made_at_once_get_no_more_guesses_than_the_limit(
+    accounts: Accounts, store: MemoryAccountStore, hasher: CountingHasher
+) -> None:
+    """Five attempts still being checked (counted, not yet answered): a sixth is refused
+    without its password being checked."""
+    accounts.add("maria.b", "agent", "María", PASSWORD)
+    for _ in range(5):
+        store.count_attempt("maria.b", T0)
+    verified = hasher.verified
+    with refused("the account is locked until 09:15 (Bogotá)"):
+        accounts.sign_in("maria.b", PASSWORD)
+    assert hasher.verified == verified
+
+
+def test_a_reset_gives_a_new_password_and_ends_a_lock_out(
+    accounts: Accounts, clock: FixedClock
+) -> None:
+    accounts.add("maria.b", "agent", "María", PASSWORD)
+    for _ in range(5):
+        with pytest.raises(SignInRefused):
+            accounts.sign_in("maria.b", OTHER)
+    clock.advance(timedelta(minutes=1))
+    reset = accounts.reset("maria.b", OTHER)
+    assert (reset.failed_attempts, reset.locked_until, reset.updated_at) == (0, None, clock.now())
+    with refused(WRONG):
+        accounts.sign_in("maria.b", PASSWORD)
+    assert accounts.sign_in("maria.b", OTHER).login == "maria.b"
+    with pytest.raises(InvalidValue, match=r"^password: must be at least 12"):
+        accounts.reset("maria.b", "short")
+    accounts.add("crm", "integration", "The CRM", None)
+    with pytest.raises(InvalidValue, match=r"^password: an integration has none"):
+        accounts.reset("crm", PASSWORD)
+
+
+def test_a_disabled_account_cannot_sign_in_and_its_sessions_end(
+    accounts: Accounts, hasher: CountingHasher
+) -> None:
+    accounts.add("maria.b", "agent", "María", PASSWORD)
+    accounts.sign_in("maria.b", PASSWORD)
+    assert accounts.disable("maria.b").disabled
+    assert accounts.disable("maria.b").disabled  # again: nothing changes
+    verified = hasher.verified
+    with refused("the account is disabled"):
+        accounts.sign_in("maria.b", PASSWORD)
+    assert hasher.verified == verified
+    with refused("the account is disabled"):
+        accounts.principal("maria.b")
+    assert not accounts.enable("maria.b").disabled
+    assert accounts.principal("maria.b").login == "maria.b"
+    with refused("no account 'ghost'"):
+        accounts.principal("ghost")
+
+
+# --- the roster ------------------------------------------------------------------------------
+
+
+def test_without_a_roster_the_accounts_role_holds(accounts: Accounts) -> None:
+    accounts.add("maria.b", "supervisor", "María", PASSWORD)
+    assert accounts.sign_in("maria.b", PASSWORD).role is AccessRole.SUPERVISOR
+
+
+def test_the_rosters_role_of_the_day_takes_precedence(accounts: Accounts, roster: Roster) -> None:
+    accounts.add("maria.b", "agent", "María", PASSWORD)
+    roster.join("maria.b", Role.SUPERVISOR)
+    assert accounts.sign_in("maria.b", PASSWORD).role is AccessRole.SUPERVISOR
+    assert accounts.principal("maria.b").role is AccessRole.SUPERVISOR
+
+
+def test_someone_who_left_the_roster_cannot_sign_in_nor_keep_a_session(
+    accounts: Accounts, roster: Roster, clock: FixedClock
+) -> None:
+    accounts.add("juan.r", "agent", "Juan", PASSWORD)
+    roster.join("juan.r", Role.AGENT)
+    roster.leave("juan.r", date(2026, 7, 15))  # today is the last day: still in
+    assert accounts.sign_in("juan.r", PASSWORD).role is AccessRole.AGENT
+    clock.advance(timedelta(days=1))
+    with refused("not on the team's roster today (left on 2026-07-15)"):
+        accounts.sign_in("juan.r", PASSWORD)
+    with refused("not on the team's roster today (left on 2026-07-15)"):
+        accounts.principal("juan.r")
+    with refused(WRONG):  # a wrong password says nothing of the roster
+        accounts.sign_in("juan.r", OTHER)
+
+
+def test_a_person_never_on_the_roster_is_refused_once_one_is_in_use(
+    accounts: Accounts, roster: Roster
+) -> None:
+    accounts.add("nuevo", "agent", "Nuevo", PASSWORD)
+    accounts.add("auditora", "auditor", "Auditora", PASSWORD)
+    roster.join("maria.b", Role.AGENT)
+    with refused("not on the team's roster today"):
+        accounts.sign_in("nuevo", PASSWORD)
+    roster.join("futuro", Role.AGENT, since=date(2026, 8, 1))
+    accounts.add("futuro", "agent", "Futuro", PASSWORD)
+    with refused("not on the team's roster today"):
+        accounts.sign_in("futuro", PASSWORD)
+    # the roster says nothing of those who are not on it by their role
+    assert accounts.sign_in("auditora", PASSWORD).role is AccessRole.AUDITOR
+
+
+# --- tokens ----------------------------------------------------------------------------------
+
+
+def test_a_token_is_shown_once_and_kept_as_a_digest(
+    accounts: Accounts, store: MemoryAccountStore
+) -> None:
+    accounts.add("crm", "integration", "The CRM", None)
+    record, secret = accounts.issue_token("crm", "intake")
+    assert re.fullmatch(r"bo_[0-9a-f]{12}_[A-Za-z0-9_-]{43}", secret)
+    assert secret.startswith(f"bo_{record.token_id}_")
+    assert record.digest == hashlib.sha256(secret.encode()).hexdigest()
+    assert (record.login, record.scope, record.created_at, record.revoked_at) == (
+        "crm", "intake", T0, None,
+    )  # fmt: skip
+    kept = store.token(record.token_id)
+    assert kept == record
+    random_part = secret.rsplit("_", 1)[1]
+    assert random_part not in repr(store.tokens())
+    assert accounts.tokens() == [record]
+    second, other = accounts.issue_token("crm", "intake")
+    assert (second.token_id, other) != (record.token_id, secret)
+
+
+def test_a_token_authenticates_as_its_account_within_its_scope(accounts: Accounts) -> None:
+    accounts.add("crm", "integration", "The CRM", None)
+    accounts.add("laura.s", "supervisor", "Laura", PASSWORD)
+    _, secret = accounts.issue_token("crm", "intake")
+    principal = accounts.authenticate_token(secret)
+    assert principal == Principal(
+        login="crm", role=AccessRole.INTEGRATION, name="The CRM", scope="intake"
+    )
+    assert principal.actor == Actor(ActorKind.INTAKE, "crm")
+    _, script = accounts.issue_token("laura.s", "read")
+    person = accounts.authenticate_token(script)
+    assert (person.role, person.scope, person.actor) == (
+        AccessRole.SUPERVISOR, "read", Actor.agent("laura.s"),
+    )  # fmt: skip
+
+
+def test_a_wrong_or_malformed_token_is_not_valid(accounts: Accounts) -> None:
+    accounts.add("crm", "integration", "The CRM", None)
+    record, secret = accounts.issue_token("crm", "all")
+    last = "A" if secret[-1] != "A" else "B"
+    unknown_id = f"bo_{'0' * 12}_{secret.rsplit('_', 1)[1]}"
+    for wrong in ["", "bo_", secret[:-1], secret[:-1] + last, secret + "x", unknown_id,
+                  secret.upper(), f"Bearer {secret}", record.digest]:  # fmt: skip
+        with refused("the token is not valid"):
+            accounts.authenticate_token(wrong)
+
+
+def test_a_revoked_token_no_longer_works(accounts: Accounts, clock: FixedClock) -> None:
+    accounts.add("crm", "integration", "The CRM", None)
+    record, secret = accounts.issue_token("crm", "intake")
+    kept, other = accounts.issue_token("crm", "intake")
+    clock.advance(timedelta(hours=1))
+    accounts.revoke_token(record.token_id)
+    with refused("the token was revoked"):
+        accounts.authenticate_token(secret)
+    assert accounts.authenticate_token(other).login == "crm"
+    accounts.revoke_token(record.token_id)  # again: nothing changes
+    revoked = {t.token_id: t.revoked_at for t in accounts.tokens()}
+    assert revoked == {record.token_id: T0 + timedelta(hours=1), kept.token_id: None}
+    with pytest.raises(RuleViolation, match=r"^no token 'nope'$"):
+        accounts.revoke_token("nope")
+
+
+def test_a_token_follows_its_account_disabled_or_gone_from_the_roster(
+    accounts: Accounts, roster: Roster, clock: FixedClock
+) -> None:
+    accounts.add("juan.r", "agent", "Juan", PASSWORD)
+    _, secret = accounts.issue_token("juan.r", "all")
+    accounts.disable("juan.r")
+    with refused("the account is disabled"):
+        accounts.authenticate_token(secret)
+    accounts.enable("juan.r")
+    roster.join("juan.r", Role.AGENT)
+    roster.leave("juan.r", date(2026, 7, 10))
+    with refused("not on the team's roster today (left on 2026-07-10)"):
+        accounts.authenticate_token(secret)
+
+
+def test_a_token_needs_a_known_scope_and_an_enabled_account(accounts: Accounts) -> None:
+    accounts.add("crm", "integration", "The CRM", None)
+    with pytest.raises(InvalidValue, match=r"^scope: 'admin' is not one of: intake, read, all$"):
+        accounts.issue_token("crm", "admin")
+    with pytest.raises(RuleViolation, match=r"^no account ghost$"):
+        accounts.issue_token("ghost", "intake")
+    accounts.disable("crm")
+    with pytest.raises(RuleViolation, match=r"^crm is disabled"):
+        accounts.issue_token("crm", "intake")
+    assert accounts.tokens() == []
+
+
+def test_argon2_hasher_says_false_for_a_wrong_password_or_a_malformed_hash() -> None:
+    hasher = Argon2Hasher(argon2.profiles.CHEAPEST)
+    hashed = hasher.hash(PASSWORD)
+    assert hasher.verify(hashed, PASSWORD)
+    assert not hasher.verify(hashed, OTHER)
+    assert not hasher.verify("not a hash", PASSWORD)
+    assert not hasher.verify(hashed.replace("$argon2id$", "$argon2i$"), PASSWORD)
