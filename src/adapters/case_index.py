@@ -353,14 +353,18 @@ class _CaseIndex(SqlView):
             version=int(row["version"]),
         )
 
-    def due_follow_ups(self, until: datetime, limit: int = 1000) -> Sequence[DueFollowUp]:
+    def due_follow_ups(
+        self, until: datetime, limit: int = 1000, *, agent: str | None = None
+    ) -> Sequence[DueFollowUp]:
+        mine = " AND i.agent = ?" if agent is not None else ""
         statement = (
             "SELECT d.case_id, d.follow_up_id, d.due_at, i.channel, i.source_key, i.agent"
             " FROM case_due d JOIN case_index i ON i.case_id = d.case_id"
-            f" WHERE d.due_at <= ? ORDER BY d.due_at, d.case_id LIMIT {int(limit)}"
+            f" WHERE d.due_at <= ?{mine} ORDER BY d.due_at, d.case_id LIMIT {int(limit)}"
         )
+        params = (ts(until),) if agent is None else (ts(until), agent)
         with self._transaction(commit=False) as c:
-            c.execute(self._sql(statement), (ts(until),))
+            c.execute(self._sql(statement), params)
             rows = c.fetchall()
         result = []
         for row in rows:

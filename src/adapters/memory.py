@@ -308,12 +308,14 @@ class InMemoryCaseIndex:
     def count(self, query: CaseQuery) -> int:
         return len(self._listed(query))
 
-    def due_follow_ups(self, until: datetime, limit: int = 1000) -> Sequence[DueFollowUp]:
+    def due_follow_ups(
+        self, until: datetime, limit: int = 1000, *, agent: str | None = None
+    ) -> Sequence[DueFollowUp]:
         due = [
             (at, str(r.case_id), n, r)
             for r in self._rows.values()
             for n, at in r.due.items()
-            if at <= until
+            if at <= until and (agent is None or r.agent == agent)
         ]
         due.sort(key=lambda d: (d[0], d[1]))
         return [

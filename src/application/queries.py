@@ -52,6 +52,8 @@ class DueFollowUps:
 
     until: datetime | None = None
     limit: int = 1_000
+    agent: str | None = None
+    """Only the follow-ups of this agent's cases (an agent's own call list)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -92,7 +94,7 @@ class Reads(Protocol):
     def count(self, query: CaseQuery | None = None) -> int: ...
 
     def due_follow_ups(
-        self, until: datetime | None = None, *, limit: int = 1_000
+        self, until: datetime | None = None, *, limit: int = 1_000, agent: str | None = None
     ) -> Sequence[DueFollowUp]: ...
 
     def indicators(
@@ -126,7 +128,7 @@ def answer(reads: Reads, query: Query) -> Answer:
         case CaseCount():
             return reads.count(query.query)
         case DueFollowUps():
-            return reads.due_follow_ups(query.until, limit=query.limit)
+            return reads.due_follow_ups(query.until, limit=query.limit, agent=query.agent)
         case Indicators():
             period = Period(
                 BusinessCalendar.start_of(query.first),

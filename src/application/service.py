@@ -262,11 +262,12 @@ class Backoffice:
         return self.index.count(query or CaseQuery())
 
     def due_follow_ups(
-        self, until: datetime | None = None, *, limit: int = 1_000
+        self, until: datetime | None = None, *, limit: int = 1_000, agent: str | None = None
     ) -> Sequence[DueFollowUp]:
-        """Pending follow-ups due by `until` (default: now), oldest first."""
+        """Pending follow-ups due by `until` (default: now), oldest first; of `agent`'s
+        cases only, when given (an agent's call list)."""
         self.catch_up()
-        return self.index.due_follow_ups(until or self.clock.now(), limit)
+        return self.index.due_follow_ups(until or self.clock.now(), limit, agent=agent)
 
     # --- intake ----------------------------------------------------------------------------
 

@@ -149,6 +149,9 @@ def test_the_case_list_filters_and_tracks_follow_ups_and_closing(
     due = office.due_follow_ups(T0 + timedelta(days=2))
     assert sorted(d.source.key for d in due) == ["K1", "K3"]
     assert office.due_follow_ups(T0) == []
+    mine = office.due_follow_ups(T0 + timedelta(days=2), agent="maria.b")  # her call list
+    assert [d.source.key for d in mine] == ["K1"]
+    assert office.due_follow_ups(T0 + timedelta(days=2), agent="carlos.m") == []
 
     clock.set(T0 + timedelta(days=1))
     office.complete_follow_up("K1", outcome="Pago confirmado", actor=AGENT)

@@ -172,7 +172,9 @@ def _count(index: CaseIndex, query: CaseQuery) -> Any:
 
 
 def _due(index: CaseIndex, moment: datetime) -> Any:
-    return list(index.due_follow_ups(moment))
+    every = list(index.due_follow_ups(moment))
+    by_agent = {a: list(index.due_follow_ups(moment, agent=a)) for a in {d.agent for d in every}}
+    return every, by_agent
 
 
 def _clocks(index: CaseIndex, moment: datetime) -> Any:

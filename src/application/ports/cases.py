@@ -234,7 +234,11 @@ class CaseIndex(Protocol):
 
     def count(self, query: CaseQuery) -> int: ...
 
-    def due_follow_ups(self, until: datetime, limit: int = 1000) -> Sequence[DueFollowUp]: ...
+    def due_follow_ups(
+        self, until: datetime, limit: int = 1000, *, agent: str | None = None
+    ) -> Sequence[DueFollowUp]:
+        """Pending follow-ups due by `until`, oldest first (of `agent`'s cases, if given)."""
+        ...
 
     def due_clocks(self, now: datetime, limit: int = 1000) -> Sequence[DueClock]:
         """Running clocks whose warning or due time has come and not been recorded yet."""

@@ -185,13 +185,19 @@ def cases(
 @app.command("due")
 def due_follow_ups(
     until: Annotated[str | None, typer.Option(help="Due by this time (default: now).")] = None,
+    agent: Annotated[
+        str | None,
+        typer.Option(
+            help="Only this agent's cases (an agent's own call list).", show_default=False
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Follow-ups due (pending) by a time, oldest first: the agents' call list."""
     from entrypoints import render
 
     office = current_office()
-    rows = office.due_follow_ups(parse_when(until) if until else None)
+    rows = office.due_follow_ups(parse_when(until) if until else None, agent=agent or None)
     if as_json:
         render.dump_json(out, render.due_json(rows))
     else:

@@ -365,12 +365,15 @@ def due(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
     until: FromQuery[datetime | None] = None,
+    agent: FromQuery[str | None] = None,
 ) -> list[DueFollowUp]:
-    """The follow-ups pending by `until` (default: now), oldest first: the call list."""
+    """The follow-ups pending by `until` (default: now), oldest first: the call list; of one
+    agent's cases with `agent` (`agent=me`: the signed-in user's)."""
     _reading(principal, Reading.CASES)
     if until is not None and until.tzinfo is None:
         raise InvalidValue("until", "give the moment with its offset (…-05:00 or Z)")
-    return list(_service(request.app.state).office.due_follow_ups(until))
+    whose = principal.login if agent == "me" else agent
+    return list(_service(request.app.state).office.due_follow_ups(until, agent=whose))
 
 
 def _period(first: date, last: date) -> Period:
