@@ -24,47 +24,33 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
 from litestar import Litestar, Request, Response, delete, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
-from application.access.accounts import Accounts, Principal, SignInRefused
+from application.access.accounts import Principal, SignInRefused
 from application.access.permissions import (
     COMMAND_ROLES,
     Reading,
     may_command,
     may_hand_over,
-    may_read,
 )
 from application.case.commands import CommandResult
-from application.dispatch import Command, Dispatcher
+from application.dispatch import Command
 from application.ports.cases import CaseQuery, CaseSummary, DueFollowUp
 from domain.calendar import BusinessCalendar
 from domain.case.state import CaseState
 from domain.errors import InvalidValue
 from domain.indicators.facts import Dimension, Period
+from entrypoints.http import events, operations, uploads
+from entrypoints.http.common import Service, current_principal, require, service_of
 from entrypoints.http.problems import HANDLERS, Refused
 from entrypoints.http.requests_log import note, request_log
 
 if TYPE_CHECKING:
-    from application.service import Backoffice
     from entrypoints.settings import Settings
-
-CSRF_HEADER = "X-CSRF-Token"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-@attrs.define
-class Service:
-    """What the routes use: the office, its one door for commands, the accounts."""
-
-    office: Backoffice
-    door: Dispatcher
-    accounts: Accounts
-
 
 # --- what goes over the wire (besides the domain's own attrs classes) ----------------------
 
@@ -158,49 +144,6 @@ def _expected(if_match: str | None) -> int | None:
 # --- who is asking -------------------------------------------------------------------------
 
 
-def _service(state: State) -> Service:
-    service: Service = state.service
-    return service
-
-
-async def current_principal(request: Request[Any, Any, Any]) -> Principal:
-    """The signed-in user: a bearer token, or the session's cookie (and, for a change, the
-    session's CSRF token in `X-CSRF-Token`). Checked again on every request: a disabled
-    account, a revoked token or someone who left the roster loses access at once."""
-    service = _service(request.app.state)
-    authorization = request.headers.get("Authorization", "")
-    try:
-        if authorization.lower().startswith("bearer "):
-            principal = service.accounts.authenticate_token(authorization[7:].strip())
-            note(request.scope, user=principal.login)
-            return principal
-        session = request.session if "session" in request.scope else {}
-        login = session.get("login") if isinstance(session, dict) else None
-        if not login:
-            raise NotAuthorizedException("sign in (POST /session) or send a bearer token")
-        if request.method not in SAFE_METHODS:
-            sent = request.headers.get(CSRF_HEADER, "")
-            if not sent or not _same(sent, str(session.get("csrf", ""))):
-                raise Refused(f"send the session's CSRF token in {CSRF_HEADER}")
-        principal = service.accounts.principal(str(login))
-        note(request.scope, user=principal.login)
-        return principal
-    except SignInRefused as refused:
-        raise NotAuthorizedException(str(refused)) from None
-
-
-def _same(a: str, b: str) -> bool:
-    import hmac
-
-    return hmac.compare_digest(a.encode(), b.encode())
-
-
-def _reading(principal: NamedDependency[Principal], reading: Reading) -> None:
-    why = may_read(principal.role, principal.scope, reading)
-    if why is not None:
-        raise Refused(why)
-
-
 # --- sign-in -------------------------------------------------------------------------------
 
 
@@ -212,7 +155,7 @@ async def sign_in(request: Request[Any, Any, Any], data: JSONBody[SignIn]) -> Me
 
     import anyio.to_thread
 
-    service = _service(request.app.state)
+    service = service_of(request.app.state)
     try:
         # Argon2 takes a few hundred milliseconds on purpose: off the event loop. (Not
         # `sync_to_thread`: with three handlers on one path Litestar wraps it three times.)
@@ -259,7 +202,7 @@ def command_route(cls: type[Command]) -> Any:
         why = may_command(principal.role, principal.scope, data, principal.login)
         if why is not None:
             raise Refused(why)
-        service = _service(request.app.state)
+        service = service_of(request.app.state)
         note(request.scope, case=str(getattr(data, "case", "")) or None)
         result = service.door.handle(data, principal.actor, expected_version=_expected(if_match))
         done = Done(case=result.case, events=_events(result), notice=result.notice)
@@ -302,7 +245,7 @@ def _query_route(path: str, cls: type[Any], answer: Callable[[Any, Service, Prin
 
     def handler(**given: Any) -> Any:
         request, principal = given.pop("request"), given.pop("principal")
-        return answer(cls(**given), _service(request.app.state), principal)
+        return answer(cls(**given), service_of(request.app.state), principal)
 
     handler.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     handler.__annotations__ = {
@@ -318,7 +261,7 @@ def _query_route(path: str, cls: type[Any], answer: Callable[[Any, Service, Prin
 def _case_list(
     query: CaseQuery, service: Service, principal: NamedDependency[Principal]
 ) -> list[CaseSummary]:
-    _reading(principal, Reading.CASES)
+    require(principal, Reading.CASES)
     if query.limit > MAX_PAGE:
         raise InvalidValue("limit", f"at most {MAX_PAGE} cases a page (use offset)")
     return list(service.office.cases(query))
@@ -338,10 +281,10 @@ def case(
     """A case with its notes, follow-ups, escalations, visits and clocks; as it was at a
     moment (`as_of`) or a version (`version`) for a replay. The `ETag` is its version."""
     replay = as_of is not None or version is not None
-    _reading(principal, Reading.REPLAY if replay else Reading.CASES)
+    require(principal, Reading.REPLAY if replay else Reading.CASES)
     if as_of is not None and as_of.tzinfo is None:
         raise InvalidValue("as_of", "give the moment with its offset (…-05:00 or Z)")
-    state = _service(request.app.state).office.case(reference, as_of=as_of, version=version)
+    state = service_of(request.app.state).office.case(reference, as_of=as_of, version=version)
     note(request.scope, case=str(state.case_id))
     return Response(state, headers=_etag(state))
 
@@ -354,8 +297,8 @@ def history(
     """Every event of the case, oldest first, with who recorded it and when."""
     from entrypoints import render
 
-    _reading(principal, Reading.HISTORY)
-    events = _service(request.app.state).office.history(reference)
+    require(principal, Reading.HISTORY)
+    events = service_of(request.app.state).office.history(reference)
     note(request.scope, case=str(events[0].originator_id))
     return [EventOut(**entry) for entry in render.history_entries(events)]
 
@@ -369,11 +312,11 @@ def due(
 ) -> list[DueFollowUp]:
     """The follow-ups pending by `until` (default: now), oldest first: the call list; of one
     agent's cases with `agent` (`agent=me`: the signed-in user's)."""
-    _reading(principal, Reading.CASES)
+    require(principal, Reading.CASES)
     if until is not None and until.tzinfo is None:
         raise InvalidValue("until", "give the moment with its offset (…-05:00 or Z)")
     whose = principal.login if agent == "me" else agent
-    return list(_service(request.app.state).office.due_follow_ups(until, agent=whose))
+    return list(service_of(request.app.state).office.due_follow_ups(until, agent=whose))
 
 
 def _period(first: date, last: date) -> Period:
@@ -396,8 +339,8 @@ def indicators(
 ) -> Any:
     """Every indicator of the period (Bogotá days `first` to `last`), with its goal, in
     total or by agent, team, category or line."""
-    _reading(principal, Reading.INDICATORS)
-    return _service(request.app.state).office.indicators(_period(first, last), by)
+    require(principal, Reading.INDICATORS)
+    return service_of(request.app.state).office.indicators(_period(first, last), by)
 
 
 @get("/indicators.csv", sync_to_thread=True, summary="Indicators as CSV", tags=["indicators"],
@@ -412,8 +355,8 @@ def indicators_csv(
     """The same as CSV, one row per group, as the CLI's `indicators --csv` gives it."""
     from entrypoints.indicator_tables import indicators_rows
 
-    _reading(principal, Reading.INDICATORS)
-    report = _service(request.app.state).office.indicators(_period(first, last), by)
+    require(principal, Reading.INDICATORS)
+    report = service_of(request.app.state).office.indicators(_period(first, last), by)
     rows = indicators_rows(report)
     out = io.StringIO()
     if rows:
@@ -428,8 +371,8 @@ def projections(
     request: Request[Any, Any, Any], principal: NamedDependency[Principal]
 ) -> dict[str, Any]:
     """Each read model's position in the log, and the log's head."""
-    _reading(principal, Reading.PROJECTIONS)
-    office = _service(request.app.state).office
+    require(principal, Reading.PROJECTIONS)
+    office = service_of(request.app.state).office
     return {"log": office.store.last_position(), "positions": office.projections()}
 
 
@@ -454,7 +397,7 @@ def intake_crm(
     item = build_crm_item("request", *(value.strip() for value in fields))
     if isinstance(item, RejectedRow):
         raise InvalidValue(item.field or "row", item.reason)
-    office = _service(request.app.state).office
+    office = service_of(request.app.state).office
     report = office.ingest([item])
     if report.rejected:
         [rejected] = report.rejected
@@ -482,7 +425,7 @@ def healthz() -> dict[str, str]:
 @get("/readyz", sync_to_thread=True, summary="Ready to serve", tags=["operations"])
 def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """Storage answers and the case index is not far behind the log."""
-    office = _service(request.app.state).office
+    office = service_of(request.app.state).office
     try:
         head = office.store.last_position()
         lag = head - office.index.position()
@@ -515,6 +458,7 @@ def routes() -> list[Any]:
         )
     )
     handlers += [command_route(cls) for cls in COMMAND_ROLES]
+    handlers += [*events.ROUTES, *uploads.ROUTES, *operations.ROUTES]
     return handlers
 
 
