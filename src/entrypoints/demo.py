@@ -52,6 +52,7 @@ from application.case.outside import OutsideSystems
 from application.indicators.report import IndicatorReport
 from application.intake.records import IngestReport
 from application.intake.surveys import import_monitorings, import_surveys
+from application.ports.accounts import AccessRole
 from application.ports.cases import CaseQuery
 from application.ports.systems import (
     AccountServices,
@@ -870,6 +871,40 @@ def _summary(office: Backoffice, inbox: _Inbox, console: Console, folder: Path) 
         f"  backoffice --data-dir {folder} cases --status open\n"
         f"  backoffice --data-dir {folder} indicators --from 2026-11-30 --to 2026-12-04 --by team"
     )
+    logins = ", ".join(f"{login} ({role.value})" for login, role, _ in DEMO_ACCOUNTS)
+    console.print(
+        f"To serve this week over HTTP (docs/http.md), on this machine only:\n"
+        f"  backoffice --data-dir {folder} serve\n"
+        f"then sign in (POST http://127.0.0.1:8000/session) as {logins}, password "
+        f"{DEMO_PASSWORD!r}: demo accounts of this folder only."
+    )
+
+
+DEMO_PASSWORD = "semana-demo-2026"
+"""The demo accounts' password: this folder's simulated week only, served on the loopback."""
+
+DEMO_ACCOUNTS = (
+    ("maria.b", AccessRole.AGENT, "María B."),
+    ("laura.s", AccessRole.SUPERVISOR, "Laura S."),
+    ("auditor.demo", AccessRole.AUDITOR, "Auditoría (demo)"),
+)
+
+
+def _demo_accounts(office: Backoffice, settings: Settings, folder: Path) -> None:
+    """Accounts to sign in to the week's data with, and plain-HTTP cookies for the loopback
+    (`backoffice.toml` in the folder: the demo's setting, not a production one)."""
+    from entrypoints.bootstrap import accounts as open_accounts
+
+    (folder / "backoffice.toml").write_text(
+        "# The demo's folder is served on the loopback over plain HTTP.\nsecure_cookies = false\n",
+        encoding="utf-8",
+    )
+    demo = open_accounts(office, settings)
+    try:
+        for login, role, name in DEMO_ACCOUNTS:
+            demo.add(login, role, name, DEMO_PASSWORD)
+    finally:
+        demo.close()
 
 
 def _steps(steps: list[tuple[str, str]]) -> Table:
@@ -932,6 +967,7 @@ def run_demo(root: Path, examples: Path | None, console: Console) -> Path:
             finally:
                 outbox.close()
             (folder / "worker.log").write_text(log.getvalue(), encoding="utf-8")
+            _demo_accounts(office, settings, folder)
             console.print(
                 "Simulated week: Monday 30 Nov to Friday 4 Dec 2026, Bogotá time; in this demo "
                 f"a follow-up is missed {MISSED_AFTER_HOURS} h after it was due."

@@ -15,6 +15,7 @@ from adapters.accounts import Argon2Hasher
 from adapters.clock import FixedClock
 from application.access.accounts import Accounts
 from application.ports.accounts import AccessRole
+from application.service import Backoffice
 from entrypoints import bootstrap
 from entrypoints.http.app import Service, create_app
 from entrypoints.settings import load_settings
@@ -36,9 +37,10 @@ ROLES = {
 class Api:
     """A test client, signed in as one user at a time, sending the CSRF token with changes."""
 
-    def __init__(self, client: TestClient[Any], accounts: Accounts) -> None:
+    def __init__(self, client: TestClient[Any], accounts: Accounts, office: Backoffice) -> None:
         self.client = client
         self.accounts = accounts
+        self.office = office
         self.csrf: str | None = None
 
     def sign_in(self, login: str, password: str = PASSWORD) -> Any:
@@ -76,4 +78,4 @@ def api(request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock) -> It
     service = Service(office, bootstrap.dispatcher(office, settings), accounts)
     app = create_app(settings, service=lambda: service, session_secret=b"k" * 32)
     with TestClient(app) as client:  # its shutdown closes the office and the accounts
-        yield Api(client, accounts)
+        yield Api(client, accounts, office)

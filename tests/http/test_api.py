@@ -193,3 +193,24 @@ def test_each_request_is_one_log_line_without_customer_data(
     assert "80012345" not in text
     assert "CRM-1" not in text
     assert "Ana" not in text
+
+
+def test_indicators_come_with_their_counts_goals_and_the_practices(api: Api) -> None:
+    from adapters.intake.team import PracticeReader, RosterReader
+    from application.team.imports import import_practices, import_roster
+
+    import_roster(api.office, RosterReader(ROOT / "examples" / "roster.csv").items())
+    import_practices(api.office, PracticeReader(ROOT / "examples" / "practices.csv").items())
+    api.sign_in("sofia.t")  # an agent on that roster: the roster's role wins
+    refused = api.get("/indicators", first="2026-11-01", last="2026-12-31")
+    assert refused.status_code == 403
+    api.sign_in("audit.a")
+    answer = api.get("/indicators", first="2026-11-01", last="2026-12-31", by="all")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    [total] = body["rows"]
+    assert total["definitions"].startswith("v3+")
+    assert {"follow_ups_due", "practices_due", "practice_compliance"} <= set(total)
+    assert body["practices"], "the practice register's rows, per leader and practice"
+    csv_text = api.get("/indicators.csv", first="2026-11-01", last="2026-12-31").text
+    assert csv_text.splitlines()[0].startswith("group,")
