@@ -10,7 +10,11 @@
 (c) read latency of a 50-event case on a ~10k-event store vs a ~1M-event store;
 (d) projection rebuild from zero (case index, indicators) vs reading the raw log;
 (e) a 10,000-event case (`office.case`, `case show`, `case history`: latency, wall time, peak
-    RSS against a 1,000-event case) and `cases --json` over 10,000 cases, vs plain json.dumps.
+    RSS against a 1,000-event case) and `cases --json` over 10,000 cases, vs plain json.dumps;
+(f) concurrent agents over HTTP: `backoffice serve` on SQLite and on PostgreSQL (a fresh
+    database, dropped after; skipped without a server at 127.0.0.1:5432), 1, 25, 50 and 100
+    simulated agents (queue, case, note, follow-up, closing): throughput and p50/p95/p99 per
+    route, vs the same operations through the embedding API; errors and lost writes.
 
 The full run takes a few minutes on two cores; `--quick` (smaller sizes, 30k import rows)
 about a minute. A Markdown report goes to stdout and to `--out`. SQLite files live in fresh
@@ -26,10 +30,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import commands, imports, long_cases, nyc, projections, reads
+from bench import commands, http_agents, imports, long_cases, nyc, projections, reads
 from bench.common import REPO_ROOT, Section, machine, temp_dir
 
-PARTS = ("a", "b", "c", "d", "e")
+PARTS = ("a", "b", "c", "d", "e", "f")
 DEFAULT_OUT = REPO_ROOT / "bench" / "results" / "latest.md"
 
 
@@ -101,8 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sections.append(reads.run(root, args.quick))
             elif part == "d":
                 sections.append(projections.run(root, args.quick))
-            else:
+            elif part == "e":
                 sections.append(long_cases.run(root, args.quick))
+            else:
+                sections.append(http_agents.run(root, args.quick))
         durations[part] = time.perf_counter() - started
         print(f"part ({part}) done in {durations[part]:,.1f} s", file=sys.stderr, flush=True)
 

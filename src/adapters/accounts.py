@@ -1,7 +1,8 @@
 """Accounts and tokens kept in SQL (`application.ports.accounts.AccountStore`), in memory for
 tests, and passwords hashed with Argon2.
 
-`SqlAccountStore` keeps two tables, `accounts` and `access_tokens`: on SQLite in a file of
+`SqlAccountStore` keeps three tables, `accounts`, `access_tokens` and `idempotency_keys` (the
+requests made with an `Idempotency-Key`, with their answers, for a day): on SQLite in a file of
 their own (`accounts.sqlite` in the data folder, created for its owner only: it holds the
 password hashes), on PostgreSQL in the store's database. Connections come from eventsourcing's
 datastore for the environment (`Settings.view_env`), pooled and shared between threads, as
@@ -12,6 +13,7 @@ fixed-width UTC text, as in the views, so text order is time order on both backe
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterator, Mapping
@@ -27,9 +29,15 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment, strtobool
 
 from adapters.sql_view import dt, dt_required, ts
-from application.ports.accounts import AccessRole, Account, TokenRecord
+from application.ports.accounts import (
+    AccessRole,
+    Account,
+    IdempotencyRecord,
+    StoredAnswer,
+    TokenRecord,
+)
 
-ACCOUNT_TABLES = ("accounts", "access_tokens")
+ACCOUNT_TABLES = ("accounts", "access_tokens", "idempotency_keys")
 """The tables on PostgreSQL (`schema_lock.without_ddl_when_ready` checks for them)."""
 
 _CREATE = (
@@ -41,6 +49,11 @@ _CREATE = (
     " token_id TEXT PRIMARY KEY, digest TEXT NOT NULL,"
     " login TEXT NOT NULL REFERENCES accounts (login), scope TEXT NOT NULL,"
     " created_at TEXT NOT NULL, revoked_at TEXT)",
+    "CREATE TABLE IF NOT EXISTS idempotency_keys ("
+    " login TEXT NOT NULL, idem_key TEXT NOT NULL, digest TEXT NOT NULL,"
+    " created_at TEXT NOT NULL, status INTEGER, body TEXT, headers TEXT,"
+    " PRIMARY KEY (login, idem_key))",
+    "CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at)",
 )
 _ACCOUNT_COLUMNS = (
     "login, role, name, password_hash, disabled, failed_attempts, locked_until, created_at,"
@@ -62,6 +75,32 @@ _COUNT_ATTEMPT = (
     " THEN NULL ELSE locked_until END"
     f" WHERE login = ? RETURNING {_ACCOUNT_COLUMNS}"
 )
+
+
+_KEY_COLUMNS = "login, idem_key, digest, created_at, status, body, headers"
+_FORGET_KEY = (
+    "DELETE FROM idempotency_keys WHERE login = ? AND idem_key = ?"
+    " AND (created_at < ? OR (status IS NULL AND created_at < ?))"
+)
+_CLAIM_KEY = (
+    "INSERT INTO idempotency_keys (login, idem_key, digest, created_at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (login, idem_key) DO NOTHING RETURNING login"
+)
+
+
+def _key_record(row: Any) -> IdempotencyRecord:
+    answer = None
+    if row["status"] is not None:
+        answer = StoredAnswer(
+            status=int(row["status"]), body=row["body"], headers=json.loads(row["headers"])
+        )
+    return IdempotencyRecord(
+        login=row["login"],
+        key=row["idem_key"],
+        digest=row["digest"],
+        created_at=dt_required(row["created_at"]),
+        answer=answer,
+    )
 
 
 def _account(row: Any) -> Account:
@@ -199,6 +238,60 @@ class SqlAccountStore:
         )
         return bool(rows)
 
+    def claim_key(
+        self, record: IdempotencyRecord, *, expired_before: datetime, abandoned_before: datetime
+    ) -> IdempotencyRecord | None:
+        login, key = record.login, record.key
+        with self._transaction(commit=True) as c:
+            c.execute(
+                self._sql(_FORGET_KEY), (login, key, ts(expired_before), ts(abandoned_before))
+            )
+            c.execute(self._sql(_CLAIM_KEY), (login, key, record.digest, ts(record.created_at)))
+            if c.fetchall():
+                return None
+            # Kept by a request before this one (on PostgreSQL the insert waited for it to
+            # commit, and this statement sees what it committed).
+            c.execute(
+                self._sql(
+                    f"SELECT {_KEY_COLUMNS} FROM idempotency_keys WHERE login = ? AND idem_key = ?"
+                ),
+                (login, key),
+            )
+            rows = c.fetchall()
+        if not rows:  # forgotten in between (purged): this one may go on
+            return self.claim_key(
+                record, expired_before=expired_before, abandoned_before=abandoned_before
+            )
+        return _key_record(rows[0])
+
+    def answer_key(self, login: str, key: str, answer: StoredAnswer) -> None:
+        with self._transaction(commit=True) as c:
+            c.execute(
+                self._sql(
+                    "UPDATE idempotency_keys SET status = ?, body = ?, headers = ?"
+                    " WHERE login = ? AND idem_key = ?"
+                ),
+                (answer.status, answer.body, json.dumps(answer.headers), login, key),
+            )
+
+    def release_key(self, login: str, key: str) -> None:
+        with self._transaction(commit=True) as c:
+            c.execute(
+                self._sql(
+                    "DELETE FROM idempotency_keys WHERE login = ? AND idem_key = ?"
+                    " AND status IS NULL"
+                ),
+                (login, key),
+            )
+
+    def purge_keys(self, before: datetime) -> int:
+        rows = self._rows(
+            "DELETE FROM idempotency_keys WHERE created_at < ? RETURNING login",
+            (ts(before),),
+            commit=True,
+        )
+        return len(rows)
+
     def close(self) -> None:
         self.factory.close()
 
@@ -209,6 +302,7 @@ class MemoryAccountStore:
     def __init__(self) -> None:
         self._accounts: dict[str, Account] = {}
         self._tokens: dict[str, TokenRecord] = {}
+        self._keys: dict[tuple[str, str], IdempotencyRecord] = {}
         self._lock = threading.Lock()
 
     def get(self, login: str) -> Account | None:
@@ -260,6 +354,40 @@ class MemoryAccountStore:
                 return False
             self._tokens[token_id] = attrs.evolve(token, revoked_at=at)
             return True
+
+    def claim_key(
+        self, record: IdempotencyRecord, *, expired_before: datetime, abandoned_before: datetime
+    ) -> IdempotencyRecord | None:
+        with self._lock:
+            kept = self._keys.get((record.login, record.key))
+            if kept is not None and (
+                kept.created_at < expired_before
+                or (kept.answer is None and kept.created_at < abandoned_before)
+            ):
+                kept = None
+            if kept is not None:
+                return kept
+            self._keys[record.login, record.key] = attrs.evolve(record, answer=None)
+            return None
+
+    def answer_key(self, login: str, key: str, answer: StoredAnswer) -> None:
+        with self._lock:
+            kept = self._keys.get((login, key))
+            if kept is not None:
+                self._keys[login, key] = attrs.evolve(kept, answer=answer)
+
+    def release_key(self, login: str, key: str) -> None:
+        with self._lock:
+            kept = self._keys.get((login, key))
+            if kept is not None and kept.answer is None:
+                del self._keys[login, key]
+
+    def purge_keys(self, before: datetime) -> int:
+        with self._lock:
+            old = [k for k, record in self._keys.items() if record.created_at < before]
+            for k in old:
+                del self._keys[k]
+            return len(old)
 
     def close(self) -> None:
         pass

@@ -43,6 +43,7 @@ from application.case.commands import (
 from application.case.outside import OutsideSystems, OutsideWriter, settle_by_hand
 from application.case.typification import Notes, Typification
 from application.intake import calls
+from domain.case.state import CaseState
 from domain.errors import InvalidValue, RuleViolation
 from domain.values import Actor, Resolution
 
@@ -102,9 +103,11 @@ class Dispatcher:
                 return self.office.handle(command, actor, expected_version=expected_version)
             case_id = getattr(command, "case", None)
             if case_id is not None:
-                current = self.office.case(case_id).version
-                if current != expected_version:
-                    raise StaleCase(case_id, expected_version, current)
+                seen = self.office.case(case_id)
+                if seen.version != expected_version:
+                    raise StaleCase(case_id, expected_version, seen.version)
+                if isinstance(command, RegisterMarking | AddNote):
+                    return self._in_account(command, actor, seen)
         if isinstance(command, BRANCH_COMMANDS):
             return self.desks.handle(command, actor)
         if isinstance(command, calls.OpenCaseFromCall | calls.RaiseNewRequest):
@@ -117,9 +120,11 @@ class Dispatcher:
             return self.office.handle(command, actor)
         raise TypeError(f"not a command: {type(command).__name__}")
 
-    def _in_account(self, command: RegisterMarking | AddNote, actor: Actor) -> CommandResult:
+    def _in_account(
+        self, command: RegisterMarking | AddNote, actor: Actor, case: CaseState | None = None
+    ) -> CommandResult:
         office = self.office
-        case = office.case(command.case)
+        case = case if case is not None else office.case(command.case)
         system = self.systems.account_system(case.line)
         try:
             self.systems.require(system)

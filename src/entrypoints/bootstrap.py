@@ -315,23 +315,31 @@ def accounts(
 ) -> Accounts:
     """Accounts, sign-in and tokens (`application.access.accounts`) beside `office`, checked
     against its roster: in `accounts.sqlite` in the data folder (owner only), in the office's
-    PostgreSQL database, or in memory. `hasher` overrides Argon2's default cost (tests)."""
+    PostgreSQL database, or in memory. `hasher` overrides Argon2's default cost (tests). The
+    same store keeps the `Idempotency-Key`s; whether a roster is in use is answered without
+    catching the indicators up on each request (`RosterInUse`)."""
     from adapters.accounts import (
         ACCOUNT_TABLES,
         Argon2Hasher,
         MemoryAccountStore,
         SqlAccountStore,
     )
-    from application.access.accounts import Accounts
+    from application.access.accounts import Accounts, RosterInUse
 
-    store: AccountStore
+    opened: MemoryAccountStore | SqlAccountStore
     if settings.backend == "memory":
-        store = MemoryAccountStore()
+        opened = MemoryAccountStore()
     else:
         use_libpq_options(settings)
         with schema_lock(settings.store_env()):
             env = without_ddl_when_ready(settings.view_env("accounts"), ACCOUNT_TABLES)
-            store = SqlAccountStore(env)
+            opened = SqlAccountStore(env)
+    store: AccountStore = opened
     return Accounts(
-        store, hasher or Argon2Hasher(), office.clock, office.roster, office.roster_in_use
+        store,
+        hasher or Argon2Hasher(),
+        office.clock,
+        office.roster,
+        RosterInUse(office.roster_in_use, office.store),
+        idempotency=opened,
     )

@@ -21,11 +21,18 @@ Precedence: explicit arguments > environment variables > TOML file > defaults.
   `BACKOFFICE_SMTP_HOST`, `_PORT`, `_SECURITY` (none, starttls, tls), `_USERNAME`,
   `_PASSWORD`, `_TIMEOUT_SECONDS`, `_CA_FILE`; `BACKOFFICE_MAIL_FROM`, `BACKOFFICE_MAIL_DOMAIN`;
 - `BACKOFFICE_INDEX_WORKER`: `on` (default) or `off`: whether an import of more than one batch
-  has a second process project the case index beside it (`entrypoints.index_worker`).
+  has a second process project the case index beside it (`entrypoints.index_worker`);
+- `BACKOFFICE_TRUSTED_USER_HEADER`, `BACKOFFICE_TRUSTED_PROXIES`: single sign-on by a header
+  that a reverse proxy sets, believed only from the proxies' addresses (off by default);
+- `BACKOFFICE_METRICS_OPEN_TO`: the addresses that read `/metrics` without signing in
+  (default the loopback);
+- `BACKOFFICE_READY_MAX_INDICATORS_LAG`, `BACKOFFICE_READY_MAX_OUTBOX_BACKLOG`: how far behind
+  the indicators and the outbox may be with `/readyz` still ready.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -104,6 +111,27 @@ class Settings:
     secure_cookies: bool = True
     """Session cookies only over HTTPS (`Secure`); off only to try the service on a laptop
     over plain HTTP."""
+    trusted_user_header: str | None = None
+    """Single sign-on: the request header in which a reverse proxy names the signed-in user
+    (`X-Forwarded-User`, say); believed only from `trusted_proxies`. Off when unset."""
+    trusted_proxies: str | None = None
+    """The reverse proxies' addresses (comma-separated IPs or CIDR networks) from which
+    `trusted_user_header` is believed."""
+    metrics_open_to: str = "127.0.0.1,::1"
+    """Addresses (IPs or CIDR networks, comma-separated; `none`: nobody) from which
+    `/metrics` is read without signing in; from elsewhere an admin or a supervisor."""
+    ready_max_indicators_lag: int = attrs.field(default=10_000, validator=attrs.validators.ge(0))
+    """Events the indicators may be behind the log with `/readyz` still ready."""
+    ready_max_outbox_backlog: int = attrs.field(default=1_000, validator=attrs.validators.ge(0))
+    """Events calling for mail that the outbox may have left to send with `/readyz` still
+    ready."""
+
+    def trusted_networks(self) -> tuple[IpNetwork, ...]:
+        """`trusted_proxies` read (`SettingsError` naming a wrong entry)."""
+        return networks("trusted_proxies", self.trusted_proxies)
+
+    def metrics_networks(self) -> tuple[IpNetwork, ...]:
+        return networks("metrics_open_to", self.metrics_open_to)
 
     @property
     def backend(self) -> str:
@@ -215,6 +243,24 @@ class Settings:
         }
 
 
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def networks(setting: str, text: str | None) -> tuple[IpNetwork, ...]:
+    """Comma-separated IPs or CIDR networks (`10.0.0.0/8`, `::1`); empty or `none`: none."""
+    if text is None or text.strip().lower() in ("", "none"):
+        return ()
+    found = []
+    for entry in text.split(","):
+        try:
+            found.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"{setting}: {entry.strip()[:60]!r} is not an IP address or network"
+            ) from None
+    return tuple(found)
+
+
 LIBPQ_OPTIONS = {
     "sslmode": "PGSSLMODE",
     "sslrootcert": "PGSSLROOTCERT",
@@ -261,6 +307,11 @@ _ENV = {
     "postgres_max_overflow": "BACKOFFICE_POSTGRES_MAX_OVERFLOW",
     "session_secret": "BACKOFFICE_SESSION_SECRET",
     "secure_cookies": "BACKOFFICE_SECURE_COOKIES",
+    "trusted_user_header": "BACKOFFICE_TRUSTED_USER_HEADER",
+    "trusted_proxies": "BACKOFFICE_TRUSTED_PROXIES",
+    "metrics_open_to": "BACKOFFICE_METRICS_OPEN_TO",
+    "ready_max_indicators_lag": "BACKOFFICE_READY_MAX_INDICATORS_LAG",
+    "ready_max_outbox_backlog": "BACKOFFICE_READY_MAX_OUTBOX_BACKLOG",
 }
 
 _converter = cattrs.Converter(forbid_extra_keys=True)

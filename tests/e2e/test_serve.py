@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,7 @@ def _free_port() -> int:
 class Server:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
+        self.process: subprocess.Popen[str] | None = None
 
     def cli(self, *args: str, stdin: str = "") -> str:
         done = subprocess.run([SCRIPT, *args], input=stdin, capture_output=True, text=True,
@@ -53,6 +55,8 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Ser
     helper.cli("users", "add", "maria.b", "--role", "agent", "--name", "María B",
                "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
     helper.cli("users", "add", "crm-front", "--role", "integration", "--name", "CRM")
+    helper.cli("users", "add", "sup.lina", "--role", "supervisor", "--name", "Lina",
+               "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
     port = _free_port()
     process = subprocess.Popen(
         [SCRIPT, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
@@ -70,9 +74,11 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Ser
             assert process.poll() is None, process.stderr.read() if process.stderr else ""
             assert time.monotonic() < deadline, "the server did not start in 30 s"
             time.sleep(0.1)
+        helper.process = process
         yield helper, base
     finally:
-        process.send_signal(signal.SIGTERM)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
         try:
             code = process.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -118,3 +124,31 @@ def test_a_real_server_serves_an_agents_work_and_an_integrations_hand_over(
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["outcome"] == "known"
     assert first.json()["case"]["case_id"] == again.json()["case"]["case_id"]
+
+
+def test_sigterm_ends_open_event_streams_and_stops_at_once(server: tuple[Server, str]) -> None:
+    """A live stream never ends by itself: the server ends it when told to stop, instead of
+    waiting out its 10-second grace for open connections."""
+    helper, base = server
+    assert helper.process is not None
+    received: list[str] = []
+    with httpx.Client(base_url=base, timeout=30) as client:
+        client.post("/session", json={"login": "sup.lina", "password": PASSWORD})
+
+        def follow() -> None:
+            with client.stream("GET", "/events") as stream:
+                for line in stream.iter_lines():
+                    received.append(line)
+
+        reader = threading.Thread(target=follow)
+        reader.start()
+        deadline = time.monotonic() + 10
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert received, "the stream opened"
+        started = time.monotonic()
+        helper.process.send_signal(signal.SIGTERM)
+        helper.process.wait(timeout=20)
+        stopped = time.monotonic() - started
+        reader.join(timeout=10)
+    assert stopped < 5, f"stopped after {stopped:.1f} s"

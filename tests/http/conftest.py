@@ -17,7 +17,8 @@ from application.access.accounts import Accounts
 from application.ports.accounts import AccessRole
 from application.service import Backoffice
 from entrypoints import bootstrap
-from entrypoints.http.app import Service, create_app
+from entrypoints.http.app import create_app
+from entrypoints.http.common import Service
 from entrypoints.settings import load_settings
 from tests.conftest import record
 

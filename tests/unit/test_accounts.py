@@ -440,3 +440,114 @@ def test_argon2_hasher_says_false_for_a_wrong_password_or_a_malformed_hash() -> 
     assert not hasher.verify(hashed, OTHER)
     assert not hasher.verify("not a hash", PASSWORD)
     assert not hasher.verify(hashed.replace("$argon2id$", "$argon2i$"), PASSWORD)
+
+
+# --- whether a roster is in use, asked on every request ----------------------------------------
+
+
+class Log:
+    """The log as `RosterInUse` reads it: its head, and the events of some kinds after a
+    position; counting the reads."""
+
+    def __init__(self) -> None:
+        self.events: list[object] = []
+        self.reads = 0
+
+    def last_position(self) -> int:
+        return len(self.events)
+
+    def read_log(
+        self, after: int, limit: int, *, through: int | None = None, kinds: object = None
+    ) -> object:
+        from application.ports.cases import LoggedEvent
+
+        self.reads += 1
+        assert isinstance(kinds, tuple)
+        last = len(self.events) if through is None else through
+        found = [
+            LoggedEvent(n, e)
+            for n, e in enumerate(self.events[after:last], start=after + 1)
+            if isinstance(e, kinds)
+        ]
+        return found[:limit]
+
+
+def test_whether_a_roster_is_in_use_is_asked_again_only_when_someone_joined() -> None:
+    from typing import Any, cast
+
+    from application.access.accounts import RosterInUse
+
+    log = Log()
+    asked: list[bool] = []
+    roster = Roster()
+
+    def in_use() -> bool:  # the office's answer: it catches the indicators up first
+        asked.append(roster.in_use)
+        return roster.in_use
+
+    answer = RosterInUse(in_use, cast(Any, log))
+    assert answer() is False
+    assert answer() is False  # the log has not moved: not asked again, nothing read
+    assert (len(asked), log.reads) == (1, 0)
+    log.events += ["a note", "an assignment"]  # other events: one read, not asked
+    assert answer() is False
+    assert (len(asked), log.reads) == (1, 1)
+    joined = enrol(None, agent="juan.r", team="Hogar 1", role=Role.AGENT, since=date(2026, 1, 5),
+                   actor=HR, at=T0)  # fmt: skip
+    log.events += [*joined, "a note"]
+    roster.in_use = True
+    assert answer() is True  # someone joined: asked again, at once
+    assert len(asked) == 2
+    log.events += ["another note"]
+    assert answer() is True  # a roster once in use stays in use: nothing asked nor read
+    assert (len(asked), log.reads) == (2, 2)
+
+
+# --- Idempotency-Key ---------------------------------------------------------------------------
+
+
+def test_an_idempotency_key_runs_its_request_once_per_login(clock: FixedClock) -> None:
+    from application.access.accounts import IdempotencyKeys, RequestInProgress
+    from application.ports.accounts import StoredAnswer
+
+    keys = IdempotencyKeys(MemoryAccountStore(), clock)
+    assert keys.begin("maria.b", "k-1", "digest-a") is None  # run it
+    with pytest.raises(RequestInProgress, match="is in progress"):
+        keys.begin("maria.b", "k-1", "digest-a")
+    with pytest.raises(InvalidValue, match=r"^Idempotency-Key: reused for another request"):
+        keys.begin("maria.b", "k-1", "digest-b")
+    answer = StoredAnswer(status=201, body="{}", headers={"ETag": '"1"'})
+    keys.finish("maria.b", "k-1", answer)
+    assert keys.begin("maria.b", "k-1", "digest-a") == answer  # a retry: given again
+    assert keys.begin("carlos.m", "k-1", "digest-b") is None  # another login's key
+    keys.abandon("carlos.m", "k-1")  # its request failed: a retry runs again
+    assert keys.begin("carlos.m", "k-1", "digest-c") is None
+    clock.advance(timedelta(minutes=11))  # left in progress by a process that died
+    assert keys.begin("carlos.m", "k-1", "digest-d") is None
+    clock.advance(timedelta(hours=24))
+    assert keys.begin("maria.b", "k-1", "digest-b") is None  # a day later: forgotten
+    for bad in ("", "with space", "x" * 256, "ñ"):
+        with pytest.raises(InvalidValue, match=r"^Idempotency-Key: 1 to 255 visible"):
+            keys.begin("maria.b", bad, "digest-a")
+
+
+def test_idempotency_keys_are_purged_at_most_once_an_hour(clock: FixedClock) -> None:
+    from datetime import datetime
+
+    from application.access.accounts import IdempotencyKeys
+
+    store = MemoryAccountStore()
+    purges: list[object] = []
+    purge = store.purge_keys
+
+    def counted(before: datetime) -> int:
+        purges.append(before)
+        return purge(before)
+
+    store.purge_keys = counted  # type: ignore[method-assign]
+    keys = IdempotencyKeys(store, clock)
+    keys.begin("maria.b", "k-1", "d")
+    keys.begin("maria.b", "k-2", "d")
+    clock.advance(timedelta(minutes=61))
+    keys.begin("maria.b", "k-3", "d")
+    assert purges == [T0 - timedelta(hours=24), T0 + timedelta(minutes=61) - timedelta(hours=24)]

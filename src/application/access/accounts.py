@@ -16,6 +16,10 @@
   left, loses access at once.
 - A token's secret is `bo_<id>_<random>`, shown once when issued and kept as its SHA-256
   digest; its scope (`TOKEN_SCOPES`) narrows what its account's role allows.
+- Whether a roster is in use is asked on every request: `RosterInUse` answers it without
+  catching the indicators up each time.
+- A request made with an `Idempotency-Key` (`IdempotencyKeys`) runs once per login and key:
+  a retry gets the first answer again, for 24 hours.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -36,14 +41,17 @@ from application.ports.accounts import (
     AccessRole,
     Account,
     AccountStore,
+    IdempotencyRecord,
+    IdempotencyStore,
     PasswordHasher,
+    StoredAnswer,
     TokenRecord,
 )
-from application.ports.cases import Clock
+from application.ports.cases import CaseStore, Clock
 from domain.calendar import BOGOTA, BusinessCalendar
 from domain.case.decisions import clean_text
 from domain.errors import DomainError, InvalidValue, RuleViolation
-from domain.team.roster import AgentState
+from domain.team.roster import AgentJoined, AgentMoved, AgentState
 from domain.values import Actor, ActorKind
 
 MIN_PASSWORD_LENGTH = 12
@@ -123,7 +131,9 @@ class Accounts:
     """The use cases of accounts and sign-in, over a store and a password hasher.
 
     `roster(login)` is the roster's state of a login (None: never on it); `roster_in_use()`
-    says whether a roster was imported (before that, the roles given to accounts hold)."""
+    says whether a roster was imported (before that, the roles given to accounts hold): it is
+    asked on every request, so it should answer cheaply (`RosterInUse`). `idempotency`: where
+    the `Idempotency-Key`s are kept (`IdempotencyKeys`)."""
 
     def __init__(
         self,
@@ -135,10 +145,13 @@ class Accounts:
         *,
         max_failures: int = 5,
         lockout: timedelta = timedelta(minutes=15),
+        idempotency: IdempotencyStore | None = None,
     ) -> None:
         if max_failures < 1:
             raise ValueError("max_failures must be at least 1")
         self.store = store
+        self.idempotency = None if idempotency is None else IdempotencyKeys(idempotency, clock)
+        """The requests made with an `Idempotency-Key` (None: none are kept)."""
         self.hasher = hasher
         self.clock = clock
         self.roster = roster
@@ -355,3 +368,123 @@ class Accounts:
 
     def tokens(self) -> builtins.list[TokenRecord]:
         return self.store.tokens()
+
+
+# --- whether a roster is in use ----------------------------------------------------------------
+
+
+class RosterInUse:
+    """`Backoffice.roster_in_use` (which catches the indicators up first), asked on every
+    request, answered cheaply. A roster once imported stays in use: a yes is kept. A no is
+    said again as long as the log has no roster placement (someone joining or moving team)
+    after the position it was said at: one read of the log's head, and when the log has
+    moved, one read of the placements among the events since; only when there is one is
+    `in_use` asked again. A roster imported a moment ago (by any process) counts at once."""
+
+    KINDS = (AgentJoined, AgentMoved)
+    """The events that put someone on the roster (the indicators' placements)."""
+
+    def __init__(self, in_use: Callable[[], bool], log: CaseStore) -> None:
+        self.in_use = in_use
+        self.log = log
+        self._yes = False
+        self._no_through: int | None = None
+        """The log's position at which the last no was said."""
+        self._lock = threading.Lock()
+
+    def __call__(self) -> bool:
+        if self._yes:
+            return True
+        with self._lock:  # one request asks; the others at that moment take its answer
+            if self._yes:
+                return True
+            head = self.log.last_position()
+            seen = self._no_through
+            if seen is not None and (
+                head <= seen or not self.log.read_log(seen, 1, through=head, kinds=self.KINDS)
+            ):
+                self._no_through = head
+                return False
+            if self.in_use():
+                self._yes = True
+                return True
+            self._no_through = head  # `in_use` read the log through `head` at least
+            return False
+
+
+# --- Idempotency-Key ---------------------------------------------------------------------------
+
+IDEMPOTENCY_KEY = "Idempotency-Key"
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+class RequestInProgress(DomainError):
+    """A request with the same `Idempotency-Key` is being handled at this moment."""
+
+
+def check_idempotency_key(key: str) -> str:
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise InvalidValue(
+            IDEMPOTENCY_KEY, "1 to 255 visible ASCII characters (a UUID, say), no spaces"
+        )
+    return key
+
+
+class IdempotencyKeys:
+    """A request made with an `Idempotency-Key` runs once per login and key.
+
+    `begin` keeps the key as in progress before the request runs (None: run it), or gives
+    the answer kept for it (a retry: give that again, run nothing). A key given again with
+    another request (another digest) is refused (`InvalidValue`), and one whose request is
+    still running is `RequestInProgress`. `finish` keeps the answer; `abandon` forgets the
+    key when the request failed (a retry may then run it). Keys are forgotten `lifetime`
+    after their first use (24 hours); one left in progress by a process that died is taken
+    over after `abandoned_after`. Each login has keys of its own."""
+
+    def __init__(
+        self,
+        store: IdempotencyStore,
+        clock: Clock,
+        *,
+        lifetime: timedelta = timedelta(hours=24),
+        abandoned_after: timedelta = timedelta(minutes=10),
+        purge_every: timedelta = timedelta(hours=1),
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.lifetime = lifetime
+        self.abandoned_after = abandoned_after
+        self.purge_every = purge_every
+        self._purged_at: datetime | None = None
+
+    def begin(self, login: str, key: str, digest: str) -> StoredAnswer | None:
+        key = check_idempotency_key(key)
+        now = self.clock.now()
+        self._purge(now)
+        record = IdempotencyRecord(login=login, key=key, digest=digest, created_at=now)
+        kept = self.store.claim_key(
+            record,
+            expired_before=now - self.lifetime,
+            abandoned_before=now - self.abandoned_after,
+        )
+        if kept is None:
+            return None
+        if not hmac.compare_digest(kept.digest, digest):
+            raise InvalidValue(
+                IDEMPOTENCY_KEY, "reused for another request (a new request needs a new key)"
+            )
+        if kept.answer is None:
+            raise RequestInProgress(f"a request with this {IDEMPOTENCY_KEY} is in progress")
+        return kept.answer
+
+    def finish(self, login: str, key: str, answer: StoredAnswer) -> None:
+        self.store.answer_key(login, key, answer)
+
+    def abandon(self, login: str, key: str) -> None:
+        self.store.release_key(login, key)
+
+    def _purge(self, now: datetime) -> None:
+        if self._purged_at is not None and now - self._purged_at < self.purge_every:
+            return
+        self._purged_at = now
+        self.store.purge_keys(now - self.lifetime)

@@ -12,6 +12,11 @@ The matrix is data, so the HTTP API, the console and the tests read the same one
 - an integration only hands cases over (intake);
 - an administrator looks after the service (projections' state) and works no case.
 
+Imports (`Import`, `may_import`): CRM exports and e-mails hand cases over (an integration, a
+supervisor); surveys and quality monitorings, a supervisor; the roster and the shifts, a
+supervisor or an administrator; the practice register, a coordinator, a manager or a
+supervisor.
+
 The sweep's own commands (a follow-up marked missed, a clock swept) are the system's: no
 one gives them over the API. A token's scope narrows its account's role: `intake` hands
 cases over only, `read` reads what the role may read, `all` is the role.
@@ -76,6 +81,43 @@ READING_ROLES: dict[Reading, frozenset[AccessRole]] = {
 INTAKE_ROLES = frozenset({IN, S})
 """Who may hand a case over (a CRM row, an e-mail): the front line's systems, a supervisor."""
 
+
+class Import(enum.StrEnum):
+    """The kinds of file the API imports (as the CLI's `ingest`, `ingest-mail`, `import-…`)."""
+
+    CRM = "crm"
+    """A CRM export: cases handed over."""
+    MAIL = "mail"
+    """Recommended cases by e-mail (`.eml`)."""
+    SURVEYS = "surveys"
+    MONITORINGS = "monitorings"
+    ROSTER = "roster"
+    SHIFTS = "shifts"
+    PRACTICES = "practices"
+    """The management-practice register: coordinators and managers record practices."""
+
+
+IMPORT_ROLES: dict[Import, frozenset[AccessRole]] = {
+    Import.CRM: INTAKE_ROLES,
+    Import.MAIL: INTAKE_ROLES,
+    Import.SURVEYS: frozenset({S}),
+    Import.MONITORINGS: frozenset({S}),
+    Import.ROSTER: frozenset({S, AD}),
+    Import.SHIFTS: frozenset({S, AD}),
+    Import.PRACTICES: frozenset({C, M, S}),
+}
+"""Who may import each kind of file. CRM exports and e-mails hand cases over, as intake."""
+
+_IMPORTED = {
+    Import.CRM: "CRM exports",
+    Import.MAIL: "e-mails",
+    Import.SURVEYS: "surveys",
+    Import.MONITORINGS: "quality monitorings",
+    Import.ROSTER: "the roster",
+    Import.SHIFTS: "shifts",
+    Import.PRACTICES: "practices",
+}
+
 SCOPES = ("intake", "read", "all")
 """A token's scopes (see the module)."""
 
@@ -88,7 +130,7 @@ def may_command(role: AccessRole, scope: str | None, command: Command, login: st
     if scope in ("intake", "read"):
         return f"a token with scope {scope} gives no command on cases"
     if role not in allowed:
-        return f"a {role.value} may not {_verb(type(command))}"
+        return f"{_a(role)} may not {_verb(type(command))}"
     if isinstance(command, AssignCase) and role is A and command.agent.strip() != login:
         return "an agent may take a case (assign it to themselves); reassigning is a supervisor's"
     return None
@@ -99,7 +141,7 @@ def may_read(role: AccessRole, scope: str | None, reading: Reading) -> str | Non
     if scope == "intake":
         return "a token with scope intake only hands cases over"
     if role not in READING_ROLES[reading]:
-        return f"a {role.value} may not read {reading.value}"
+        return f"{_a(role)} may not read {reading.value}"
     return None
 
 
@@ -108,7 +150,20 @@ def may_hand_over(role: AccessRole, scope: str | None) -> str | None:
     if scope == "read":
         return "a token with scope read hands nothing over"
     if role not in INTAKE_ROLES:
-        return f"a {role.value} does not hand cases over (the front line's systems do)"
+        return f"{_a(role)} does not hand cases over (the front line's systems do)"
+    return None
+
+
+def may_import(role: AccessRole, scope: str | None, kind: Import) -> str | None:
+    """Why `role` (with a token's `scope`) may not import `kind`; None when it may. A token
+    with scope `intake` imports what hands cases over (CRM exports, e-mails), nothing else;
+    one with scope `read` imports nothing."""
+    what = _IMPORTED[kind]
+    handing_over = IMPORT_ROLES[kind] is INTAKE_ROLES
+    if scope == "read" or (scope == "intake" and not handing_over):
+        return f"a token with scope {scope} may not import {what}"
+    if role not in IMPORT_ROLES[kind]:
+        return f"{_a(role)} may not import {what}"
     return None
 
 
@@ -117,3 +172,8 @@ def _verb(cls: type[object]) -> str:
     name = cls.__name__
     words = "".join(f" {ch.lower()}" if ch.isupper() else ch for ch in name).strip()
     return words
+
+
+def _a(role: AccessRole) -> str:
+    """ "an auditor", "a supervisor": the role as a refusal says it."""
+    return f"{'an' if role.value[0] in 'aeiou' else 'a'} {role.value}"

@@ -113,6 +113,56 @@ class AccountStore(Protocol):
     def close(self) -> None: ...
 
 
+@attrs.frozen(kw_only=True)
+class StoredAnswer:
+    """The answer kept for an `Idempotency-Key`: given again, as it was, to a retry."""
+
+    status: int
+    body: str
+    """The answer's body (JSON text)."""
+    headers: dict[str, str] = attrs.field(factory=dict)
+    """The headers a retry gets again (the content type, the `ETag`)."""
+
+
+@attrs.frozen(kw_only=True)
+class IdempotencyRecord:
+    """A request made with an `Idempotency-Key`: who made it, a digest of what it asked, when,
+    and its answer (None while it is being handled)."""
+
+    login: str
+    key: str
+    digest: str
+    created_at: datetime
+    answer: StoredAnswer | None = None
+
+
+class IdempotencyStore(Protocol):
+    """Where the requests made with an `Idempotency-Key` are kept, by login and key (beside
+    the accounts: SQLite, PostgreSQL or memory)."""
+
+    def claim_key(
+        self, record: IdempotencyRecord, *, expired_before: datetime, abandoned_before: datetime
+    ) -> IdempotencyRecord | None:
+        """In one atomic step: forget the record of `record.login` and `record.key` if it was
+        made before `expired_before`, or is still unanswered and was made before
+        `abandoned_before`; then keep `record` (unanswered: in progress) unless one is kept
+        already. Returns None when `record` was kept, else the record kept before (of a
+        request made at once or earlier, answered or not)."""
+        ...
+
+    def answer_key(self, login: str, key: str, answer: StoredAnswer) -> None:
+        """Keep the answer of the request in progress under `login` and `key`."""
+        ...
+
+    def release_key(self, login: str, key: str) -> None:
+        """Forget an unanswered key (its request failed: a retry may run it again)."""
+        ...
+
+    def purge_keys(self, before: datetime) -> int:
+        """Forget every record made before `before`; returns how many."""
+        ...
+
+
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
 

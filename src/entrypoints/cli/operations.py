@@ -461,9 +461,10 @@ def serve(
     settings = current_settings()
     if workers > 1 and settings.backend != "postgres":
         raise InvalidValue("workers", "several workers need PostgreSQL (SQLite takes one)")
-    from entrypoints.http.app import check_session_secret
+    from entrypoints.http.app import check_session_secret, create_app
 
     check_session_secret(settings)  # said now, not in each worker
+    create_app(settings, session_secret=bytes(32))  # every setting of the service checked
     # The workers read the settings from the environment, as this process was given them.
     os.environ["BACKOFFICE_DATA_DIR"] = str(settings.data_dir)
     os.environ["BACKOFFICE_DATABASE_URL"] = settings.database_url
@@ -472,6 +473,9 @@ def serve(
         "entrypoints.http.app:app_from_environment", factory=True, host=host, port=port,
         workers=workers, timeout_graceful_shutdown=10, access_log=False,
         log_level="warning",
+        # The client's address is the connection's: a proxy is trusted by its own address
+        # (BACKOFFICE_TRUSTED_PROXIES), never by a header it forwards.
+        proxy_headers=False,
     )  # fmt: skip
 
 

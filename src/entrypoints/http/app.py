@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
 from litestar import Litestar, Request, Response, delete, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.session.client_side import CookieBackendConfig
@@ -37,7 +38,7 @@ from application.access.permissions import (
     may_command,
     may_hand_over,
 )
-from application.case.commands import CommandResult
+from application.case.commands import CommandResult, StaleCase, TooMuchContention
 from application.dispatch import Command
 from application.ports.cases import CaseQuery, CaseSummary, DueFollowUp
 from domain.calendar import BusinessCalendar
@@ -45,7 +46,17 @@ from domain.case.state import CaseState
 from domain.errors import InvalidValue
 from domain.indicators.facts import Dimension, Period
 from entrypoints.http import events, operations, uploads
-from entrypoints.http.common import Service, current_principal, require, service_of
+from entrypoints.http.common import (
+    IdempotencyKey,
+    Service,
+    TrustedHeader,
+    current_principal,
+    idempotent,
+    require,
+    service_of,
+    signed_in_by,
+    sso_csrf_token,
+)
 from entrypoints.http.problems import HANDLERS, Refused
 from entrypoints.http.requests_log import note, request_log
 
@@ -174,6 +185,8 @@ async def sign_in(request: Request[Any, Any, Any], data: JSONBody[SignIn]) -> Me
 async def who(request: Request[Any, Any, Any], principal: NamedDependency[Principal]) -> Me:
     session = request.session if "session" in request.scope else {}
     csrf = session.get("csrf") if isinstance(session, dict) else None
+    if signed_in_by(request) == "header":  # the proxy's single sign-on: the token is made here
+        csrf = sso_csrf_token(request, principal.login)
     return Me(login=principal.login, role=principal.role.value, name=principal.name,
               csrf_token=csrf)  # fmt: skip
 
@@ -191,35 +204,50 @@ def _kebab(name: str) -> str:
 
 
 def command_route(cls: type[Command]) -> Any:
-    """`POST /commands/<kebab-name>`: the command as its JSON body, `If-Match` honoured."""
+    """`POST /commands/<kebab-name>`: the command as its JSON body, `If-Match` honoured, an
+    `Idempotency-Key` too."""
 
-    def handler(
+    async def handler(
         request: Request[Any, Any, Any],
         data: Any,
         principal: NamedDependency[Principal],
         if_match: Any = None,
+        idempotency_key: Any = None,
     ) -> Response[Done]:
         why = may_command(principal.role, principal.scope, data, principal.login)
         if why is not None:
             raise Refused(why)
         service = service_of(request.app.state)
-        note(request.scope, case=str(getattr(data, "case", "")) or None)
-        result = service.door.handle(data, principal.actor, expected_version=_expected(if_match))
-        done = Done(case=result.case, events=_events(result), notice=result.notice)
-        return Response(done, headers=_etag(result.case))
+        expected = _expected(if_match)
+
+        def run() -> Response[Done]:
+            note(request.scope, case=str(getattr(data, "case", "")) or None)
+            try:
+                result = service.door.handle(data, principal.actor, expected_version=expected)
+            except StaleCase:
+                operations.record_conflict(request, "stale")
+                raise
+            except TooMuchContention:
+                operations.record_conflict(request, "contention")
+                raise
+            done = Done(case=result.case, events=_events(result), notice=result.notice)
+            return Response(done, headers=_etag(result.case))
+
+        return await idempotent(request, principal, idempotency_key, run)
 
     handler.__annotations__ = {
         "request": Request[Any, Any, Any],
         "data": JSONBody[cls],  # type: ignore[valid-type,misc]
         "principal": NamedDependency[Principal],
         "if_match": Annotated[str | None, HeaderParameter(name="If-Match", required=False)],
+        "idempotency_key": IdempotencyKey,
         "return": Response[Done],
     }
     handler.__name__ = f"command_{_kebab(cls.__name__).replace('-', '_')}"
     handler.__doc__ = (cls.__doc__ or cls.__name__).strip()
     return post(
-        f"/commands/{_kebab(cls.__name__)}", status_code=200, sync_to_thread=True,
-        summary=cls.__name__, tags=["commands"],
+        f"/commands/{_kebab(cls.__name__)}", status_code=200, summary=cls.__name__,
+        tags=["commands"],
     )(handler)  # fmt: skip
 
 
@@ -336,11 +364,24 @@ def indicators(
     first: FromQuery[date],
     last: FromQuery[date],
     by: FromQuery[Dimension] = Dimension.ALL,
-) -> Any:
+) -> IndicatorsOut:
     """Every indicator of the period (Bogotá days `first` to `last`), with its goal, in
     total or by agent, team, category or line."""
+    from entrypoints.indicator_tables import indicators_rows, practice_rows
+
     require(principal, Reading.INDICATORS)
-    return service_of(request.app.state).office.indicators(_period(first, last), by)
+    report = service_of(request.app.state).office.indicators(_period(first, last), by)
+    return IndicatorsOut(rows=indicators_rows(report), practices=practice_rows(report))
+
+
+@attrs.frozen(kw_only=True)
+class IndicatorsOut:
+    """Every indicator per group (`rows`: each value with its goal, traffic light and the
+    counts behind it, and the definitions' label), and the practices' compliance per leader
+    and practice (`practices`), as the CLI's `indicators --json` and `--practices --json`."""
+
+    rows: list[dict[str, Any]]
+    practices: list[dict[str, Any]]
 
 
 @get("/indicators.csv", sync_to_thread=True, summary="Indicators as CSV", tags=["indicators"],
@@ -379,20 +420,27 @@ def projections(
 # --- intake --------------------------------------------------------------------------------
 
 
-@post("/intake/crm", status_code=200, sync_to_thread=True, summary="Hand a CRM case over",
-      tags=["intake"])  # fmt: skip
-def intake_crm(
-    request: Request[Any, Any, Any], principal: NamedDependency[Principal], data: JSONBody[CrmRow]
+@post("/intake/crm", status_code=200, summary="Hand a CRM case over", tags=["intake"])
+async def intake_crm(
+    request: Request[Any, Any, Any],
+    principal: NamedDependency[Principal],
+    data: JSONBody[CrmRow],
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[HandedOver]:
     """A case from the front line's CRM, idempotent on its CRM case id: handed over again, it
     is the same case (`known`); a row for an account and typification with an open case is a
-    repeat contact on it. 201 when it made a case."""
-    from adapters.intake.crm_export import build_crm_item
-    from application.intake.records import RejectedRow
-
+    repeat contact on it. 201 when it made a case. With an `Idempotency-Key`, a retry gets
+    the first answer again."""
     why = may_hand_over(principal.role, principal.scope)
     if why is not None:
         raise Refused(why)
+    return await idempotent(request, principal, idempotency_key, lambda: _hand_over(request, data))
+
+
+def _hand_over(request: Request[Any, Any, Any], data: CrmRow) -> Response[HandedOver]:
+    from adapters.intake.crm_export import build_crm_item
+    from application.intake.records import RejectedRow
+
     fields = attrs.astuple(data)
     item = build_crm_item("request", *(value.strip() for value in fields))
     if isinstance(item, RejectedRow):
@@ -422,31 +470,12 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", sync_to_thread=True, summary="Ready to serve", tags=["operations"])
-def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-    """Storage answers and the case index is not far behind the log."""
-    office = service_of(request.app.state).office
-    try:
-        head = office.store.last_position()
-        lag = head - office.index.position()
-    except Exception as error:  # storage down: not ready, said without the driver's text
-        return Response({"status": "unavailable", "reason": type(error).__name__},
-                        status_code=503)  # fmt: skip
-    ready = lag <= READY_LAG
-    return Response({"status": "ok" if ready else "behind", "index_lag": lag},
-                    status_code=200 if ready else 503)  # fmt: skip
-
-
-READY_LAG = 10_000
-"""Events the case index may be behind the log and the service still count as ready."""
-
-
 # --- the application -----------------------------------------------------------------------
 
 
 def routes() -> list[Any]:
     handlers: list[Any] = [sign_in, who, sign_out, case, history, due, indicators,
-                           indicators_csv, projections, intake_crm, healthz, readyz]  # fmt: skip
+                           indicators_csv, projections, intake_crm, healthz]  # fmt: skip
     handlers.append(
         _query_route(
             "/cases",
@@ -479,20 +508,28 @@ def create_app(
 
     def build() -> Service:
         office = bootstrap.bootstrap(config, existing=True)
+        # Where the outbox is (readiness, metrics); the memory backend has no worker to send.
+        outbox = None if config.backend == "memory" else bootstrap.outbox_position(config)
         return Service(office, bootstrap.dispatcher(office, config),
-                       bootstrap.accounts(office, config))  # fmt: skip
+                       bootstrap.accounts(office, config), outbox)  # fmt: skip
 
     opener = service or build
+    trusted = TrustedHeader.from_settings(config)
+    ops = operations.Operations(config, trusted)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         opened = opener()
         app.state.service = opened
+        ops.service = opened
         try:
             yield
         finally:
+            ops.service = None
             opened.accounts.close()
             opened.office.close()
+            if opened.outbox is not None:
+                opened.outbox.close()
 
     secret = session_secret or check_session_secret(config)
     cookies = CookieBackendConfig(
@@ -501,8 +538,9 @@ def create_app(
     )  # fmt: skip
     return Litestar(
         route_handlers=routes(),
+        state=State({"trusted": trusted, "operations": ops}),
         dependencies={"principal": Provide(current_principal)},
-        middleware=[request_log, cookies.middleware],
+        middleware=[request_log, ops.middleware, cookies.middleware],
         exception_handlers=HANDLERS,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
@@ -563,4 +601,28 @@ def app_from_environment() -> Litestar:
         logger.handlers[:] = [handler]
         logger.setLevel(logging.INFO)
         logger.propagate = False
+    _end_streams_on_exit()
     return create_app()
+
+
+def _end_streams_on_exit() -> None:
+    """When uvicorn is told to stop (SIGTERM, Ctrl-C), end the live event streams at once:
+    it waits for open connections before it shuts down, and a stream never ends by itself.
+    Clients reconnect and resume from their `Last-Event-ID`. uvicorn has installed its own
+    handlers when it builds the application (here): each is wrapped, then called."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return  # signals are the main thread's; a test's server in a thread has none
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        installed = signal.getsignal(sig)
+        if not callable(installed) or getattr(installed, "ends_streams", False):
+            continue
+
+        def ending(number: int, frame: Any, then: Any = installed) -> None:
+            events.stop_streams()
+            then(number, frame)
+
+        ending.ends_streams = True  # type: ignore[attr-defined]
+        signal.signal(sig, ending)

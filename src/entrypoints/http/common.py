@@ -1,37 +1,60 @@
 """What every route of the HTTP API shares: the service it works with, and who is asking
-(sign-in by session cookie with its CSRF token, or by bearer token), checked against the
-permissions of `application.access.permissions`."""
+(sign-in by session cookie with its CSRF token, by bearer token, or by a trusted proxy's
+header), checked against the permissions of `application.access.permissions`; and the
+`Idempotency-Key` of the routes that make things (`idempotent`)."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-from typing import TYPE_CHECKING, Any
+import ipaddress
+import logging
+import secrets
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
+import anyio.to_thread
 import attrs
-from litestar import Request
+from litestar import Request, Response
 from litestar.datastructures import State
+from litestar.enums import MediaType
 from litestar.exceptions import NotAuthorizedException
+from litestar.params import HeaderParameter
+from litestar.serialization import get_serializer
 
-from application.access.accounts import Accounts, Principal, SignInRefused
+from application.access.accounts import (
+    IDEMPOTENCY_KEY,
+    Accounts,
+    Principal,
+    RequestInProgress,
+    SignInRefused,
+)
 from application.access.permissions import Reading, may_read
 from application.dispatch import Dispatcher
-from entrypoints.http.problems import Refused
+from application.ports.accounts import StoredAnswer
+from domain.errors import InvalidValue
+from entrypoints.http.problems import Refused, problem
 from entrypoints.http.requests_log import note
 
 if TYPE_CHECKING:
+    from application.jobs.outbox import PositionTracker
     from application.service import Backoffice
+    from entrypoints.settings import IpNetwork, Settings
 
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+log = logging.getLogger("backoffice.http")
 
 
 @attrs.define
 class Service:
-    """What the routes use: the office, its one door for commands, the accounts."""
+    """What the routes use: the office, its one door for commands, the accounts; and where
+    the outbox is in the log (None: not reported by `/readyz` and `/metrics`)."""
 
     office: Backoffice
     door: Dispatcher
     accounts: Accounts
+    outbox: PositionTracker | None = None
 
 
 def service_of(state: State) -> Service:
@@ -39,30 +62,149 @@ def service_of(state: State) -> Service:
     return service
 
 
+# --- single sign-on by a trusted proxy's header --------------------------------------------
+
+
+@attrs.frozen
+class TrustedHeader:
+    """The header in which a reverse proxy names the signed-in user, and the proxies'
+    addresses: from any other address the header is ignored."""
+
+    header: str
+    proxies: tuple[IpNetwork, ...]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TrustedHeader | None:
+        """None (off) unless both settings are given; one without the other is refused."""
+        from entrypoints.settings import SettingsError
+
+        header = (settings.trusted_user_header or "").strip()
+        proxies = settings.trusted_networks()
+        if not header and not proxies:
+            return None
+        if not header or not proxies:
+            raise SettingsError(
+                "BACKOFFICE_TRUSTED_USER_HEADER and BACKOFFICE_TRUSTED_PROXIES go together: "
+                "set both for single sign-on, or neither"
+            )
+        if not all(c.isalnum() or c in "-_" for c in header):
+            raise SettingsError(f"BACKOFFICE_TRUSTED_USER_HEADER: {header[:60]!r} is not a header")
+        return cls(header, proxies)
+
+    def believes(self, host: str | None) -> bool:
+        return within(host, self.proxies)
+
+
+def within(host: str | None, networks: tuple[IpNetwork, ...]) -> bool:
+    """Whether the address `host` (a client's, as the server saw it) is in one of `networks`."""
+    try:
+        address = ipaddress.ip_address((host or "").split("%")[0])
+    except ValueError:  # not an address (a Unix socket, a test client)
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
+
+
+def client_host(request: Request[Any, Any, Any]) -> str | None:
+    return request.client.host if request.client is not None else None
+
+
+def _trusted_login(request: Request[Any, Any, Any]) -> str | None:
+    """The login the trusted proxy's header names (None: no such header, or not from a
+    trusted proxy: then it is ignored, and a warning says so without its value)."""
+    trusted: TrustedHeader | None = request.app.state.get("trusted")
+    if trusted is None:
+        return None
+    value = request.headers.get(trusted.header)
+    if value is None:
+        return None
+    host = client_host(request)
+    if not trusted.believes(host):
+        log.warning(
+            "%s sent from %s, not a trusted proxy (BACKOFFICE_TRUSTED_PROXIES): ignored",
+            trusted.header, host,
+        )  # fmt: skip
+        return None
+    login = value.strip().lower()
+    if not login:
+        raise NotAuthorizedException(f"the proxy sent an empty {trusted.header}")
+    return login
+
+
+SIGNED_IN_BY = "signed_in_by"
+
+
+def signed_in_by(request: Request[Any, Any, Any]) -> str | None:
+    """How the request's principal signed in: `token`, `header` (the trusted proxy's),
+    `session` (a password's cookie), or None before `current_principal`."""
+    state = request.scope.get("state", {})
+    how: str | None = state.get(SIGNED_IN_BY)
+    return how
+
+
+def _signed_in(request: Request[Any, Any, Any], how: str, principal: Principal) -> Principal:
+    request.scope.setdefault("state", {})[SIGNED_IN_BY] = how
+    note(request.scope, user=principal.login)
+    return principal
+
+
+def sso_csrf_token(request: Request[Any, Any, Any], login: str) -> str:
+    """The CSRF token of a user signed in by the trusted header: the session cookie's, made
+    now (a session for the header's user only) when there is none for `login`."""
+    session = request.session if "session" in request.scope else {}
+    if isinstance(session, dict) and session.get("sso") == login and session.get("csrf"):
+        return str(session["csrf"])
+    csrf = secrets.token_urlsafe(24)
+    request.set_session({"login": login, "csrf": csrf, "sso": login})
+    return csrf
+
+
+# --- who is asking -------------------------------------------------------------------------
+
+
 async def current_principal(request: Request[Any, Any, Any]) -> Principal:
-    """The signed-in user: a bearer token, or the session's cookie (and, for a change, the
-    session's CSRF token in `X-CSRF-Token`). Checked again on every request: a disabled
+    """The signed-in user: a bearer token; the trusted proxy's header (when configured, and
+    only from the proxies' addresses); or the session's cookie. A change (not GET) signed in
+    by a cookie or by the header also needs the session's CSRF token in `X-CSRF-Token` (for
+    the header's user, `GET /session` gives it). Checked again on every request: a disabled
     account, a revoked token or someone who left the roster loses access at once."""
     service = service_of(request.app.state)
     authorization = request.headers.get("Authorization", "")
     try:
         if authorization.lower().startswith("bearer "):
-            principal = service.accounts.authenticate_token(authorization[7:].strip())
-            note(request.scope, user=principal.login)
-            return principal
+            secret = authorization[7:].strip()
+            principal = await anyio.to_thread.run_sync(service.accounts.authenticate_token, secret)
+            return _signed_in(request, "token", principal)
         session = request.session if "session" in request.scope else {}
-        login = session.get("login") if isinstance(session, dict) else None
+        if not isinstance(session, dict):
+            session = {}
+        by_header = _trusted_login(request)
+        if by_header is not None:
+            principal = await anyio.to_thread.run_sync(service.accounts.principal, by_header)
+            if request.method not in SAFE_METHODS and session.get("sso") != principal.login:
+                raise Refused(f"send the CSRF token of GET /session in {CSRF_HEADER}")
+            _check_csrf(request, session)
+            return _signed_in(request, "header", principal)
+        login = session.get("login")
         if not login:
             raise NotAuthorizedException("sign in (POST /session) or send a bearer token")
-        if request.method not in SAFE_METHODS:
-            sent = request.headers.get(CSRF_HEADER, "")
-            if not sent or not _same(sent, str(session.get("csrf", ""))):
-                raise Refused(f"send the session's CSRF token in {CSRF_HEADER}")
-        principal = service.accounts.principal(str(login))
-        note(request.scope, user=principal.login)
-        return principal
+        if session.get("sso"):  # the proxy's sign-in ends with the proxy's header
+            raise NotAuthorizedException("sign in through the single sign-on")
+        _check_csrf(request, session)
+        # The account and the roster are read from storage: off the event loop.
+        principal = await anyio.to_thread.run_sync(service.accounts.principal, str(login))
+        return _signed_in(request, "session", principal)
     except SignInRefused as refused:
         raise NotAuthorizedException(str(refused)) from None
+
+
+def _check_csrf(request: Request[Any, Any, Any], session: dict[str, Any]) -> None:
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent or not _same(sent, str(session.get("csrf", ""))):
+        raise Refused(f"send the session's CSRF token in {CSRF_HEADER}")
 
 
 def _same(a: str, b: str) -> bool:
@@ -74,3 +216,91 @@ def require(principal: Principal, reading: Reading) -> None:
     why = may_read(principal.role, principal.scope, reading)
     if why is not None:
         raise Refused(why)
+
+
+# --- Idempotency-Key -------------------------------------------------------------------------
+
+IDEMPOTENCY_DESCRIPTION = (
+    "Any unique value (a UUID): the request runs once for you with this key; a retry with "
+    "the same key gets the first answer again (for 24 hours), a retry with another body a 422"
+)
+REPLAYED = "Idempotent-Replayed"
+
+
+async def idempotent(
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    key: str | None,
+    run: Callable[[], Response[Any]],
+) -> Response[Any]:
+    """`run` (in a worker thread), once per principal and `Idempotency-Key`.
+
+    Without a key, `run` runs. With one, the key is kept as in progress first (with a digest
+    of the method, path and body); a retry with the same key and body gets the answer kept
+    (its status, body and `ETag`, marked `Idempotent-Replayed: true`) and runs nothing; the
+    same key with another body is a 422; a retry while the first is still running is a 409.
+    Only a success (2xx) is kept: when `run` fails, the key is forgotten and a retry runs
+    again (the domain's own rules make most commands idempotent by themselves)."""
+    if key is None:
+        return await anyio.to_thread.run_sync(run)
+    service = service_of(request.app.state)
+    keys = service.accounts.idempotency
+    if keys is None:
+        raise InvalidValue(IDEMPOTENCY_KEY, "this service keeps no keys")
+    body = await request.body()
+    digest = hashlib.sha256(
+        b"\0".join((request.method.encode(), request.url.path.encode(), body))
+    ).hexdigest()
+    try:
+        kept = await anyio.to_thread.run_sync(keys.begin, principal.login, key, digest)
+    except RequestInProgress as busy:
+        conflict = problem(409, "request-in-progress", "Request in progress", str(busy))
+        conflict.headers["Retry-After"] = "1"
+        return conflict
+    if kept is not None:
+        return _replay(kept, replayed=True)
+    try:
+        response = await anyio.to_thread.run_sync(run)
+        status = response.status_code or request.route_handler.status_code or 200
+        if not 200 <= status < 300:
+            raise _NotKept(response)
+        serializer = get_serializer(request.route_handler.resolve_type_encoders())
+        media = response.media_type or MediaType.JSON
+        media = media.value if isinstance(media, MediaType) else str(media)
+        rendered = response.render(response.content, media, serializer)
+        answer = StoredAnswer(
+            status=status,
+            body=rendered.decode("utf-8"),
+            headers={**response.headers, "Content-Type": media},
+        )
+        await anyio.to_thread.run_sync(keys.finish, principal.login, key, answer)
+    except _NotKept as not_kept:
+        await anyio.to_thread.run_sync(keys.abandon, principal.login, key)
+        return not_kept.response
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(keys.abandon, principal.login, key)
+        raise
+    return _replay(answer, replayed=False)
+
+
+class _NotKept(Exception):
+    def __init__(self, response: Response[Any]) -> None:
+        self.response = response
+
+
+def _replay(answer: StoredAnswer, *, replayed: bool) -> Response[Any]:
+    headers = {k: v for k, v in answer.headers.items() if k.lower() != "content-type"}
+    if replayed:
+        headers[REPLAYED] = "true"
+    media = answer.headers.get("Content-Type", MediaType.JSON.value)
+    return Response(
+        answer.body.encode("utf-8"), status_code=answer.status, headers=headers, media_type=media
+    )
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(name="Idempotency-Key", required=False, description=IDEMPOTENCY_DESCRIPTION),
+]
+"""The `Idempotency-Key` header of the routes that make cases or record commands."""

@@ -1,7 +1,326 @@
-"""The live stream of the log (Server-Sent Events): see `ROUTES`."""
+"""The live stream of the log (Server-Sent Events): `GET /events`, see `ROUTES`.
+
+Each message is one event of the global log: `id` its log position, `event` its topic
+(`case.assigned`, `team.practice_held`, …), `data` its entry as a case's history shows it
+(`entrypoints.render.history_entries`) with its `position` and its `case`. A client resumes
+with `Last-Event-ID` (a browser's `EventSource` sends it by itself when it reconnects) or
+`?from=`; without either, the stream starts at the log's head: only new events.
+
+The log is read with the store's port (`CaseStore.read_log`), a batch at a time, in a worker
+thread so that the event loop never waits on the database. Idle streams do not query the
+database each: the log's head is read at most once per poll interval for every stream of the
+process (`_Head`). Who is asking is checked again every `RECHECK_SECONDS`: a disabled account
+or a revoked token ends its stream. A stream ends when the client leaves, when `limit` events
+were sent or `wait` seconds have passed, and when the server stops (`stop_streams`).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import logging
+import math
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Collection, Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
-ROUTES: list[Any] = []
+import anyio
+import anyio.to_thread
+import attrs
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
+from litestar.params import HeaderParameter, QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from application.access.accounts import Principal
+from application.access.permissions import Reading, may_read
+from domain.case.events import EVENT_TYPES, CaseEvent
+from domain.errors import CaseNotFound, InvalidValue
+from entrypoints.http.common import current_principal, require, service_of
+from entrypoints.http.requests_log import note
+
+if TYPE_CHECKING:
+    from application.ports.cases import AnyEvent, CaseStore, LoggedEvent
+
+log = logging.getLogger("backoffice.http")
+
+POLL_SECONDS = 0.5
+"""How often an idle stream looks for new events (the log's head, shared by the process)."""
+KEEP_ALIVE_SECONDS = 15.0
+"""A comment after this long without a message, so proxies keep the connection open."""
+RECHECK_SECONDS = 15.0
+"""How often a stream checks again that its user may still read it."""
+BATCH = 500
+"""Events read from the log at a time."""
+RETRY_MS = 2_000
+"""The reconnection delay the stream suggests to `EventSource`."""
+
+_STOPPING = threading.Event()
+
+
+def stop_streams() -> None:
+    """End every stream of the process at its next poll (within `POLL_SECONDS`): the server
+    is stopping. Clients reconnect (to another worker, or the restarted server) and resume
+    from their `Last-Event-ID`."""
+    _STOPPING.set()
+
+
+def allow_streams() -> None:
+    """Serve streams again after `stop_streams` (a server started again in the process)."""
+    _STOPPING.clear()
+
+
+def open_streams() -> int:
+    """How many streams this process is sending now."""
+    return _open.count
+
+
+@attrs.define
+class _Open:
+    count: int = 0
+    lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    def change(self, by: int) -> None:
+        with self.lock:
+            self.count += by
+
+
+_open = _Open()
+
+
+@attrs.define
+class _Head:
+    """The log's head, read at most once per poll interval for all the streams of an app."""
+
+    value: int = 0
+    read_at: float = -math.inf
+    lock: anyio.Lock = attrs.field(factory=anyio.Lock)
+
+    async def now(self, store: CaseStore, *, fresh: bool = False) -> int:
+        """The head, as read less than a poll interval ago (`fresh`: read now)."""
+        async with self.lock:
+            if fresh or time.monotonic() - self.read_at >= POLL_SECONDS:
+                self.value = await anyio.to_thread.run_sync(store.last_position)
+                self.read_at = time.monotonic()
+            return self.value
+
+
+def _head_of(request: Request[Any, Any, Any]) -> _Head:
+    state = request.app.state
+    head: _Head | None = state.get("live_events_head")
+    if head is None:
+        head = state["live_events_head"] = _Head()
+    return head
+
+
+# --- what a message says --------------------------------------------------------------------
+
+
+def _entry(event: AnyEvent) -> dict[str, Any]:
+    """The event as a case's history shows it; a team event (roster, shifts, practices) the
+    same way, with its stream instead of a case."""
+    from adapters.eventstore.mapper import TOPICS, event_payload
+    from entrypoints import render
+
+    if isinstance(event, CaseEvent):
+        [entry] = render.history_entries([event])
+        return {"case": str(event.originator_id), **entry}
+    payload = event_payload(event)
+    return {
+        "case": None,
+        "stream": str(event.originator_id),
+        "version": event.originator_version,
+        "timestamp": payload["timestamp"],
+        "actor": payload["actor"],
+        "event": TOPICS[type(event)],
+        "data": {k: v for k, v in payload.items() if k not in render.HEADER_FIELDS},
+    }
+
+
+def _message(logged: LoggedEvent) -> ServerSentEventMessage:
+    entry = {"position": logged.position, **_entry(logged.event)}
+    data = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str)
+    return ServerSentEventMessage(id=logged.position, event=entry["event"], data=data)
+
+
+def _read(
+    store: CaseStore,
+    after: int,
+    head: int,
+    kinds: Collection[type[AnyEvent]] | None,
+    case_id: uuid.UUID | None,
+) -> tuple[list[ServerSentEventMessage], int]:
+    """One batch of the log after `after` (up to `head`) as messages, and the position read
+    through (run in a worker thread)."""
+    batch: Sequence[LoggedEvent] = store.read_log(after, BATCH, through=head, kinds=kinds)
+    through = batch[-1].position if len(batch) == BATCH else head
+    wanted = (e for e in batch if case_id is None or e.event.originator_id == case_id)
+    return [_message(logged) for logged in wanted], through
+
+
+# --- the stream ------------------------------------------------------------------------------
+
+
+@attrs.define(kw_only=True)
+class _Stream:
+    request: Request[Any, Any, Any]
+    store: CaseStore
+    head: _Head
+    after: int
+    case_id: uuid.UUID | None
+    reading: Reading
+    limit: int | None
+    wait: float | None
+
+    async def messages(self) -> AsyncIterator[ServerSentEventMessage]:
+        _open.change(1)
+        try:
+            async for message in self._messages():
+                yield message
+        finally:
+            _open.change(-1)
+
+    async def _messages(self) -> AsyncIterator[ServerSentEventMessage]:
+        kinds = EVENT_TYPES if self.case_id is not None else None
+        position, sent = self.after, 0
+        started = last_sent = last_check = time.monotonic()
+        # Where the stream starts, as an `id` without data: a client that reconnects before
+        # any event resumes from here (an `EventSource` keeps it as its last event id).
+        yield ServerSentEventMessage(
+            comment=f"events after position {position}", id=position, retry=RETRY_MS, data=None
+        )
+        fresh = True  # the head as it is now, not as another stream saw it a moment ago
+        while not _STOPPING.is_set():
+            now = time.monotonic()
+            if now - last_check >= RECHECK_SECONDS:
+                why = await self._refused()
+                if why is not None:
+                    yield ServerSentEventMessage(comment=f"ended: {why}", data=None)
+                    return
+                last_check = now
+            expired = self.wait is not None and now - started >= self.wait
+            batch: list[ServerSentEventMessage] | None = None
+            try:
+                head = await self.head.now(self.store, fresh=fresh or expired)
+                if head > position:
+                    batch, position = await anyio.to_thread.run_sync(
+                        _read, self.store, position, head, kinds, self.case_id
+                    )
+            except Exception as error:  # storage down: the client reconnects and resumes
+                log.warning("live events: storage unavailable: %s", type(error).__name__)
+                yield ServerSentEventMessage(comment="storage unavailable", data=None)
+                return
+            fresh = False
+            if batch is not None:
+                for message in batch:
+                    yield message
+                    sent += 1
+                    if self.limit is not None and sent >= self.limit:
+                        return
+                if batch:
+                    last_sent = time.monotonic()
+                continue  # read on at once while behind the head
+            if expired:
+                return
+            if now - last_sent >= KEEP_ALIVE_SECONDS:
+                # The position read through, for a case's stream past other cases' events.
+                yield ServerSentEventMessage(comment="keep-alive", id=position, data=None)
+                last_sent = now
+            await anyio.sleep(POLL_SECONDS)
+
+    async def _refused(self) -> str | None:
+        """Why the user may no longer read this stream (signed out, disabled, a token
+        revoked, someone who left, another role); None when they still may."""
+        try:
+            principal = await current_principal(self.request)
+        except HTTPException as refused:
+            return str(refused.detail)
+        except Exception as error:  # the accounts' storage down
+            log.warning("live events: storage unavailable: %s", type(error).__name__)
+            return "storage unavailable"
+        return may_read(principal.role, principal.scope, self.reading)
+
+
+def _resume_point(last_event_id: str | None, start: int | None) -> int | None:
+    """The last position the client saw: `Last-Event-ID` (which an `EventSource` sends when
+    it reconnects, whatever the URL's `from` says), else `from`."""
+    if last_event_id is not None and last_event_id.strip():
+        text = last_event_id.strip()
+        if not text.isdigit():
+            raise InvalidValue("Last-Event-ID", "give a log position, as a message's id gave it")
+        return int(text)
+    return start
+
+
+def _known_case(store: CaseStore, case_id: uuid.UUID, reference: str) -> None:
+    if next(iter(store.events_of(case_id)), None) is None:
+        raise CaseNotFound(reference)
+
+
+@get(
+    "/events",
+    summary="Live events (Server-Sent Events)",
+    tags=["events"],
+    media_type="text/event-stream",
+)
+async def live_events(
+    request: Request[Any, Any, Any],
+    principal: NamedDependency[Principal],
+    case: Annotated[
+        str | None,
+        QueryParameter(required=False, description="Only this case's events (its id or key)"),
+    ] = None,
+    start: Annotated[
+        int | None,
+        QueryParameter(
+            name="from",
+            ge=0,
+            required=False,
+            description="The last log position seen (Last-Event-ID wins when both are given)",
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        QueryParameter(ge=1, required=False, description="End the stream after this many events"),
+    ] = None,
+    wait: Annotated[
+        float | None,
+        QueryParameter(
+            ge=0,
+            le=86_400,
+            required=False,
+            description="End the stream once caught up after this many seconds (0: the events "
+            "there are now)",
+        ),
+    ] = None,
+    last_event_id: Annotated[
+        str | None, HeaderParameter(name="Last-Event-ID", required=False)
+    ] = None,
+) -> ServerSentEvent:
+    """The log as it grows, as Server-Sent Events: each message's `id` is the event's log
+    position, its `event` the event's topic, its `data` the event as a case's history shows
+    it with its `position` and `case`. Every event (with the team's: roster, shifts,
+    practices) for supervisors and auditors; one case's (`case`: its id or source key) for
+    whoever may read its history. Resume with `Last-Event-ID` (or `from`); without either,
+    only new events. A comment every 15 s when idle keeps the connection open."""
+    reading = Reading.HISTORY if case is not None else Reading.EVENTS
+    require(principal, reading)
+    office = service_of(request.app.state).office
+    after = _resume_point(last_event_id, start)
+    case_id: uuid.UUID | None = None
+    if case is not None:
+        case_id = await anyio.to_thread.run_sync(office.resolve, case)
+        await anyio.to_thread.run_sync(_known_case, office.store, case_id, case)
+        note(request.scope, case=str(case_id))
+    if after is None:
+        after = await anyio.to_thread.run_sync(office.store.last_position)
+    stream = _Stream(
+        request=request, store=office.store, head=_head_of(request), after=after,
+        case_id=case_id, reading=reading, limit=limit, wait=wait,
+    )  # fmt: skip
+    return ServerSentEvent(stream.messages())
+
+
+ROUTES: list[Any] = [live_events]
