@@ -1,0 +1,108 @@
+"""The API's tests again, through a real server: uvicorn listening on a loopback port, the
+requests over TCP with httpx (issue 13's "Done means"). The tests of `test_api.py` and
+`test_roles.py` run here unchanged on SQLite and PostgreSQL: sign-in and its cookie,
+lock-out, CSRF, the role matrix, tokens and their revocation, `If-Match`, idempotent intake,
+problem details, the OpenAPI document; plus resuming the live events over TCP.
+`tests/e2e/test_serve.py` runs `backoffice serve` itself as a process."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import argon2
+import httpx
+import pytest
+import uvicorn
+
+from adapters.accounts import Argon2Hasher
+from adapters.clock import FixedClock
+from application.ports.accounts import AccessRole
+from entrypoints import bootstrap
+from entrypoints.http.app import create_app
+from entrypoints.http.common import Service
+from entrypoints.settings import load_settings
+from tests.conftest import record
+from tests.http.conftest import PASSWORD, ROLES, Api
+from tests.http.test_api import (  # noqa: F401  (collected here, with this module's `api`)
+    test_a_change_without_the_sessions_csrf_token_is_refused,
+    test_a_command_acts_as_the_signed_in_user_whatever_the_body_says,
+    test_an_integration_hands_a_case_over_once_with_its_token,
+    test_errors_are_problem_details_with_the_domains_reason,
+    test_five_wrong_passwords_lock_the_account,
+    test_health_and_readiness,
+    test_if_match_refuses_a_stale_version_and_records_nothing,
+    test_indicators_come_with_their_counts_goals_and_the_practices,
+    test_roles_are_refused_what_they_may_not_do_with_the_reason,
+    test_sign_in_sets_a_safe_cookie_and_refuses_alike_unknown_logins_and_wrong_passwords,
+    test_the_openapi_document_is_31_and_committed_as_served,
+)
+from tests.http.test_roles import (  # noqa: F401
+    test_an_integration_token_only_hands_cases_over,
+    test_each_role_gets_exactly_what_the_matrix_says,
+    test_without_a_sign_in_everything_but_health_is_401,
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def api(request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock) -> Iterator[Api]:
+    """As `tests/http/conftest.py`'s, but served by uvicorn on a loopback port."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else "sqlite"
+    settings = load_settings(
+        environ={}, data_dir=str(tmp_path / "data"), database_url=url, secure_cookies="false"
+    )
+    office = bootstrap.bootstrap(settings, clock=clock)
+    office.ingest([record("CRM-1", account="80012345"), record("CRM-2", account="80099999")])
+    accounts = bootstrap.accounts(office, settings, hasher=Argon2Hasher(argon2.profiles.CHEAPEST))
+    for login, role in ROLES.items():
+        password = None if role is AccessRole.INTEGRATION else PASSWORD
+        accounts.add(login, role, login.title(), password)
+    service = Service(office, bootstrap.dispatcher(office, settings), accounts)
+    app = create_app(settings, service=lambda: service, session_secret=b"k" * 32)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="served-api")
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive(), "the server did not start"
+        assert time.monotonic() < deadline, "the server did not start in 20 s"
+        time.sleep(0.01)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=20) as client:
+            yield Api(client, accounts, office)  # type: ignore[arg-type]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+        assert not thread.is_alive(), "the server did not stop"
+
+
+def test_the_live_events_resume_over_tcp_from_the_last_id(api: Api) -> None:
+    api.sign_in("audit.a")
+    [row] = api.get("/cases", search="CRM-1").json()
+    case = row["case_id"]
+    api.sign_in("sofia.t")
+    head = api.client.get("/events", params={"wait": 0}).text
+    start = [line for line in head.splitlines() if line.startswith("id:")][-1].split(":")[1].strip()
+    for text in ("primera", "segunda", "tercera"):
+        assert api.command("add-note", {"case": case, "text": f"nota {text}"}).status_code == 200
+    first = api.client.get("/events", params={"limit": 1}, headers={"Last-Event-ID": start})
+    ids = [line.split(":", 1)[1].strip() for line in first.text.splitlines()
+           if line.startswith("id:")]  # fmt: skip
+    seen = ids[-1]
+    rest = api.client.get("/events", params={"wait": 0}, headers={"Last-Event-ID": seen})
+    notes = [line for line in rest.text.splitlines() if line.startswith("event:")]
+    assert notes == ["event: case.note_added", "event: case.note_added"]
+    assert '"nota primera"' not in rest.text  # resumed after it, not from the start
