@@ -9,6 +9,7 @@ from typing import Any
 
 import argon2
 import pytest
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from adapters.accounts import Argon2Hasher
@@ -64,8 +65,12 @@ class Api:
         return self.post(f"/commands/{name}", body, **headers)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def api(request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock) -> Iterator[Api]:
+def served_office(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock
+) -> tuple[Litestar, Accounts, Backoffice]:
+    """The application over a real office (SQLite, or PostgreSQL by the fixture's param) with
+    two cases and an account of every role: what `api` serves in process, and
+    `test_served.py` over TCP. The application's shutdown closes the office and accounts."""
     url = request.getfixturevalue("postgres_url") if request.param == "postgres" else "sqlite"
     settings = load_settings(
         environ={}, data_dir=str(tmp_path / "data"), database_url=url, secure_cookies="false"
@@ -78,5 +83,11 @@ def api(request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock) -> It
         accounts.add(login, role, login.title(), password)
     service = Service(office, bootstrap.dispatcher(office, settings), accounts)
     app = create_app(settings, service=lambda: service, session_secret=b"k" * 32)
+    return app, accounts, office
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def api(request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock) -> Iterator[Api]:
+    app, accounts, office = served_office(request, tmp_path, clock)
     with TestClient(app) as client:  # its shutdown closes the office and the accounts
         yield Api(client, accounts, office)

@@ -13,20 +13,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import argon2
 import httpx
 import pytest
 import uvicorn
 
-from adapters.accounts import Argon2Hasher
 from adapters.clock import FixedClock
-from application.ports.accounts import AccessRole
-from entrypoints import bootstrap
-from entrypoints.http.app import create_app
-from entrypoints.http.common import Service
-from entrypoints.settings import load_settings
-from tests.conftest import record
-from tests.http.conftest import PASSWORD, ROLES, Api
+from tests.http.conftest import Api, served_office
 from tests.http.test_api import (  # noqa: F401  (collected here, with this module's `api`)
     test_a_change_without_the_sessions_csrf_token_is_refused,
     test_a_command_acts_as_the_signed_in_user_whatever_the_body_says,
@@ -57,18 +49,7 @@ def _free_port() -> int:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def api(request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock) -> Iterator[Api]:
     """As `tests/http/conftest.py`'s, but served by uvicorn on a loopback port."""
-    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else "sqlite"
-    settings = load_settings(
-        environ={}, data_dir=str(tmp_path / "data"), database_url=url, secure_cookies="false"
-    )
-    office = bootstrap.bootstrap(settings, clock=clock)
-    office.ingest([record("CRM-1", account="80012345"), record("CRM-2", account="80099999")])
-    accounts = bootstrap.accounts(office, settings, hasher=Argon2Hasher(argon2.profiles.CHEAPEST))
-    for login, role in ROLES.items():
-        password = None if role is AccessRole.INTEGRATION else PASSWORD
-        accounts.add(login, role, login.title(), password)
-    service = Service(office, bootstrap.dispatcher(office, settings), accounts)
-    app = create_app(settings, service=lambda: service, session_secret=b"k" * 32)
+    app, accounts, office = served_office(request, tmp_path, clock)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
