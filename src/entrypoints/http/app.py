@@ -27,7 +27,6 @@ from litestar import Litestar, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
-from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
@@ -47,10 +46,13 @@ from domain.errors import InvalidValue
 from domain.indicators.facts import Dimension, Period
 from entrypoints.http import events, operations, uploads
 from entrypoints.http.common import (
+    Asking,
     IdempotencyKey,
     Service,
     TrustedHeader,
+    asking_of,
     current_principal,
+    hand_over,
     idempotent,
     require,
     service_of,
@@ -58,7 +60,8 @@ from entrypoints.http.common import (
     sso_csrf_token,
 )
 from entrypoints.http.problems import HANDLERS, Refused
-from entrypoints.http.requests_log import note, request_log
+from entrypoints.http.requests_log import logged, note
+from entrypoints.http.sessions import SessionCookieConfig
 
 if TYPE_CHECKING:
     from entrypoints.settings import Settings
@@ -210,17 +213,23 @@ def command_route(cls: type[Command]) -> Any:
     async def handler(
         request: Request[Any, Any, Any],
         data: Any,
-        principal: NamedDependency[Principal],
+        asking: NamedDependency[Asking],
         if_match: Any = None,
         idempotency_key: Any = None,
     ) -> Response[Done]:
-        why = may_command(principal.role, principal.scope, data, principal.login)
-        if why is not None:
-            raise Refused(why)
         service = service_of(request.app.state)
-        expected = _expected(if_match)
+        expected: int | None = None
 
-        def run() -> Response[Done]:
+        def admit() -> Principal:  # in the worker thread, with `run`
+            nonlocal expected
+            principal = asking.principal()
+            why = may_command(principal.role, principal.scope, data, principal.login)
+            if why is not None:
+                raise Refused(why)
+            expected = _expected(if_match)
+            return principal
+
+        def run(principal: Principal) -> Response[Done]:
             note(request.scope, case=str(getattr(data, "case", "")) or None)
             try:
                 result = service.door.handle(data, principal.actor, expected_version=expected)
@@ -233,12 +242,12 @@ def command_route(cls: type[Command]) -> Any:
             done = Done(case=result.case, events=_events(result), notice=result.notice)
             return Response(done, headers=_etag(result.case))
 
-        return await idempotent(request, principal, idempotency_key, run)
+        return await idempotent(request, admit, idempotency_key, run)
 
     handler.__annotations__ = {
         "request": Request[Any, Any, Any],
         "data": JSONBody[cls],  # type: ignore[valid-type,misc]
-        "principal": NamedDependency[Principal],
+        "asking": NamedDependency[Asking],
         "if_match": Annotated[str | None, HeaderParameter(name="If-Match", required=False)],
         "idempotency_key": IdempotencyKey,
         "return": Response[Done],
@@ -262,7 +271,7 @@ def _query_route(path: str, cls: type[Any], answer: Callable[[Any, Service, Prin
     hints: dict[str, Any] = {f.name: f.type for f in fields}
     parameters = [
         inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY),
-        inspect.Parameter("principal", inspect.Parameter.KEYWORD_ONLY),
+        inspect.Parameter("asking", inspect.Parameter.KEYWORD_ONLY),
     ] + [
         inspect.Parameter(
             f.name, inspect.Parameter.KEYWORD_ONLY,
@@ -272,12 +281,13 @@ def _query_route(path: str, cls: type[Any], answer: Callable[[Any, Service, Prin
     ]  # fmt: skip
 
     def handler(**given: Any) -> Any:
-        request, principal = given.pop("request"), given.pop("principal")
+        request, asking = given.pop("request"), given.pop("asking")
+        principal = asking.principal()  # in the handler's thread: one hop
         return answer(cls(**given), service_of(request.app.state), principal)
 
     handler.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     handler.__annotations__ = {
-        "request": Request[Any, Any, Any], "principal": NamedDependency[Principal],
+        "request": Request[Any, Any, Any], "asking": NamedDependency[Asking],
         **{name: FromQuery[kind] for name, kind in hints.items()},  # type: ignore[valid-type,misc]
         "return": returns,
     }  # fmt: skip
@@ -301,13 +311,14 @@ MAX_PAGE = 1_000
 @get("/cases/{reference:str}", sync_to_thread=True, summary="A case", tags=["cases"])
 def case(
     request: Request[Any, Any, Any],
-    principal: NamedDependency[Principal],
+    asking: NamedDependency[Asking],
     reference: FromPath[str],
     as_of: FromQuery[datetime | None] = None,
     version: FromQuery[int | None] = None,
 ) -> Response[CaseState]:
     """A case with its notes, follow-ups, escalations, visits and clocks; as it was at a
     moment (`as_of`) or a version (`version`) for a replay. The `ETag` is its version."""
+    principal = asking.principal()  # in the handler's thread: one hop
     replay = as_of is not None or version is not None
     require(principal, Reading.REPLAY if replay else Reading.CASES)
     if as_of is not None and as_of.tzinfo is None:
@@ -320,11 +331,12 @@ def case(
 @get("/cases/{reference:str}/history", sync_to_thread=True, summary="A case's events",
      tags=["cases"])  # fmt: skip
 def history(
-    request: Request[Any, Any, Any], principal: NamedDependency[Principal], reference: FromPath[str]
+    request: Request[Any, Any, Any], asking: NamedDependency[Asking], reference: FromPath[str]
 ) -> list[EventOut]:
     """Every event of the case, oldest first, with who recorded it and when."""
     from entrypoints import render
 
+    principal = asking.principal()  # in the handler's thread: one hop
     require(principal, Reading.HISTORY)
     events = service_of(request.app.state).office.history(reference)
     note(request.scope, case=str(events[0].originator_id))
@@ -334,12 +346,13 @@ def history(
 @get("/follow-ups/due", sync_to_thread=True, summary="Follow-ups due", tags=["cases"])
 def due(
     request: Request[Any, Any, Any],
-    principal: NamedDependency[Principal],
+    asking: NamedDependency[Asking],
     until: FromQuery[datetime | None] = None,
     agent: FromQuery[str | None] = None,
 ) -> list[DueFollowUp]:
     """The follow-ups pending by `until` (default: now), oldest first: the call list; of one
     agent's cases with `agent` (`agent=me`: the signed-in user's)."""
+    principal = asking.principal()  # in the handler's thread: one hop
     require(principal, Reading.CASES)
     if until is not None and until.tzinfo is None:
         raise InvalidValue("until", "give the moment with its offset (…-05:00 or Z)")
@@ -360,7 +373,7 @@ def _period(first: date, last: date) -> Period:
 @get("/indicators", sync_to_thread=True, summary="Indicators", tags=["indicators"])
 def indicators(
     request: Request[Any, Any, Any],
-    principal: NamedDependency[Principal],
+    asking: NamedDependency[Asking],
     first: FromQuery[date],
     last: FromQuery[date],
     by: FromQuery[Dimension] = Dimension.ALL,
@@ -369,6 +382,7 @@ def indicators(
     total or by agent, team, category or line."""
     from entrypoints.indicator_tables import indicators_rows, practice_rows
 
+    principal = asking.principal()  # in the handler's thread: one hop
     require(principal, Reading.INDICATORS)
     report = service_of(request.app.state).office.indicators(_period(first, last), by)
     return IndicatorsOut(rows=indicators_rows(report), practices=practice_rows(report))
@@ -388,7 +402,7 @@ class IndicatorsOut:
      media_type="text/csv")  # fmt: skip
 def indicators_csv(
     request: Request[Any, Any, Any],
-    principal: NamedDependency[Principal],
+    asking: NamedDependency[Asking],
     first: FromQuery[date],
     last: FromQuery[date],
     by: FromQuery[Dimension] = Dimension.ALL,
@@ -396,6 +410,7 @@ def indicators_csv(
     """The same as CSV, one row per group, as the CLI's `indicators --csv` gives it."""
     from entrypoints.indicator_tables import indicators_rows
 
+    principal = asking.principal()  # in the handler's thread: one hop
     require(principal, Reading.INDICATORS)
     report = service_of(request.app.state).office.indicators(_period(first, last), by)
     rows = indicators_rows(report)
@@ -408,10 +423,9 @@ def indicators_csv(
 
 
 @get("/projections", sync_to_thread=True, summary="Projections", tags=["operations"])
-def projections(
-    request: Request[Any, Any, Any], principal: NamedDependency[Principal]
-) -> dict[str, Any]:
+def projections(request: Request[Any, Any, Any], asking: NamedDependency[Asking]) -> dict[str, Any]:
     """Each read model's position in the log, and the log's head."""
+    principal = asking.principal()  # in the handler's thread: one hop
     require(principal, Reading.PROJECTIONS)
     office = service_of(request.app.state).office
     return {"log": office.store.last_position(), "positions": office.projections()}
@@ -423,7 +437,7 @@ def projections(
 @post("/intake/crm", status_code=200, summary="Hand a CRM case over", tags=["intake"])
 async def intake_crm(
     request: Request[Any, Any, Any],
-    principal: NamedDependency[Principal],
+    asking: NamedDependency[Asking],
     data: JSONBody[CrmRow],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[HandedOver]:
@@ -431,33 +445,24 @@ async def intake_crm(
     is the same case (`known`); a row for an account and typification with an open case is a
     repeat contact on it. 201 when it made a case. With an `Idempotency-Key`, a retry gets
     the first answer again."""
-    why = may_hand_over(principal.role, principal.scope)
-    if why is not None:
-        raise Refused(why)
-    return await idempotent(request, principal, idempotency_key, lambda: _hand_over(request, data))
+
+    def admit() -> Principal:
+        principal = asking.principal()
+        why = may_hand_over(principal.role, principal.scope)
+        if why is not None:
+            raise Refused(why)
+        return principal
+
+    return await idempotent(request, admit, idempotency_key, lambda _: _hand_over(request, data))
 
 
 def _hand_over(request: Request[Any, Any, Any], data: CrmRow) -> Response[HandedOver]:
     from adapters.intake.crm_export import build_crm_item
-    from application.intake.records import RejectedRow
 
-    fields = attrs.astuple(data)
-    item = build_crm_item("request", *(value.strip() for value in fields))
-    if isinstance(item, RejectedRow):
-        raise InvalidValue(item.field or "row", item.reason)
+    item = build_crm_item("request", *(value.strip() for value in attrs.astuple(data)))
     office = service_of(request.app.state).office
-    report = office.ingest([item])
-    if report.rejected:
-        [rejected] = report.rejected
-        raise InvalidValue(rejected.field or "row", rejected.reason)
-    if report.created:
-        outcome, status = "created", 201
-    elif report.repeat_contacts:
-        outcome, status = "repeat_contact", 200
-    else:
-        outcome, status = "known", 200
-    holders = office.index.find_by_source_key(item.source.key)
-    state = office.case(item.source.case_id() if not holders else holders[0])
+    outcome, status, state = hand_over(office, item, "row")
+    note(request.scope, case=str(state.case_id))
     return Response(HandedOver(outcome=outcome, case=state), status_code=status,
                     headers=_etag(state))  # fmt: skip
 
@@ -532,15 +537,18 @@ def create_app(
                 opened.outbox.close()
 
     secret = session_secret or check_session_secret(config)
-    cookies = CookieBackendConfig(
+    cookies = SessionCookieConfig(
         secret=secret, key="backoffice_session", httponly=True, samesite="strict",
         secure=config.secure_cookies, max_age=8 * 3600,
     )  # fmt: skip
     return Litestar(
         route_handlers=routes(),
         state=State({"trusted": trusted, "operations": ops}),
-        dependencies={"principal": Provide(current_principal)},
-        middleware=[request_log, ops.middleware, cookies.middleware],
+        dependencies={
+            "principal": Provide(current_principal),
+            "asking": Provide(asking_of, sync_to_thread=False),
+        },
+        middleware=[logged(ops.observe), cookies.middleware],
         exception_handlers=HANDLERS,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(

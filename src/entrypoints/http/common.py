@@ -37,8 +37,10 @@ from entrypoints.http.problems import Refused, problem
 from entrypoints.http.requests_log import note
 
 if TYPE_CHECKING:
+    from application.intake.records import IntakeItem
     from application.jobs.outbox import PositionTracker
     from application.service import Backoffice
+    from domain.case.state import CaseState
     from entrypoints.settings import IpNetwork, Settings
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -163,48 +165,82 @@ def sso_csrf_token(request: Request[Any, Any, Any], login: str) -> str:
 # --- who is asking -------------------------------------------------------------------------
 
 
-async def current_principal(request: Request[Any, Any, Any]) -> Principal:
-    """The signed-in user: a bearer token; the trusted proxy's header (when configured, and
-    only from the proxies' addresses); or the session's cookie. A change (not GET) signed in
-    by a cookie or by the header also needs the session's CSRF token in `X-CSRF-Token` (for
-    the header's user, `GET /session` gives it). Checked again on every request: a disabled
-    account, a revoked token or someone who left the roster loses access at once."""
-    service = service_of(request.app.state)
+@attrs.frozen(eq=False)
+class Asking:
+    """Who a request says it is, as far as the event loop can tell without storage: a bearer
+    token, the trusted proxy's header, or the session's cookie (with its CSRF token, already
+    checked). `principal()` reads the account (and the roster) from storage and checks it
+    again: it blocks, so call it in the worker thread where the request does its work (one
+    thread hop for the request, not one for the sign-in and another for the work)."""
+
+    request: Request[Any, Any, Any]
+    how: str
+    """`token`, `header` (the trusted proxy's) or `session` (a password's cookie)."""
+    name: str
+    """The token's secret, or the login."""
+    refusal: str | None = None
+    """Why a change by the header's user is refused (its CSRF token), said once the account
+    was read (an unknown or disabled account is a 401 first)."""
+
+    def principal(self) -> Principal:
+        """The signed-in user, checked against storage now (blocking); 401 for a disabled
+        account, a revoked token or someone who left the roster."""
+        accounts = service_of(self.request.app.state).accounts
+        try:
+            if self.how == "token":
+                principal = accounts.authenticate_token(self.name)
+            else:
+                principal = accounts.principal(self.name)
+        except SignInRefused as refused:
+            raise NotAuthorizedException(str(refused)) from None
+        if self.refusal is not None:
+            raise Refused(self.refusal)
+        return _signed_in(self.request, self.how, principal)
+
+
+def asking_of(request: Request[Any, Any, Any]) -> Asking:
+    """Who the request says it is (a dependency, on the event loop: no storage is read):
+    a bearer token; the trusted proxy's header (when configured, and only from the proxies'
+    addresses); or the session's cookie. A change (not GET) signed in by a cookie or by the
+    header also needs the session's CSRF token in `X-CSRF-Token` (for the header's user,
+    `GET /session` gives it). 401 without any; the account is read by `Asking.principal`."""
     authorization = request.headers.get("Authorization", "")
-    try:
-        if authorization.lower().startswith("bearer "):
-            secret = authorization[7:].strip()
-            principal = await anyio.to_thread.run_sync(service.accounts.authenticate_token, secret)
-            return _signed_in(request, "token", principal)
-        session = request.session if "session" in request.scope else {}
-        if not isinstance(session, dict):
-            session = {}
-        by_header = _trusted_login(request)
-        if by_header is not None:
-            principal = await anyio.to_thread.run_sync(service.accounts.principal, by_header)
-            if request.method not in SAFE_METHODS and session.get("sso") != principal.login:
-                raise Refused(f"send the CSRF token of GET /session in {CSRF_HEADER}")
-            _check_csrf(request, session)
-            return _signed_in(request, "header", principal)
-        login = session.get("login")
-        if not login:
-            raise NotAuthorizedException("sign in (POST /session) or send a bearer token")
-        if session.get("sso"):  # the proxy's sign-in ends with the proxy's header
-            raise NotAuthorizedException("sign in through the single sign-on")
-        _check_csrf(request, session)
-        # The account and the roster are read from storage: off the event loop.
-        principal = await anyio.to_thread.run_sync(service.accounts.principal, str(login))
-        return _signed_in(request, "session", principal)
-    except SignInRefused as refused:
-        raise NotAuthorizedException(str(refused)) from None
+    if authorization.lower().startswith("bearer "):
+        return Asking(request, "token", authorization[7:].strip())
+    session = request.session if "session" in request.scope else {}
+    if not isinstance(session, dict):
+        session = {}
+    by_header = _trusted_login(request)
+    if by_header is not None:  # the header's user: read (in the worker thread) first
+        if request.method not in SAFE_METHODS and session.get("sso") != by_header:
+            return Asking(request, "header", by_header,
+                          f"send the CSRF token of GET /session in {CSRF_HEADER}")  # fmt: skip
+        return Asking(request, "header", by_header, _csrf_refusal(request, session))
+    login = session.get("login")
+    if not login:
+        raise NotAuthorizedException("sign in (POST /session) or send a bearer token")
+    if session.get("sso"):  # the proxy's sign-in ends with the proxy's header
+        raise NotAuthorizedException("sign in through the single sign-on")
+    refusal = _csrf_refusal(request, session)
+    if refusal is not None:
+        raise Refused(refusal)
+    return Asking(request, "session", str(login))
 
 
-def _check_csrf(request: Request[Any, Any, Any], session: dict[str, Any]) -> None:
+async def current_principal(request: Request[Any, Any, Any]) -> Principal:
+    """The signed-in user (`asking_of`, then `Asking.principal` in a worker thread). Checked
+    again on every request: a disabled account, a revoked token or someone who left the
+    roster loses access at once."""
+    return await anyio.to_thread.run_sync(asking_of(request).principal)
+
+
+def _csrf_refusal(request: Request[Any, Any, Any], session: dict[str, Any]) -> str | None:
     if request.method in SAFE_METHODS:
-        return
+        return None
     sent = request.headers.get(CSRF_HEADER, "")
     if not sent or not _same(sent, str(session.get("csrf", ""))):
-        raise Refused(f"send the session's CSRF token in {CSRF_HEADER}")
+        return f"send the session's CSRF token in {CSRF_HEADER}"
+    return None
 
 
 def _same(a: str, b: str) -> bool:
@@ -229,11 +265,12 @@ REPLAYED = "Idempotent-Replayed"
 
 async def idempotent(
     request: Request[Any, Any, Any],
-    principal: Principal,
+    admit: Callable[[], Principal],
     key: str | None,
-    run: Callable[[], Response[Any]],
+    run: Callable[[Principal], Response[Any]],
 ) -> Response[Any]:
-    """`run` (in a worker thread), once per principal and `Idempotency-Key`.
+    """`run` as the principal `admit` gives (both in a worker thread, in one hop: `admit`
+    reads the account and checks what it may do), once per principal and `Idempotency-Key`.
 
     Without a key, `run` runs. With one, the key is kept as in progress first (with a digest
     of the method, path and body); a retry with the same key and body gets the answer kept
@@ -242,29 +279,39 @@ async def idempotent(
     Only a success (2xx) is kept: when `run` fails, the key is forgotten and a retry runs
     again (the domain's own rules make most commands idempotent by themselves)."""
     if key is None:
-        return await anyio.to_thread.run_sync(run)
+        return await anyio.to_thread.run_sync(lambda: run(admit()))
     service = service_of(request.app.state)
     keys = service.accounts.idempotency
-    if keys is None:
-        raise InvalidValue(IDEMPOTENCY_KEY, "this service keeps no keys")
     body = await request.body()
     digest = hashlib.sha256(
         b"\0".join((request.method.encode(), request.url.path.encode(), body))
     ).hexdigest()
+
+    def begin() -> tuple[Principal, StoredAnswer | None]:
+        principal = admit()
+        if keys is None:
+            raise InvalidValue(IDEMPOTENCY_KEY, "this service keeps no keys")
+        return principal, keys.begin(principal.login, key, digest)
+
     try:
-        kept = await anyio.to_thread.run_sync(keys.begin, principal.login, key, digest)
+        principal, kept = await anyio.to_thread.run_sync(begin)
     except RequestInProgress as busy:
         conflict = problem(409, "request-in-progress", "Request in progress", str(busy))
         conflict.headers["Retry-After"] = "1"
         return conflict
     if kept is not None:
         return _replay(kept, replayed=True)
-    try:
-        response = await anyio.to_thread.run_sync(run)
-        status = response.status_code or request.route_handler.status_code or 200
+    assert keys is not None
+    handler = request.route_handler
+
+    def attempt() -> Response[Any]:
+        """`run`, then its answer kept (a success) or the key forgotten (not a success)."""
+        response = run(principal)
+        status = response.status_code or handler.status_code or 200
         if not 200 <= status < 300:
-            raise _NotKept(response)
-        serializer = get_serializer(request.route_handler.resolve_type_encoders())
+            keys.abandon(principal.login, key)
+            return response
+        serializer = get_serializer(handler.resolve_type_encoders())
         media = response.media_type or MediaType.JSON
         media = media.value if isinstance(media, MediaType) else str(media)
         rendered = response.render(response.content, media, serializer)
@@ -273,20 +320,15 @@ async def idempotent(
             body=rendered.decode("utf-8"),
             headers={**response.headers, "Content-Type": media},
         )
-        await anyio.to_thread.run_sync(keys.finish, principal.login, key, answer)
-    except _NotKept as not_kept:
-        await anyio.to_thread.run_sync(keys.abandon, principal.login, key)
-        return not_kept.response
+        keys.finish(principal.login, key, answer)
+        return _replay(answer, replayed=False)
+
+    try:
+        return await anyio.to_thread.run_sync(attempt)
     except BaseException:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(keys.abandon, principal.login, key)
         raise
-    return _replay(answer, replayed=False)
-
-
-class _NotKept(Exception):
-    def __init__(self, response: Response[Any]) -> None:
-        self.response = response
 
 
 def _replay(answer: StoredAnswer, *, replayed: bool) -> Response[Any]:
@@ -304,3 +346,28 @@ IdempotencyKey = Annotated[
     HeaderParameter(name="Idempotency-Key", required=False, description=IDEMPOTENCY_DESCRIPTION),
 ]
 """The `Idempotency-Key` header of the routes that make cases or record commands."""
+
+
+def hand_over(office: Backoffice, item: IntakeItem, field: str) -> tuple[str, int, CaseState]:
+    """One case handed over by the front line (a CRM row, an e-mail), ingested as its import
+    would: the outcome (`created`, `repeat_contact` on the open case it repeats, or `known`:
+    handed over before), the HTTP status (201 when it made a case) and the case holding it.
+    A record that cannot be a case is an `InvalidValue` naming the field (`field` when the
+    reader names none)."""
+    from application.intake.records import RejectedRow
+
+    if isinstance(item, RejectedRow):
+        raise InvalidValue(item.field or field, item.reason)
+    report = office.ingest([item])
+    if report.rejected:
+        [rejected] = report.rejected
+        raise InvalidValue(rejected.field or field, rejected.reason)
+    if report.created:
+        outcome, status = "created", 201
+    elif report.repeat_contacts:
+        outcome, status = "repeat_contact", 200
+    else:
+        outcome, status = "known", 200
+    own = item.source.case_id()
+    holders = office.index.find_by_source_key(item.source.key)
+    return outcome, status, office.case(own if own in holders or not holders else holders[0])

@@ -32,7 +32,7 @@ from application.access.accounts import Principal
 from application.access.permissions import Import, may_hand_over, may_import
 from domain.case.state import CaseState
 from domain.errors import InvalidValue
-from entrypoints.http.common import IdempotencyKey, idempotent, service_of
+from entrypoints.http.common import IdempotencyKey, hand_over, idempotent, service_of
 from entrypoints.http.problems import Refused, problem
 from entrypoints.http.requests_log import note
 
@@ -391,31 +391,15 @@ async def intake_mail(
         raise UnsupportedMediaType(f"send the e-mail as {MESSAGE}")
     raw = bytes(body)
     return await idempotent(
-        request, principal, idempotency_key, lambda: _hand_mail_over(request, raw)
+        request, lambda: principal, idempotency_key, lambda _: _hand_mail_over(request, raw)
     )
 
 
 def _hand_mail_over(request: Request[Any, Any, Any], raw: bytes) -> Response[MailHandedOver]:
     from adapters.intake.mail import read_message
-    from application.intake.records import RejectedRow
 
-    item = read_message(raw, "message")
-    if isinstance(item, RejectedRow):
-        raise InvalidValue(item.field or "message", item.reason)
     office = service_of(request.app.state).office
-    report = office.ingest([item])
-    if report.rejected:
-        [rejected] = report.rejected
-        raise InvalidValue(rejected.field or "message", rejected.reason)
-    if report.created:
-        outcome, status = "created", 201
-    elif report.repeat_contacts:
-        outcome, status = "repeat_contact", 200
-    else:
-        outcome, status = "known", 200
-    own = item.source.case_id()
-    holders = office.index.find_by_source_key(item.source.key)
-    state = office.case(own if own in holders or not holders else holders[0])
+    outcome, status, state = hand_over(office, read_message(raw, "message"), "message")
     note(request.scope, case=str(state.case_id))
     return Response(MailHandedOver(outcome=outcome, case=state), status_code=status,
                     headers={"ETag": f'"{state.version}"'})  # fmt: skip
