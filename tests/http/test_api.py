@@ -8,9 +8,11 @@ import logging
 from pathlib import Path
 
 import pytest
+from litestar.testing import TestClient
 
+from adapters.clock import FixedClock
 from entrypoints.http.app import openapi_document
-from tests.http.conftest import Api
+from tests.http.conftest import PASSWORD, Api
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -211,3 +213,43 @@ def test_indicators_come_with_their_counts_goals_and_the_practices(api: Api) -> 
     assert body["practices"], "the practice register's rows, per leader and practice"
     csv_text = api.get("/indicators.csv", first="2026-11-01", last="2026-12-31").text
     assert csv_text.splitlines()[0].startswith("group,")
+
+
+def test_the_visit_slots_wfm_offers_for_a_support_case(
+    api: Api, tmp_path: Path, clock: FixedClock
+) -> None:
+    from datetime import timedelta
+
+    from adapters.systems.memory import InMemoryScheduling
+    from application.case.outside import OutsideSystems
+    from application.dispatch import Dispatcher
+    from application.ports.systems import Slot
+    from domain.values import Actor, Category, Subcategory
+    from entrypoints.http.app import create_app
+    from entrypoints.http.common import Service
+    from entrypoints.settings import load_settings
+    from tests.integration.test_outside_writes import MATRIX
+
+    case = case_id(api, "CRM-2")
+    api.sign_in("maria.b")
+    unconfigured = api.get(f"/cases/{case}/slots")
+    assert unconfigured.status_code == 409, unconfigured.text  # no WFM gateway configured here
+    wfm = InMemoryScheduling()
+    now = api.office.clock.now()
+    wfm.free[:] = [Slot(now + timedelta(days=1), now + timedelta(days=1, hours=4), "S1")]
+    agent = Actor.agent("maria.b")
+    api.office.interpret("CRM-2", category=Category.SOPORTE,
+                         subcategory=Subcategory.FALLA_PUNTUAL, actor=agent)  # fmt: skip
+    door = Dispatcher(api.office, OutsideSystems(scheduling=wfm), lambda: MATRIX)
+    service = Service(api.office, door, api.accounts)
+    settings = load_settings(environ={}, data_dir=str(tmp_path / "data"), secure_cookies="false")
+    app = create_app(settings, service=lambda: service, session_secret=b"k" * 32)
+    with TestClient(app) as client:
+        signed = client.post("/session", json={"login": "maria.b", "password": PASSWORD})
+        assert signed.status_code == 200
+        offered = client.get(f"/cases/{case}/slots", params={"days": 3})
+        assert offered.status_code == 200, offered.text
+        assert [s["slot_id"] for s in offered.json()] == ["S1"]
+        assert client.get(f"/cases/{case}/slots", params={"days": 90}).status_code == 422
+        client.post("/session", json={"login": "audit.a", "password": PASSWORD})
+        assert client.get(f"/cases/{case}/slots").status_code == 403

@@ -33,17 +33,21 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from application.access.accounts import Principal, SignInRefused
 from application.access.permissions import (
     COMMAND_ROLES,
+    WORKERS,
     Reading,
     may_command,
     may_hand_over,
 )
 from application.case.commands import CommandResult, StaleCase, TooMuchContention
+from application.case.outside import WFM
 from application.dispatch import Command
 from application.ports.cases import CaseQuery, CaseSummary, DueFollowUp
+from application.ports.systems import Slot
 from domain.calendar import BusinessCalendar
 from domain.case.state import CaseState
 from domain.errors import InvalidValue
 from domain.indicators.facts import Dimension, Period
+from domain.values import VisitKind
 from entrypoints.http import events, operations, uploads
 from entrypoints.http.common import (
     Asking,
@@ -343,6 +347,29 @@ def history(
     return [EventOut(**entry) for entry in render.history_entries(events)]
 
 
+@get("/cases/{reference:str}/slots", sync_to_thread=True, summary="Visit slots WFM offers",
+     tags=["cases"])  # fmt: skip
+def slots(
+    request: Request[Any, Any, Any],
+    asking: NamedDependency[Asking],
+    reference: FromPath[str],
+    visit: FromQuery[VisitKind] = VisitKind.LLS,
+    days: FromQuery[int] = 5,
+) -> list[Slot]:
+    """The visit slots WFM offers for a support case in the next `days`, to agree one with
+    the customer before `support-resolve` with its `slot_id` (as `backoffice support slots`).
+    Asked by those who work cases: a WFM that does not answer is recorded on the case."""
+    principal = asking.principal()  # in the handler's thread: one hop
+    if principal.role not in WORKERS or principal.scope in ("intake", "read"):
+        raise Refused(f"the slots are asked by whoever works the case, not by {principal.login}")
+    door = service_of(request.app.state).door
+    door.systems.require(WFM)
+    offered = door.desks.support.slots(
+        reference, actor=principal.actor, visit=visit, window_days=days
+    )
+    return list(offered)
+
+
 @get("/follow-ups/due", sync_to_thread=True, summary="Follow-ups due", tags=["cases"])
 def due(
     request: Request[Any, Any, Any],
@@ -479,7 +506,7 @@ def healthz() -> dict[str, str]:
 
 
 def routes() -> list[Any]:
-    handlers: list[Any] = [sign_in, who, sign_out, case, history, due, indicators,
+    handlers: list[Any] = [sign_in, who, sign_out, case, history, slots, due, indicators,
                            indicators_csv, projections, intake_crm, healthz]  # fmt: skip
     handlers.append(
         _query_route(
