@@ -187,8 +187,11 @@ def check_phone(phone: str) -> str:
 
 def phone_digits(phone: str) -> str:
     """The national number of a phone, for finding it however it was written: its digits
-    without Colombia's country code (57) before a ten-digit number."""
+    without Colombia's country code (57, or 0057 as dialled abroad) before a ten-digit
+    number."""
     digits = "".join(ch for ch in phone if ch.isdigit())
+    if len(digits) == 14 and digits.startswith("0057"):
+        return digits[4:]
     return digits[2:] if len(digits) == 12 and digits.startswith("57") else digits
 
 

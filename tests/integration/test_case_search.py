@@ -98,6 +98,7 @@ def test_the_search_finds_a_case_by_key_account_cun_or_part_of_the_name(
     assert keys(office, search="3001234567") == ["CRM-1"]
     assert keys(office, search="300-123-4567") == ["CRM-1"]
     assert keys(office, search="+573001234567") == ["CRM-1"]
+    assert keys(office, search="0057 300 123 4567") == ["CRM-1"]  # as dialled abroad
     assert keys(office, search="601 555 1234") == ["CRM-2"]
     assert keys(office, search="300123456") == []  # a digit short: another number
 
