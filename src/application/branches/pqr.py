@@ -17,7 +17,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from application.case.commands import AnswerPqr, CommandResult, Escalate, ScheduleFollowUp
+from application.case.commands import (
+    AnswerPqr,
+    CommandResult,
+    Escalate,
+    ScheduleFollowUp,
+    escalate_to_area,
+)
 from application.case.outside import OutsideSystems, OutsideWriter
 from application.case.typification import Notes, Typification
 from application.ports.escalation import ContactMatrix, Route
@@ -56,17 +62,7 @@ class PqrDesk:
         self, case: CaseState, reason: str, actor: Actor, route: Route | None = None
     ) -> CommandResult:
         route = route or self._route()
-        return self.office.handle(
-            Escalate(
-                case=case.case_id,
-                target=EscalationTarget.RESPONSIBLE_AREA,
-                area=route.area,
-                reason=reason,
-                priority=route.priority,
-                external_reference=case.cun,
-            ),
-            actor,
-        )
+        return self.office.handle(escalate_to_area(case, route.area, route.priority, reason), actor)
 
     def _note_outside(self, case: CaseState, text: str, actor: Actor) -> CommandResult:
         return self.notes.add(case, text=text, actor=actor)

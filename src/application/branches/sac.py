@@ -24,7 +24,7 @@ from typing import TypeVar
 
 import attrs
 
-from application.case.commands import CommandResult, Escalate, RequestAdjustment
+from application.case.commands import CommandResult, Escalate, RequestAdjustment, escalate_to_area
 from application.case.outside import DIME, Operation, OutsideSystems, OutsideWriter, call_for_case
 from application.case.typification import Typification
 from application.ports.escalation import ContactMatrix, Route
@@ -218,15 +218,7 @@ class SacDesk:
         case = typified.case
         if not adjustment:
             return self.office.handle(
-                Escalate(
-                    case=case.case_id,
-                    target=EscalationTarget.RESPONSIBLE_AREA,
-                    area=route.area,
-                    reason=reason,
-                    priority=route.priority,
-                    external_reference=case.cun,
-                ),
-                actor,
+                escalate_to_area(case, route.area, route.priority, reason), actor
             )
         answer = self.writer.write(
             case, actor, system=DIME, operation=Operation.OPEN_TICKET,

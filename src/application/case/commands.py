@@ -130,6 +130,15 @@ class Escalate:
     external_reference: str | None = None
 
 
+def escalate_to_area(case: CaseState, area: str, priority: Priority, reason: str) -> Escalate:
+    """The escalation of a case to the area responsible for it (the contact matrix's route),
+    carrying its PQR's CUN when it has one."""
+    return Escalate(
+        case=case.case_id, target=EscalationTarget.RESPONSIBLE_AREA, area=area, reason=reason,
+        priority=priority, external_reference=case.cun,
+    )  # fmt: skip
+
+
 @attrs.frozen(kw_only=True)
 class AnswerEscalation:
     """The area answered the escalation: its response clock stops."""
