@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -43,12 +44,16 @@ def test_sign_in_sets_a_safe_cookie_and_refuses_alike_unknown_logins_and_wrong_p
     assert api.get("/session").status_code == 401
 
 
-def test_five_wrong_passwords_lock_the_account(api: Api) -> None:
+def test_five_wrong_passwords_lock_the_account_for_15_minutes(api: Api, clock: FixedClock) -> None:
     for _ in range(5):
         assert api.sign_in("carlos.m", "no-es-la-clave-1").status_code == 401
     locked = api.sign_in("carlos.m")  # the right password, too late
     assert locked.status_code == 401
     assert "locked" in locked.json()["detail"]
+    clock.advance(timedelta(minutes=14))
+    assert api.sign_in("carlos.m").status_code == 401
+    clock.advance(timedelta(minutes=1))
+    assert api.sign_in("carlos.m").status_code == 200
 
 
 def test_a_change_without_the_sessions_csrf_token_is_refused(api: Api) -> None:

@@ -79,8 +79,10 @@ def test_an_integration_token_only_hands_cases_over(api: Api) -> None:
     api.client.cookies.clear()
     auth = {"Authorization": f"Bearer {secret}"}
     assert api.client.get("/cases", headers=auth).status_code == 403
-    refused = api.client.post("/commands/add-note", json={"case": "x", "text": "y"}, headers=auth)
-    assert refused.status_code in (403, 422)
+    case = str(api.office.case("CRM-1").case_id)
+    refused = api.client.post("/commands/add-note", json={"case": case, "text": "y"}, headers=auth)
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "a token with scope intake gives no command on cases"
     assert api.client.get("/indicators", params={"first": "2026-07-01", "last": "2026-07-02"},
                           headers=auth).status_code == 403  # fmt: skip
 

@@ -24,7 +24,7 @@ from tests.http.test_api import (  # noqa: F401  (collected here, with this modu
     test_a_command_acts_as_the_signed_in_user_whatever_the_body_says,
     test_an_integration_hands_a_case_over_once_with_its_token,
     test_errors_are_problem_details_with_the_domains_reason,
-    test_five_wrong_passwords_lock_the_account,
+    test_five_wrong_passwords_lock_the_account_for_15_minutes,
     test_health_and_readiness,
     test_if_match_refuses_a_stale_version_and_records_nothing,
     test_indicators_come_with_their_counts_goals_and_the_practices,
