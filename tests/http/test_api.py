@@ -258,3 +258,24 @@ def test_the_visit_slots_wfm_offers_for_a_support_case(
         assert client.get(f"/cases/{case}/slots", params={"days": 90}).status_code == 422
         client.post("/session", json={"login": "audit.a", "password": PASSWORD})
         assert client.get(f"/cases/{case}/slots").status_code == 403
+
+
+def test_signing_out_needs_the_csrf_token(api: Api) -> None:
+    api.sign_in("maria.b")
+    assert api.client.delete("/session").status_code == 403  # a page of another site
+    assert api.get("/session").json()["login"] == "maria.b"  # still signed in
+    assert api.client.delete("/session", headers=api.headers()).status_code == 204
+    assert api.get("/session").status_code == 401
+
+
+def test_the_indicators_csv_is_spreadsheet_safe(api: Api, clock: FixedClock) -> None:
+    case = case_id(api, "CRM-1")
+    clock.advance(timedelta(days=3))  # its follow-up is due: it counts for its owner
+    api.sign_in("sofia.t")
+    assigned = api.command("assign-case", {"case": case, "agent": "=cmd|' /C calc'!A0"})
+    assert assigned.status_code == 200, assigned.text
+    api.sign_in("audit.a")
+    text = api.get("/indicators.csv", first="2026-07-01", last="2026-07-31", by="agent").text
+    groups = [line.split(",")[0] for line in text.splitlines()[1:]]
+    assert any(g.startswith("'=cmd") for g in groups), text
+    assert not any(g.startswith(("=", "+", "-", "@")) for g in groups)

@@ -11,7 +11,6 @@ use case lives here.
 from __future__ import annotations
 
 import contextlib
-import csv
 import inspect
 import io
 import logging
@@ -55,6 +54,7 @@ from entrypoints.http.common import (
     Service,
     TrustedHeader,
     asking_of,
+    csrf_refusal,
     current_principal,
     hand_over,
     idempotent,
@@ -200,6 +200,13 @@ async def who(request: Request[Any, Any, Any], principal: NamedDependency[Princi
 
 @delete("/session", status_code=204, summary="Sign out", tags=["session"])
 async def sign_out(request: Request[Any, Any, Any]) -> None:
+    """Sign out: a change like any other, so it needs the session's CSRF token (a page of
+    another site cannot sign the user out)."""
+    session = request.session if "session" in request.scope else {}
+    if isinstance(session, dict) and session.get("login"):
+        why = csrf_refusal(request, session)
+        if why is not None:
+            raise Refused(why)
     request.clear_session()
 
 
@@ -435,17 +442,14 @@ def indicators_csv(
     by: FromQuery[Dimension] = Dimension.ALL,
 ) -> str:
     """The same as CSV, one row per group, as the CLI's `indicators --csv` gives it."""
+    from entrypoints import render
     from entrypoints.indicator_tables import indicators_rows
 
     principal = asking.principal()  # in the handler's thread: one hop
     require(principal, Reading.INDICATORS)
     report = service_of(request.app.state).office.indicators(_period(first, last), by)
-    rows = indicators_rows(report)
     out = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    render.write_csv(out, indicators_rows(report))  # every cell spreadsheet-safe
     return out.getvalue()
 
 

@@ -215,13 +215,13 @@ def asking_of(request: Request[Any, Any, Any]) -> Asking:
         if request.method not in SAFE_METHODS and session.get("sso") != by_header:
             return Asking(request, "header", by_header,
                           f"send the CSRF token of GET /session in {CSRF_HEADER}")  # fmt: skip
-        return Asking(request, "header", by_header, _csrf_refusal(request, session))
+        return Asking(request, "header", by_header, csrf_refusal(request, session))
     login = session.get("login")
     if not login:
         raise NotAuthorizedException("sign in (POST /session) or send a bearer token")
     if session.get("sso"):  # the proxy's sign-in ends with the proxy's header
         raise NotAuthorizedException("sign in through the single sign-on")
-    refusal = _csrf_refusal(request, session)
+    refusal = csrf_refusal(request, session)
     if refusal is not None:
         raise Refused(refusal)
     return Asking(request, "session", str(login))
@@ -234,7 +234,7 @@ async def current_principal(request: Request[Any, Any, Any]) -> Principal:
     return await anyio.to_thread.run_sync(asking_of(request).principal)
 
 
-def _csrf_refusal(request: Request[Any, Any, Any], session: dict[str, Any]) -> str | None:
+def csrf_refusal(request: Request[Any, Any, Any], session: dict[str, Any]) -> str | None:
     if request.method in SAFE_METHODS:
         return None
     sent = request.headers.get(CSRF_HEADER, "")

@@ -98,7 +98,8 @@ def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[A
     if storage:
         log.warning("storage unavailable: %s", type(error).__name__)
         return problem(503, "storage-unavailable", "Storage unavailable", "try again shortly")
-    log.error("unexpected %s on %s %s", type(error).__name__, request.method, request.url.path)
+    route = request.scope.get("path_template") or "(unrouted)"  # the path may hold a key
+    log.error("unexpected %s on %s %s", type(error).__name__, request.method, route)
     return problem(500, "internal", "Internal error", "the error was logged")
 
 
