@@ -22,6 +22,8 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import attrs
+
 from application.branches.commands import (
     BRANCH_COMMANDS,
     BranchCommand,
@@ -57,10 +59,7 @@ Command = (
 )  # fmt: skip
 """Every command a client can give."""
 
-COMMANDS: tuple[type[Command], ...] = (
-    *CASE_COMMANDS, *BRANCH_COMMANDS, RegisterMarking, SettleWrite, calls.OpenCaseFromCall,
-    calls.RaiseNewRequest,
-)  # fmt: skip
+COMMANDS: tuple[type[Command], ...] = Command.__args__
 
 
 class Dispatcher:
@@ -131,13 +130,13 @@ class Dispatcher:
         except RuleViolation as missing:
             notice = f"recorded on the case only: {missing}"
             if isinstance(command, AddNote):
-                return _noticed(office.handle(command, actor), notice)
+                return attrs.evolve(office.handle(command, actor), notice=notice)
             typified = TypifyCase(
                 case=command.case, marking_code=command.marking,
                 resolution=Resolution.CUN if command.cun else Resolution.FIRST_CONTACT,
                 cun=command.cun, filed_at=command.filed_at,
             )  # fmt: skip
-            return _noticed(office.handle(typified, actor), notice)
+            return attrs.evolve(office.handle(typified, actor), notice=notice)
         if isinstance(command, AddNote):
             return Notes(office, self.writer).add(case, text=command.text, actor=actor)
         typification = Typification(office, self.writer)
@@ -159,7 +158,3 @@ class Dispatcher:
             reason=command.reason, actor=actor,
         )  # fmt: skip
         return CommandResult(after, tuple(self.office.store.events_of(command.case, after=before)))
-
-
-def _noticed(result: CommandResult, notice: str) -> CommandResult:
-    return CommandResult(result.case, result.events, notice)

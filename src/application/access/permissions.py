@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import enum
 
-from application.branches.commands import BRANCH_COMMANDS, RegisterMarking, SettleWrite
-from application.case.commands import CASE_COMMANDS, AssignCase, MarkFollowUpMissed, SweepClock
-from application.dispatch import Command
-from application.intake.calls import OpenCaseFromCall, RaiseNewRequest
+from application.case.commands import AssignCase, MarkFollowUpMissed, SweepClock
+from application.dispatch import COMMANDS, Command
 from application.ports.accounts import AccessRole
 
 A, S, C, M, AU, IN, AD = (
@@ -44,12 +42,7 @@ SYSTEM_COMMANDS: tuple[type[Command], ...] = (MarkFollowUpMissed, SweepClock)
 """The sweep's: recorded by the worker, never asked for over the API."""
 
 COMMAND_ROLES: dict[type[Command], frozenset[AccessRole]] = {
-    **{cls: WORKERS for cls in CASE_COMMANDS if cls not in SYSTEM_COMMANDS},
-    **dict.fromkeys(BRANCH_COMMANDS, WORKERS),
-    RegisterMarking: WORKERS,
-    SettleWrite: WORKERS,
-    OpenCaseFromCall: WORKERS,
-    RaiseNewRequest: WORKERS,
+    cls: WORKERS for cls in COMMANDS if cls not in SYSTEM_COMMANDS
 }
 """Each command a client may give, and the roles that may give it."""
 
@@ -117,9 +110,6 @@ _IMPORTED = {
     Import.SHIFTS: "shifts",
     Import.PRACTICES: "practices",
 }
-
-SCOPES = ("intake", "read", "all")
-"""A token's scopes (see the module)."""
 
 
 def may_command(role: AccessRole, scope: str | None, command: Command, login: str) -> str | None:

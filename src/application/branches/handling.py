@@ -33,7 +33,7 @@ from domain.values import Actor
 
 @attrs.frozen
 class Desks:
-    """The desks of one back office (built by `entrypoints.bootstrap.desks`)."""
+    """The desks of one back office (built by `application.dispatch.Dispatcher`)."""
 
     sac: SacDesk
     support: SupportDesk
