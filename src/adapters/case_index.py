@@ -72,6 +72,17 @@ def _open_key(account: str, typification: str) -> str:
     return f"{account}{_SEP}{typification}"
 
 
+_CUN_SEPARATORS = str.maketrans("", "", " -.\t")
+
+
+def cun_digits(text: str) -> str | None:
+    """A CUN as the index keeps it and the search compares it: its digits alone, however it
+    was written (`4436-26-0004512`, `4436 26 0004512`, `4436260004512`); None when the text
+    holds anything but ASCII digits and separators (spaces, dashes, dots)."""
+    digits = text.strip().translate(_CUN_SEPARATORS)
+    return digits if digits.isascii() and digits.isdigit() else None
+
+
 TABLES = (
     "CREATE TABLE IF NOT EXISTS case_index ("
     " case_id TEXT PRIMARY KEY, channel TEXT NOT NULL, source_key TEXT NOT NULL,"
@@ -124,13 +135,20 @@ def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _cun_column(cun: str | None) -> str | None:
+    """The `cun` column's value: the CUN's digits (as it is, in the unlikely case it is not a
+    CUN the domain would accept today)."""
+    return None if cun is None else cun_digits(cun) or cun
+
+
 class _CaseIndex(SqlView):
     """The case index's tables and queries, shared by both backends."""
 
     view_name = "case_index"
-    schema_version = 3
+    schema_version = 4
     """2: account, CUN, customer (folded, for search) and missed follow-ups per case; 3: the
-    customer's phone (its national digits, for search)."""
+    customer's phone (its national digits, for search); 4: the CUN as its digits alone (found
+    with or without its dashes)."""
     tables = TABLES
     kinds = EVENT_TYPES
     """Case events only: the team's streams are left out by the store, never read."""
@@ -179,7 +197,7 @@ class _CaseIndex(SqlView):
                     follow_up,
                     e.originator_version,
                     e.account,
-                    e.cun,
+                    _cun_column(e.cun),
                     fold(e.customer_name),  # for search: no case, no accents
                     phone_digits(e.phone) if e.phone else None,
                 )
@@ -218,7 +236,10 @@ class _CaseIndex(SqlView):
                 )
         elif isinstance(e, Typified):
             if e.cun is not None:
-                c.execute(sql("UPDATE case_index SET cun = ? WHERE case_id = ?"), (e.cun, cid))
+                c.execute(
+                    sql("UPDATE case_index SET cun = ? WHERE case_id = ?"),
+                    (_cun_column(e.cun), cid),
+                )
         elif isinstance(e, Closed | ClosedFirstContact):
             c.execute(
                 sql("UPDATE case_index SET status = 'closed', open_key = NULL WHERE case_id = ?"),
@@ -323,13 +344,14 @@ class _CaseIndex(SqlView):
             exact = f"{own} OR account = ? OR cun = ? OR phone = ?"
             keys = "case_id IN (SELECT case_id FROM case_keys WHERE source_key = ?)"
             phone = query.search_phone() or ""
+            cun = cun_digits(text) or text  # a CUN however written: its digits
             name = fold(text)
             if len(name) >= 3:  # part of a customer's name (folded as stored)
                 clauses.append(f"({exact} OR {keys} OR customer LIKE ? ESCAPE '\\')")
-                params += [*own_params, text, text, phone, key, f"%{_like(name)}%"]
+                params += [*own_params, text, cun, phone, key, f"%{_like(name)}%"]
             else:
                 clauses.append(f"({exact} OR {keys})")
-                params += [*own_params, text, text, phone, key]
+                params += [*own_params, text, cun, phone, key]
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
     @staticmethod

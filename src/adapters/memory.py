@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from adapters.case_index import cun_digits
 from adapters.intake.parsing import fold as fold_text
 from application.ports.cases import (
     AnyEvent,
@@ -200,7 +201,7 @@ class InMemoryCaseIndex:
             if e.originator_id not in self._rows:
                 new = _Row(
                     e.originator_id, e.source, CaseStatus.OPEN, e.line, e.typification,
-                    e.account, fold_text(e.customer_name), e.cun, e.timestamp, e.timestamp,
+                    e.account, fold_text(e.customer_name), _cun(e.cun), e.timestamp, e.timestamp,
                     e.originator_version, phone_digits(e.phone) if e.phone else None,
                 )  # fmt: skip
                 if e.follow_up_at is not None:
@@ -223,7 +224,7 @@ class InMemoryCaseIndex:
             if isinstance(e, FollowUpMissed):
                 row.missed += 1
         elif isinstance(e, Typified) and e.cun is not None:
-            row.cun = e.cun
+            row.cun = _cun(e.cun)
         elif isinstance(e, Closed | ClosedFirstContact):
             row.status, row.open = CaseStatus.CLOSED, False
         elif isinstance(e, Reopened):
@@ -270,7 +271,8 @@ class InMemoryCaseIndex:
             channel, key = q.search_key()
             own = key == row.source.key and channel in (None, row.source.channel)
             phone = q.search_phone()
-            exact = own or key in row.keys or text in (row.account, row.cun)
+            exact = own or key in row.keys or text == row.account
+            exact = exact or (row.cun is not None and (cun_digits(text) or text) == row.cun)
             exact = exact or (phone is not None and phone == row.phone)
             name = fold_text(text)
             return exact or (len(name) >= 3 and name in row.customer)
@@ -383,3 +385,8 @@ class InMemoryCaseIndex:
 
     def close(self) -> None:
         pass
+
+
+def _cun(cun: str | None) -> str | None:
+    """A CUN as the index keeps it: its digits, as `adapters.case_index` does."""
+    return None if cun is None else cun_digits(cun) or cun

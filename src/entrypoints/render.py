@@ -16,7 +16,37 @@ from adapters.eventstore.mapper import CONVERTER, TOPICS, event_payload
 from application.intake.records import IngestReport
 from application.ports.cases import CaseSummary, DueFollowUp
 from domain.calendar import BOGOTA
-from domain.case.events import CaseEvent
+from domain.case.events import (
+    AccountChecked,
+    Assigned,
+    CaseEvent,
+    ClockBreached,
+    ClockStarted,
+    ClockStopped,
+    ClockWarned,
+    Closed,
+    ClosedFirstContact,
+    ClosingProtocolCompleted,
+    Escalated,
+    FollowUpCompleted,
+    FollowUpMissed,
+    FollowUpScheduled,
+    Ingested,
+    Interpreted,
+    MailFailed,
+    NewRequestRaised,
+    NoteAdded,
+    OutsideWriteAnswered,
+    OutsideWriteRefused,
+    OutsideWriteRequested,
+    QualityMonitored,
+    Reopened,
+    RepeatContactRecorded,
+    SurveyAnswered,
+    SystemCallFailed,
+    Typified,
+    VisitScheduled,
+)
 from domain.case.state import CaseState, WriteStatus
 from domain.values import NoteFolder
 
@@ -181,6 +211,104 @@ def show_case(console: Console, state: CaseState, *, as_of: datetime | None = No
         console.print("Open clocks:")
         for when, what in sorted(due):
             console.print(f"  {what} due {local(when)} Bogotá")
+
+
+def event_sentence(event: CaseEvent, case: CaseState | None = None) -> str:
+    """What an event recorded, as a sentence for the agent (the CLI's success lines), never
+    the event's internal name; `case` (the case after it) names the system of a write's
+    answer. Texts the agent typed (notes, outcomes, summaries) are not repeated."""
+    match event:
+        case Ingested(linked_to=None):
+            return "case opened"
+        case Ingested():
+            return "case opened for the new request, linked to the case it was raised on"
+        case NewRequestRaised():
+            return f"new request linked: {event.typification}"
+        case Assigned(previous_agent=None):
+            return f"case assigned to {event.agent}"
+        case Assigned():
+            return f"case reassigned from {event.previous_agent} to {event.agent}"
+        case RepeatContactRecorded():
+            return f"repeat contact {event.source} recorded on the open case"
+        case Interpreted():
+            return f"case interpreted as {event.category.value}/{event.subcategory.value}"
+        case NoteAdded():
+            if event.folder is NoteFolder.ESTRATEGICOS:
+                return "note added to the ESTRATEGICOS folder"
+            return "note added to RR's notes"
+        case FollowUpScheduled():
+            return f"follow-up #{event.follow_up_id} scheduled for {local(event.due_at)} Bogotá"
+        case FollowUpCompleted():
+            timing = "on time" if event.on_time else "late"
+            return f"follow-up #{event.follow_up_id} done {timing}"
+        case FollowUpMissed():
+            return f"follow-up #{event.follow_up_id}, due {local(event.due_at)}, recorded as missed"
+        case Typified(cun=None):
+            return f"marking {event.marking_code} registered: solved in first contact"
+        case Typified():
+            return f"marking {event.marking_code} registered: PQR with CUN {event.cun}"
+        case Escalated():
+            return (
+                f"escalation #{event.escalation_id} to {event.area} recorded, "
+                f"{event.priority.value} priority"
+            )
+        case VisitScheduled():
+            return (
+                f"{event.kind.value.upper()} visit booked for {local(event.slot_start)} to "
+                f"{local(event.slot_end)} Bogotá, booking {event.booking_reference}"
+            )
+        case ClosingProtocolCompleted():
+            return "closing protocol recorded"
+        case ClosedFirstContact():
+            return "case closed, solved in first contact"
+        case Closed():
+            return "case closed"
+        case Reopened():
+            return "case reopened"
+        case ClockStarted():
+            return (
+                f"{_words(event.kind.value)} clock #{event.clock_id} started, "
+                f"due {local(event.due_at)} Bogotá"
+            )
+        case ClockWarned():
+            return f"clock #{event.clock_id} warned: near its due time"
+        case ClockBreached():
+            return f"clock #{event.clock_id} breached: past its due time"
+        case ClockStopped():
+            return f"clock #{event.clock_id} stopped"
+        case AccountChecked():
+            verdict = "inconsistent" if event.inconsistent else "no inconsistency"
+            return f"{event.system} checked for {_words(event.aspect)}: {verdict}"
+        case SystemCallFailed():
+            return f"{event.system} did not answer to {_words(event.operation)}: left pending"
+        case OutsideWriteRequested():
+            return f"{_words(event.operation)} sent to {event.system}"
+        case OutsideWriteAnswered():
+            return f"{_write(event.key, case)} done"
+        case OutsideWriteRefused():
+            return f"{_write(event.key, case)} refused: {event.reason}"
+        case SurveyAnswered():
+            return f"survey {event.survey_id} recorded"
+        case QualityMonitored():
+            return f"quality monitoring {event.monitoring_id} recorded"
+        case MailFailed():
+            return f"{_words(event.purpose)} mail not delivered to some recipients"
+    return _words(type(event).__name__, camel=True)  # an event without a sentence yet
+
+
+def _write(key: str, case: CaseState | None) -> str:
+    """A write to an outside system, named by its system and operation when known."""
+    for w in case.outside_writes if case is not None else ():
+        if w.key == key:
+            return f"{w.system}: {_words(w.operation)}"
+    return f"write {key}"
+
+
+def _words(name: str, *, camel: bool = False) -> str:
+    """`pqr_response` (or `FollowUpScheduled`, `camel`) as lower-case words."""
+    if camel:
+        name = "".join(f" {ch}" if ch.isupper() else ch for ch in name)
+    return " ".join(name.replace("_", " ").split()).lower()
 
 
 def history_json(events: Sequence[CaseEvent]) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from application.branches.pqr import PqrDesk, SalesDesk
 from application.case.outside import OutsideSystems
 from application.service import Backoffice
 from domain.case.events import ClockStarted, ClockStopped, Escalated, NoteAdded, Typified
-from domain.errors import RuleViolation
+from domain.errors import DomainError, RuleViolation
 from domain.values import Actor, Category, ClockKind, Resolution, Subcategory
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings
@@ -139,6 +139,22 @@ def test_sales_interpret_escalate_follow_up_close(office: Backoffice, clock: Fix
     )  # fmt: skip
     office.close_case("K1", summary="Venta escalada y confirmada", actor=AGENT)
     assert not office.case("K1").is_open
+
+
+def test_a_sales_follow_up_the_case_refuses_records_no_escalation_either(
+    office: Backoffice, clock: FixedClock
+) -> None:
+    """The follow-up is decided with the escalation: refused (already pending at that moment,
+    or in the past), nothing is recorded, so no mail goes to the sales area."""
+    office.interpret("K1", category=Category.VENTAS, subcategory=Subcategory.VENTA, actor=AGENT)
+    pending = office.case("K1").pending_follow_ups[0].due_at
+    version = office.case("K1").version
+    desk = SalesDesk(office, MATRIX)
+    for when in (pending, clock.now() - timedelta(hours=1)):
+        with pytest.raises(DomainError):
+            desk.escalate("K1", reason="Mejora de plan", follow_up_at=when, actor=AGENT)
+    assert office.case("K1").version == version
+    assert office.case("K1").escalations == ()
 
 
 def test_a_pqr_filed_by_the_front_line_counts_its_15_business_days_from_the_filing(

@@ -30,7 +30,8 @@ from application.ports.escalation import ContactMatrix, Route
 from application.ports.office import CaseWork
 from domain.case import deadlines
 from domain.case.decisions import add_note, clean_text, escalate
-from domain.case.state import CaseState
+from domain.case.events import CaseEvent
+from domain.case.state import CaseState, fold
 from domain.errors import RuleViolation
 from domain.values import Actor, Category, EscalationTarget, Resolution
 
@@ -132,14 +133,22 @@ class SalesDesk:
         route = self.matrix.route("ventas")
         if route is None:
             raise RuleViolation("the contact matrix has no route for ventas")
-        self.office.handle(
-            Escalate(
-                case=case.case_id,
-                target=EscalationTarget.CONTACT_MATRIX_AREA,
-                area=route.area,
-                reason=reason,
-                priority=route.priority,
-            ),
-            actor,
+        escalation = Escalate(
+            case=case.case_id,
+            target=EscalationTarget.CONTACT_MATRIX_AREA,
+            area=route.area,
+            reason=reason,
+            priority=route.priority,
         )
-        return self.office.handle(ScheduleFollowUp(case=case.case_id, due_at=follow_up_at), actor)
+        follow_up = ScheduleFollowUp(case=case.case_id, due_at=follow_up_at)
+        office = self.office
+
+        def decide(state: CaseState) -> list[CaseEvent]:
+            """Both, or neither: a follow-up the case refuses (in the past, at a moment
+            already pending) records no escalation, so no mail goes to the area."""
+            at = office.clock.now()
+            escalated = office.decide(state, escalation, actor, at)
+            after = fold(state, escalated) or state
+            return [*escalated, *office.decide(after, follow_up, actor, at)]
+
+        return office.execute(case.case_id, decide)

@@ -20,7 +20,7 @@ import attrs
 
 from domain.calendar import BusinessCalendar
 from domain.case.decisions import escalate as record_escalation
-from domain.case.decisions import new_event
+from domain.case.decisions import escalation_reference, new_event
 from domain.case.decisions import typify as record_typification
 from domain.case.events import CaseEvent, ClockBreached, ClockStarted, ClockStopped, ClockWarned
 from domain.case.state import CaseState, Clock, fold
@@ -270,7 +270,7 @@ def start_escalation_response(
     if not state.escalations:
         return []
     escalation = state.escalations[-1]
-    reference = f"escalamiento #{escalation.escalation_id}"
+    reference = escalation_reference(escalation.escalation_id)
     if escalation.target not in ANSWERED_BY_AN_AREA or any(
         c.reference == reference for c in state.clocks
     ):
@@ -297,7 +297,7 @@ def answer_escalation(
     state: CaseState, *, escalation_id: int, answer: str, actor: Actor, at: datetime
 ) -> list[CaseEvent]:
     """The area answered: its response clock stops."""
-    reference = f"escalamiento #{escalation_id}"
+    reference = escalation_reference(escalation_id)
     clock = next((c for c in state.running_clocks if c.reference == reference), None)
     if clock is None:
         raise RuleViolation(f"no answer is awaited for escalation #{escalation_id}")

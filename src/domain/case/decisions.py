@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from domain.calendar import BOGOTA
 from domain.case.events import (
     Assigned,
     CaseEvent,
@@ -330,6 +331,14 @@ def schedule_follow_up(
         raise InvalidValue(
             "due_at", f"a follow-up belongs to the case's future; {due_at.isoformat()} is past"
         )
+    # One call-back per moment: a second pending one at the same time (a command sent twice,
+    # a double click) would put the customer on the call list twice and count twice.
+    for pending in state.pending_follow_ups:
+        if pending.due_at == due_at:
+            when = pending.due_at.astimezone(BOGOTA).strftime("%Y-%m-%d %H:%M")
+            raise RuleViolation(
+                f"follow-up #{pending.follow_up_id} is already pending at {when} Bogotá"
+            )
     next_id = max((f.follow_up_id for f in state.follow_ups), default=0) + 1
     return [new_event(FollowUpScheduled, state, actor, at, follow_up_id=next_id, due_at=due_at)]
 
@@ -474,6 +483,11 @@ def typify(
     ]  # fmt: skip
 
 
+def escalation_reference(escalation_id: int) -> str:
+    """The reference of the clock awaiting an area's answer to an escalation."""
+    return f"escalamiento #{escalation_id}"
+
+
 def escalate(
     state: CaseState,
     *,
@@ -499,7 +513,7 @@ def escalate(
             area,
             reason,
             external_reference,
-        ) and f"escalamiento #{done.escalation_id}" not in answered:
+        ) and escalation_reference(done.escalation_id) not in answered:
             return []
     return [
         new_event(

@@ -41,9 +41,11 @@ def case_show(
     version: Annotated[int | None, typer.Option(min=1, help="Show it at this version.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """A case now, as of a moment, or at a version."""
+    """A case now, as of a moment, or at a version (one or the other, not both)."""
     from entrypoints import render
 
+    if as_of is not None and version is not None:
+        raise InvalidValue("case show", "give --as-of or --version, not both")
     moment = parse_when(as_of) if as_of else None
     state = current_office().case(case, as_of=moment, version=version)
     if as_json:
@@ -95,7 +97,7 @@ def case_interpret(
     actor: ActorOption,
     as_json: JsonOption = False,
 ) -> None:
-    """Record what the customer needs: category and subcategory (DOMAIN §3)."""
+    """Record what the customer needs: category and subcategory (docs/procedure.md §3)."""
     from application.case.commands import InterpretCase
 
     office, who = current_office(), Actor.agent(actor)

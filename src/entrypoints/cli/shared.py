@@ -241,9 +241,11 @@ def report_done(result: CommandResult, as_json: bool) -> None:
         if not result.events:
             out.print("nothing to record (already done)")
         for event in result.events:
+            sentence = render.event_sentence(event, result.case)
             out.print(
-                f"{type(event).__name__} recorded on {result.case.source} "
-                f"(version {event.originator_version})"
+                f"{sentence[:1].upper()}{sentence[1:]} (case {result.case.source}, "
+                f"version {event.originator_version})",
+                highlight=False,
             )
     if result.notice:
         err.print(result.notice, markup=False, highlight=False)
