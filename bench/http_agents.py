@@ -15,13 +15,21 @@ Per backend (SQLite with 1 server worker, PostgreSQL with 2), in one run:
 3. one agent: blocks of episodes over HTTP, back to back, interleaved with blocks of the same
    episodes through the embedding API in this process (`Backoffice.cases` and `.case`, the
    `Dispatcher` with `expected_version`) on other cases of the same store: the HTTP overhead
-   per route; then the floor of a request (`GET /healthz`, `GET /session`);
+   per route. Over HTTP twice: with httpx (the load generator's client, as elsewhere) and
+   with a thin client (`ThinClient`: one socket, httptools and msgspec), whose own cost is
+   small, so that the client's share can be told from the server's. Then the floor of a
+   request (`GET /healthz`, `GET /session`);
 4. 25, 50 and 100 agents at once, paced: each waits a think time (uniform, mean `THINK`
    seconds) before each request, as people at a screen do: latency at a team's load;
 5. 25, 50 and 100 agents at once, saturating: no think time (each sends its next request as
    soon as the last is answered): the server's capacity, and latency when it is the limit;
 6. the server is stopped and the log read back: the events recorded after step 1 must equal
    the events the 2xx answers (and the direct calls) reported, case by case.
+
+Beside the main server, a second one is started with `--http h11` (uvicorn's pure-Python
+parser, its default before httptools was a dependency) on the same store: step 3 also runs
+blocks with httpx against it, interleaved with the others, and it is idle afterwards: the
+parser's effect, in the same run.
 
 Every level is bounded in time (`Sizes.seconds`) and in episodes per agent; an agent stops at
 the deadline between two requests.
@@ -45,16 +53,19 @@ import sys
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import argon2
 import attrs
+import httptools
 import httpx
+import msgspec
 import psycopg
 
 from adapters.accounts import Argon2Hasher
@@ -228,9 +239,10 @@ class Ledger:
 class Agent:
     """One simulated agent over HTTP: its own client (connection), session and cases."""
 
-    def __init__(self, login: str, base: str, seed: int) -> None:
+    def __init__(self, login: str, base: str, seed: int, client: Any = None) -> None:
         self.login = login
-        self.client = httpx.AsyncClient(base_url=base, timeout=TIMEOUT)
+        self.client: Any = client or httpx.AsyncClient(base_url=base, timeout=TIMEOUT)
+        """An `httpx.AsyncClient`, or a `ThinClient` (the same calls, the same answers)."""
         self.csrf = ""
         self.closed: set[str] = set()
         self.serial = 0
@@ -255,7 +267,7 @@ class Agent:
         try:
             answer = await self.client.request(method, url, **kwargs)
             data = answer.json() if answer.is_success and answer.content else None
-        except (httpx.HTTPError, ValueError) as error:
+        except (httpx.HTTPError, ValueError, OSError) as error:
             tally.error(route, f"{type(error).__name__} {error}"[:160])
             return None
         elapsed = time.perf_counter() - started
@@ -334,6 +346,102 @@ class Agent:
             for _ in range(self.rng.randrange(len(ROUTES))):
                 await self.step(untimed, ledger)
         self.level_start = self.serial
+
+
+class ThinAnswer:
+    """What `Agent.call` reads of an answer (as httpx's `Response` gives it)."""
+
+    def __init__(self, status: int, headers: dict[str, str], content: bytes) -> None:
+        self.status_code, self.headers, self.content = status, headers, content
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return msgspec.json.decode(self.content)
+
+
+class ThinClient:
+    """An HTTP/1.1 keep-alive client as thin as Python allows: one socket, the request written
+    by hand, the answer parsed by httptools (C) and its JSON by msgspec; the session cookie
+    kept (and replaced when the server sends another). Not a general client: what the
+    episodes send (JSON bodies, query strings, a few headers) and nothing else. It measures
+    the server as a client that costs little would see it (a browser, a Go or Java service):
+    httpx spends about a millisecond of CPU on each request in this process."""
+
+    def __init__(self, base: str, cookies: dict[str, str]) -> None:
+        self.host, port = base.removeprefix("http://").rsplit(":", 1)
+        self.port = int(port)
+        self.cookies = dict(cookies)
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self, method: str, url: str, *, params: dict[str, Any] | None = None,
+        json: Any = None, headers: dict[str, str] | None = None,
+    ) -> ThinAnswer:  # fmt: skip
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        target = f"{url}?{urlencode(params)}" if params else url
+        payload = b"" if json is None else msgspec.json.encode(json)
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {self.host}:{self.port}",
+                 "Accept: */*", f"Content-Length: {len(payload)}"]  # fmt: skip
+        if json is not None:
+            lines.append("Content-Type: application/json")
+        if self.cookies:
+            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
+        got = _Parsed()
+        parser = httptools.HttpResponseParser(got)
+        while not got.complete:
+            data = await asyncio.wait_for(self.reader.read(65536), TIMEOUT)
+            if not data:
+                raise ConnectionError("the server closed the connection")
+            parser.feed_data(data)
+        for value in got.set_cookies:
+            name, _, rest = value.partition("=")
+            content = rest.split(";", 1)[0]
+            if content and "max-age=0" not in value.lower():
+                self.cookies[name.strip()] = content
+            else:
+                self.cookies.pop(name.strip(), None)
+        return ThinAnswer(parser.get_status_code(), got.headers, b"".join(got.body))
+
+    async def aclose(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+            self.writer = None
+
+
+class _Parsed:
+    """httptools' callbacks: one answer's headers and body."""
+
+    def __init__(self) -> None:
+        self.headers: dict[str, str] = {}
+        self.set_cookies: list[str] = []
+        self.body: list[bytes] = []
+        self.complete = False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        key = name.decode("latin-1").lower()
+        if key == "set-cookie":
+            self.set_cookies.append(value.decode("latin-1"))
+        self.headers[key] = value.decode("latin-1")
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        self.complete = True
 
 
 class Direct:
@@ -469,11 +577,13 @@ class Plan:
         s = self.sizes
         # each level: its cap, and one more begun by the pre-roll
         levels = sum(paced_cap(s) + saturated_cap(s, n) + 2 for n in LEVELS if index < n)
-        return (one_agent_episodes(s) if index == 0 else 0) + levels
+        # the first agent's one-agent blocks: with httpx on the h11 server, then with httpx
+        # and with the thin client on the main one
+        return (3 * one_agent_episodes(s) if index == 0 else 0) + levels
 
     def per_agent(self) -> dict[str, int]:
         wanted = {login: self.cases_of(i) for i, login in enumerate(self.logins)}
-        wanted[self.direct] = one_agent_episodes(self.sizes)
+        wanted[self.direct] = 2 * one_agent_episodes(self.sizes)  # beside each server
         return wanted
 
 
@@ -527,13 +637,16 @@ class Server:
 
 
 @contextmanager
-def serving(env: dict[str, str], log: Path, workers: int) -> Iterator[Server]:
-    """`backoffice serve` on a free loopback port; its request log (stderr) goes to `log`."""
+def serving(
+    env: dict[str, str], log: Path, workers: int, http: str = "httptools"
+) -> Iterator[Server]:
+    """`backoffice serve --http <http>` on a free loopback port; its request log (stderr)
+    goes to `log`."""
     port = _free_port()
     with open(log, "wb") as err:
         process = subprocess.Popen(
             [SCRIPT, "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(workers)],
+             "--workers", str(workers), "--http", http],
             env=env, stdout=subprocess.DEVNULL, stderr=err,
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -592,6 +705,9 @@ def backend(kind: str, root: Path) -> Iterator[tuple[Settings, dict[str, str]] |
 # --- the run -------------------------------------------------------------------------------
 
 ONE, FLOOR = "1 agent", "floor"
+THIN = "1 agent, thin client"
+H11 = "1 agent, h11 server"
+"""The same one-agent blocks (httpx) against a server started with `--http h11`."""
 
 
 def paced(n: int) -> str:
@@ -602,7 +718,7 @@ def saturating(n: int) -> str:
     return f"{n} agents, saturating"
 
 
-PHASES = (ONE, FLOOR, *map(paced, LEVELS), *map(saturating, LEVELS))
+PHASES = (ONE, THIN, H11, FLOOR, *map(paced, LEVELS), *map(saturating, LEVELS))
 
 
 @dataclass
@@ -614,6 +730,7 @@ class Outcome:
     cases: int
     setup: float
     direct: Tally
+    """The direct calls interleaved with the one-agent blocks over HTTP."""
     untimed: Tally
     """Warm-up and pre-roll requests: their errors count, their latency does not."""
     phases: dict[str, Tally]
@@ -634,7 +751,7 @@ class Outcome:
 
 
 async def drive(
-    server: Server, plan: Plan, direct: Direct, ledger: Ledger, sizes: Sizes
+    server: Server, old: Server, plan: Plan, direct: Direct, ledger: Ledger, sizes: Sizes
 ) -> tuple[Tally, Tally, dict[str, Tally], dict[str, list[tuple[int, int]]]]:
     """Sign everyone in; one agent (interleaved with direct calls); the floor; the paced
     levels; the saturating levels. Returns the direct calls' tally, the untimed requests'
@@ -647,11 +764,12 @@ async def drive(
 
     @contextmanager
     def phase(name: str) -> Iterator[Tally]:
-        start = server.log.stat().st_size
-        with measured(phases[name], pid):
+        serving = old if name == H11 else server
+        start = serving.log.stat().st_size
+        with measured(phases[name], serving.process.pid):
             yield phases[name]
-        spans[name].append((start, server.log.stat().st_size))
-        if name not in (ONE, FLOOR):
+        spans[name].append((start, serving.log.stat().st_size))
+        if name not in (ONE, THIN, H11, FLOOR):
             _say(f"  {name}: {phases[name].requests:,} requests, {phases[name].failed} failed")
 
     async def level(name: str, n: int, seconds: float, cap: int, think: float | None) -> None:
@@ -675,19 +793,14 @@ async def drive(
         port = int(server.base.rsplit(":", 1)[1])
         server.connections = connections_per_process(pid, port)
         first = agents[0]
-        for _ in range(sizes.warmup):
-            direct.episode(untimed, ledger)
-            await first.episode(untimed, ledger)
-        for round_no in range(sizes.rounds):
-            for way in ("direct", "http") if round_no % 2 == 0 else ("http", "direct"):
-                if way == "direct":
-                    with measured(direct_tally, None):
-                        for _ in range(sizes.per_round):
-                            direct.episode(direct_tally, ledger)
-                    continue
-                with phase(ONE) as tally:
-                    for _ in range(sizes.per_round):
-                        await first.episode(tally, ledger)
+        thin = Agent(first.login, server.base, seed=-1,
+                     client=ThinClient(server.base, dict(first.client.cookies)))  # fmt: skip
+        thin.csrf = first.csrf
+        before = Agent(first.login, old.base, seed=-2)
+        await before.sign_in()
+        agents += [thin, before]  # closed with the others; in no level
+        ways = {ONE: first, THIN: thin, H11: before}
+        await one_agent(ways, direct, (direct_tally, untimed), ledger, sizes, phase)
         with phase(FLOOR) as tally:
             for route, path in ((HEALTHZ, "/healthz"), (SESSION, "/session")):
                 for _ in range(sizes.floor):
@@ -699,6 +812,35 @@ async def drive(
         return direct_tally, untimed, phases, spans
     finally:
         await asyncio.gather(*(a.client.aclose() for a in agents))
+
+
+async def one_agent(
+    ways: dict[str, Agent],
+    direct: Direct,
+    tallies: tuple[Tally, Tally],
+    ledger: Ledger,
+    sizes: Sizes,
+    phase: Callable[[str], contextlib.AbstractContextManager[Tally]],
+) -> None:
+    """Step 3: warm-up episodes each way, then rounds of blocks of episodes, one block each
+    way (direct, and each phase's agent over HTTP), their order turning each round."""
+    direct_tally, untimed = tallies
+    for _ in range(sizes.warmup):
+        direct.episode(untimed, ledger)
+        for agent in ways.values():
+            await agent.episode(untimed, ledger)
+    order = ["direct", *ways]
+    for round_no in range(sizes.rounds):
+        turn = round_no % len(order)
+        for way in order[turn:] + order[:turn]:
+            if way == "direct":
+                with measured(direct_tally, None):
+                    for _ in range(sizes.per_round):
+                        direct.episode(direct_tally, ledger)
+                continue
+            with phase(way) as tally:
+                for _ in range(sizes.per_round):
+                    await ways[way].episode(tally, ledger)
 
 
 def read_server_log(
@@ -757,21 +899,28 @@ def run_backend(kind: str, root: Path, sizes: Sizes) -> Outcome | None:
             start = office.store.last_position()
             direct = Direct(office, dispatcher(office, settings), plan.direct)
             ledger = Ledger()
+            old_log = root / f"{kind}-serve-h11.log"
             log = root / f"{kind}-serve.log"
-            with serving(env, log, WORKERS[kind]) as server:
+            with (
+                serving(env, old_log, WORKERS[kind], http="h11") as old,
+                serving(env, log, WORKERS[kind]) as server,
+            ):
                 _say(f"{kind}: serving")
                 direct_tally, untimed, phases, spans = asyncio.run(
-                    drive(server, plan, direct, ledger, sizes)
+                    drive(server, old, plan, direct, ledger, sizes)
                 )
                 connections = server.connections
             _say(f"{kind}: stopped")
             logged = count_log(office, start)
         finally:
             office.close()
-        problems = read_server_log(log, phases, spans)
+        main = {name: spans[name] for name in spans if name != H11}
+        problems = read_server_log(log, phases, main)
+        problems += read_server_log(old_log, phases, {H11: spans[H11]})
         ours = set(ledger.events)
         return Outcome(
             kind=kind, workers=WORKERS[kind], cases=cases, setup=setup, direct=direct_tally,
+
             untimed=untimed, phases=phases, connections=connections, server_problems=problems,
             commands_ok=ledger.commands,
             events_answered=sum(ledger.events.values()),
@@ -801,6 +950,13 @@ def _episode(tally: Tally) -> float:
     return tally.wall / max(1, tally.episodes)
 
 
+def _served(tally: Tally) -> float:
+    """The server's own time of one episode: its request log's durations (from the request
+    reaching the application to its answer sent, uvicorn's parsing and the socket aside),
+    summed over the blocks, per episode."""
+    return sum(sum(v) for v in tally.server_ms.values()) / max(1, tally.episodes)
+
+
 class HttpSection(Section):
     """The usual table, then tables per backend: every route's latency, every level."""
 
@@ -815,14 +971,25 @@ class HttpSection(Section):
 def report(outcomes: Sequence[Outcome], sizes: Sizes, skipped: Sequence[str]) -> Section:
     section = HttpSection("(f) Concurrent agents over HTTP (`backoffice serve`)")
     for o in outcomes:
-        one, direct = o.phases[ONE], o.direct
-        overhead = _episode(one) / _episode(direct)
-        section.add(
-            f"{o.label}: one agent, an episode (8 requests, back to back), HTTP vs the "
-            "embedding API",
-            f"{_ms(_episode(one))} ms", f"{_ms(_episode(direct))} ms", ratio(overhead),
-            f"≤ {TARGET_OVERHEAD:.0f}×", verdict(overhead <= TARGET_OVERHEAD),
-        )  # fmt: skip
+        one, thin, direct = o.phases[ONE], o.phases[THIN], o.direct
+        both = Tally(episodes=one.episodes + thin.episodes)
+        both.server_ms = {"all": [x for t in (one, thin) for v in t.server_ms.values() for x in v]}
+        target = f"≤ {TARGET_OVERHEAD:.0f}×"
+        for what, tally, near in (
+            ("HTTP (httpx, the load generator's client) vs the embedding API", one, direct),
+            ("HTTP (thin client: a socket, httptools, msgspec) vs the embedding API", thin,
+             direct),
+            ("the server's own time (its request log) vs the embedding API", both, direct),
+            ("HTTP (httpx) against `serve --http h11` (before) vs the embedding API",
+             o.phases[H11], direct),
+        ):  # fmt: skip
+            took = _served(tally) if what.startswith("the server") else _episode(tally)
+            overhead = took / _episode(near)
+            section.add(
+                f"{o.label}: one agent, an episode (8 requests, back to back), {what}",
+                f"{_ms(took)} ms", f"{_ms(_episode(near))} ms", ratio(overhead), target,
+                verdict(overhead <= TARGET_OVERHEAD),
+            )  # fmt: skip
         for n in LEVELS:
             t = o.phases[paced(n)]
             p95 = percentile(t.all(), 95) if t.all() else math.inf
@@ -872,9 +1039,14 @@ def report(outcomes: Sequence[Outcome], sizes: Sizes, skipped: Sequence[str]) ->
     )
     section.note(
         f"One agent: {sizes.warmup} warm-up episodes each way, then {sizes.rounds} interleaved "
-        f"blocks of {sizes.per_round} episodes over HTTP and {sizes.per_round} through the "
+        f"blocks of {sizes.per_round} episodes over HTTP with httpx, {sizes.per_round} over "
+        f"HTTP with the thin client, {sizes.per_round} with httpx against a second server "
+        f"started with `--http h11` (the same store) and {sizes.per_round} through the "
         f"embedding API in this process (`Backoffice.cases`, `Backoffice.case`, "
-        f"`Dispatcher.handle` with `expected_version`) on the same store. Each level starts "
+        f"`Dispatcher.handle` with `expected_version`) on the same store. The server's own "
+        f"time is what its request log measures: from the request reaching the application "
+        f"to the answer handed to uvicorn (the parsing of the request, the socket and the "
+        f"client are not in it). Each level starts "
         f"with every agent a random 0–7 requests into an episode (untimed), so that the "
         f"routes are mixed from the first second. Paced levels: each "
         f"agent thinks {THINK / 2:g}–{THINK * 1.5:g} s before each request, for "
@@ -898,8 +1070,10 @@ def report(outcomes: Sequence[Outcome], sizes: Sizes, skipped: Sequence[str]) ->
 
 def _route_table(o: Outcome) -> str:
     one, top = o.phases[ONE], max(LEVELS)
+    thin = o.phases[THIN]
     head = [
-        "direct, 1 agent", "HTTP, 1 agent", "server, 1 agent", "HTTP / direct (p50)",
+        "direct, 1 agent", "HTTP, 1 agent", "thin client, 1 agent", "server, 1 agent",
+        "HTTP / direct (p50)", "thin / direct (p50)",
         *(paced(n) for n in LEVELS), saturating(top), f"server, {top} paced / saturating",
     ]  # fmt: skip
     lines = [
@@ -913,9 +1087,11 @@ def _route_table(o: Outcome) -> str:
         h = one.latencies.get(route) or floor.latencies.get(route, [])
         s = one.server_ms.get(route) or floor.server_ms.get(route, [])
         d = o.direct.latencies.get(route, [])
+        t = thin.latencies.get(route) or []
         cells = [
-            _pcts(d), _pcts(h), _p(s),
+            _pcts(d), _pcts(h), _pcts(t), _p(s),
             ratio(percentile(h, 50) / percentile(d, 50)) if h and d else "–",
+            ratio(percentile(t, 50) / percentile(d, 50)) if t and d else "–",
             *(_pcts(o.phases[paced(n)].latencies.get(route, [])) for n in LEVELS),
             _pcts(o.phases[saturating(top)].latencies.get(route, [])),
             f"{_p(o.phases[paced(top)].server_ms.get(route, []))} / "

@@ -58,6 +58,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--database-url", default="sqlite", help="sqlite, or postgresql://…")
     parser.add_argument("--profile", default="", help="a route, as printed")
     parser.add_argument("--inline", action="store_true", help="anyio's thread calls inline")
+    parser.add_argument("--sort", default="cumulative", help="the profile's order (tottime…)")
     return parser.parse_args(argv)
 
 
@@ -105,12 +106,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         service = Service(office, bootstrap.dispatcher(office, settings), accounts)
         app = create_app(settings, service=lambda: service, session_secret=bytes(32))
         cases = [record.source.case_id() for record in records]
-        server, direct = asyncio.run(_run(app, service, cases, args.profile))
+        server, direct = asyncio.run(_run(app, service, cases, args.profile, args.sort))
     _report(server, direct, args.profile)
 
 
 async def _run(
-    app: Any, service: Service, cases: list[uuid.UUID], profile: str
+    app: Any, service: Service, cases: list[uuid.UUID], profile: str, sort: str = "cumulative"
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     server: dict[str, list[float]] = {}
     direct: dict[str, list[float]] = {}
@@ -175,7 +176,7 @@ async def _run(
                     time.perf_counter() - started
                 )
     if profile:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profiler).sort_stats(sort).print_stats(40)
     return server, direct
 
 

@@ -9,6 +9,13 @@ datastore for the environment (`Settings.view_env`), pooled and shared between t
 the views' do; the tables are created when the store opens (under the schema lock, by
 `entrypoints.bootstrap.accounts`) unless the environment says `CREATE_TABLE=n`. Times are
 fixed-width UTC text, as in the views, so text order is time order on both backends.
+
+An answer kept for an `Idempotency-Key` is whatever the caller gives as `StoredAnswer`: its
+status, its `body` column and its headers, kept as they are. The HTTP API gives a receipt as
+the body (JSON with the case's id and version and its events' versions): the customer's data
+stays in the log, and a retry's answer is rebuilt from it. A row answered before receipts
+holds a whole body; it is still given to a retry, and goes like any row a day after its
+request. The columns did not change, so the table needs no migration.
 """
 
 from __future__ import annotations

@@ -45,15 +45,27 @@ def test_sign_in_sets_a_safe_cookie_and_refuses_alike_unknown_logins_and_wrong_p
 
 
 def test_five_wrong_passwords_lock_the_account_for_15_minutes(api: Api, clock: FixedClock) -> None:
+    unknown = api.sign_in("nadie.n", "no-es-la-clave-1").json()
     for _ in range(5):
-        assert api.sign_in("carlos.m", "no-es-la-clave-1").status_code == 401
+        wrong = api.sign_in("carlos.m", "no-es-la-clave-1")
+        assert (wrong.status_code, wrong.json()) == (401, unknown)  # the fifth says no more
     locked = api.sign_in("carlos.m")  # the right password, too late
-    assert locked.status_code == 401
-    assert "locked" in locked.json()["detail"]
+    assert (locked.status_code, locked.json()) == (401, unknown)  # no guess tells now
     clock.advance(timedelta(minutes=14))
     assert api.sign_in("carlos.m").status_code == 401
     clock.advance(timedelta(minutes=1))
     assert api.sign_in("carlos.m").status_code == 200
+
+
+def test_a_disabled_account_is_told_apart_only_with_its_password(api: Api) -> None:
+    unknown = api.sign_in("nadie.n", "no-es-la-clave-1")
+    api.accounts.disable("maria.b")
+    wrong = api.sign_in("maria.b", "no-es-la-clave-1")
+    assert (wrong.status_code, wrong.json()) == (401, unknown.json())
+    right = api.sign_in("maria.b")
+    assert (right.status_code, right.json()["detail"]) == (401, "the account is disabled")
+    integration = api.sign_in("crm-front", "no-es-la-clave-1")  # no password: tokens only
+    assert (integration.status_code, integration.json()) == (401, unknown.json())
 
 
 def test_a_change_without_the_sessions_csrf_token_is_refused(api: Api) -> None:

@@ -191,3 +191,45 @@ def test_a_session_of_another_user_is_sent_at_once(api: Api) -> None:
     assert "backoffice_session=" in switched.headers["set-cookie"]
     assert api.client.cookies.get("backoffice_session") != first
     assert api.get("/session").json()["login"] == "juan.r"
+
+
+def test_an_import_and_an_e_mail_handed_over_take_one_thread_hop(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.http.test_uploads import bearer, message
+
+    api.sign_in("sofia.t")
+    export = (
+        "caso;fecha_ingreso;cuenta;línea;cliente;tipificación\n"
+        "CRM-901;01/12/2026 08:00;80090101;hogar;Ana Peña;Facturación\n"
+    ).encode()
+    with hops(monkeypatch) as made:
+        imported = api.client.post(
+            "/imports/crm", files={"file": ("lunes.csv", export)}, headers=api.headers()
+        )
+    assert imported.status_code == 200, imported.text
+    assert len(made) == 1, made
+    auth = {**bearer(api, "crm-front", "intake"), "Content-Type": "message/rfc822"}
+    with hops(monkeypatch) as made:
+        handed = api.client.post("/intake/mail", content=message("hop-1@x.co"), headers=auth)
+    assert handed.status_code == 201, handed.text
+    assert len(made) == 1, made
+    keyed = {**auth, "Idempotency-Key": "mail-hop"}
+    with hops(monkeypatch) as made:  # with a key: claimed, then run and kept
+        handed = api.client.post(
+            "/intake/mail", content=message("hop-2@x.co", "80321999"), headers=keyed
+        )
+    assert handed.status_code == 201, handed.text
+    assert len(made) == 2, made
+    with hops(monkeypatch) as made:  # a retry: claimed, found, rebuilt in the same hop
+        again = api.client.post(
+            "/intake/mail", content=message("hop-2@x.co", "80321999"), headers=keyed
+        )
+    assert (again.status_code, again.content) == (201, handed.content)
+    assert len(made) == 1, made
+    api.accounts.disable("crm-front")
+    with hops(monkeypatch) as made:  # refused in that hop, before the message's type
+        refused = api.client.post("/intake/mail", content=b"{}",
+                                  headers={**auth, "Content-Type": "application/json"})  # fmt: skip
+    assert (refused.status_code, refused.json()["detail"]) == (401, "the account is disabled")
+    assert len(made) == 1, made

@@ -1,9 +1,10 @@
-"""`Idempotency-Key` (issue 13): a retried request never runs twice. The first answer (status,
-body, `ETag`) is kept with the key, the login and a digest of the request; a retry gets it
-again and records nothing; the same key with another body is a 422; each user's keys are
-their own; a key whose request is still running makes a retry a 409; keys are forgotten
-after 24 hours; a failure keeps nothing. Over HTTP and on the stores themselves (memory,
-SQLite, PostgreSQL), with requests made at once."""
+"""`Idempotency-Key` (issue 13): a retried request never runs twice. A receipt of the first
+answer (status, `ETag`, the case's id and version, its events' versions: no customer data)
+is kept with the key, the login and a digest of the request; a retry gets the first answer
+again, rebuilt from the log, and records nothing; the same key with another body is a 422;
+each user's keys are their own; a key whose request is still running makes a retry a 409;
+keys are forgotten after 24 hours; a failure keeps nothing. Over HTTP and on the stores
+themselves (memory, SQLite, PostgreSQL), with requests made at once."""
 
 from __future__ import annotations
 
@@ -171,6 +172,93 @@ def test_requests_made_at_once_with_one_key_run_once(api: Api) -> None:
     assert 200 in statuses
     assert head(api) == before + 1  # one note, however many were sent
     assert all(a.json()["events"][0]["version"] for a in answers if a.status_code == 200)
+
+
+def kept_answer(api: Api, login: str, key: str) -> StoredAnswer:
+    """What the store keeps for `login` and `key` (asked as a request with another digest)."""
+    record = IdempotencyRecord(login=login, key=key, digest="another", created_at=T0)
+    keys = api.accounts.idempotency
+    assert keys is not None
+    kept = keys.store.claim_key(
+        record, expired_before=T0 - timedelta(days=9_999), abandoned_before=T0
+    )
+    assert kept is not None
+    assert kept.answer is not None
+    answer: StoredAnswer = kept.answer
+    return answer
+
+
+def test_the_store_keeps_a_receipt_not_the_customers_data(api: Api) -> None:
+    api.sign_in("maria.b")
+    first = api.command("open-case-from-call", CALL, **{"Idempotency-Key": "receipt-1"})
+    assert first.status_code == 200, first.text
+    case = first.json()["case"]
+    kept = kept_answer(api, "maria.b", "receipt-1")
+    stored = f"{kept.body} {json.dumps(kept.headers)}"
+    for personal in ("Ana Peña", "Ana Pe\\u00f1a", "80055555", "Cobro no reconocido"):
+        assert personal not in stored, personal
+    receipt = json.loads(kept.body)
+    assert receipt["case"] == {"field": "case", "id": case["case_id"], "version": case["version"]}
+    assert receipt["events"] == {"events": [e["version"] for e in first.json()["events"]]}
+    assert kept.status == 200
+    assert kept.headers["ETag"] == first.headers["etag"]
+
+
+def test_a_retry_after_later_changes_gets_the_case_as_the_first_answer_showed_it(
+    api: Api,
+) -> None:
+    api.sign_in("maria.b")
+    case = case_of(api, "CRM-1")
+    key = {"Idempotency-Key": "note-then-more"}
+    first = api.command("add-note", {"case": case, "text": "Primera nota"}, **key)
+    assert first.status_code == 200, first.text
+    for text in ("Segunda", "Tercera"):
+        assert api.command("add-note", {"case": case, "text": text}).status_code == 200
+    retry = api.command("add-note", {"case": case, "text": "Primera nota"}, **key)
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.content == first.content  # the case as of the first answer's version
+    assert retry.json()["case"]["version"] < api.get(f"/cases/{case}").json()["version"]
+
+
+def test_an_e_mail_with_a_key_is_answered_again_from_its_receipt(api: Api) -> None:
+    from tests.http.test_uploads import bearer, message
+
+    headers = {**bearer(api, "crm-front", "intake"), "Content-Type": "message/rfc822",
+               "Idempotency-Key": "mail-1"}  # fmt: skip
+    raw = message("reco-idem@correo.claro.com.co")
+    first = api.client.post("/intake/mail", content=raw, headers=headers)
+    assert (first.status_code, first.json()["outcome"]) == (201, "created")
+    after = head(api)
+    retry = api.client.post("/intake/mail", content=raw, headers=headers)
+    assert (retry.status_code, retry.content) == (201, first.content)  # not "known"
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.headers["etag"] == first.headers["etag"]
+    assert head(api) == after
+    kept = kept_answer(api, "crm-front", "mail-1")
+    assert "Martha" not in kept.body
+    assert "80321654" not in kept.body
+    assert json.loads(kept.body)["fields"] == {"outcome": "created"}
+
+
+def test_an_answer_kept_whole_before_receipts_is_still_given_to_a_retry(api: Api) -> None:
+    """A key answered before the upgrade kept the whole body: for the rest of its day, a
+    retry gets it as it was."""
+    api.sign_in("maria.b")
+    body = json.dumps(CALL).encode()
+    digest = hashlib.sha256(b"\0".join((b"POST", b"/commands/open-case-from-call", body)))
+    keys = api.accounts.idempotency
+    assert keys is not None
+    assert keys.begin("maria.b", "before-upgrade", digest.hexdigest()) is None
+    whole = '{"case":{"case_id":"x","version":3},"events":[],"notice":""}'
+    old = StoredAnswer(status=200, body=whole,
+                       headers={"ETag": '"3"', "Content-Type": "application/json"})  # fmt: skip
+    keys.finish("maria.b", "before-upgrade", old)
+    before = head(api)
+    headers = api.headers({"Idempotency-Key": "before-upgrade", "Content-Type": "application/json"})
+    retry = api.client.post("/commands/open-case-from-call", content=body, headers=headers)
+    assert (retry.status_code, retry.text, retry.headers["etag"]) == (200, whole, '"3"')
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert head(api) == before
 
 
 # --- the stores ------------------------------------------------------------------------------

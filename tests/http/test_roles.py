@@ -25,7 +25,15 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "take a case":       (200, 200, 403, 403, 403, 403),
     "assign to another": (403, 200, 403, 403, 403, 403),
     "hand a case over":  (403, 201, 403, 403, 403, 403),
+    "ask for slots":     (409, 409, 403, 403, 403, 403),  # 409: no WFM configured here
     "sweep a clock":     (404, 404, 404, 404, 404, 404),  # the worker's: no route at all
+    "list accounts":     (403, 403, 403, 403, 403, 200),
+    "add an account":    (403, 403, 403, 403, 403, 201),
+    "disable someone":   (403, 403, 403, 403, 403, 200),
+    "reset a password":  (403, 403, 403, 403, 403, 200),
+    "list tokens":       (403, 403, 403, 403, 403, 200),
+    "issue a token":     (403, 403, 403, 403, 403, 201),
+    "revoke a token":    (403, 403, 403, 403, 403, 404),  # an administrator's: none such
 }  # fmt: skip
 
 
@@ -47,7 +55,17 @@ def _requests(case: str, login: str) -> dict[str, Callable[[Api], Any]]:
             "assign-case", {"case": case, "agent": "carlos.m" if login != "carlos.m" else "x"}
         ),
         "hand a case over": lambda a: a.post("/intake/crm", row),
+        "ask for slots": lambda a: a.get(f"/cases/{case}/slots"),
         "sweep a clock": lambda a: a.command("sweep-clock", {"case": case, "clock_id": 1}),
+        "list accounts": lambda a: a.get("/admin/users"),
+        "add an account": lambda a: a.post(
+            "/admin/users", {"login": f"nuevo-{login}", "role": "agent", "name": "Nuevo"}
+        ),
+        "disable someone": lambda a: a.post("/admin/users/coord.c/disable", {}),
+        "reset a password": lambda a: a.post("/admin/users/carlos.m/reset", {}),
+        "list tokens": lambda a: a.get("/admin/tokens"),
+        "issue a token": lambda a: a.post("/admin/tokens", {"login": "crm-front", "scope": "read"}),
+        "revoke a token": lambda a: a.post("/admin/tokens/0123456789ab/revoke", {}),
     }
 
 
@@ -94,3 +112,28 @@ def test_without_a_sign_in_everything_but_health_is_401(api: Api) -> None:
         assert answer.status_code == 401, path
         assert answer.headers["content-type"].startswith("application/problem+json")
     assert api.client.get("/healthz").status_code == 200
+
+
+def test_the_visit_slots_follow_the_permission_matrix(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Who may ask WFM for a case's slots is the matrix's say (`SLOTS_ROLES`), not the
+    route's: given to auditors there, an auditor gets past the check (to the missing WFM);
+    a token of scope read is refused whatever its role."""
+    from application.access import permissions
+    from application.ports.accounts import AccessRole
+
+    case = str(api.office.case("CRM-2").case_id)
+    api.sign_in("audit.a")
+    refused = api.get(f"/cases/{case}/slots")
+    assert (refused.status_code, refused.json()["detail"]) == (
+        403, "an auditor may not ask for visit slots: whoever works the case does"
+    )  # fmt: skip
+    monkeypatch.setattr(permissions, "SLOTS_ROLES", permissions.SLOTS_ROLES | {AccessRole.AUDITOR})
+    assert api.get(f"/cases/{case}/slots").status_code == 409  # no WFM configured here
+    _, secret = api.accounts.issue_token("sofia.t", "read")
+    api.client.cookies.clear()
+    read = api.client.get(f"/cases/{case}/slots", headers={"Authorization": f"Bearer {secret}"})
+    assert (read.status_code, read.json()["detail"]) == (
+        403, "a token with scope read may not ask for visit slots"
+    )  # fmt: skip

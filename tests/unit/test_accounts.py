@@ -193,19 +193,17 @@ def test_five_failures_in_a_row_lock_the_account_for_15_minutes(
     accounts: Accounts, clock: FixedClock, hasher: CountingHasher, store: MemoryAccountStore
 ) -> None:
     accounts.add("maria.b", "agent", "María", PASSWORD)
-    for _ in range(4):
+    for _ in range(5):  # the fifth locks the account, and says no more than the others
         with refused(WRONG):
             accounts.sign_in("maria.b", OTHER)
-    with refused(f"{WRONG}; the account is locked until 09:15 (Bogotá)"):
-        accounts.sign_in("maria.b", OTHER)
     locked = store.get("maria.b")
     assert locked is not None
     assert locked.locked_until == T0 + timedelta(minutes=15)
-    verified = hasher.verified
     clock.advance(timedelta(minutes=14, seconds=59))
-    with refused("the account is locked until 09:15 (Bogotá)"):
-        accounts.sign_in("maria.b", PASSWORD)  # the right password: still refused
-    assert hasher.verified == verified  # and not even checked
+    verified = hasher.verified
+    with refused(WRONG):  # the right password: refused as a wrong one, the guessing ends
+        accounts.sign_in("maria.b", PASSWORD)
+    assert hasher.verified == verified + 1  # after the same work as any attempt
     clock.advance(timedelta(seconds=1))
     assert accounts.sign_in("maria.b", PASSWORD).login == "maria.b"
     again = store.get("maria.b")
@@ -224,8 +222,12 @@ def test_after_a_lock_out_ends_five_more_failures_are_needed(
     for _ in range(4):
         with refused(WRONG):
             accounts.sign_in("maria.b", OTHER)
-    with refused(f"{WRONG}; the account is locked until 09:30 (Bogotá)"):
-        accounts.sign_in("maria.b", OTHER)
+    assert accounts.sign_in("maria.b", PASSWORD).login == "maria.b"  # four: not locked
+    for _ in range(5):
+        with refused(WRONG):
+            accounts.sign_in("maria.b", OTHER)
+    with refused(WRONG):
+        accounts.sign_in("maria.b", PASSWORD)  # five: locked again
 
 
 def test_a_success_resets_the_count_of_failures(accounts: Accounts) -> None:
@@ -243,15 +245,15 @@ def test_a_success_resets_the_count_of_failures(accounts: Accounts) -> None:
 def test_attempts_made_at_once_get_no_more_guesses_than_the_limit(
     accounts: Accounts, store: MemoryAccountStore, hasher: CountingHasher
 ) -> None:
-    """Five attempts still being checked (counted, not yet answered): a sixth is refused
-    without its password being checked."""
+    """Five attempts still being checked (counted, not yet answered): a sixth, even with
+    the right password, is refused as a wrong one (after the same work)."""
     accounts.add("maria.b", "agent", "María", PASSWORD)
     for _ in range(5):
         store.count_attempt("maria.b", T0)
     verified = hasher.verified
-    with refused("the account is locked until 09:15 (Bogotá)"):
+    with refused(WRONG):
         accounts.sign_in("maria.b", PASSWORD)
-    assert hasher.verified == verified
+    assert hasher.verified == verified + 1
 
 
 def test_a_reset_gives_a_new_password_and_ends_a_lock_out(
@@ -282,15 +284,51 @@ def test_a_disabled_account_cannot_sign_in_and_its_sessions_end(
     assert accounts.disable("maria.b").disabled
     assert accounts.disable("maria.b").disabled  # again: nothing changes
     verified = hasher.verified
-    with refused("the account is disabled"):
+    with refused("the account is disabled"):  # told only to whoever knows the password
         accounts.sign_in("maria.b", PASSWORD)
-    assert hasher.verified == verified
+    assert hasher.verified == verified + 1
+    with refused(WRONG):
+        accounts.sign_in("maria.b", OTHER)
     with refused("the account is disabled"):
         accounts.principal("maria.b")
     assert not accounts.enable("maria.b").disabled
     assert accounts.principal("maria.b").login == "maria.b"
     with refused("no account 'ghost'"):
         accounts.principal("ghost")
+
+
+def test_no_answer_tells_a_login_or_its_state_without_its_password(
+    accounts: Accounts, clock: FixedClock, hasher: CountingHasher, store: MemoryAccountStore
+) -> None:
+    """Whatever state an account is in (unknown, locked out, being guessed at once, disabled,
+    an integration), a wrong password gets the same answer after the same work (one check),
+    and the failures still count."""
+    accounts.add("locked.l", "agent", "Locked", PASSWORD)
+    accounts.add("busy.b", "agent", "Busy", PASSWORD)
+    accounts.add("off.o", "agent", "Off", PASSWORD)
+    accounts.add("crm", "integration", "The CRM", None)
+    accounts.disable("off.o")
+    for _ in range(5):
+        with refused(WRONG):
+            accounts.sign_in("locked.l", OTHER)
+    for _ in range(5):
+        store.count_attempt("busy.b", T0)
+    for login in ("nobody", "locked.l", "busy.b", "off.o", "crm", "Not A Login"):
+        before = hasher.verified
+        with refused(WRONG):
+            accounts.sign_in(login, OTHER)
+        assert hasher.verified == before + 1, login
+    off = store.get("off.o")
+    assert off is not None
+    assert off.failed_attempts == 1  # a disabled account's failures count too
+    for _ in range(4):
+        with refused(WRONG):
+            accounts.sign_in("off.o", OTHER)
+    with refused(WRONG):  # locked out: not even told it is disabled
+        accounts.sign_in("off.o", PASSWORD)
+    clock.advance(timedelta(minutes=15))
+    with refused("the account is disabled"):
+        accounts.sign_in("off.o", PASSWORD)
 
 
 # --- the roster ------------------------------------------------------------------------------

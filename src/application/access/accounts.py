@@ -3,11 +3,13 @@
 - An account's login is one line of 1 to 64 lower-case letters, digits, `.`, `_` or `-`.
   An integration has no password (it uses tokens); every other account has one of at least
   12 characters, kept only as its hash.
-- Signing in, a wrong password and an unknown login get the same answer ("login or password
-  is wrong"), after the same work (an unknown login still has a password checked), so logins
+- Signing in, anything but the right password gets the same answer ("login or password is
+  wrong") after the same work (one password checked; for an unknown login, against a hash
+  of nothing), whether the login is unknown, locked out or disabled: logins and their state
   cannot be probed. After `max_failures` attempts in a row without a success the account is
-  locked for `lockout`: a locked or disabled account is refused before its password is
-  checked. Attempts are counted before the check, so requests made at once get no more
+  locked for `lockout`, during which even the right password gets that answer (so the
+  guessing cannot go on); a disabled account with the right password is told it is
+  disabled. Attempts are counted before the check, so requests made at once get no more
   guesses than requests made in turn.
 - A person of the roster (an account of `ROSTER_ROLES`), once a roster is in use, must be on
   it today (Bogotá): someone who left cannot sign in, and the role is the roster's of the
@@ -16,6 +18,9 @@
   left, loses access at once.
 - A token's secret is `bo_<id>_<random>`, shown once when issued and kept as its SHA-256
   digest; its scope (`TOKEN_SCOPES`) narrows what its account's role allows.
+- Administering keeps a way in: an administrator may not disable their own account, and
+  the last enabled administrator's account is not disabled (`disable_guarded`). A password
+  an administrator does not choose is made up here (`generated_password`) and shown once.
 - Whether a roster is in use is asked on every request: `RosterInUse` answers it without
   catching the indicators up each time.
 - A request made with an `Idempotency-Key` (`IdempotencyKeys`) runs once per login and key:
@@ -48,7 +53,7 @@ from application.ports.accounts import (
     TokenRecord,
 )
 from application.ports.cases import CaseStore, Clock
-from domain.calendar import BOGOTA, BusinessCalendar
+from domain.calendar import BusinessCalendar
 from domain.case.decisions import clean_text
 from domain.errors import DomainError, InvalidValue, RuleViolation
 from domain.team.roster import AgentJoined, AgentMoved, AgentState
@@ -123,8 +128,16 @@ def token_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "replace")).hexdigest()
 
 
-def _clock_time(moment: datetime) -> str:
-    return f"{moment.astimezone(BOGOTA):%H:%M} (Bogotá)"
+def generated_password() -> str:
+    """A password made up for an administrator to hand over: 24 characters (144 random
+    bits), shown once and kept only as its hash."""
+    return secrets.token_urlsafe(18)
+
+
+LAST_ADMINISTRATOR = (
+    "the last enabled administrator's account is not disabled: add or enable another first"
+)
+OWN_ACCOUNT = "an administrator may not disable their own account (another administrator may)"
 
 
 class Accounts:
@@ -226,6 +239,52 @@ class Accounts:
     def list(self) -> builtins.list[Account]:
         return self.store.all()
 
+    def find(self, login: str) -> Account | None:
+        """The account of `login`, None when there is none (`InvalidValue`: not a login)."""
+        return self.store.get(check_login(login))
+
+    def add_generated(
+        self, login: str, role: AccessRole | str, name: str
+    ) -> tuple[Account, str | None]:
+        """`add` with a password made up here (`generated_password`), returned this once
+        beside the account; an integration gets none (it uses tokens)."""
+        login, given, name = self.check_new(login, role, name)
+        password = None if given is AccessRole.INTEGRATION else generated_password()
+        return self.add(login, given, name, password), password
+
+    def reset_generated(self, login: str) -> tuple[Account, str]:
+        """`reset` with a password made up here, returned this once beside the account."""
+        if self._existing(login).role is AccessRole.INTEGRATION:
+            raise InvalidValue("password", "an integration has none: it uses tokens")
+        password = generated_password()
+        return self.reset(login, password), password
+
+    def disable_guarded(self, login: str, *, by: str | None = None) -> Account:
+        """`disable`, keeping a way in: `by` (the administrator asking, None from the CLI)
+        may not disable their own account, and the last enabled administrator's account is
+        not disabled. Checked again once disabled: when another process disabled the other
+        administrators meanwhile, this one is enabled again and refused (at worst both are
+        refused, never both done)."""
+        account = self._existing(login)
+        if by is not None and account.login == by:
+            raise RuleViolation(OWN_ACCOUNT)
+        if account.disabled or account.role is not AccessRole.ADMIN:
+            return self.disable(account.login)
+        if not self._other_administrators(account.login):
+            raise RuleViolation(LAST_ADMINISTRATOR)
+        disabled = self.disable(account.login)
+        if not self._other_administrators(account.login):
+            self.enable(account.login)
+            raise RuleViolation(LAST_ADMINISTRATOR)
+        return disabled
+
+    def _other_administrators(self, login: str) -> bool:
+        """Whether an enabled administrator's account other than `login` exists."""
+        return any(
+            other.role is AccessRole.ADMIN and not other.disabled and other.login != login
+            for other in self.store.all()
+        )
+
     def _existing(self, login: str) -> Account:
         account = self.store.get(check_login(login))
         if account is None:
@@ -252,30 +311,34 @@ class Accounts:
     # --- signing in -------------------------------------------------------------------------
 
     def sign_in(self, login: str, password: str) -> Principal:
-        """The principal of a login and password; `SignInRefused` with the reason."""
+        """The principal of a login and password; `SignInRefused` with the reason.
+
+        Unless the password is right, the answer is a wrong password's, whatever the login's
+        state (unknown, locked, disabled, an integration): the answer tells nothing of the
+        account but to whoever knows its password. Every attempt checks one password (an
+        unknown login, one against a hash of nothing) and is counted before its check; the
+        `max_failures`-th failure in a row locks the account for `lockout`. While locked (or
+        while more than `max_failures` attempts are being checked at once), even the right
+        password gets a wrong password's answer: telling it apart would let the guessing go
+        on through the lock-out. A disabled account with the right password is told so."""
         now = self.clock.now()
         account = self.store.get(login) if _LOGIN.fullmatch(login) else None
         if account is None or account.password_hash is None:
             self._verify_nothing(password)
             raise SignInRefused(WRONG_LOGIN_OR_PASSWORD)
-        self._refuse_locked(account, now)
-        if account.disabled:
-            raise SignInRefused(ACCOUNT_DISABLED)
         counted = self.store.count_attempt(login, now)
         if counted is None or counted.password_hash is None:  # changed meanwhile
             self._verify_nothing(password)
             raise SignInRefused(WRONG_LOGIN_OR_PASSWORD)
-        self._refuse_locked(counted, now)
-        if counted.failed_attempts > self.max_failures:  # others are trying at this moment
-            raise SignInRefused(f"the account is locked until {_clock_time(now + self.lockout)}")
-        if not self._verify(counted.password_hash, password):
-            if counted.failed_attempts >= self.max_failures:
-                until = now + self.lockout
-                self.store.set_attempts(login, 0, until)
-                raise SignInRefused(
-                    f"{WRONG_LOGIN_OR_PASSWORD}; the account is locked until {_clock_time(until)}"
-                )
+        right = self._verify(counted.password_hash, password)
+        if self._locked(counted, now):
             raise SignInRefused(WRONG_LOGIN_OR_PASSWORD)
+        if not right:
+            if counted.failed_attempts >= self.max_failures:
+                self.store.set_attempts(login, 0, now + self.lockout)
+            raise SignInRefused(WRONG_LOGIN_OR_PASSWORD)
+        if counted.disabled:
+            raise SignInRefused(ACCOUNT_DISABLED)
         self.store.set_attempts(login, 0, None)
         return self._admit(counted, scope=None)
 
@@ -287,9 +350,12 @@ class Accounts:
             raise SignInRefused(f"no account {login!r}")
         return self._admit(account, scope=None)
 
-    def _refuse_locked(self, account: Account, now: datetime) -> None:
-        if account.locked_until is not None and account.locked_until > now:
-            raise SignInRefused(f"the account is locked until {_clock_time(account.locked_until)}")
+    def _locked(self, counted: Account, now: datetime) -> bool:
+        """Whether an attempt just counted comes while the account is locked out, or while
+        more than `max_failures` attempts are being checked at once (others are trying at
+        this moment): no guess of it may count."""
+        locked = counted.locked_until is not None and counted.locked_until > now
+        return locked or counted.failed_attempts > self.max_failures
 
     def _admit(self, account: Account, scope: str | None) -> Principal:
         if account.disabled:
@@ -368,6 +434,13 @@ class Accounts:
 
     def tokens(self) -> builtins.list[TokenRecord]:
         return self.store.tokens()
+
+    def find_token(self, token_id: str) -> TokenRecord | None:
+        """The token of `token_id` (never its secret: only its digest is kept), None when
+        there is none (`InvalidValue`: not a token's id)."""
+        if not re.fullmatch(r"[0-9a-f]{12}", token_id):
+            raise InvalidValue("token_id", "12 lower-case hexadecimal digits (see the token list)")
+        return self.store.token(token_id)
 
 
 # --- whether a roster is in use ----------------------------------------------------------------

@@ -10,7 +10,8 @@ The matrix is data, so the HTTP API, the console and the tests read the same one
 - an auditor reads everything (cases, history, replay, indicators, projections) and writes
   nothing;
 - an integration only hands cases over (intake);
-- an administrator looks after the service (projections' state) and works no case.
+- an administrator looks after the service (projections' state), administers the accounts
+  and bearer tokens (`may_administer`), and works no case.
 
 Imports (`Import`, `may_import`): CRM exports and e-mails hand cases over (an integration, a
 supervisor); surveys and quality monitorings, a supervisor; the roster and the shifts, a
@@ -71,6 +72,9 @@ READING_ROLES: dict[Reading, frozenset[AccessRole]] = {
     Reading.EVENTS: frozenset({S, AU}),
 }
 
+ADMINISTRATION_ROLES = frozenset({AD})
+"""Who administers accounts and bearer tokens (list, add, disable, enable, reset, revoke)."""
+
 INTAKE_ROLES = frozenset({IN, S})
 """Who may hand a case over (a CRM row, an e-mail): the front line's systems, a supervisor."""
 
@@ -114,15 +118,24 @@ _IMPORTED = {
 
 def may_command(role: AccessRole, scope: str | None, command: Command, login: str) -> str | None:
     """Why `role` (with a token's `scope`) may not give `command`; None when it may."""
-    allowed = COMMAND_ROLES.get(type(command))
+    why = may_give(role, scope, type(command))
+    if why is not None:
+        return why
+    if isinstance(command, AssignCase) and role is A and command.agent.strip() != login:
+        return "an agent may take a case (assign it to themselves); reassigning is a supervisor's"
+    return None
+
+
+def may_give(role: AccessRole, scope: str | None, kind: type[Command]) -> str | None:
+    """Why `role` (with a token's `scope`) may give no command of the class `kind` at all
+    (what a page asks before it offers the command's form); None when it may give some."""
+    allowed = COMMAND_ROLES.get(kind)
     if allowed is None:
-        return f"{type(command).__name__} is recorded by the system, not asked for"
+        return f"{kind.__name__} is recorded by the system, not asked for"
     if scope in ("intake", "read"):
         return f"a token with scope {scope} gives no command on cases"
     if role not in allowed:
-        return f"{_a(role)} may not {_verb(type(command))}"
-    if isinstance(command, AssignCase) and role is A and command.agent.strip() != login:
-        return "an agent may take a case (assign it to themselves); reassigning is a supervisor's"
+        return f"{_a(role)} may not {_verb(kind)}"
     return None
 
 
@@ -144,6 +157,22 @@ def may_hand_over(role: AccessRole, scope: str | None) -> str | None:
     return None
 
 
+SLOTS_ROLES = WORKERS
+"""Who asks WFM for the visit slots of a support case (to agree one with the customer):
+whoever works cases."""
+
+
+def may_ask_slots(role: AccessRole, scope: str | None) -> str | None:
+    """Why `role` (with a token's `scope`) may not ask WFM for a case's visit slots; None
+    when it may. Asking records on the case when WFM does not answer, so a token of scope
+    read (or intake) may not."""
+    if scope in ("intake", "read"):
+        return f"a token with scope {scope} may not ask for visit slots"
+    if role not in SLOTS_ROLES:
+        return f"{_a(role)} may not ask for visit slots: whoever works the case does"
+    return None
+
+
 def may_import(role: AccessRole, scope: str | None, kind: Import) -> str | None:
     """Why `role` (with a token's `scope`) may not import `kind`; None when it may. A token
     with scope `intake` imports what hands cases over (CRM exports, e-mails), nothing else;
@@ -154,6 +183,18 @@ def may_import(role: AccessRole, scope: str | None, kind: Import) -> str | None:
         return f"a token with scope {scope} may not import {what}"
     if role not in IMPORT_ROLES[kind]:
         return f"{_a(role)} may not import {what}"
+    return None
+
+
+def may_administer(role: AccessRole, scope: str | None, *, change: bool) -> str | None:
+    """Why `role` (with a token's `scope`) may not administer accounts and tokens (`change`:
+    add, disable, enable, reset, issue or revoke; else list them); None when it may."""
+    if scope == "intake":
+        return "a token with scope intake only hands cases over"
+    if scope == "read" and change:
+        return "a token with scope read may not change accounts or tokens"
+    if role not in ADMINISTRATION_ROLES:
+        return f"{_a(role)} may not administer accounts and tokens"
     return None
 
 

@@ -119,7 +119,9 @@ class StoredAnswer:
 
     status: int
     body: str
-    """The answer's body (JSON text)."""
+    """What the entrypoint keeps to give the answer again (the HTTP API: a receipt naming
+    the case, its version and its events, from which the body is rebuilt; no personal
+    data)."""
     headers: dict[str, str] = attrs.field(factory=dict)
     """The headers a retry gets again (the content type, the `ETag`)."""
 

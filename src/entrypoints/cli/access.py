@@ -132,9 +132,11 @@ def add_user(
 
 @users_app.command("disable")
 def disable_user(login: LoginArg, as_json: JsonOption = False) -> None:
-    """The account can no longer sign in nor use its tokens; its sessions end at once."""
-    with _accounts() as accounts:
-        _done(accounts.disable(login), "disabled", as_json)
+    """The account can no longer sign in nor use its tokens; its sessions end at once.
+
+    The last enabled administrator's account is not disabled: add or enable another first."""
+    with _accounts() as accounts:  # never the last enabled administrator's
+        _done(accounts.disable_guarded(login), "disabled", as_json)
 
 
 @users_app.command("enable")

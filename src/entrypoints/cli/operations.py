@@ -450,6 +450,13 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Processes (PostgreSQL only: SQLite takes one).")
     ] = 1,
+    http: Annotated[
+        str,
+        typer.Option(
+            help="uvicorn's HTTP/1.1 parser: httptools (C, the default) or h11 (pure Python, "
+            "slower; for comparison).",
+        ),
+    ] = "httptools",
 ) -> None:
     """Serve the back office over HTTP (the API: docs/http.md) until stopped (Ctrl-C or
     SIGTERM ends it gracefully)."""
@@ -457,6 +464,8 @@ def serve(
 
     import uvicorn
 
+    if http not in ("httptools", "h11"):
+        raise InvalidValue("--http", "httptools or h11")
     current_office()  # the data must exist: the same checks and messages as every command
     settings = current_settings()
     if workers > 1 and settings.backend != "postgres":
@@ -473,6 +482,13 @@ def serve(
         "entrypoints.http.app:app_from_environment", factory=True, host=host, port=port,
         workers=workers, timeout_graceful_shutdown=10, access_log=False,
         log_level="warning",
+        # A client (an agent's browser, a proxy) keeps its connection between requests, often
+        # longer than uvicorn's 5 s: closed by the server at the moment the client reuses it,
+        # a request is lost to the race. Kept longer than a proxy's usual idle time (60 s).
+        timeout_keep_alive=75,
+        # Named, not "auto": a missing httptools (a dependency) fails at start instead of
+        # falling back silently to h11, which parses each request in Python.
+        http=http,
         # The client's address is the connection's: a proxy is trusted by its own address
         # (BACKOFFICE_TRUSTED_PROXIES), never by a header it forwards.
         proxy_headers=False,

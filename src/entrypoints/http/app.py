@@ -32,8 +32,8 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from application.access.accounts import Principal, SignInRefused
 from application.access.permissions import (
     COMMAND_ROLES,
-    WORKERS,
     Reading,
+    may_ask_slots,
     may_command,
     may_hand_over,
 )
@@ -47,7 +47,7 @@ from domain.case.state import CaseState
 from domain.errors import InvalidValue
 from domain.indicators.facts import Dimension, Period
 from domain.values import VisitKind
-from entrypoints.http import events, operations, uploads
+from entrypoints.http import admin, events, operations, uploads
 from entrypoints.http.common import (
     Asking,
     IdempotencyKey,
@@ -330,6 +330,8 @@ def case(
     """A case with its notes, follow-ups, escalations, visits and clocks; as it was at a
     moment (`as_of`) or a version (`version`) for a replay. The `ETag` is its version."""
     principal = asking.principal()  # in the handler's thread: one hop
+    if as_of is not None and version is not None:
+        raise InvalidValue("version", "give as_of or version, not both")
     replay = as_of is not None or version is not None
     require(principal, Reading.REPLAY if replay else Reading.CASES)
     if as_of is not None and as_of.tzinfo is None:
@@ -367,8 +369,9 @@ def slots(
     the customer before `support-resolve` with its `slot_id` (as `backoffice support slots`).
     Asked by those who work cases: a WFM that does not answer is recorded on the case."""
     principal = asking.principal()  # in the handler's thread: one hop
-    if principal.role not in WORKERS or principal.scope in ("intake", "read"):
-        raise Refused(f"the slots are asked by whoever works the case, not by {principal.login}")
+    why = may_ask_slots(principal.role, principal.scope)
+    if why is not None:
+        raise Refused(why)
     door = service_of(request.app.state).door
     door.systems.require(WFM)
     offered = door.desks.support.slots(
@@ -523,7 +526,7 @@ def routes() -> list[Any]:
         )
     )
     handlers += [command_route(cls) for cls in COMMAND_ROLES]
-    handlers += [*events.ROUTES, *uploads.ROUTES, *operations.ROUTES]
+    handlers += [*events.ROUTES, *uploads.ROUTES, *operations.ROUTES, *admin.ROUTES]
     return handlers
 
 

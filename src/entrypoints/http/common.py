@@ -8,8 +8,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import json
 import logging
 import secrets
+import typing
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,7 +23,6 @@ from litestar.datastructures import State
 from litestar.enums import MediaType
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import HeaderParameter
-from litestar.serialization import get_serializer
 
 from application.access.accounts import (
     IDEMPOTENCY_KEY,
@@ -32,6 +34,7 @@ from application.access.accounts import (
 from application.access.permissions import Reading, may_read
 from application.dispatch import Dispatcher
 from application.ports.accounts import StoredAnswer
+from domain.case.state import CaseState
 from domain.errors import InvalidValue
 from entrypoints.http.problems import Refused, problem
 from entrypoints.http.requests_log import note
@@ -40,7 +43,6 @@ if TYPE_CHECKING:
     from application.intake.records import IntakeItem
     from application.jobs.outbox import PositionTracker
     from application.service import Backoffice
-    from domain.case.state import CaseState
     from entrypoints.settings import IpNetwork, Settings
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -273,11 +275,14 @@ async def idempotent(
     reads the account and checks what it may do), once per principal and `Idempotency-Key`.
 
     Without a key, `run` runs. With one, the key is kept as in progress first (with a digest
-    of the method, path and body); a retry with the same key and body gets the answer kept
-    (its status, body and `ETag`, marked `Idempotent-Replayed: true`) and runs nothing; the
-    same key with another body is a 422; a retry while the first is still running is a 409.
-    Only a success (2xx) is kept: when `run` fails, the key is forgotten and a retry runs
-    again (the domain's own rules make most commands idempotent by themselves)."""
+    of the method, path and body); a retry with the same key and body gets the first answer
+    again (its status, body and `ETag`, marked `Idempotent-Replayed: true`) and runs
+    nothing; the same key with another body is a 422; a retry while the first is still
+    running is a 409. Only a success (2xx) is kept: when `run` fails, the key is forgotten
+    and a retry runs again (the domain's own rules make most commands idempotent by
+    themselves). What is kept of a success is its receipt (`_receipt`: the case's id and
+    version, the versions of the events it lists), not its body: the customer's data stays
+    in the log alone, and a retry's answer is rebuilt from the log (`_rebuilt`)."""
     if key is None:
         return await anyio.to_thread.run_sync(lambda: run(admit()))
     service = service_of(request.app.state)
@@ -286,42 +291,34 @@ async def idempotent(
     digest = hashlib.sha256(
         b"\0".join((request.method.encode(), request.url.path.encode(), body))
     ).hexdigest()
+    handler = request.route_handler
 
-    def begin() -> tuple[Principal, StoredAnswer | None]:
+    def begin() -> tuple[Principal, Response[Any] | None]:
         principal = admit()
         if keys is None:
             raise InvalidValue(IDEMPOTENCY_KEY, "this service keeps no keys")
-        return principal, keys.begin(principal.login, key, digest)
+        kept = keys.begin(principal.login, key, digest)
+        return principal, None if kept is None else _rebuilt(kept, service, handler)
 
     try:
-        principal, kept = await anyio.to_thread.run_sync(begin)
+        principal, replay = await anyio.to_thread.run_sync(begin)
     except RequestInProgress as busy:
         conflict = problem(409, "request-in-progress", "Request in progress", str(busy))
         conflict.headers["Retry-After"] = "1"
         return conflict
-    if kept is not None:
-        return _replay(kept, replayed=True)
+    if replay is not None:
+        return replay
     assert keys is not None
-    handler = request.route_handler
 
     def attempt() -> Response[Any]:
-        """`run`, then its answer kept (a success) or the key forgotten (not a success)."""
+        """`run`, then its receipt kept (a success) or the key forgotten (not a success)."""
         response = run(principal)
         status = response.status_code or handler.status_code or 200
         if not 200 <= status < 300:
             keys.abandon(principal.login, key)
             return response
-        serializer = get_serializer(handler.resolve_type_encoders())
-        media = response.media_type or MediaType.JSON
-        media = media.value if isinstance(media, MediaType) else str(media)
-        rendered = response.render(response.content, media, serializer)
-        answer = StoredAnswer(
-            status=status,
-            body=rendered.decode("utf-8"),
-            headers={**response.headers, "Content-Type": media},
-        )
-        keys.finish(principal.login, key, answer)
-        return _replay(answer, replayed=False)
+        keys.finish(principal.login, key, _receipt(response, status))
+        return response
 
     try:
         return await anyio.to_thread.run_sync(attempt)
@@ -331,10 +328,105 @@ async def idempotent(
         raise
 
 
-def _replay(answer: StoredAnswer, *, replayed: bool) -> Response[Any]:
+RECEIPT = "receipt"
+"""The key marking a kept answer as a receipt (its format's number); an answer kept before
+receipts (a whole body, for at most a day after the upgrade) lacks it and is given as kept."""
+RECEIPT_FORMAT = 1
+
+
+def _receipt(response: Response[Any], status: int) -> StoredAnswer:
+    """What is kept to answer a retry of a successful `response`, none of it the customer's:
+    its status and headers (the `ETag`), and its content (an attrs instance: a command's
+    `Done`, an intake's answer) as references to the log: the case (its id and the version
+    the answer showed), each list of events by the versions of the case it shows, and the
+    other fields, short words the API says (an outcome, a notice), as they are."""
+    content = response.content
+    if not attrs.has(type(content)):
+        raise TypeError(f"an idempotent route answers an attrs instance, not {type(content)}")
+    case: tuple[str, CaseState] | None = None
+    events: dict[str, list[int]] = {}
+    fields: dict[str, str | int | bool | None] = {}
+    for field in attrs.fields(type(content)):
+        value = getattr(content, field.name)
+        if isinstance(value, CaseState) and case is None:
+            case = field.name, value
+        elif isinstance(value, list) and all(_is_event(item) for item in value):
+            events[field.name] = [item.version for item in value]
+        elif value is None or isinstance(value, str | int | bool):
+            fields[field.name] = value
+        else:
+            raise TypeError(f"{field.name}: an idempotent answer keeps no {type(value)}")
+    if case is None:
+        raise TypeError(f"an idempotent answer shows a case: {type(content).__name__} does not")
+    kept = {
+        RECEIPT: RECEIPT_FORMAT, "answer": type(content).__name__,
+        "case": {"field": case[0], "id": str(case[1].case_id), "version": case[1].version},
+        "events": events, "fields": fields,
+    }  # fmt: skip
+    media = response.media_type or MediaType.JSON
+    media = media.value if isinstance(media, MediaType) else str(media)
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+    return StoredAnswer(
+        status=status,
+        body=json.dumps(kept, separators=(",", ":")),
+        headers={**headers, "Content-Type": media},
+    )
+
+
+def _is_event(item: object) -> bool:
+    """An event as an answer lists it (`EventOut`: a case's version, its name, its data)."""
+    return attrs.has(type(item)) and isinstance(getattr(item, "version", None), int)
+
+
+def _rebuilt(answer: StoredAnswer, service: Service, handler: Any) -> Response[Any]:
+    """The answer of a retry (marked replayed): rebuilt from its receipt, as the first one
+    was made (its class being the route's, `Response[<class>]`), with the case as of the
+    version the first showed and its events, read from the log (in the worker thread)."""
+    try:
+        kept = json.loads(answer.body)
+    except ValueError:
+        kept = None
+    if not isinstance(kept, dict) or kept.get(RECEIPT) != RECEIPT_FORMAT:
+        return _replay(answer)  # kept whole, before receipts: given as it was
+    [cls] = typing.get_args(handler.parsed_fn_signature.return_type.annotation)
+    if cls.__name__ != kept["answer"]:
+        raise TypeError(f"a receipt of {kept['answer']} on a route answering {cls.__name__}")
+    office = service.office
+    case_id = uuid.UUID(kept["case"]["id"])
+    case = office.case(case_id, version=int(kept["case"]["version"]))
+    types = typing.get_type_hints(cls)
+    values: dict[str, Any] = {kept["case"]["field"]: case, **kept["fields"]}
+    for name, versions in kept["events"].items():
+        [item] = typing.get_args(types[name])
+        values[name] = [item(**entry) for entry in _entries(office, case_id, versions)]
     headers = {k: v for k, v in answer.headers.items() if k.lower() != "content-type"}
-    if replayed:
-        headers[REPLAYED] = "true"
+    headers[REPLAYED] = "true"
+    media = answer.headers.get("Content-Type", MediaType.JSON.value)
+    return Response(cls(**values), status_code=answer.status, headers=headers, media_type=media)
+
+
+def _entries(office: Backoffice, case_id: uuid.UUID, versions: list[int]) -> list[dict[str, Any]]:
+    """The events of the case with those versions, as its history shows them, in order."""
+    from entrypoints import render
+
+    if not versions:
+        return []
+    wanted = set(versions)
+    found = []
+    for event in office.store.events_of(case_id, after=min(versions) - 1):
+        if event.originator_version in wanted:
+            found.append(event)
+        if event.originator_version >= max(versions):
+            break
+    if len(found) != len(wanted):
+        raise RuntimeError("the log lacks events a kept answer listed")
+    return list(render.history_entries(found))
+
+
+def _replay(answer: StoredAnswer) -> Response[Any]:
+    """An answer kept whole (before receipts), given again as it was."""
+    headers = {k: v for k, v in answer.headers.items() if k.lower() != "content-type"}
+    headers[REPLAYED] = "true"
     media = answer.headers.get("Content-Type", MediaType.JSON.value)
     return Response(
         answer.body.encode("utf-8"), status_code=answer.status, headers=headers, media_type=media

@@ -32,7 +32,7 @@ from application.access.accounts import Principal
 from application.access.permissions import Import, may_hand_over, may_import
 from domain.case.state import CaseState
 from domain.errors import InvalidValue
-from entrypoints.http.common import IdempotencyKey, hand_over, idempotent, service_of
+from entrypoints.http.common import Asking, IdempotencyKey, hand_over, idempotent, service_of
 from entrypoints.http.problems import Refused, problem
 from entrypoints.http.requests_log import note
 
@@ -283,10 +283,12 @@ _DOCS = {
 }
 
 
-def _import(request: Request[Any, Any, Any], principal: Principal, kind: _Kind,
+def _import(request: Request[Any, Any, Any], asking: Asking, kind: _Kind,
             uploads: Sequence[UploadFile]) -> ImportReport:  # fmt: skip
-    """Check who asks and the files' names, then run the import on the files as saved."""
+    """Check who asks (the account read here, in the handler's thread: one hop) and the
+    files' names, then run the import on the files as saved."""
     try:
+        principal = asking.principal()
         why = may_import(principal.role, principal.scope, kind.kind)
         if why is not None:
             raise Refused(why)
@@ -312,10 +314,10 @@ def _route(kind: _Kind) -> Any:
 
     def handler(
         request: Request[Any, Any, Any],
-        principal: NamedDependency[Principal],
+        asking: NamedDependency[Asking],
         data: Annotated[FileUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> ImportReport:
-        return _import(request, principal, kind, [data.file])
+        return _import(request, asking, kind, [data.file])
 
     handler.__name__ = f"import_{kind.kind.value}"
     return post(
@@ -338,10 +340,10 @@ _ANSWER = (
       exception_handlers={NothingRead: _nothing_read})  # fmt: skip
 def import_mail(
     request: Request[Any, Any, Any],
-    principal: NamedDependency[Principal],
+    asking: NamedDependency[Asking],
     data: Annotated[MailUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> ImportReport:
-    return _import(request, principal, MAIL, data.files)
+    return _import(request, asking, MAIL, data.files)
 
 
 # --- one e-mail handed over --------------------------------------------------------------------
@@ -377,21 +379,27 @@ _INTAKE_MAIL = (
       operation_class=_RawMessage)  # fmt: skip
 async def intake_mail(
     request: Request[Any, Any, Any],
-    principal: NamedDependency[Principal],
+    asking: NamedDependency[Asking],
     body: RawBody,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[MailHandedOver]:
     """One e-mail handed over (see `_INTAKE_MAIL`); with an `Idempotency-Key`, a retry gets
-    the first answer again."""
-    why = may_hand_over(principal.role, principal.scope)
-    if why is not None:
-        raise Refused(why)
+    the first answer again. Who asks is read in the worker thread that hands it over (one
+    hop), then checked before the message's type."""
     media_type, _ = request.content_type
-    if media_type.lower() != MESSAGE:
-        raise UnsupportedMediaType(f"send the e-mail as {MESSAGE}")
     raw = bytes(body)
+
+    def admit() -> Principal:
+        principal = asking.principal()
+        why = may_hand_over(principal.role, principal.scope)
+        if why is not None:
+            raise Refused(why)
+        if media_type.lower() != MESSAGE:
+            raise UnsupportedMediaType(f"send the e-mail as {MESSAGE}")
+        return principal
+
     return await idempotent(
-        request, lambda: principal, idempotency_key, lambda _: _hand_mail_over(request, raw)
+        request, admit, idempotency_key, lambda _: _hand_mail_over(request, raw)
     )
 
 
