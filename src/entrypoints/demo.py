@@ -873,11 +873,16 @@ def _summary(office: Backoffice, inbox: _Inbox, console: Console, folder: Path) 
     )
     logins = ", ".join(f"{login} ({role.value})" for login, role, _ in DEMO_ACCOUNTS)
     console.print(
-        f"To serve this week over HTTP (docs/http.md), on this machine only:\n"
+        f"To open this week in the web console (docs/console.md), on this machine only:\n"
         f"  backoffice --data-dir {folder} serve\n"
-        f"then sign in (POST http://127.0.0.1:8000/session) as {logins}, password "
-        f"{DEMO_PASSWORD!r}: demo accounts of this folder only."
+        f"then open {CONSOLE_ADDRESS} and sign in as {logins}, password "
+        f"{DEMO_PASSWORD!r} (demo accounts of this folder only); the HTTP API (docs/http.md) "
+        f"is served beside it."
     )
+
+
+CONSOLE_ADDRESS = "http://127.0.0.1:8000/console/"
+"""Where `backoffice serve` (its default host and port) shows the console."""
 
 
 DEMO_PASSWORD = "semana-demo-2026"

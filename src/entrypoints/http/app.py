@@ -47,6 +47,7 @@ from domain.case.state import CaseState
 from domain.errors import InvalidValue
 from domain.indicators.facts import Dimension, Period
 from domain.values import VisitKind
+from entrypoints import web
 from entrypoints.http import admin, events, operations, uploads
 from entrypoints.http.common import (
     Asking,
@@ -527,6 +528,7 @@ def routes() -> list[Any]:
     )
     handlers += [command_route(cls) for cls in COMMAND_ROLES]
     handlers += [*events.ROUTES, *uploads.ROUTES, *operations.ROUTES, *admin.ROUTES]
+    handlers += web.routes()  # the console's pages (not in the OpenAPI document)
     return handlers
 
 
@@ -583,7 +585,7 @@ def create_app(
             "asking": Provide(asking_of, sync_to_thread=False),
         },
         middleware=[logged(ops.observe), cookies.middleware],
-        exception_handlers=HANDLERS,
+        exception_handlers=web.with_console_pages(HANDLERS),
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Back office premium", version=version("premium-backoffice"), path="/schema"

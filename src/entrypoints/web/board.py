@@ -1,0 +1,463 @@
+"""The supervisor's board: the team's work and what needs a supervisor now, live.
+
+`/console/board` shows the work by agent (open cases, follow-ups due today, cases with a
+missed follow-up), the unassigned cases, the missed follow-ups, the escalations waiting for
+each area with their clocks, the PQR and adjustment clocks at warning or breached, and who
+is on shift or absent today (the roster and the shifts of `import-roster`/`import-shifts`),
+with a form that spreads an absent agent's open cases over agents on shift (each one an
+`AssignCase` through the one door, as the supervisor).
+
+Live: the page's script (`static/board.js`) listens to the API's `GET /events` from the log
+position the page was made at and, at most once a second, fetches the panels again
+(`/console/board/panels`, a fragment) and swaps them in. Without scripts the page is the
+same board, as of its loading.
+
+Every list is read through the case index's filtered queries with a limit; only the cases
+whose clocks are shown (a bounded number) are loaded whole.
+"""
+
+from __future__ import annotations
+
+import uuid
+import weakref
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import anyio.to_thread
+import attrs
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotAuthorizedException
+
+from application.access.permissions import Reading, may_command, may_give
+from application.case.commands import AssignCase, StaleCase
+from application.ports.accounts import AccessRole
+from application.ports.cases import CaseQuery, CaseSummary
+from application.service import Backoffice
+from application.team.today import OnTheDay, TeamToday
+from domain.calendar import BOGOTA, BusinessCalendar
+from domain.case.decisions import escalation_reference
+from domain.case.state import CaseState
+from domain.errors import CaseNotFound, DomainError
+from domain.team.roster import Role
+from domain.values import CaseStatus, ClockKind
+from entrypoints.http.problems import Refused
+from entrypoints.http.requests_log import note
+from entrypoints.web import views
+from entrypoints.web.pages import (
+    CONSOLE,
+    Page,
+    _anonymous,
+    _form_asking,
+    _html,
+    _sign_in_address,
+    _speaker,
+    serve_page,
+)
+from entrypoints.web.refusals import refusal_text
+from entrypoints.web.templates import render
+
+BOARD = f"{CONSOLE}/board"
+ROWS = 25
+"""Rows a panel lists (the count says how many there are in all)."""
+GROUPED = 500
+"""Due follow-ups and missed cases read to count them by agent (beyond: "at least")."""
+CLOCK_CASES = 12
+"""Cases read whole for each of the clocks' panels (waiting, at warning, breached)."""
+MOST_REASSIGNED = 500
+"""The open cases of one agent a reassignment moves at once (the rest: send it again)."""
+WATCHED_CLOCKS = (ClockKind.PQR_RESPONSE, ClockKind.ADJUSTMENT)
+"""The clocks of the "at warning or breached" panel (an area's answer has its own)."""
+
+
+@attrs.define
+class _Held:
+    """What this process keeps for an office's board: its roster in memory, and the panels
+    last read in each language with the moment they were read at (log position, minute)."""
+
+    team: TeamToday
+    panels: dict[str, tuple[tuple[int, datetime], dict[str, Any]]] = attrs.field(factory=dict)
+
+
+_held: weakref.WeakKeyDictionary[Backoffice, _Held] = weakref.WeakKeyDictionary()
+
+
+def _held_for(office: Backoffice) -> _Held:
+    held = _held.get(office)
+    if held is None:
+        held = _held.setdefault(office, _Held(TeamToday(office.store)))
+    return held
+
+
+def team_of(office: Backoffice) -> TeamToday:
+    """The office's roster, kept in memory by this process (read on from the log)."""
+    return _held_for(office).team
+
+
+# --- what the panels show ----------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class AgentWork:
+    agent: str
+    open: int
+    due: int
+    """Pending follow-ups due by the end of today (the overdue ones included)."""
+    overdue: int
+    missed: int
+    """Open cases with a missed follow-up."""
+    person: OnTheDay | None
+    """The roster's line of the agent today (None: not on it today, or no roster)."""
+
+
+@attrs.frozen(kw_only=True)
+class ClockRow:
+    case_id: uuid.UUID
+    key: str
+    agent: str | None
+    label: str
+    reference: str
+    priority: str | None
+    due_at: datetime
+    left: str
+    state: str
+
+
+@attrs.frozen(kw_only=True)
+class Team:
+    in_use: bool
+    on_shift: list[OnTheDay]
+    absent: list[OnTheDay]
+    off: list[OnTheDay]
+    working_now: frozenset[str]
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    """What a reassignment did with one case."""
+
+    case_id: uuid.UUID
+    key: str
+    agent: str
+    done: bool
+    why: str | None = None
+
+
+def _level(due_at: datetime, warn_at: datetime | None, warned: bool, breached: bool,
+           now: datetime) -> str:  # fmt: skip
+    if breached or due_at <= now:
+        return "breached"
+    if warned or (warn_at is not None and warn_at <= now):
+        return "warning"
+    return "ok"
+
+
+_ORDER = {"breached": 0, "warning": 1, "ok": 2}
+
+
+def _team(people: Sequence[OnTheDay], in_use: bool, now: datetime, day: date) -> Team:
+    agents = [p for p in people if p.role is Role.AGENT]
+    return Team(
+        in_use=in_use,
+        on_shift=[p for p in agents if p.on_shift],
+        absent=[p for p in agents if p.absent],
+        off=[p for p in agents if p.shift is None and not p.absent],
+        working_now=frozenset(p.agent for p in agents if p.working_at(now, day)),
+    )
+
+
+def _clock_rows(page: Page, states: Iterable[CaseState], now: datetime) -> tuple[
+    list[tuple[str, list[ClockRow]]], list[ClockRow]
+]:  # fmt: skip
+    """The escalations waiting for an area, by area, and the PQR and adjustment clocks at
+    warning or breached, from the cases read whole; the most urgent first."""
+    t = page.t
+    deadlines = page.service.office.policies.deadlines
+    calendar = deadlines.calendar if deadlines is not None else None
+    areas: dict[str, list[ClockRow]] = {}
+    watched: list[ClockRow] = []
+    for state in states:
+        escalations = {escalation_reference(e.escalation_id): e for e in state.escalations}
+        for c in state.running_clocks:
+            level = _level(c.due_at, c.warn_at, c.warned, c.breached, now)
+            business = c.kind in views.BUSINESS_DAY_CLOCKS
+            row = ClockRow(
+                case_id=state.case_id, key=state.source.key, agent=state.agent,
+                label=t(views.CLOCK_LABELS[c.kind]), reference=c.reference or "", priority=None,
+                due_at=c.due_at, state=level,
+                left=views.time_left(c.due_at, now, calendar if business else None, t),
+            )  # fmt: skip
+            if c.kind is ClockKind.ESCALATION_RESPONSE:
+                escalation = escalations.get(c.reference or "")
+                if escalation is None:  # a clock of an escalation the case does not list
+                    areas.setdefault("—", []).append(row)
+                    continue
+                priority = t.label("priority", escalation.priority.value)
+                areas.setdefault(escalation.area, []).append(attrs.evolve(row, priority=priority))
+            elif c.kind in WATCHED_CLOCKS and level != "ok":
+                watched.append(row)
+
+    def urgency(row: ClockRow) -> tuple[int, datetime, str]:
+        return (_ORDER[row.state], row.due_at, row.key)
+
+    by_area = [(area, sorted(rows, key=urgency)) for area, rows in sorted(areas.items())]
+    return by_area, sorted(watched, key=urgency)
+
+
+def _listed(page: Page, query: CaseQuery) -> tuple[Sequence[CaseSummary], int]:
+    """Up to `ROWS` cases of `query` and how many there are in all (counted only when the
+    list is full)."""
+    office = page.service.office
+    found = office.cases(attrs.evolve(query, limit=ROWS))
+    total = len(found) if len(found) < ROWS else office.count(query)
+    return found, total
+
+
+def panels(page: Page) -> dict[str, Any]:
+    """Everything the panels show, as of now. Every supervisor's board asks again when the
+    log moves: while it has not moved (and within the minute), the panels read last in the
+    same language are given again."""
+    office = page.service.office
+    position = office.store.last_position()  # read first: nothing after it is missed
+    now = office.clock.now()
+    moment = (position, now.replace(second=0, microsecond=0))
+    held = _held_for(office)
+    kept = held.panels.get(page.t.language)
+    if kept is not None and kept[0] == moment:
+        return kept[1]
+    context = _read_panels(page, position, now)
+    held.panels[page.t.language] = (moment, context)
+    return context
+
+
+def _read_panels(page: Page, position: int, now: datetime) -> dict[str, Any]:
+    office = page.service.office
+    today = BusinessCalendar.local_date(now)
+    team_today = team_of(office)
+    people = team_today.day(today)
+    team = _team(people, team_today.in_use(), now.astimezone(BOGOTA), today)
+
+    due = office.due_follow_ups(BusinessCalendar.end_of(today), limit=GROUPED)
+    missed = office.cases(CaseQuery(missed=True, status=CaseStatus.OPEN, limit=GROUPED))
+    due_by = Counter(d.agent for d in due if d.agent)
+    overdue_by = Counter(d.agent for d in due if d.agent and d.due_at < now)
+    missed_by = Counter(s.agent for s in missed if s.agent)
+    on_roster = {p.agent: p for p in people if p.role is Role.AGENT}
+    agents = set(on_roster) | set(due_by) | set(missed_by)
+    if not team.in_use:  # no roster: the agents who sign in
+        agents |= {a.login for a in page.service.accounts.list()
+                   if a.role is AccessRole.AGENT and not a.disabled}  # fmt: skip
+    work = [
+        AgentWork(agent=agent, due=due_by[agent], overdue=overdue_by[agent],
+                  missed=missed_by[agent], person=on_roster.get(agent),
+                  open=office.count(CaseQuery(agent=agent, status=CaseStatus.OPEN)))
+        for agent in sorted(agents)
+    ]  # fmt: skip
+
+    unassigned, unassigned_total = _listed(page, CaseQuery(unassigned=True,
+                                                           status=CaseStatus.OPEN))  # fmt: skip
+    missed_total = len(missed) if len(missed) < GROUPED else office.count(
+        CaseQuery(missed=True, status=CaseStatus.OPEN))  # fmt: skip
+    waiting, waiting_total = _listed(page, CaseQuery(waiting=True, status=CaseStatus.OPEN))
+    warned = office.cases(CaseQuery(warned=True, limit=CLOCK_CASES))
+    breached = office.cases(CaseQuery(breached=True, limit=CLOCK_CASES))
+    wanted = dict.fromkeys(s.case_id for s in (*waiting[:CLOCK_CASES], *breached, *warned))
+    states = []
+    for case_id in wanted:
+        try:
+            states.append(office.case(case_id))
+        except CaseNotFound:  # the index knew a case the store does not (another database)
+            continue
+    areas, clocks = _clock_rows(page, states, now)
+    return {
+        "now": now,
+        "today": today,
+        "position": position,
+        "work": work,
+        "due_capped": len(due) >= GROUPED,
+        "missed_capped": len(missed) >= GROUPED,
+        "unassigned": unassigned,
+        "unassigned_total": unassigned_total,
+        "missed": missed[:ROWS],
+        "missed_total": missed_total,
+        "areas": areas,
+        "waiting_total": waiting_total,
+        "waiting_shown": len({r.case_id for _, rows in areas for r in rows}),
+        "clocks": clocks,
+        "team": team,
+        "rows": ROWS,
+    }
+
+
+def _topics() -> list[str]:
+    """The topics of the log's events: the names `GET /events` sends each message under."""
+    from adapters.eventstore.mapper import TOPICS
+
+    return sorted(set(TOPICS.values()))
+
+
+def _require(page: Page) -> None:
+    page.require(Reading.EVENTS)  # the board lives on the whole log's stream
+    page.require(Reading.CASES)
+
+
+def _board(page: Page, status: int = 200, **extra: Any) -> Response[str]:
+    context = panels(page)
+    work: list[AgentWork] = context["work"]
+    givers = [w for w in work if w.open and (w.person is None or not w.person.on_shift)]
+    may_reassign = may_give(page.principal.role, page.principal.scope, AssignCase) is None
+    return page.render(
+        "board.html",
+        status,
+        title=page.t("Supervisor's board"),
+        topics=" ".join(_topics()),
+        may_reassign=may_reassign,
+        givers=givers,
+        outcomes=extra.pop("outcomes", None),
+        form_error=extra.pop("form_error", None),
+        chosen=extra.pop("chosen", {}),
+        **context,
+        **extra,
+    )
+
+
+# --- the routes ------------------------------------------------------------------------------
+
+
+@get(BOARD, include_in_schema=False)
+async def board(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The board, as of now; the page's script keeps it up to date."""
+
+    def work(page: Page) -> Response[Any]:
+        _require(page)
+        return _board(page)
+
+    return await serve_page(request, work)
+
+
+@get(f"{BOARD}/panels", include_in_schema=False)
+async def board_panels(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The board's panels alone (an HTML fragment), for the page's script to swap in."""
+
+    def work(page: Page) -> Response[Any]:
+        _require(page)
+        body = render("_board_panels.html", t=page.t, **panels(page))
+        return _html(body)
+
+    return await serve_page(request, work)
+
+
+def spread(cases: Sequence[CaseSummary], agents: Sequence[str]) -> list[tuple[CaseSummary, str]]:
+    """The cases dealt out to the agents in turn, the first due first: each gets as many as
+    the others, or one more."""
+    return [(case, agents[n % len(agents)]) for n, case in enumerate(cases)]
+
+
+def _reassign(page: Page, absent: str, receivers: Sequence[str]) -> list[Outcome]:
+    """Each open case of `absent` assigned to one of `receivers` in turn, through the one
+    door as the supervisor, on the version the index showed (a case changed meanwhile is
+    read again; one no longer the absent agent's is left as it is)."""
+    office = page.service.office
+    door = page.service.door
+    principal = page.principal
+    t = page.t
+    cases = office.cases(CaseQuery(agent=absent, status=CaseStatus.OPEN, limit=MOST_REASSIGNED))
+    outcomes = []
+    for summary, agent in spread(cases, receivers):
+        command = AssignCase(case=summary.case_id, agent=agent)
+        key = summary.source.key
+        why = may_command(principal.role, principal.scope, command, principal.login)
+        if why is not None:
+            outcomes.append(Outcome(case_id=summary.case_id, key=key, agent=agent, done=False,
+                                    why=refusal_text(why, t)))  # fmt: skip
+            continue
+        version = summary.version
+        for _ in range(2):
+            try:
+                door.handle(command, principal.actor, expected_version=version)
+            except StaleCase:
+                fresh = office.case(summary.case_id)
+                if fresh.agent != absent or not fresh.is_open:
+                    why = t("Left as it is: the case changed meanwhile.")
+                    break
+                version = fresh.version
+                continue
+            except (DomainError, ValueError) as refused:
+                why = refusal_text(str(refused), t)
+                break
+            why = None
+            break
+        else:
+            why = t("Left as it is: the case changed meanwhile.")
+        outcomes.append(Outcome(case_id=summary.case_id, key=key, agent=agent,
+                                done=why is None, why=why))  # fmt: skip
+    return outcomes
+
+
+@post(f"{BOARD}/reassign", include_in_schema=False)
+async def reassign(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The reassignment form: the open cases of the absent agent chosen, spread evenly over
+    the agents on shift chosen. A refusal for one case is reported with that case; the
+    others go on."""
+    form = await request.form()
+    posted = {key: str(value) for key, value in form.items()}
+    receivers = list(dict.fromkeys(str(v).strip() for v in form.getall("to", []) if str(v)))
+    try:
+        asking = _form_asking(request, posted)
+    except Refused as refused:
+        t = _speaker(request)
+        return _html(_anonymous(request, "error.html", title=t("Not allowed"),
+                                message=refusal_text(str(refused.detail), t)), 403)  # fmt: skip
+    if asking is None:
+        return _sign_in_address(request)
+    absent = posted.get("absent", "").strip()
+
+    def run() -> Response[Any]:
+        try:
+            principal = asking.principal()
+        except NotAuthorizedException:
+            return _sign_in_address(request)
+        page = Page(request, principal)
+        try:
+            _require(page)
+            why = may_give(principal.role, principal.scope, AssignCase)
+            if why is not None:
+                raise Refused(why)
+        except Refused as refused:
+            return page.render("error.html", 403, title=page.t("Not allowed"),
+                               message=refusal_text(str(refused.detail), page.t))  # fmt: skip
+        chosen = {"absent": absent, "to": receivers}
+        error = _check_choice(page, absent, receivers)
+        if error is not None:
+            return _board(page, 422, form_error=error, chosen=chosen)
+        note(request.scope, reassigned_from=absent)
+        outcomes = _reassign(page, absent, receivers)
+        return _board(page, outcomes=outcomes, chosen={}, reassigned_from=absent)
+
+    return await anyio.to_thread.run_sync(run)
+
+
+def _check_choice(page: Page, absent: str, receivers: Sequence[str]) -> str | None:
+    """Why the form's choice cannot be carried out (None: it can): an agent who is not
+    working today, and agents on shift today (not the same one) to receive."""
+    t = page.t
+    office = page.service.office
+    today = BusinessCalendar.local_date(office.clock.now())
+    people = {p.agent: p for p in team_of(office).day(today) if p.role is Role.AGENT}
+    if not absent:
+        return t("Choose the agent whose cases are to be reassigned.")
+    if absent in people and people[absent].on_shift:
+        return t("{agent} is on shift today: choose an agent who is absent.", agent=absent)
+    if not receivers:
+        return t("Choose at least one agent on shift to receive the cases.")
+    for agent in receivers:
+        if agent == absent:
+            return t("{agent} cannot receive their own cases.", agent=agent)
+        person = people.get(agent)
+        if person is None or not person.on_shift:
+            return t("{agent} is not on shift today.", agent=agent)
+    return None
+
+
+ROUTES: list[Any] = [board, board_panels, reassign]

@@ -1,0 +1,436 @@
+"""The console's pages: server-rendered HTML over the same service, permissions and one door
+for commands as the HTTP API (`entrypoints.http`); no use case lives here.
+
+Every page reads who is asking as the API does (the session's cookie, or the trusted
+proxy's header) and checks the account again; a form posts its session's CSRF token as a
+field (the page works without scripts). A page does its storage work and its rendering in
+one worker thread: the event loop only parses and answers.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import anyio.to_thread
+from litestar import Request, Response, get, post
+from litestar.enums import MediaType
+from litestar.exceptions import NotAuthorizedException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect
+
+from application.access.accounts import Principal, SignInRefused
+from application.access.permissions import Reading, may_command, may_give, may_read
+from application.case.commands import StaleCase
+from application.case.next_steps import next_steps, other_steps
+from application.ports.cases import CaseQuery
+from domain.calendar import BusinessCalendar
+from domain.case.state import CaseState
+from domain.errors import CaseNotFound, DomainError, InvalidValue
+from domain.values import CaseStatus
+from entrypoints.http.common import (
+    Asking,
+    asking_of,
+    service_of,
+    signed_in_by,
+    sso_csrf_token,
+)
+from entrypoints.http.common import _trusted_login as trusted_login
+from entrypoints.http.problems import Refused
+from entrypoints.http.requests_log import note
+from entrypoints.web import views
+from entrypoints.web.forms import command_from, form_of
+from entrypoints.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Speaker, speaker
+from entrypoints.web.refusals import refusal_text
+from entrypoints.web.templates import render
+
+CONSOLE = "/console"
+TIMELINE_EVENTS = 50
+"""The case page's timeline shows the latest events; the replay walks the whole history."""
+STALE = (
+    "Someone else changed this case while you had it open. Here it is as it is now: check "
+    "it and send the step again."
+)
+HTML = MediaType.HTML
+
+
+# --- who is asking -------------------------------------------------------------------------
+
+
+def _speaker(request: Request[Any, Any, Any]) -> Speaker:
+    return speaker(request.cookies.get(LANGUAGE_COOKIE))
+
+
+def _page_asking(request: Request[Any, Any, Any]) -> Asking | None:
+    """Who a page's request says it is (None: nobody signed in: the sign-in page)."""
+    if request.headers.get("Authorization"):
+        return None  # a token is an integration's: the console is for people
+    try:
+        return asking_of(request)
+    except (NotAuthorizedException, Refused):
+        return None
+
+
+def _form_asking(request: Request[Any, Any, Any], posted: Mapping[str, str]) -> Asking | None:
+    """Who posted a form: the session's user, with the session's CSRF token in the form's
+    `csrf` field (a page of another site cannot post it). None: nobody signed in; a missing
+    or wrong token is refused."""
+    session = request.session if "session" in request.scope else {}
+    if not isinstance(session, dict):
+        return None
+    sso = session.get("sso")
+    login = sso or session.get("login")
+    if not login:
+        return None
+    expected = str(session.get("csrf", ""))
+    if not expected or not secrets.compare_digest(posted.get("csrf", ""), expected):
+        raise Refused("the form is out of date: reload the page and send it again")
+    if sso:  # the proxy's sign-in: only while the proxy still names the same user
+        if trusted_login(request) != sso:
+            return None
+        return Asking(request, "header", str(sso))
+    return Asking(request, "session", str(login))
+
+
+def _csrf(request: Request[Any, Any, Any], principal: Principal) -> str:
+    """The session's CSRF token, which every form of the page carries."""
+    if signed_in_by(request) == "header":
+        return sso_csrf_token(request, principal.login)
+    session = request.session if "session" in request.scope else {}
+    return str(session.get("csrf", "")) if isinstance(session, dict) else ""
+
+
+def _sign_in_address(request: Request[Any, Any, Any]) -> Redirect:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Redirect(f"{CONSOLE}/sign-in?next={quote(target, safe='')}", status_code=303)
+
+
+def _safe_next(target: str | None) -> str:
+    """Where to go after signing in: a console address of this site only."""
+    if not target:
+        return f"{CONSOLE}/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith(f"{CONSOLE}/"):
+        return f"{CONSOLE}/"
+    return target
+
+
+def _anonymous(request: Request[Any, Any, Any], template: str, **context: Any) -> str:
+    """A page for someone not signed in (or whose form was refused before reading who)."""
+    return render(template, t=_speaker(request), me=None, csrf="", nav=[],
+                  path=request.url.path, languages=list(LANGUAGES), **context)  # fmt: skip
+
+
+def _html(body: str, status: int = 200) -> Response[str]:
+    return Response(body, media_type=HTML, status_code=status,
+                    headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+def _calendar(page: Page) -> BusinessCalendar | None:
+    deadlines = page.service.office.policies.deadlines
+    return deadlines.calendar if deadlines is not None else None
+
+
+class Page:
+    """What a page's work needs: who asks (checked), how to speak, the service, the CSRF
+    token of its forms; `render` gives the template with the layout's context."""
+
+    def __init__(self, request: Request[Any, Any, Any], principal: Principal) -> None:
+        self.request = request
+        self.principal = principal
+        self.t = _speaker(request)
+        self.service = service_of(request.app.state)
+        self.csrf = _csrf(request, principal)
+
+    def may(self, reading: Reading) -> bool:
+        return may_read(self.principal.role, self.principal.scope, reading) is None
+
+    def require(self, reading: Reading) -> None:
+        why = may_read(self.principal.role, self.principal.scope, reading)
+        if why is not None:
+            raise Refused(why)
+
+    def render(self, template: str, status: int = 200, **context: Any) -> Response[str]:
+        body = render(
+            template,
+            t=self.t,
+            me=self.principal,
+            csrf=self.csrf,
+            nav=views.navigation(self.principal.role, self.t),
+            path=self.request.url.path,
+            languages=list(LANGUAGES),
+            **context,
+        )
+        return _html(body, status)
+
+
+async def serve_page(
+    request: Request[Any, Any, Any], work: Callable[[Page], Response[Any]]
+) -> Response[Any]:
+    """A page for a signed-in person: the account read and checked, then `work`, in one
+    worker thread; the sign-in page for nobody; the error page for a refusal."""
+    asking = _page_asking(request)
+    if asking is None:
+        return _sign_in_address(request)
+
+    def run() -> Response[Any]:
+        try:
+            principal = asking.principal()
+        except NotAuthorizedException:
+            return _sign_in_address(request)
+        page = Page(request, principal)
+        try:
+            return work(page)
+        except Refused as refused:
+            return page.render("error.html", 403, title=page.t("Not allowed"),
+                               message=refusal_text(str(refused.detail), page.t))  # fmt: skip
+        except CaseNotFound:
+            return page.render("error.html", 404, title=page.t("Case not found"),
+                               message=page.t("No case answers to that reference."))  # fmt: skip
+
+    return await anyio.to_thread.run_sync(run)
+
+
+# --- signing in and out --------------------------------------------------------------------
+
+
+@get(f"{CONSOLE}/sign-in", include_in_schema=False)
+async def sign_in_page(
+    request: Request[Any, Any, Any],
+    next: FromQuery[str | None] = None,
+) -> Response[str]:
+    return _html(_anonymous(request, "sign_in.html", next=_safe_next(next), error=None, login=""))
+
+
+@post(f"{CONSOLE}/sign-in", include_in_schema=False, status_code=303)
+async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The sign-in form: the same accounts, lock-out and session cookie as `POST /session`."""
+    form = await request.form()
+    login = str(form.get("login", "")).strip()
+    password = str(form.get("password", ""))
+    target = _safe_next(str(form.get("next", "")) or None)
+    t = _speaker(request)
+    accounts = service_of(request.app.state).accounts
+    try:
+        principal = await anyio.to_thread.run_sync(accounts.sign_in, login, password)
+    except SignInRefused as refused:
+        body = _anonymous(request, "sign_in.html", next=target, login=login[:120],
+                          error=refusal_text(str(refused), t))  # fmt: skip
+        return _html(body, 401)
+    request.set_session({"login": principal.login, "csrf": secrets.token_urlsafe(24)})
+    note(request.scope, user=principal.login)
+    return Redirect(target, status_code=303)
+
+
+@post(f"{CONSOLE}/sign-out", include_in_schema=False, status_code=303)
+async def sign_out(request: Request[Any, Any, Any]) -> Response[Any]:
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    _form_asking(request, form)  # the token is checked: another site cannot sign one out
+    request.clear_session()
+    return Redirect(f"{CONSOLE}/sign-in", status_code=303)
+
+
+@get(f"{CONSOLE}/language/{{language:str}}", include_in_schema=False)
+async def choose_language(
+    language: FromPath[str],
+    next: FromQuery[str | None] = None,
+) -> Response[Any]:
+    """Speak `language` from now on (a cookie for a year), back to the page it was chosen on."""
+    if language not in LANGUAGES:
+        language = "es-CO"
+    response: Response[Any] = Redirect(_safe_next(next), status_code=303)
+    response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86_400, samesite="lax",
+                        httponly=True)  # fmt: skip
+    return response
+
+
+# --- the pages -------------------------------------------------------------------------------
+
+
+@get(f"{CONSOLE}/", include_in_schema=False)
+async def home(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Each role's first page: the agent's day; the board for a supervisor; the indicators for
+    coordinators and managers; the case search for an auditor."""
+
+    def work(page: Page) -> Response[Any]:
+        return Redirect(views.home_of(page.principal.role), status_code=303)
+
+    return await serve_page(request, work)
+
+
+@get(f"{CONSOLE}/day", include_in_schema=False)
+async def day(request: Request[Any, Any, Any]) -> Response[Any]:
+    """My day: follow-ups due today, overdue first, in the order of the customer's time; my
+    open cases, the clock nearest its warning or breach first; the search box."""
+
+    def work(page: Page) -> Response[Any]:
+        page.require(Reading.CASES)
+        office = page.service.office
+        now = office.clock.now()
+        end = BusinessCalendar.end_of(BusinessCalendar.local_date(now))
+        login = page.principal.login
+        due = office.due_follow_ups(end, agent=login)
+        mine = office.cases(CaseQuery(agent=login, status=CaseStatus.OPEN, limit=200))
+        states = [office.case(str(s.case_id)) for s in mine]
+        calendar = _calendar(page)
+        return page.render(
+            "day.html",
+            title=page.t("My day"),
+            today=BusinessCalendar.local_date(now),
+            due=views.due_rows(due, states, now),
+            cases=views.open_case_rows(states, now, calendar, page.t),
+        )
+
+    return await serve_page(request, work)
+
+
+@get(f"{CONSOLE}/cases", include_in_schema=False)
+async def cases(
+    request: Request[Any, Any, Any],
+    q: FromQuery[str | None] = None,
+    filter: FromQuery[str | None] = None,
+) -> Response[Any]:
+    """The case search (account, phone, CUN, customer, case key) and the queue's filters."""
+
+    def work(page: Page) -> Response[Any]:
+        page.require(Reading.CASES)
+        search = (q or "").strip() or None
+        try:
+            query = CaseQuery(search=search, limit=100, unassigned=filter == "unassigned",
+                              missed=filter == "missed", waiting=filter == "waiting",
+                              warned=filter == "warned", breached=filter == "breached")  # fmt: skip
+            found = page.service.office.cases(query)
+            error = None
+        except InvalidValue as invalid:
+            found, error = [], refusal_text(str(invalid), page.t)
+        return page.render("cases.html", title=page.t("Cases"), q=search or "",
+                           filter=filter, filters=views.FILTERS, found=found,
+                           error=error)  # fmt: skip
+
+    return await serve_page(request, work)
+
+
+@get(f"{CONSOLE}/cases/{{reference:str}}", include_in_schema=False)
+async def case_page(request: Request[Any, Any, Any], reference: FromPath[str]) -> Response[Any]:
+    """The case, its clocks, its notes, what the procedure asks next (forms), its timeline."""
+
+    def work(page: Page) -> Response[Any]:
+        page.require(Reading.CASES)
+        state = page.service.office.case(reference)
+        note(request.scope, case=str(state.case_id))
+        return _case(page, state)
+
+    return await serve_page(request, work)
+
+
+def _case(
+    page: Page,
+    state: CaseState,
+    *,
+    status: int = 200,
+    failed: str | None = None,
+    error: str | None = None,
+    posted: Mapping[str, str] | None = None,
+    stale: bool = False,
+) -> Response[str]:
+    office = page.service.office
+    now = office.clock.now()
+    calendar = _calendar(page)
+    offered = next_steps(state)
+    others = other_steps(state, offered)
+    kind = views.COMMAND_BY_NAME.get(failed or "")
+    if kind is not None and kind not in offered and kind not in others:
+        offered.insert(0, kind)  # the form sent stays on the page, with its values and why
+    role, scope, me = page.principal.role, page.principal.scope, page.principal.login
+
+    def allowed(command: type) -> bool:
+        return may_give(role, scope, command) is None
+
+    shown = (state, page.t, me, office.policies.markings)
+    history: list[Any] = []
+    if page.may(Reading.HISTORY):  # the latest events: the replay walks a long history
+        after = max(0, state.version - TIMELINE_EVENTS)
+        history = list(office.store.events_of(state.case_id, after=after))
+    return page.render(
+        "case.html",
+        status,
+        title=f"{page.t('Case')} {state.source.key}",
+        case=state,
+        now=now,
+        clocks=views.clock_rows(state, now, calendar, page.t),
+        next_forms=[views.form_view(form_of(c), *shown) for c in offered if allowed(c)],
+        other_forms=[views.form_view(form_of(c), *shown) for c in others if allowed(c)],
+        failed=failed,
+        error=error,
+        posted=posted or {},
+        stale=stale,
+        timeline=views.timeline(history, page.t),
+        timeline_cut=state.version > TIMELINE_EVENTS,
+        may_replay=page.may(Reading.REPLAY),
+    )
+
+
+@post(f"{CONSOLE}/cases/{{reference:str}}/do/{{command:str}}", include_in_schema=False)
+async def do(
+    request: Request[Any, Any, Any], reference: FromPath[str], command: FromPath[str]
+) -> Response[Any]:
+    """A form of the case page: the command it gives, through the one door, as the signed-in
+    user, on the version of the case the page showed (someone else's change in between is
+    said, not overwritten). A refusal is shown on the form, in the user's language."""
+    posted = {k: str(v) for k, v in (await request.form()).items()}
+    try:
+        asking = _form_asking(request, posted)
+    except Refused as refused:
+        t = _speaker(request)
+        return _html(_anonymous(request, "error.html", title=t("Not allowed"),
+                                message=refusal_text(str(refused.detail), t)), 403)  # fmt: skip
+    if asking is None:
+        return _sign_in_address(request)
+    kind = views.COMMAND_BY_NAME.get(command)
+
+    def run() -> Response[Any]:
+        try:
+            principal = asking.principal()
+        except NotAuthorizedException:
+            return _sign_in_address(request)
+        page = Page(request, principal)
+        office = page.service.office
+        try:
+            state = office.case(reference)
+        except CaseNotFound:
+            return page.render("error.html", 404, title=page.t("Case not found"),
+                               message=page.t("No case answers to that reference."))  # fmt: skip
+        note(request.scope, case=str(state.case_id))
+        if kind is None:
+            return page.render("error.html", 404, title=page.t("Not found"),
+                               message=page.t("The console has no such step."))  # fmt: skip
+        try:
+            seen = int(posted.get("version", ""))
+        except ValueError:
+            seen = state.version
+        try:
+            given = command_from(kind, state.case_id, posted)
+            why = may_command(principal.role, principal.scope, given, principal.login)
+            if why is not None:
+                raise Refused(why)
+            page.service.door.handle(given, principal.actor, expected_version=seen)
+        except StaleCase:
+            fresh = office.case(state.case_id)
+            return _case(page, fresh, status=409, failed=command, stale=True, posted=posted,
+                         error=page.t(STALE))  # fmt: skip
+        except Refused as refused:
+            return _case(page, state, status=403, failed=command, posted=posted,
+                         error=refusal_text(str(refused.detail), page.t))  # fmt: skip
+        except (DomainError, ValueError) as refused:
+            return _case(page, office.case(state.case_id), status=422, failed=command,
+                         posted=posted, error=refusal_text(str(refused), page.t))  # fmt: skip
+        return Redirect(f"{CONSOLE}/cases/{quote(reference, safe='')}#done", status_code=303)
+
+    return await anyio.to_thread.run_sync(run)
+
+
+ROUTES: list[Any] = [sign_in_page, sign_in, sign_out, choose_language, home, day, cases,
+                     case_page, do]  # fmt: skip
+"""The console's routes (its static files are served by `entrypoints.web.static_files`)."""

@@ -1,0 +1,70 @@
+"""The main job's last words (issue 14): `backoffice demo` prints the one command that serves
+its week in the console, with its demo users; that command, run as printed (on a free port),
+serves the console, and each demo user signs in and lands on their role's first page."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.e2e.test_serve import _free_port
+
+SCRIPT = str(Path(sys.executable).parent / "backoffice")
+
+
+def test_the_demo_prints_how_to_open_its_week_in_the_console_and_that_works(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BACKOFFICE_", "PG"))}
+    done = subprocess.run([SCRIPT, "demo", "--folder", str(tmp_path / "demo")], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = " ".join(done.stdout.split())  # the console wraps long lines
+    command = re.search(r"(backoffice --data-dir \S+ serve)", out)
+    assert command is not None, out[-1500:]
+    address = re.search(r"then open (http://127\.0\.0\.1:8000/console/) and sign in as (.+?), "
+                        r"password '([^']+)'", out)  # fmt: skip
+    assert address is not None, out[-1500:]
+    users = dict(re.findall(r"([\w.]+) \((\w+)\)", address.group(2)))
+    assert set(users.values()) == {"agent", "supervisor", "auditor"}
+    port = _free_port()
+    argv = [SCRIPT, *shlex.split(command.group(1))[1:], "--port", str(port)]
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "the server did not start in 30 s"
+            time.sleep(0.1)
+        first_pages = {"agent": "/console/day", "supervisor": "/console/board",
+                       "auditor": "/console/cases"}  # fmt: skip
+        for login, role in users.items():
+            with httpx.Client(base_url=base, timeout=10, follow_redirects=True) as browser:
+                page = browser.get(address.group(1).replace("http://127.0.0.1:8000", ""))
+                assert page.url.path == "/console/sign-in"
+                signed = browser.post("/console/sign-in", data={
+                    "login": login, "password": address.group(3), "next": "/console/"})  # fmt: skip
+                assert signed.status_code == 200, (login, signed.text[-500:])
+                assert signed.url.path == first_pages[role], login
+                assert 'lang="es-CO"' in signed.text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=20)
+        err = process.stderr.read() if process.stderr else ""
+        assert code in (0, -signal.SIGTERM), err
+        assert "Traceback" not in err
