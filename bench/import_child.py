@@ -1,6 +1,7 @@
 """One timed CRM import in a process of its own, so that its peak memory is its own.
 
     python -m bench.import_child EXPORT.csv DATA_DIR [--index-worker on|off] [--profile TOP]
+                                 [--chain on|off]
 
 Prints one JSON object: the ingest report, the seconds it took, the process's peak RSS
 (VmHWM), the index worker's own summary when one ran (the log positions it projected, its
@@ -32,7 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--index-worker", choices=("on", "off"), default="on")
     parser.add_argument("--profile", type=int, default=0, metavar="TOP")
+    parser.add_argument("--chain", choices=("on", "off"), default="on")
     args = parser.parse_args(argv)
+    if args.chain == "off":  # part (g): the tamper-evidence chain's cost
+        from adapters.eventstore.sqlite_recorder import BulkSQLiteApplicationRecorder
+
+        BulkSQLiteApplicationRecorder.chain = False
 
     settings = load_settings(
         environ={}, data_dir=args.data_dir, database_url="sqlite", index_worker=args.index_worker

@@ -72,6 +72,18 @@ def run_child(
     return ChildRun(json.loads(done.stdout.splitlines()[-1]), usage, parent)
 
 
+def run_child_chain(export: Path, data_dir: Path, chain: str) -> dict[str, object]:
+    """One import child with the tamper-evidence chain `on` or `off` (part (g))."""
+    command = [sys.executable, "-m", "bench.import_child", str(export), str(data_dir)]
+    done = subprocess.run(
+        [*command, "--chain", chain], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the import child failed ({done.returncode}):\n{done.stderr}")
+    result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
 def parse_only(export: Path) -> tuple[float, int, int]:
     """Seconds to read every item of the export, and the records and rejections read."""
     records = rejected = 0

@@ -14,7 +14,12 @@
 (f) concurrent agents over HTTP: `backoffice serve` on SQLite and on PostgreSQL (a fresh
     database, dropped after; skipped without a server at 127.0.0.1:5432), 1, 25, 50 and 100
     simulated agents (queue, case, note, follow-up, closing): throughput and p50/p95/p99 per
-    route, vs the same operations through the embedding API; errors and lost writes.
+    route, vs the same operations through the embedding API; errors and lost writes;
+(g) the tamper-evidence chain's cost: commands, a bulk import and a case index rebuild with
+    the chain on / off;
+(h) the console's pages on a 1M-event store (SQLite), rendered in process through the
+    application: the supervisor's board and a case page, p50/p95, vs the same reads through
+    the HTTP API in the same run (`--quick`: a 100k-event store).
 
 The full run takes a few minutes on two cores; `--quick` (smaller sizes, 30k import rows)
 about a minute. A Markdown report goes to stdout and to `--out`. SQLite files live in fresh
@@ -30,10 +35,20 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import commands, http_agents, imports, long_cases, nyc, projections, reads
+from bench import (
+    chain,
+    commands,
+    console_pages,
+    http_agents,
+    imports,
+    long_cases,
+    nyc,
+    projections,
+    reads,
+)
 from bench.common import REPO_ROOT, Section, machine, temp_dir
 
-PARTS = ("a", "b", "c", "d", "e", "f")
+PARTS = ("a", "b", "c", "d", "e", "f", "g", "h")
 DEFAULT_OUT = REPO_ROOT / "bench" / "results" / "latest.md"
 
 
@@ -107,8 +122,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sections.append(projections.run(root, args.quick))
             elif part == "e":
                 sections.append(long_cases.run(root, args.quick))
-            else:
+            elif part == "f":
                 sections.append(http_agents.run(root, args.quick))
+            elif part == "g":
+                sections.append(chain.run(root, args.quick, args.nyc))
+            else:
+                sections.append(console_pages.run(root, args.quick))
         durations[part] = time.perf_counter() - started
         print(f"part ({part}) done in {durations[part]:,.1f} s", file=sys.stderr, flush=True)
 

@@ -10,6 +10,13 @@ the views' do; the tables are created when the store opens (under the schema loc
 `entrypoints.bootstrap.accounts`) unless the environment says `CREATE_TABLE=n`. Times are
 fixed-width UTC text, as in the views, so text order is time order on both backends.
 
+The reads made on every request are one statement each, without a transaction around it: the
+account (`get_with_news`), or a token with its account (`token_with_account`, a join). On
+PostgreSQL the log's table is in the same database (`SharedLog`, wired by
+`entrypoints.bootstrap.accounts`) and that statement also reads the log's news of the roster
+(its head, and the first placement after a position), so that a request checks its user in one
+round trip; on SQLite the log is in another file, and the news is the event store's own read.
+
 An answer kept for an `Idempotency-Key` is whatever the caller gives as `StoredAnswer`: its
 status, its `body` column and its headers, kept as they are. The HTTP API gives a receipt as
 the body (JSON with the case's id and version and its events' versions): the customer's data
@@ -23,6 +30,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
@@ -42,6 +50,7 @@ from application.ports.accounts import (
     AccessRole,
     Account,
     IdempotencyRecord,
+    LogNews,
     StoredAnswer,
     TokenRecord,
 )
@@ -121,17 +130,17 @@ def _key_record(row: Any) -> IdempotencyRecord:
     )
 
 
-def _account(row: Any) -> Account:
+def _account(row: Any, prefix: str = "") -> Account:
     return Account(
-        login=row["login"],
-        role=AccessRole(row["role"]),
-        name=row["name"],
-        password_hash=row["password_hash"],
-        disabled=bool(row["disabled"]),
-        failed_attempts=int(row["failed_attempts"]),
-        locked_until=_time_or_none(row["locked_until"]),
-        created_at=_time(row["created_at"]),
-        updated_at=_time(row["updated_at"]),
+        login=row[f"{prefix}login"],
+        role=AccessRole(row[f"{prefix}role"]),
+        name=row[f"{prefix}name"],
+        password_hash=row[f"{prefix}password_hash"],
+        disabled=bool(row[f"{prefix}disabled"]),
+        failed_attempts=int(row[f"{prefix}failed_attempts"]),
+        locked_until=_time_or_none(row[f"{prefix}locked_until"]),
+        created_at=_time(row[f"{prefix}created_at"]),
+        updated_at=_time(row[f"{prefix}updated_at"]),
     )
 
 
@@ -146,6 +155,47 @@ def _token(row: Any) -> TokenRecord:
     )
 
 
+_ACCOUNT_AS = ", ".join(f"a.{c} AS a_{c}" for c in _ACCOUNT_COLUMNS.split(", "))
+"""The account's columns beside a token's, each as `a_<column>`."""
+_TOKEN_AS = ", ".join(f"t.{c}" for c in _TOKEN_COLUMNS.split(", "))
+_TOKEN_AND_ACCOUNT = (
+    f"SELECT {_TOKEN_AS}, {_ACCOUNT_AS} FROM access_tokens AS t"
+    " LEFT JOIN accounts AS a ON a.login = t.login WHERE t.token_id = ?"
+)
+_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+@attrs.frozen(kw_only=True)
+class SharedLog:
+    """The log's table when it is in the accounts' database (PostgreSQL: `schema.table`),
+    and the topics of the events whose news the account check needs (the roster's
+    placements): the account read on every request then brings that news in the same
+    statement, and a request checks its user in one round trip."""
+
+    schema: str
+    table: str
+    topics: tuple[str, ...]
+
+    def __attrs_post_init__(self) -> None:
+        for name in (self.schema, self.table):
+            if not _NAME.fullmatch(name):
+                raise ValueError(f"not a plain SQL name: {name!r}")
+
+    def news(self) -> str:
+        """A one-row table of the log's head and the first event of `topics` after a
+        position (its one parameter, followed by the topics as an array)."""
+        table = f'"{self.schema}"."{self.table}"'
+        return (
+            f"(SELECT (SELECT max(notification_id) FROM {table}) AS log_head,"
+            f" (SELECT notification_id FROM {table} WHERE notification_id > ?"
+            " AND topic = ANY(?) ORDER BY notification_id LIMIT 1) AS log_first) AS news"
+        )
+
+
+def _news(row: Any, after: int) -> LogNews:
+    return LogNews(after=after, head=int(row["log_head"] or 0), first=row["log_first"])
+
+
 def _owner_only(database: Path) -> None:
     """A new SQLite file (and its folder) for the owner only; an existing one is left as it
     is (SQLite gives its -wal and -shm files the database file's permissions)."""
@@ -158,11 +208,26 @@ class SqlAccountStore:
     """The accounts and tokens on SQLite or PostgreSQL, by the environment's
     `PERSISTENCE_MODULE` (eventsourcing's settings: `SQLITE_DBNAME`, `POSTGRES_*`)."""
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], *, log: SharedLog | None = None) -> None:
         module = env.get("PERSISTENCE_MODULE", "")
         if not module.endswith(("sqlite", "postgres")):
             raise ValueError(f"accounts are kept on SQLite or PostgreSQL, not {module!r}")
         self.placeholder = "%s" if module.endswith("postgres") else "?"
+        if log is not None and self.placeholder == "?":
+            raise ValueError("the log shares the accounts' database only on PostgreSQL")
+        self.log = log
+        """The log in the same database (None: the news is read from the log itself)."""
+        if log is not None:  # one row whatever is found: the news, and the rest or nulls
+            news = log.news()
+            self._account_news = (
+                f"SELECT {_ACCOUNT_AS}, news.log_head, news.log_first FROM {news}"
+                " LEFT JOIN accounts AS a ON a.login = ?"
+            )
+            self._token_news = (
+                f"SELECT {_TOKEN_AS}, {_ACCOUNT_AS}, news.log_head, news.log_first FROM {news}"
+                " LEFT JOIN access_tokens AS t ON t.token_id = ?"
+                " LEFT JOIN accounts AS a ON a.login = t.login"
+            )
         database = env.get("SQLITE_DBNAME", "")
         if module.endswith("sqlite") and database and "memory" not in database:
             _owner_only(Path(database))
@@ -210,6 +275,30 @@ class SqlAccountStore:
     def get(self, login: str) -> Account | None:
         rows = self._read(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE login = ?", (login,))
         return _account(rows[0]) if rows else None
+
+    def get_with_news(
+        self, login: str, news_after: int | None
+    ) -> tuple[Account | None, LogNews | None]:
+        if self.log is None or news_after is None:
+            return self.get(login), None
+        [row] = self._read(self._account_news, (news_after, list(self.log.topics), login))
+        account = None if row["a_login"] is None else _account(row, "a_")
+        return account, _news(row, news_after)
+
+    def token_with_account(
+        self, token_id: str, news_after: int | None
+    ) -> tuple[TokenRecord | None, Account | None, LogNews | None]:
+        if self.log is None or news_after is None:
+            rows = self._read(_TOKEN_AND_ACCOUNT, (token_id,))
+            news = None
+        else:
+            rows = self._read(self._token_news, (news_after, list(self.log.topics), token_id))
+            news = _news(rows[0], news_after)
+        if not rows or rows[0]["token_id"] is None:
+            return None, None, news
+        row = rows[0]
+        account = None if row["a_login"] is None else _account(row, "a_")
+        return _token(row), account, news
 
     def put(self, account: Account) -> None:
         locked = None if account.locked_until is None else ts(account.locked_until)
@@ -375,6 +464,17 @@ class MemoryAccountStore:
 
     def token(self, token_id: str) -> TokenRecord | None:
         return self._tokens.get(token_id)
+
+    def get_with_news(
+        self, login: str, news_after: int | None
+    ) -> tuple[Account | None, LogNews | None]:
+        return self._accounts.get(login), None
+
+    def token_with_account(
+        self, token_id: str, news_after: int | None
+    ) -> tuple[TokenRecord | None, Account | None, LogNews | None]:
+        token = self._tokens.get(token_id)
+        return token, None if token is None else self._accounts.get(token.login), None
 
     def tokens(self) -> list[TokenRecord]:
         return sorted(self._tokens.values(), key=lambda t: (t.created_at, t.token_id))

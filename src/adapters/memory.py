@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -309,6 +310,9 @@ class InMemoryCaseIndex:
 
     def count(self, query: CaseQuery) -> int:
         return len(self._listed(query))
+
+    def count_by_agent(self, query: CaseQuery) -> dict[str, int]:
+        return dict(Counter(r.agent for r in self._listed(query) if r.agent is not None))
 
     def due_follow_ups(
         self, until: datetime, limit: int = 1000, *, agent: str | None = None

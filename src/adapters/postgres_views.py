@@ -45,9 +45,11 @@ class PostgresView(SqlView, PostgresTrackingRecorder):
 
     def create_table(self) -> None:
         """Run the DDL only when something is missing or of another shape: it locks what
-        running workers write."""
+        running workers write. An index added by a later release is missing too: it is built
+        once on the rows there are (`CREATE INDEX IF NOT EXISTS`), nothing is projected again."""
         names = [self.tracking_table_name, "view_schemas"]
-        names += [statement.split()[5] for statement in self.tables if "TABLE" in statement]
+        # `CREATE TABLE IF NOT EXISTS name …` and `CREATE INDEX IF NOT EXISTS name ON …`.
+        names += [statement.split()[5] for statement in self.tables]
         with self.datastore.transaction(commit=False) as c:
             if all(self._table_exists(c, name) for name in names):
                 c.execute(

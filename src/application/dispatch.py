@@ -19,6 +19,7 @@ a use case. The actor is whoever the client authenticated, never a value of the 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -60,6 +61,12 @@ Command = (
 """Every command a client can give."""
 
 COMMANDS: tuple[type[Command], ...] = Command.__args__
+
+
+def command_name(command: type) -> str:
+    """A command's name where clients name it (`InterpretCase`: `interpret-case`): the HTTP
+    API's `POST /commands/<name>`, the console's forms."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", command.__name__).lower()
 
 
 class Dispatcher:

@@ -40,7 +40,7 @@ from application.case.outside import (
 )
 from application.indicators.report import IndicatorRules
 from application.jobs.mail import Mailer
-from application.ports.cases import Clock
+from application.ports.cases import ChainAudit, Clock
 from application.service import Backoffice
 from domain.calendar import SATURDAY_SUNDAY
 from domain.case.deadlines import DeadlineRules, RegulatoryClocks
@@ -63,9 +63,11 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-STORE_TABLES = ("cases_events", "cases_snapshots")
+STORE_TABLES = ("cases_events", "cases_snapshots", "cases_chain_checkpoints")
 """The event store's tables on PostgreSQL (eventsourcing names them after the application):
-the log, and the cached case states (`adapters.eventstore.state_cache`)."""
+the log, the cached case states (`adapters.eventstore.state_cache`) and the log's checkpoints
+(`adapters.eventstore.chain`; a store without them gets them, and its events' hash column,
+the first time a process of this version opens it)."""
 
 
 def bootstrap(
@@ -307,7 +309,13 @@ def dispatcher(office: Backoffice, settings: Settings) -> Dispatcher:
     and contact matrix: what the CLI and the HTTP API give their commands to."""
     from application.dispatch import Dispatcher
 
-    return Dispatcher(office, outside_systems(settings), lambda: contact_matrix(settings))
+    if settings.simulated_systems:  # the demo's folder: its week's systems, in memory
+        from entrypoints.demo import simulated_systems
+
+        systems = simulated_systems(office.clock)
+    else:
+        systems = outside_systems(settings)
+    return Dispatcher(office, systems, lambda: contact_matrix(settings))
 
 
 def accounts(
@@ -316,30 +324,51 @@ def accounts(
     """Accounts, sign-in and tokens (`application.access.accounts`) beside `office`, checked
     against its roster: in `accounts.sqlite` in the data folder (owner only), in the office's
     PostgreSQL database, or in memory. `hasher` overrides Argon2's default cost (tests). The
-    same store keeps the `Idempotency-Key`s; whether a roster is in use is answered without
-    catching the indicators up on each request (`RosterInUse`)."""
+    same store keeps the `Idempotency-Key`s. Whether a roster is in use and each person's
+    roster state are kept between requests and checked against the log's news on each
+    (`RosterWatch`); on PostgreSQL the log's table is in the accounts' database, and the
+    account's read brings that news in the same statement (`SharedLog`)."""
     from adapters.accounts import (
         ACCOUNT_TABLES,
         Argon2Hasher,
         MemoryAccountStore,
+        SharedLog,
         SqlAccountStore,
     )
-    from application.access.accounts import Accounts, RosterInUse
+    from adapters.eventstore.mapper import TOPICS
+    from application.access.accounts import Accounts, RosterWatch
 
     opened: MemoryAccountStore | SqlAccountStore
     if settings.backend == "memory":
         opened = MemoryAccountStore()
     else:
         use_libpq_options(settings)
+        log = None
+        if settings.backend == "postgres":  # the log's table, as the event store names it
+            log = SharedLog(
+                schema=settings.store_env().get("POSTGRES_SCHEMA") or "public",
+                table=STORE_TABLES[0],
+                topics=tuple(sorted(TOPICS[kind] for kind in RosterWatch.KINDS)),
+            )
         with schema_lock(settings.store_env()):
             env = without_ddl_when_ready(settings.view_env("accounts"), ACCOUNT_TABLES)
-            opened = SqlAccountStore(env)
+            opened = SqlAccountStore(env, log=log)
     store: AccountStore = opened
     return Accounts(
         store,
         hasher or Argon2Hasher(),
         office.clock,
         office.roster,
-        RosterInUse(office.roster_in_use, office.store),
+        office.roster_in_use,
+        log=office.store,
         idempotency=opened,
     )
+
+
+def tamper_audit(office: Backoffice) -> ChainAudit | None:
+    """The tamper evidence of the office's event store (`adapters.eventstore.chain`): what
+    `backoffice audit verify` and the worker's audit job read; None for a store that keeps no
+    hashes (the in-memory one)."""
+    audit = getattr(office.store, "audit", None)
+    found: ChainAudit | None = audit() if callable(audit) else None
+    return found

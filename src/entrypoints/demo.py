@@ -17,6 +17,7 @@ in a fresh folder that is kept.
 from __future__ import annotations
 
 import io
+import shutil
 import socket
 from collections import Counter
 from collections.abc import Callable
@@ -53,7 +54,7 @@ from application.indicators.report import IndicatorReport
 from application.intake.records import IngestReport
 from application.intake.surveys import import_monitorings, import_surveys
 from application.ports.accounts import AccessRole
-from application.ports.cases import CaseQuery
+from application.ports.cases import CaseQuery, Clock
 from application.ports.systems import (
     AccountServices,
     BillingStatus,
@@ -188,7 +189,7 @@ class Week:
         )
 
 
-def demo_accounts(clock: FixedClock) -> tuple[InMemoryAccounts, InMemoryAccounts]:
+def demo_accounts(clock: Clock) -> tuple[InMemoryAccounts, InMemoryAccounts]:
     """RR (hogar) and AC (móvil) as the demo's customers find them during the week."""
     rr = InMemoryAccounts(system="RR", clock=clock)
     ac = InMemoryAccounts(system="AC", clock=clock)
@@ -231,8 +232,9 @@ def demo_accounts(clock: FixedClock) -> tuple[InMemoryAccounts, InMemoryAccounts
     return rr, ac
 
 
-def demo_desks(office: Backoffice, clock: FixedClock, settings: Settings) -> Desks:
-    """The branches over in-memory RR/AC, Diagnosticador, DIME and WFM, as in the week."""
+def simulated_systems(clock: Clock) -> OutsideSystems:
+    """RR/AC, Diagnosticador, DIME and WFM in memory, as the week's customers find them: the
+    demo's, and `backoffice serve`'s in the demo's folder (`simulated_systems`)."""
     rr, ac = demo_accounts(clock)
     diagnostics = InMemoryDiagnostics()
     diagnostics.diagnoses["80987654"] = Diagnosis(False, None, True, ("T3 timeout",), None)
@@ -241,10 +243,15 @@ def demo_desks(office: Backoffice, clock: FixedClock, settings: Settings) -> Des
     diagnostics.diagnoses["80555111"] = Diagnosis(True, None, True, (), "DVB")
     scheduling = InMemoryScheduling()
     scheduling.free.append(Slot(at(WED, 8), at(WED, 12), "WFM-SLOT-0801"))
-    systems = OutsideSystems(
+    return OutsideSystems(
         rr=rr, ac=ac, diagnostics=diagnostics, tickets=InMemoryTickets(clock=clock),
         scheduling=scheduling,
     )  # fmt: skip
+
+
+def demo_desks(office: Backoffice, clock: FixedClock, settings: Settings) -> Desks:
+    """The branches over the simulated systems, as in the week."""
+    systems = simulated_systems(clock)
     matrix = contact_matrix(settings)
     return Desks(
         SacDesk(office, systems, matrix),
@@ -895,13 +902,23 @@ DEMO_ACCOUNTS = (
 )
 
 
-def _demo_accounts(office: Backoffice, settings: Settings, folder: Path) -> None:
-    """Accounts to sign in to the week's data with, and plain-HTTP cookies for the loopback
-    (`backoffice.toml` in the folder: the demo's setting, not a production one)."""
+SERVED_FILES = ("contact_matrix.toml", "regulation.toml", "markings.toml", "indicators.toml")
+"""The week's configuration, copied into its folder, where `serve` finds it by default."""
+
+
+def _demo_accounts(office: Backoffice, settings: Settings, folder: Path, data: DemoData) -> None:
+    """What serving the week needs: accounts to sign in with; the week's contact matrix,
+    regulation, markings and indicators beside its data; and, in `backoffice.toml` (the
+    demo's settings, not production ones), plain-HTTP cookies for the loopback and Claro's
+    systems simulated as in the week."""
     from entrypoints.bootstrap import accounts as open_accounts
 
+    for name in SERVED_FILES:
+        shutil.copyfile(data / name, folder / name)
     (folder / "backoffice.toml").write_text(
-        "# The demo's folder is served on the loopback over plain HTTP.\nsecure_cookies = false\n",
+        "# The demo's folder, served on the loopback over plain HTTP, with Claro's systems\n"
+        "# simulated in memory as in the week (nothing reaches Claro).\n"
+        "secure_cookies = false\nsimulated_systems = true\n",
         encoding="utf-8",
     )
     demo = open_accounts(office, settings)
@@ -972,7 +989,7 @@ def run_demo(root: Path, examples: Path | None, console: Console) -> Path:
             finally:
                 outbox.close()
             (folder / "worker.log").write_text(log.getvalue(), encoding="utf-8")
-            _demo_accounts(office, settings, folder)
+            _demo_accounts(office, settings, folder, data)
             console.print(
                 "Simulated week: Monday 30 Nov to Friday 4 Dec 2026, Bogotá time; in this demo "
                 f"a follow-up is missed {MISSED_AFTER_HOURS} h after it was due."

@@ -95,6 +95,10 @@ class Settings:
     dime_url: str | None = None
     diagnostics_url: str | None = None
     wfm_url: str | None = None
+    simulated_systems: bool = False
+    """Claro's systems simulated in memory with the demo week's customers (RR, AC,
+    Diagnosticador, DIME, WFM): what `backoffice demo` sets in its own folder, so that its week
+    can be worked in the console. Never for real data: nothing reaches Claro."""
     systems_timeout_seconds: float = 5.0
     systems_token: str | None = attrs.field(default=None, repr=False)
     index_worker: bool = True
@@ -300,6 +304,7 @@ _ENV = {
     "dime_url": "BACKOFFICE_DIME_URL",
     "diagnostics_url": "BACKOFFICE_DIAGNOSTICS_URL",
     "wfm_url": "BACKOFFICE_WFM_URL",
+    "simulated_systems": "BACKOFFICE_SIMULATED_SYSTEMS",
     "systems_timeout_seconds": "BACKOFFICE_SYSTEMS_TIMEOUT_SECONDS",
     "systems_token": "BACKOFFICE_SYSTEMS_TOKEN",
     "index_worker": "BACKOFFICE_INDEX_WORKER",

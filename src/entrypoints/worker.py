@@ -1,4 +1,5 @@
-"""`backoffice worker`: the case index catch-up, the follow-up sweep and the outbox, on a tick.
+"""`backoffice worker`: the case index catch-up, the follow-up sweep, the outbox and the
+verification of the log's tamper evidence (`application.jobs.audit`), on a tick.
 
 Each job logs one JSON line per run (its health: what it did, how long it took, no personal
 data). SIGINT or SIGTERM stops the ticking and waits for running jobs; `--once` runs each job
@@ -23,6 +24,7 @@ from typing import Any
 import attrs
 
 from application.case.outside import OutsideWriter
+from application.jobs.audit import AuditJob
 from application.jobs.outbox import Outbox
 from application.jobs.sweep import settle_writes
 from application.ports.ticks import Ticker
@@ -57,6 +59,7 @@ class Intervals:
     catch_up_seconds: float = 5.0
     sweep_seconds: float = 60.0
     outbox_seconds: float = 10.0
+    audit_seconds: float = 60.0
 
 
 class Worker:
@@ -67,6 +70,7 @@ class Worker:
         *,
         name: str,
         writer: OutsideWriter | None = None,
+        audit: AuditJob | bool | None = True,
     ) -> None:
         self.office = office
         self.outbox = outbox
@@ -74,6 +78,15 @@ class Worker:
         self.writer = writer
         """Settles outside writes left pending (None: no gateway configured here)."""
         self.healthy = True
+        if audit is True:
+            from entrypoints.bootstrap import tamper_audit
+
+            chain = tamper_audit(office)
+            audit = AuditJob(chain) if chain is not None else None
+        self.audit: AuditJob | None = audit or None
+        """Verifies the log's hashes (None: a store without them, the in-memory one)."""
+        self.tampering = False
+        """The newest verification found signs of tampering (cleared when one finds none)."""
 
     def _run(self, job: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         started = time.perf_counter()
@@ -86,6 +99,8 @@ class Worker:
         else:
             self.healthy = True
             level = logging.WARNING if fields.get("stopped_by") else logging.INFO
+            if fields.get("findings"):  # the audit found signs of tampering
+                level = logging.ERROR
         fields = {"worker": self.name, "job": job, **fields}
         fields["ms"] = round((time.perf_counter() - started) * 1000, 1)
         log.log(level, "tick", extra={"fields": fields})
@@ -132,21 +147,54 @@ class Worker:
 
         return self._run("outbox", work)
 
+    def verify(self, *, whole: bool = False) -> dict[str, Any]:
+        """The audit job's run (`whole`: every case and checkpoint at once). Findings are
+        logged at error level, one line each in `first_findings` (at most five), counted in
+        `findings`; `tampering` says whether the newest run found any."""
+        audit = self.audit
+        if audit is None:
+            return {}
+
+        def work() -> dict[str, Any]:
+            if whole:
+                report = audit.run_whole()
+                fields: dict[str, Any] = {
+                    "findings": len(report.findings),
+                    "first_findings": [f.line() for f in report.findings[:5]],
+                    "events": report.rows,
+                    "position": report.position,
+                    "checkpoint": report.checkpoint,
+                }
+            else:
+                fields = audit.run().fields()
+            self.tampering = bool(fields["findings"])
+            return fields
+
+        fields = self._run("audit", work)
+        if self.tampering:
+            self.healthy = False
+        return fields
+
     def once(self) -> bool:
-        """Each job once, the outbox until drained or stopped; True when all went well."""
+        """Each job once, the outbox until drained or stopped, the audit over the whole log;
+        True when all went well (no tampering found either)."""
         self.catch_up()
         self.sweep()
         while True:
             fields = self.send_outbox()
             if fields.get("error") or fields.get("stopped_by") or not fields.get("events_read"):
                 break
-        return self.healthy and not fields.get("stopped_by")
+        healthy = self.healthy and not fields.get("stopped_by")
+        audited = self.verify(whole=True)
+        return healthy and not audited.get("error") and not self.tampering
 
     def run(self, ticker: Ticker, intervals: Intervals, stop: threading.Event) -> None:
         """Tick until `stop` is set (by a signal, or by an embedding host)."""
         ticker.every(intervals.catch_up_seconds, "catch_up", self.catch_up)
         ticker.every(intervals.sweep_seconds, "sweep", self.sweep)
         ticker.every(intervals.outbox_seconds, "outbox", self.send_outbox)
+        if self.audit is not None:
+            ticker.every(intervals.audit_seconds, "audit", self.verify)
         ticker.start()
         log.info("started", extra={"fields": {"worker": self.name, **attrs.asdict(intervals)}})
         try:

@@ -131,6 +131,9 @@ def signed_in(browser: Browser, served: Served) -> Iterator[Callable[..., Page]]
         context.set_default_timeout(WAIT_MS)
         contexts.append(context)
         page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.console_errors = errors  # type: ignore[attr-defined]
         page.goto(f"{served.url}/console/")
         page.locator("#login").fill(login)
         page.locator("#password").fill(PASSWORD)
@@ -166,7 +169,9 @@ def check_page(screenshots: Path) -> Callable[[Page, str], None]:
             )
             assert overflow <= 0, f"{name} scrolls sideways by {overflow} px at {width} px"
         page.set_viewport_size({"width": 1366, "height": 768})
-        page.add_script_tag(path=str(AXE))
+        # Evaluated by the driver, as a tool's script: the page's own policy allows no inline
+        # script, and it must keep refusing them (`refused` below).
+        page.evaluate("() => {" + AXE.read_text(encoding="utf-8") + "\n}")
         found = page.evaluate(
             """async () => {
                 const result = await axe.run(document, {
@@ -179,5 +184,7 @@ def check_page(screenshots: Path) -> Callable[[Page, str], None]:
             }"""
         )
         assert found == [], f"{name}: accessibility violations {found}"
+        refused = [m for m in getattr(page, "console_errors", []) if "Content Security" in m]
+        assert refused == [], f"{name}: the page broke its own content security policy {refused}"
 
     return check

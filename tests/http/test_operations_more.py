@@ -155,13 +155,15 @@ def test_the_session_cookie_is_secure_by_default(tmp_path: Path, clock: FixedClo
 def test_only_the_demos_folder_sends_the_cookie_over_plain_http(
     tmp_path: Path, clock: FixedClock
 ) -> None:
-    from entrypoints.demo import DEMO_PASSWORD, _demo_accounts
+    from entrypoints.demo import DEMO_PASSWORD, _demo_accounts, demo_data
 
     folder = tmp_path / "demo"
     first = load_settings(environ={}, data_dir=str(folder), database_url="sqlite")
-    _demo_accounts(bootstrap.bootstrap(first, clock=clock), first, folder)
+    _demo_accounts(bootstrap.bootstrap(first, clock=clock), first, folder, demo_data())
     settings = load_settings(environ={}, data_dir=str(folder))  # as `serve` reads the folder
     assert not settings.secure_cookies
+    assert settings.simulated_systems  # and its week's systems, simulated
+    assert (folder / "markings.toml").is_file()  # read by default from the data folder
     cookie = session_cookie(settings, clock, "maria.b", DEMO_PASSWORD, add=False)
     assert "secure" not in cookie_attributes(cookie)
     assert "httponly" in cookie_attributes(cookie)

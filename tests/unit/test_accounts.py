@@ -1,21 +1,33 @@
 """Accounts, sign-in and tokens (`application.access.accounts`): the rules, on the memory store,
-with Argon2 at its cheapest and a fixed clock (T0: 09:00 in Bogotá, 15 July 2026)."""
+with Argon2 at its cheapest and a fixed clock (T0: 09:00 in Bogotá, 15 July 2026). The roster's
+rules are checked both ways: asked on every check, and kept between checks against the log's
+news (`RosterWatch`); the reads each check makes are counted."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from datetime import date, timedelta
+from typing import Any, cast
 
 import argon2
 import pytest
 
 from adapters.accounts import Argon2Hasher, MemoryAccountStore
 from adapters.clock import FixedClock
-from application.access.accounts import Accounts, Principal, SignInRefused
-from application.ports.accounts import AccessRole
+from application.access.accounts import Accounts, Principal, RosterWatch, SignInRefused
+from application.ports.accounts import AccessRole, Account, LogNews, TokenRecord
+from application.ports.cases import LoggedEvent
 from domain.errors import InvalidValue, RuleViolation
-from domain.team.roster import AgentState, Role, enrol, fold_agent, fold_agent_onto, leave
+from domain.team.roster import (
+    AgentState,
+    Role,
+    enrol,
+    fold_agent,
+    fold_agent_onto,
+    leave,
+)
 from domain.values import Actor, ActorKind
 from tests.conftest import T0
 
@@ -40,20 +52,68 @@ class CountingHasher:
         return self.inner.verify(password_hash, password)
 
 
+class Log:
+    """The log as the account check reads it, counting the reads: its head and the events
+    of some kinds after a position (`last_position`, `read_log`: two reads)."""
+
+    def __init__(self) -> None:
+        self.events: list[object] = []
+        self.reads = 0
+
+    def last_position(self) -> int:
+        self.reads += 1
+        return len(self.events)
+
+    def read_log(
+        self, after: int, limit: int, *, through: int | None = None, kinds: object = None
+    ) -> list[LoggedEvent]:
+        self.reads += 1
+        return self.found(after, through, kinds)[:limit]
+
+    def found(self, after: int, through: int | None, kinds: object) -> list[LoggedEvent]:
+        assert isinstance(kinds, tuple)
+        last = len(self.events) if through is None else through
+        return [
+            LoggedEvent(n, cast(Any, e))
+            for n, e in enumerate(self.events[after:last], start=after + 1)
+            if isinstance(e, kinds)
+        ]
+
+
+class NewsLog(Log):
+    """A log that also answers its news in one read (`log_news`), as the event store does."""
+
+    def log_news(self, after: int, kinds: Collection[type[object]]) -> LogNews:
+        self.reads += 1
+        return self.news(after, kinds)
+
+    def news(self, after: int, kinds: Collection[type[object]]) -> LogNews:
+        found = self.found(after, None, tuple(kinds))
+        first = found[0].position if found else None
+        return LogNews(after=after, head=len(self.events), first=first)
+
+
 class Roster:
-    """A roster the tests set: its people, and whether one is in use."""
+    """A roster the tests set: its people, whether one is in use, and the log its events go
+    to; `state` is the roster's state of a login, counting the reads of its stream."""
 
     def __init__(self) -> None:
         self.people: dict[str, AgentState] = {}
         self.in_use = False
+        self.log = NewsLog()
+        self.reads = 0
+
+    def state(self, login: str) -> AgentState | None:
+        self.reads += 1
+        return self.people.get(login)
 
     def join(self, login: str, role: Role, since: date = date(2026, 1, 5)) -> None:
-        state = fold_agent(
-            enrol(None, agent=login, team="Hogar 1", role=role, since=since, actor=HR, at=T0)
-        )
+        events = enrol(None, agent=login, team="Hogar 1", role=role, since=since, actor=HR, at=T0)
+        state = fold_agent(events)
         assert state is not None
         self.people[login] = state
         self.in_use = True
+        self.log.events += events
 
     def leave(self, login: str, left_on: date) -> None:
         state = self.people[login]
@@ -61,6 +121,35 @@ class Roster:
         left = fold_agent_onto(state, events)
         assert left is not None
         self.people[login] = left
+        self.log.events += events
+
+
+class CountingStore(MemoryAccountStore):
+    """The memory store, counting the reads a check makes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def get(self, login: str) -> Account | None:
+        self.reads += 1
+        return super().get(login)
+
+    def token(self, token_id: str) -> TokenRecord | None:
+        self.reads += 1
+        return super().token(token_id)
+
+    def get_with_news(
+        self, login: str, news_after: int | None
+    ) -> tuple[Account | None, LogNews | None]:
+        self.reads += 1
+        return super().get_with_news(login, news_after)
+
+    def token_with_account(
+        self, token_id: str, news_after: int | None
+    ) -> tuple[TokenRecord | None, Account | None, LogNews | None]:
+        self.reads += 1
+        return super().token_with_account(token_id, news_after)
 
 
 @pytest.fixture
@@ -83,11 +172,17 @@ def roster() -> Roster:
     return Roster()
 
 
-@pytest.fixture
+@pytest.fixture(params=["asked", "watched"])
 def accounts(
-    store: MemoryAccountStore, hasher: CountingHasher, clock: FixedClock, roster: Roster
+    request: pytest.FixtureRequest,
+    store: MemoryAccountStore,
+    hasher: CountingHasher,
+    clock: FixedClock,
+    roster: Roster,
 ) -> Accounts:
-    return Accounts(store, hasher, clock, roster.people.get, lambda: roster.in_use)
+    """Asked: the roster on every check (no log); watched: kept against the log's news."""
+    log = cast(Any, roster.log) if request.param == "watched" else None
+    return Accounts(store, hasher, clock, roster.state, lambda: roster.in_use, log=log)
 
 
 def refused(reason: str) -> pytest.RaisesExc[SignInRefused]:
@@ -480,65 +575,209 @@ def test_argon2_hasher_says_false_for_a_wrong_password_or_a_malformed_hash() -> 
     assert not hasher.verify(hashed.replace("$argon2id$", "$argon2i$"), PASSWORD)
 
 
-# --- whether a roster is in use, asked on every request ----------------------------------------
+# --- the reads of a check, made on every request ----------------------------------------------
 
 
-class Log:
-    """The log as `RosterInUse` reads it: its head, and the events of some kinds after a
-    position; counting the reads."""
+class Counted:
+    """The reads made since the last look: (the store's, the log's, the streams', the
+    times `in_use` was asked)."""
 
-    def __init__(self) -> None:
-        self.events: list[object] = []
-        self.reads = 0
+    def __init__(self, store: CountingStore, log: Log, roster: Roster, asked: list[bool]) -> None:
+        self.store, self.log, self.roster, self.asked = store, log, roster, asked
 
-    def last_position(self) -> int:
-        return len(self.events)
-
-    def read_log(
-        self, after: int, limit: int, *, through: int | None = None, kinds: object = None
-    ) -> object:
-        from application.ports.cases import LoggedEvent
-
-        self.reads += 1
-        assert isinstance(kinds, tuple)
-        last = len(self.events) if through is None else through
-        found = [
-            LoggedEvent(n, e)
-            for n, e in enumerate(self.events[after:last], start=after + 1)
-            if isinstance(e, kinds)
-        ]
-        return found[:limit]
+    def __call__(self) -> tuple[int, int, int, int]:
+        seen = (self.store.reads, self.log.reads, self.roster.reads, len(self.asked))
+        self.store.reads = self.log.reads = self.roster.reads = 0
+        self.asked.clear()
+        return seen
 
 
-def test_whether_a_roster_is_in_use_is_asked_again_only_when_someone_joined() -> None:
-    from typing import Any, cast
-
-    from application.access.accounts import RosterInUse
-
-    log = Log()
+def watched(
+    clock: FixedClock, roster: Roster, log: Log, store: CountingStore | None = None
+) -> tuple[Accounts, Counted]:
+    """Accounts over a counting store whose roster is kept against `log`, and its counts."""
+    store = store or CountingStore()
     asked: list[bool] = []
-    roster = Roster()
 
     def in_use() -> bool:  # the office's answer: it catches the indicators up first
         asked.append(roster.in_use)
         return roster.in_use
 
-    answer = RosterInUse(in_use, cast(Any, log))
-    assert answer() is False
-    assert answer() is False  # the log has not moved: not asked again, nothing read
-    assert (len(asked), log.reads) == (1, 0)
-    log.events += ["a note", "an assignment"]  # other events: one read, not asked
-    assert answer() is False
-    assert (len(asked), log.reads) == (1, 1)
-    joined = enrol(None, agent="juan.r", team="Hogar 1", role=Role.AGENT, since=date(2026, 1, 5),
-                   actor=HR, at=T0)  # fmt: skip
-    log.events += [*joined, "a note"]
-    roster.in_use = True
-    assert answer() is True  # someone joined: asked again, at once
-    assert len(asked) == 2
-    log.events += ["another note"]
-    assert answer() is True  # a roster once in use stays in use: nothing asked nor read
-    assert (len(asked), log.reads) == (2, 2)
+    hasher = Argon2Hasher(argon2.profiles.CHEAPEST)
+    accounts = Accounts(store, hasher, clock, roster.state, in_use, log=cast(Any, log))
+    accounts.add("maria.b", "agent", "María", PASSWORD)
+    accounts.add("auditora", "auditor", "Auditora", PASSWORD)
+    counted = Counted(store, log, roster, asked)
+    counted()
+    return accounts, counted
+
+
+def test_a_check_reads_the_account_once_and_the_logs_news_once(
+    clock: FixedClock, roster: Roster
+) -> None:
+    """Exact counts: (account, log, stream, `in_use` asked) per check."""
+    accounts, counted = watched(clock, roster, roster.log)
+    assert accounts.principal("maria.b").role is AccessRole.AGENT  # no roster yet
+    assert counted() == (1, 1, 0, 1)  # the first check asks whether a roster is in use
+    accounts.principal("maria.b")
+    assert counted() == (1, 1, 0, 0)  # the log has not moved: nothing asked
+    roster.log.events += ["a note", "an assignment"]
+    accounts.principal("maria.b")
+    assert counted() == (1, 1, 0, 0)  # other events: nothing asked
+    roster.join("maria.b", Role.SUPERVISOR)
+    assert accounts.principal("maria.b").role is AccessRole.SUPERVISOR
+    assert counted() == (1, 1, 1, 1)  # a placement: asked again, and the stream read
+    for _ in range(3):
+        accounts.principal("maria.b")
+        assert counted() == (1, 1, 0, 0)  # the state kept
+    roster.log.events += ["a note"]
+    accounts.principal("maria.b")
+    assert counted() == (1, 1, 0, 0)
+    roster.join("otro.o", Role.AGENT)  # someone else's placement: every state read again
+    accounts.principal("maria.b")
+    assert counted() == (1, 1, 1, 0)  # a roster once in use stays in use: not asked
+    accounts.principal("auditora")
+    assert counted() == (1, 0, 0, 0)  # not a role of the roster: the account only
+    _, secret = accounts.issue_token("maria.b", "read")
+    counted()
+    assert accounts.authenticate_token(secret).role is AccessRole.SUPERVISOR
+    assert counted() == (1, 1, 0, 0)  # the token and its account in one read
+
+
+def test_a_store_sharing_the_logs_database_checks_in_one_read(
+    clock: FixedClock, roster: Roster
+) -> None:
+    log = roster.log
+
+    class WithNews(CountingStore):  # as `SqlAccountStore` with a `SharedLog`
+        def get_with_news(
+            self, login: str, news_after: int | None
+        ) -> tuple[Account | None, LogNews | None]:
+            account, _ = super().get_with_news(login, news_after)
+            news = None if news_after is None else log.news(news_after, RosterWatch.KINDS)
+            return account, news
+
+        def token_with_account(
+            self, token_id: str, news_after: int | None
+        ) -> tuple[TokenRecord | None, Account | None, LogNews | None]:
+            token, account, _ = super().token_with_account(token_id, news_after)
+            news = None if news_after is None else log.news(news_after, RosterWatch.KINDS)
+            return token, account, news
+
+    accounts, counted = watched(clock, roster, log, WithNews())
+    accounts.principal("maria.b")
+    assert counted() == (1, 0, 0, 1)
+    roster.join("maria.b", Role.AGENT)
+    accounts.principal("maria.b")
+    assert counted() == (1, 0, 1, 1)
+    _, secret = accounts.issue_token("maria.b", "all")
+    counted()
+    for _ in range(3):
+        roster.log.events += ["a note"]
+        accounts.principal("maria.b")
+        assert counted() == (1, 0, 0, 0)  # one read: the account and the news together
+        accounts.authenticate_token(secret)
+        assert counted() == (1, 0, 0, 0)
+    roster.leave("maria.b", date(2026, 7, 14))
+    with refused("not on the team's roster today (left on 2026-07-14)"):
+        accounts.principal("maria.b")
+    assert counted() == (1, 0, 1, 0)
+
+
+def test_a_log_without_news_is_read_for_its_head_and_then_for_its_placements(
+    clock: FixedClock, roster: Roster
+) -> None:
+    log = Log()
+    accounts, counted = watched(clock, roster, log)
+    accounts.principal("maria.b")
+    assert counted() == (1, 1, 0, 1)  # the head (0): nothing to read after it
+    log.events += ["a note"]
+    accounts.principal("maria.b")
+    assert counted() == (1, 2, 0, 0)  # the head moved: the placements since, none
+    accounts.principal("maria.b")
+    assert counted() == (1, 1, 0, 0)
+
+
+def test_someone_who_leaves_is_refused_at_the_next_check_though_their_state_was_kept(
+    accounts: Accounts, roster: Roster, clock: FixedClock
+) -> None:
+    accounts.add("juan.r", "agent", "Juan", PASSWORD)
+    roster.join("juan.r", Role.AGENT)
+    _, secret = accounts.issue_token("juan.r", "all")
+    for _ in range(2):  # kept, when watched
+        assert accounts.principal("juan.r").role is AccessRole.AGENT
+        assert accounts.authenticate_token(secret).role is AccessRole.AGENT
+    roster.leave("juan.r", date(2026, 7, 14))  # recorded today: yesterday was the last day
+    with refused("not on the team's roster today (left on 2026-07-14)"):
+        accounts.principal("juan.r")
+    with refused("not on the team's roster today (left on 2026-07-14)"):
+        accounts.authenticate_token(secret)
+
+
+def test_a_leaving_recorded_ahead_takes_effect_the_day_after_with_no_new_event(
+    accounts: Accounts, roster: Roster, clock: FixedClock
+) -> None:
+    accounts.add("juan.r", "agent", "Juan", PASSWORD)
+    roster.join("juan.r", Role.AGENT)
+    roster.leave("juan.r", date(2026, 7, 15))  # today is the last day
+    assert accounts.principal("juan.r").role is AccessRole.AGENT
+    assert accounts.principal("juan.r").role is AccessRole.AGENT  # kept, when watched
+    clock.advance(timedelta(days=1))
+    with refused("not on the team's roster today (left on 2026-07-15)"):
+        accounts.principal("juan.r")
+
+
+def test_a_move_changes_the_role_at_the_next_check(accounts: Accounts, roster: Roster) -> None:
+    accounts.add("maria.b", "agent", "María", PASSWORD)
+    roster.join("maria.b", Role.AGENT)
+    assert accounts.principal("maria.b").role is AccessRole.AGENT
+    roster.join("maria.b", Role.SUPERVISOR, since=date(2026, 7, 15))  # a placement from today
+    assert accounts.principal("maria.b").role is AccessRole.SUPERVISOR
+
+
+def test_a_state_read_while_a_placement_is_taken_is_not_kept(
+    clock: FixedClock, roster: Roster
+) -> None:
+    """Two requests at once: one reads juan.r's stream; meanwhile his leaving is recorded and
+    another request takes that news. The state read before the leaving serves its own
+    request (which began before it), but is not kept: the next check reads it again."""
+    roster.join("juan.r", Role.AGENT)
+    roster.join("maria.b", Role.AGENT)
+    raced: list[bool] = []
+    plain = roster.state
+
+    def racing(login: str) -> AgentState | None:
+        state = plain(login)
+        if login == "juan.r" and not raced:
+            raced.append(True)
+            roster.leave("juan.r", date(2026, 7, 14))
+            assert door.principal("maria.b").login == "maria.b"  # takes the news
+        return state
+
+    roster.state = racing  # type: ignore[method-assign]
+    door, _ = watched(clock, roster, roster.log)
+    door.add("juan.r", "agent", "Juan", PASSWORD)
+    assert door.principal("juan.r").role is AccessRole.AGENT  # read before the leaving
+    assert raced == [True]
+    with refused("not on the team's roster today (left on 2026-07-14)"):
+        door.principal("juan.r")
+
+
+def test_news_after_a_position_not_yet_seen_counts_as_a_placement(
+    clock: FixedClock, roster: Roster
+) -> None:
+    """A gap (news read after a position past the last one seen) may hide a placement."""
+    accounts, counted = watched(clock, roster, roster.log)
+    roster.join("maria.b", Role.AGENT)
+    watch = accounts.watch
+    assert watch is not None
+    accounts.principal("maria.b")
+    roster.log.events += ["a note"] * 3
+    counted()
+    watch.member("maria.b", LogNews(after=watch.after() + 2, head=watch.after() + 3, first=None))
+    assert counted() == (0, 0, 1, 0)  # the state read again
+    watch.member("maria.b", LogNews(after=watch.after(), head=watch.after(), first=None))
+    assert counted() == (0, 0, 0, 0)
 
 
 # --- Idempotency-Key ---------------------------------------------------------------------------

@@ -27,7 +27,16 @@ from application.dispatch import COMMANDS
 from application.ports.accounts import AccessRole
 from domain.case.state import FollowUpStatus, WriteStatus
 from domain.team.roster import Role
-from domain.values import CaseStatus, LineOfBusiness, Priority, Resolution
+from domain.values import (
+    ActorKind,
+    CaseStatus,
+    Category,
+    LineOfBusiness,
+    Priority,
+    Resolution,
+    Subcategory,
+    VisitKind,
+)
 from entrypoints.render import HEADER_FIELDS
 from entrypoints.web import refusals, views
 from entrypoints.web.forms import form_of
@@ -201,6 +210,10 @@ KIND_VALUES: dict[str, set[str]] = {
     "event": set(TOPICS.values()),
     "priority": {p.value for p in Priority},
     "write": {w.value for w in WriteStatus},
+    "actor": {k.value for k in ActorKind} - {"agent", "supervisor"},
+    "category": {c.value for c in Category},
+    "subcategory": {c.value for c in Subcategory},
+    "kind": {k.value for k in VisitKind},
     "data": {
         field.name
         for cls, topic in TOPICS.items()

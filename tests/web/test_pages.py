@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -24,6 +25,8 @@ def test_a_page_asks_to_sign_in_and_comes_back_to_it(console: Console) -> None:
     assert "next=%2Fconsole%2Fcases%3Fq%3DCRM-2" in str(answer.url)
     found = re.search(r'name="next" value="([^"]+)"', console.page)
     assert found is not None
+    # The language's link comes back to this very page, its `next` kept.
+    assert "/console/language/en?next=/console/sign-in%3Fnext%3D%252Fconsole" in console.page
     back = found.group(1).replace("&amp;", "&")
     answer = console.post("/console/sign-in", {"login": "maria.b", "password": PASSWORD,
                                                "next": back})  # fmt: skip
@@ -95,7 +98,7 @@ def test_a_refusal_of_the_procedure_is_shown_on_its_form_and_nothing_is_recorded
     alert = re.search(r'id="error-close-case">([^<]+)<', console.page)
     assert alert is not None
     assert "typify the case" in alert.group(1)
-    assert 'name="summary" required maxlength="4000">nada</textarea>' in console.page
+    assert 'name="summary" required maxlength="10000">nada</textarea>' in console.page
     assert console.office.case(case).version == version
 
 
@@ -185,6 +188,10 @@ def test_an_unknown_console_address_is_a_page_not_problem_details(console: Conso
     assert answer.status_code == 404
     assert answer.headers["content-type"].startswith("text/html")
     assert "<h1>Not found</h1>" in console.page
+    assert "No page of the console answers to this address." in console.page
+    answer = console.get(f"/console/cases/{console.case_id('CRM-1')}/do/close-case")  # a GET
+    assert answer.status_code == 405
+    assert "No page of the console answers to this address." in console.page
     api = console.client.get("/nowhere")
     assert api.headers["content-type"].startswith("application/problem+json")
     answer = console.get(f"/console/cases/{'9' * 30}")
@@ -207,3 +214,20 @@ def test_a_long_case_shows_its_latest_events_and_points_to_the_replay(console: C
     assert f'href="/console/cases/{case}/replay">The replay shows them all.' in console.page
     assert "nota 59" in timeline
     assert "nota 9<" not in timeline  # older than the latest 50
+
+
+def test_an_agent_takes_a_free_case_but_not_a_colleagues(console: Console) -> None:
+    _english(console)
+    console.sign_in("carlos.m")
+    case = console.case_id("CRM-1")
+    console.get(f"/console/cases/{case}")
+    assert console.step(case, "assign-case", {"agent": "carlos.m"}).status_code == 200
+    console.sign_in("maria.b")
+    _english(console)
+    console.get(f"/console/cases/{case}")
+    version = console.office.case(case).version
+    answer = console.step(case, "assign-case", {"agent": "maria.b"})
+    assert answer.status_code == 403
+    assert "the case is carlos.m's: reassigning it is a supervisor's" in html.unescape(console.page)
+    assert console.office.case(case).version == version
+    assert console.office.case(case).agent == "carlos.m"

@@ -425,8 +425,13 @@ EN = Speaker("en")
         ("an auditor may not read history", "El rol auditor no puede consultar el historial"),
         ("an auditor may not assign case", "El rol auditor no puede hacer esto: Asignar el caso"),
         (
-            "closing: follow-up #2, #3 still pending; complete it first",
-            "No se puede cerrar el caso: el seguimiento #2, #3 sigue pendiente; complételo primero",
+            "closing: follow-ups #2, #3 still pending; complete them first",
+            "No se puede cerrar el caso: los seguimientos #2, #3 siguen pendientes; complételos "
+            "primero",
+        ),
+        (
+            "closing: follow-up #2 still pending; complete it first",
+            "No se puede cerrar el caso: el seguimiento #2 sigue pendiente; complételo primero",
         ),
         (
             "closing in first contact: pqr_response, adjustment still running; answer or "

@@ -194,8 +194,8 @@ def test_two_versions_side_by_side_mark_exactly_what_changed(
     assert between is not None
     listed = re.findall(r'class="event">([^<]+)</span> <span class="muted">· v(\d+) · [^·]+ · '
                         r"([^<]+)</span>", between.group(1))  # fmt: skip
-    assert listed == [("Escalated", str(made.escalated), "agent:maria.b"),
-                      ("Clock started", str(made.escalated + 1), "agent:maria.b")]  # fmt: skip
+    assert listed == [("Escalated", str(made.escalated), "maria.b"),
+                      ("Clock started", str(made.escalated + 1), "maria.b")]  # fmt: skip
     assert "2 events between A and B" in console.page
 
     answer = console.get(address, a_version=str(made.before_note), b_version=str(made.last))

@@ -7,7 +7,7 @@ persistence module. The domain's events are saved as they are: no aggregate clas
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from eventsourcing.application import Application
@@ -15,7 +15,8 @@ from eventsourcing.persistence import IntegrityError, Mapper, Transcoder
 
 from adapters.eventstore.mapper import TOPICS, CaseEventMapper, OrjsonTranscoder
 from adapters.eventstore.state_cache import FOLD_AHEAD, CaseStateCache
-from application.ports.cases import AnyEvent, ConcurrencyConflict, LoggedEvent
+from application.ports.accounts import LogNews
+from application.ports.cases import AnyEvent, ChainAudit, ConcurrencyConflict, LoggedEvent
 from domain.case.events import CaseEvent
 from domain.case.state import CaseState, fold
 from domain.team.roster import TeamEvent
@@ -50,6 +51,8 @@ class EventSourcedCaseStore:
         self.app = CasesApplication(env=dict(env))
         self.states = CaseStateCache(self.app.factory.aggregate_recorder(purpose="snapshots"))
         self.fold_ahead = FOLD_AHEAD
+        self._news: NewsStatement | None = None
+        self._news_known = False
 
     def close(self) -> None:
         self.app.close()
@@ -127,3 +130,87 @@ class EventSourcedCaseStore:
 
     def last_position(self) -> int:
         return self.app.recorder.max_notification_id() or 0
+
+    def audit(self) -> ChainAudit | None:
+        """The tamper evidence of this store (`adapters.eventstore.chain`); None when its
+        recorder keeps no chain (eventsourcing's own recorders, the in-memory `popo`)."""
+        from adapters.eventstore.chain import ChainStorage, ChainVerifier
+
+        recorder: Any = self.app.recorder
+        if not hasattr(recorder, "chain_checkpoints"):
+            return None
+        storage: ChainStorage = recorder
+        return ChainVerifier(storage)
+
+    def log_news(self, after: int, kinds: Collection[type[AnyEvent]]) -> LogNews:
+        """`application.ports.accounts.LogNewsReader`: the head and the first event of `kinds`
+        after `after`, in one statement (one snapshot) sent without a transaction around it:
+        one round trip on PostgreSQL, no `BEGIN`/`ROLLBACK` on SQLite. Asked on every
+        request (the roster's placements): both parts are index lookups, and the part after
+        `after` is short because the caller asks after the head it was last told."""
+        topics = sorted(TOPICS[kind] for kind in kinds)
+        if not self._news_known:
+            self._news, self._news_known = _news_statement(self.app.recorder), True
+        if self._news is None:  # another recorder: two reads
+            head = self.last_position()
+            found = self.read_log(after, 1, through=head, kinds=kinds) if head > after else ()
+            return LogNews(after=after, head=head, first=found[0].position if found else None)
+        head, first = self._news(after, topics)
+        return LogNews(after=after, head=head, first=first)
+
+
+NewsStatement = Callable[[int, list[str]], tuple[int, int | None]]
+
+
+def _news_statement(recorder: Any) -> NewsStatement | None:
+    """The one-statement read of `EventSourcedCaseStore.log_news` on this recorder's
+    database (None: neither SQLite's nor PostgreSQL's)."""
+    from eventsourcing.persistence import OperationalError, PersistenceError
+    from eventsourcing.postgres import PostgresApplicationRecorder
+    from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+    if isinstance(recorder, PostgresApplicationRecorder):
+        datastore: Any = recorder.datastore
+        from psycopg.sql import SQL, Identifier
+
+        statement = SQL(
+            "SELECT (SELECT max(notification_id) FROM {t}) AS head,"
+            " (SELECT notification_id FROM {t} WHERE notification_id > %s"
+            " AND topic = ANY(%s) ORDER BY notification_id LIMIT 1) AS first"
+        ).format(t=Identifier(datastore.schema, recorder.events_table_name))
+
+        def on_postgres(after: int, topics: list[str]) -> tuple[int, int | None]:
+            with datastore.get_connection() as connection, connection.cursor() as cursor:
+                cursor.execute(statement, (after, topics), prepare=True)
+                row = cursor.fetchone()
+            return int(row["head"] or 0), row["first"]
+
+        return on_postgres
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        import sqlite3
+
+        datastore = recorder.datastore
+        table = recorder.events_table_name
+        statements: dict[int, str] = {}
+
+        def on_sqlite(after: int, topics: list[str]) -> tuple[int, int | None]:
+            statement = statements.get(len(topics))
+            if statement is None:
+                marks = ",".join("?" * len(topics)) or "NULL"
+                statement = statements[len(topics)] = (
+                    f"SELECT (SELECT max(rowid) FROM {table}) AS head,"
+                    f" (SELECT rowid FROM {table} WHERE rowid > ? AND topic IN ({marks})"
+                    " ORDER BY rowid LIMIT 1) AS first"
+                )
+            try:  # autocommit: one statement sees one snapshot by itself
+                with datastore.get_connection(commit=False) as conn, conn.cursor() as c:
+                    c.execute(statement, (after, *topics))
+                    row = c.fetchone()
+            except sqlite3.OperationalError as error:  # as the library's transactions say it
+                raise OperationalError(str(error)) from error
+            except sqlite3.Error as error:
+                raise PersistenceError(str(error)) from error
+            return int(row["head"] or 0), row["first"]
+
+        return on_sqlite
+    return None

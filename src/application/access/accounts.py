@@ -21,8 +21,10 @@
 - Administering keeps a way in: an administrator may not disable their own account, and
   the last enabled administrator's account is not disabled (`disable_guarded`). A password
   an administrator does not choose is made up here (`generated_password`) and shown once.
-- Whether a roster is in use is asked on every request: `RosterInUse` answers it without
-  catching the indicators up each time.
+- Whether a roster is in use, and a person's roster state, are needed on every request:
+  `RosterWatch` keeps both between requests and checks them against the log's news on each
+  (one read, or none when the account's own read brought it), so that a request checks its
+  user in one statement on PostgreSQL and two on SQLite, never missing a change.
 - A request made with an `Idempotency-Key` (`IdempotencyKeys`) runs once per login and key:
   a retry gets the first answer again, for 24 hours.
 """
@@ -35,7 +37,7 @@ import hmac
 import re
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
 import attrs
@@ -48,15 +50,17 @@ from application.ports.accounts import (
     AccountStore,
     IdempotencyRecord,
     IdempotencyStore,
+    LogNews,
+    LogNewsReader,
     PasswordHasher,
     StoredAnswer,
     TokenRecord,
 )
-from application.ports.cases import CaseStore, Clock
+from application.ports.cases import AnyEvent, CaseStore, Clock
 from domain.calendar import BusinessCalendar
 from domain.case.decisions import clean_text
 from domain.errors import DomainError, InvalidValue, RuleViolation
-from domain.team.roster import AgentJoined, AgentMoved, AgentState
+from domain.team.roster import AgentJoined, AgentLeft, AgentMoved, AgentState
 from domain.values import Actor, ActorKind
 
 MIN_PASSWORD_LENGTH = 12
@@ -144,9 +148,10 @@ class Accounts:
     """The use cases of accounts and sign-in, over a store and a password hasher.
 
     `roster(login)` is the roster's state of a login (None: never on it); `roster_in_use()`
-    says whether a roster was imported (before that, the roles given to accounts hold): it is
-    asked on every request, so it should answer cheaply (`RosterInUse`). `idempotency`: where
-    the `Idempotency-Key`s are kept (`IdempotencyKeys`)."""
+    says whether a roster was imported (before that, the roles given to accounts hold). Given
+    the `log`, both are kept between requests and asked again only when the log has news of
+    the roster (`RosterWatch`); without it, both are asked on every check (for tests).
+    `idempotency`: where the `Idempotency-Key`s are kept (`IdempotencyKeys`)."""
 
     def __init__(
         self,
@@ -156,6 +161,7 @@ class Accounts:
         roster: Callable[[str], AgentState | None],
         roster_in_use: Callable[[], bool],
         *,
+        log: CaseStore | None = None,
         max_failures: int = 5,
         lockout: timedelta = timedelta(minutes=15),
         idempotency: IdempotencyStore | None = None,
@@ -163,6 +169,8 @@ class Accounts:
         if max_failures < 1:
             raise ValueError("max_failures must be at least 1")
         self.store = store
+        self.watch = None if log is None else RosterWatch(roster_in_use, roster, log)
+        """The roster kept between requests (None: asked on every check)."""
         self.idempotency = None if idempotency is None else IdempotencyKeys(idempotency, clock)
         """The requests made with an `Idempotency-Key` (None: none are kept)."""
         self.hasher = hasher
@@ -344,11 +352,19 @@ class Accounts:
 
     def principal(self, login: str) -> Principal:
         """The principal of a session already signed in, checked again (on each request): a
-        disabled account, or someone who left the roster, is refused."""
-        account = self.store.get(login) if _LOGIN.fullmatch(login) else None
+        disabled account, or someone who left the roster, is refused. One read of the
+        store, which on PostgreSQL also brings the log's news of the roster; on SQLite a
+        person of the roster's roles adds one read of the log (`RosterWatch`)."""
+        account, news = None, None
+        if _LOGIN.fullmatch(login):
+            account, news = self.store.get_with_news(login, self._news_after())
         if account is None:
             raise SignInRefused(f"no account {login!r}")
-        return self._admit(account, scope=None)
+        return self._admit(account, scope=None, news=news)
+
+    def _news_after(self) -> int | None:
+        """Where the log's news is to be read from with the account (None: no news kept)."""
+        return None if self.watch is None else self.watch.after()
 
     def _locked(self, counted: Account, now: datetime) -> bool:
         """Whether an attempt just counted comes while the account is locked out, or while
@@ -357,18 +373,25 @@ class Accounts:
         locked = counted.locked_until is not None and counted.locked_until > now
         return locked or counted.failed_attempts > self.max_failures
 
-    def _admit(self, account: Account, scope: str | None) -> Principal:
+    def _admit(self, account: Account, scope: str | None, news: LogNews | None = None) -> Principal:
+        """`account`'s principal, or refused; `news`: the log's, read with the account."""
         if account.disabled:
             raise SignInRefused(ACCOUNT_DISABLED)
         role = account.role
-        if role in ROSTER_ROLES and self.roster_in_use():
-            role = self._roster_role(account.login)
+        if role in ROSTER_ROLES:
+            if self.watch is not None:
+                in_use, member = self.watch.member(account.login, news)
+            else:
+                in_use = self.roster_in_use()
+                member = self.roster(account.login) if in_use else None
+            if in_use:
+                role = self._roster_role(member)
         return Principal(login=account.login, role=role, name=account.name, scope=scope)
 
-    def _roster_role(self, login: str) -> AccessRole:
-        """The roster's role of `login` today; refused when not on it today."""
+    def _roster_role(self, member: AgentState | None) -> AccessRole:
+        """The roster's role today of someone whose roster state is `member` (None: never
+        on it); refused when not on it today."""
         today = BusinessCalendar.local_date(self.clock.now())
-        member = self.roster(login)
         role = None if member is None else member.role_on(today)
         if role is None:
             left = [day for day in member.leavings if day < today] if member else []
@@ -413,16 +436,17 @@ class Accounts:
         """The principal of a token's secret; `SignInRefused` for a malformed, unknown or
         revoked token, a disabled account, or someone who left the roster."""
         match = _TOKEN.fullmatch(secret)
-        record = self.store.token(match[1]) if match else None
+        record, account, news = None, None, None
+        if match:  # the token and its account in one read (and the log's news, as above)
+            record, account, news = self.store.token_with_account(match[1], self._news_after())
         expected = _NO_DIGEST if record is None else record.digest
         if not hmac.compare_digest(expected, token_digest(secret)) or record is None:
             raise SignInRefused(TOKEN_NOT_VALID)
         if record.revoked_at is not None:
             raise SignInRefused("the token was revoked")
-        account = self.store.get(record.login)
         if account is None:
             raise SignInRefused(TOKEN_NOT_VALID)
-        return self._admit(account, scope=record.scope)
+        return self._admit(account, scope=record.scope, news=news)
 
     def revoke_token(self, token_id: str) -> None:
         """The token no longer works; nothing changes when it was revoked already."""
@@ -443,46 +467,107 @@ class Accounts:
         return self.store.token(token_id)
 
 
-# --- whether a roster is in use ----------------------------------------------------------------
+# --- the roster, as each request needs it -----------------------------------------------------
 
 
-class RosterInUse:
-    """`Backoffice.roster_in_use` (which catches the indicators up first), asked on every
-    request, answered cheaply. A roster once imported stays in use: a yes is kept. A no is
-    said again as long as the log has no roster placement (someone joining or moving team)
-    after the position it was said at: one read of the log's head, and when the log has
-    moved, one read of the placements among the events since; only when there is one is
-    `in_use` asked again. A roster imported a moment ago (by any process) counts at once."""
+MEMBERS_KEPT = 10_000
+"""Roster states kept at most (one per login that signed in); past that they are read again."""
 
-    KINDS = (AgentJoined, AgentMoved)
-    """The events that put someone on the roster (the indicators' placements)."""
 
-    def __init__(self, in_use: Callable[[], bool], log: CaseStore) -> None:
+class RosterWatch:
+    """Whether a roster is in use and each person's roster state, as the account check of
+    every request needs them, kept between requests and never stale.
+
+    Both change only with a placement in the log (someone joining, moving or leaving: the
+    `KINDS`), and a day's role is computed from the state with the day, so what is kept holds
+    until the log has a placement after the position it was kept at. Every check reads the
+    log's news after the last position seen (`LogNews`: the head, and the first placement
+    after that position), in one statement of its own (`log.log_news`, or the head and then
+    the placements since for a log without it) or in the account's own statement (a store
+    sharing the log's database). A placement drops every state kept and, while no roster is
+    in use, has `in_use` asked again (the office's answer, which catches the indicators up);
+    a login's state is read from its stream the first time it is needed after that. A roster
+    once in use stays in use. A placement recorded a moment ago, by any process, is seen by
+    the next check: someone who left is refused at their next request.
+
+    Requests check at once from several threads: news is taken and `in_use` asked under one
+    lock; a state read from a stream is kept only if no placement was taken meanwhile (it
+    may have been read before that placement)."""
+
+    KINDS: tuple[type[AnyEvent], ...] = (AgentJoined, AgentMoved, AgentLeft)
+    """The events that change whether a roster is in use, or someone's role on a day."""
+
+    def __init__(
+        self,
+        in_use: Callable[[], bool],
+        roster: Callable[[str], AgentState | None],
+        log: CaseStore,
+    ) -> None:
         self.in_use = in_use
-        self.log = log
+        self.roster = roster
+        self.news = _news_of(log)
+        """The log's news after a position, of the `KINDS`."""
+        self._through = 0
+        """The log's position through which every placement has been taken."""
+        self._ask = True
+        """Whether `in_use` is to be asked (at first, and after a placement while it said no)."""
         self._yes = False
-        self._no_through: int | None = None
-        """The log's position at which the last no was said."""
+        self._members: dict[str, AgentState | None] = {}
+        self._taken = 0
+        """Placements taken (states read before one are not kept)."""
         self._lock = threading.Lock()
 
-    def __call__(self) -> bool:
-        if self._yes:
-            return True
-        with self._lock:  # one request asks; the others at that moment take its answer
-            if self._yes:
-                return True
-            head = self.log.last_position()
-            seen = self._no_through
-            if seen is not None and (
-                head <= seen or not self.log.read_log(seen, 1, through=head, kinds=self.KINDS)
-            ):
-                self._no_through = head
-                return False
-            if self.in_use():
-                self._yes = True
-                return True
-            self._no_through = head  # `in_use` read the log through `head` at least
-            return False
+    def after(self) -> int:
+        """The position to read the news after."""
+        return self._through
+
+    def member(self, login: str, news: LogNews | None = None) -> tuple[bool, AgentState | None]:
+        """Whether a roster is in use and, when it is, the roster's state of `login` (None:
+        never on it), as of the log now. `news`: the log's, read with the account (None: it
+        is read here)."""
+        if news is None:
+            news = self.news(self.after(), self.KINDS)
+        with self._lock:
+            self._take(news)
+            if self._ask and not self._yes:
+                self._yes = self.in_use()
+                self._ask = False
+            if not self._yes:
+                return False, None
+            if login in self._members:
+                return True, self._members[login]
+            taken = self._taken
+        state = self.roster(login)
+        if state is not None:  # what a role needs: the placements and the leavings
+            state = attrs.evolve(state, shifts={}, absences={})
+        with self._lock:
+            if self._taken == taken:
+                if len(self._members) >= MEMBERS_KEPT:
+                    self._members.clear()
+                self._members[login] = state
+        return True, state
+
+    def _take(self, news: LogNews) -> None:
+        """Account for the placements in `news` (under the lock). News read after a
+        position past the last one seen leaves a gap: taken as a placement."""
+        if news.first is not None or news.after > self._through:
+            self._members.clear()
+            self._taken += 1
+            self._ask = True
+        self._through = max(self._through, news.head)
+
+
+def _news_of(log: CaseStore) -> Callable[[int, Collection[type[AnyEvent]]], LogNews]:
+    """`log.log_news` (one read), or its head and then its events since (two reads)."""
+    if isinstance(log, LogNewsReader):
+        return log.log_news
+
+    def news(after: int, kinds: Collection[type[AnyEvent]]) -> LogNews:
+        head = log.last_position()
+        found = log.read_log(after, 1, through=head, kinds=kinds) if head > after else ()
+        return LogNews(after=after, head=head, first=found[0].position if found else None)
+
+    return news
 
 
 # --- Idempotency-Key ---------------------------------------------------------------------------

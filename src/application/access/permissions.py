@@ -126,6 +126,15 @@ def may_command(role: AccessRole, scope: str | None, command: Command, login: st
     return None
 
 
+def may_take(role: AccessRole, login: str, command: Command, owner: str | None) -> str | None:
+    """Why `role` may not give `command` on a case `owner` works (None when it may): an agent
+    takes a case no one works, or their own; taking a colleague's is reassigning it, a
+    supervisor's. (`may_command` has said the rest, without the case.)"""
+    if isinstance(command, AssignCase) and role is A and owner not in (None, login):
+        return f"the case is {owner}'s: reassigning it is a supervisor's"
+    return None
+
+
 def may_give(role: AccessRole, scope: str | None, kind: type[Command]) -> str | None:
     """Why `role` (with a token's `scope`) may give no command of the class `kind` at all
     (what a page asks before it offers the command's form); None when it may give some."""

@@ -64,6 +64,8 @@ def next_steps(state: CaseState) -> list[Step]:
     if state.marking_code is None and not steps:
         steps.append(RegisterMarking)
     if state.marking_code is not None or state.resolution is not None:
+        if state.pending_follow_ups:  # the closing refuses them: done first
+            steps.append(CompleteFollowUp)
         if not state.protocol_completed:
             steps.append(CompleteClosingProtocol)
         else:

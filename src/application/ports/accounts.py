@@ -10,10 +10,13 @@ the rules (lock-out, the roster, scopes); an adapter keeps the records.
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import attrs
+
+from application.ports.cases import AnyEvent
 
 
 class AccessRole(enum.StrEnum):
@@ -110,7 +113,44 @@ class AccountStore(Protocol):
         """Mark the token revoked; False when there is no such token (or it was already)."""
         ...
 
+    def get_with_news(
+        self, login: str, news_after: int | None
+    ) -> tuple[Account | None, LogNews | None]:
+        """`get`, read on every request; a store that shares its database with the log
+        (`adapters.accounts.SharedLog`) also reads, in the same statement, the log's news
+        of the roster's placements after `news_after` (None: not read, by this store or
+        because `news_after` is None)."""
+        ...
+
+    def token_with_account(
+        self, token_id: str, news_after: int | None
+    ) -> tuple[TokenRecord | None, Account | None, LogNews | None]:
+        """The token of `token_id` and its account (None, None: no such token), in one read;
+        the news as `get_with_news` says."""
+        ...
+
     def close(self) -> None: ...
+
+
+@attrs.frozen(kw_only=True)
+class LogNews:
+    """What the log says since position `after`, read in one statement (one snapshot): its
+    head, and the position of the first event of the kinds asked about after `after` (None:
+    none). What the account check of every request needs of the log."""
+
+    after: int
+    head: int
+    first: int | None
+
+
+@runtime_checkable
+class LogNewsReader(Protocol):
+    """A log that answers `LogNews` in one read (the event store); another is asked its head
+    and then its events since (`application.access.accounts.RosterWatch`)."""
+
+    def log_news(self, after: int, kinds: Collection[type[AnyEvent]]) -> LogNews:
+        """The head, and the first event of these `kinds` after position `after`."""
+        ...
 
 
 @attrs.frozen(kw_only=True)

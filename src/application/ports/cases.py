@@ -10,7 +10,7 @@ import re
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 
@@ -95,6 +95,62 @@ class CaseStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@attrs.frozen(kw_only=True)
+class Finding:
+    """One sign of tampering: the case and version it concerns (None for the global log's
+    checkpoints), what kind (`changed`, `missing`, `unhashed`, `checkpoint`) and a sentence.
+    Never any of the event's data."""
+
+    case: uuid.UUID | str | None
+    version: int | None
+    problem: str
+    detail: str
+    position: int | None = None
+    """The log position it was found at (a checkpoint's last position)."""
+
+    def line(self) -> str:
+        if self.case is None:
+            return f"log: {self.detail}"
+        return f"case {self.case} version {self.version}: {self.detail}"
+
+
+@attrs.frozen(kw_only=True)
+class AuditReport:
+    findings: list[Finding]
+    rows: int
+    """Stored events read."""
+    position: int
+    """The log position checked up to (the log's end for a whole verification)."""
+    checkpoint: int = 0
+    """The last checkpoint's last position, for a whole verification."""
+
+
+class ChainAudit(Protocol):
+    """Tamper evidence of a store whose events are chained (`adapters.eventstore.chain`)."""
+
+    def verify_all(self, case_id: uuid.UUID | None = None) -> AuditReport:
+        """Every case's chain from its first event and every checkpoint (or one case)."""
+        ...
+
+    def verify_log(self, after: int, limit: int) -> AuditReport:
+        """The events after position `after` (at most `limit`), each against the stored hash
+        of the event before it in its case."""
+        ...
+
+    def verify_checkpoints(
+        self, after: int = 0, max_blocks: int | None = None
+    ) -> tuple[AuditReport, int]:
+        """The checkpoints ending after position `after`; returns where it got to."""
+        ...
+
+    def verify_cases(
+        self, after: tuple[Any, int] | None = None, max_rows: int | None = None
+    ) -> tuple[AuditReport, tuple[Any, int] | None]:
+        """Cases' chains in key order from after `after`, about `max_rows` rows; returns where
+        to go on (None: past the last case)."""
+        ...
 
 
 @attrs.frozen(kw_only=True)
@@ -233,6 +289,11 @@ class CaseIndex(Protocol):
     def search(self, query: CaseQuery) -> Sequence[CaseSummary]: ...
 
     def count(self, query: CaseQuery) -> int: ...
+
+    def count_by_agent(self, query: CaseQuery) -> dict[str, int]:
+        """How many of the query's cases each agent has (its limit and offset aside); the
+        cases of no agent, and agents with none, are not in it."""
+        ...
 
     def due_follow_ups(
         self, until: datetime, limit: int = 1000, *, agent: str | None = None

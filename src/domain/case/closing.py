@@ -69,8 +69,12 @@ def _ready_to_close(state: CaseState, action: str) -> None:
         raise RuleViolation(f"{action}: record the closing protocol first")
     pending = state.pending_follow_ups
     if pending:
+        if len(pending) == 1:
+            raise RuleViolation(
+                f"{action}: follow-up #{pending[0].follow_up_id} still pending; complete it first"
+            )
         ids = ", ".join(f"#{f.follow_up_id}" for f in pending)
-        raise RuleViolation(f"{action}: follow-up {ids} still pending; complete it first")
+        raise RuleViolation(f"{action}: follow-ups {ids} still pending; complete them first")
     blocking = [
         c for c in state.running_clocks if c.kind in (ClockKind.PQR_RESPONSE, ClockKind.ADJUSTMENT)
     ]

@@ -2,12 +2,12 @@
 
 Exit codes: 0 done; 1 refused by a rule of the procedure; 2 bad input or usage; 3 no such
 case; 4 an ingest kept the good rows but rejected some; 5 settings, storage or an outside
-system unavailable.
+system unavailable; 6 `audit verify` found signs of tampering.
 
 The commands live in `operations` (intake, lists, sweep, worker, outbox, indicators, demo),
 `case_commands` (`backoffice case …`), `branches` (`backoffice sac …`), `team` (the roster,
-shifts and practice register), `projections` (status and rebuild) and `access` (the HTTP
-API's accounts and tokens).
+shifts and practice register), `projections` (status and rebuild), `access` (the HTTP
+API's accounts and tokens) and `audit` (`audit verify`, the log's tamper evidence).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import sys
 from domain.errors import CaseNotFound, DomainError, InvalidValue
 from entrypoints.cli import (
     access,
+    audit,
     branches,
     case_commands,
     operations,
@@ -37,6 +38,7 @@ from entrypoints.cli.shared import (
 __all__ = [
     "access",
     "app",
+    "audit",
     "branches",
     "case_commands",
     "main",

@@ -478,6 +478,12 @@ def serve(
     os.environ["BACKOFFICE_DATA_DIR"] = str(settings.data_dir)
     os.environ["BACKOFFICE_DATABASE_URL"] = settings.database_url
     close_session()  # each worker opens its own office
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(
+        f"Serving {settings.data_dir} on http://{shown}:{port}: the console at /console/, the "
+        f"API at / (docs/http.md; OpenAPI at /schema/openapi.json). Ctrl-C stops.",
+        err=True,
+    )
     uvicorn.run(
         "entrypoints.http.app:app_from_environment", factory=True, host=host, port=port,
         workers=workers, timeout_graceful_shutdown=10, access_log=False,

@@ -36,10 +36,17 @@ from application.access.permissions import (
     may_ask_slots,
     may_command,
     may_hand_over,
+    may_take,
 )
-from application.case.commands import CommandResult, StaleCase, TooMuchContention
+from application.case.commands import (
+    AssignCase,
+    CommandResult,
+    StaleCase,
+    TooMuchContention,
+)
 from application.case.outside import WFM
-from application.dispatch import Command
+from application.dispatch import Command, command_name
+from application.ports.accounts import AccessRole
 from application.ports.cases import CaseQuery, CaseSummary, DueFollowUp
 from application.ports.systems import Slot
 from domain.calendar import BusinessCalendar
@@ -56,13 +63,13 @@ from entrypoints.http.common import (
     TrustedHeader,
     asking_of,
     csrf_refusal,
+    csrf_token,
     current_principal,
     hand_over,
     idempotent,
+    new_session,
     require,
     service_of,
-    signed_in_by,
-    sso_csrf_token,
 )
 from entrypoints.http.problems import HANDLERS, Refused
 from entrypoints.http.requests_log import logged, note
@@ -170,8 +177,6 @@ def _expected(if_match: str | None) -> int | None:
 async def sign_in(request: Request[Any, Any, Any], data: JSONBody[SignIn]) -> Me:
     """Sign in with a password: the session is a signed, encrypted `HttpOnly`, `SameSite`
     cookie; the answer carries the CSRF token to send with every change."""
-    import secrets
-
     import anyio.to_thread
 
     service = service_of(request.app.state)
@@ -183,20 +188,15 @@ async def sign_in(request: Request[Any, Any, Any], data: JSONBody[SignIn]) -> Me
         )
     except SignInRefused as refused:
         raise NotAuthorizedException(str(refused)) from None
-    csrf = secrets.token_urlsafe(24)
-    request.set_session({"login": principal.login, "csrf": csrf})
+    csrf = new_session(request, principal.login)
     return Me(login=principal.login, role=principal.role.value, name=principal.name,
               csrf_token=csrf)  # fmt: skip
 
 
 @get("/session", summary="Who is signed in", tags=["session"])
 async def who(request: Request[Any, Any, Any], principal: NamedDependency[Principal]) -> Me:
-    session = request.session if "session" in request.scope else {}
-    csrf = session.get("csrf") if isinstance(session, dict) else None
-    if signed_in_by(request) == "header":  # the proxy's single sign-on: the token is made here
-        csrf = sso_csrf_token(request, principal.login)
     return Me(login=principal.login, role=principal.role.value, name=principal.name,
-              csrf_token=csrf)  # fmt: skip
+              csrf_token=csrf_token(request, principal))  # fmt: skip
 
 
 @delete("/session", status_code=204, summary="Sign out", tags=["session"])
@@ -212,10 +212,6 @@ async def sign_out(request: Request[Any, Any, Any]) -> None:
 
 
 # --- commands ------------------------------------------------------------------------------
-
-
-def _kebab(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
 def command_route(cls: type[Command]) -> Any:
@@ -243,6 +239,11 @@ def command_route(cls: type[Command]) -> Any:
 
         def run(principal: Principal) -> Response[Done]:
             note(request.scope, case=str(getattr(data, "case", "")) or None)
+            if isinstance(data, AssignCase) and principal.role is AccessRole.AGENT:
+                owner = service.office.case(data.case).agent
+                why = may_take(principal.role, principal.login, data, owner)
+                if why is not None:
+                    raise Refused(why)
             try:
                 result = service.door.handle(data, principal.actor, expected_version=expected)
             except StaleCase:
@@ -264,10 +265,10 @@ def command_route(cls: type[Command]) -> Any:
         "idempotency_key": IdempotencyKey,
         "return": Response[Done],
     }
-    handler.__name__ = f"command_{_kebab(cls.__name__).replace('-', '_')}"
+    handler.__name__ = f"command_{command_name(cls).replace('-', '_')}"
     handler.__doc__ = (cls.__doc__ or cls.__name__).strip()
     return post(
-        f"/commands/{_kebab(cls.__name__)}", status_code=200, summary=cls.__name__,
+        f"/commands/{command_name(cls)}", status_code=200, summary=cls.__name__,
         tags=["commands"],
     )(handler)  # fmt: skip
 

@@ -206,8 +206,19 @@ def asking_of(request: Request[Any, Any, Any]) -> Asking:
     addresses); or the session's cookie. A change (not GET) signed in by a cookie or by the
     header also needs the session's CSRF token in `X-CSRF-Token` (for the header's user,
     `GET /session` gives it). 401 without any; the account is read by `Asking.principal`."""
+    return _asking(request, request.headers.get(CSRF_HEADER, ""), bearer=True)
+
+
+def form_asking(request: Request[Any, Any, Any], csrf: str) -> Asking:
+    """`asking_of` for a form a page posted, the session's CSRF token in its field (`csrf`)
+    rather than a header: a person's, by the session's cookie or the proxy's header (a bearer
+    token posts no forms)."""
+    return _asking(request, csrf, bearer=False)
+
+
+def _asking(request: Request[Any, Any, Any], sent_csrf: str, *, bearer: bool) -> Asking:
     authorization = request.headers.get("Authorization", "")
-    if authorization.lower().startswith("bearer "):
+    if bearer and authorization.lower().startswith("bearer "):
         return Asking(request, "token", authorization[7:].strip())
     session = request.session if "session" in request.scope else {}
     if not isinstance(session, dict):
@@ -217,13 +228,13 @@ def asking_of(request: Request[Any, Any, Any]) -> Asking:
         if request.method not in SAFE_METHODS and session.get("sso") != by_header:
             return Asking(request, "header", by_header,
                           f"send the CSRF token of GET /session in {CSRF_HEADER}")  # fmt: skip
-        return Asking(request, "header", by_header, csrf_refusal(request, session))
+        return Asking(request, "header", by_header, csrf_refusal(request, session, sent_csrf))
     login = session.get("login")
     if not login:
         raise NotAuthorizedException("sign in (POST /session) or send a bearer token")
     if session.get("sso"):  # the proxy's sign-in ends with the proxy's header
         raise NotAuthorizedException("sign in through the single sign-on")
-    refusal = csrf_refusal(request, session)
+    refusal = csrf_refusal(request, session, sent_csrf)
     if refusal is not None:
         raise Refused(refusal)
     return Asking(request, "session", str(login))
@@ -236,13 +247,34 @@ async def current_principal(request: Request[Any, Any, Any]) -> Principal:
     return await anyio.to_thread.run_sync(asking_of(request).principal)
 
 
-def csrf_refusal(request: Request[Any, Any, Any], session: dict[str, Any]) -> str | None:
+def csrf_refusal(
+    request: Request[Any, Any, Any], session: dict[str, Any], sent: str | None = None
+) -> str | None:
+    """Why a change may not go on: the session's CSRF token was not sent (in `X-CSRF-Token`,
+    or `sent` by a form); None for a reading, or with the right token."""
     if request.method in SAFE_METHODS:
         return None
-    sent = request.headers.get(CSRF_HEADER, "")
+    sent = request.headers.get(CSRF_HEADER, "") if sent is None else sent
     if not sent or not _same(sent, str(session.get("csrf", ""))):
         return f"send the session's CSRF token in {CSRF_HEADER}"
     return None
+
+
+def csrf_token(request: Request[Any, Any, Any], principal: Principal) -> str | None:
+    """The CSRF token a signed-in person sends with changes: the session's; for the proxy's
+    header's user, made now when there is none (`sso_csrf_token`)."""
+    if signed_in_by(request) == "header":
+        return sso_csrf_token(request, principal.login)
+    session = request.session if "session" in request.scope else {}
+    token = session.get("csrf") if isinstance(session, dict) else None
+    return str(token) if token else None
+
+
+def new_session(request: Request[Any, Any, Any], login: str) -> str:
+    """A password's session for `login` (signing in): its cookie set, its CSRF token made."""
+    csrf = secrets.token_urlsafe(24)
+    request.set_session({"login": login, "csrf": csrf})
+    return csrf
 
 
 def _same(a: str, b: str) -> bool:

@@ -70,16 +70,19 @@ def error_page(request: Any, status: int, problem: Any) -> Any:
 
     from entrypoints.web.i18n import LANGUAGE_COOKIE, LANGUAGES, speaker
     from entrypoints.web.refusals import refusal_text
-    from entrypoints.web.templates import render
+    from entrypoints.web.templates import PAGE_HEADERS, render
 
     t = speaker(request.cookies.get(LANGUAGE_COOKIE))
     detail = problem.get("detail", "") if isinstance(problem, dict) else ""
+    kind = problem.get("type", "") if isinstance(problem, dict) else ""
     if (status >= 500 and status != 503) or not detail:
         message = t("Something went wrong. It was logged; try again.")
+    elif status in (404, 405) and str(kind).startswith("urn:backoffice:http-"):
+        message = t("No page of the console answers to this address.")  # the router's words
     else:
         message = refusal_text(str(detail), t)
     title = t(ERROR_TITLES.get(status, "Something went wrong"))
     body = render("error.html", t=t, me=None, csrf="", nav=[], path=request.url.path,
-                  languages=list(LANGUAGES), title=title, message=message)  # fmt: skip
-    return Response(body, status_code=status, media_type="text/html",
-                    headers={"Cache-Control": "no-store"})  # fmt: skip
+                  here=request.url.path, languages=list(LANGUAGES), title=title,
+                  message=message)  # fmt: skip
+    return Response(body, status_code=status, media_type="text/html", headers=PAGE_HEADERS)

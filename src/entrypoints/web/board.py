@@ -62,7 +62,7 @@ BOARD = f"{CONSOLE}/board"
 ROWS = 25
 """Rows a panel lists (the count says how many there are in all)."""
 GROUPED = 500
-"""Due follow-ups and missed cases read to count them by agent (beyond: "at least")."""
+"""Due follow-ups read to count them by agent (beyond: "at least")."""
 CLOCK_CASES = 12
 """Cases read whole for each of the clocks' panels (waiting, at warning, breached)."""
 MOST_REASSIGNED = 500
@@ -239,10 +239,13 @@ def _read_panels(page: Page, position: int, now: datetime) -> dict[str, Any]:
     team = _team(people, team_today.in_use(), now.astimezone(BOGOTA), today)
 
     due = office.due_follow_ups(BusinessCalendar.end_of(today), limit=GROUPED)
-    missed = office.cases(CaseQuery(missed=True, status=CaseStatus.OPEN, limit=GROUPED))
     due_by = Counter(d.agent for d in due if d.agent)
     overdue_by = Counter(d.agent for d in due if d.agent and d.due_at < now)
-    missed_by = Counter(s.agent for s in missed if s.agent)
+    # The open cases and those with a missed follow-up, by agent: grouped counts in the index
+    # (exact, however many), not a count per agent nor a list read to count it.
+    open_missed = CaseQuery(missed=True, status=CaseStatus.OPEN)
+    missed_by = office.index.count_by_agent(open_missed)
+    open_by = office.index.count_by_agent(CaseQuery(status=CaseStatus.OPEN))
     on_roster = {p.agent: p for p in people if p.role is Role.AGENT}
     agents = set(on_roster) | set(due_by) | set(missed_by)
     if not team.in_use:  # no roster: the agents who sign in
@@ -250,15 +253,14 @@ def _read_panels(page: Page, position: int, now: datetime) -> dict[str, Any]:
                    if a.role is AccessRole.AGENT and not a.disabled}  # fmt: skip
     work = [
         AgentWork(agent=agent, due=due_by[agent], overdue=overdue_by[agent],
-                  missed=missed_by[agent], person=on_roster.get(agent),
-                  open=office.count(CaseQuery(agent=agent, status=CaseStatus.OPEN)))
+                  missed=missed_by.get(agent, 0), person=on_roster.get(agent),
+                  open=open_by.get(agent, 0))
         for agent in sorted(agents)
     ]  # fmt: skip
 
     unassigned, unassigned_total = _listed(page, CaseQuery(unassigned=True,
                                                            status=CaseStatus.OPEN))  # fmt: skip
-    missed_total = len(missed) if len(missed) < GROUPED else office.count(
-        CaseQuery(missed=True, status=CaseStatus.OPEN))  # fmt: skip
+    missed, missed_total = _listed(page, open_missed)
     waiting, waiting_total = _listed(page, CaseQuery(waiting=True, status=CaseStatus.OPEN))
     warned = office.cases(CaseQuery(warned=True, limit=CLOCK_CASES))
     breached = office.cases(CaseQuery(breached=True, limit=CLOCK_CASES))
@@ -276,10 +278,10 @@ def _read_panels(page: Page, position: int, now: datetime) -> dict[str, Any]:
         "position": position,
         "work": work,
         "due_capped": len(due) >= GROUPED,
-        "missed_capped": len(missed) >= GROUPED,
+        "missed_capped": False,  # counted in the index, exactly
         "unassigned": unassigned,
         "unassigned_total": unassigned_total,
-        "missed": missed[:ROWS],
+        "missed": missed,
         "missed_total": missed_total,
         "areas": areas,
         "waiting_total": waiting_total,

@@ -12,12 +12,13 @@ import re
 import types
 import typing
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import attrs
 
+from application.dispatch import command_name
 from domain.calendar import BOGOTA
 from domain.errors import InvalidValue
 
@@ -49,10 +50,6 @@ class Form:
     fields: tuple[Field, ...]
 
 
-def kebab(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
-
-
 def _optional(kind: Any) -> tuple[Any, bool]:
     """`kind` without `None`, and whether `None` was allowed."""
     if typing.get_origin(kind) in (typing.Union, types.UnionType):
@@ -78,7 +75,7 @@ def form_of(command: type) -> Form:
             default = field.default
             initial = default.value if isinstance(default, enum.Enum) else str(default)
         fields.append(_field(field.name, kind, optional, required, initial))
-    return Form(command, kebab(command.__name__), tuple(fields))
+    return Form(command, command_name(command), tuple(fields))
 
 
 def _field(name: str, kind: Any, optional: bool, required: bool, initial: str) -> Field:
@@ -148,10 +145,20 @@ def read_value(name: str, kind: Any, raw: str) -> Any:
     return raw
 
 
+_DATE_AND_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", re.IGNORECASE)
+
+
 def local_moment(name: str, raw: str) -> datetime:
-    """A moment given as the form's local date and time (`2026-12-05T09:30`), in Bogotá."""
+    """A moment given as a form's local date and time (`2026-12-05T09:30`, seconds optional),
+    in Bogotá; an `InvalidValue` naming `name` for anything else (a year outside 1900-9998
+    included: no arithmetic near the calendar's ends)."""
+    text = raw.strip()
     try:
-        moment = datetime.fromisoformat(raw)
+        if len(text) > 40 or not _DATE_AND_TIME.match(text):
+            raise ValueError(text)
+        moment = datetime.fromisoformat(text)
+        if not 1900 <= moment.year <= 9998:
+            raise ValueError(text)
     except ValueError:
         raise InvalidValue(name, "give a date and time (2026-12-05 09:30)") from None
     if moment.tzinfo is None:
@@ -169,7 +176,3 @@ def _pairs(name: str, raw: str) -> dict[str, str]:
             raise InvalidValue(name, "one key=value a line")
         pairs[key.strip()] = value.strip()
     return pairs
-
-
-def forms_of(commands: Sequence[type]) -> list[Form]:
-    return [form_of(command) for command in commands]

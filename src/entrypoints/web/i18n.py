@@ -12,7 +12,6 @@ import functools
 import gettext
 import io
 import re
-from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -63,12 +62,6 @@ def translations(language: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(compiled)
 
 
-def language_of(cookie: str | None, accept: str | None = None) -> str:
-    """The language the user chose (cookie), else Spanish: the console's default for
-    Claro's back office, whatever the browser prefers (`accept` is not consulted)."""
-    return cookie if cookie in LANGUAGES else DEFAULT_LANGUAGE
-
-
 @attrs.frozen
 class Speaker:
     """Translates and formats for one language: what every page gets as `t`."""
@@ -77,7 +70,7 @@ class Speaker:
 
     @property
     def locale(self) -> Locale:
-        return Locale.parse(LANGUAGES[self.language])
+        return _locale(self.language)
 
     def gettext(self, message: str) -> str:
         return translations(self.language).gettext(message)
@@ -103,11 +96,13 @@ class Speaker:
         spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).replace("_", " ").strip()
         return spaced[:1].upper() + spaced[1:].lower()
 
-    def when(self, moment: datetime | None) -> str:
-        """A moment as the agent reads it: date and time in Bogotá."""
+    def when(self, moment: datetime | None, *, seconds: bool = False) -> str:
+        """A moment as the agent reads it: date and time in Bogotá (to the second for the
+        auditor: two events are often in the same minute)."""
         if moment is None:
             return "—"
-        return format_datetime(moment, "d MMM y, HH:mm", tzinfo=BOGOTA, locale=self.locale)
+        pattern = "d MMM y, HH:mm:ss" if seconds else "d MMM y, HH:mm"
+        return format_datetime(moment, pattern, tzinfo=BOGOTA, locale=self.locale)
 
     def clock_time(self, moment: datetime | None) -> str:
         if moment is None:
@@ -119,11 +114,14 @@ class Speaker:
             return "—"
         return format_date(value, "EEE d MMM y", locale=self.locale)
 
-    def iso_local(self, moment: datetime | None) -> str:
+    @staticmethod
+    def iso_local(moment: datetime | None, *, seconds: bool = False) -> str:
         """A moment as an `<input type="datetime-local">` value, in Bogotá."""
         if moment is None:
             return ""
-        return moment.astimezone(BOGOTA).strftime("%Y-%m-%dT%H:%M")
+        return moment.astimezone(BOGOTA).strftime(
+            "%Y-%m-%dT%H:%M:%S" if seconds else "%Y-%m-%dT%H:%M"
+        )
 
     def number(self, value: float | int | None, digits: int = 1) -> str:
         if value is None:
@@ -140,8 +138,10 @@ class Speaker:
         return self.ngettext(singular, plural, n).format(n=n)
 
 
+@functools.cache
+def _locale(language: str) -> Locale:
+    return Locale.parse(LANGUAGES[language])
+
+
 def speaker(language: str | None) -> Speaker:
     return Speaker(language if language in LANGUAGES else DEFAULT_LANGUAGE)
-
-
-Translate = Callable[..., str]

@@ -9,12 +9,12 @@ one worker thread: the event loop only parses and answers.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import anyio.to_thread
+import attrs
 from litestar import Request, Response, get, post
 from litestar.enums import MediaType
 from litestar.exceptions import NotAuthorizedException
@@ -22,7 +22,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from application.access.accounts import Principal, SignInRefused
-from application.access.permissions import Reading, may_command, may_give, may_read
+from application.access.permissions import Reading, may_command, may_give, may_read, may_take
 from application.case.commands import StaleCase
 from application.case.next_steps import next_steps, other_steps
 from application.ports.cases import CaseQuery
@@ -33,20 +33,22 @@ from domain.values import CaseStatus
 from entrypoints.http.common import (
     Asking,
     asking_of,
+    csrf_token,
+    form_asking,
+    new_session,
     service_of,
-    signed_in_by,
-    sso_csrf_token,
 )
-from entrypoints.http.common import _trusted_login as trusted_login
 from entrypoints.http.problems import Refused
 from entrypoints.http.requests_log import note
 from entrypoints.web import views
 from entrypoints.web.forms import command_from, form_of
 from entrypoints.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Speaker, speaker
 from entrypoints.web.refusals import refusal_text
-from entrypoints.web.templates import render
+from entrypoints.web.templates import PAGE_HEADERS, render
 
 CONSOLE = "/console"
+MY_CASES = 50
+"""The agent's day lists at most this many of the agent's open cases (the most urgent)."""
 TIMELINE_EVENTS = 50
 """The case page's timeline shows the latest events; the replay walks the whole history."""
 STALE = (
@@ -73,33 +75,24 @@ def _page_asking(request: Request[Any, Any, Any]) -> Asking | None:
         return None
 
 
+OUT_OF_DATE = "the form is out of date: reload the page and send it again"
+
+
 def _form_asking(request: Request[Any, Any, Any], posted: Mapping[str, str]) -> Asking | None:
-    """Who posted a form: the session's user, with the session's CSRF token in the form's
-    `csrf` field (a page of another site cannot post it). None: nobody signed in; a missing
-    or wrong token is refused."""
-    session = request.session if "session" in request.scope else {}
-    if not isinstance(session, dict):
+    """Who posted a form: as `asking_of`, with the session's CSRF token in the form's `csrf`
+    field (a page of another site cannot post it). None: nobody signed in (a bearer token
+    posts no forms); a missing or wrong token is refused, saying the form is out of date."""
+    if request.headers.get("Authorization"):
         return None
-    sso = session.get("sso")
-    login = sso or session.get("login")
-    if not login:
+    try:
+        asking = form_asking(request, posted.get("csrf", ""))
+    except NotAuthorizedException:
         return None
-    expected = str(session.get("csrf", ""))
-    if not expected or not secrets.compare_digest(posted.get("csrf", ""), expected):
-        raise Refused("the form is out of date: reload the page and send it again")
-    if sso:  # the proxy's sign-in: only while the proxy still names the same user
-        if trusted_login(request) != sso:
-            return None
-        return Asking(request, "header", str(sso))
-    return Asking(request, "session", str(login))
-
-
-def _csrf(request: Request[Any, Any, Any], principal: Principal) -> str:
-    """The session's CSRF token, which every form of the page carries."""
-    if signed_in_by(request) == "header":
-        return sso_csrf_token(request, principal.login)
-    session = request.session if "session" in request.scope else {}
-    return str(session.get("csrf", "")) if isinstance(session, dict) else ""
+    except Refused:
+        raise Refused(OUT_OF_DATE) from None
+    if asking.refusal is not None:  # the proxy's user: said once the account is read
+        return attrs.evolve(asking, refusal=OUT_OF_DATE)
+    return asking
 
 
 def _sign_in_address(request: Request[Any, Any, Any]) -> Redirect:
@@ -120,12 +113,18 @@ def _safe_next(target: str | None) -> str:
 def _anonymous(request: Request[Any, Any, Any], template: str, **context: Any) -> str:
     """A page for someone not signed in (or whose form was refused before reading who)."""
     return render(template, t=_speaker(request), me=None, csrf="", nav=[],
-                  path=request.url.path, languages=list(LANGUAGES), **context)  # fmt: skip
+                  path=request.url.path, here=here(request), languages=list(LANGUAGES),
+                  **context)  # fmt: skip
+
+
+def here(request: Request[Any, Any, Any]) -> str:
+    """The page's address with its query (where the language's link comes back to)."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
 
 
 def _html(body: str, status: int = 200) -> Response[str]:
-    return Response(body, media_type=HTML, status_code=status,
-                    headers={"Cache-Control": "no-store"})  # fmt: skip
+    return Response(body, media_type=HTML, status_code=status, headers=PAGE_HEADERS)
 
 
 def _calendar(page: Page) -> BusinessCalendar | None:
@@ -142,7 +141,7 @@ class Page:
         self.principal = principal
         self.t = _speaker(request)
         self.service = service_of(request.app.state)
-        self.csrf = _csrf(request, principal)
+        self.csrf = csrf_token(request, principal) or ""
 
     def may(self, reading: Reading) -> bool:
         return may_read(self.principal.role, self.principal.scope, reading) is None
@@ -160,6 +159,7 @@ class Page:
             csrf=self.csrf,
             nav=views.navigation(self.principal.role, self.t),
             path=self.request.url.path,
+            here=here(self.request),
             languages=list(LANGUAGES),
             **context,
         )
@@ -219,17 +219,20 @@ async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
         body = _anonymous(request, "sign_in.html", next=target, login=login[:120],
                           error=refusal_text(str(refused), t))  # fmt: skip
         return _html(body, 401)
-    request.set_session({"login": principal.login, "csrf": secrets.token_urlsafe(24)})
+    new_session(request, principal.login)
     note(request.scope, user=principal.login)
     return Redirect(target, status_code=303)
 
 
 @post(f"{CONSOLE}/sign-out", include_in_schema=False, status_code=303)
 async def sign_out(request: Request[Any, Any, Any]) -> Response[Any]:
-    form = {k: str(v) for k, v in (await request.form()).items()}
-    _form_asking(request, form)  # the token is checked: another site cannot sign one out
-    request.clear_session()
-    return Redirect(f"{CONSOLE}/sign-in", status_code=303)
+    """Sign out: a form like any other (another site cannot sign one out)."""
+
+    def work(page: Page, posted: dict[str, str]) -> Response[Any]:
+        request.clear_session()
+        return Redirect(f"{CONSOLE}/sign-in", status_code=303)
+
+    return await serve_form(request, work)
 
 
 @get(f"{CONSOLE}/language/{{language:str}}", include_in_schema=False)
@@ -272,15 +275,27 @@ async def day(request: Request[Any, Any, Any]) -> Response[Any]:
         end = BusinessCalendar.end_of(BusinessCalendar.local_date(now))
         login = page.principal.login
         due = office.due_follow_ups(end, agent=login)
-        mine = office.cases(CaseQuery(agent=login, status=CaseStatus.OPEN, limit=200))
-        states = [office.case(str(s.case_id)) for s in mine]
+        # My open cases: the breached first, then those at warning, then the others by
+        # their next follow-up, at most a page of them (the index picks; whole cases are
+        # read only for the page and today's calls).
+        mine = CaseQuery(agent=login, status=CaseStatus.OPEN, limit=MY_CASES)
+        picked: dict[Any, None] = {}
+        for query in (attrs.evolve(mine, breached=True), attrs.evolve(mine, warned=True), mine):
+            for summary in office.cases(query):
+                if len(picked) < MY_CASES:
+                    picked.setdefault(summary.case_id, None)
+        for d in due:
+            picked.setdefault(d.case_id, None)
+        states = {case_id: office.case(case_id) for case_id in picked}
         calendar = _calendar(page)
+        shown = [states[case_id] for case_id in list(picked)[:MY_CASES]]
         return page.render(
             "day.html",
             title=page.t("My day"),
             today=BusinessCalendar.local_date(now),
-            due=views.due_rows(due, states, now),
-            cases=views.open_case_rows(states, now, calendar, page.t),
+            due=views.due_rows(due, list(states.values()), now),
+            cases=views.open_case_rows(shown, now, calendar, page.t),
+            open_count=office.count(attrs.evolve(mine, limit=1)),
         )
 
     return await serve_page(request, work)
@@ -313,14 +328,20 @@ async def cases(
 
 
 @get(f"{CONSOLE}/cases/{{reference:str}}", include_in_schema=False)
-async def case_page(request: Request[Any, Any, Any], reference: FromPath[str]) -> Response[Any]:
-    """The case, its clocks, its notes, what the procedure asks next (forms), its timeline."""
+async def case_page(
+    request: Request[Any, Any, Any],
+    reference: FromPath[str],
+    done: FromQuery[str | None] = None,
+) -> Response[Any]:
+    """The case, its clocks, its notes, what the procedure asks next (forms), its timeline;
+    `done`: the step just recorded (said at the top)."""
 
     def work(page: Page) -> Response[Any]:
         page.require(Reading.CASES)
         state = page.service.office.case(reference)
         note(request.scope, case=str(state.case_id))
-        return _case(page, state)
+        kind = views.COMMAND_BY_NAME.get(done or "")
+        return _case(page, state, done=views.title_of(kind, page.t) if kind else None)
 
     return await serve_page(request, work)
 
@@ -334,6 +355,8 @@ def _case(
     error: str | None = None,
     posted: Mapping[str, str] | None = None,
     stale: bool = False,
+    error_field: str | None = None,
+    done: str | None = None,
 ) -> Response[str]:
     office = page.service.office
     now = office.clock.now()
@@ -366,19 +389,20 @@ def _case(
         error=error,
         posted=posted or {},
         stale=stale,
+        error_field=error_field,
+        done=done,
         timeline=views.timeline(history, page.t),
         timeline_cut=state.version > TIMELINE_EVENTS,
         may_replay=page.may(Reading.REPLAY),
     )
 
 
-@post(f"{CONSOLE}/cases/{{reference:str}}/do/{{command:str}}", include_in_schema=False)
-async def do(
-    request: Request[Any, Any, Any], reference: FromPath[str], command: FromPath[str]
+async def serve_form(
+    request: Request[Any, Any, Any], work: Callable[[Page, dict[str, str]], Response[Any]]
 ) -> Response[Any]:
-    """A form of the case page: the command it gives, through the one door, as the signed-in
-    user, on the version of the case the page showed (someone else's change in between is
-    said, not overwritten). A refusal is shown on the form, in the user's language."""
+    """A form posted by a signed-in person: its CSRF token checked, the account read and
+    checked, then `work(page, posted)`, in one worker thread; the sign-in page for nobody;
+    the error page for a refusal (an out-of-date form, a role that may not)."""
     posted = {k: str(v) for k, v in (await request.form()).items()}
     try:
         asking = _form_asking(request, posted)
@@ -388,49 +412,79 @@ async def do(
                                 message=refusal_text(str(refused.detail), t)), 403)  # fmt: skip
     if asking is None:
         return _sign_in_address(request)
-    kind = views.COMMAND_BY_NAME.get(command)
 
     def run() -> Response[Any]:
         try:
             principal = asking.principal()
         except NotAuthorizedException:
             return _sign_in_address(request)
+        except Refused as refused:
+            t = _speaker(request)
+            return _html(_anonymous(request, "error.html", title=t("Not allowed"),
+                                    message=refusal_text(str(refused.detail), t)), 403)  # fmt: skip
         page = Page(request, principal)
-        office = page.service.office
         try:
-            state = office.case(reference)
+            return work(page, posted)
+        except Refused as refused:
+            return page.render("error.html", 403, title=page.t("Not allowed"),
+                               message=refusal_text(str(refused.detail), page.t))  # fmt: skip
         except CaseNotFound:
             return page.render("error.html", 404, title=page.t("Case not found"),
                                message=page.t("No case answers to that reference."))  # fmt: skip
-        note(request.scope, case=str(state.case_id))
-        if kind is None:
-            return page.render("error.html", 404, title=page.t("Not found"),
-                               message=page.t("The console has no such step."))  # fmt: skip
-        try:
-            seen = int(posted.get("version", ""))
-        except ValueError:
-            seen = state.version
-        try:
-            given = command_from(kind, state.case_id, posted)
-            why = may_command(principal.role, principal.scope, given, principal.login)
-            if why is not None:
-                raise Refused(why)
-            page.service.door.handle(given, principal.actor, expected_version=seen)
-        except StaleCase:
-            fresh = office.case(state.case_id)
-            return _case(page, fresh, status=409, failed=command, stale=True, posted=posted,
-                         error=page.t(STALE))  # fmt: skip
-        except Refused as refused:
-            return _case(page, state, status=403, failed=command, posted=posted,
-                         error=refusal_text(str(refused.detail), page.t))  # fmt: skip
-        except (DomainError, ValueError) as refused:
-            return _case(page, office.case(state.case_id), status=422, failed=command,
-                         posted=posted, error=refusal_text(str(refused), page.t))  # fmt: skip
-        return Redirect(f"{CONSOLE}/cases/{quote(reference, safe='')}#done", status_code=303)
 
     return await anyio.to_thread.run_sync(run)
 
 
+@post(f"{CONSOLE}/cases/{{reference:str}}/do/{{command:str}}", include_in_schema=False)
+async def do(
+    request: Request[Any, Any, Any], reference: FromPath[str], command: FromPath[str]
+) -> Response[Any]:
+    """A form of the case page: the command it gives, through the one door, as the signed-in
+    user, on the version of the case the page showed (someone else's change in between is
+    said, not overwritten). A refusal is shown on the form, in the user's language; a role
+    that may not give the command, or not read cases at all, sees the error page only."""
+    kind = views.COMMAND_BY_NAME.get(command)
+
+    def work(page: Page, posted: dict[str, str]) -> Response[Any]:
+        page.require(Reading.CASES)
+        principal, office = page.principal, page.service.office
+        if kind is None:
+            return page.render("error.html", 404, title=page.t("Not found"),
+                               message=page.t("The console has no such step."))  # fmt: skip
+        why = may_give(principal.role, principal.scope, kind)
+        if why is not None:
+            raise Refused(why)
+        state = office.case(reference)
+        note(request.scope, case=str(state.case_id))
+        seen = posted.get("version", "")
+        if not seen.isdigit():
+            raise Refused(OUT_OF_DATE)
+        try:
+            given = command_from(kind, state.case_id, posted)
+            why = may_command(principal.role, principal.scope, given, principal.login)
+            why = why or may_take(principal.role, principal.login, given, state.agent)
+            if why is not None:
+                return _case(page, state, status=403, failed=command, posted=posted,
+                             error=refusal_text(why, page.t))  # fmt: skip
+            page.service.door.handle(given, principal.actor, expected_version=int(seen))
+        except StaleCase:
+            fresh = office.case(state.case_id)
+            return _case(page, fresh, status=409, failed=command, stale=True, posted=posted,
+                         error=page.t(STALE))  # fmt: skip
+        except InvalidValue as invalid:
+            return _case(page, office.case(state.case_id), status=422, failed=command,
+                         posted=posted, error=refusal_text(str(invalid), page.t),
+                         error_field=invalid.field)  # fmt: skip
+        except (DomainError, ValueError) as refused:
+            return _case(page, office.case(state.case_id), status=422, failed=command,
+                         posted=posted, error=refusal_text(str(refused), page.t))  # fmt: skip
+        address = f"{CONSOLE}/cases/{quote(reference, safe='')}?done={command}#result"
+        return Redirect(address, status_code=303)
+
+    return await serve_form(request, work)
+
+
 ROUTES: list[Any] = [sign_in_page, sign_in, sign_out, choose_language, home, day, cases,
                      case_page, do]  # fmt: skip
-"""The console's routes (its static files are served by `entrypoints.web.static_files`)."""
+"""The console's core pages (`entrypoints.web.routes` adds the board, the indicators, the
+replay and the static files)."""

@@ -30,6 +30,7 @@ MESSAGES: tuple[str, ...] = (
     "the token was revoked",
     # --- who may do what -------------------------------------------------------------------
     "an agent may take a case (assign it to themselves); reassigning is a supervisor's",
+    "the case is {owner}'s: reassigning it is a supervisor's",
     "an administrator may not disable their own account (another administrator may)",
     "{command} is recorded by the system, not asked for",
     "a token with scope intake only hands cases over",
@@ -52,7 +53,8 @@ MESSAGES: tuple[str, ...] = (
     "not a first-contact resolution: {blockers} (close it normally)",
     "{action}: typify the case (marking and resolution) first",
     "{action}: record the closing protocol first",
-    "{action}: follow-up {ids} still pending; complete it first",
+    "{action}: follow-up #{id} still pending; complete it first",
+    "{action}: follow-ups {ids} still pending; complete them first",
     "{action}: {clocks} still running; answer or complete it first",
     "the case has no PQR waiting for an answer",
     "the answer cannot be notified before the PQR was filed",
@@ -241,19 +243,25 @@ def template_of(text: str) -> tuple[str, dict[str, str]] | None:
     return None
 
 
-def refusal_text(text: str, t: Speaker) -> str:
+MAX_TEXT = 2_000
+"""A refusal longer than this is shown as it is (no refusal of the domain is)."""
+MAX_DEPTH = 3
+"""How deep a reason within a reason is translated (`field: why`, whose `why` is a reason)."""
+
+
+def refusal_text(text: str, t: Speaker, depth: int = 0) -> str:
     """`text` (a refusal, in English) in the language of `t`; as it is when no template
     matches it."""
     text = text.strip()
-    found = template_of(text)
+    found = template_of(text) if len(text) <= MAX_TEXT and depth <= MAX_DEPTH else None
     if found is None:
         return t.gettext(text)
     template, values = found
-    return t.gettext(template).format(**{name: _value(name, value, t)
+    return t.gettext(template).format(**{name: _value(name, value, t, depth)
                                          for name, value in values.items()})  # fmt: skip
 
 
-def _value(name: str, value: str, t: Speaker) -> str:
+def _value(name: str, value: str, t: Speaker, depth: int = 0) -> str:
     """A value of a refusal, as the user reads it: a field by its label on the form, a
     reason translated in turn, a command by its form's title, a role, a category or a
     clock by its label; anything else as it is (a login, a date, a CUN)."""
@@ -262,7 +270,7 @@ def _value(name: str, value: str, t: Speaker) -> str:
     if name == "field":
         return t.gettext(FIELD_LABELS.get(value, value))
     if name == "why":
-        return refusal_text(value, t)
+        return refusal_text(value, t, depth + 1)
     if name == "command":  # `AssignCase`, or as the access rules say it: "assign case"
         command = value if value in TITLES else "".join(w.capitalize() for w in value.split())
         title = TITLES.get(command, value)

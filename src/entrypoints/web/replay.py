@@ -28,7 +28,6 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import attrs
-from babel.dates import format_datetime
 from litestar import Request, Response, get
 from litestar.params import FromPath, FromQuery
 
@@ -37,12 +36,14 @@ from application.service import Backoffice
 from domain.calendar import BOGOTA
 from domain.case.events import CaseEvent
 from domain.case.state import CaseState
-from domain.errors import CaseNotFound
+from domain.errors import CaseNotFound, InvalidValue
 from entrypoints import render
 from entrypoints.http.requests_log import note
 from entrypoints.web import views
+from entrypoints.web.forms import local_moment
 from entrypoints.web.i18n import Speaker
 from entrypoints.web.pages import CONSOLE, Page, serve_page
+from entrypoints.web.templates import PAGE_HEADERS
 
 EVENTS_PAGE = 20
 """How many events the list beside the slider shows at a time."""
@@ -82,16 +83,7 @@ class Fact:
 
 def moment_text(t: Speaker, moment: datetime | None) -> str:
     """A moment to the second, in Bogotá (two events are often in the same minute)."""
-    if moment is None:
-        return "—"
-    return format_datetime(moment, "d MMM y, HH:mm:ss", tzinfo=BOGOTA, locale=t.locale)
-
-
-def moment_value(moment: datetime | None) -> str:
-    """A moment as a `datetime-local` input's value with seconds, in Bogotá."""
-    if moment is None:
-        return ""
-    return moment.astimezone(BOGOTA).strftime("%Y-%m-%dT%H:%M:%S")
+    return t.when(moment, seconds=True)
 
 
 def _clock_state(t: Speaker, running: bool, warned: bool, breached: bool) -> str:
@@ -105,7 +97,8 @@ def _clock_state(t: Speaker, running: bool, warned: bool, breached: bool) -> str
 def facts(state: CaseState, t: Speaker) -> list[Fact]:
     """The fields of the case the replay shows and compares, in the user's language."""
     category = (
-        state.category.value + (f" · {state.subcategory.value}" if state.subcategory else "")
+        t.label("category", state.category.value)
+        + (f" · {t.label('subcategory', state.subcategory.value)}" if state.subcategory else "")
         if state.category is not None
         else t("not interpreted")
     )
@@ -124,7 +117,7 @@ def facts(state: CaseState, t: Speaker) -> list[Fact]:
         for e in state.escalations
     )
     visits = tuple(
-        f"{v.kind.value} · {moment_text(t, v.slot_start)} · {v.booking_reference}"
+        f"{t.label('kind', v.kind.value)} · {moment_text(t, v.slot_start)} · {v.booking_reference}"
         for v in state.visits
     )
     clocks = tuple(
@@ -228,7 +221,8 @@ def _events(office: Backoffice, case_id: uuid.UUID, after: int, upto: int) -> li
     """The events of versions `after`+1..`upto`, read a page at a time and no further."""
     if upto <= after:
         return []
-    return list(itertools.islice(office.history_stream(case_id), after, upto))
+    events = office.store.events_of(case_id, after=after)  # from `after` on, not version 1
+    return list(itertools.islice(events, upto - after))
 
 
 # --- what the user asked for ------------------------------------------------------------------
@@ -263,33 +257,26 @@ def parse_moment(raw: str | None, t: Speaker) -> datetime | None:
     if not text:
         return None
     try:
-        if len(text) > 40 or "T" not in text.upper():
-            raise ValueError(text)
-        moment = datetime.fromisoformat(text)
-        if not 1900 <= moment.year <= 9998:  # no arithmetic near datetime's limits
-            raise ValueError(text)
-    except ValueError:
+        return local_moment("at", text)
+    except InvalidValue:
         raise Unreadable(
             t(
                 "“{moment}” is not a date and time; give one like 2026-12-05T09:30.",
                 moment=text[:40],
             )
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=BOGOTA)
-    return moment
 
 
 def _as_of(office: Backoffice, case_id: uuid.UUID, moment: datetime, t: Speaker,
-           received: datetime) -> CaseState:  # fmt: skip
+           first: datetime) -> CaseState:  # fmt: skip
     try:
         return office.case(case_id, as_of=moment)
     except CaseNotFound:
         raise Unreadable(
             t(
-                "The case did not exist yet at {moment}: its first event is of {first}.",
+                "The case did not exist yet at {moment}: its first event was recorded on {first}.",
                 moment=moment_text(t, moment),
-                first=moment_text(t, received),
+                first=moment_text(t, first),
             )
         ) from None
 
@@ -323,7 +310,8 @@ def _side(
             else t("Give a version or a moment, not both.")
         )
     if at is not None:
-        return Asked(_as_of(office, now.case_id, at, t, now.received_at), at)
+        first = next(office.history_stream(now.case_id)).timestamp  # recorded, not received
+        return Asked(_as_of(office, now.case_id, at, t, first), at)
     chosen = chosen if chosen is not None else default
     if chosen is None or chosen == last:
         return Asked(now)
@@ -437,7 +425,7 @@ def _replay(
         compare_error=compare_error,
         compared=compared,
         asked={k: v or "" for k, v in asked.items()},
-        at_value=moment_value(shown.moment or shown.state.updated_at),
+        at_value=Speaker.iso_local(shown.moment or shown.state.updated_at, seconds=True),
         history_json=f"/cases/{now.case_id}/history",
         history_csv=f"{CONSOLE}/cases/{now.case_id}/history.csv",
         case_address=f"{CONSOLE}/cases/{now.case_id}",
@@ -517,7 +505,7 @@ def _history_csv(page: Page, reference: str) -> Response[Any]:
         headers={
             "Content-Disposition": f'attachment; filename="{name}"; '
             f"filename*=UTF-8''{quote(name)}",
-            "Cache-Control": "no-store",
+            **PAGE_HEADERS,
         },
     )
 

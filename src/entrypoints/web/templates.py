@@ -33,6 +33,20 @@ def render(template: str, **context: Any) -> str:
 
 STATIC = "/console/static"
 
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+"""What every console answer carries: not kept by caches (it shows customers' data), scripts
+and styles only from the console itself, never inside another site's frame (a click there
+must not reassign cases), no address with a search in it sent to another site."""
+
 
 @functools.cache
 def static_address(name: str) -> str:

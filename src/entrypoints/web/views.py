@@ -14,20 +14,23 @@ from typing import Any
 
 import attrs
 
-from application.access.permissions import Reading, may_read
+from application.access.permissions import COMMAND_ROLES, Reading, may_read
 from application.case.markings import Marking
-from application.dispatch import COMMANDS
+from application.dispatch import command_name
 from application.ports.accounts import AccessRole
 from application.ports.cases import DueFollowUp
 from domain.calendar import BusinessCalendar
 from domain.case.events import CaseEvent
-from domain.case.state import CaseState, FollowUpStatus
+from domain.case.state import CaseState, Clock, FollowUpStatus
 from domain.values import ClockKind
-from entrypoints.web.forms import Field, Form, kebab
+from entrypoints.web.forms import Field, Form
 from entrypoints.web.i18n import Speaker
 
-COMMAND_BY_NAME: dict[str, type] = {kebab(c.__name__): c for c in COMMANDS}
-"""Each command class by its name in the console's addresses."""
+COMMAND_BY_NAME: dict[str, type] = {
+    command_name(c): c for c in COMMAND_ROLES if "case" in attrs.fields_dict(c)
+}
+"""The commands a case page's form may give (those asked for, on one case), by their name in
+the console's addresses."""
 
 TITLES: dict[str, str] = {
     "AssignCase": "Assign the case",
@@ -199,7 +202,10 @@ def time_left(
                 BusinessCalendar.local_date(due_at), BusinessCalendar.local_date(now)
             )
             return t.plural("{n} business day late", "{n} business days late", days)
-        return t.plural("{n} hour late", "{n} hours late", hours)
+        if hours >= 1:
+            return t.plural("{n} hour late", "{n} hours late", hours)
+        minutes = max(1, int((now - due_at).total_seconds() // 60))
+        return t.plural("{n} minute late", "{n} minutes late", minutes)
     if calendar is not None:
         days = calendar.business_days_between(
             BusinessCalendar.local_date(now), BusinessCalendar.local_date(due_at)
@@ -235,24 +241,33 @@ def clock_rows(
                      "due_at": f.due_at, "calendar": None,
                      "state": "breached" if late else "ok"})  # fmt: skip
     for c in state.running_clocks:
-        if c.breached or c.due_at <= now:
-            level = "breached"
-        elif c.warned or (c.warn_at is not None and c.warn_at <= now):
-            level = "warning"
-        else:
-            level = "ok"
         rows.append({"label": CLOCK_LABELS[c.kind], "reference": c.reference or "",
                      "due_at": c.due_at,
                      "calendar": calendar if c.kind in BUSINESS_DAY_CLOCKS else None,
-                     "state": level})  # fmt: skip
+                     "state": clock_level(c, now)})  # fmt: skip
     rows.sort(key=lambda r: r["due_at"])
     for row in rows:
-        row["left"] = time_left(row["due_at"], now, row.pop("calendar"), t)
+        ended = row["state"] == "ended"
+        left = time_left(row["due_at"], now, row.pop("calendar"), t)
+        row["left"] = t("window closed") if ended else left
         row["label"] = t(row["label"])
     return rows
 
 
-_LEVEL = {"breached": 0, "warning": 1, "ok": 2}
+def clock_level(clock: Clock, now: datetime) -> str:
+    """A running clock's state at `now`: `breached` (past due), `warning` (past its warning),
+    `ok`; the reposición window past its end is `ended` (nothing is late: the customer's
+    window closed, and the sweep stops it)."""
+    if clock.kind is ClockKind.REPOSICION:
+        return "ended" if clock.due_at <= now else "ok"
+    if clock.breached or clock.due_at <= now:
+        return "breached"
+    if clock.warned or (clock.warn_at is not None and clock.warn_at <= now):
+        return "warning"
+    return "ok"
+
+
+_LEVEL = {"breached": 0, "warning": 1, "ok": 2, "ended": 3}
 
 
 @attrs.frozen
@@ -337,6 +352,11 @@ def _choices(
                  for value, _ in field.choices)  # fmt: skip
 
 
+def title_of(command: type, t: Speaker) -> str:
+    """A command's title on its form, in the user's language."""
+    return t(TITLES.get(command.__name__, command.__name__))
+
+
 def form_view(
     form: Form,
     state: CaseState,
@@ -352,8 +372,7 @@ def form_view(
         field = attrs.evolve(given, initial=me) if given.name == "agent" else given
         label = t(FIELD_LABELS.get(field.name, field.name))
         fields.append(FieldView(field, label, _choices(field, state, t, markings)))
-    return FormView(form, t(TITLES.get(form.command.__name__, form.command.__name__)),
-                    tuple(fields))  # fmt: skip
+    return FormView(form, title_of(form.command, t), tuple(fields))
 
 
 @attrs.frozen
@@ -371,13 +390,13 @@ def timeline(events: Iterable[CaseEvent], t: Speaker) -> list[TimelineEntry]:
 
     entries = []
     for entry in render.history_entries(events):
-        details = [(_key(key, t), _shown(value, t)) for key, value in entry["data"].items()
+        details = [(_key(key, t), _shown(value, t, key)) for key, value in entry["data"].items()
                    if value not in (None, "", [], {}, ())]  # fmt: skip
         entries.append(
             TimelineEntry(
                 version=entry["version"],
                 at=datetime.fromisoformat(entry["timestamp"]),
-                actor=entry["actor"],
+                actor=actor_text(entry["actor"], t),
                 event=entry["event"],
                 details=details,
             )
@@ -395,14 +414,31 @@ def _key(name: str, t: Speaker) -> str:
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)")
 
 
-def _shown(value: Any, t: Speaker) -> str:
-    """A value of an event as the timeline shows it: moments in Bogotá time."""
+def actor_text(actor: str, t: Speaker) -> str:
+    """Who recorded an event, as people read it: a person by login (`agent:maria.b`), the
+    system's parts by what they are (`intake:crm-front`: "Intake (crm-front)")."""
+    kind, _, name = actor.partition(":")
+    if kind in ("agent", "supervisor") and name:
+        return name
+    label = t.label("actor", kind)
+    return f"{label} ({name})" if name and name != kind else label
+
+
+def _shown(value: Any, t: Speaker, name: str = "") -> str:
+    """A value of an event as the timeline shows it: moments in Bogotá time, yes or no, an
+    enumeration's value by its label when the catalogue has one (`category:sac`)."""
+    if isinstance(value, bool):
+        return t("yes") if value else t("no")
     if isinstance(value, enum.Enum):
-        return str(value.value)
+        value = value.value
     if isinstance(value, str) and _MOMENT.fullmatch(value):
         return t.when(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    if isinstance(value, str) and name:
+        key = f"{name}:{value}"
+        label = t.gettext(key)
+        return value if label == key else label
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_shown(v, t)}" for k, v in value.items())
+        return ", ".join(f"{k}={_shown(v, t, k)}" for k, v in value.items())
     if isinstance(value, list | tuple):
-        return ", ".join(_shown(v, t) for v in value)
+        return ", ".join(_shown(v, t, name) for v in value)
     return str(value)
