@@ -261,6 +261,11 @@ class Backoffice:
         self.catch_up()
         return self.index.count(query or CaseQuery())
 
+    def count_by_agent(self, query: CaseQuery) -> dict[str, int]:
+        """How many of the query's cases each agent has (the board's columns), in one read."""
+        self.catch_up()
+        return self.index.count_by_agent(query)
+
     def due_follow_ups(
         self, until: datetime | None = None, *, limit: int = 1_000, agent: str | None = None
     ) -> Sequence[DueFollowUp]:

@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 from adapters.clock import FixedClock
+from domain.calendar import BOGOTA
 from domain.case.events import ClosedFirstContact
 from tests.http.conftest import PASSWORD
 from tests.web.conftest import Console
@@ -171,7 +172,7 @@ def test_the_agents_day_lists_overdue_follow_ups_first_then_by_the_customers_tim
     case3 = console.case_id("CRM-3")
     console.get(f"/console/cases/{case3}")
     console.step(case3, "complete-follow-up", {"outcome": "ok"})
-    later = (clock.now() + timedelta(hours=2)).astimezone().strftime("%Y-%m-%dT%H:%M")
+    later = (clock.now() + timedelta(hours=2)).astimezone(BOGOTA).strftime("%Y-%m-%dT%H:%M")
     console.step(case3, "schedule-follow-up", {"due_at": later})
     answer = console.get("/console/day")
     assert answer.status_code == 200

@@ -25,10 +25,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-import anyio.to_thread
 import attrs
 from litestar import Request, Response, get, post
-from litestar.exceptions import NotAuthorizedException
 
 from application.access.permissions import Reading, may_command, may_give
 from application.case.commands import AssignCase, StaleCase
@@ -48,11 +46,8 @@ from entrypoints.web import views
 from entrypoints.web.pages import (
     CONSOLE,
     Page,
-    _anonymous,
-    _form_asking,
     _html,
-    _sign_in_address,
-    _speaker,
+    serve_form,
     serve_page,
 )
 from entrypoints.web.refusals import refusal_text
@@ -244,8 +239,8 @@ def _read_panels(page: Page, position: int, now: datetime) -> dict[str, Any]:
     # The open cases and those with a missed follow-up, by agent: grouped counts in the index
     # (exact, however many), not a count per agent nor a list read to count it.
     open_missed = CaseQuery(missed=True, status=CaseStatus.OPEN)
-    missed_by = office.index.count_by_agent(open_missed)
-    open_by = office.index.count_by_agent(CaseQuery(status=CaseStatus.OPEN))
+    missed_by = office.count_by_agent(open_missed)
+    open_by = office.count_by_agent(CaseQuery(status=CaseStatus.OPEN))
     on_roster = {p.agent: p for p in people if p.role is Role.AGENT}
     agents = set(on_roster) | set(due_by) | set(missed_by)
     if not team.in_use:  # no roster: the agents who sign in
@@ -402,33 +397,15 @@ async def reassign(request: Request[Any, Any, Any]) -> Response[Any]:
     """The reassignment form: the open cases of the absent agent chosen, spread evenly over
     the agents on shift chosen. A refusal for one case is reported with that case; the
     others go on."""
-    form = await request.form()
-    posted = {key: str(value) for key, value in form.items()}
+    form = await request.form()  # read once: `serve_form` gets the same, kept by the request
     receivers = list(dict.fromkeys(str(v).strip() for v in form.getall("to", []) if str(v)))
-    try:
-        asking = _form_asking(request, posted)
-    except Refused as refused:
-        t = _speaker(request)
-        return _html(_anonymous(request, "error.html", title=t("Not allowed"),
-                                message=refusal_text(str(refused.detail), t)), 403)  # fmt: skip
-    if asking is None:
-        return _sign_in_address(request)
-    absent = posted.get("absent", "").strip()
 
-    def run() -> Response[Any]:
-        try:
-            principal = asking.principal()
-        except NotAuthorizedException:
-            return _sign_in_address(request)
-        page = Page(request, principal)
-        try:
-            _require(page)
-            why = may_give(principal.role, principal.scope, AssignCase)
-            if why is not None:
-                raise Refused(why)
-        except Refused as refused:
-            return page.render("error.html", 403, title=page.t("Not allowed"),
-                               message=refusal_text(str(refused.detail), page.t))  # fmt: skip
+    def work(page: Page, posted: dict[str, str]) -> Response[Any]:
+        _require(page)
+        why = may_give(page.principal.role, page.principal.scope, AssignCase)
+        if why is not None:
+            raise Refused(why)
+        absent = posted.get("absent", "").strip()
         chosen = {"absent": absent, "to": receivers}
         error = _check_choice(page, absent, receivers)
         if error is not None:
@@ -437,7 +414,7 @@ async def reassign(request: Request[Any, Any, Any]) -> Response[Any]:
         outcomes = _reassign(page, absent, receivers)
         return _board(page, outcomes=outcomes, chosen={}, reassigned_from=absent)
 
-    return await anyio.to_thread.run_sync(run)
+    return await serve_form(request, work)
 
 
 def _check_choice(page: Page, absent: str, receivers: Sequence[str]) -> str | None:

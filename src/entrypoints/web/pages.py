@@ -181,16 +181,22 @@ async def serve_page(
         except NotAuthorizedException:
             return _sign_in_address(request)
         page = Page(request, principal)
-        try:
-            return work(page)
-        except Refused as refused:
-            return page.render("error.html", 403, title=page.t("Not allowed"),
-                               message=refusal_text(str(refused.detail), page.t))  # fmt: skip
-        except CaseNotFound:
-            return page.render("error.html", 404, title=page.t("Case not found"),
-                               message=page.t("No case answers to that reference."))  # fmt: skip
+        return _guarded(page, lambda: work(page))
 
     return await anyio.to_thread.run_sync(run)
+
+
+def _guarded(page: Page, work: Callable[[], Response[Any]]) -> Response[Any]:
+    """`work`, or the error page for what refuses it: a role that may not (403), an unknown
+    case (404)."""
+    try:
+        return work()
+    except Refused as refused:
+        return page.render("error.html", 403, title=page.t("Not allowed"),
+                           message=refusal_text(str(refused.detail), page.t))  # fmt: skip
+    except CaseNotFound:
+        return page.render("error.html", 404, title=page.t("Case not found"),
+                           message=page.t("No case answers to that reference."))  # fmt: skip
 
 
 # --- signing in and out --------------------------------------------------------------------
@@ -423,14 +429,7 @@ async def serve_form(
             return _html(_anonymous(request, "error.html", title=t("Not allowed"),
                                     message=refusal_text(str(refused.detail), t)), 403)  # fmt: skip
         page = Page(request, principal)
-        try:
-            return work(page, posted)
-        except Refused as refused:
-            return page.render("error.html", 403, title=page.t("Not allowed"),
-                               message=refusal_text(str(refused.detail), page.t))  # fmt: skip
-        except CaseNotFound:
-            return page.render("error.html", 404, title=page.t("Case not found"),
-                               message=page.t("No case answers to that reference."))  # fmt: skip
+        return _guarded(page, lambda: work(page, posted))
 
     return await anyio.to_thread.run_sync(run)
 

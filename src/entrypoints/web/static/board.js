@@ -66,4 +66,6 @@
     else { say("waiting"); }
   });
   window.addEventListener("pagehide", function () { source.close(); });
+  // Back to this page from the browser's cache: its stream was closed; load it afresh.
+  window.addEventListener("pageshow", function (event) { if (event.persisted) { location.reload(); } });
 })();
