@@ -14,13 +14,14 @@ from __future__ import annotations
 import io
 import json
 import os
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.console import Console
 
+from adapters.clock import FixedClock
 from adapters.eventstore.mapper import TOPICS, event_payload
 from domain.calendar import BusinessCalendar
 from domain.indicators.facts import Dimension, Period
@@ -32,8 +33,14 @@ from entrypoints.settings import load_settings
 FIXTURE = Path(__file__).with_name("demo_week.json")
 
 
+WEEK_END = datetime(2026, 12, 4, 23, tzinfo=UTC)
+"""Friday 18:00 in Bogotá: the week's indicators read as of its end, whatever today is (a
+practice unit still running is due only once met: read a day later, it is due regardless)."""
+
+
 def _week(folder: Path) -> dict[str, Any]:
-    with bootstrap(load_settings(environ={}, data_dir=str(folder))) as office:
+    settings = load_settings(environ={}, data_dir=str(folder))
+    with bootstrap(settings, clock=FixedClock(WEEK_END)) as office:
         log = [
             {
                 "position": logged.position,
