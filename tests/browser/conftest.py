@@ -13,19 +13,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import uvicorn
 
 from adapters.clock import FixedClock
 from application.service import Backoffice
 from tests.http.conftest import PASSWORD
+from tests.http.test_served import serving
 from tests.stub_systems import Stub
 from tests.web.conftest import claro_systems, console_app
 
@@ -72,13 +69,6 @@ def browser() -> Iterator[Browser]:
             launched.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 class Served:
     """The console served by uvicorn on a loopback port, and the office behind it."""
 
@@ -100,23 +90,8 @@ def served(tmp_path: Path, clock: FixedClock) -> Iterator[Served]:
 
 def _serve(tmp_path: Path, clock: FixedClock, systems: Stub, url: str) -> Iterator[Served]:
     app, _accounts, office = console_app(tmp_path, clock, "sqlite", url)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name="served-console")
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive(), "the server did not start"
-        assert time.monotonic() < deadline, "the server did not start in 20 s"
-        time.sleep(0.01)
-    try:
-        yield Served(f"http://127.0.0.1:{port}", office, clock, systems)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        assert not thread.is_alive(), "the server did not stop"
+    with serving(app, "served-console") as base:
+        yield Served(base, office, clock, systems)
 
 
 @pytest.fixture

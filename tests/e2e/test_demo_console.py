@@ -10,12 +10,11 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.e2e.test_serve import _free_port
+from tests.e2e.test_serve import _free_port, wait_until_up
 
 SCRIPT = str(Path(sys.executable).parent / "backoffice")
 
@@ -52,16 +51,7 @@ def test_the_demo_prints_how_to_open_its_week_in_the_console_and_that_works(
                                text=True)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            assert time.monotonic() < deadline, "the server did not start in 30 s"
-            time.sleep(0.1)
+        wait_until_up(process, base)
         first_pages = {"agent": "/console/day", "supervisor": "/console/board",
                        "auditor": "/console/cases"}  # fmt: skip
         for login, role in users.items():

@@ -30,6 +30,20 @@ def _free_port() -> int:
         return port
 
 
+def wait_until_up(process: subprocess.Popen[str], base: str) -> None:
+    """Until the `backoffice serve` process answers `/healthz` at `base` (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        assert time.monotonic() < deadline, "the server did not start in 30 s"
+        time.sleep(0.1)
+
+
 class Server:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
@@ -64,16 +78,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Ser
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            assert time.monotonic() < deadline, "the server did not start in 30 s"
-            time.sleep(0.1)
+        wait_until_up(process, base)
         helper.process = process
         yield helper, base
     finally:

@@ -11,11 +11,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
+from litestar import Litestar
 
 from adapters.clock import FixedClock
 from tests.http.conftest import Api, served_office
@@ -46,15 +48,15 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def api(request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock) -> Iterator[Api]:
-    """As `tests/http/conftest.py`'s, but served by uvicorn on a loopback port."""
-    app, accounts, office = served_office(request, tmp_path, clock)
+@contextmanager
+def serving(app: Litestar, name: str = "served-api") -> Iterator[str]:
+    """`app` served by uvicorn in a thread on a free loopback port, until the block ends: its
+    base address (the browser tests' harness serves the console with it too)."""
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
-    thread = threading.Thread(target=server.run, name="served-api")
+    thread = threading.Thread(target=server.run, name=name)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
@@ -62,12 +64,19 @@ def api(request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock) -> It
         assert time.monotonic() < deadline, "the server did not start in 20 s"
         time.sleep(0.01)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=20) as client:
-            yield Api(client, accounts, office)  # type: ignore[arg-type]
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=20)
         assert not thread.is_alive(), "the server did not stop"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def api(request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock) -> Iterator[Api]:
+    """As `tests/http/conftest.py`'s, but served by uvicorn on a loopback port."""
+    app, accounts, office = served_office(request, tmp_path, clock)
+    with serving(app) as base, httpx.Client(base_url=base, timeout=20) as client:
+        yield Api(client, accounts, office)  # type: ignore[arg-type]
 
 
 def test_the_live_events_resume_over_tcp_from_the_last_id(api: Api) -> None:
