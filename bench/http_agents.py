@@ -843,6 +843,10 @@ async def one_agent(
                     await ways[way].episode(tally, ledger)
 
 
+SERVE_BANNER = "Serving "
+"""How `backoffice serve`'s one line on start begins (where it serves, what): not a problem."""
+
+
 def read_server_log(
     log: Path, phases: dict[str, Tally], spans: dict[str, list[tuple[int, int]]]
 ) -> list[str]:
@@ -866,7 +870,7 @@ def read_server_log(
         try:
             entry = json.loads(written)
         except ValueError:
-            if written.strip():
+            if written.strip() and not written.startswith(SERVE_BANNER):
                 problems.append(written.strip()[:200])
             continue
         if entry.get("msg") != "request" or int(entry.get("status", 200)) >= 500:
