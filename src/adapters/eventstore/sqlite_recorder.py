@@ -157,17 +157,7 @@ class BulkSQLiteApplicationRecorder(SQLiteApplicationRecorder):
 
     def _links(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[bytes]:
         def stored(keys: list[Key]) -> dict[Key, bytes | None]:
-            found: dict[Key, bytes | None] = {}
-            for oid, version in keys:
-                c.execute(
-                    f"SELECT chain FROM {self.events_table_name}"
-                    " WHERE originator_id = ? AND originator_version = ?",
-                    (_text_id(oid), version),
-                )
-                row = c.fetchone()
-                if row is not None:
-                    found[(oid, version)] = row[0]
-            return found
+            return _stored_links(c, self.events_table_name, keys)
 
         def prefix(oid: Any, below: int) -> bytes:
             return prefix_link(self._rows_of(c, oid, below))
@@ -248,18 +238,8 @@ class BulkSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             return [self._row(r) for r in c.fetchall()]
 
     def chain_stored(self, keys: list[Key]) -> dict[Key, bytes | None]:
-        found: dict[Key, bytes | None] = {}
         with self.datastore.transaction(commit=False) as c:
-            for oid, version in keys:
-                c.execute(
-                    f"SELECT chain FROM {self.events_table_name}"
-                    " WHERE originator_id = ? AND originator_version = ?",
-                    (_text_id(oid), version),
-                )
-                row = c.fetchone()
-                if row is not None:
-                    found[(oid, version)] = row[0]
-        return found
+            return _stored_links(c, self.events_table_name, keys)
 
     def chain_block(self, after: int, through: int) -> list[tuple[int, bytes | None]]:
         with self.datastore.transaction(commit=False) as c:
@@ -355,3 +335,17 @@ def _apply(cursor: Any, settings: dict[str, int]) -> dict[str, int]:
         previous[name] = int(cursor.fetchone()[0])
         cursor.execute(f"PRAGMA {name} = {int(value)}")
     return previous
+
+
+def _stored_links(c: SQLiteCursor, table: str, keys: list[Key]) -> dict[Key, bytes | None]:
+    """The stored hashes of these (case, version) keys; a key without a row is left out."""
+    found: dict[Key, bytes | None] = {}
+    for oid, version in keys:
+        c.execute(
+            f"SELECT chain FROM {table} WHERE originator_id = ? AND originator_version = ?",
+            (_text_id(oid), version),
+        )
+        row = c.fetchone()
+        if row is not None:
+            found[(oid, version)] = row[0]
+    return found
