@@ -323,6 +323,10 @@ def test_audit_verify_on_the_command_line(
     assert data["findings"][0]["version"] == 4
     assert main([*args, "audit", "verify", str(cases[1])]) == 0
     assert main([*args, "audit", "verify", str(uuid.uuid4())]) == 3
+    # The worker run by cron says tampering with the same exit code.
+    capsys.readouterr()
+    assert main([*args, "worker", "--once"]) == 6
+    assert str(cases[0]) in capsys.readouterr().err
 
 
 def test_the_worker_job_verifies_new_events_and_the_rounds(office: Backoffice, raw: Raw) -> None:

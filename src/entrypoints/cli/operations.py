@@ -430,7 +430,10 @@ def run_worker(
         worker = Worker(office, box, name=name, writer=outside_writer(office, settings))
         if once:
             if not worker.once():
-                raise typer.Exit(UNAVAILABLE)
+                from entrypoints.cli.audit import TAMPERED
+
+                # Tampering found: the exit code of `audit verify`; a job failed: 5.
+                raise typer.Exit(TAMPERED if worker.tampering else UNAVAILABLE)
             return
         stop = threading.Event()
         stop_on_signals(stop)
