@@ -201,6 +201,13 @@ class Period:
     def __contains__(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
 
+    @classmethod
+    def of_days(cls, first: date, last: date) -> Period:
+        """Bogotá's days `first` to `last`, both included."""
+        return cls(
+            BusinessCalendar.start_of(first), BusinessCalendar.start_of(last + timedelta(days=1))
+        )
+
 
 Fact = (
     FollowUpFact

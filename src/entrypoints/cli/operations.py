@@ -292,9 +292,7 @@ def indicators(
         last = _day(date_to) if date_to else today
     if last < first:
         raise InvalidValue("--to", f"{last} is before --from {first}")
-    period = Period(
-        BusinessCalendar.start_of(first), BusinessCalendar.start_of(last + timedelta(days=1))
-    )
+    period = Period.of_days(first, last)
     report = office.indicators(period, by, window)
     if chart is not None:
         from entrypoints.chart import indicators_page

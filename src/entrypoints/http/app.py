@@ -18,7 +18,7 @@ import os
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
@@ -49,7 +49,6 @@ from application.dispatch import Command, command_name
 from application.ports.accounts import AccessRole
 from application.ports.cases import CaseQuery, CaseSummary, DueFollowUp
 from application.ports.systems import Slot
-from domain.calendar import BusinessCalendar
 from domain.case.state import CaseState
 from domain.errors import InvalidValue
 from domain.indicators.facts import Dimension, Period
@@ -404,9 +403,7 @@ def _period(first: date, last: date) -> Period:
         raise InvalidValue("last", "the last day comes before the first")
     if (last - first).days > 3_660:
         raise InvalidValue("last", "a period of at most ten years")
-    return Period(
-        BusinessCalendar.start_of(first), BusinessCalendar.start_of(last + timedelta(days=1))
-    )
+    return Period.of_days(first, last)
 
 
 @get("/indicators", sync_to_thread=True, summary="Indicators", tags=["indicators"])

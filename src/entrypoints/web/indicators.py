@@ -79,9 +79,7 @@ class Choice:
 
 
 def _period(first: date, last: date) -> Period:
-    return Period(
-        BusinessCalendar.start_of(first), BusinessCalendar.start_of(last + timedelta(days=1))
-    )
+    return Period.of_days(first, last)
 
 
 def _shown(value: str) -> str:
