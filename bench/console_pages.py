@@ -22,10 +22,12 @@ Measured, in rounds that alternate the four so that a noisy neighbour slows all 
   an open case, not timed): the board's script fetches them when the log moves, so the
   panels are read from the index, not served from the last reading; also the whole page
   (`GET /console/board`) the same way, and the panels with the log unchanged (held);
-- the same reads through the API: `GET /follow-ups/due` (today), `GET /cases` with each of
-  the board's filters and limits (missed, unassigned, waiting, warned, breached) and
-  `GET /cases/{id}` of each case whose clocks the board shows; summed per board. The board
-  also counts each agent's open cases, which the API has no route for: not in the sum;
+- the same content through the API: `GET /follow-ups/due` (today), `GET /cases` with each
+  of the board's filters and limits (missed, unassigned, waiting, warned, breached) and
+  `GET /cases/{id}` of each case whose clocks the board shows (the API has no route for a
+  case's clocks alone; the board reads them from the case index since 2026-12-05); summed
+  per board. The board also counts each agent's open cases and due follow-ups, which the API
+  has no route for: not in the sum;
 - a case page (`GET /console/cases/{id}`) of a random case, against `GET /cases/{id}` of
   the same case.
 """
@@ -82,7 +84,7 @@ from entrypoints import bootstrap
 from entrypoints.http.app import create_app
 from entrypoints.http.common import Service
 from entrypoints.settings import load_settings
-from entrypoints.web.board import CLOCK_CASES, ROWS
+from entrypoints.web.board import CLOCK_CASES, ROWS, clock_cases
 
 AGENTS = tuple(f"agente.{n:02d}" for n in range(40))
 SUPERVISOR = "supervisor.banco"
@@ -282,8 +284,7 @@ def _api_board_paths(office: Backoffice) -> list[str]:
     waiting = office.cases(CaseQuery(waiting=True, status=CaseStatus.OPEN, limit=CLOCK_CASES))
     warned = office.cases(CaseQuery(warned=True, limit=CLOCK_CASES))
     breached = office.cases(CaseQuery(breached=True, limit=CLOCK_CASES))
-    wanted = dict.fromkeys(s.case_id for s in (*waiting, *breached, *warned))
-    return paths + [f"/cases/{case_id}" for case_id in wanted]
+    return paths + [f"/cases/{case_id}" for case_id in clock_cases(waiting, warned, breached)]
 
 
 def _timed(client: TestClient[Any], path: str) -> float:
@@ -408,8 +409,9 @@ def run(root: Path, quick: bool) -> Section:
     section.note(f"The store's board: {facts}; {len(AGENTS)} agents.")
     section.note(
         "Ratios: p50 over p50 / p95 over p95. The API's board requests are its lists with "
-        "the board's filters and limits and each case whose clocks the board shows; they "
-        "leave out the count of each agent's open cases, which the API has no route for."
+        "the board's filters and limits and each case whose clocks the board shows (the API "
+        "has no route for the clocks alone; the board reads them from the case index); they "
+        "leave out the counts by agent, which the API has no route for."
     )
     return section
 

@@ -1,7 +1,7 @@
 """One timed CRM import in a process of its own, so that its peak memory is its own.
 
     python -m bench.import_child EXPORT.csv DATA_DIR [--index-worker on|off] [--profile TOP]
-                                 [--chain on|off]
+                                 [--chain on|off] [--encryption on|off] [--personal on|off]
 
 Prints one JSON object: the ingest report, the seconds it took, the process's peak RSS
 (VmHWM), the index worker's own summary when one ran (the log positions it projected, its
@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from adapters.clock import FixedClock
+from adapters.eventstore.cipher import new_key
 from adapters.intake.crm_export import CrmExportReader
 from bench.common import T0, peak_rss_kib
 from entrypoints.bootstrap import bootstrap
@@ -34,14 +35,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index-worker", choices=("on", "off"), default="on")
     parser.add_argument("--profile", type=int, default=0, metavar="TOP")
     parser.add_argument("--chain", choices=("on", "off"), default="on")
+    parser.add_argument("--encryption", choices=("on", "off"), default="off")
+    parser.add_argument("--personal", choices=("on", "off"), default="on")  # part (j)
     args = parser.parse_args(argv)
     if args.chain == "off":  # part (g): the tamper-evidence chain's cost
         from adapters.eventstore.sqlite_recorder import BulkSQLiteApplicationRecorder
 
         BulkSQLiteApplicationRecorder.chain = False
 
+    # Part (i): encryption at rest with a fresh key, made here (never on a command line).
+    key = new_key() if args.encryption == "on" else None
     settings = load_settings(
-        environ={}, data_dir=args.data_dir, database_url="sqlite", index_worker=args.index_worker
+        environ={},
+        data_dir=args.data_dir,
+        database_url="sqlite",
+        index_worker=args.index_worker,
+        encryption_key=key,
+        personal_data_encryption=args.personal,
     )
     profiler = cProfile.Profile() if args.profile else None
     workers: list[ProcessIndexWorker] = []

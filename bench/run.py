@@ -19,7 +19,11 @@
     the chain on / off;
 (h) the console's pages on a 1M-event store (SQLite), rendered in process through the
     application: the supervisor's board and a case page, p50/p95, vs the same reads through
-    the HTTP API in the same run (`--quick`: a 100k-event store).
+    the HTTP API in the same run (`--quick`: a 100k-event store);
+(i) encryption at rest's cost: commands, a bulk import and a case index rebuild with an
+    encryption key set and without;
+(j) erasable personal data's cost: the same with personal-data encryption (each personal
+    field sealed with its data subject's key) on and off.
 
 The full run takes a few minutes on two cores; `--quick` (smaller sizes, 30k import rows)
 about a minute. A Markdown report goes to stdout and to `--out`. SQLite files live in fresh
@@ -36,6 +40,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench import (
+    at_rest,
     chain,
     commands,
     console_pages,
@@ -43,12 +48,13 @@ from bench import (
     imports,
     long_cases,
     nyc,
+    personal,
     projections,
     reads,
 )
 from bench.common import REPO_ROOT, Section, machine, temp_dir
 
-PARTS = ("a", "b", "c", "d", "e", "f", "g", "h")
+PARTS = ("a", "b", "c", "d", "e", "f", "g", "h", "i", "j")
 DEFAULT_OUT = REPO_ROOT / "bench" / "results" / "latest.md"
 
 
@@ -126,8 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sections.append(http_agents.run(root, args.quick))
             elif part == "g":
                 sections.append(chain.run(root, args.quick, args.nyc))
-            else:
+            elif part == "h":
                 sections.append(console_pages.run(root, args.quick))
+            elif part == "i":
+                sections.append(at_rest.run(root, args.quick, args.nyc))
+            else:
+                sections.append(personal.run(root, args.quick, args.nyc))
         durations[part] = time.perf_counter() - started
         print(f"part ({part}) done in {durations[part]:,.1f} s", file=sys.stderr, flush=True)
 

@@ -4,8 +4,10 @@ A tracked SQL view (`adapters.sql_view`): rows and log position commit together.
 
 Tables: `case_index` (one row per case), `case_due` (pending follow-ups, the due-items list),
 `case_keys` (repeat-contact keys → case; a case's own source key needs no row, its case id is
-derived from it). Times are stored as fixed-width UTC
-text (`2026-07-15T19:30:00.000000Z`).
+derived from it), `case_clocks` (running clocks), `case_escalations` (each escalation's area
+and priority, for the board's clocks), `case_writes` (outside writes awaiting an answer).
+Keys are also kept folded (`key_folded`, indexed) for a search that ignores letter case. Times
+are stored as fixed-width UTC text (`2026-07-15T19:30:00.000000Z`).
 """
 
 from __future__ import annotations
@@ -30,8 +32,11 @@ from application.ports.cases import (
     DueFollowUp,
     LoggedEvent,
     PendingWrite,
+    RunningClock,
 )
+from domain.case.decisions import escalation_reference
 from domain.case.events import (
+    ERASED,
     EVENT_TYPES,
     Assigned,
     CaseEvent,
@@ -41,6 +46,7 @@ from domain.case.events import (
     ClockWarned,
     Closed,
     ClosedFirstContact,
+    Escalated,
     FollowUpCompleted,
     FollowUpMissed,
     FollowUpScheduled,
@@ -49,6 +55,8 @@ from domain.case.events import (
     OutsideWriteAnswered,
     OutsideWriteRefused,
     OutsideWriteRequested,
+    PersonalDataCorrected,
+    PersonalDataErased,
     Reopened,
     RepeatContactRecorded,
     Typified,
@@ -59,6 +67,7 @@ from domain.values import (
     Channel,
     ClockKind,
     LineOfBusiness,
+    Priority,
     SourceKey,
     phone_digits,
 )
@@ -68,6 +77,11 @@ _SEP = "\x1f"
 
 def _open_key(account: str, typification: str) -> str:
     return f"{account}{_SEP}{typification}"
+
+
+def fold_key(key: str) -> str:
+    """A case key as the search compares it: letter case aside (`crm-1` finds `CRM-1`)."""
+    return key.casefold()
 
 
 _CUN_SEPARATORS = str.maketrans("", "", " -.\t")
@@ -89,11 +103,12 @@ TABLES = (
     " agent TEXT, category TEXT, subcategory TEXT, opened_at TEXT NOT NULL,"
     " updated_at TEXT NOT NULL, next_follow_up_at TEXT, version INTEGER NOT NULL,"
     " account TEXT NOT NULL, cun TEXT, customer TEXT NOT NULL, missed INTEGER NOT NULL DEFAULT 0,"
-    " phone TEXT)",
+    " phone TEXT, key_folded TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS case_index_open_key ON case_index (open_key)",
     "CREATE INDEX IF NOT EXISTS case_index_account ON case_index (account)",
     "CREATE INDEX IF NOT EXISTS case_index_cun ON case_index (cun)",
     "CREATE INDEX IF NOT EXISTS case_index_phone ON case_index (phone)",
+    "CREATE INDEX IF NOT EXISTS case_index_key_folded ON case_index (key_folded)",
     "CREATE INDEX IF NOT EXISTS case_index_next_follow_up ON case_index (next_follow_up_at)",
     # The board's and the queues' filters: an agent's (or nobody's) cases by status, and the
     # cases with a missed follow-up (few: a partial index holds only them).
@@ -106,25 +121,35 @@ TABLES = (
     "CREATE TABLE IF NOT EXISTS case_clocks ("
     " case_id TEXT NOT NULL, clock_id INTEGER NOT NULL, kind TEXT NOT NULL,"
     " warn_at TEXT, due_at TEXT NOT NULL, warned INTEGER NOT NULL DEFAULT 0,"
-    " breached INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (case_id, clock_id))",
+    " breached INTEGER NOT NULL DEFAULT 0, reference TEXT, PRIMARY KEY (case_id, clock_id))",
     "CREATE INDEX IF NOT EXISTS case_clocks_due ON case_clocks (due_at)",
     # The cases with a clock of a kind (waiting: an escalation's), at warning or breached.
     "CREATE INDEX IF NOT EXISTS case_clocks_kind ON case_clocks (kind, case_id)",
     "CREATE INDEX IF NOT EXISTS case_clocks_level ON case_clocks (breached, warned, case_id)",
+    # An escalation's area and priority, found by its clock's reference (`escalamiento #n`).
+    "CREATE TABLE IF NOT EXISTS case_escalations ("
+    " case_id TEXT NOT NULL, escalation_id INTEGER NOT NULL, reference TEXT NOT NULL,"
+    " area TEXT NOT NULL, priority TEXT NOT NULL, PRIMARY KEY (case_id, escalation_id))",
     "CREATE TABLE IF NOT EXISTS case_writes ("
     " case_id TEXT NOT NULL, write_key TEXT NOT NULL, requested_at TEXT NOT NULL,"
     " PRIMARY KEY (case_id, write_key))",
     "CREATE INDEX IF NOT EXISTS case_writes_requested ON case_writes (requested_at)",
     "CREATE TABLE IF NOT EXISTS case_keys ("
-    " source_key TEXT NOT NULL, case_id TEXT NOT NULL, PRIMARY KEY (source_key, case_id))",
+    " source_key TEXT NOT NULL, case_id TEXT NOT NULL, key_folded TEXT,"
+    " PRIMARY KEY (source_key, case_id))",
+    "CREATE INDEX IF NOT EXISTS case_keys_folded ON case_keys (key_folded)",
 )
 
 _INSERT_CASE = (
     "INSERT INTO case_index (case_id, channel, source_key, match_key, open_key, status, line,"
     " typification, opened_at, updated_at, next_follow_up_at, version, account, cun, customer,"
-    " phone) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    " phone, key_folded) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT DO NOTHING"
 )
-_INSERT_KEY = "INSERT INTO case_keys (source_key, case_id) VALUES (?, ?) ON CONFLICT DO NOTHING"
+_INSERT_KEY = (
+    "INSERT INTO case_keys (source_key, case_id, key_folded) VALUES (?, ?, ?)"
+    " ON CONFLICT DO NOTHING"
+)
 _INSERT_DUE = (
     "INSERT INTO case_due (case_id, follow_up_id, due_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 )
@@ -162,10 +187,12 @@ class _CaseIndex(SqlView):
     """The case index's tables and queries, shared by both backends."""
 
     view_name = "case_index"
-    schema_version = 4
+    schema_version = 5
     """2: account, CUN, customer (folded, for search) and missed follow-ups per case; 3: the
     customer's phone (its national digits, for search); 4: the CUN as its digits alone (found
-    with or without its dashes)."""
+    with or without its dashes); 5: the clocks' references and the escalations' areas and
+    priorities (the board's clocks without reading cases), keys folded (searched whatever
+    their letter case)."""
     tables = TABLES
     kinds = EVENT_TYPES
     """Case events only: the team's streams are left out by the store, never read."""
@@ -175,7 +202,7 @@ class _CaseIndex(SqlView):
         ingested = [e.event for e in events if isinstance(e.event, Ingested)]
         if ingested:
             self._insert_cases(c, ingested)
-        keys: list[tuple[str, str]] = []
+        keys: list[tuple[str, str, str]] = []
         touched: dict[str, tuple[int, str]] = {}
         for logged in events:
             event = logged.event
@@ -183,7 +210,7 @@ class _CaseIndex(SqlView):
                 continue  # new cases are in (and a team event, given directly, is not a case's)
             cid = str(event.originator_id)
             if isinstance(event, RepeatContactRecorded):
-                keys.append((event.source.key, cid))
+                keys.append((event.source.key, cid, fold_key(event.source.key)))
             else:
                 self._apply(c, event, cid)
             touched[cid] = (event.originator_version, ts(event.timestamp))
@@ -217,6 +244,7 @@ class _CaseIndex(SqlView):
                     _cun_column(e.cun),
                     fold(e.customer_name),  # for search: no case, no accents
                     phone_digits(e.phone) if e.phone else None,
+                    fold_key(e.source.key),
                 )
             )
             if follow_up:
@@ -265,11 +293,20 @@ class _CaseIndex(SqlView):
         elif isinstance(e, ClockStarted):
             c.execute(
                 sql(
-                    "INSERT INTO case_clocks (case_id, clock_id, kind, warn_at, due_at)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                    "INSERT INTO case_clocks (case_id, clock_id, kind, warn_at, due_at, reference)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
                 ),
                 (cid, e.clock_id, e.kind.value, ts(e.warn_at) if e.warn_at else None,
-                 ts(e.due_at)),
+                 ts(e.due_at), e.reference),
+            )  # fmt: skip
+        elif isinstance(e, Escalated):
+            c.execute(
+                sql(
+                    "INSERT INTO case_escalations (case_id, escalation_id, reference, area,"
+                    " priority) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                ),
+                (cid, e.escalation_id, escalation_reference(e.escalation_id), e.area,
+                 e.priority.value),
             )  # fmt: skip
         elif isinstance(e, ClockWarned | ClockBreached):
             column = "warned" if isinstance(e, ClockWarned) else "breached"
@@ -301,6 +338,8 @@ class _CaseIndex(SqlView):
                 ),
                 (cid,),
             )
+        elif isinstance(e, PersonalDataErased | PersonalDataCorrected):
+            self._personal(c, e, cid)
 
     def search(self, query: CaseQuery) -> Sequence[CaseSummary]:
         where, params = self._where(query)
@@ -367,10 +406,12 @@ class _CaseIndex(SqlView):
         if query.search is not None and query.search.strip():
             text = query.search.strip()
             channel, key = query.search_key()
-            own = "source_key = ?" if channel is None else "(source_key = ? AND channel = ?)"
+            # Keys whatever their letter case, through the folded keys' indexes.
+            key = fold_key(key)
+            own = "key_folded = ?" if channel is None else "(key_folded = ? AND channel = ?)"
             own_params = [key] if channel is None else [key, channel.value]
             exact = f"{own} OR account = ? OR cun = ? OR phone = ?"
-            keys = "case_id IN (SELECT case_id FROM case_keys WHERE source_key = ?)"
+            keys = "case_id IN (SELECT case_id FROM case_keys WHERE key_folded = ?)"
             phone = query.search_phone() or ""
             cun = cun_digits(text) or text  # a CUN however written: its digits
             name = fold(text)
@@ -428,6 +469,20 @@ class _CaseIndex(SqlView):
             )
         return result
 
+    def count_due_by_agent(
+        self, until: datetime, overdue_before: datetime
+    ) -> dict[str, tuple[int, int]]:
+        statement = (
+            "SELECT i.agent, COUNT(*) AS due,"
+            " SUM(CASE WHEN d.due_at < ? THEN 1 ELSE 0 END) AS overdue"
+            " FROM case_due d JOIN case_index i ON i.case_id = d.case_id"
+            " WHERE d.due_at <= ? AND i.agent IS NOT NULL GROUP BY i.agent"
+        )
+        with self._transaction(commit=False) as c:
+            c.execute(self._sql(statement), (ts(overdue_before), ts(until)))
+            rows = c.fetchall()
+        return {row["agent"]: (int(row["due"]), int(row["overdue"])) for row in rows}
+
     def due_clocks(self, now: datetime, limit: int = 1000) -> Sequence[DueClock]:
         statement = (
             "SELECT k.case_id, k.clock_id, k.kind, k.due_at, i.channel, i.source_key, i.agent"
@@ -448,6 +503,38 @@ class _CaseIndex(SqlView):
                 kind=ClockKind(row["kind"]),
                 due_at=_time(row["due_at"]),
                 agent=row["agent"],
+            )
+            for row in rows
+        ]
+
+    def running_clocks(self, case_ids: Sequence[uuid.UUID]) -> Sequence[RunningClock]:
+        if not case_ids:
+            return []
+        clause, params = self._in("k.case_id", sorted({str(i) for i in case_ids}))
+        statement = (
+            "SELECT k.case_id, k.clock_id, k.kind, k.reference, k.warn_at, k.due_at, k.warned,"
+            " k.breached, i.channel, i.source_key, i.agent, e.area, e.priority"
+            " FROM case_clocks k JOIN case_index i ON i.case_id = k.case_id"
+            " LEFT JOIN case_escalations e ON e.case_id = k.case_id AND e.reference = k.reference"
+            f" AND k.kind = ? WHERE {clause} ORDER BY k.case_id, k.clock_id"
+        )
+        with self._transaction(commit=False) as c:
+            c.execute(self._sql(statement), [ClockKind.ESCALATION_RESPONSE.value, *params])
+            rows = c.fetchall()
+        return [
+            RunningClock(
+                case_id=uuid.UUID(row["case_id"]),
+                source=SourceKey(Channel(row["channel"]), row["source_key"]),
+                agent=row["agent"],
+                clock_id=int(row["clock_id"]),
+                kind=ClockKind(row["kind"]),
+                reference=row["reference"],
+                warn_at=_time_or_none(row["warn_at"]),
+                due_at=_time(row["due_at"]),
+                warned=bool(row["warned"]),
+                breached=bool(row["breached"]),
+                area=row["area"],
+                priority=Priority(row["priority"]) if row["priority"] else None,
             )
             for row in rows
         ]
@@ -516,6 +603,22 @@ class _CaseIndex(SqlView):
             account, _, typification = row["open_key"].partition(_SEP)
             found[(account, typification)] = uuid.UUID(row["case_id"])
         return found
+
+    def _personal(self, c: Cursor, e: PersonalDataErased | PersonalDataCorrected, cid: str) -> None:
+        """The customer's name and phone columns after an erasure (erased: no phone to find
+        the case by) or a correction (`application.privacy`)."""
+        if isinstance(e, PersonalDataErased):
+            customer: str | None = fold(ERASED)
+            phone = None
+            statement = "UPDATE case_index SET customer = ?, phone = ? WHERE case_id = ?"
+            c.execute(self._sql(statement), (customer, phone, cid))
+            return
+        if e.customer_name is not None:
+            statement = "UPDATE case_index SET customer = ? WHERE case_id = ?"
+            c.execute(self._sql(statement), (fold(e.customer_name), cid))
+        if e.phone is not None:
+            statement = "UPDATE case_index SET phone = ? WHERE case_id = ?"
+            c.execute(self._sql(statement), (phone_digits(e.phone), cid))
 
 
 class SQLiteCaseIndex(_CaseIndex, SQLiteView):

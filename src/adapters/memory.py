@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from adapters.case_index import cun_digits
+from adapters.case_index import cun_digits, fold_key
 from adapters.intake.parsing import fold as fold_text
 from application.ports.cases import (
     AnyEvent,
@@ -29,7 +29,9 @@ from application.ports.cases import (
     DueFollowUp,
     LoggedEvent,
     PendingWrite,
+    RunningClock,
 )
+from domain.case.decisions import escalation_reference
 from domain.case.events import (
     EVENT_TYPES,
     Assigned,
@@ -40,6 +42,7 @@ from domain.case.events import (
     ClockWarned,
     Closed,
     ClosedFirstContact,
+    Escalated,
     FollowUpCompleted,
     FollowUpMissed,
     FollowUpScheduled,
@@ -54,7 +57,7 @@ from domain.case.events import (
 )
 from domain.case.state import CaseState, fold
 from domain.team.roster import TeamEvent
-from domain.values import CaseStatus, Channel, ClockKind, SourceKey, phone_digits
+from domain.values import CaseStatus, Channel, ClockKind, Priority, SourceKey, phone_digits
 
 # --- the store ---------------------------------------------------------------------------------
 
@@ -157,7 +160,9 @@ class _Row:
     missed: int = 0
     due: dict[int, datetime] = attrs.Factory(dict)
     clocks: dict[int, list[Any]] = attrs.Factory(dict)
-    """clock id -> [kind, warn_at, due_at, warned, breached], while it runs."""
+    """clock id -> [kind, warn_at, due_at, warned, breached, reference], while it runs."""
+    escalations: dict[str, tuple[str, Priority]] = attrs.Factory(dict)
+    """An escalation's clock reference -> its area and priority."""
     writes: dict[str, datetime] = attrs.Factory(dict)
     keys: set[str] = attrs.Factory(set)
 
@@ -231,7 +236,12 @@ class InMemoryCaseIndex:
         elif isinstance(e, Reopened):
             row.status, row.open = CaseStatus.OPEN, True
         elif isinstance(e, ClockStarted):
-            row.clocks.setdefault(e.clock_id, [e.kind, e.warn_at, e.due_at, False, False])
+            row.clocks.setdefault(
+                e.clock_id, [e.kind, e.warn_at, e.due_at, False, False, e.reference]
+            )
+        elif isinstance(e, Escalated):
+            reference = escalation_reference(e.escalation_id)
+            row.escalations.setdefault(reference, (e.area, e.priority))
         elif isinstance(e, ClockWarned) and e.clock_id in row.clocks:
             row.clocks[e.clock_id][3] = True
         elif isinstance(e, ClockBreached) and e.clock_id in row.clocks:
@@ -270,9 +280,10 @@ class InMemoryCaseIndex:
         text = (q.search or "").strip()
         if text:
             channel, key = q.search_key()
-            own = key == row.source.key and channel in (None, row.source.channel)
+            key = fold_key(key)
+            own = key == fold_key(row.source.key) and channel in (None, row.source.channel)
             phone = q.search_phone()
-            exact = own or key in row.keys or text == row.account
+            exact = own or key in {fold_key(k) for k in row.keys} or text == row.account
             exact = exact or (row.cun is not None and (cun_digits(text) or text) == row.cun)
             exact = exact or (phone is not None and phone == row.phone)
             name = fold_text(text)
@@ -331,10 +342,24 @@ class InMemoryCaseIndex:
             for at, _, n, r in due[:limit]
         ]
 
+    def count_due_by_agent(
+        self, until: datetime, overdue_before: datetime
+    ) -> dict[str, tuple[int, int]]:
+        counts: dict[str, tuple[int, int]] = {}
+        for r in self._rows.values():
+            if r.agent is None:
+                continue
+            due = [at for at in r.due.values() if at <= until]
+            if due:
+                before = counts.get(r.agent, (0, 0))
+                late = sum(1 for at in due if at < overdue_before)
+                counts[r.agent] = (before[0] + len(due), before[1] + late)
+        return counts
+
     def due_clocks(self, now: datetime, limit: int = 1000) -> Sequence[DueClock]:
         due = []
         for r in self._rows.values():
-            for n, (kind, warn_at, due_at, warned, breached) in r.clocks.items():
+            for n, (kind, warn_at, due_at, warned, breached, _) in r.clocks.items():
                 warn = warn_at is not None and warn_at <= now and not warned and not breached
                 if warn or (due_at < now and not breached):
                     due.append((due_at, str(r.case_id), n, kind, r))
@@ -345,6 +370,27 @@ class InMemoryCaseIndex:
             )
             for at, _, n, kind, r in due[:limit]
         ]
+
+    def running_clocks(self, case_ids: Sequence[uuid.UUID]) -> Sequence[RunningClock]:
+        found = []
+        for case_id in sorted(set(case_ids), key=str):
+            r = self._rows.get(case_id)
+            if r is None:
+                continue
+            for n, (kind, warn_at, due_at, warned, breached, reference) in sorted(r.clocks.items()):
+                escalation = None
+                if kind is ClockKind.ESCALATION_RESPONSE and reference is not None:
+                    escalation = r.escalations.get(reference)
+                found.append(
+                    RunningClock(
+                        case_id=r.case_id, source=r.source, agent=r.agent, clock_id=n,
+                        kind=kind, reference=reference, warn_at=warn_at, due_at=due_at,
+                        warned=warned, breached=breached,
+                        area=escalation[0] if escalation else None,
+                        priority=escalation[1] if escalation else None,
+                    )
+                )  # fmt: skip
+        return found
 
     def pending_writes(
         self, requested_before: datetime, limit: int = 1000, *, after: PendingWrite | None = None

@@ -52,6 +52,7 @@ from application.ports.cases import (
     ConcurrencyConflict,
     DueFollowUp,
     LoggedEvent,
+    RunningClock,
     StartIndexWorker,
 )
 from application.queries import Answer, Query, answer
@@ -265,6 +266,20 @@ class Backoffice:
         """How many of the query's cases each agent has (the board's columns), in one read."""
         self.catch_up()
         return self.index.count_by_agent(query)
+
+    def count_due_by_agent(
+        self, until: datetime, overdue_before: datetime
+    ) -> dict[str, tuple[int, int]]:
+        """Each agent's pending follow-ups due by `until` and, of those, the ones due before
+        `overdue_before`, counted in the index in one read (exact, however many)."""
+        self.catch_up()
+        return self.index.count_due_by_agent(until, overdue_before)
+
+    def running_clocks(self, case_ids: Sequence[uuid.UUID]) -> Sequence[RunningClock]:
+        """The running clocks of these cases from the index (the board's clock panels), with
+        the escalation's area and priority for an area's answer, no case read whole."""
+        self.catch_up()
+        return self.index.running_clocks(case_ids)
 
     def due_follow_ups(
         self, until: datetime | None = None, *, limit: int = 1_000, agent: str | None = None

@@ -50,6 +50,7 @@ from entrypoints.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from adapters.mail.directory import ContactDirectory
+    from adapters.read_register import MemoryReadRegister, SqlReadRegister
     from adapters.systems.http import JsonClient
     from adapters.tracking import TrackedPosition
     from application.access.accounts import Accounts
@@ -58,16 +59,25 @@ if TYPE_CHECKING:
     from application.branches.support import SupportDesk
     from application.dispatch import Dispatcher
     from application.jobs.outbox import Outbox
+    from application.jobs.retention import RetentionJob
     from application.ports.accounts import AccountStore, PasswordHasher
+    from application.privacy.subjects import Privacy
 
 
 T = TypeVar("T")
 
-STORE_TABLES = ("cases_events", "cases_snapshots", "cases_chain_checkpoints")
+STORE_TABLES = (
+    "cases_events",
+    "cases_snapshots",
+    "cases_chain_checkpoints",
+    "cases_personal_keys",
+    "cases_personal_erasures",
+)
 """The event store's tables on PostgreSQL (eventsourcing names them after the application):
 the log, the cached case states (`adapters.eventstore.state_cache`) and the log's checkpoints
 (`adapters.eventstore.chain`; a store without them gets them, and its events' hash column,
-the first time a process of this version opens it)."""
+the first time a process of this version opens it); the data subjects' keys and erasures
+(`adapters.personal_keys`, created the same way)."""
 
 
 def bootstrap(
@@ -365,6 +375,24 @@ def accounts(
     )
 
 
+def read_register(settings: Settings) -> MemoryReadRegister | SqlReadRegister:
+    """The register of reads of personal data (`adapters.read_register`): in
+    `personal_reads.sqlite` in the data folder (owner only), in the office's PostgreSQL
+    database (`personal_reads`), or in memory. What the HTTP API and the console record their
+    reads in, `backoffice audit reads` and `GET /audit/reads` export, and `privacy export`
+    reads a data subject's cases in (`reads(case_ids=...)`). The caller closes it."""
+    from adapters.read_register import READ_TABLES, MemoryReadRegister, SqlReadRegister
+
+    if settings.backend == "memory":
+        return MemoryReadRegister()
+    if settings.backend == "sqlite":  # the adapter makes its own file owner-only
+        settings.data_dir.mkdir(parents=True, mode=0o700, exist_ok=True)
+    use_libpq_options(settings)
+    with schema_lock(settings.store_env()):
+        env = without_ddl_when_ready(settings.view_env("personal_reads"), READ_TABLES)
+        return SqlReadRegister(env)
+
+
 def tamper_audit(office: Backoffice) -> ChainAudit | None:
     """The tamper evidence of the office's event store (`adapters.eventstore.chain`): what
     `backoffice audit verify` and the worker's audit job read; None for a store that keeps no
@@ -372,3 +400,32 @@ def tamper_audit(office: Backoffice) -> ChainAudit | None:
     audit = getattr(office.store, "audit", None)
     found: ChainAudit | None = audit() if callable(audit) else None
     return found
+
+
+def privacy(office: Backoffice, settings: Settings, *, reads: bool = True) -> Privacy:
+    """The data subjects' erasure, export, correction and retention (`application.privacy`)
+    over the office's key store (`adapters.personal_keys`) and, with `reads`, the register of
+    reads (`read_register`: the caller closes `privacy.reads`). Refused on the in-memory
+    store, which seals nothing."""
+    from application.privacy.subjects import Privacy
+
+    store = office.store
+    keys = getattr(store, "personal", None)
+    states = getattr(store, "states", None)
+    if keys is None or states is None:
+        raise SettingsError(
+            "the in-memory store keeps no personal-data keys (use sqlite or postgresql)"
+        )
+    register = read_register(settings) if reads else None
+    return Privacy(office, keys, drop_cached_states=states.drop, reads=register)
+
+
+def retention_job(office: Backoffice, settings: Settings) -> RetentionJob | None:
+    """The worker's retention job, when `personal_data_retention_years` is set and the store
+    keeps keys."""
+    from application.jobs.retention import RetentionJob
+
+    years = settings.personal_data_retention_years
+    if years is None or getattr(office.store, "personal", None) is None:
+        return None
+    return RetentionJob(privacy(office, settings, reads=False), years)

@@ -39,6 +39,8 @@ from domain.case.events import (
     OutsideWriteAnswered,
     OutsideWriteRefused,
     OutsideWriteRequested,
+    PersonalDataCorrected,
+    PersonalDataErased,
     QualityMonitored,
     Reopened,
     RepeatContactRecorded,
@@ -293,6 +295,10 @@ def event_sentence(event: CaseEvent, case: CaseState | None = None) -> str:
             return f"quality monitoring {event.monitoring_id} recorded"
         case MailFailed():
             return f"{_words(event.purpose)} mail not delivered to some recipients"
+        case PersonalDataErased():
+            return "the customer's personal data erased"
+        case PersonalDataCorrected():
+            return "the customer's personal data corrected"
     return _words(type(event).__name__, camel=True)  # an event without a sentence yet
 
 

@@ -22,12 +22,18 @@ Precedence: explicit arguments > environment variables > TOML file > defaults.
   `_PASSWORD`, `_TIMEOUT_SECONDS`, `_CA_FILE`; `BACKOFFICE_MAIL_FROM`, `BACKOFFICE_MAIL_DOMAIN`;
 - `BACKOFFICE_INDEX_WORKER`: `on` (default) or `off`: whether an import of more than one batch
   has a second process project the case index beside it (`entrypoints.index_worker`);
+- `BACKOFFICE_PERSONAL_DATA_ENCRYPTION` (`on`, default) and
+  `BACKOFFICE_PERSONAL_DATA_RETENTION_YEARS` (off by default): personal data sealed per data
+  subject, and erased by the worker that many years after the subject's cases closed;
 - `BACKOFFICE_TRUSTED_USER_HEADER`, `BACKOFFICE_TRUSTED_PROXIES`: single sign-on by a header
   that a reverse proxy sets, believed only from the proxies' addresses (off by default);
 - `BACKOFFICE_METRICS_OPEN_TO`: the addresses that read `/metrics` without signing in
   (default the loopback);
 - `BACKOFFICE_READY_MAX_INDICATORS_LAG`, `BACKOFFICE_READY_MAX_OUTBOX_BACKLOG`: how far behind
-  the indicators and the outbox may be with `/readyz` still ready.
+  the indicators and the outbox may be with `/readyz` still ready;
+- `BACKOFFICE_ENCRYPTION_KEY`, `BACKOFFICE_ENCRYPTION_OLD_KEYS`: encryption at rest of the
+  cases' events (docs/privacy.md): the key new events are encrypted with, and the keys of
+  earlier events (comma-separated), each the base64 of 32 random bytes; off when unset.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ import cattrs
 DEFAULT_DATA_DIR = "backoffice-data"
 SQLITE_RECORDER_TOPIC = "adapters.eventstore.sqlite_recorder:BulkSQLiteApplicationRecorder"
 POSTGRES_RECORDER_TOPIC = "adapters.eventstore.postgres_recorder:BulkPostgresApplicationRecorder"
+CIPHER_TOPIC = "adapters.eventstore.cipher:RotatingCipher"
 
 
 def _absolute(path: str | Path) -> Path:
@@ -104,6 +111,14 @@ class Settings:
     index_worker: bool = True
     """A large import (more than one batch) projects the case index in a second process,
     beside its own work; off, the import projects every batch itself."""
+    personal_data_encryption: bool = True
+    """Personal fields of new events sealed with their data subject's key (docs/privacy.md):
+    erasable by `privacy forget`. Off, they are written in clear (and cannot be erased)."""
+    personal_data_retention_years: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(1))
+    )
+    """The worker erases the data subjects whose cases all closed more than this many years
+    ago (`application.privacy`); off when unset."""
     postgres_pool_size: int = attrs.field(default=1, validator=attrs.validators.ge(1))
     """PostgreSQL connections each of a process's four stores (the log, the case index, the
     indicators, the outbox's position) keeps open: 4 per process at rest."""
@@ -129,6 +144,12 @@ class Settings:
     ready_max_outbox_backlog: int = attrs.field(default=1_000, validator=attrs.validators.ge(0))
     """Events calling for mail that the outbox may have left to send with `/readyz` still
     ready."""
+    encryption_key: str | None = attrs.field(default=None, repr=False)
+    """Encryption at rest (docs/privacy.md): the AES-256 key the cases' events (and their
+    cached states) are encrypted with, in base64 (32 random bytes); off when unset."""
+    encryption_old_keys: str | None = attrs.field(default=None, repr=False)
+    """Keys that events were encrypted with before a rotation (comma-separated, base64):
+    still read, never written with."""
 
     def trusted_networks(self) -> tuple[IpNetwork, ...]:
         """`trusted_proxies` read (`SettingsError` naming a wrong entry)."""
@@ -151,6 +172,7 @@ class Settings:
     def store_env(self) -> dict[str, str]:
         """eventsourcing's environment for the cases' event store."""
         backend = self.backend
+        cipher = self.cipher_env()
         if backend == "memory":
             return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
         if backend == "sqlite":
@@ -159,8 +181,51 @@ class Settings:
                 "SQLITE_DBNAME": str(self.data_dir / "cases.sqlite"),
                 "SQLITE_LOCK_TIMEOUT": "30",
                 "APPLICATION_RECORDER_TOPIC": SQLITE_RECORDER_TOPIC,
+                **cipher,
+                **self.personal_env(),
             }
-        return {**self._postgres_env(), "APPLICATION_RECORDER_TOPIC": POSTGRES_RECORDER_TOPIC}
+        return {
+            **self._postgres_env(),
+            "APPLICATION_RECORDER_TOPIC": POSTGRES_RECORDER_TOPIC,
+            **cipher,
+            **self.personal_env(),
+        }
+
+    def personal_env(self) -> dict[str, str]:
+        """Whether the store seals personal fields (`adapters.personal_keys`)."""
+        return {"PERSONAL_DATA_ENCRYPTION": "y" if self.personal_data_encryption else "n"}
+
+    def cipher_env(self) -> dict[str, str]:
+        """The store's cipher (`adapters.eventstore.cipher`) when a key is set (none: events
+        are stored in clear). A key that is not base64 of 32 bytes, or is given twice, is
+        refused naming its setting."""
+        if not self.encryption_key and not (self.encryption_old_keys or "").strip():
+            return {}
+        from adapters.eventstore.cipher import key_id, read_key, split_keys
+
+        seen: set[bytes] = set()
+        given = [("encryption_key", self.encryption_key)] if self.encryption_key else []
+        old = split_keys(self.encryption_old_keys)
+        given += [
+            ("encryption_old_keys" + (f" (key {n})" if len(old) > 1 else ""), text)
+            for n, text in enumerate(old, 1)
+        ]
+        for setting, text in given:
+            try:
+                ident = key_id(read_key(text))
+            except ValueError as error:
+                raise SettingsError(
+                    f"{setting}: {error}; a key is 32 random bytes in base64 (docs/privacy.md)"
+                ) from None
+            if ident in seen:
+                raise SettingsError(f"{setting}: the same key is given twice")
+            seen.add(ident)
+        env = {"CIPHER_TOPIC": CIPHER_TOPIC}
+        if self.encryption_key:
+            env["CIPHER_KEY"] = self.encryption_key.strip()
+        if old:
+            env["CIPHER_OLD_KEYS"] = ",".join(old)
+        return env
 
     def index_env(self) -> dict[str, str]:
         """The case index's environment: its own SQLite file, or the same PostgreSQL."""
@@ -308,6 +373,8 @@ _ENV = {
     "systems_timeout_seconds": "BACKOFFICE_SYSTEMS_TIMEOUT_SECONDS",
     "systems_token": "BACKOFFICE_SYSTEMS_TOKEN",
     "index_worker": "BACKOFFICE_INDEX_WORKER",
+    "personal_data_encryption": "BACKOFFICE_PERSONAL_DATA_ENCRYPTION",
+    "personal_data_retention_years": "BACKOFFICE_PERSONAL_DATA_RETENTION_YEARS",
     "postgres_pool_size": "BACKOFFICE_POSTGRES_POOL_SIZE",
     "postgres_max_overflow": "BACKOFFICE_POSTGRES_MAX_OVERFLOW",
     "session_secret": "BACKOFFICE_SESSION_SECRET",
@@ -317,6 +384,8 @@ _ENV = {
     "metrics_open_to": "BACKOFFICE_METRICS_OPEN_TO",
     "ready_max_indicators_lag": "BACKOFFICE_READY_MAX_INDICATORS_LAG",
     "ready_max_outbox_backlog": "BACKOFFICE_READY_MAX_OUTBOX_BACKLOG",
+    "encryption_key": "BACKOFFICE_ENCRYPTION_KEY",
+    "encryption_old_keys": "BACKOFFICE_ENCRYPTION_OLD_KEYS",
 }
 
 _converter = cattrs.Converter(forbid_extra_keys=True)

@@ -1,5 +1,6 @@
-"""`backoffice worker`: the case index catch-up, the follow-up sweep, the outbox and the
-verification of the log's tamper evidence (`application.jobs.audit`), on a tick.
+"""`backoffice worker`: the case index catch-up, the follow-up sweep, the outbox, the
+verification of the log's tamper evidence (`application.jobs.audit`) and, when set, the
+retention of personal data (`application.jobs.retention`), on a tick.
 
 Each job logs one JSON line per run (its health: what it did, how long it took, no personal
 data). SIGINT or SIGTERM stops the ticking and waits for running jobs; `--once` runs each job
@@ -26,6 +27,7 @@ import attrs
 from application.case.outside import OutsideWriter
 from application.jobs.audit import AuditJob
 from application.jobs.outbox import Outbox
+from application.jobs.retention import RetentionJob
 from application.jobs.sweep import settle_writes
 from application.ports.ticks import Ticker
 from application.service import Backoffice
@@ -60,6 +62,7 @@ class Intervals:
     sweep_seconds: float = 60.0
     outbox_seconds: float = 10.0
     audit_seconds: float = 60.0
+    retention_seconds: float = 3600.0
 
 
 class Worker:
@@ -71,6 +74,7 @@ class Worker:
         name: str,
         writer: OutsideWriter | None = None,
         audit: AuditJob | bool | None = True,
+        retention: RetentionJob | None = None,
     ) -> None:
         self.office = office
         self.outbox = outbox
@@ -87,6 +91,8 @@ class Worker:
         """Verifies the log's hashes (None: a store without them, the in-memory one)."""
         self.tampering = False
         """The newest verification found signs of tampering (cleared when one finds none)."""
+        self.retention = retention
+        """Erases data subjects past the retention period (None: no retention set)."""
 
     def _run(self, job: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         started = time.perf_counter()
@@ -175,6 +181,14 @@ class Worker:
             self.healthy = False
         return fields
 
+    def retain(self, *, whole: bool = False) -> dict[str, Any]:
+        """The retention job's run (`whole`: every data subject); its fields count subjects,
+        never name them."""
+        job = self.retention
+        if job is None:
+            return {}
+        return self._run("retention", job.run_whole if whole else job.run)
+
     def once(self) -> bool:
         """Each job once, the outbox until drained or stopped, the audit over the whole log;
         True when all went well (no tampering found either)."""
@@ -185,6 +199,8 @@ class Worker:
             if fields.get("error") or fields.get("stopped_by") or not fields.get("events_read"):
                 break
         healthy = self.healthy and not fields.get("stopped_by")
+        if self.retention is not None:
+            healthy = not self.retain(whole=True).get("error") and healthy
         audited = self.verify(whole=True)
         return healthy and not audited.get("error") and not self.tampering
 
@@ -195,6 +211,8 @@ class Worker:
         ticker.every(intervals.outbox_seconds, "outbox", self.send_outbox)
         if self.audit is not None:
             ticker.every(intervals.audit_seconds, "audit", self.verify)
+        if self.retention is not None:
+            ticker.every(intervals.retention_seconds, "retention", self.retain)
         ticker.start()
         log.info("started", extra={"fields": {"worker": self.name, **attrs.asdict(intervals)}})
         try:

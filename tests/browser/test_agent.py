@@ -74,6 +74,17 @@ def test_a_refusal_is_shown_on_the_form_in_spanish(
     expect(error).to_be_visible()
     assert "subcategory" not in error.inner_text()  # said in Spanish, not the domain's English
     assert served.office.case(served.case_id("CRM-2")).category is None
+    # The browser is on the case page (Post/Redirect/Get), what was chosen kept: a reload
+    # asks nothing and posts nothing; the refusal was said once.
+    case = served.case_id("CRM-2")
+    assert page.url.split("#")[0] == f"{served.url}/console/cases/{case}"
+    expect(page.locator("#interpret-case-category")).to_have_value("sac")
+    position = served.office.store.last_position()
+    answer = page.reload()
+    assert answer is not None
+    assert (answer.request.method, answer.status) == ("GET", 200)
+    expect(page.locator("#error-interpret-case")).to_have_count(0)
+    assert served.office.store.last_position() == position
 
 
 def test_an_agent_is_refused_the_board_the_indicators_and_the_replay(

@@ -30,15 +30,15 @@ def test_a_missed_follow_up_appears_live_and_is_reassigned_from_the_board(
     assert served.office.sweep().missed == 3  # as the worker does
 
     expect(page.locator(f"#missed-{crm1}")).to_be_visible(timeout=WAIT_MS)
-    expect(page.locator(f"#missed-{crm1}")).to_contain_text("maria.b")
+    expect(page.locator(f"#missed-{crm1}")).to_contain_text("María Bernal")  # by name
     assert page.evaluate("() => window.sameDocument === true")  # not reloaded
 
     page.locator("#reassign-absent").select_option("maria.b")
-    page.get_by_label("carlos.m · 07:00–16:00").check()
+    page.get_by_label("Carlos Mejía (carlos.m) · 07:00–16:00").check()
     with page.expect_navigation():
         page.get_by_role("button", name="Reasignar los casos").click()
     expect(page.locator("#board-reassigned")).to_contain_text("1 caso reasignado")
-    expect(page.locator(f"#missed-{crm1}")).to_contain_text("carlos.m")
+    expect(page.locator(f"#missed-{crm1}")).to_contain_text("Carlos Mejía")
     last = served.office.history(crm1)[-1]
     assert isinstance(last, Assigned)
     assert (last.agent, last.previous_agent) == ("carlos.m", "maria.b")

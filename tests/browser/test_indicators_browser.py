@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
@@ -46,7 +47,9 @@ def test_a_coordinator_picks_a_period_and_reads_the_indicators_and_their_charts(
     page.get_by_role("button", name="Ver los indicadores").click()
     page.wait_for_url(re.compile(r"period=custom&.*first=2026-07-13&last=2026-07-17"))
     csv = page.locator("#indicators-csv")
-    expect(csv).to_have_attribute("href", "/indicators.csv?first=2026-07-13&last=2026-07-17&by=all")
+    expect(csv).to_have_attribute(
+        "href", "/console/indicators.csv?period=custom&first=2026-07-13&last=2026-07-17&by=all"
+    )
     compliance = page.locator("#indicator-compliance")
     expect(compliance).to_contain_text("33,3 %")  # 1 on time of the 3 due on the 16th
     expect(compliance).to_contain_text("1 a tiempo · 0 tarde · 0 incumplidos · 2 pendientes")
@@ -70,5 +73,9 @@ def test_a_coordinator_picks_a_period_and_reads_the_indicators_and_their_charts(
     with page.expect_download() as download:
         csv.click()
     assert download.value.suggested_filename == "indicadores-2026-07-13-2026-07-17.csv"
+    saved = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    header, *lines = saved.splitlines()
+    assert header.startswith("Total;Indicador;Valor;")  # the page's language and separator
+    assert any(line.startswith("Total;Cumplimiento de seguimientos;33,3 %;") for line in lines)
 
     check_page(page, "indicators")

@@ -21,6 +21,8 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "follow-ups due":    (200, 200, 200, 200, 200, 403),
     "indicators":        (403, 200, 200, 200, 200, 403),
     "projections":       (403, 200, 403, 403, 200, 200),
+    "who read what":     (403, 403, 403, 403, 200, 403),
+    "reads as CSV":      (403, 403, 403, 403, 200, 403),
     "add a note":        (200, 200, 403, 403, 403, 403),
     "take a case":       (200, 200, 403, 403, 403, 403),
     "assign to another": (403, 200, 403, 403, 403, 403),
@@ -49,6 +51,8 @@ def _requests(case: str, login: str) -> dict[str, Callable[[Api], Any]]:
         "follow-ups due": lambda a: a.get("/follow-ups/due"),
         "indicators": lambda a: a.get("/indicators", first="2026-07-01", last="2026-07-31"),
         "projections": lambda a: a.get("/projections"),
+        "who read what": lambda a: a.get("/audit/reads", case=case),
+        "reads as CSV": lambda a: a.get("/audit/reads.csv", reader="maria.b"),
         "add a note": lambda a: a.command("add-note", {"case": case, "text": f"nota {login}"}),
         "take a case": lambda a: a.command("assign-case", {"case": case, "agent": login}),
         "assign to another": lambda a: a.command(

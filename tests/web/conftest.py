@@ -32,6 +32,10 @@ from tests.stub_systems import Stub, serve
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ACCOUNTS = ("80012345", "80099999", "80077777")
 """The accounts of the cases the office starts with (CRM-1, CRM-2, CRM-3), known to RR."""
+NAMES = {"maria.b": "María Bernal", "carlos.m": "Carlos Mejía", "sofia.t": "Sofía Torres",
+         "audit.a": "Auditoría Interna"}  # fmt: skip
+"""The people's names on their accounts (the others: the login, capitalised), which the
+console shows instead of logins."""
 
 
 @contextmanager
@@ -69,7 +73,7 @@ def console_app(
     accounts = bootstrap.accounts(office, settings, hasher=Argon2Hasher(argon2.profiles.CHEAPEST))
     for login, role in ROLES.items():
         password = None if role is AccessRole.INTEGRATION else PASSWORD
-        accounts.add(login, role, login.title(), password)
+        accounts.add(login, role, NAMES.get(login, login.title()), password)
     service = Service(office, bootstrap.dispatcher(office, settings), accounts)
     app = create_app(settings, service=lambda: service, session_secret=b"k" * 32)
     return app, accounts, office

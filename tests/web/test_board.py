@@ -12,13 +12,24 @@ from typing import Any
 import pytest
 
 from adapters.clock import FixedClock
-from application.case.commands import AssignCase, Escalate, RequestAdjustment, ScheduleFollowUp
+from adapters.memory import InMemoryCaseIndex
+from application.case.commands import (
+    AnswerEscalation,
+    AssignCase,
+    Escalate,
+    RequestAdjustment,
+    ScheduleFollowUp,
+)
+from application.ports.cases import RunningClock
 from application.service import Backoffice
 from application.team.imports import RosterRecord, ShiftRecord, import_roster, import_shifts
-from domain.case.events import Assigned
+from domain.case.decisions import escalation_reference, new_event
+from domain.case.events import Assigned, ClockStarted
+from domain.case.state import CaseState
 from domain.errors import RuleViolation
 from domain.team.roster import Role
-from domain.values import Actor, EscalationTarget, Priority
+from domain.values import Actor, ClockKind, EscalationTarget, Priority
+from entrypoints.web import board
 from tests.conftest import record
 from tests.web.conftest import Console
 
@@ -106,8 +117,10 @@ def test_the_board_shows_each_panel_from_the_cases_and_the_roster(
     crm1, crm2, crm3 = (console.case_id(f"CRM-{n}") for n in (1, 2, 3))
 
     # Work by agent: open cases, follow-ups due today and missed, presence today.
-    assert _row(page, "work-maria.b") == "maria.b absent 1 0 1"
-    assert _row(page, "work-carlos.m") == "carlos.m working now 1 1 1"
+    # People by their account's name, the login as its title; ana.p has no account: her login.
+    assert _row(page, "work-maria.b") == "María Bernal absent 1 0 1"
+    assert '<span class="person" title="maria.b">María Bernal</span>' in page
+    assert _row(page, "work-carlos.m") == "Carlos Mejía working now 1 1 1"
     assert _row(page, "work-ana.p") == "ana.p working now 0 0 0"
 
     missed = _section(page, "board-missed")
@@ -132,16 +145,17 @@ def test_the_board_shows_each_panel_from_the_cases_and_the_roster(
     assert crm1 not in clocks
 
     team = _section(page, "board-team")
-    assert re.search(r'<li id="absent-maria.b">.*Incapacidad', team)
-    assert "carlos.m" in team
+    assert re.search(r'<li id="absent-maria.b">.*María Bernal.*Incapacidad', team)
+    assert "Carlos Mejía" in team
     assert "ana.p" in team
     assert "sofia.t" not in team  # the supervisor is not an agent of the board
+    assert "Sofía Torres" not in team
 
     # The reassignment form offers the absent agent and the agents on shift.
     form = _section(page, "board-reassign")
-    assert '<option value="maria.b">' in form
-    assert 'value="carlos.m"' in form
-    assert 'value="ana.p"' in form
+    assert re.search(r'<option value="maria.b">María Bernal \(maria.b\) · ', form)
+    assert re.search(r'value="carlos.m"> Carlos Mejía \(carlos.m\) · 07:00', form)
+    assert re.search(r'value="ana.p"> ana.p · 07:00', form)
     # The page listens from the log's position it was made at.
     position = office.store.last_position()
     assert f'data-events="/events?from={position}"' in page
@@ -160,7 +174,7 @@ def test_a_follow_up_turned_missed_appears_on_the_panels_fetched_again(
     console.get("/console/board/panels")
     assert "<html" not in console.page  # a fragment for the page's script
     assert f'id="missed-{crm1}"' not in _section(console.page, "board-missed")
-    assert _row(console.page, "work-maria.b") == "maria.b absent 1 0 0"
+    assert _row(console.page, "work-maria.b") == "María Bernal absent 1 0 0"
 
     clock.advance(LATER)
     office.sweep()  # as the worker does
@@ -169,7 +183,7 @@ def test_a_follow_up_turned_missed_appears_on_the_panels_fetched_again(
     assert answer.status_code == 200
     assert answer.headers["cache-control"] == "no-store"
     assert f'id="missed-{crm1}"' in _section(console.page, "board-missed")
-    assert _row(console.page, "work-maria.b") == "maria.b absent 1 0 1"
+    assert _row(console.page, "work-maria.b") == "María Bernal absent 1 0 1"
 
 
 def test_the_absent_agents_cases_are_spread_over_the_agents_on_shift(
@@ -213,7 +227,7 @@ def test_the_absent_agents_cases_are_spread_over_the_agents_on_shift(
     assert "already assigned to carlos.m" in _row(console.page, f"reassigned-{refused}")
     assert "reassigned" in _row(console.page, f"reassigned-{absent[0]}")
     # The board after it: maria.b has only the refused case left.
-    assert _row(console.page, "work-maria.b").startswith("maria.b absent 1 ")
+    assert _row(console.page, "work-maria.b").startswith("María Bernal absent 1 ")
 
 
 def test_the_form_refuses_an_agent_on_shift_as_the_absent_one(console: Console) -> None:
@@ -226,10 +240,17 @@ def test_the_form_refuses_an_agent_on_shift_as_the_absent_one(console: Console) 
     before = office.store.last_position()
     answer = console.post("/console/board/reassign", {"absent": "carlos.m", "to": "ana.p"})
     assert answer.status_code == 422
-    assert "carlos.m is on shift today" in _section(console.page, "board-reassign")
+    # Sent to the board (Post/Redirect/Get), the choice kept: a reload posts nothing again.
+    assert [r.status_code for r in answer.history] == [303]
+    assert (answer.request.method, answer.url.path) == ("GET", "/console/board")
+    form = _section(console.page, "board-reassign")
+    assert "Carlos Mejía (carlos.m) is on shift today" in form
+    assert re.search(r'value="ana.p" checked>', form)
+    assert console.get("/console/board").status_code == 200
+    assert "is on shift today" not in console.page
     answer = console.post("/console/board/reassign", {"absent": "maria.b", "to": "sofia.t"})
     assert answer.status_code == 422
-    assert "sofia.t is not on shift today" in console.page
+    assert "Sofía Torres (sofia.t) is not on shift today" in console.page
     assert office.store.last_position() == before
 
 
@@ -286,3 +307,133 @@ def test_the_board_in_spanish(console: Console) -> None:
     assert answer.status_code == 200
     assert "Tablero del supervisor" in console.page
     assert "Seguimientos incumplidos" in console.page
+
+
+# --- the clocks' panels from the index, as from the cases read whole -------------------------
+
+
+def _clocks_of(state: CaseState) -> list[RunningClock]:
+    """A case's running clocks worked out from the case read whole, as the board read them
+    before the index kept them: each escalation's area and priority found by its clock's
+    reference."""
+    escalations = {escalation_reference(e.escalation_id): e for e in state.escalations}
+    found = []
+    for c in state.running_clocks:
+        escalation = None
+        if c.kind is ClockKind.ESCALATION_RESPONSE:
+            escalation = escalations.get(c.reference or "")
+        found.append(
+            RunningClock(
+                case_id=state.case_id, source=state.source, agent=state.agent,
+                clock_id=c.clock_id, kind=c.kind, reference=c.reference, warn_at=c.warn_at,
+                due_at=c.due_at, warned=c.warned, breached=c.breached,
+                area=escalation.area if escalation else None,
+                priority=escalation.priority if escalation else None,
+            )
+        )  # fmt: skip
+    return found
+
+
+def _start_clock(office: Backoffice, key: str, kind: ClockKind, reference: str,
+                 warn: timedelta, due: timedelta) -> None:  # fmt: skip
+    """A clock started on the case as the domain records one (no command starts a PQR's
+    clock without a marking catalogue's CUN, nor an area's without its escalation)."""
+    state = office.case(office.resolve(key))
+    now = office.clock.now()
+    event = new_event(ClockStarted, state, Actor.agent("carlos.m"), now,
+                      clock_id=len(state.clocks) + 1, kind=kind, started_at=now,
+                      warn_at=now + warn, due_at=now + due, rule="prueba",
+                      reference=reference)  # fmt: skip
+    office.store.append([event])
+
+
+def _clocks_everywhere(office: Backoffice, clock: FixedClock) -> None:
+    """Clocks of every kind the panels show: CRM-2's urgent escalation to Facturación and
+    its adjustment (`_work`); CRM-1 escalated to Soporte (answered: its clock stopped) and
+    then to Facturación, high; CRM-3 with a PQR clock and an area's clock whose escalation
+    the case does not list."""
+    _work(office)
+    crm1 = office.resolve("CRM-1")
+    maria = Actor.agent("maria.b")
+    for area, priority in (("Soporte técnico", Priority.NORMAL), ("Facturación", Priority.HIGH)):
+        office.handle(Escalate(case=crm1, target=EscalationTarget.RESPONSIBLE_AREA, area=area,
+                               reason="Revisión", priority=priority), maria)  # fmt: skip
+    office.handle(AnswerEscalation(case=crm1, escalation_id=1, answer="Resuelto"), maria)
+    _start_clock(office, "CRM-3", ClockKind.PQR_RESPONSE, "4436-26-0004512",
+                 timedelta(hours=30), timedelta(days=15))  # fmt: skip
+    _start_clock(office, "CRM-3", ClockKind.ESCALATION_RESPONSE, escalation_reference(7),
+                 timedelta(hours=2), timedelta(hours=20))  # fmt: skip
+    clock.advance(LATER)
+    office.sweep()
+
+
+def test_the_index_keeps_the_running_clocks_the_cases_have(
+    console: Console, clock: FixedClock
+) -> None:
+    office = console.office
+    _team(office)
+    _clocks_everywhere(office, clock)
+    cases = [office.resolve(f"CRM-{n}") for n in (1, 2, 3)]
+    expected = sorted((c for case in cases for c in _clocks_of(office.case(case))),
+                      key=lambda c: (str(c.case_id), c.clock_id))  # fmt: skip
+    kinds = [(c.kind, c.area, c.priority) for c in expected]
+    assert (ClockKind.ESCALATION_RESPONSE, "Facturación", Priority.URGENT) in kinds
+    assert (ClockKind.ESCALATION_RESPONSE, "Facturación", Priority.HIGH) in kinds
+    assert (ClockKind.ESCALATION_RESPONSE, None, None) in kinds  # no such escalation
+    assert (ClockKind.ESCALATION_RESPONSE, "Soporte técnico", Priority.NORMAL) not in kinds
+    assert {ClockKind.ADJUSTMENT, ClockKind.PQR_RESPONSE} <= {c.kind for c in expected}
+    assert any(c.breached for c in expected)
+    assert any(c.warned and not c.breached for c in expected)
+
+    assert list(office.running_clocks(cases)) == expected
+    assert list(office.running_clocks([])) == []
+    # The in-memory index, projected from the same log, gives the same.
+    memory = InMemoryCaseIndex()
+    memory.project(office.store.read_log(0, 100_000))
+    assert list(memory.running_clocks(cases)) == expected
+    # The board's due and overdue follow-ups by agent: counted in one read, as listed.
+    now = clock.now()
+    crm2 = office.resolve("CRM-2")
+    for later in (timedelta(hours=5), timedelta(days=2)):
+        office.handle(ScheduleFollowUp(case=crm2, due_at=now + later), Actor.agent("carlos.m"))
+    memory.project(office.store.read_log(memory.position(), 100_000))
+    for until, before in ((now, now), (now + timedelta(days=30), now + timedelta(hours=6))):
+        counted: dict[str, tuple[int, int]] = {}
+        for d in office.due_follow_ups(until):
+            if d.agent is not None:
+                due, late = counted.get(d.agent, (0, 0))
+                counted[d.agent] = (due + 1, late + (d.due_at < before))
+        assert office.count_due_by_agent(until, before) == counted
+        assert memory.count_due_by_agent(until, before) == counted
+    assert office.count_due_by_agent(now + timedelta(days=30), now + timedelta(hours=6)) == {
+        "carlos.m": (2, 1)
+    }
+
+
+def test_the_boards_clock_rows_are_those_the_cases_read_whole_give(
+    console: Console, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    office = console.office
+    _team(office)
+    _clocks_everywhere(office, clock)
+    console.sign_in("sofia.t")
+    _english(console)
+    console.get("/console/board/panels")
+    from_index = {name: _section(console.page, name) for name in ("board-areas", "board-clocks")}
+    areas = from_index["board-areas"]
+    assert re.search(r"<h3[^>]*>— ", areas)  # the area's clock of no listed escalation
+    assert re.search(r"<h3[^>]*>Facturación <span class=\"muted\">\(2\)", areas)
+    assert "Soporte" not in areas  # answered
+    assert "High" in areas
+    assert "Urgent" in areas
+    assert "4436-26-0004512" in from_index["board-clocks"]
+    assert "DIME-77" in from_index["board-clocks"]
+
+    def read_whole(case_ids: list[uuid.UUID]) -> list[RunningClock]:
+        return [c for case in case_ids for c in _clocks_of(office.case(case))]
+
+    monkeypatch.setattr(office, "running_clocks", read_whole)
+    board._held_for(office).panels.clear()  # read the panels again, not the last reading
+    console.get("/console/board/panels")
+    for name, section in from_index.items():
+        assert _section(console.page, name) == section, name

@@ -5,7 +5,9 @@ the practices per leader; the period picker; who is refused; what bad input says
 from __future__ import annotations
 
 import ast
+import csv
 import html
+import io
 import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
@@ -98,8 +100,8 @@ def _signed(value: float | None) -> str:
     return f"+{text}" if value > 0 else text
 
 
-def _csv_link(page: str) -> str:
-    found = re.search(r'href="([^"]+)"[^>]*id="indicators-csv"', page)
+def _csv_link(page: str, which: str = "indicators-csv") -> str:
+    found = re.search(rf'href="([^"]+)"[^>]*id="{which}"', page)
     assert found is not None
     return html.unescape(found.group(1))
 
@@ -203,7 +205,7 @@ def test_the_month_to_date_shows_the_reports_numbers_lights_and_counts(
     assert "Total · Wed 1 Jul 2026 – Fri 17 Jul 2026 (to date)" in text
 
 
-def test_the_csv_link_asks_the_api_for_the_same_period_and_is_served_to_the_session(
+def test_the_csv_is_the_pages_table_in_spanish_and_the_api_keeps_the_raw_one(
     console: Console, clock: FixedClock
 ) -> None:
     _a_few_days(console, clock)
@@ -211,13 +213,59 @@ def test_the_csv_link_asks_the_api_for_the_same_period_and_is_served_to_the_sess
     console.get("/console/indicators", period="custom", first="2026-07-10", last="2026-07-17",
                 by="agent")  # fmt: skip
     link = _csv_link(console.page)
-    assert link == "/indicators.csv?first=2026-07-10&last=2026-07-17&by=agent"
+    assert link == (
+        "/console/indicators.csv?period=custom&first=2026-07-10&last=2026-07-17&by=agent"
+    )
     answer = console.client.get(link)
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/csv")
+    assert (
+        'filename="indicadores-2026-07-10-2026-07-17.csv"'
+        in (answer.headers["content-disposition"])
+    )
+    assert answer.text.startswith("\ufeff")  # read as UTF-8 by a spreadsheet
+    rows = list(csv.reader(io.StringIO(answer.text.lstrip("\ufeff")), delimiter=";"))
+    assert rows[0] == ["Agente", "Indicador", "Valor", "Base del cálculo", "Conteos",
+                       "Meta", "Semáforo", "Periodo", "Definiciones"]  # fmt: skip
     report = console.office.indicators(_period(date(2026, 7, 10), TODAY), Dimension.AGENT)
-    assert report.definitions in answer.text
-    assert "maria.b" in answer.text
+    maria = next(row for row in indicators_rows(report) if row["group"] == "maria.b")
+    cells = {(row[1], row[0]): row for row in rows[1:]}
+    compliance = cells[("Cumplimiento de seguimientos", "María Bernal (maria.b)")]
+    # As the page writes it: rounded to a tenth, a decimal comma, the goal and light in words.
+    assert compliance[2] == f"{maria['compliance'] * 100:.1f} %".replace(".", ",")
+    assert compliance[5] == "≥ 90 %"
+    assert compliance[6].startswith(("✓", "!", "✗", "–"))
+    assert compliance[7] == "2026-07-10 – 2026-07-17"
+    assert compliance[8] == report.definitions
+    assert all(len(row) == len(rows[0]) for row in rows)
+    # The systems' CSV (the API's, linked beside it): English names, raw numbers.
+    raw = _csv_link(console.page, "indicators-csv-raw")
+    assert raw == "/indicators.csv?first=2026-07-10&last=2026-07-17&by=agent"
+    answer = console.client.get(raw)
+    assert answer.status_code == 200
+    header, *raw_rows = list(csv.reader(io.StringIO(answer.text)))
+    assert header[:3] == ["group", "follow_ups_due", "on_time"]
+    [raw_maria] = [row for row in raw_rows if row[0] == "maria.b"]
+    assert float(raw_maria[header.index("compliance")]) == maria["compliance"]
+
+
+def test_the_csv_speaks_english_when_english_was_chosen_and_refuses_a_bad_period(
+    console: Console, clock: FixedClock
+) -> None:
+    _a_few_days(console, clock)
+    console.sign_in("gerente.g")
+    _english(console)
+    answer = console.client.get("/console/indicators.csv?period=day&day=2026-07-15")
+    assert answer.status_code == 200
+    rows = list(csv.reader(io.StringIO(answer.text.lstrip("\ufeff"))))
+    assert rows[0][:3] == ["Total", "Indicator", "Value"]
+    nps = next(row for row in rows if row[1] == "NPS")
+    assert nps[2:4] == ["+100", "1 answer"]  # a signed number, not made a formula's text
+    bad = console.client.get("/console/indicators.csv?period=day&day=ayer")
+    assert bad.status_code == 400
+    assert bad.text == "ayer is not a day: write it as year-month-day (2026-07-15).\n"
+    console.sign_in("maria.b")
+    assert console.client.get("/console/indicators.csv").status_code == 403
 
 
 def test_a_daily_nps_from_one_answer_reads_as_such_in_spanish(
@@ -254,13 +302,15 @@ def test_grouped_by_agent_each_indicator_lists_the_agents_with_the_reports_numbe
     found = re.search(r'id="indicator-fcr">(.*?)</section>', console.page, re.DOTALL)
     assert found is not None
     fcr = _text(found.group(1))
-    assert "Agent's login" in fcr
-    assert f"maria.b {_pct(maria['fcr'])} ({maria['handled']} cases handled)" in fcr
+    assert "Agent" in fcr
+    maria_b = "María Bernal (maria.b)"  # by name, the login beside it
+    assert f"{maria_b} {_pct(maria['fcr'])} ({maria['handled']} cases handled)" in fcr
     assert 'id="indicator-rotacion"' not in console.page  # Rotación: in total or by team
     assert "Rotación is counted in total or by team." in _text(console.page)
     efectividad = _text(console.page.split('id="efectividad"')[1].split("</section>")[0])
     e = report.efectividad["maria.b"]
-    assert f"maria.b {_pct(e.compliance)} {e.closed} {e.agent_days}" in efectividad
+    assert f"María Bernal {_pct(e.compliance)} {e.closed} {e.agent_days}" in efectividad
+    assert '<span class="person" title="maria.b">María Bernal</span>' in console.page
 
 
 def test_by_category_the_peoples_indicators_are_left_out_and_said_so(
@@ -395,8 +445,9 @@ def test_the_practices_show_their_compliance_per_leader(
     table = console.page.split('id="practices"')[1].split("</section>")[0]
     shown = [_text(r) for r in re.findall(r"<tr>(.*?)</tr>", table, re.DOTALL)[1:]]
     assert len(shown) == len(leaders)
+    assert '<span class="person" title="coord.c">Coord.C</span>' in table  # the account's name
     for row in leaders:
-        expected = (f"coord.c {row['practica']} {row['due']} {row['held']} {row['held_total']} "
+        expected = (f"Coord.C {row['practica']} {row['due']} {row['held']} {row['held_total']} "
                     f"{row['minutes']} {_pct(row['compliance'])} "
                     f"{LIGHTS[row['compliance_light']]}")  # fmt: skip
         assert expected in shown, (expected, shown)
@@ -446,7 +497,9 @@ def test_the_period_picker_chooses_the_period(
     answer = console.get("/console/indicators", **asked)
     assert answer.status_code == 200
     by = asked.get("by", "all")
-    assert _csv_link(console.page) == f"/indicators.csv?first={first}&last={last}&by={by}"
+    assert _csv_link(console.page, "indicators-csv-raw") == (
+        f"/indicators.csv?first={first}&last={last}&by={by}"
+    )
     assert f'<option value="{kind}" selected>' in console.page
     assert f'<option value="{by}" selected>' in console.page
     assert ("(to date)" in _text(console.page)) is to_date

@@ -59,7 +59,8 @@ def test_an_agent_works_a_sac_case_from_the_queue_to_the_first_contact_closing(
     case = console.case_id("CRM-1")
     console.get(f"/console/cases/{case}")
     assert 'id="step-assign-case"' in console.page
-    assert 'name="agent" value="maria.b"' in console.page  # taking it: the agent is me
+    # Taking it: the agent is me, by name.
+    assert '<option value="maria.b" selected>María Bernal (maria.b)</option>' in console.page
     steps = [
         ("assign-case", {"agent": "maria.b"}, "step-interpret-case"),
         ("complete-follow-up", {"outcome": "Llamé al cliente"}, "step-interpret-case"),
@@ -103,6 +104,47 @@ def test_a_refusal_of_the_procedure_is_shown_on_its_form_and_nothing_is_recorded
     assert console.office.case(case).version == version
 
 
+def test_a_refused_form_sends_the_browser_to_the_case_page_so_a_reload_posts_nothing(
+    console: Console,
+) -> None:
+    console.sign_in("maria.b")
+    _english(console)
+    case = console.case_id("CRM-1")
+    console.get(f"/console/cases/{case}")
+    console.step(case, "assign-case", {"agent": "maria.b"})
+    version = console.office.case(case).version
+    typed = "Cliente conforme con la solución; se cierra.\nSegunda línea"
+    answer = console.step(case, "close-case", {"summary": typed})
+    # Post/Redirect/Get: the form's answer is a 303 to the case page, which shows the refusal
+    # (with the refusal's status) and what was typed.
+    assert [r.status_code for r in answer.history] == [303]
+    assert answer.history[0].headers["location"] == f"/console/cases/{case}#step-close-case"
+    assert answer.request.method == "GET"
+    assert answer.url.path == f"/console/cases/{case}"
+    assert answer.status_code == 422
+    alert = re.search(r'id="error-close-case">([^<]+)<', console.page)
+    assert alert is not None
+    assert "typify the case" in alert.group(1)
+    assert f'maxlength="10000">{html.escape(typed)}</textarea>' in console.page
+    # A reload is a GET of the case page: the refusal was shown once, nothing is posted.
+    position = console.office.store.last_position()
+    again = console.get(f"/console/cases/{case}")
+    assert again.status_code == 200
+    assert 'id="error-close-case"' not in console.page
+    assert console.office.store.last_position() == position
+    assert console.office.case(case).version == version
+    # Carried for this case only: another case's page does not show it, this one still does.
+    form = {"csrf": console.csrf, "version": str(version), "summary": typed}
+    sent = console.client.post(f"/console/cases/{case}/do/close-case", data=form,
+                               follow_redirects=False)  # fmt: skip
+    assert sent.status_code == 303
+    other = console.get(f"/console/cases/{console.case_id('CRM-2')}")
+    assert other.status_code == 200
+    assert "typify the case" not in console.page
+    assert console.get(f"/console/cases/{case}").status_code == 422
+    assert 'id="error-close-case"' in console.page
+
+
 def test_a_bad_value_names_its_field(console: Console) -> None:
     console.sign_in("maria.b")
     _english(console)
@@ -128,6 +170,8 @@ def test_a_stale_page_says_so_instead_of_overwriting(console: Console, clock: Fi
     other.page = seen  # the first page, still open in another tab
     answer = other.step(case, "add-note", {"text": "nota sobre lo que vi antes"})
     assert answer.status_code == 409
+    assert answer.url.path == f"/console/cases/{case}"  # sent to the case page (a GET)
+    assert 'maxlength="10000">nota sobre lo que vi antes</textarea>' in other.page
     assert "Someone else changed this case" in other.page
     assert console.office.case(case).version == version
     assert "primera nota" in other.page  # the case as it is now
@@ -232,3 +276,27 @@ def test_an_agent_takes_a_free_case_but_not_a_colleagues(console: Console) -> No
     assert "the case is carlos.m's: reassigning it is a supervisor's" in html.unescape(console.page)
     assert console.office.case(case).version == version
     assert console.office.case(case).agent == "carlos.m"
+
+
+def test_people_are_shown_by_name_with_their_login_beside(console: Console) -> None:
+    console.sign_in("sofia.t")
+    _english(console)
+    case = console.case_id("CRM-1")
+    console.get(f"/console/cases/{case}")
+    # The assignment offers the agents by name (the login is what is sent).
+    select = re.search(r'<select id="assign-case-agent".*?</select>', console.page, re.DOTALL)
+    assert select is not None
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select.group(0))
+    assert options == [("", "— choose —"), ("carlos.m", "Carlos Mejía (carlos.m)"),
+                       ("maria.b", "María Bernal (maria.b)")]  # fmt: skip
+    assert "selected" not in select.group(0)  # a supervisor is no agent: nobody chosen
+    console.step(case, "assign-case", {"agent": "carlos.m"})
+    named = '<span class="person" title="carlos.m">Carlos Mejía</span>'
+    assert f"<dt>Agent</dt><dd>{named}</dd>" in console.page
+    timeline = console.page[console.page.index('id="timeline-title"') :]
+    assert '<span class="person" title="sofia.t">Sofía Torres</span>' in timeline
+    assert '· <span class="person">Intake</span>' in timeline  # not a person's
+    console.get("/console/cases", q="CRM-1")
+    assert named in console.page
+    console.get(f"/console/cases/{case}/replay")
+    assert '<span class="person" title="sofia.t">Sofía Torres</span>' in console.page

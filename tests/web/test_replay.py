@@ -115,6 +115,9 @@ def test_the_replay_shows_the_case_before_and_after_the_escalation(
     assert "La cartera no cuadra" not in _panel(console.page)
     assert f"Version {made.escalated - 1} of {made.last}" in console.page
     assert "Account checked" in console.page  # the event of that version, named
+    valuetext = re.search(r'aria-valuetext="([^"]*)"', console.page)
+    assert valuetext is not None
+    assert valuetext.group(1).endswith(" · Account checked · María Bernal")  # who, by name
 
     answer = console.get(address, version=str(made.escalated))
     assert answer.status_code == 200
@@ -193,9 +196,11 @@ def test_two_versions_side_by_side_mark_exactly_what_changed(
                         re.DOTALL)  # fmt: skip
     assert between is not None
     listed = re.findall(r'class="event">([^<]+)</span> <span class="muted">· v(\d+) · [^·]+ · '
-                        r"([^<]+)</span>", between.group(1))  # fmt: skip
-    assert listed == [("Escalated", str(made.escalated), "maria.b"),
-                      ("Clock started", str(made.escalated + 1), "maria.b")]  # fmt: skip
+                        r'<span class="person" title="([^"]+)">([^<]+)</span>',
+                        between.group(1))  # fmt: skip
+    maria = ("maria.b", "María Bernal")  # by name, the login as its title
+    assert listed == [("Escalated", str(made.escalated), *maria),
+                      ("Clock started", str(made.escalated + 1), *maria)]  # fmt: skip
     assert "2 events between A and B" in console.page
 
     answer = console.get(address, a_version=str(made.before_note), b_version=str(made.last))

@@ -14,6 +14,12 @@ as many of those and of `NoteAdded` and `Escalated`. The hand-written ones build
 dicts directly: same keys, same order, same values, byte-identical JSON
 (`tests/unit/test_event_mapper.py` compares both paths on many events). They decline anything
 but payloads exactly as written here (`NotPlain`), and the generic path decides those.
+
+Personal data. With a key store (`personal`, `adapters.personal_keys`), the personal fields of
+an event (`domain.case.events.PERSONAL_FIELDS`) are sealed one by one into envelopes after
+either path has built the payload, and opened back into text before either path reads one:
+both paths see and make the same plain payload, so the comparison of the two stays exact. A
+plain text where an envelope could be (an event written before encryption) is read as it is.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import functools
 import re
 import uuid
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import cattrs
@@ -33,6 +39,7 @@ from eventsourcing.persistence import Mapper, MapperDeserialisationError, Stored
 
 from domain.case.events import (
     EVENT_TYPES,
+    PERSONAL_FIELDS,
     CaseEvent,
     Escalated,
     Ingested,
@@ -50,6 +57,9 @@ from domain.values import (
     Priority,
     SourceKey,
 )
+
+if TYPE_CHECKING:
+    from adapters.personal_keys import PersonalKeyStore
 
 # --- date-times and actors as stored, cached (speed only) ---------------------------------
 # A bulk import stores the same moments again and again (its own clock, minute-precision dates
@@ -144,7 +154,18 @@ def event_payload(event: CaseEvent | TeamEvent) -> dict[str, Any]:
 
 
 class CaseEventMapper(Mapper[uuid.UUID]):
-    """eventsourcing's mapper contract, with cattrs instead of vars() and module topics."""
+    """eventsourcing's mapper contract, with cattrs instead of vars() and module topics;
+    personal fields sealed with their subject's key when a key store is given."""
+
+    personal: PersonalKeyStore | None = None
+    """The data subjects' keys (`adapters.personal_keys`), set after construction (the
+    library's constructor takes none); None: nothing sealed, and a sealed field refused."""
+
+    def to_stored_events(self, events: Any) -> list[StoredEvent]:
+        """`to_stored_event` of each, the subjects' keys of the whole batch found at once."""
+        if self.personal is not None:
+            self.personal.prepare(events)
+        return list(map(self.to_stored_event, events))
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         event: CaseEvent | TeamEvent = domain_event
@@ -152,6 +173,12 @@ class CaseEventMapper(Mapper[uuid.UUID]):
         topic = TOPICS[cls]
         fast = FAST_PAYLOADS.get(cls)
         state = fast(event) if fast is not None else CONVERTER.unstructure(event)
+        personal = self.personal
+        if personal is not None and personal.encrypting:
+            fields = PERSONAL_FIELDS.get(cls)  # type: ignore[arg-type]
+            if fields is not None:
+                assert isinstance(event, CaseEvent)
+                personal.seal(state, event, fields)
         class_version = getattr(cls, "class_version", 1)
         if class_version > 1:
             state["class_version"] = class_version
@@ -180,6 +207,12 @@ class CaseEventMapper(Mapper[uuid.UUID]):
             case = (
                 originator_id if isinstance(originator_id, uuid.UUID) else uuid.UUID(originator_id)
             )
+            fields = PERSONAL_FIELDS.get(cls)
+            if fields is not None:
+                if self.personal is not None:
+                    self.personal.open(state, case, fields)
+                elif any(type(state.get(f)) is dict for f in fields):
+                    raise ValueError("personal data sealed, and no key store to open it")
             class_version = getattr(cls, "class_version", 1)
             fast = FAST_EVENTS.get(cls)
             if (

@@ -12,7 +12,9 @@ The cached states are a derived cache, never a source of truth:
 - a state is written when a load folded at least `FOLD_AHEAD` events past the newest one,
   after the fold, outside any command's transaction; failing to write it changes nothing;
 - replay to a moment or to an older version reads the events as before (or the newest cached
-  state at or below that version).
+  state at or below that version);
+- a cached state holds the case's personal data as it was folded: erasing a data subject
+  (`application.privacy`) drops every cached state of their cases (`drop`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import functools
 import hashlib
 import logging
 import uuid
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +97,36 @@ class CaseStateCache:
             self.recorder.insert_events([encode(state)])
         except (PersistenceError, OSError):  # already kept, a busy database, no source to hash
             log.debug("a case state was not cached", exc_info=True)
+
+    def drop(self, case_ids: Collection[uuid.UUID]) -> int:
+        """Delete every cached state of these cases (they hold personal data that is being
+        erased); returns how many were deleted. The next load folds the events again."""
+        recorder: Any = self.recorder
+        while not hasattr(recorder, "datastore") and hasattr(recorder, "recorder"):
+            recorder = recorder.recorder  # a wrapper (the at-rest cipher's): its rows
+        ids = sorted(set(case_ids))
+        if not ids:
+            return 0
+        index = getattr(recorder, "_stored_events_index", None)
+        if index is not None:  # eventsourcing's in-memory recorder
+            return sum(len(index.pop(str(case), {})) for case in ids)
+        datastore = recorder.datastore
+        table = recorder.events_table_name
+        if hasattr(datastore, "schema"):  # PostgreSQL
+            from psycopg.sql import SQL, Identifier
+
+            statement: Any = SQL("DELETE FROM {t} WHERE originator_id = ANY(%s)").format(
+                t=Identifier(datastore.schema, table)
+            )
+            with datastore.transaction(commit=True) as c:
+                c.execute(statement, (ids,))
+                return int(c.rowcount)
+        deleted = 0
+        with datastore.transaction(commit=True) as c:
+            for start in range(0, len(ids), 500):
+                page = [str(case) for case in ids[start : start + 500]]
+                marks = ", ".join("?" * len(page))
+                c.execute(f"SELECT count(*) FROM {table} WHERE originator_id IN ({marks})", page)
+                deleted += int(c.fetchone()[0])
+                c.execute(f"DELETE FROM {table} WHERE originator_id IN ({marks})", page)
+        return deleted

@@ -11,13 +11,21 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, Mapper, Transcoder
+from eventsourcing.persistence import (
+    IntegrityError,
+    Mapper,
+    MapperDeserialisationError,
+    StoredEvent,
+    Transcoder,
+)
 
-from adapters.eventstore.mapper import TOPICS, CaseEventMapper, OrjsonTranscoder
+from adapters.eventstore.cipher import NO_KEY, CipheredRecorder, is_encrypted
+from adapters.eventstore.mapper import CLASSES, TOPICS, CaseEventMapper, OrjsonTranscoder
 from adapters.eventstore.state_cache import FOLD_AHEAD, CaseStateCache
+from adapters.personal_keys import PersonalKeyStore, open_personal_keys
 from application.ports.accounts import LogNews
 from application.ports.cases import AnyEvent, ChainAudit, ConcurrencyConflict, LoggedEvent
-from domain.case.events import CaseEvent
+from domain.case.events import CaseEvent, Ingested
 from domain.case.state import CaseState, fold
 from domain.team.roster import TeamEvent
 
@@ -37,11 +45,34 @@ class CasesApplication(Application[uuid.UUID]):
         return OrjsonTranscoder()
 
     def construct_mapper(self) -> Mapper[uuid.UUID]:
-        return CaseEventMapper(
+        cipher = self.factory.cipher()  # encryption at rest: set only with keys
+        mapper = CaseEventMapper if cipher is not None else KeylessCaseEventMapper
+        made = mapper(
             transcoder=self.construct_transcoder(),
             compressor=self.factory.compressor(),
-            cipher=self.factory.cipher(),
+            cipher=cipher,
         )
+        # The keys on the log's own connections (`datastore`: SQLite's and PostgreSQL's).
+        made.personal = open_personal_keys(dict(self.env), getattr(self.factory, "datastore", None))
+        return made
+
+
+class KeylessCaseEventMapper(CaseEventMapper):
+    """The mapper of a store opened without encryption keys: an event encrypted at rest
+    (`adapters.eventstore.cipher`) is refused saying that a key is needed, not as JSON that
+    does not parse. Nothing of the cipher runs on the way of a row stored in clear."""
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        try:
+            return super().to_domain_event(stored_event)
+        except MapperDeserialisationError:
+            if not is_encrypted(stored_event.state):
+                raise
+            raise MapperDeserialisationError(
+                f"cannot decode stored event {stored_event.topic!r} of case "
+                f"{stored_event.originator_id} version {stored_event.originator_version}: "
+                f"{NO_KEY}"
+            ) from None
 
 
 class EventSourcedCaseStore:
@@ -49,13 +80,51 @@ class EventSourcedCaseStore:
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self.app = CasesApplication(env=dict(env))
-        self.states = CaseStateCache(self.app.factory.aggregate_recorder(purpose="snapshots"))
+        snapshots = self.app.factory.aggregate_recorder(purpose="snapshots")
+        cipher = self.app.mapper.cipher
+        if cipher is not None:  # the cached states hold what the events hold: same cipher
+            snapshots = CipheredRecorder(snapshots, cipher)
+        self.states = CaseStateCache(snapshots)
+        mapper = self.app.mapper
+        assert isinstance(mapper, CaseEventMapper)
+        assert mapper.personal is not None
+        self.mapper = mapper
+        self.personal: PersonalKeyStore = mapper.personal
+        """The data subjects' keys (`adapters.personal_keys`)."""
+        self.personal.account_lookup = self._account_of
+        self.personal.raw_payloads = self._raw_payloads
         self.fold_ahead = FOLD_AHEAD
         self._news: NewsStatement | None = None
         self._news_known = False
 
     def close(self) -> None:
         self.app.close()
+        close = getattr(self.personal, "close", None)
+        if close is not None:
+            close()
+
+    def _account_of(self, case_id: uuid.UUID) -> str | None:
+        """The account a case was opened for, in clear in its first event (nothing opened)."""
+        rows = self.app.recorder.select_events(case_id, lte=1)
+        if not rows or rows[0].topic != TOPICS[Ingested]:
+            return None
+        account = self._payload(rows[0]).get("account")
+        return account if isinstance(account, str) else None
+
+    def _raw_payloads(self, case_id: uuid.UUID) -> Iterator[tuple[type[Any], dict[str, Any]]]:
+        """Each event of the case as stored (after any cipher at rest), nothing opened."""
+        for row in self.app.recorder.select_events(case_id):
+            yield CLASSES[row.topic], self._payload(row)
+
+    def _payload(self, row: Any) -> dict[str, Any]:
+        mapper = self.mapper
+        data = row.state
+        if mapper.cipher:
+            data = mapper.cipher.decrypt(data)
+        if mapper.compressor:
+            data = mapper.compressor.decompress(data)
+        payload: dict[str, Any] = mapper.transcoder.decode(data)
+        return payload
 
     def load(self, case_id: uuid.UUID, *, version: int | None = None) -> CaseState | None:
         # A short case (most of them) is folded from its events: one query. A longer one from
@@ -103,7 +172,7 @@ class EventSourcedCaseStore:
         # The mapper and recorder directly: Application.save() would only add protocol checks
         # and a notify() hook that nothing here uses, and EventStore.put() a Recording and a
         # Notification per event that nothing here reads.
-        stored = list(map(self.app.mapper.to_stored_event, events))
+        stored = self.mapper.to_stored_events(events)
         try:
             positions = self.app.recorder.insert_events(stored)
         except IntegrityError as error:
@@ -125,6 +194,7 @@ class EventSourcedCaseStore:
         notifications = self.app.recorder.select_notifications(
             start=after, limit=limit, stop=through, topics=topics, inclusive_of_start=False
         )
+        self.personal.prefetch(n.state for n in notifications)  # their keys: one query
         to_event = self.app.mapper.to_domain_event
         return [LoggedEvent(n.id, to_event(n)) for n in notifications]  # type: ignore[arg-type]
 

@@ -7,8 +7,8 @@ The matrix is data, so the HTTP API, the console and the tests read the same one
 - a supervisor does what an agent does, assigns to anyone, reads the history and replays
   a case as it was, and reads the team's indicators and the projections' state;
 - a coordinator and a manager read cases and the team's indicators;
-- an auditor reads everything (cases, history, replay, indicators, projections) and writes
-  nothing;
+- an auditor reads everything (cases, history, replay, indicators, projections, and the
+  register of who read which case's personal data: theirs alone) and writes nothing;
 - an integration only hands cases over (intake);
 - an administrator looks after the service (projections' state), administers the accounts
   and bearer tokens (`may_administer`), and works no case.
@@ -61,6 +61,8 @@ class Reading(enum.StrEnum):
     PROJECTIONS = "projections"
     EVENTS = "events"
     """The live stream of the log."""
+    READS = "reads"
+    """The register of who read which case's personal data (`GET /audit/reads`)."""
 
 
 READING_ROLES: dict[Reading, frozenset[AccessRole]] = {
@@ -70,6 +72,7 @@ READING_ROLES: dict[Reading, frozenset[AccessRole]] = {
     Reading.INDICATORS: frozenset({S, C, M, AU}),
     Reading.PROJECTIONS: frozenset({S, AU, AD}),
     Reading.EVENTS: frozenset({S, AU}),
+    Reading.READS: frozenset({AU}),
 }
 
 ADMINISTRATION_ROLES = frozenset({AD})

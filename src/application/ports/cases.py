@@ -24,6 +24,7 @@ from domain.values import (
     Channel,
     ClockKind,
     LineOfBusiness,
+    Priority,
     SourceKey,
     phone_digits,
 )
@@ -193,6 +194,26 @@ class DueClock:
 
 
 @attrs.frozen(kw_only=True)
+class RunningClock:
+    """A running clock of a case as the index keeps it, with the case's key and agent and, for
+    an area's answer, the area and priority of the escalation it waits on (None when the case
+    lists no escalation of that reference): the board's clock panels, no case read whole."""
+
+    case_id: uuid.UUID
+    source: SourceKey
+    agent: str | None
+    clock_id: int
+    kind: ClockKind
+    reference: str | None
+    warn_at: datetime | None
+    due_at: datetime
+    warned: bool
+    breached: bool
+    area: str | None = None
+    priority: Priority | None = None
+
+
+@attrs.frozen(kw_only=True)
 class PendingWrite:
     """A write to one of Claro's systems the case asked for and has no answer to yet."""
 
@@ -239,12 +260,12 @@ class CaseQuery:
             raise InvalidValue("offset", "not negative")
 
     def search_key(self) -> tuple[Channel | None, str]:
-        """The search as a key, and its channel when written `channel:key` (`crm:CRM-1`), as
-        a case reference is read."""
+        """The search as a key, and its channel when written `channel:key` (`crm:CRM-1`, the
+        channel in any letter case), as a case reference is read."""
         text = (self.search or "").strip()
         channel, sep, key = text.partition(":")
-        if sep and channel in {c.value for c in Channel}:
-            return Channel(channel), key
+        if sep and channel.lower() in {c.value for c in Channel}:
+            return Channel(channel.lower()), key
         return None, text
 
     def search_phone(self) -> str | None:
@@ -301,8 +322,20 @@ class CaseIndex(Protocol):
         """Pending follow-ups due by `until`, oldest first (of `agent`'s cases, if given)."""
         ...
 
+    def count_due_by_agent(
+        self, until: datetime, overdue_before: datetime
+    ) -> dict[str, tuple[int, int]]:
+        """For each agent, how many pending follow-ups of their cases are due by `until` and
+        how many of those before `overdue_before` (the board's columns); agents with none,
+        and the cases of no agent, are not in it."""
+        ...
+
     def due_clocks(self, now: datetime, limit: int = 1000) -> Sequence[DueClock]:
         """Running clocks whose warning or due time has come and not been recorded yet."""
+        ...
+
+    def running_clocks(self, case_ids: Sequence[uuid.UUID]) -> Sequence[RunningClock]:
+        """The running clocks of these cases (stopped ones are gone), by case and clock id."""
         ...
 
     def pending_writes(

@@ -27,8 +27,19 @@ class PersonalRead:
     """The signed-in account that read it (its login or token name), as on events' actors."""
     case_id: uuid.UUID
     through: str
-    """What showed it: an HTTP route's template (`GET /cases/{case_id}`) or a console page
-    (`console:case`)."""
+    """What showed it: an HTTP route's template (`GET /cases/{reference}`, with `?search`,
+    `?as_of` or `?version` when that is what made it a read of personal data) or a console
+    page (`console:case`)."""
+
+    def as_row(self) -> dict[str, str]:
+        """The read as the auditor's exports give it (`EXPORT_COLUMNS`; `at` in ISO 8601,
+        UTC): `backoffice audit reads --json`/`--csv`, `GET /audit/reads.csv`."""
+        return {"at": self.at.isoformat(), "reader": self.reader,
+                "case_id": str(self.case_id), "through": self.through}  # fmt: skip
+
+
+EXPORT_COLUMNS = ("at", "reader", "case_id", "through")
+"""The columns of a read in the auditor's exports (`PersonalRead.as_row`)."""
 
 
 @runtime_checkable

@@ -8,6 +8,7 @@ These are the names an event store expects, so events are stored as they are.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 
 import attrs
@@ -283,6 +284,46 @@ class MailFailed(CaseEvent):
     reason: str
 
 
+@attrs.frozen(kw_only=True)
+class PersonalDataErased(CaseEvent):
+    """The data subject's personal data on this case is erased (Ley 1581, supresión):
+    recorded on each of the subject's cases just before their keys are deleted, so a replay
+    shows when. `requested_by` and `reason` stay readable for ever: they must not hold the
+    subject's personal data. The actor is the operator who ran the erasure."""
+
+    requested_by: str
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class PersonalDataCorrected(CaseEvent):
+    """The data subject had their data rectified (Ley 1581, rectificación): the new values
+    (None: unchanged). The values are personal data themselves, stored encrypted."""
+
+    customer_name: str | None
+    phone: str | None
+
+
+ERASED = "[dato personal borrado]"
+"""What a personal field reads as once its subject's key is deleted (or erased in the fold)."""
+
+PERSONAL_FIELDS: Mapping[type[CaseEvent], tuple[str, ...]] = {
+    Ingested: ("customer_name", "request", "phone"),
+    RepeatContactRecorded: ("request",),
+    NoteAdded: ("text",),
+    FollowUpCompleted: ("outcome",),
+    Escalated: ("reason",),
+    ClosedFirstContact: ("summary",),
+    Closed: ("summary",),
+    Reopened: ("reason",),
+    PersonalDataCorrected: ("customer_name", "phone"),
+}
+"""The fields of each event that hold a data subject's personal data: the customer's name and
+phone, and the free text written from what the customer said (the request, notes, a
+follow-up's outcome, an escalation's reason, a closing summary, a reopening's reason). They
+are stored encrypted with a key of the subject (docs/privacy.md); every field is a text, or
+None where the event allows it. The account stays readable: it names the subject."""
+
 EVENT_TYPES: tuple[type[CaseEvent], ...] = (
     Ingested,
     Assigned,
@@ -312,4 +353,6 @@ EVENT_TYPES: tuple[type[CaseEvent], ...] = (
     OutsideWriteAnswered,
     OutsideWriteRefused,
     NewRequestRaised,
+    PersonalDataErased,
+    PersonalDataCorrected,
 )

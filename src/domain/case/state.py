@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from domain.case.events import (
+    ERASED,
     AccountChecked,
     Assigned,
     CaseEvent,
@@ -34,6 +35,8 @@ from domain.case.events import (
     OutsideWriteAnswered,
     OutsideWriteRefused,
     OutsideWriteRequested,
+    PersonalDataCorrected,
+    PersonalDataErased,
     QualityMonitored,
     Reopened,
     RepeatContactRecorded,
@@ -210,6 +213,8 @@ class CaseState:
     """The ids of the quality monitorings recorded on the case."""
     outside_writes: tuple[OutsideWrite, ...] = ()
     """Every write to Claro's systems the case asked for, oldest first."""
+    personal_data_erased_at: datetime | None = None
+    """When the data subject's personal data on the case was last erased."""
 
     @property
     def is_open(self) -> bool:
@@ -524,6 +529,35 @@ def _(event: OutsideWriteRefused, state: CaseState | None) -> CaseState:
 def _(event: NewRequestRaised, state: CaseState | None) -> CaseState:
     s = _on(state, event)
     return _next(s, event, new_requests=(*s.new_requests, event.new_case_id))
+
+
+@_apply.register
+def _(event: PersonalDataErased, state: CaseState | None) -> CaseState:
+    # The fields read as erased from here on, whether the key is deleted yet or not: a state
+    # folded (and cached) in between holds no personal data either.
+    s = _on(state, event)
+    return _next(
+        s,
+        event,
+        customer_name=ERASED,
+        request=ERASED,
+        phone=None if s.phone is None else ERASED,
+        last_note=None if s.last_note is None else ERASED,
+        recent_notes=tuple(attrs.evolve(n, text=ERASED) for n in s.recent_notes),
+        escalations=tuple(attrs.evolve(e, reason=ERASED) for e in s.escalations),
+        personal_data_erased_at=event.timestamp,
+    )
+
+
+@_apply.register
+def _(event: PersonalDataCorrected, state: CaseState | None) -> CaseState:
+    s = _on(state, event)
+    return _next(
+        s,
+        event,
+        customer_name=s.customer_name if event.customer_name is None else event.customer_name,
+        phone=s.phone if event.phone is None else event.phone,
+    )
 
 
 def apply(state: CaseState | None, event: CaseEvent) -> CaseState:

@@ -7,7 +7,8 @@ system unavailable; 6 `audit verify` found signs of tampering.
 The commands live in `operations` (intake, lists, sweep, worker, outbox, indicators, demo),
 `case_commands` (`backoffice case …`), `branches` (`backoffice sac …`), `team` (the roster,
 shifts and practice register), `projections` (status and rebuild), `access` (the HTTP
-API's accounts and tokens) and `audit` (`audit verify`, the log's tamper evidence).
+API's accounts and tokens), `audit` (`audit verify`, the log's tamper evidence), `privacy`
+(a data subject's erasure, export and correction) and `keys` (encryption at rest's keys).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from entrypoints.cli import (
     audit,
     branches,
     case_commands,
+    keys,
     operations,
+    privacy,
     projections,
     shared,
     team,
@@ -41,8 +44,10 @@ __all__ = [
     "audit",
     "branches",
     "case_commands",
+    "keys",
     "main",
     "operations",
+    "privacy",
     "projections",
     "run",
     "team",

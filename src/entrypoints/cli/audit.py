@@ -1,22 +1,26 @@
-"""`backoffice audit verify [CASE]`: re-read the log and check its tamper evidence.
+"""`backoffice audit verify [CASE]`: re-read the log and check its tamper evidence;
+`backoffice audit reads`: who read which case's personal data (the register of reads).
 
-Exit codes: 0 intact; 6 signs of tampering found (one line each on stdout); 3 no such case;
-5 storage unavailable, or a store that keeps no hashes (the in-memory one).
+Exit codes: 0 intact (`reads`: done); 6 signs of tampering found (one line each on stdout);
+2 bad input (`reads`: a date, --json with --csv); 3 no such case; 5 storage unavailable, or a
+store that keeps no hashes (the in-memory one).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
 
-from domain.errors import CaseNotFound
+from domain.errors import CaseNotFound, InvalidValue
 from entrypoints.cli.shared import (
     HELP,
     JsonOption,
     app,
     current_office,
+    current_settings,
     out,
 )
 
@@ -26,7 +30,8 @@ TAMPERED = 6
 audit_app = typer.Typer(
     no_args_is_help=True,
     context_settings=HELP,
-    help="Tamper evidence: verify that nobody changed, removed or reordered stored events.",
+    help="Tamper evidence (verify that nobody changed, removed or reordered stored events) "
+    "and the register of who read which case's personal data.",
 )
 app.add_typer(audit_app, name="audit")
 
@@ -93,3 +98,84 @@ def verify(
             )
     if report.findings:
         raise typer.Exit(TAMPERED)
+
+
+def _moment(option: str, text: str, *, end_of_day: bool) -> datetime:
+    """`--since`/`--until`: a date-time (Bogotá without a zone) or a bare date, which means
+    the start of that day in Bogotá, or with `end_of_day` its end (the next day's start)."""
+    from adapters.intake.parsing import DateError, parse_datetime
+
+    text = text.strip()
+    try:
+        moment = parse_datetime(text, 0)
+    except DateError as error:
+        raise InvalidValue(option, str(error)) from None
+    bare_date = len(text) <= 10  # as the parser reads it: 2026-07-15, 15/07/2026
+    return moment + timedelta(days=1) if end_of_day and bare_date else moment
+
+
+@audit_app.command("reads")
+def reads(
+    case: Annotated[
+        str | None, typer.Option("--case", help="Only this case's reads (id or source key).")
+    ] = None,
+    reader: Annotated[
+        str | None, typer.Option("--reader", help="Only the reads of this login.")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="From this moment (a bare date: that day's start, Bogotá)."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="Before this moment (a bare date: through that day, Bogotá)."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="At most this many, oldest first.")
+    ] = None,
+    as_json: JsonOption = False,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="CSV (spreadsheet-safe cells) instead of a table.")
+    ] = False,
+) -> None:
+    """Who read which case's personal data, when, and through what (an HTTP route, a console
+    page), oldest first: the register kept apart from the cases' events (privacy.md)."""
+    from rich.table import Table
+
+    from application.ports.reads import EXPORT_COLUMNS
+    from domain.calendar import BOGOTA
+    from entrypoints import render
+    from entrypoints.bootstrap import read_register
+
+    if as_json and as_csv:
+        raise InvalidValue("--csv", "give --json or --csv, not both")
+    first = None if since is None else _moment("--since", since, end_of_day=False)
+    last = None if until is None else _moment("--until", until, end_of_day=True)
+    if first is not None and last is not None and last <= first:
+        raise InvalidValue("--until", "comes before --since")
+    office = current_office()
+    case_ids = None
+    if case is not None:
+        try:  # an id is used as it is: a case erased or of another store still has its reads
+            case_ids = [uuid.UUID(case.strip())]
+        except ValueError:
+            case_ids = [office.resolve(case)]
+    register = read_register(current_settings())
+    try:
+        who = None if reader is None else reader.strip().lower() or None
+        found = register.reads(case_ids=case_ids, reader=who, since=first, until=last,
+                               limit=limit)  # fmt: skip
+    finally:
+        register.close()
+    if as_json:
+        render.dump_json(out, [r.as_row() for r in found])
+    elif as_csv:
+        render.write_csv(out.file, [r.as_row() for r in found], EXPORT_COLUMNS)
+    else:
+        table = Table(title=f"Reads of personal data ({len(found)})", title_justify="left")
+        for column in ("when (Bogotá)", "reader", "case", "through"):
+            table.add_column(column)
+        for r in found:
+            when = r.at.astimezone(BOGOTA).strftime("%Y-%m-%d %H:%M:%S")
+            table.add_row(when, r.reader, str(r.case_id), r.through)
+        out.print(table, highlight=False)

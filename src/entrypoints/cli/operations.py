@@ -417,7 +417,7 @@ def run_worker(
     """Tick the case index catch-up, the sweep (follow-ups, clocks, outside writes left
     pending) and the outbox (JSON log lines)."""
     from adapters.scheduler import ApschedulerTicker
-    from entrypoints.bootstrap import build_outbox, outside_writer
+    from entrypoints.bootstrap import build_outbox, outside_writer, retention_job
     from entrypoints.worker import Intervals, Worker, configure_logging, stop_on_signals
 
     office = current_office(create=True)  # a new deployment may start its worker first
@@ -425,7 +425,13 @@ def run_worker(
     settings = current_settings()
     box = build_outbox(office, settings)
     try:
-        worker = Worker(office, box, name=name, writer=outside_writer(office, settings))
+        worker = Worker(
+            office,
+            box,
+            name=name,
+            writer=outside_writer(office, settings),
+            retention=retention_job(office, settings),
+        )
         if once:
             if not worker.once():
                 from entrypoints.cli.audit import TAMPERED

@@ -54,7 +54,7 @@ from domain.errors import InvalidValue
 from domain.indicators.facts import Dimension, Period
 from domain.values import VisitKind
 from entrypoints import web
-from entrypoints.http import admin, events, operations, uploads
+from entrypoints.http import admin, events, operations, reads, uploads
 from entrypoints.http.common import (
     Asking,
     IdempotencyKey,
@@ -67,6 +67,7 @@ from entrypoints.http.common import (
     hand_over,
     idempotent,
     new_session,
+    record_reads,
     require,
     service_of,
 )
@@ -314,7 +315,10 @@ def _case_list(
     require(principal, Reading.CASES)
     if query.limit > MAX_PAGE:
         raise InvalidValue("limit", f"at most {MAX_PAGE} cases a page (use offset)")
-    return list(service.office.cases(query))
+    found = list(service.office.cases(query))
+    if query.search:  # found by the customer's account, phone or name: a read of each
+        record_reads(service, principal, (s.case_id for s in found), "GET /cases?search")
+    return found
 
 
 MAX_PAGE = 1_000
@@ -337,8 +341,11 @@ def case(
     require(principal, Reading.REPLAY if replay else Reading.CASES)
     if as_of is not None and as_of.tzinfo is None:
         raise InvalidValue("as_of", "give the moment with its offset (…-05:00 or Z)")
-    state = service_of(request.app.state).office.case(reference, as_of=as_of, version=version)
+    service = service_of(request.app.state)
+    state = service.office.case(reference, as_of=as_of, version=version)
     note(request.scope, case=str(state.case_id))
+    asked = "?as_of" if as_of is not None else "?version" if version is not None else ""
+    record_reads(service, principal, [state.case_id], f"GET /cases/{{reference}}{asked}")
     return Response(state, headers=_etag(state))
 
 
@@ -352,8 +359,10 @@ def history(
 
     principal = asking.principal()  # in the handler's thread: one hop
     require(principal, Reading.HISTORY)
-    events = service_of(request.app.state).office.history(reference)
+    service = service_of(request.app.state)
+    events = service.office.history(reference)
     note(request.scope, case=str(events[0].originator_id))
+    record_reads(service, principal, [events[0].originator_id], "GET /cases/{reference}/history")
     return [EventOut(**entry) for entry in render.history_entries(events)]
 
 
@@ -525,7 +534,8 @@ def routes() -> list[Any]:
         )
     )
     handlers += [command_route(cls) for cls in COMMAND_ROLES]
-    handlers += [*events.ROUTES, *uploads.ROUTES, *operations.ROUTES, *admin.ROUTES]
+    handlers += [*events.ROUTES, *uploads.ROUTES, *operations.ROUTES, *admin.ROUTES,
+                 *reads.ROUTES]  # fmt: skip
     handlers += web.routes()  # the console's pages (not in the OpenAPI document)
     return handlers
 
@@ -559,12 +569,17 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         opened = opener()
+        if opened.reads is None:  # who reads which case's personal data (docs/privacy.md)
+            opened.reads = bootstrap.read_register(config)
         app.state.service = opened
         ops.service = opened
         try:
             yield
         finally:
             ops.service = None
+            closing = getattr(opened.reads, "close", None)
+            if callable(closing):
+                closing()
             opened.accounts.close()
             opened.office.close()
             if opened.outbox is not None:

@@ -13,7 +13,7 @@ import logging
 import secrets
 import typing
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio.to_thread
@@ -42,6 +42,7 @@ from entrypoints.http.requests_log import note
 if TYPE_CHECKING:
     from application.intake.records import IntakeItem
     from application.jobs.outbox import PositionTracker
+    from application.ports.reads import ReadRegister
     from application.service import Backoffice
     from entrypoints.settings import IpNetwork, Settings
 
@@ -52,13 +53,16 @@ log = logging.getLogger("backoffice.http")
 
 @attrs.define
 class Service:
-    """What the routes use: the office, its one door for commands, the accounts; and where
-    the outbox is in the log (None: not reported by `/readyz` and `/metrics`)."""
+    """What the routes use: the office, its one door for commands, the accounts; where the
+    outbox is in the log (None: not reported by `/readyz` and `/metrics`); and the register
+    of reads of personal data (None: the application opens one from its settings at start-up,
+    `entrypoints.http.app.create_app`)."""
 
     office: Backoffice
     door: Dispatcher
     accounts: Accounts
     outbox: PositionTracker | None = None
+    reads: ReadRegister | None = None
 
 
 def service_of(state: State) -> Service:
@@ -279,6 +283,25 @@ def new_session(request: Request[Any, Any, Any], login: str) -> str:
 
 def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def record_reads(
+    service: Service, principal: Principal, case_ids: Iterable[uuid.UUID], through: str
+) -> None:
+    """Record that `principal` was shown these cases' personal data now, `through` a route or
+    a page (`application.ports.reads`): one statement however many cases, each once. Called
+    in the worker thread once the answer is known to succeed; a register that cannot record
+    fails the request (storage unavailable), so nothing is shown unrecorded."""
+    shown = list(dict.fromkeys(case_ids))
+    if service.reads is None or not shown:
+        return
+    from application.ports.reads import PersonalRead
+
+    at = service.office.clock.now()
+    service.reads.record(
+        [PersonalRead(at=at, reader=principal.login, case_id=case_id, through=through)
+         for case_id in shown]
+    )  # fmt: skip
 
 
 def require(principal: Principal, reading: Reading) -> None:

@@ -12,6 +12,10 @@ database each: the log's head is read at most once per poll interval for every s
 process (`_Head`). Who is asking is checked again every `RECHECK_SECONDS`: a disabled account
 or a revoked token ends its stream. A stream ends when the client leaves, when `limit` events
 were sent or `wait` seconds have passed, and when the server stops (`stop_streams`).
+
+The messages carry the cases' data as their history shows it (the customer's name and phone
+on a case received): each batch read for a stream records its cases in the register of reads
+(`entrypoints.http.common.record_reads`, one statement a batch), as the other readings do.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
@@ -38,7 +42,7 @@ from application.access.accounts import Principal
 from application.access.permissions import Reading, may_read
 from domain.case.events import EVENT_TYPES, CaseEvent
 from domain.errors import CaseNotFound, InvalidValue
-from entrypoints.http.common import current_principal, require, service_of
+from entrypoints.http.common import current_principal, record_reads, require, service_of
 from entrypoints.http.requests_log import note
 
 if TYPE_CHECKING:
@@ -151,12 +155,18 @@ def _read(
     head: int,
     kinds: Collection[type[AnyEvent]] | None,
     case_id: uuid.UUID | None,
+    seen: Callable[[list[uuid.UUID]], None] | None = None,
 ) -> tuple[list[ServerSentEventMessage], int]:
     """One batch of the log after `after` (up to `head`) as messages, and the position read
-    through (run in a worker thread)."""
+    through (run in a worker thread). `seen` is told the cases whose events the batch sends
+    (the register of reads: their data is in the messages), before they are sent."""
     batch: Sequence[LoggedEvent] = store.read_log(after, BATCH, through=head, kinds=kinds)
     through = batch[-1].position if len(batch) == BATCH else head
-    wanted = (e for e in batch if case_id is None or e.event.originator_id == case_id)
+    wanted = [e for e in batch if case_id is None or e.event.originator_id == case_id]
+    if seen is not None:
+        cases = [e.event.originator_id for e in wanted if isinstance(e.event, CaseEvent)]
+        if cases:
+            seen(cases)
     return [_message(logged) for logged in wanted], through
 
 
@@ -173,6 +183,7 @@ class _Stream:
     reading: Reading
     limit: int | None
     wait: float | None
+    seen: Callable[[list[uuid.UUID]], None] | None = None
 
     async def messages(self) -> AsyncIterator[ServerSentEventMessage]:
         _open.change(1)
@@ -206,7 +217,7 @@ class _Stream:
                 head = await self.head.now(self.store, fresh=fresh or expired)
                 if head > position:
                     batch, position = await anyio.to_thread.run_sync(
-                        _read, self.store, position, head, kinds, self.case_id
+                        _read, self.store, position, head, kinds, self.case_id, self.seen
                     )
             except Exception as error:  # storage down: the client reconnects and resumes
                 log.warning("live events: storage unavailable: %s", type(error).__name__)
@@ -316,9 +327,15 @@ async def live_events(
         note(request.scope, case=str(case_id))
     if after is None:
         after = await anyio.to_thread.run_sync(office.store.last_position)
+    service = service_of(request.app.state)
+    through = "GET /events?case" if case is not None else "GET /events"
+
+    def seen(cases: list[uuid.UUID]) -> None:  # who was sent which cases' data
+        record_reads(service, principal, cases, through)
+
     stream = _Stream(
         request=request, store=office.store, head=_head_of(request), after=after,
-        case_id=case_id, reading=reading, limit=limit, wait=wait,
+        case_id=case_id, reading=reading, limit=limit, wait=wait, seen=seen,
     )  # fmt: skip
     return ServerSentEvent(stream.messages())
 

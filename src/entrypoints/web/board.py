@@ -12,32 +12,32 @@ position the page was made at and, at most once a second, fetches the panels aga
 (`/console/board/panels`, a fragment) and swaps them in. Without scripts the page is the
 same board, as of its loading.
 
-Every list is read through the case index's filtered queries with a limit; only the cases
-whose clocks are shown (a bounded number) are loaded whole.
+Every list is read through the case index's filtered queries with a limit, the clocks too
+(`Backoffice.running_clocks`: the index keeps each running clock and each escalation's area
+and priority): no case is read whole.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 import weakref
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
 import attrs
 from litestar import Request, Response, get, post
+from litestar.response import Redirect
 
 from application.access.permissions import Reading, may_command, may_give
 from application.case.commands import AssignCase, StaleCase
 from application.ports.accounts import AccessRole
-from application.ports.cases import CaseQuery, CaseSummary
+from application.ports.cases import CaseQuery, CaseSummary, RunningClock
 from application.service import Backoffice
 from application.team.today import OnTheDay, TeamToday
 from domain.calendar import BOGOTA, BusinessCalendar
-from domain.case.decisions import escalation_reference
-from domain.case.state import CaseState
-from domain.errors import CaseNotFound, DomainError
+from domain.errors import DomainError
 from domain.team.roster import Role
 from domain.values import CaseStatus, ClockKind
 from entrypoints.http.problems import Refused
@@ -56,10 +56,8 @@ from entrypoints.web.templates import render
 BOARD = f"{CONSOLE}/board"
 ROWS = 25
 """Rows a panel lists (the count says how many there are in all)."""
-GROUPED = 500
-"""Due follow-ups read to count them by agent (beyond: "at least")."""
 CLOCK_CASES = 12
-"""Cases read whole for each of the clocks' panels (waiting, at warning, breached)."""
+"""Cases whose clocks each of the clocks' panels shows (waiting, at warning, breached)."""
 MOST_REASSIGNED = 500
 """The open cases of one agent a reassignment moves at once (the rest: send it again)."""
 WATCHED_CLOCKS = (ClockKind.PQR_RESPONSE, ClockKind.ADJUSTMENT)
@@ -162,42 +160,52 @@ def _team(people: Sequence[OnTheDay], in_use: bool, now: datetime, day: date) ->
     )
 
 
-def _clock_rows(page: Page, states: Iterable[CaseState], now: datetime) -> tuple[
+def _clock_rows(page: Page, clocks: Iterable[RunningClock], now: datetime) -> tuple[
     list[tuple[str, list[ClockRow]]], list[ClockRow]
 ]:  # fmt: skip
     """The escalations waiting for an area, by area, and the PQR and adjustment clocks at
-    warning or breached, from the cases read whole; the most urgent first."""
+    warning or breached, from the running clocks of the cases shown (as the index keeps
+    them); the most urgent first."""
     t = page.t
     deadlines = page.service.office.policies.deadlines
     calendar = deadlines.calendar if deadlines is not None else None
-    areas: dict[str, list[ClockRow]] = {}
-    watched: list[ClockRow] = []
-    for state in states:
-        escalations = {escalation_reference(e.escalation_id): e for e in state.escalations}
-        for c in state.running_clocks:
-            level = _level(c.due_at, c.warn_at, c.warned, c.breached, now)
-            business = c.kind in views.BUSINESS_DAY_CLOCKS
-            row = ClockRow(
-                case_id=state.case_id, key=state.source.key, agent=state.agent,
-                label=t(views.CLOCK_LABELS[c.kind]), reference=c.reference or "", priority=None,
-                due_at=c.due_at, state=level,
-                left=views.time_left(c.due_at, now, calendar if business else None, t),
-            )  # fmt: skip
-            if c.kind is ClockKind.ESCALATION_RESPONSE:
-                escalation = escalations.get(c.reference or "")
-                if escalation is None:  # a clock of an escalation the case does not list
-                    areas.setdefault("—", []).append(row)
-                    continue
-                priority = t.label("priority", escalation.priority.value)
-                areas.setdefault(escalation.area, []).append(attrs.evolve(row, priority=priority))
-            elif c.kind in WATCHED_CLOCKS and level != "ok":
-                watched.append(row)
+    areas: dict[str, list[tuple[ClockRow, int]]] = {}
+    watched: list[tuple[ClockRow, int]] = []
+    for c in clocks:
+        level = _level(c.due_at, c.warn_at, c.warned, c.breached, now)
+        business = c.kind in views.BUSINESS_DAY_CLOCKS
+        row = ClockRow(
+            case_id=c.case_id, key=c.source.key, agent=c.agent,
+            label=t(views.CLOCK_LABELS[c.kind]), reference=c.reference or "", priority=None,
+            due_at=c.due_at, state=level,
+            left=views.time_left(c.due_at, now, calendar if business else None, t),
+        )  # fmt: skip
+        if c.kind is ClockKind.ESCALATION_RESPONSE:
+            if c.area is None or c.priority is None:  # an escalation the case does not list
+                areas.setdefault("—", []).append((row, c.clock_id))
+                continue
+            priority = t.label("priority", c.priority.value)
+            areas.setdefault(c.area, []).append((attrs.evolve(row, priority=priority), c.clock_id))
+        elif c.kind in WATCHED_CLOCKS and level != "ok":
+            watched.append((row, c.clock_id))
 
-    def urgency(row: ClockRow) -> tuple[int, datetime, str]:
-        return (_ORDER[row.state], row.due_at, row.key)
+    def urgency(item: tuple[ClockRow, int]) -> tuple[int, datetime, str, str, int]:
+        row, clock_id = item
+        return (_ORDER[row.state], row.due_at, row.key, str(row.case_id), clock_id)
 
-    by_area = [(area, sorted(rows, key=urgency)) for area, rows in sorted(areas.items())]
-    return by_area, sorted(watched, key=urgency)
+    def ordered(rows: list[tuple[ClockRow, int]]) -> list[ClockRow]:
+        return [row for row, _ in sorted(rows, key=urgency)]
+
+    by_area = [(area, ordered(rows)) for area, rows in sorted(areas.items())]
+    return by_area, ordered(watched)
+
+
+def clock_cases(
+    waiting: Sequence[CaseSummary], warned: Sequence[CaseSummary], breached: Sequence[CaseSummary]
+) -> list[uuid.UUID]:
+    """The cases whose clocks the board shows: the first `CLOCK_CASES` waiting for an area,
+    at warning and breached (each once)."""
+    return list(dict.fromkeys(s.case_id for s in (*waiting[:CLOCK_CASES], *breached, *warned)))
 
 
 def _listed(page: Page, query: CaseQuery) -> tuple[Sequence[CaseSummary], int]:
@@ -233,11 +241,12 @@ def _read_panels(page: Page, position: int, now: datetime) -> dict[str, Any]:
     people = team_today.day(today)
     team = _team(people, team_today.in_use(), now.astimezone(BOGOTA), today)
 
-    due = office.due_follow_ups(BusinessCalendar.end_of(today), limit=GROUPED)
-    due_by = Counter(d.agent for d in due if d.agent)
-    overdue_by = Counter(d.agent for d in due if d.agent and d.due_at < now)
-    # The open cases and those with a missed follow-up, by agent: grouped counts in the index
-    # (exact, however many), not a count per agent nor a list read to count it.
+    # The follow-ups due today (and overdue), the open cases and those with a missed follow-up,
+    # by agent: grouped counts in the index (exact, however many), not a count per agent nor
+    # a list read to count it.
+    due_counts = office.count_due_by_agent(BusinessCalendar.end_of(today), now)
+    due_by = {agent: due for agent, (due, _) in due_counts.items()}
+    overdue_by = {agent: overdue for agent, (_, overdue) in due_counts.items()}
     open_missed = CaseQuery(missed=True, status=CaseStatus.OPEN)
     missed_by = office.count_by_agent(open_missed)
     open_by = office.count_by_agent(CaseQuery(status=CaseStatus.OPEN))
@@ -247,7 +256,7 @@ def _read_panels(page: Page, position: int, now: datetime) -> dict[str, Any]:
         agents |= {a.login for a in page.service.accounts.list()
                    if a.role is AccessRole.AGENT and not a.disabled}  # fmt: skip
     work = [
-        AgentWork(agent=agent, due=due_by[agent], overdue=overdue_by[agent],
+        AgentWork(agent=agent, due=due_by.get(agent, 0), overdue=overdue_by.get(agent, 0),
                   missed=missed_by.get(agent, 0), person=on_roster.get(agent),
                   open=open_by.get(agent, 0))
         for agent in sorted(agents)
@@ -259,21 +268,13 @@ def _read_panels(page: Page, position: int, now: datetime) -> dict[str, Any]:
     waiting, waiting_total = _listed(page, CaseQuery(waiting=True, status=CaseStatus.OPEN))
     warned = office.cases(CaseQuery(warned=True, limit=CLOCK_CASES))
     breached = office.cases(CaseQuery(breached=True, limit=CLOCK_CASES))
-    wanted = dict.fromkeys(s.case_id for s in (*waiting[:CLOCK_CASES], *breached, *warned))
-    states = []
-    for case_id in wanted:
-        try:
-            states.append(office.case(case_id))
-        except CaseNotFound:  # the index knew a case the store does not (another database)
-            continue
-    areas, clocks = _clock_rows(page, states, now)
+    wanted = clock_cases(waiting, warned, breached)
+    areas, clocks = _clock_rows(page, office.running_clocks(wanted), now)
     return {
         "now": now,
         "today": today,
         "position": position,
         "work": work,
-        "due_capped": len(due) >= GROUPED,
-        "missed_capped": False,  # counted in the index, exactly
         "unassigned": unassigned,
         "unassigned_total": unassigned_total,
         "missed": missed,
@@ -328,9 +329,38 @@ async def board(request: Request[Any, Any, Any]) -> Response[Any]:
 
     def work(page: Page) -> Response[Any]:
         _require(page)
+        refused = _refusal_carried(request)
+        if refused is not None:  # the reassignment form refused a moment ago, sent here
+            return _board(page, 422, form_error=refused[0], chosen=refused[1])
         return _board(page)
 
     return await serve_page(request, work)
+
+
+REFUSED = "board_refused"
+"""The session's key for the reassignment form's refusal, kept for the board it is sent to."""
+REFUSED_SECONDS = 300
+
+
+def _refused(request: Request[Any, Any, Any], error: str, chosen: dict[str, Any]) -> Response[Any]:
+    """The reassignment form refused: why and what was chosen kept in the session, and the
+    browser sent to the board (Post/Redirect/Get: a reload posts nothing again)."""
+    carried = {"at": time.time(), "error": error, "chosen": chosen}
+    request.set_session({**request.session, REFUSED: carried})
+    return Redirect(f"{BOARD}#board-reassign", status_code=303)
+
+
+def _refusal_carried(request: Request[Any, Any, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The reassignment's refusal the session carries (taken out: shown once)."""
+    session = request.scope.get("session")
+    carried = session.get(REFUSED) if isinstance(session, dict) else None
+    if not isinstance(carried, dict):
+        return None
+    request.set_session({k: v for k, v in request.session.items() if k != REFUSED})
+    if not time.time() - float(carried.get("at", 0)) < REFUSED_SECONDS:
+        return None
+    chosen = carried.get("chosen")
+    return str(carried.get("error", "")), chosen if isinstance(chosen, dict) else {}
 
 
 @get(f"{BOARD}/panels", include_in_schema=False)
@@ -339,7 +369,7 @@ async def board_panels(request: Request[Any, Any, Any]) -> Response[Any]:
 
     def work(page: Page) -> Response[Any]:
         _require(page)
-        body = render("_board_panels.html", t=page.t, **panels(page))
+        body = render("_board_panels.html", t=page.t, person=page.people, **panels(page))
         return _html(body)
 
     return await serve_page(request, work)
@@ -409,7 +439,9 @@ async def reassign(request: Request[Any, Any, Any]) -> Response[Any]:
         chosen = {"absent": absent, "to": receivers}
         error = _check_choice(page, absent, receivers)
         if error is not None:
-            return _board(page, 422, form_error=error, chosen=chosen)
+            if "session" not in request.scope:  # nowhere to carry it: said here
+                return _board(page, 422, form_error=error, chosen=chosen)
+            return _refused(request, error, chosen)
         note(request.scope, reassigned_from=absent)
         outcomes = _reassign(page, absent, receivers)
         return _board(page, outcomes=outcomes, chosen={}, reassigned_from=absent)
@@ -424,18 +456,19 @@ def _check_choice(page: Page, absent: str, receivers: Sequence[str]) -> str | No
     office = page.service.office
     today = BusinessCalendar.local_date(office.clock.now())
     people = {p.agent: p for p in team_of(office).day(today) if p.role is Role.AGENT}
+    named = page.people.label  # "name (login)"
     if not absent:
         return t("Choose the agent whose cases are to be reassigned.")
     if absent in people and people[absent].on_shift:
-        return t("{agent} is on shift today: choose an agent who is absent.", agent=absent)
+        return t("{agent} is on shift today: choose an agent who is absent.", agent=named(absent))
     if not receivers:
         return t("Choose at least one agent on shift to receive the cases.")
     for agent in receivers:
         if agent == absent:
-            return t("{agent} cannot receive their own cases.", agent=agent)
+            return t("{agent} cannot receive their own cases.", agent=named(agent))
         person = people.get(agent)
         if person is None or not person.on_shift:
-            return t("{agent} is not on shift today.", agent=agent)
+            return t("{agent} is not on shift today.", agent=named(agent))
     return None
 
 

@@ -1,8 +1,10 @@
 """The indicators page (`/console/indicators`): every indicator of the office's report for a
 period, in total or by team, agent, category or line, with its goal, traffic light (colour
 and text), the counts behind it and the definitions' label; trend charts by day and by week
-(inline SVG, `entrypoints.chart`); the CSV download (the API's `/indicators.csv`); the
-management practices' compliance per leader.
+(inline SVG, `entrypoints.chart`); the CSV download (`/console/indicators.csv`: the page's
+table in the user's language, values as shown; the API's `/indicators.csv` stays the
+systems' variant, English names and raw numbers); the management practices' compliance per
+leader.
 
 The numbers are the report's (`office.indicators`), read through the rows the CLI and the
 API show (`entrypoints.indicator_tables`), so the page, the CSV and the API agree. The
@@ -13,6 +15,8 @@ reports.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -21,6 +25,7 @@ from urllib.parse import urlencode
 
 import attrs
 from babel.dates import format_date
+from babel.numbers import get_decimal_symbol
 from litestar import Request, Response, get
 from litestar.params import FromQuery
 
@@ -31,8 +36,10 @@ from domain.indicators.facts import Dimension, Period
 from domain.indicators.goals import Goal, Goals, Light
 from entrypoints.chart import SERIES, Series, line_chart
 from entrypoints.indicator_tables import indicators_rows, practice_rows
+from entrypoints.render import spreadsheet_safe
 from entrypoints.web.i18n import Speaker
 from entrypoints.web.pages import CONSOLE, Page, serve_page
+from entrypoints.web.templates import PAGE_HEADERS
 
 ADDRESS = f"{CONSOLE}/indicators"
 MAX_DAYS = 3_660
@@ -297,7 +304,7 @@ GROUPINGS = (
 GROUP_HEADINGS = {
     Dimension.ALL: "Total",
     Dimension.TEAM: "Team on the roster",
-    Dimension.AGENT: "Agent's login",
+    Dimension.AGENT: "Agent",
     Dimension.CATEGORY: "Case category",
     Dimension.LINE: "Line of business",
 }
@@ -440,10 +447,12 @@ def group_name(group: str, t: Speaker) -> str:
     return t(GROUP_NAMES[group]) if group in GROUP_NAMES else group
 
 
-def sections(report: IndicatorReport, t: Speaker) -> list[Section]:
+def sections(
+    report: IndicatorReport, t: Speaker, named: Callable[[str], str] | None = None
+) -> list[Section]:
     """Every indicator computed for the report's grouping, each with its goal and, per
     group (the total alone when not grouped; else the groups with something to count), its
-    value, light and counts."""
+    value, light and counts; `named`: how an agent's login is shown, grouped by agent."""
     rows = indicators_rows(report)
     if report.by is Dimension.ALL and not rows:
         rows = _empty_total(report)
@@ -453,6 +462,12 @@ def sections(report: IndicatorReport, t: Speaker) -> list[Section]:
             continue
         goal = indicator.goal(report.goals)
         cells = []
+
+        def shown_group(group: str) -> str:
+            if named is not None and report.by is Dimension.AGENT:
+                return named(group)
+            return group_name(group, t)
+
         for row in rows:
             if report.by is not Dimension.ALL and not _has_data(indicator.key, row):
                 continue
@@ -460,7 +475,7 @@ def sections(report: IndicatorReport, t: Speaker) -> list[Section]:
             basis, details = _counts(indicator.key, row, report, t)
             cells.append(
                 Cell(
-                    group=group_name(row["group"], t),
+                    group=shown_group(row["group"]),
                     value=value_text(indicator.kind, indicator.value(row), t),
                     basis=basis,
                     details=details,
@@ -714,10 +729,8 @@ def indicators_page(page: Page, asked: dict[str, str | None]) -> Response[str]:
     leaders = reports(choice.first, choice.last, Dimension.AGENT)
     days, weeks = spans(choice)
     before, after = neighbours(choice, today)
-    csv = "/indicators.csv?" + urlencode(
-        {"first": choice.first.isoformat(), "last": choice.last.isoformat(),
-         "by": choice.by.value}
-    )  # fmt: skip
+    period = {"first": choice.first.isoformat(), "last": choice.last.isoformat(),
+              "by": choice.by.value}  # fmt: skip
     return page.render(
         "indicators.html",
         error=None,
@@ -729,7 +742,7 @@ def indicators_page(page: Page, asked: dict[str, str | None]) -> Response[str]:
         grouped=choice.by is not Dimension.ALL,
         grouping=dict(GROUPINGS)[choice.by],
         group_heading=GROUP_HEADINGS[choice.by],
-        sections=sections(report, t),
+        sections=sections(report, t, page.people.label),
         people=choice.by in PEOPLE,
         efectividad=sorted(report.efectividad.items()),
         practices=practice_table(leaders, t),
@@ -738,8 +751,9 @@ def indicators_page(page: Page, asked: dict[str, str | None]) -> Response[str]:
         weekly=charts(weeks, "week", reports, report.goals, t) if weeks else None,
         daily_limit=DAILY_POINTS,
         weekly_limit=WEEKLY_POINTS,
-        csv=csv,
-        csv_name=f"indicadores-{choice.first.isoformat()}-{choice.last.isoformat()}.csv",
+        csv=f"{ADDRESS}.csv?" + urlencode({"period": "custom", **period}),
+        csv_name=csv_name(choice, t),
+        csv_raw="/indicators.csv?" + urlencode(period),
         before=before,
         after=after,
         **common,
@@ -764,4 +778,85 @@ async def indicators(
     return await serve_page(request, lambda page: indicators_page(page, asked))
 
 
-ROUTES: list[Any] = [indicators]
+# --- the CSV download ------------------------------------------------------------------------
+
+
+def csv_name(choice: Choice, t: Speaker) -> str:
+    """The downloaded file's name, in the user's language."""
+    return f"{t('indicators')}-{choice.first.isoformat()}-{choice.last.isoformat()}.csv"
+
+
+_NUMBER = re.compile(r"[+-]?[\d.,\u00a0 ]+%?")
+"""A value as the page writes it (`+100`, `-20`, `87,5 %`): a number, not a formula."""
+
+
+def _cell(text: str) -> str:
+    """A cell as the page shows it (no-break spaces as spaces), safe in a spreadsheet: a
+    formula-like text gets its apostrophe, a signed number (an NPS) is left as it reads."""
+    plain = text.replace("\u00a0", " ").replace("\u202f", " ")
+    if _NUMBER.fullmatch(plain):
+        return plain
+    safe = spreadsheet_safe(plain)
+    return safe if isinstance(safe, str) else plain
+
+
+def csv_text(
+    report: IndicatorReport, choice: Choice, t: Speaker, named: Callable[[str], str] | None = None
+) -> str:
+    """The page's table as CSV for a spreadsheet: one row per indicator and group, the
+    headers and the words in the user's language, each value rounded and written as the page
+    shows it. The separator is the one a spreadsheet of that language expects (`;` where the
+    decimal mark is a comma, as in Spanish), after a byte-order mark (read as UTF-8)."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    separator = ";" if get_decimal_symbol(t.locale) == "," else ","
+    writer = csv.writer(out, delimiter=separator, lineterminator="\r\n")
+    writer.writerow([t(GROUP_HEADINGS[choice.by]), t("Indicator"), t("Value"),
+                     t("Counted over"), t("Counts"), t("Goal"), t("Traffic light"),
+                     t("Period"), t("Definitions")])  # fmt: skip
+    period = f"{choice.first.isoformat()} – {choice.last.isoformat()}"
+    for section in sections(report, t, named):
+        for c in section.cells:
+            row = (c.group, section.name, c.value, c.basis, c.details, section.goal,
+                   c.light_text, period, report.definitions)  # fmt: skip
+            writer.writerow([_cell(str(value)) for value in row])
+    return out.getvalue()
+
+
+def indicators_csv(page: Page, asked: dict[str, str | None]) -> Response[Any]:
+    """The CSV of the period the picker asked for; a choice that cannot be read is one line
+    saying why (400)."""
+    page.require(Reading.INDICATORS)
+    t = page.t
+    office = page.service.office
+    today = BusinessCalendar.local_date(office.clock.now())
+    try:
+        choice = choose(today, **asked)
+    except Unreadable as unreadable:
+        return Response(unreadable.text(t) + "\n", status_code=400,
+                        media_type="text/plain; charset=utf-8", headers=PAGE_HEADERS)  # fmt: skip
+    report = office.indicators(_period(choice.first, choice.last), choice.by)
+    disposition = f'attachment; filename="{csv_name(choice, t)}"'
+    body = csv_text(report, choice, t, page.people.label)
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={**PAGE_HEADERS, "Content-Disposition": disposition})  # fmt: skip
+
+
+@get(f"{ADDRESS}.csv", include_in_schema=False)
+async def indicators_download(
+    request: Request[Any, Any, Any],
+    period: FromQuery[str | None] = None,
+    day: FromQuery[str | None] = None,
+    week: FromQuery[str | None] = None,
+    month: FromQuery[str | None] = None,
+    first: FromQuery[str | None] = None,
+    last: FromQuery[str | None] = None,
+    by: FromQuery[str | None] = None,
+) -> Response[Any]:
+    """The indicators of a period as the page shows them, as CSV for a spreadsheet."""
+    asked = {"period": period, "day": day, "week": week, "month": month, "first": first,
+             "last": last, "by": by}  # fmt: skip
+    return await serve_page(request, lambda page: indicators_csv(page, asked))
+
+
+ROUTES: list[Any] = [indicators, indicators_download]

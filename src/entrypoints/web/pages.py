@@ -9,7 +9,10 @@ one worker thread: the event loop only parses and answers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -25,6 +28,7 @@ from application.access.accounts import Principal, SignInRefused
 from application.access.permissions import Reading, may_command, may_give, may_read, may_take
 from application.case.commands import StaleCase
 from application.case.next_steps import next_steps, other_steps
+from application.ports.accounts import AccessRole
 from application.ports.cases import CaseQuery
 from domain.calendar import BusinessCalendar
 from domain.case.state import CaseState
@@ -36,6 +40,7 @@ from entrypoints.http.common import (
     csrf_token,
     form_asking,
     new_session,
+    record_reads,
     service_of,
 )
 from entrypoints.http.problems import Refused
@@ -44,7 +49,7 @@ from entrypoints.web import views
 from entrypoints.web.forms import command_from, form_of
 from entrypoints.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Speaker, speaker
 from entrypoints.web.refusals import refusal_text
-from entrypoints.web.templates import PAGE_HEADERS, render
+from entrypoints.web.templates import PAGE_HEADERS, People, render
 
 CONSOLE = "/console"
 MY_CASES = 50
@@ -142,6 +147,9 @@ class Page:
         self.t = _speaker(request)
         self.service = service_of(request.app.state)
         self.csrf = csrf_token(request, principal) or ""
+        accounts = self.service.accounts
+        self.people = People(lambda: {a.login: a.name for a in accounts.list()})
+        """Who the page names, by name (`person(login)` in the templates)."""
 
     def may(self, reading: Reading) -> bool:
         return may_read(self.principal.role, self.principal.scope, reading) is None
@@ -150,6 +158,10 @@ class Page:
         why = may_read(self.principal.role, self.principal.scope, reading)
         if why is not None:
             raise Refused(why)
+
+    def record_reads(self, case_ids: Iterable[uuid.UUID], through: str) -> None:
+        """Record that this page shows these cases' personal data (`console:…`)."""
+        record_reads(self.service, self.principal, case_ids, through)
 
     def render(self, template: str, status: int = 200, **context: Any) -> Response[str]:
         body = render(
@@ -161,6 +173,7 @@ class Page:
             path=self.request.url.path,
             here=here(self.request),
             languages=list(LANGUAGES),
+            person=self.people,
             **context,
         )
         return _html(body, status)
@@ -295,6 +308,7 @@ async def day(request: Request[Any, Any, Any]) -> Response[Any]:
         states = {case_id: office.case(case_id) for case_id in picked}
         calendar = _calendar(page)
         shown = [states[case_id] for case_id in list(picked)[:MY_CASES]]
+        page.record_reads(states, "console:day")  # the customers' names
         return page.render(
             "day.html",
             title=page.t("My day"),
@@ -324,6 +338,8 @@ async def cases(
                               warned=filter == "warned", breached=filter == "breached")  # fmt: skip
             found = page.service.office.cases(query)
             error = None
+            if search:  # found by the customer's account, phone or name: a read of each
+                page.record_reads((s.case_id for s in found), "console:cases?search")
         except InvalidValue as invalid:
             found, error = [], refusal_text(str(invalid), page.t)
         return page.render("cases.html", title=page.t("Cases"), q=search or "",
@@ -346,10 +362,64 @@ async def case_page(
         page.require(Reading.CASES)
         state = page.service.office.case(reference)
         note(request.scope, case=str(state.case_id))
+        refused = _refusal_carried(request, state.case_id)
+        if refused is not None:  # a form refused a moment ago, sent here (Post/Redirect/Get)
+            return _case(page, state, **refused)
         kind = views.COMMAND_BY_NAME.get(done or "")
         return _case(page, state, done=views.title_of(kind, page.t) if kind else None)
 
     return await serve_page(request, work)
+
+
+REFUSED = "refused"
+"""The session's key for a refused form's outcome, kept for the case page it is sent to."""
+REFUSED_SECONDS = 300
+"""How long the case page shows a refused form's outcome carried in the session."""
+REFUSED_MOST = 6_000
+"""The most characters of typed values carried in the session cookie (it is sent with every
+request); a form with more is answered in place, on its POST address, as before."""
+
+
+def _refused(page: Page, case_id: uuid.UUID, *, status: int, failed: str,
+             posted: Mapping[str, str], error: str, stale: bool = False,
+             error_field: str | None = None) -> Response[Any]:  # fmt: skip
+    """A refused form of the case page: its outcome (why, on which form, what was typed) kept
+    in the session and the browser sent to the case page, so that its address is the case's
+    and a reload does not post the form again; the page shows it once. A form too long to
+    carry in the session's cookie is answered here, as it was."""
+    typed = {k: v for k, v in posted.items() if k not in ("csrf", "version")}
+    carried = {
+        "case": str(case_id), "at": time.time(), "status": status, "failed": failed,
+        "error": error, "stale": stale, "error_field": error_field, "posted": typed,
+    }  # fmt: skip
+    request = page.request
+    if "session" not in request.scope or len(json.dumps(typed)) > REFUSED_MOST:
+        fresh = page.service.office.case(case_id)
+        return _case(page, fresh, status=status, failed=failed, posted=posted, error=error,
+                     stale=stale, error_field=error_field)  # fmt: skip
+    request.set_session({**request.session, REFUSED: carried})
+    return Redirect(f"{CONSOLE}/cases/{case_id}#step-{failed}", status_code=303)
+
+
+def _refusal_carried(request: Request[Any, Any, Any], case_id: uuid.UUID) -> dict[str, Any] | None:
+    """The refused form's outcome the session carries for this case (taken out: shown once),
+    as `_case` takes it; None when there is none, or it is older than `REFUSED_SECONDS`."""
+    session = request.scope.get("session")
+    carried = session.get(REFUSED) if isinstance(session, dict) else None
+    if not isinstance(carried, dict) or carried.get("case") != str(case_id):
+        return None
+    request.set_session({k: v for k, v in request.session.items() if k != REFUSED})
+    if not time.time() - float(carried.get("at", 0)) < REFUSED_SECONDS:
+        return None
+    posted = carried.get("posted")
+    return {
+        "status": int(carried["status"]),
+        "failed": str(carried["failed"]),
+        "error": str(carried["error"]),
+        "stale": bool(carried.get("stale")),
+        "error_field": carried.get("error_field"),
+        "posted": {str(k): str(v) for k, v in posted.items()} if isinstance(posted, dict) else {},
+    }
 
 
 def _case(
@@ -378,6 +448,7 @@ def _case(
         return may_give(role, scope, command) is None
 
     shown = (state, page.t, me, office.policies.markings)
+    page.record_reads([state.case_id], "console:case")
     history: list[Any] = []
     if page.may(Reading.HISTORY):  # the latest events: the replay walks a long history
         after = max(0, state.version - TIMELINE_EVENTS)
@@ -389,8 +460,12 @@ def _case(
         case=state,
         now=now,
         clocks=views.clock_rows(state, now, calendar, page.t),
-        next_forms=[views.form_view(form_of(c), *shown) for c in offered if allowed(c)],
-        other_forms=[views.form_view(form_of(c), *shown) for c in others if allowed(c)],
+        next_forms=_named(
+            [views.form_view(form_of(c), *shown) for c in offered if allowed(c)], page, state
+        ),
+        other_forms=_named(
+            [views.form_view(form_of(c), *shown) for c in others if allowed(c)], page, state
+        ),
         failed=failed,
         error=error,
         posted=posted or {},
@@ -401,6 +476,27 @@ def _case(
         timeline_cut=state.version > TIMELINE_EVENTS,
         may_replay=page.may(Reading.REPLAY),
     )
+
+
+def _named(forms: list[views.FormView], page: Page, state: CaseState) -> list[views.FormView]:
+    """The forms with an agent to choose (assigning the case) offering the agents by name:
+    the agents' accounts that may sign in, and the case's agent (login kept as the value)."""
+    if not any(f.field.name == "agent" for form in forms for f in form.fields):
+        return forms
+    logins = {a.login for a in page.service.accounts.list()
+              if a.role is AccessRole.AGENT and not a.disabled}  # fmt: skip
+    if state.agent:
+        logins.add(state.agent)
+    people = page.people
+    agents = tuple(sorted(((login, people.label(login)) for login in logins),
+                          key=lambda choice: choice[1].casefold()))  # fmt: skip
+
+    def offering(form: views.FormView) -> views.FormView:
+        fields = tuple(attrs.evolve(f, choices=agents) if f.field.name == "agent" else f
+                       for f in form.fields)  # fmt: skip
+        return attrs.evolve(form, fields=fields)
+
+    return [offering(form) for form in forms]
 
 
 async def serve_form(
@@ -463,20 +559,19 @@ async def do(
             why = may_command(principal.role, principal.scope, given, principal.login)
             why = why or may_take(principal.role, principal.login, given, state.agent)
             if why is not None:
-                return _case(page, state, status=403, failed=command, posted=posted,
-                             error=refusal_text(why, page.t))  # fmt: skip
+                return _refused(page, state.case_id, status=403, failed=command, posted=posted,
+                                error=refusal_text(why, page.t))  # fmt: skip
             page.service.door.handle(given, principal.actor, expected_version=int(seen))
         except StaleCase:
-            fresh = office.case(state.case_id)
-            return _case(page, fresh, status=409, failed=command, stale=True, posted=posted,
-                         error=page.t(STALE))  # fmt: skip
+            return _refused(page, state.case_id, status=409, failed=command, stale=True,
+                            posted=posted, error=page.t(STALE))  # fmt: skip
         except InvalidValue as invalid:
-            return _case(page, office.case(state.case_id), status=422, failed=command,
-                         posted=posted, error=refusal_text(str(invalid), page.t),
-                         error_field=invalid.field)  # fmt: skip
+            return _refused(page, state.case_id, status=422, failed=command, posted=posted,
+                            error=refusal_text(str(invalid), page.t),
+                            error_field=invalid.field)  # fmt: skip
         except (DomainError, ValueError) as refused:
-            return _case(page, office.case(state.case_id), status=422, failed=command,
-                         posted=posted, error=refusal_text(str(refused), page.t))  # fmt: skip
+            return _refused(page, state.case_id, status=422, failed=command, posted=posted,
+                            error=refusal_text(str(refused), page.t))  # fmt: skip
         address = f"{CONSOLE}/cases/{quote(reference, safe='')}?done={command}#result"
         return Redirect(address, status_code=303)
 

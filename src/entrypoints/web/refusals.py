@@ -165,6 +165,7 @@ MESSAGES: tuple[str, ...] = (
     "{day} is before the agent joined ({joined})",
     "{day} is before {agent} joined ({joined})",
     "an agent login is required",
+    "give the corrected name, phone or both",
     "unknown actor kind {kind}",
     "a phone is 7 to 15 digits (spaces, dashes, a leading +)",
     "a CUN is 6 to 30 digits, optionally with dashes",

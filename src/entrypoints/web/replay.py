@@ -348,7 +348,8 @@ def _panel(page: Page, now: CaseState, shown: Asked, first: str | None) -> dict[
     [entry] = views.timeline([read[state.version - low]], t)
     current = EventRow(entry.version, entry.at, entry.actor, t.label("event", entry.event))
     position = t("Version {version} of {last}", version=state.version, last=last)
-    valuetext = " · ".join((position, moment_text(t, current.at), current.event, current.actor))
+    who = page.people.name(current.actor)  # a person by name (the system's parts as they are)
+    valuetext = " · ".join((position, moment_text(t, current.at), current.event, who))
     return {
         "case": state,
         "last": last,
@@ -398,6 +399,7 @@ def _replay(
     t, office = page.t, page.service.office
     now = office.case(reference)
     note(page.request.scope, case=str(now.case_id))
+    page.record_reads([now.case_id], "console:replay")
     error = compare_error = None
     try:
         shown = _side(office, now, asked["version"], asked["at"], t)
@@ -496,6 +498,7 @@ def _history_csv(page: Page, reference: str) -> Response[Any]:
     events = page.service.office.history(reference)
     case_id = events[0].originator_id
     note(page.request.scope, case=str(case_id))
+    page.record_reads([case_id], "console:history.csv")
     out = io.StringIO()
     render.write_csv(out, csv_rows(events), CSV_COLUMNS)  # every cell spreadsheet-safe
     name = f"case-{case_id}-history.csv"

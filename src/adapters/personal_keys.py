@@ -1,0 +1,514 @@
+"""Keys of data subjects, and the personal fields of events sealed with them (crypto-shredding).
+
+Each data subject (an account) has a random 256-bit key, kept in a table beside the log
+(`cases_personal_keys`: in `cases.sqlite` on SQLite, in the log's database on PostgreSQL),
+with the register of erasures (`cases_personal_erasures`). The event mapper seals each
+personal field of an event
+(`domain.case.events.PERSONAL_FIELDS`) on its own, with AES-GCM, as an envelope in the JSON
+payload, so the rest of the payload stays readable:
+
+    {"pd": "<key id>", "c": "<base64 of the 12-byte nonce, then the ciphertext and tag>"}
+
+The associated data is the case id and the field's name: an envelope copied into another case
+or field does not open. A plain string where an envelope could be is a field written before
+encryption (or with it switched off) and is read as it is. An envelope whose key is gone reads
+as `ERASED`; one whose key is there but does not open it is an error (the row was changed).
+
+Keys are kept in memory for `KEY_VALIDITY` seconds, then read again: a key deleted by another
+process (`privacy forget` in the CLI while the server runs) stops being usable here within that
+time. A key found missing is remembered as missing for good (key ids are never reused).
+
+A case's subject is its account, in clear in its first event (`Ingested`): a note or a repeat
+contact finds it in what this process last read or wrote of the case, else in the log
+(`account_lookup`, one read).
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import itertools
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from application.ports.personal import Erasure
+from domain.case.events import ERASED, PERSONAL_FIELDS, CaseEvent, Ingested
+
+KEY_VALIDITY = 30.0
+"""Seconds a key read from the store is used before it is read again (and so how long another
+process may still read a subject's data after `privacy forget`)."""
+MAX_CASES_CACHED = 200_000
+"""Cases whose subject is remembered (the map is cleared when it grows past this)."""
+
+TABLES = ("cases_personal_keys", "cases_personal_erasures")
+"""The key store's tables (`schema_lock.missing_tables` checks for them on PostgreSQL)."""
+
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS cases_personal_keys ("
+    " key_id TEXT PRIMARY KEY, account TEXT NOT NULL, secret TEXT NOT NULL,"
+    " created_at TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS cases_personal_keys_account"
+    " ON cases_personal_keys (account, created_at)",
+    "CREATE TABLE IF NOT EXISTS cases_personal_erasures ("
+    " subject TEXT NOT NULL, erased_at TEXT NOT NULL, requested_by TEXT NOT NULL,"
+    " reason TEXT NOT NULL, operator TEXT NOT NULL, cases INTEGER NOT NULL,"
+    " keys INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS cases_personal_erasures_subject"
+    " ON cases_personal_erasures (subject, erased_at)",
+)
+
+ENVELOPE = "pd"
+"""The key of an envelope that names the key id; its sealed bytes are under `c`."""
+
+AccountLookup = Callable[[uuid.UUID], str | None]
+"""The account of a case from the log (its first event)."""
+RawPayloads = Callable[[uuid.UUID], Iterable[tuple[type[Any], dict[str, Any]]]]
+"""Each stored event of a case as its class and its payload before the personal fields are
+opened (what is in the row, after any cipher at rest)."""
+_NONCE_SPACE = 2**96
+
+
+def subject_digest(account: str) -> str:
+    """How the register of erasures names an account."""
+    return hashlib.sha256(account.encode("utf-8")).hexdigest()
+
+
+class UnknownSubject(ValueError):
+    """A personal field to seal on a case whose data subject cannot be found."""
+
+
+class PersonalKeyStore:
+    """Seals and opens personal fields; the keys' storage is a subclass's (SQL, memory).
+
+    Implements `application.ports.personal.PersonalKeys` too.
+    """
+
+    def __init__(self, *, encrypting: bool = True) -> None:
+        self.encrypting = encrypting
+        """Seal personal fields of new events (off: written in clear; always read either way)."""
+        self.account_lookup: AccountLookup | None = None
+        self.raw_payloads: RawPayloads | None = None
+        self._lock = threading.Lock()
+        # Nonces: a random 96-bit start, then one more each time (thread-safe): unique within
+        # the process; two processes that each seal fewer than 2⁴⁵ fields overlap with a
+        # chance below 2⁻⁵⁰ (a fresh random nonce per field costs a system call each).
+        self._nonces = itertools.count(int.from_bytes(os.urandom(12), "big"))
+        self._opened: dict[str, AESGCM] = {}
+        self._gone: set[str] = set()
+        self._writers: dict[str, tuple[str, AESGCM]] = {}
+        self._sealers: dict[uuid.UUID, tuple[str, Callable[..., bytes]]] = {}
+        """Case → its subject's key id and that key's `encrypt` (what `seal` needs, at hand)."""
+        self._accounts: dict[uuid.UUID, str] = {}
+        self.monotonic: Callable[[], float] = time.monotonic
+        """What the keys' validity is measured with (a test moves it)."""
+        self._since = self.monotonic()
+
+    # --- storage (subclasses) -------------------------------------------------------------
+
+    def _fetch(self, key_ids: Sequence[str]) -> dict[str, bytes]:
+        raise NotImplementedError
+
+    def _writing_keys(self, accounts: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        """Each account's newest key, made when it has none."""
+        raise NotImplementedError
+
+    def _delete_keys(self, account: str, erasure: Erasure) -> int:
+        raise NotImplementedError
+
+    # --- the port (`application.ports.personal.PersonalKeys`) -----------------------------
+
+    def in_clear(self, case_ids: Iterable[uuid.UUID]) -> int:
+        """How many events of these cases hold personal data stored in clear (written before
+        personal-data encryption, or with it off)."""
+        read = self.raw_payloads
+        if read is None:
+            return 0
+        found = 0
+        for case in case_ids:
+            for cls, payload in read(case):
+                fields = PERSONAL_FIELDS.get(cls, ())
+                found += any(type(payload.get(f)) is str for f in fields)
+        return found
+
+    def live_keys(self, account: str) -> int:
+        raise NotImplementedError
+
+    def erasures(self, account: str) -> Sequence[Erasure]:
+        raise NotImplementedError
+
+    def accounts_with_keys(self, *, after: str | None, limit: int) -> Sequence[str]:
+        raise NotImplementedError
+
+    def forget(self, account: str, erasure: Erasure) -> int:
+        deleted = self._delete_keys(account, erasure)
+        with self._lock:  # nothing of it is used here again (other processes: KEY_VALIDITY)
+            self._writers.pop(account, None)
+            self._sealers.clear()
+            self._opened.clear()
+            self._since = self.monotonic()
+        return deleted
+
+    # --- sealing (the mapper) -------------------------------------------------------------
+
+    def prepare(self, events: Iterable[Any]) -> None:
+        """Make sure the subject and key of every case among `events` with personal fields
+        are known here: one read and one write of the store for a whole batch (an import)
+        instead of one per event."""
+        if not self.encrypting:
+            return
+        self._expire()
+        wanted: set[str] = set()
+        accounts = self._accounts
+        if len(accounts) > MAX_CASES_CACHED:
+            accounts.clear()
+            self._sealers.clear()
+        cases: list[tuple[uuid.UUID, str]] = []
+        for event in events:
+            if type(event) not in PERSONAL_FIELDS:
+                continue
+            case = event.originator_id
+            account = accounts.get(case)
+            if account is None:
+                if type(event) is Ingested:
+                    account = event.account
+                else:  # a case this process has not seen: its first event says whose it is
+                    account = self.account_lookup(case) if self.account_lookup else None
+                    if account is None:
+                        raise UnknownSubject(f"no data subject known for case {case}")
+                accounts[case] = account
+            wanted.add(account)
+            cases.append((case, account))
+        writers = self._writers
+        missing = sorted(a for a in wanted if a not in writers)
+        if missing:
+            made = self._writing_keys(missing)
+            with self._lock:
+                for account, (key_id, secret) in made.items():
+                    cipher = AESGCM(secret)
+                    writers[account] = (key_id, cipher)
+                    self._opened[key_id] = cipher
+        sealers = self._sealers
+        for case, account in cases:
+            key_id, cipher = writers[account]
+            sealers[case] = (key_id, cipher.encrypt)
+
+    def seal(self, state: dict[str, Any], event: CaseEvent, fields: tuple[str, ...]) -> None:
+        """Replace each personal field of `state` (the event's payload) by its envelope."""
+        case = event.originator_id
+        sealer = self._sealers.get(case)
+        if sealer is None or self.monotonic() - self._since > KEY_VALIDITY:
+            self.prepare([event])
+            sealer = self._sealers[case]
+        key_id, encrypt = sealer
+        prefix = case.bytes
+        nonces = self._nonces
+        for field in fields:
+            value = state[field]
+            if value is None:
+                continue
+            nonce = (next(nonces) % _NONCE_SPACE).to_bytes(12, "big")
+            sealed = nonce + encrypt(nonce, value.encode(), prefix + _AAD[field])
+            state[field] = {ENVELOPE: key_id, "c": _b64(sealed, newline=False).decode()}
+
+    def open(self, state: dict[str, Any], case: uuid.UUID, fields: tuple[str, ...]) -> None:
+        """Replace each envelope among the personal fields of `state` by its text (`ERASED`
+        when its key is gone); plain values are left as they are."""
+        account = state.get("account")
+        if type(account) is str:  # the case's first event: whose the case is, for its notes
+            self._accounts[case] = account
+        for field in fields:
+            value = state.get(field)
+            if type(value) is not dict:
+                continue
+            key_id = value.get(ENVELOPE)
+            sealed = value.get("c")
+            if type(key_id) is not str or type(sealed) is not str or value.keys() != _KEYS:
+                raise ValueError(f"field {field!r} is not a personal-data envelope")
+            cipher = self._cipher(key_id)
+            if cipher is None:
+                state[field] = ERASED
+                continue
+            try:
+                raw = binascii.a2b_base64(sealed, strict_mode=True)
+            except binascii.Error:
+                raise ValueError(f"field {field!r} is not a personal-data envelope") from None
+            try:
+                plain = cipher.decrypt(raw[:12], raw[12:], case.bytes + _AAD[field])
+            except InvalidTag:
+                raise ValueError(f"field {field!r} does not open with its key") from None
+            state[field] = plain.decode("utf-8")
+
+    def prefetch(self, rows: Iterable[bytes]) -> None:
+        """Read at once the keys named by the envelopes in these stored payloads that are not
+        at hand (a page of the log being caught up: thousands of subjects, one query instead
+        of one per subject). Payloads encrypted at rest name none: their keys come one by one."""
+        self._expire()
+        named = {m.decode() for m in _KEY_ID.findall(b"\n".join(rows))}
+        wanted = sorted(named - self._opened.keys() - self._gone)
+        if not wanted:
+            return
+        found: dict[str, bytes] = {}
+        for start in range(0, len(wanted), 500):
+            found.update(self._fetch(wanted[start : start + 500]))
+        with self._lock:
+            for key_id, secret in found.items():
+                self._opened[key_id] = AESGCM(secret)
+            self._gone.update(k for k in wanted if k not in found)
+
+    def _cipher(self, key_id: str) -> AESGCM | None:
+        cipher = self._opened.get(key_id)
+        if cipher is not None:
+            if self.monotonic() - self._since <= KEY_VALIDITY:
+                return cipher
+            self._expire()
+        if key_id in self._gone:
+            return None
+        found = self._fetch([key_id])
+        with self._lock:
+            for kid, secret in found.items():
+                self._opened[kid] = AESGCM(secret)
+        cipher = self._opened.get(key_id)
+        if cipher is None:
+            self._gone.add(key_id)
+        return cipher
+
+    def _expire(self) -> None:
+        if self.monotonic() - self._since <= KEY_VALIDITY:
+            return
+        with self._lock:
+            self._opened.clear()
+            self._writers.clear()
+            self._sealers.clear()
+            self._since = self.monotonic()
+
+
+_KEYS = frozenset({ENVELOPE, "c"})
+_KEY_ID = re.compile(rb'"pd":"([0-9a-f]{16})"')
+"""An envelope's key id in a stored payload (orjson writes no spaces)."""
+_b64 = binascii.b2a_base64
+_AAD = {f: f.encode() for fields in PERSONAL_FIELDS.values() for f in fields}
+"""Each personal field's name as the associated data's second part."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def new_key() -> tuple[str, bytes]:
+    """A key id (16 hex digits) and a 256-bit key, from one read of the system's randomness."""
+    raw = os.urandom(40)
+    return raw[:8].hex(), raw[8:]
+
+
+class MemoryPersonalKeyStore(PersonalKeyStore):
+    """The key store in plain dicts: the in-memory event store's, and tests'."""
+
+    def __init__(self, *, encrypting: bool = True) -> None:
+        super().__init__(encrypting=encrypting)
+        self.keys: dict[str, tuple[str, bytes, str]] = {}
+        """key id → (account, secret, created at)."""
+        self.register: list[Erasure] = []
+
+    def _fetch(self, key_ids: Sequence[str]) -> dict[str, bytes]:
+        return {k: self.keys[k][1] for k in key_ids if k in self.keys}
+
+    def _writing_keys(self, accounts: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        found: dict[str, tuple[str, bytes]] = {}
+        for account in accounts:
+            newest = self._newest(account)
+            if newest is None:
+                key_id, secret = new_key()
+                self.keys[key_id] = (account, secret, _now())
+                newest = (key_id, secret)
+            found[account] = newest
+        return found
+
+    def _newest(self, account: str) -> tuple[str, bytes] | None:
+        mine = [(at, k, s) for k, (a, s, at) in self.keys.items() if a == account]
+        return (max(mine)[1], max(mine)[2]) if mine else None
+
+    def _delete_keys(self, account: str, erasure: Erasure) -> int:
+        gone = [k for k, (a, _, _) in self.keys.items() if a == account]
+        for key_id in gone:
+            del self.keys[key_id]
+        self.register.append(_with_keys(erasure, len(gone)))
+        return len(gone)
+
+    def live_keys(self, account: str) -> int:
+        return sum(1 for a, _, _ in self.keys.values() if a == account)
+
+    def erasures(self, account: str) -> Sequence[Erasure]:
+        digest = subject_digest(account)
+        return [e for e in self.register if e.subject == digest]
+
+    def accounts_with_keys(self, *, after: str | None, limit: int) -> Sequence[str]:
+        accounts = sorted({a for a, _, _ in self.keys.values() if after is None or a > after})
+        return accounts[:limit]
+
+
+def _with_keys(erasure: Erasure, keys: int) -> Erasure:
+    import attrs
+
+    return attrs.evolve(erasure, keys=keys)
+
+
+class SqlPersonalKeyStore(PersonalKeyStore):
+    """The key store on SQLite or PostgreSQL (eventsourcing's datastores, from the event
+    store's environment). Given the event store's `datastore`, it uses its connections (a
+    process keeps no second pool for the keys) and leaves closing them to the store."""
+
+    def __init__(
+        self, env: Mapping[str, str], *, encrypting: bool = True, datastore: Any = None
+    ) -> None:
+        from eventsourcing.persistence import InfrastructureFactory
+        from eventsourcing.utils import Environment, strtobool
+
+        super().__init__(encrypting=encrypting)
+        module = env.get("PERSISTENCE_MODULE", "")
+        self.postgres = module.endswith("postgres")
+        self._owned = datastore is None
+        if datastore is None:
+            factory = InfrastructureFactory.construct(Environment("PersonalKeys", dict(env)))
+            datastore = getattr(factory, "datastore")  # noqa: B009 - not typed
+        self.datastore: Any = datastore
+        if strtobool(env.get("CREATE_TABLE") or "y"):
+            with self._write() as c:
+                for statement in _CREATE:
+                    c.execute(statement)
+
+    def close(self) -> None:
+        if self._owned:
+            self.datastore.close()
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s") if self.postgres else statement
+
+    def _write(self) -> Any:
+        if self.postgres:
+            return self.datastore.transaction(commit=True)
+        from adapters.eventstore.sqlite_recorder import write_transaction
+
+        return write_transaction(self.datastore, 0, immediate=True)
+
+    def _rows(self, statement: str, params: Sequence[Any]) -> list[Any]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(self._sql(statement), tuple(params))
+            return list(c.fetchall())
+
+    @staticmethod
+    def _marks(values: Sequence[Any]) -> str:
+        return ", ".join("?" * len(values))
+
+    def _fetch(self, key_ids: Sequence[str]) -> dict[str, bytes]:
+        marks = self._marks(key_ids)
+        rows = self._rows(
+            f"SELECT key_id, secret FROM cases_personal_keys WHERE key_id IN ({marks})", key_ids
+        )
+        return {row["key_id"]: bytes.fromhex(row["secret"]) for row in rows}
+
+    def _writing_keys(self, accounts: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        found: dict[str, tuple[str, bytes]] = {}
+        with self._write() as c:
+            for start in range(0, len(accounts), 500):
+                page = accounts[start : start + 500]
+                c.execute(
+                    self._sql(
+                        "SELECT account, key_id, secret FROM cases_personal_keys"
+                        f" WHERE account IN ({self._marks(page)}) ORDER BY created_at, key_id"
+                    ),
+                    tuple(page),
+                )
+                for row in c.fetchall():  # the newest last: it wins
+                    found[row["account"]] = (row["key_id"], bytes.fromhex(row["secret"]))
+            made = [(a, *new_key()) for a in accounts if a not in found]
+            if made:
+                now = _now()
+                c.executemany(
+                    self._sql(
+                        "INSERT INTO cases_personal_keys (key_id, account, secret, created_at)"
+                        " VALUES (?, ?, ?, ?)"
+                    ),
+                    [(k, a, secret.hex(), now) for a, k, secret in made],
+                )
+                found.update({a: (k, secret) for a, k, secret in made})
+        return found
+
+    def _delete_keys(self, account: str, erasure: Erasure) -> int:
+        with self._write() as c:
+            c.execute(
+                self._sql("SELECT count(*) AS n FROM cases_personal_keys WHERE account = ?"),
+                (account,),
+            )
+            deleted = int(c.fetchone()["n"])
+            c.execute(self._sql("DELETE FROM cases_personal_keys WHERE account = ?"), (account,))
+            c.execute(
+                self._sql(
+                    "INSERT INTO cases_personal_erasures (subject, erased_at, requested_by,"
+                    " reason, operator, cases, keys) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                ),
+                (
+                    erasure.subject,
+                    erasure.erased_at.astimezone(UTC).isoformat(),
+                    erasure.requested_by,
+                    erasure.reason,
+                    erasure.operator,
+                    erasure.cases,
+                    deleted,
+                ),
+            )
+        return deleted
+
+    def live_keys(self, account: str) -> int:
+        rows = self._rows(
+            "SELECT count(*) AS n FROM cases_personal_keys WHERE account = ?", (account,)
+        )
+        return int(rows[0]["n"])
+
+    def erasures(self, account: str) -> Sequence[Erasure]:
+        rows = self._rows(
+            "SELECT subject, erased_at, requested_by, reason, operator, cases, keys"
+            " FROM cases_personal_erasures WHERE subject = ? ORDER BY erased_at",
+            (subject_digest(account),),
+        )
+        return [
+            Erasure(
+                subject=row["subject"],
+                erased_at=datetime.fromisoformat(row["erased_at"]),
+                requested_by=row["requested_by"],
+                reason=row["reason"],
+                operator=row["operator"],
+                cases=int(row["cases"]),
+                keys=int(row["keys"]),
+            )
+            for row in rows
+        ]
+
+    def accounts_with_keys(self, *, after: str | None, limit: int) -> Sequence[str]:
+        rows = self._rows(
+            "SELECT DISTINCT account FROM cases_personal_keys WHERE account > ?"
+            f" ORDER BY account LIMIT {int(limit)}",
+            (after or "",),
+        )
+        return [row["account"] for row in rows]
+
+
+def open_personal_keys(env: Mapping[str, str], datastore: Any = None) -> PersonalKeyStore:
+    """The key store beside the event store of `env` (eventsourcing's settings), on the event
+    store's `datastore` when given; personal fields are sealed unless
+    `PERSONAL_DATA_ENCRYPTION` says off."""
+    from eventsourcing.utils import strtobool
+
+    encrypting = bool(strtobool(env.get("PERSONAL_DATA_ENCRYPTION") or "y"))
+    module = env.get("PERSISTENCE_MODULE", "")
+    if module.endswith(("sqlite", "postgres")):
+        return SqlPersonalKeyStore(env, encrypting=encrypting, datastore=datastore)
+    return MemoryPersonalKeyStore(encrypting=encrypting)

@@ -1,0 +1,143 @@
+"""`backoffice privacy forget|export|correct ACCOUNT`: a data subject's rights (Ley 1581).
+
+Exit codes: 0 done (also when nothing was left to erase); 2 bad input (an empty reason, a
+phone that is not one, no correction given, an output file that cannot be written); 3 no case
+of that account; 5 settings or storage unavailable (the in-memory store keeps no keys).
+The account is never printed back: give `-` to read it from the standard input, so it stays
+out of the shell's history and the process list.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from domain.errors import InvalidValue
+from domain.values import Actor, ActorKind, single_line
+from entrypoints.cli.shared import (
+    HELP,
+    ActorOption,
+    JsonOption,
+    app,
+    current_office,
+    current_settings,
+    out,
+)
+
+if TYPE_CHECKING:
+    from application.privacy.subjects import Privacy
+
+privacy_app = typer.Typer(
+    no_args_is_help=True,
+    context_settings=HELP,
+    help="A data subject's personal data (Ley 1581): erase, export, correct.",
+)
+app.add_typer(privacy_app, name="privacy")
+
+AccountArg = Annotated[
+    str, typer.Argument(help="The data subject's account; `-` reads it from standard input.")
+]
+
+
+def _account(text: str) -> str:
+    if text.strip() == "-":
+        text = sys.stdin.readline()
+    return text.strip()
+
+
+def _operator(login: str) -> Actor:
+    login = login.strip()
+    if not login:
+        raise InvalidValue("--as", "who runs this is required (your login)")
+    return Actor(ActorKind.SUPERVISOR, single_line("--as", login))
+
+
+def _privacy(*, reads: bool = False) -> Privacy:
+    from entrypoints.bootstrap import privacy
+
+    return privacy(current_office(), current_settings(), reads=reads)
+
+
+@privacy_app.command("forget")
+def forget(
+    account: AccountArg,
+    requested_by: Annotated[
+        str, typer.Option("--requested-by", help="Who asked (not the customer's data).")
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why: the request's reference.")],
+    actor: ActorOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Erase the subject's personal data on every case of theirs: recorded on each case, then
+    their keys deleted. Cases, clocks and indicators stay as they were."""
+    who = _operator(actor)
+    report = _privacy().forget(
+        _account(account), requested_by=requested_by, reason=reason, actor=who
+    )
+    if as_json:
+        out.file.write(
+            json.dumps({"cases": report.cases, "keys": report.keys, "in_clear": report.in_clear})
+            + "\n"
+        )
+        return
+    if report.cases or report.keys:
+        out.print(
+            f"personal data erased: recorded on {report.cases} case(s), "
+            f"{report.keys} key(s) deleted",
+            highlight=False,
+        )
+    else:
+        out.print("nothing left to erase: erased before, nothing recorded since", highlight=False)
+    if report.in_clear:
+        out.print(
+            f"warning: {report.in_clear} event(s) of these cases hold personal data written "
+            "in clear (before personal-data encryption); it stays there (docs/privacy.md)",
+            highlight=False,
+        )
+
+
+@privacy_app.command("export")
+def export(
+    account: AccountArg,
+    to: Annotated[
+        Path | None, typer.Option("--out", help="Write the JSON to this file (new, owner only).")
+    ] = None,
+) -> None:
+    """The subject's data as JSON: each case's personal data, the events that recorded it,
+    who read their cases, and the erasures."""
+    privacy = _privacy(reads=True)
+    try:
+        document = privacy.export(_account(account))
+    finally:
+        close = getattr(privacy.reads, "close", None)
+        if close is not None:
+            close()
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if to is None:
+        out.file.write(text)
+        return
+    try:  # a new file, for its owner only: it holds personal data
+        descriptor = os.open(to, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except OSError as error:
+        raise InvalidValue("--out", f"{to} cannot be created ({error.strerror})") from None
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+    out.print(f"exported {len(document['cases'])} case(s) to {to}", highlight=False)
+
+
+@privacy_app.command("correct")
+def correct(
+    account: AccountArg,
+    actor: ActorOption,
+    name: Annotated[str | None, typer.Option("--name", help="The corrected name.")] = None,
+    phone: Annotated[str | None, typer.Option("--phone", help="The corrected phone.")] = None,
+) -> None:
+    """Record a rectification of the subject's name and/or phone on every case of theirs."""
+    who = _operator(actor)
+    report = _privacy().correct(_account(account), customer_name=name, phone=phone, actor=who)
+    out.print(f"correction recorded on {report.cases} case(s)", highlight=False)

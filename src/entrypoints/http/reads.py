@@ -1,0 +1,128 @@
+"""The register of reads of personal data over HTTP, for the auditor: `GET /audit/reads` (JSON)
+and `GET /audit/reads.csv` (a download), as `backoffice audit reads` gives it; see `ROUTES`.
+
+Who may: whoever `Reading.READS` names in `application.access.permissions` (the auditor). The
+register is read as it is (`application.ports.reads.ReadRegister.reads`), oldest first; reading
+it is not itself recorded (it shows case ids and logins, no customer's data).
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import attrs
+from litestar import Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+
+from application.access.permissions import Reading
+from application.ports.reads import EXPORT_COLUMNS, PersonalRead
+from domain.errors import InvalidValue
+from entrypoints.http.common import Asking, Service, require, service_of
+
+DEFAULT_ROWS = 1_000
+MAX_ROWS = 100_000
+
+
+@attrs.frozen(kw_only=True)
+class ReadOut:
+    """One read of a case's personal data: when (UTC), who (the signed-in login), which case,
+    and what showed it (an HTTP route's template, or a console page `console:…`)."""
+
+    at: datetime
+    reader: str
+    case_id: uuid.UUID
+    through: str
+
+
+CaseParameter = Annotated[
+    str | None,
+    QueryParameter(required=False, description="Only this case's reads (its id or source key)"),
+]
+ReaderParameter = Annotated[
+    str | None, QueryParameter(required=False, description="Only this login's reads")
+]
+SinceParameter = Annotated[
+    datetime | None,
+    QueryParameter(required=False, description="From this moment on, included (with offset)"),
+]
+UntilParameter = Annotated[
+    datetime | None,
+    QueryParameter(required=False, description="Before this moment, excluded (with offset)"),
+]
+LimitParameter = Annotated[
+    int,
+    QueryParameter(ge=1, le=MAX_ROWS, description="At most this many reads, the oldest first"),
+]
+
+
+def _found(
+    asking: Asking,
+    request: Request[Any, Any, Any],
+    case: str | None,
+    reader: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+) -> Sequence[PersonalRead]:
+    """The reads the auditor asked for (in the handler's worker thread)."""
+    principal = asking.principal()
+    require(principal, Reading.READS)
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.tzinfo is None:
+            raise InvalidValue(name, "give the moment with its offset (…-05:00 or Z)")
+    service: Service = service_of(request.app.state)
+    assert service.reads is not None, "the application opens the register at start-up"
+    case_ids = None if case is None else [service.office.resolve(case)]
+    who = reader.strip().lower() if reader is not None else None
+    return service.reads.reads(
+        case_ids=case_ids, reader=who or None, since=since, until=until, limit=limit
+    )
+
+
+@get("/audit/reads", sync_to_thread=True, summary="Who read what", tags=["audit"])
+def audit_reads(
+    request: Request[Any, Any, Any],
+    asking: NamedDependency[Asking],
+    case: CaseParameter = None,
+    reader: ReaderParameter = None,
+    since: SinceParameter = None,
+    until: UntilParameter = None,
+    limit: LimitParameter = DEFAULT_ROWS,
+) -> list[ReadOut]:
+    """The register of reads of cases' personal data (the API's case, history, search and
+    live events; the console's case, replay, day and search pages), oldest first: when, who,
+    which case, through what; narrowed by case, reader and time. For the auditor."""
+    found = _found(asking, request, case, reader, since, until, limit)
+    return [ReadOut(at=r.at, reader=r.reader, case_id=r.case_id, through=r.through) for r in found]
+
+
+@get("/audit/reads.csv", sync_to_thread=True, summary="Who read what, as CSV", tags=["audit"],
+     media_type="text/csv")  # fmt: skip
+def audit_reads_csv(
+    request: Request[Any, Any, Any],
+    asking: NamedDependency[Asking],
+    case: CaseParameter = None,
+    reader: ReaderParameter = None,
+    since: SinceParameter = None,
+    until: UntilParameter = None,
+    limit: LimitParameter = DEFAULT_ROWS,
+) -> Response[str]:
+    """The same as a CSV download (`at` in UTC, ISO 8601), as `backoffice audit reads --csv`."""
+    from entrypoints import render
+
+    found = _found(asking, request, case, reader, since, until, limit)
+    out = io.StringIO()
+    render.write_csv(out, [r.as_row() for r in found], EXPORT_COLUMNS)  # spreadsheet-safe
+    name = "personal-reads.csv"
+    disposition = f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
+    return Response(out.getvalue(), media_type="text/csv",
+                    headers={"Content-Disposition": disposition})  # fmt: skip
+
+
+ROUTES: list[Any] = [audit_reads, audit_reads_csv]

@@ -1,0 +1,238 @@
+"""The mapper's personal-data envelopes (`adapters.personal_keys`): sealed per field, opened
+by either decoding path, erased when the key is gone, plain old payloads still read."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
+
+from adapters import personal_keys
+from adapters.eventstore import mapper as mapper_module
+from adapters.eventstore.mapper import CONVERTER, FAST_PAYLOADS, CaseEventMapper, OrjsonTranscoder
+from adapters.personal_keys import (
+    MemoryPersonalKeyStore,
+    PersonalKeyStore,
+    SqlPersonalKeyStore,
+    UnknownSubject,
+    subject_digest,
+)
+from application.ports.personal import Erasure
+from domain.case.events import (
+    ERASED,
+    PERSONAL_FIELDS,
+    CaseEvent,
+    Closed,
+    Escalated,
+    Ingested,
+    NoteAdded,
+    RepeatContactRecorded,
+)
+from domain.values import (
+    Actor,
+    Channel,
+    EscalationTarget,
+    LineOfBusiness,
+    NoteFolder,
+    Priority,
+    SourceKey,
+)
+
+CASE = uuid.UUID("00000000-0000-5000-8000-000000000001")
+OTHER = uuid.UUID("00000000-0000-5000-8000-000000000002")
+T0 = datetime(2026, 7, 15, 14, 0, tzinfo=UTC)
+ACTOR = Actor.agent("maria.b")
+
+
+def ingested(case: uuid.UUID = CASE, account: str = "ACC-1") -> Ingested:
+    return Ingested(
+        originator_id=case, originator_version=1, timestamp=T0, actor=ACTOR,
+        source=SourceKey(Channel.CRM, f"CRM-{case.int}"), received_at=T0, account=account,
+        line=LineOfBusiness.HOGAR, customer_name="Ana Pérez", typification="Falla",
+        request="Sin servicio", follow_up_at=None, front_agent=None, recommended_by=None,
+        phone="3001234567",
+    )  # fmt: skip
+
+
+def later(case: uuid.UUID = CASE) -> list[CaseEvent]:
+    return [
+        RepeatContactRecorded(
+            originator_id=case, originator_version=2, timestamp=T0, actor=ACTOR,
+            source=SourceKey(Channel.CRM, "CRM-9"), received_at=T0, request="Otra vez",
+        ),
+        NoteAdded(
+            originator_id=case, originator_version=3, timestamp=T0, actor=ACTOR,
+            text="Ana dice", folder=NoteFolder.RR_NOTES,
+        ),
+        Escalated(
+            originator_id=case, originator_version=4, timestamp=T0, actor=ACTOR,
+            escalation_id=1, target=EscalationTarget.DIME, area="Soporte", reason="Caída",
+            priority=Priority.HIGH, external_reference=None,
+        ),
+        Closed(originator_id=case, originator_version=5, timestamp=T0, actor=ACTOR, summary="Ok"),
+    ]  # fmt: skip
+
+
+def sealing(keys: PersonalKeyStore | None = None) -> CaseEventMapper:
+    mapper = CaseEventMapper(transcoder=OrjsonTranscoder())
+    mapper.personal = keys or MemoryPersonalKeyStore()
+    return mapper
+
+
+def test_each_personal_field_is_an_envelope_and_the_rest_is_the_plain_payload() -> None:
+    mapper = sealing()
+    events = [ingested(), *later()]
+    stored = mapper.to_stored_events(events)
+    for event, row in zip(events, stored, strict=True):
+        payload = orjson.loads(row.state)
+        plain = CONVERTER.unstructure(event)
+        fields = PERSONAL_FIELDS[type(event)]
+        assert list(payload) == list(plain)  # same keys, same order
+        for name, value in plain.items():
+            if name in fields and value is not None:
+                assert set(payload[name]) == {"pd", "c"}
+                assert value.encode() not in row.state
+            else:
+                assert payload[name] == value
+        assert mapper.to_domain_event(row) == event
+
+
+def test_the_hand_written_paths_seal_and_open_as_the_generic_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    keys = MemoryPersonalKeyStore()
+    mapper = sealing(keys)
+    events = [ingested(), *later()]
+    for event in events[:2]:  # the two hand-written payloads build the generic dict
+        assert FAST_PAYLOADS[type(event)](event) == CONVERTER.unstructure(event)
+    stored = mapper.to_stored_events(events)
+
+    class NoCattrs:
+        def structure(self, *_: Any) -> Any:
+            raise AssertionError("the generic path was taken")
+
+    with monkeypatch.context() as patch:  # the bulk events open by hand
+        patch.setattr(mapper_module, "CONVERTER", NoCattrs())
+        assert [mapper.to_domain_event(row) for row in stored[:4]] == events[:4]
+    assert mapper.to_domain_event(stored[4]) == events[4]  # generic: Closed
+
+
+def test_a_forgotten_subject_reads_erased_and_others_do_not() -> None:
+    keys = MemoryPersonalKeyStore()
+    mapper = sealing(keys)
+    mine = mapper.to_stored_events([ingested(), *later()])
+    theirs = mapper.to_stored_events([ingested(OTHER, "ACC-2")])
+    erasure = Erasure(
+        subject=subject_digest("ACC-1"), erased_at=T0, requested_by="titular", reason="x",
+        operator="supervisor:dpo", cases=1, keys=0,
+    )  # fmt: skip
+    assert keys.forget("ACC-1", erasure) == 1
+    first = mapper.to_domain_event(mine[0])
+    assert isinstance(first, Ingested)
+    assert (first.customer_name, first.request, first.phone) == (ERASED, ERASED, ERASED)
+    assert first.account == "ACC-1"
+    assert first.typification == "Falla"
+    note = mapper.to_domain_event(mine[2])
+    assert isinstance(note, NoteAdded)
+    assert note.text == ERASED
+    other = mapper.to_domain_event(theirs[0])
+    assert isinstance(other, Ingested)
+    assert other.customer_name == "Ana Pérez"
+    assert keys.erasures("ACC-1")[0].keys == 1
+    # A new case of the subject gets a new key.
+    again = mapper.to_stored_events([ingested(uuid.uuid4(), "ACC-1")])
+    assert mapper.to_domain_event(again[0]).customer_name == "Ana Pérez"
+    assert keys.live_keys("ACC-1") == 1
+
+
+def test_an_envelope_moved_to_another_case_or_field_does_not_open() -> None:
+    mapper = sealing()
+    [row] = mapper.to_stored_events([ingested()])
+    payload = orjson.loads(row.state)
+    payload["request"] = payload["customer_name"]
+    swapped = StoredEvent(CASE, 1, row.topic, orjson.dumps(payload))
+    with pytest.raises(MapperDeserialisationError, match="does not open"):
+        mapper.to_domain_event(swapped)
+    moved = StoredEvent(OTHER, 1, row.topic, row.state)
+    with pytest.raises(MapperDeserialisationError, match="does not open"):
+        mapper.to_domain_event(moved)
+    payload = orjson.loads(row.state)
+    payload["phone"] = {"pd": "x"}
+    with pytest.raises(MapperDeserialisationError, match="not a personal-data envelope"):
+        mapper.to_domain_event(StoredEvent(CASE, 1, row.topic, orjson.dumps(payload)))
+
+
+def test_a_plain_old_payload_reads_as_it_is_and_encryption_off_writes_plain() -> None:
+    plain = CaseEventMapper(transcoder=OrjsonTranscoder())
+    [old] = plain.to_stored_events([ingested()])
+    assert b"Ana P" in old.state
+    assert sealing().to_domain_event(old) == ingested()
+    off = sealing(MemoryPersonalKeyStore(encrypting=False))
+    [row] = off.to_stored_events([ingested()])
+    assert row.state == old.state
+    with pytest.raises(MapperDeserialisationError, match="no key store"):
+        plain.to_domain_event(sealing().to_stored_events([ingested()])[0])
+
+
+def test_a_case_without_a_known_subject_is_refused_without_its_data() -> None:
+    with pytest.raises(UnknownSubject, match=str(CASE)) as refused:
+        sealing().to_stored_events(later())
+    assert "Ana" not in str(refused.value)
+
+
+def test_another_process_stops_reading_a_forgotten_key_within_the_validity(
+    tmp_path: Path,
+) -> None:
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "k.db")}
+    writer, reader = SqlPersonalKeyStore(env), SqlPersonalKeyStore(env)
+    now = [reader.monotonic()]
+    reader.monotonic = lambda: now[0]
+    try:
+        rows = sealing(writer).to_stored_events([ingested()])
+        reading = sealing(reader)
+        assert reading.to_domain_event(rows[0]).customer_name == "Ana Pérez"
+        erasure = Erasure(
+            subject=subject_digest("ACC-1"), erased_at=T0, requested_by="t", reason="r",
+            operator="supervisor:dpo", cases=1, keys=0,
+        )  # fmt: skip
+        assert writer.forget("ACC-1", erasure) == 1
+        assert reading.to_domain_event(rows[0]).customer_name == "Ana Pérez"  # cached
+        now[0] += personal_keys.KEY_VALIDITY + 1
+        assert reading.to_domain_event(rows[0]).customer_name == ERASED
+        assert [e.operator for e in reader.erasures("ACC-1")] == ["supervisor:dpo"]
+        assert reader.accounts_with_keys(after=None, limit=10) == []
+    finally:
+        writer.close()
+        reader.close()
+
+
+def test_a_page_of_the_log_reads_its_subjects_keys_in_one_query() -> None:
+    writer = MemoryPersonalKeyStore()
+    cases = [uuid.UUID(int=n) for n in range(1, 5)]
+    rows = sealing(writer).to_stored_events([ingested(c, f"ACC-{c.int}") for c in cases])
+    erasure = Erasure(
+        subject=subject_digest("ACC-4"), erased_at=T0, requested_by="t", reason="r",
+        operator="supervisor:dpo", cases=1, keys=0,
+    )  # fmt: skip
+    writer.forget("ACC-4", erasure)
+    asked: list[list[str]] = []
+
+    class Counting(MemoryPersonalKeyStore):
+        def _fetch(self, key_ids: Sequence[str]) -> dict[str, bytes]:
+            asked.append(list(key_ids))
+            return super()._fetch(key_ids)
+
+    reader = Counting()
+    reader.keys = writer.keys  # another process over the same table
+    reader.prefetch(row.state for row in rows)
+    assert len(asked) == 1
+    assert len(asked[0]) == 4
+    names = [sealing(reader).to_domain_event(row).customer_name for row in rows]
+    assert names == ["Ana Pérez"] * 3 + [ERASED]
+    assert len(asked) == 1  # nothing fetched one by one, the forgotten key included
