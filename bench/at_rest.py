@@ -25,13 +25,11 @@ from eventsourcing.utils import Environment
 from adapters.clock import FixedClock
 from adapters.eventstore.cipher import RotatingCipher, new_key
 from adapters.eventstore.mapper import CaseEventMapper, OrjsonTranscoder
-from application.intake.records import IntakeRecord
 from application.service import Backoffice
 from bench import commands, imports, nyc, reads
 from bench.common import REPO_ROOT, T0, Section, rate, ratio, verdict
 from domain.case.events import CaseEvent
 from domain.case.state import CaseState, apply
-from domain.values import Actor
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings
 
@@ -55,29 +53,15 @@ def _office(data_dir: Path, encrypted: bool) -> Backoffice:
     return bootstrap(settings, clock=FixedClock(T0))
 
 
-class _Commands:
-    """Part (a)'s application variant on a store with or without a key."""
-
-    def __init__(self, root: Path, records: list[IntakeRecord], encrypted: bool) -> None:
-        self.name = "encrypted" if encrypted else "plain"
-        self.office = _office(root / self.name, encrypted)
-        report = self.office.ingest(records, batch_size=len(records))
-        assert report.created == len(records), report
-        self.ids = [r.source.case_id() for r in records]
-        self.actor = Actor.agent("bench")
-
-    def command(self, i: int) -> None:
-        self.office.add_note(self.ids[i % len(self.ids)], text=commands.note(i), actor=self.actor)
-
-    def close(self) -> None:
-        self.office.close()
-
-
 def _commands(root: Path, quick: bool, section: Section) -> None:
     sizes = QUICK_COMMANDS if quick else FULL_COMMANDS
     records = commands.intake_records(sizes.cases)
-    on = _Commands(root, records, encrypted=True)
-    off = _Commands(root, records, encrypted=False)
+    on, off = (
+        commands.ApplicationVariant(
+            root, records, office=_office(root / name, name == "encrypted"), name=name
+        )
+        for name in ("encrypted", "plain")
+    )
     try:
         timings = commands.measure([on, off], sizes)
     finally:

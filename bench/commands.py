@@ -124,11 +124,25 @@ class Variant(Protocol):
 
 
 class ApplicationVariant:
+    """`Backoffice.add_note` on a SQLite office of its own under `root`, or on `office` (a
+    variant of the settings: a part comparing two of them names each)."""
+
     name = "application (`Backoffice.add_note`)"
 
-    def __init__(self, root: Path, records: Sequence[IntakeRecord]) -> None:
-        settings = load_settings(environ={}, data_dir=root / "app", database_url="sqlite")
-        self.office: Backoffice = bootstrap(settings, clock=FixedClock(T0))
+    def __init__(
+        self,
+        root: Path,
+        records: Sequence[IntakeRecord],
+        *,
+        office: Backoffice | None = None,
+        name: str | None = None,
+    ) -> None:
+        if office is None:
+            settings = load_settings(environ={}, data_dir=root / "app", database_url="sqlite")
+            office = bootstrap(settings, clock=FixedClock(T0))
+        self.office: Backoffice = office
+        if name is not None:
+            self.name = name
         report = self.office.ingest(records, batch_size=len(records))
         assert report.created == len(records), report
         self.ids = [r.source.case_id() for r in records]

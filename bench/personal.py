@@ -22,13 +22,11 @@ from pathlib import Path
 from adapters.clock import FixedClock
 from adapters.eventstore.mapper import CaseEventMapper, OrjsonTranscoder
 from adapters.personal_keys import MemoryPersonalKeyStore
-from application.intake.records import IntakeRecord
 from application.service import Backoffice
 from bench import commands, imports, nyc, reads
 from bench.common import T0, Section, rate, ratio, verdict
 from domain.case.events import CaseEvent
 from domain.case.state import CaseState, apply
-from domain.values import Actor
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings
 
@@ -86,26 +84,15 @@ def _mapper(section: Section) -> None:
         )
 
 
-class _Commands:
-    def __init__(self, root: Path, records: list[IntakeRecord], sealed: bool) -> None:
-        self.name = LABELS[sealed]
-        self.office = _office(root / self.name, sealed)
-        report = self.office.ingest(records, batch_size=len(records))
-        assert report.created == len(records), report
-        self.ids = [r.source.case_id() for r in records]
-        self.actor = Actor.agent("bench")
-
-    def command(self, i: int) -> None:
-        self.office.add_note(self.ids[i % len(self.ids)], text=commands.note(i), actor=self.actor)
-
-    def close(self) -> None:
-        self.office.close()
-
-
 def _commands(root: Path, quick: bool, section: Section) -> None:
     sizes = QUICK_COMMANDS if quick else commands.FULL
     records = commands.intake_records(sizes.cases)
-    on, off = _Commands(root, records, True), _Commands(root, records, False)
+    on, off = (
+        commands.ApplicationVariant(
+            root, records, office=_office(root / LABELS[sealed], sealed), name=LABELS[sealed]
+        )
+        for sealed in (True, False)
+    )
     try:
         timings = commands.measure([on, off], sizes)
     finally:
