@@ -12,13 +12,9 @@ Each store with a key gets a fresh random one; the tamper-evidence chain is on i
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 from eventsourcing.utils import Environment
 
@@ -27,7 +23,7 @@ from adapters.eventstore.cipher import RotatingCipher, new_key
 from adapters.eventstore.mapper import CaseEventMapper, OrjsonTranscoder
 from application.service import Backoffice
 from bench import commands, imports, nyc, reads
-from bench.common import REPO_ROOT, T0, Section, rate, ratio, verdict
+from bench.common import T0, Section, rate, ratio, verdict
 from domain.case.events import CaseEvent
 from domain.case.state import CaseState, apply
 from entrypoints.bootstrap import bootstrap
@@ -85,32 +81,14 @@ def _commands(root: Path, quick: bool, section: Section) -> None:
     )
 
 
-def _import_child(export: Path, data_dir: Path, encryption: str) -> dict[str, Any]:
-    command = [sys.executable, "-m", "bench.import_child", str(export), str(data_dir)]
-    done = subprocess.run(
-        [*command, "--encryption", encryption],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"the import child failed ({done.returncode}):\n{done.stderr}")
-    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
-    return result
-
-
 def _import(root: Path, quick: bool, source: Path, section: Section) -> None:
     if not source.exists():
         section.note(f"import skipped: {source} does not exist")
         return
     export = nyc.convert(source, root / "crm_export.csv", imports.QUICK_ROWS if quick else None)
-    runs = {
-        mode: _import_child(export.path, root / f"import_{mode}", mode) for mode in ("on", "off")
-    }
-    on, off = (runs[m]["read"] / runs[m]["seconds"] for m in ("on", "off"))
+    on, off = imports.rates_on_and_off(export.path, root, "--encryption")
     section.add(
-        "bulk import, cases read/s, encrypted / plain (time ratio)",
+        f"bulk import, cases read/s, encrypted / plain (time ratio; best of {imports.ALTERNATED})",
         rate(on),
         rate(off),
         ratio(off / on),

@@ -22,6 +22,7 @@ from pathlib import Path
 from adapters.clock import FixedClock
 from adapters.eventstore.cipher import new_key
 from adapters.intake.crm_export import CrmExportReader
+from application.ports.cases import IndexWorker
 from bench.common import T0, peak_rss_kib
 from entrypoints.bootstrap import bootstrap
 from entrypoints.index_worker import ProcessIndexWorker
@@ -59,13 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         start = office.index_worker
         if start is not None:
 
-            def started() -> ProcessIndexWorker | None:
+            def start_kept() -> IndexWorker | None:
                 worker = start()
                 if isinstance(worker, ProcessIndexWorker):
                     workers.append(worker)
                 return worker
 
-            office.index_worker = started
+            office.index_worker = start_kept
         reader = CrmExportReader(args.export)
         started = time.perf_counter()
         if profiler is not None:

@@ -117,30 +117,14 @@ def _commands(root: Path, quick: bool, section: Section) -> None:
 
 
 def _import(root: Path, quick: bool, source: Path, section: Section) -> None:
-    import json
-    import subprocess
-    import sys
-
-    from bench.common import REPO_ROOT
 
     if not source.exists():
         section.note(f"import skipped: {source} does not exist")
         return
     export = nyc.convert(source, root / "crm_export.csv", imports.QUICK_ROWS if quick else None)
-    # Alternated and repeated, the best of each kept: one import each way, always in the
-    # same order, moved by up to 0.3x from run to run on this shared machine.
-    speed: dict[str, float] = {"on": 0.0, "off": 0.0}
-    for n, mode in enumerate(("on", "off") * REPEATS):
-        command = [sys.executable, "-m", "bench.import_child", str(export.path)]
-        command += [str(root / f"import_{mode}_{n}"), "--personal", mode]
-        done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"the import child failed ({done.returncode}):\n{done.stderr}")
-        result = json.loads(done.stdout.splitlines()[-1])
-        speed[mode] = max(speed[mode], result["read"] / result["seconds"])
-    on, off = speed["on"], speed["off"]
+    on, off = imports.rates_on_and_off(export.path, root, "--personal")
     section.add(
-        f"bulk import, cases read/s, sealed / plain (time ratio; best of {REPEATS} each)",
+        f"bulk import, cases read/s, sealed / plain (time ratio; best of {imports.ALTERNATED})",
         rate(on),
         rate(off),
         ratio(off / on),
