@@ -224,7 +224,7 @@ class Backoffice:
             events = [e for e in self.store.history(case_id) if e.timestamp <= as_of]
             state = fold(None, events)
             if state is None:
-                raise CaseNotFound(f"{reference} as of {as_of.isoformat()}")
+                raise CaseNotFound(str(reference), as_of=as_of.isoformat())
             if version is not None and state.version > version:
                 state = fold(None, events[:version])
             assert state is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class DomainError(Exception):
     """Base of every rule the case refuses to break."""
@@ -24,10 +26,27 @@ class RuleViolation(DomainError):
     """A command that the procedure does not allow in the case's current state."""
 
 
+_CASE_REFERENCE = re.compile(
+    r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"  # an id
+    r"|[a-z]+:\S+"  # channel:key
+    r"|[A-Za-z][\w.-]*[0-9][\w.-]*"  # a source key: CRM-260001, T-1
+)
+UNNAMED_REFERENCE = "no case found for that reference (search by account, phone or name instead)"
+"""What `CaseNotFound` says of a reference that is not shaped like a case's."""
+
+
 class CaseNotFound(DomainError):
-    def __init__(self, reference: str) -> None:
-        shown = reference if len(reference) <= 80 else f"{reference[:77]}..."
-        super().__init__(f"no case found for {shown!r}")
+    """No case for a reference. A case id, `channel:key` or source key is said back; anything
+    else (an account, a phone, a name typed where a case was asked for) is not: an error
+    never repeats a customer's data."""
+
+    def __init__(self, reference: str, *, as_of: str | None = None) -> None:
+        text = reference.strip()
+        if len(text) <= 80 and _CASE_REFERENCE.fullmatch(text):
+            when = f" as of {as_of}" if as_of is not None else ""
+            super().__init__(f"no case found for {text!r}{when}")
+        else:
+            super().__init__(UNNAMED_REFERENCE)
         self.reference = reference
 
 

@@ -156,6 +156,10 @@ def test_errors_say_what_and_exit_with_a_meaningful_code(cli: Cli, tmp_path: Pat
     cli("ingest", str(SAMPLE))
     _, err = cli("case", "show", "CRM-999", code=3)
     assert "no case found for 'CRM-999'" in err
+    # An account typed where a case is asked for is not said back.
+    _, err = cli("case", "show", "3115552233", code=3)
+    assert "3115552233" not in err
+    assert "search by account, phone or name" in err
     _, err = cli("case", "show", "CRM-260001", "--as-of", "31/02/2026", code=2)
     assert "not a valid date" in err
     _, err = cli("ingest", str(tmp_path / "missing.csv"), code=2)

@@ -77,6 +77,8 @@ MESSAGES: tuple[str, ...] = (
     "interpret the case before checking the account",
     "the case has no clock #{clock}",
     "the case has no follow-up #{follow_up}",
+    "no case found for that reference (search by account, phone or name instead)",
+    "no case found for {reference} as of {moment}",
     "no case found for {reference}",
     "a case already exists for {reference}",
     "{reference} matches several cases ({ids}); use the case id",
