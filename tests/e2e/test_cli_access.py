@@ -202,3 +202,30 @@ def test_the_installed_command_reads_the_password_piped_in(tmp_path: Path) -> No
             assert door.sign_in("laura.s", PASSWORD).name == "Laura Suárez"
         finally:
             door.close()
+
+
+def test_privacy_commands_are_run_by_a_real_supervisor_once_there_are_accounts(cli: Cli) -> None:
+    sample = Path(__file__).parents[2] / "src/entrypoints/demo_data/crm_export_sample.csv"
+    cli("ingest", str(sample))
+    account = "3209876543"
+    # Without any account (the command line alone) the login is taken as given.
+    out, _ = cli("privacy", "correct", account, "--name", "Ana M", "--as", "dpo")
+    assert "correction recorded" in out
+    cli("users", "add", "laura.s", "--role", "supervisor", "--name", "Laura", "--password-stdin",
+        stdin=PASSWORD)  # fmt: skip
+    cli("users", "add", "maria.b", "--role", "agent", "--name", "María", "--password-stdin",
+        stdin=PASSWORD)  # fmt: skip
+    forget = ("privacy", "forget", account, "--requested-by", "SOL-1", "--reason", "Ley 1581")
+    for login, why in (
+        ("nadie.existe", "--as nadie.existe: no account 'nadie.existe'"),
+        ("maria.b", "--as maria.b: the agent role may not erase or correct"),
+    ):
+        line = cli.fails(*forget, "--as", login, code=1)
+        assert why in line
+        assert account not in line
+    cli("users", "disable", "laura.s")
+    assert "account is disabled" in cli.fails(*forget, "--as", "laura.s", code=1)
+    cli("users", "enable", "laura.s")
+    out, _ = cli(*forget, "--as", "laura.s")
+    assert out.startswith("personal data erased: recorded on 1 case(s)")
+    assert "may still show it for up to 30 s" in out

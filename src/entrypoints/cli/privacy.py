@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from domain.errors import InvalidValue
+from domain.errors import InvalidValue, RuleViolation
 from domain.values import Actor, ActorKind, single_line
 from entrypoints.cli.shared import (
     HELP,
@@ -50,11 +50,35 @@ def _account(text: str) -> str:
     return text.strip()
 
 
+OPERATOR_ROLES = frozenset({"supervisor", "coordinator", "manager", "admin"})
+"""Who may erase or correct a data subject's data (the roles `--as` must have)."""
+
+
 def _operator(login: str) -> Actor:
+    """The operator `--as` names, checked: once the service has accounts
+    (`backoffice users`), an enabled account of a supervisor, coordinator, manager or
+    administrator (on the roster today when it is a roster's role); a store without any
+    account (the command line alone) takes the login as given, as its other commands do."""
+    from application.access.accounts import SignInRefused
+    from entrypoints.cli.access import _accounts
+
     login = login.strip()
     if not login:
         raise InvalidValue("--as", "who runs this is required (your login)")
-    return Actor(ActorKind.SUPERVISOR, single_line("--as", login))
+    login = single_line("--as", login)
+    with _accounts() as accounts:
+        if accounts.list():
+            try:
+                principal = accounts.principal(login)
+            except SignInRefused as refused:
+                raise RuleViolation(f"--as {login}: {refused}") from None
+            if principal.role.value not in OPERATOR_ROLES:
+                raise RuleViolation(
+                    f"--as {login}: the {principal.role.value} role may not erase or correct "
+                    "a data subject's data (a supervisor, coordinator, manager or "
+                    "administrator may)"
+                )
+    return Actor(ActorKind.SUPERVISOR, login)
 
 
 def _privacy(*, reads: bool = False) -> Privacy:
@@ -75,6 +99,8 @@ def forget(
 ) -> None:
     """Erase the subject's personal data on every case of theirs: recorded on each case, then
     their keys deleted. Cases, clocks and indicators stay as they were."""
+    from adapters.personal_keys import KEY_VALIDITY
+
     who = _operator(actor)
     report = _privacy().forget(
         _account(account), requested_by=requested_by, reason=reason, actor=who
@@ -88,7 +114,8 @@ def forget(
     if report.cases or report.keys:
         out.print(
             f"personal data erased: recorded on {report.cases} case(s), "
-            f"{report.keys} key(s) deleted",
+            f"{report.keys} key(s) deleted; a server or worker running now may still show "
+            f"it for up to {KEY_VALIDITY:.0f} s (the keys it read last)",
             highlight=False,
         )
     else:
