@@ -882,3 +882,16 @@ def test_version_and_short_help(cli: Cli) -> None:
     assert out.startswith("backoffice 0.1")
     out, _ = cli("case", "show", "-h")
     assert "--as-of" in out
+
+
+def test_a_bad_time_is_refused_naming_its_option(cli: Cli) -> None:
+    cli("ingest", str(SAMPLE))
+    for args, option in (
+        (("case", "show", "CRM-260001", "--as-of", "31/02/2026 10:00"), "--as-of"),
+        (("due", "--until", "32/12/2026 18:00"), "--until"),
+        (("cases", "--due-before", "mañana"), "--due-before"),
+        (("case", "follow-up", "schedule", "CRM-260001", "ayer", "--as", "agente.1"), "WHEN"),
+    ):
+        _, err = cli(*args, code=2)
+        assert err.startswith(f"error: {option}: "), err
+        assert err.count("\n") == 1

@@ -259,7 +259,8 @@ def support_crm_visit(
     from application.branches.commands import SupportVisitBookedByCrm
 
     _needs()  # nothing outside: the CRM booked it
-    slot_start, slot_end, who = parse_when(start), parse_when(end), Actor.agent(actor)
+    slot_start, slot_end = parse_when(start, "--start"), parse_when(end, "--end")
+    who = Actor.agent(actor)
     command = SupportVisitBookedByCrm(
         case=_case(case), escalation_id=escalation, kind=kind, slot_start=slot_start,
         slot_end=slot_end, booking_reference=booking,
@@ -300,7 +301,9 @@ def pqr_correct(
     from application.branches.commands import PqrCorrect
 
     _needs(*PQR)
-    when = parse_when(contacted_at) if contacted_at else current_office().clock.now()
+    when = (
+        parse_when(contacted_at, "--contacted-at") if contacted_at else current_office().clock.now()
+    )
     who = Actor.agent(actor)
     command = PqrCorrect(
         case=_case(case), marking=marking, notes=notes, customer_contacted_at=when,
@@ -337,7 +340,7 @@ def sales_escalate(
     from application.branches.commands import SalesEscalate
 
     _needs()  # nothing outside: the contact matrix's sales area
-    due = parse_when(follow_up, bare_date_hour=FOLLOW_UP_BARE_DATE_HOUR)
+    due = parse_when(follow_up, "--follow-up", bare_date_hour=FOLLOW_UP_BARE_DATE_HOUR)
     who = Actor.agent(actor)
     command = SalesEscalate(case=_case(case), reason=reason, follow_up_at=due)
     report_done(dispatch(command, who), as_json)

@@ -46,7 +46,7 @@ def case_show(
 
     if as_of is not None and version is not None:
         raise InvalidValue("case show", "give --as-of or --version, not both")
-    moment = parse_when(as_of) if as_of else None
+    moment = parse_when(as_of, "--as-of") if as_of else None
     state = current_office().case(case, as_of=moment, version=version)
     if as_json:
         render.dump_json(out, render.case_json(state))
@@ -105,11 +105,11 @@ def case_interpret(
     report_done(dispatch(command, who), as_json)
 
 
-def _follow_up(text: str | None) -> datetime | None:
+def _follow_up(text: str | None, option: str = "--follow-up") -> datetime | None:
     """A call-back time given on the command line (a bare date means 09:00 Bogotá)."""
     from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR
 
-    return parse_when(text, bare_date_hour=FOLLOW_UP_BARE_DATE_HOUR) if text else None
+    return parse_when(text, option, bare_date_hour=FOLLOW_UP_BARE_DATE_HOUR) if text else None
 
 
 @case_app.command("open")
@@ -144,7 +144,7 @@ def case_open(
     command = OpenCaseFromCall(
         account=account, line=parse_line_option(line), customer_name=customer,
         typification=typification, request=request,
-        received_at=parse_when(received) if received else office.clock.now(),
+        received_at=parse_when(received, "--received") if received else office.clock.now(),
         follow_up_at=_follow_up(follow_up), recommended_by=recommended_by, phone=phone,
     )  # fmt: skip
     report_done(dispatch(command, Actor.agent(actor), create=True), as_json)
@@ -228,7 +228,7 @@ def follow_up_schedule(
     from adapters.intake.parsing import FOLLOW_UP_BARE_DATE_HOUR
     from application.case.commands import ScheduleFollowUp
 
-    due_at = parse_when(when, bare_date_hour=FOLLOW_UP_BARE_DATE_HOUR)
+    due_at = parse_when(when, "WHEN", bare_date_hour=FOLLOW_UP_BARE_DATE_HOUR)
     office, who = current_office(), Actor.agent(actor)
     report_done(dispatch(ScheduleFollowUp(case=office.resolve(case), due_at=due_at), who), as_json)
 
@@ -274,7 +274,7 @@ def case_typify(
 
     if filed_at is not None and cun is None:
         raise InvalidValue("filed_at", "a filing time needs its --cun")
-    filed = parse_when(filed_at) if filed_at else None
+    filed = parse_when(filed_at, "--filed-at") if filed_at else None
     command = RegisterMarking(
         case=current_office().case(case).case_id, marking=marking, cun=cun, filed_at=filed
     )
@@ -317,7 +317,8 @@ def case_visit(
     from application.case.commands import ScheduleVisit
 
     office = current_office()
-    slot_start, slot_end, who = parse_when(start), parse_when(end), Actor.agent(actor)
+    slot_start, slot_end = parse_when(start, "--start"), parse_when(end, "--end")
+    who = Actor.agent(actor)
     command = ScheduleVisit(
         case=office.resolve(case), kind=kind, slot_start=slot_start, slot_end=slot_end,
         booking_reference=booking,
@@ -338,7 +339,7 @@ def case_pqr_answer(
     from application.case.commands import AnswerPqr
 
     office = current_office()
-    when = parse_when(notified_at) if notified_at else office.clock.now()
+    when = parse_when(notified_at, "--notified-at") if notified_at else office.clock.now()
     who = Actor.agent(actor)
     report_done(dispatch(AnswerPqr(case=office.resolve(case), notified_at=when), who), as_json)
 

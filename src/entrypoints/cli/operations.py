@@ -157,7 +157,11 @@ def cases(
     if as_json and as_csv:
         raise InvalidValue("--csv", "give --json or --csv, not both")
     office = current_office()
-    until = parse_when(due_before) if due_before else (office.clock.now() if due else None)
+    until = (
+        parse_when(due_before, "--due-before")
+        if due_before
+        else (office.clock.now() if due else None)
+    )
     query = CaseQuery(
         status=status,
         agent=agent,
@@ -197,7 +201,9 @@ def due_follow_ups(
     from entrypoints import render
 
     office = current_office()
-    rows = office.due_follow_ups(parse_when(until) if until else None, agent=agent or None)
+    rows = office.due_follow_ups(
+        parse_when(until, "--until") if until else None, agent=agent or None
+    )
     if as_json:
         render.dump_json(out, render.due_json(rows))
     else:
@@ -288,8 +294,8 @@ def indicators(
     elif week:
         first, last = _week(week)
     else:
-        first = _day(date_from) if date_from else today.replace(day=1)
-        last = _day(date_to) if date_to else today
+        first = _day(date_from, "--from") if date_from else today.replace(day=1)
+        last = _day(date_to, "--to") if date_to else today
     if last < first:
         raise InvalidValue("--to", f"{last} is before --from {first}")
     period = Period.of_days(first, last)
@@ -347,13 +353,13 @@ def _week(text: str) -> tuple[date, date]:
     return monday, monday + timedelta(days=6)
 
 
-def _day(text: str) -> date:
+def _day(text: str, option: str) -> date:
     from domain.calendar import BusinessCalendar
 
     try:
         day = date.fromisoformat(text.strip())
     except ValueError:
-        return BusinessCalendar.local_date(parse_when(text))  # its range checked there
+        return BusinessCalendar.local_date(parse_when(text, option))  # its range checked there
     _within_years("date", text.strip(), day)
     return day
 

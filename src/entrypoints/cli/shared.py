@@ -215,13 +215,15 @@ def parse_line_option(text: str) -> LineOfBusiness:
     return found
 
 
-def parse_when(text: str, *, bare_date_hour: int = 0) -> datetime:
+def parse_when(text: str, option: str, *, bare_date_hour: int = 0) -> datetime:
+    """A time given on the command line (ISO 8601 or DD/MM/YYYY HH:MM, Bogotá without a
+    zone); a bad one is refused naming its `option` (`--as-of`, or an argument's name)."""
     from adapters.intake.parsing import DateError, parse_datetime
 
     try:
         return parse_datetime(text.strip(), bare_date_hour)
     except DateError as error:
-        raise InvalidValue("time", str(error)) from None
+        raise InvalidValue(option, str(error)) from None
 
 
 # --- intake ----------------------------------------------------------------------------------
