@@ -237,7 +237,8 @@ def event_sentence(event: CaseEvent, case: CaseState | None = None) -> str:
         case NoteAdded():
             if event.folder is NoteFolder.ESTRATEGICOS:
                 return "note added to the ESTRATEGICOS folder"
-            return "note added to RR's notes"
+            # Not "RR's": whether it also went to RR or AC, the command's notice says.
+            return "note added to the notes folder"
         case FollowUpScheduled():
             return f"follow-up #{event.follow_up_id} scheduled for {local(event.due_at)} Bogotá"
         case FollowUpCompleted():

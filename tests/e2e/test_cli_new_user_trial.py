@@ -85,7 +85,7 @@ def test_success_lines_say_what_was_done_in_words_not_event_names(cli: Cli) -> N
     assert re.fullmatch("Case interpreted as sac/facturacion" + version, said["interpret"])
     assert re.fullmatch(f"Follow-up #2 scheduled for {when} Bogotá" + version, said["schedule"])
     assert re.fullmatch("Follow-up #1 done (on time|late)" + version, said["complete"])
-    assert re.fullmatch("Note added to RR's notes" + version, said["note"])
+    assert re.fullmatch("Note added to the notes folder" + version, said["note"])
     # Machines still get the events by their stored names.
     out, _ = cli("case", "assign", "CRM-260001", "ana.p", *AGENT, "--json")
     assert [e["event"] for e in json.loads(out)["events"]] == ["case.assigned"]
