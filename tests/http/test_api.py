@@ -191,20 +191,21 @@ def test_each_request_is_one_log_line_without_customer_data(
     api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
     case = case_id(api, "CRM-1")
-    api.sign_in("maria.b")
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="backoffice.http.requests"):
+        api.sign_in("maria.b")
         api.get("/cases", search="80012345")  # an account: personal data
         api.get("/cases/CRM-1")
         api.command("add-note", {"case": case, "text": "El cliente Ana Peña llamó"})
     lines = [r.fields for r in caplog.records if r.name == "backoffice.http.requests"]  # type: ignore[attr-defined]
     assert [(f["method"], f["route"], f["status"]) for f in lines] == [
+        ("POST", "/session", 200),
         ("GET", "/cases", 200),
         ("GET", "/cases/{reference}", 200),
         ("POST", "/commands/add-note", 200),
     ]
     assert {f["user"] for f in lines} == {"maria.b"}
-    assert [f["case"] for f in lines] == [None, case, case]
+    assert [f["case"] for f in lines] == [None, None, case, case]
     text = " ".join(str(f) for f in lines)
     assert "80012345" not in text
     assert "CRM-1" not in text

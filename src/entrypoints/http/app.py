@@ -188,6 +188,7 @@ async def sign_in(request: Request[Any, Any, Any], data: JSONBody[SignIn]) -> Me
         )
     except SignInRefused as refused:
         raise NotAuthorizedException(str(refused)) from None
+    note(request.scope, user=principal.login)  # the log line says who signed in
     csrf = new_session(request, principal.login)
     return Me(login=principal.login, role=principal.role.value, name=principal.name,
               csrf_token=csrf)  # fmt: skip
