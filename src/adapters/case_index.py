@@ -13,11 +13,13 @@ are stored as fixed-width UTC text (`2026-07-15T19:30:00.000000Z`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from adapters.intake.parsing import fold
+from adapters.personal_keys import truncate_wal
 from adapters.sql_view import (
     Cursor,
     SQLiteView,
@@ -571,6 +573,18 @@ class _CaseIndex(SqlView):
             c.execute(self._sql(f"SELECT case_id FROM case_index WHERE {clause}"), params)
             return {uuid.UUID(row["case_id"]) for row in c.fetchall()}
 
+    def sources_of(self, case_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, SourceKey]:
+        if not case_ids:
+            return {}
+        clause, params = self._in("case_id", [str(i) for i in dict.fromkeys(case_ids)])
+        statement = f"SELECT case_id, channel, source_key FROM case_index WHERE {clause}"
+        with self._transaction(commit=False) as c:
+            c.execute(self._sql(statement), params)
+            return {
+                uuid.UUID(row["case_id"]): SourceKey(Channel(row["channel"]), row["source_key"])
+                for row in c.fetchall()
+            }
+
     def find_by_source_key(self, key: str) -> Sequence[uuid.UUID]:
         # A case's own key is found by its id (one candidate per channel): the index keeps no
         # row for it, a bulk import's largest saving. Repeat-contact keys are in case_keys
@@ -622,7 +636,27 @@ class _CaseIndex(SqlView):
 
 
 class SQLiteCaseIndex(_CaseIndex, SQLiteView):
-    pass
+    """On SQLite every write zeroes what it replaces or frees (`PRAGMA secure_delete`): a
+    customer's name or phone, erased or corrected, leaves no copy in the file's free space;
+    `purge_deleted` empties the write-ahead log, where older pages stay until a checkpoint."""
+
+    @contextmanager
+    def _write_transaction(self, rows: int) -> Iterator[Any]:
+        with super()._write_transaction(rows) as c:
+            c.execute("PRAGMA secure_delete = 1")  # the index's own connections: it stays on
+            yield c
+
+    @contextmanager
+    def _transaction(self, *, commit: bool) -> Iterator[Any]:
+        with super()._transaction(commit=commit) as c:
+            if commit:
+                c.execute("PRAGMA secure_delete = 1")
+            yield c
+
+    def purge_deleted(self) -> bool:
+        """Empty the write-ahead log (`personal_keys.truncate_wal`); False when a reader
+        kept it busy."""
+        return truncate_wal(self.datastore)
 
 
 def open_case_index(env: Mapping[str, str]) -> _CaseIndex:

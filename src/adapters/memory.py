@@ -412,6 +412,9 @@ class InMemoryCaseIndex:
     def known(self, case_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
         return {c for c in case_ids if c in self._rows}
 
+    def sources_of(self, case_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, SourceKey]:
+        return {c: self._rows[c].source for c in case_ids if c in self._rows}
+
     def find_by_source_key(self, key: str) -> Sequence[uuid.UUID]:
         own = {SourceKey(channel, key).case_id() for channel in Channel} & self._rows.keys()
         repeats = {r.case_id for r in self._rows.values() if key in r.keys}

@@ -10,9 +10,13 @@ payload, so the rest of the payload stays readable:
     {"pd": "<key id>", "c": "<base64 of the 12-byte nonce, then the ciphertext and tag>"}
 
 The associated data is the case id and the field's name: an envelope copied into another case
-or field does not open. A plain string where an envelope could be is a field written before
-encryption (or with it switched off) and is read as it is. An envelope whose key is gone reads
-as `ERASED`; one whose key is there but does not open it is an error (the row was changed).
+or field does not open. The free text a write to Claro's systems carries
+(`OutsideWriteRequested.params`, the names in `domain.case.events.PERSONAL_PARAMS`) is sealed
+the same way, value by value inside its `[name, value]` pair, with `param:<name>` as the
+associated data's second part (so a field's envelope does not open as a parameter, or back).
+A plain string where an envelope could be is a value written before encryption (or with it
+switched off) and is read as it is. An envelope whose key is gone reads as `ERASED`; one whose
+key is there but does not open it is an error (the row was changed).
 
 Keys are kept in memory for `KEY_VALIDITY` seconds, then read again: a key deleted by another
 process (`privacy forget` in the CLI while the server runs) stops being usable here within that
@@ -21,6 +25,11 @@ time. A key found missing is remembered as missing for good (key ids are never r
 A case's subject is its account, in clear in its first event (`Ingested`): a note or a repeat
 contact finds it in what this process last read or wrote of the case, else in the log
 (`account_lookup`, one read).
+
+On SQLite every write to the key table erases what it replaces or frees (`PRAGMA
+secure_delete`), and `purge_deleted` empties the write-ahead log (`wal_checkpoint(TRUNCATE)`),
+so a deleted key leaves the files (`truncate_wal`); on PostgreSQL it runs `VACUUM` on the key
+table (docs/privacy.md says what that does and does not guarantee).
 """
 
 from __future__ import annotations
@@ -33,7 +42,8 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,7 +51,14 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from application.ports.personal import Erasure
-from domain.case.events import ERASED, PERSONAL_FIELDS, CaseEvent, Ingested
+from domain.case.events import (
+    ERASED,
+    PERSONAL_FIELDS,
+    PERSONAL_PARAMS,
+    CaseEvent,
+    Ingested,
+    OutsideWriteRequested,
+)
 
 KEY_VALIDITY = 30.0
 """Seconds a key read from the store is used before it is read again (and so how long another
@@ -84,6 +101,27 @@ def subject_digest(account: str) -> str:
 
 class UnknownSubject(ValueError):
     """A personal field to seal on a case whose data subject cannot be found."""
+
+
+def holds_personal_data(event: Any) -> bool:
+    """Whether the event has personal fields, or is a write to Claro's systems whose
+    parameters carry free text (`PERSONAL_PARAMS`)."""
+    cls = type(event)
+    if cls in PERSONAL_FIELDS:
+        return True
+    return cls is OutsideWriteRequested and any(n in PERSONAL_PARAMS for n, _ in event.params)
+
+
+def _params_in_clear(payload: Mapping[str, Any]) -> bool:
+    """Whether a stored `OutsideWriteRequested` payload holds a free-text parameter in clear."""
+    params = payload.get("params")
+    if type(params) is not list:
+        return False
+    return any(
+        type(pair) is list and len(pair) == 2 and pair[0] in PERSONAL_PARAMS
+        and type(pair[1]) is str
+        for pair in params
+    )  # fmt: skip
 
 
 class PersonalKeyStore:
@@ -135,6 +173,9 @@ class PersonalKeyStore:
         found = 0
         for case in case_ids:
             for cls, payload in read(case):
+                if cls is OutsideWriteRequested:
+                    found += _params_in_clear(payload)
+                    continue
                 fields = PERSONAL_FIELDS.get(cls, ())
                 found += any(type(payload.get(f)) is str for f in fields)
         return found
@@ -157,6 +198,13 @@ class PersonalKeyStore:
             self._since = self.monotonic()
         return deleted
 
+    def purge_deleted(self) -> bool:
+        """Make what was deleted from the key table leave the database's files (SQLite: the
+        write-ahead log emptied; PostgreSQL: `VACUUM`). False when that could not be done
+        now (a reader kept the log busy): the next purge, or SQLite's own checkpoints, do it
+        later. Nothing to do in memory."""
+        return True
+
     # --- sealing (the mapper) -------------------------------------------------------------
 
     def prepare(self, events: Iterable[Any]) -> None:
@@ -173,7 +221,7 @@ class PersonalKeyStore:
             self._sealers.clear()
         cases: list[tuple[uuid.UUID, str]] = []
         for event in events:
-            if type(event) not in PERSONAL_FIELDS:
+            if not holds_personal_data(event):
                 continue
             case = event.originator_id
             account = accounts.get(case)
@@ -227,25 +275,66 @@ class PersonalKeyStore:
             self._accounts[case] = account
         for field in fields:
             value = state.get(field)
-            if type(value) is not dict:
-                continue
-            key_id = value.get(ENVELOPE)
-            sealed = value.get("c")
-            if type(key_id) is not str or type(sealed) is not str or value.keys() != _KEYS:
-                raise ValueError(f"field {field!r} is not a personal-data envelope")
-            cipher = self._cipher(key_id)
-            if cipher is None:
-                state[field] = ERASED
-                continue
-            try:
-                raw = binascii.a2b_base64(sealed, strict_mode=True)
-            except binascii.Error:
-                raise ValueError(f"field {field!r} is not a personal-data envelope") from None
-            try:
-                plain = cipher.decrypt(raw[:12], raw[12:], case.bytes + _AAD[field])
-            except InvalidTag:
-                raise ValueError(f"field {field!r} does not open with its key") from None
-            state[field] = plain.decode("utf-8")
+            if type(value) is dict:
+                state[field] = self._unseal(value, case.bytes + _AAD[field], f"field {field!r}")
+
+    def seal_params(self, state: dict[str, Any], event: OutsideWriteRequested) -> None:
+        """Replace the value of each free-text parameter (`PERSONAL_PARAMS`) in `state["params"]`
+        (the event's payload) by its envelope; every pair keeps its place and its name."""
+        if not any(name in PERSONAL_PARAMS for name, _ in event.params):
+            return
+        case = event.originator_id
+        sealer = self._sealers.get(case)
+        if sealer is None or self.monotonic() - self._since > KEY_VALIDITY:
+            self.prepare([event])
+            sealer = self._sealers[case]
+        key_id, encrypt = sealer
+        nonces = self._nonces
+        sealed_params: list[list[Any]] = []
+        for name, value in event.params:
+            if name in PERSONAL_PARAMS:
+                nonce = (next(nonces) % _NONCE_SPACE).to_bytes(12, "big")
+                aad = case.bytes + _param_aad(name)
+                sealed = nonce + encrypt(nonce, value.encode(), aad)
+                sealed_params.append(
+                    [name, {ENVELOPE: key_id, "c": _b64(sealed, newline=False).decode()}]
+                )
+            else:
+                sealed_params.append([name, value])
+        state["params"] = sealed_params
+
+    def open_params(self, state: dict[str, Any], case: uuid.UUID) -> None:
+        """Replace each envelope among the values of `state["params"]` by its text (`ERASED`
+        when its key is gone); plain values are left as they are."""
+        params = state.get("params")
+        if type(params) is not list:
+            return
+        for pair in params:
+            if type(pair) is list and len(pair) == 2 and type(pair[1]) is dict:
+                name = pair[0]
+                if type(name) is not str:
+                    raise ValueError("a parameter's name is not a text")
+                what = f"parameter {name!r}"
+                pair[1] = self._unseal(pair[1], case.bytes + _param_aad(name), what)
+
+    def _unseal(self, value: dict[str, Any], aad: bytes, what: str) -> str:
+        """An envelope's text, or `ERASED` when its key is gone."""
+        key_id = value.get(ENVELOPE)
+        sealed = value.get("c")
+        if type(key_id) is not str or type(sealed) is not str or value.keys() != _KEYS:
+            raise ValueError(f"{what} is not a personal-data envelope")
+        cipher = self._cipher(key_id)
+        if cipher is None:
+            return ERASED
+        try:
+            raw = binascii.a2b_base64(sealed, strict_mode=True)
+        except binascii.Error:
+            raise ValueError(f"{what} is not a personal-data envelope") from None
+        try:
+            plain = cipher.decrypt(raw[:12], raw[12:], aad)
+        except InvalidTag:
+            raise ValueError(f"{what} does not open with its key") from None
+        return plain.decode("utf-8")
 
     def prefetch(self, rows: Iterable[bytes]) -> None:
         """Read at once the keys named by the envelopes in these stored payloads that are not
@@ -297,6 +386,11 @@ _KEY_ID = re.compile(rb'"pd":"([0-9a-f]{16})"')
 _b64 = binascii.b2a_base64
 _AAD = {f: f.encode() for fields in PERSONAL_FIELDS.values() for f in fields}
 """Each personal field's name as the associated data's second part."""
+
+
+def _param_aad(name: str) -> bytes:
+    """A parameter's name as the associated data's second part: apart from the fields'."""
+    return b"param:" + name.encode()
 
 
 def _now() -> str:
@@ -392,12 +486,38 @@ class SqlPersonalKeyStore(PersonalKeyStore):
     def _sql(self, statement: str) -> str:
         return statement.replace("?", "%s") if self.postgres else statement
 
-    def _write(self) -> Any:
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        """A write transaction of the key tables; on SQLite one that zeroes what it frees or
+        replaces (`secure_delete`, as the connection had it after): no copy of a deleted key
+        stays in the file's free space. The event store's connection is lent, so the setting
+        is given back."""
         if self.postgres:
-            return self.datastore.transaction(commit=True)
+            with self.datastore.transaction(commit=True) as c:
+                yield c
+            return
         from adapters.eventstore.sqlite_recorder import write_transaction
 
-        return write_transaction(self.datastore, 0, immediate=True)
+        with write_transaction(self.datastore, 0, immediate=True) as c:
+            c.execute("PRAGMA secure_delete")
+            before = int(c.fetchone()[0])
+            c.execute("PRAGMA secure_delete = 1")
+            try:
+                yield c
+            finally:
+                c.execute(f"PRAGMA secure_delete = {before}")
+
+    def purge_deleted(self) -> bool:
+        if not self.postgres:
+            return truncate_wal(self.datastore)
+        import psycopg
+
+        try:  # VACUUM cannot run in a transaction: the pool's connections are autocommit
+            with self.datastore.get_connection() as connection:
+                connection.execute("VACUUM cases_personal_keys")
+        except psycopg.Error:
+            return False
+        return True
 
     def _rows(self, statement: str, params: Sequence[Any]) -> list[Any]:
         with self.datastore.transaction(commit=False) as c:
@@ -499,6 +619,24 @@ class SqlPersonalKeyStore(PersonalKeyStore):
             (after or "",),
         )
         return [row["account"] for row in rows]
+
+
+def truncate_wal(datastore: Any, *, wait_ms: int = 2_000) -> bool:
+    """Copy an SQLite database's write-ahead log into the database and empty it
+    (`wal_checkpoint(TRUNCATE)`), so pages that held deleted rows leave the `-wal` file. It
+    waits at most `wait_ms` for readers and writers of other connections; False when one
+    kept it from finishing (nothing is lost: the log is emptied by a later checkpoint)."""
+    with datastore.get_connection(commit=True) as connection:
+        c = connection.cursor()
+        c.execute("PRAGMA busy_timeout")
+        before = int(c.fetchone()[0])
+        c.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
+        try:
+            c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = int(c.fetchone()[0])
+        finally:
+            c.execute(f"PRAGMA busy_timeout = {before}")
+    return busy == 0
 
 
 def open_personal_keys(env: Mapping[str, str], datastore: Any = None) -> PersonalKeyStore:

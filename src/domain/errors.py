@@ -33,6 +33,8 @@ _CASE_REFERENCE = re.compile(
 )
 UNNAMED_REFERENCE = "no case found for that reference (search by account, phone or name instead)"
 """What `CaseNotFound` says of a reference that is not shaped like a case's."""
+NO_CASE_OF_ACCOUNT = "no case of that account"
+"""What `CaseNotFound` says of a data subject's account without cases (`privacy`)."""
 
 
 class CaseNotFound(DomainError):
@@ -40,9 +42,11 @@ class CaseNotFound(DomainError):
     else (an account, a phone, a name typed where a case was asked for) is not: an error
     never repeats a customer's data."""
 
-    def __init__(self, reference: str, *, as_of: str | None = None) -> None:
+    def __init__(self, reference: str, *, as_of: str | None = None, account: bool = False) -> None:
         text = reference.strip()
-        if len(text) <= 80 and _CASE_REFERENCE.fullmatch(text):
+        if account:  # a data subject's account (`privacy`): never said
+            super().__init__(NO_CASE_OF_ACCOUNT)
+        elif len(text) <= 80 and _CASE_REFERENCE.fullmatch(text):
             when = f" as of {as_of}" if as_of is not None else ""
             super().__init__(f"no case found for {text!r}{when}")
         else:

@@ -417,7 +417,13 @@ def privacy(office: Backoffice, settings: Settings, *, reads: bool = True) -> Pr
             "the in-memory store keeps no personal-data keys (use sqlite or postgresql)"
         )
     register = read_register(settings) if reads else None
-    return Privacy(office, keys, drop_cached_states=states.drop, reads=register)
+    # What empties the files of deleted keys and replaced names (SQLite: the write-ahead logs).
+    keys_store = "cases.sqlite" if settings.backend == "sqlite" else "cases_personal_keys"
+    purgers = {keys_store: keys.purge_deleted}
+    purge_index = getattr(office.index, "purge_deleted", None)
+    if callable(purge_index):
+        purgers["case_index.sqlite"] = purge_index
+    return Privacy(office, keys, drop_cached_states=states.drop, reads=register, purgers=purgers)
 
 
 def retention_job(office: Backoffice, settings: Settings) -> RetentionJob | None:

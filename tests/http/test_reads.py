@@ -145,6 +145,7 @@ def test_the_auditor_exports_who_read_what(api: Api) -> None:
         ("sofia.t", str(one), "GET /cases/{reference}"),
     ]
     assert datetime.fromisoformat(rows[0]["at"]) == T0
+    assert [r["case"] for r in rows] == ["crm:CRM-1", "crm:CRM-2", "crm:CRM-1"]  # by its key
     assert [r["reader"] for r in _export(api, case="CRM-1").json()] == ["maria.b", "sofia.t"]
     assert [r["case_id"] for r in _export(api, reader="maria.b", limit=1).json()] == [str(one)]
     assert _export(api, since=(T0 + timedelta(seconds=1)).isoformat()).json() == []
@@ -154,8 +155,8 @@ def test_the_auditor_exports_who_read_what(api: Api) -> None:
     assert download.headers["content-type"].startswith("text/csv")
     assert "attachment" in download.headers["content-disposition"]
     table = list(csv.DictReader(io.StringIO(download.text)))
-    assert [(r["reader"], r["case_id"], r["through"]) for r in table] == [
-        ("sofia.t", str(one), "GET /cases/{reference}")
+    assert [(r["reader"], r["case"], r["case_id"], r["through"]) for r in table] == [
+        ("sofia.t", "crm:CRM-1", str(one), "GET /cases/{reference}")
     ]
     naive = api.get("/audit/reads", since="2026-07-15T09:00:00")
     assert (naive.status_code, naive.json()["errors"][0]["field"]) == (422, "since")

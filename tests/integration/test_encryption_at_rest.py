@@ -1,8 +1,8 @@
 """Encryption at rest on SQLite and PostgreSQL (issue 15, point 3): with a key, no stored row of
 the log or of the cached case states holds a customer's data in clear, everything reads back
 and the tamper-evidence chain verifies; keys rotate without rewriting a row; a store opened
-without its key, or with another key, fails in one clear line; without a key, rows are the
-plain JSON they always were."""
+without its key, or with another key, fails in one clear line, and writes nothing; without a
+key, rows are the plain JSON they always were."""
 
 from __future__ import annotations
 
@@ -20,13 +20,15 @@ import psycopg
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.cryptography import AESCipher
-from eventsourcing.persistence import MapperDeserialisationError
+from eventsourcing.persistence import MapperDeserialisationError, PersistenceError
 from eventsourcing.utils import Environment
 
 from adapters.clock import FixedClock
 from adapters.eventstore.cipher import (
     MARKER,
+    NO_KEY_TO_WRITE,
     EncryptionKeyError,
+    KeylessWriteRefused,
     RotatingCipher,
     key_id,
     new_key,
@@ -47,6 +49,8 @@ PHONE = "3105550199"
 CLEAR = (NAME.encode(), ACCOUNT.encode(), PHONE.encode(), b"Falla internet")
 """What a row must not hold in clear (the name as JSON writes it: orjson keeps UTF-8)."""
 KEY_1, KEY_2 = new_key(), new_key()
+SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "crm_export_sample.csv"
+TABLES = ("events", "snapshots", "personal_keys")
 
 
 class Place:
@@ -85,6 +89,22 @@ class Place:
             with psycopg.connect(self.url) as pg:
                 found = pg.execute(f"SELECT state FROM cases_{table} ORDER BY {order}").fetchall()
         return [bytes(state) for (state,) in found]
+
+    def count(self, table: str) -> int:
+        """The rows of the log (`events`), the cached states (`snapshots`) or the data
+        subjects' keys (`personal_keys`)."""
+        name = {"events": "stored_events", "snapshots": "stored_snapshots"}.get(table, "")
+        if self.url == "sqlite":
+            conn = sqlite3.connect(self.data_dir / "cases.sqlite")
+            try:
+                found = conn.execute(f"SELECT count(*) FROM {name or 'cases_' + table}")
+                return int(found.fetchone()[0])
+            finally:
+                conn.close()
+        with psycopg.connect(self.url) as pg:
+            row = pg.execute(f"SELECT count(*) FROM cases_{table}").fetchone()
+            assert row is not None
+            return int(row[0])
 
     def cli(self, *args: str) -> int:
         return main(["--data-dir", str(self.data_dir), "--database-url", self.url, *args])
@@ -238,6 +258,69 @@ def test_opening_without_the_key_or_with_another_fails_in_one_line(
     # The chain is over the stored bytes: it verifies with or without the key.
     monkeypatch.delenv("BACKOFFICE_ENCRYPTION_KEY")
     assert place.cli("audit", "verify") == 0
+
+
+def test_a_process_without_any_key_writes_nothing_to_an_encrypted_store(
+    place: Place, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with place.open() as office:  # a case from before encryption: it reads without a key
+        before = customer_case(office, notes=1)
+    with place.open(KEY_1) as office:
+        office.ingest([record("Z-2")])
+    assert [row[:2] == MARKER for row in place.rows()] == [False, False, True]
+    counts = {table: place.count(table) for table in TABLES}
+    capsys.readouterr()
+    agent = ("--as", AGENT.name)
+    for command in (("ingest", str(SAMPLE)), ("case", "note", str(before), "sin clave", *agent)):
+        assert place.cli(*command) == 5, command
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert lines == [f"error: storage unavailable: {NO_KEY_TO_WRITE}"], command
+    assert {table: place.count(table) for table in TABLES} == counts
+
+    # Encryption turned off on purpose: the key kept as an old key only. New events in clear,
+    # the encrypted ones still read.
+    monkeypatch.setenv("BACKOFFICE_ENCRYPTION_OLD_KEYS", KEY_1)
+    assert place.cli("ingest", str(SAMPLE)) == 0
+    assert place.cli("case", "note", str(before), "en claro", *agent) == 0
+    assert place.cli("cases") == 0
+    capsys.readouterr()
+    added = place.rows()[counts["events"] :]
+    assert len(added) > 2
+    assert all(row.startswith(b"{") for row in added)
+    with place.open(old=KEY_1) as office:
+        assert office.case(record("Z-2").source.case_id()).account == "ACC-Z-2"
+        assert [e.originator_version for e in office.store.history(before)] == [1, 2, 3]
+    # The newest row in clear now: a process with no key at all writes in clear as well.
+    monkeypatch.delenv("BACKOFFICE_ENCRYPTION_OLD_KEYS")
+    assert place.cli("case", "note", str(before), "sin clave, en claro", *agent) == 0
+    assert place.rows()[-1].startswith(b"{")
+
+
+def test_a_process_without_any_key_caches_no_state_in_an_encrypted_store(place: Place) -> None:
+    with place.open() as office:
+        case = customer_case(office, notes=6)  # in clear, too short to cache a state
+    with place.open(KEY_1) as office:
+        office.ingest([record("Z-2")])
+    keys = place.count("personal_keys")
+    with place.open() as office:
+        store: Any = office.store
+        store.fold_ahead = 3
+        assert office.case(case).customer_name == NAME  # read from its events in clear...
+        assert place.count("snapshots") == 0  # ...and its opened state not cached in clear
+        with pytest.raises(KeylessWriteRefused) as refused:
+            office.add_note(case, text="sin clave", actor=AGENT)
+        assert isinstance(refused.value, PersistenceError)  # told as storage unavailable
+        assert str(refused.value) == NO_KEY_TO_WRITE
+        assert NAME not in str(refused.value)
+    assert place.count("events") == 8
+    assert place.count("personal_keys") == keys
+    with place.open(old=KEY_1) as office:  # turned off on purpose: cached, in clear
+        store = office.store
+        store.fold_ahead = 3
+        assert office.case(case).customer_name == NAME
+        office.add_note(case, text="en claro", actor=AGENT)
+    assert [row[:1] for row in place.rows("snapshots")] == [b"{"]
+    assert place.count("events") == 9
 
 
 @pytest.mark.parametrize(

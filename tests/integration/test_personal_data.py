@@ -9,6 +9,7 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,20 +22,26 @@ from rich.console import Console
 
 from adapters.clock import FixedClock
 from adapters.eventstore.store import EventSourcedCaseStore
+from adapters.systems.memory import InMemoryAccounts
+from application.case.outside import OutsideSystems, OutsideWriter
+from application.case.typification import Notes
 from application.jobs.retention import RetentionJob
+from application.ports.systems import SystemUnavailable
 from application.privacy.subjects import Privacy
 from application.service import Backoffice
 from domain.calendar import BusinessCalendar
-from domain.case.events import ERASED, Ingested, PersonalDataErased
-from domain.case.state import CaseState
+from domain.case.events import ERASED, Ingested, OutsideWriteRequested, PersonalDataErased
+from domain.case.state import CaseState, WriteStatus, fold
 from domain.errors import CaseNotFound, InvalidValue
 from domain.indicators.facts import Dimension, Period
-from domain.values import Actor, ActorKind, EscalationTarget, Priority
+from domain.values import Actor, ActorKind, EscalationTarget, NoteFolder, Priority
 from entrypoints.bootstrap import bootstrap, privacy, tamper_audit
 from entrypoints.cli import main
 from entrypoints.indicator_tables import indicators_rows
+from entrypoints.render import history_entries
 from entrypoints.settings import Settings, SettingsError, load_settings
 from tests.conftest import T0, close_case, record
+from tests.integration.test_system_contracts import fresh_record
 
 SUBJECT = "ACC-777"
 DPO = Actor(ActorKind.SUPERVISOR, "dpo")
@@ -159,6 +166,7 @@ def test_forget_erases_everywhere_and_changes_no_fact_no_clock_no_indicator(
     )
 
     assert (report.cases, report.keys, report.in_clear) == (2, 1, 0)
+    assert report.not_purged == ()  # SQLite's logs emptied, PostgreSQL's key table vacuumed
     for case_id, before in before_states.items():
         after = pd_office.case(case_id)
         assert _facts(after) == _facts(before)  # status, clocks, follow-ups, checks: the same
@@ -254,8 +262,9 @@ def test_correct_records_a_rectification_that_the_fold_and_index_apply(
     assert len(pd_office.cases(CaseQuery(search="3019998877"))) == 2
     exported = subject.export(SUBJECT)
     assert exported["cases"][0]["recorded"][-1]["event"] == "PersonalDataCorrected"
-    with pytest.raises(CaseNotFound, match="that account"):
+    with pytest.raises(CaseNotFound, match="no case of that account") as missing:
         subject.correct("ACC-NOBODY", customer_name="X", actor=DPO)
+    assert "ACC-NOBODY" not in str(missing.value)  # the account is never said back
 
 
 def test_retention_erases_subjects_whose_cases_closed_long_ago_once(
@@ -327,11 +336,17 @@ def test_the_cli_forgets_exports_and_corrects_without_echoing_the_account(
     captured = capsys.readouterr()
     assert SUBJECT not in captured.out + captured.err
     assert "ACC-NOBODY" not in captured.out + captured.err
+    assert "error: no case of that account\n" in captured.err
     assert "recorded on 2 case(s), 1 key(s) deleted" in captured.out
     assert main([*base, "privacy", "export", SUBJECT]) == 0
     exported = json.loads(capsys.readouterr().out)
     assert {c["customer_name"] for c in exported["cases"]} == {ERASED}
     assert "reads" in exported
+    assert main([*base, "privacy", "forget", SUBJECT, "--requested-by", "titular", "--reason",
+                 "x", "--as", "dpo", "--json"]) == 0  # fmt: skip
+    assert json.loads(capsys.readouterr().out) == {
+        "cases": 0, "keys": 0, "in_clear": 0, "not_purged": []
+    }  # fmt: skip
 
 
 def test_the_demo_week_keeps_every_indicator_after_erasing_every_customer(tmp_path: Path) -> None:
@@ -405,3 +420,148 @@ def test_the_worker_runs_retention_when_set_and_logs_no_account(
         assert (fields["job"], fields["erased"]) == ("retention", 1)
         assert office.case("CRM-2").customer_name == ERASED
         assert SUBJECT not in caplog.text
+
+
+def test_text_sent_to_claros_systems_is_sealed_exported_and_erased(
+    pd_office: Backoffice, pd_settings: Settings, clock: FixedClock
+) -> None:
+    """A note's text travels to RR in the write's parameters: sealed in the log, listed by
+    the export, read as erased after `forget`; a write left pending sends the marker."""
+    pd_office.ingest([record("CRM-1", account=SUBJECT, customer_name="Ana Pérez")])
+    rr = InMemoryAccounts(system="RR", clock=clock)
+    rr.accounts[SUBJECT] = fresh_record()
+    writer = OutsideWriter(pd_office, OutsideSystems(rr=rr))
+    notes = Notes(pd_office, writer)
+    notes.add(pd_office.case("CRM-1"), text="Ana pide visita el martes", actor=AGENT)
+    rr.script.fail("add_note", SystemUnavailable("RR", "add_note", "sin respuesta"))
+    clock.advance(timedelta(minutes=5))
+    with pytest.raises(SystemUnavailable):
+        notes.add(pd_office.case("CRM-1"), text="Ana no estaba en casa", actor=AGENT)
+    case = pd_office.case("CRM-1")
+    [pending] = case.pending_writes
+    assert dict(pending.params)["text"] == "Ana no estaba en casa"
+    rows = _stored_state(pd_office, case.case_id)
+    assert not [row for row in rows if b"Ana pide" in row or b"no estaba" in row]
+    subject = _privacy(pd_office, pd_settings)
+    sent = [r for r in subject.export(SUBJECT)["cases"][0]["recorded"] if "to" in r]
+    assert [(r["to"], r["fields"]) for r in sent] == [
+        ("RR add_note", {"text": "Ana pide visita el martes"}),
+        ("RR add_note", {"text": "Ana no estaba en casa"}),
+    ]
+
+    report = subject.forget(SUBJECT, requested_by="titular", reason="supresión", actor=DPO)
+
+    assert (report.cases, report.keys, report.in_clear) == (1, 1, 0)
+    history = pd_office.history("CRM-1")
+    writes = [e for e in history if isinstance(e, OutsideWriteRequested)]
+    assert [dict(e.params)["text"] for e in writes] == [ERASED, ERASED]
+    assert {dict(e.params)["account"] for e in writes} == {SUBJECT}  # the rest as it was
+    shown = json.dumps(list(history_entries(history)), ensure_ascii=False)
+    assert "Ana" not in shown
+    assert ERASED in shown
+    exported = json.dumps(subject.export(SUBJECT), ensure_ascii=False)
+    assert "Ana" not in exported
+    case = pd_office.case("CRM-1")
+    assert {dict(w.params)["text"] for w in case.outside_writes} == {ERASED}
+    # The write left pending is sent again under its key: RR gets the marker, not the words.
+    [pending] = case.pending_writes
+    writer.settle_pending(case, AGENT)
+    assert rr.notes[-1] == (SUBJECT, ERASED, NoteFolder.RR_NOTES)
+    assert [w.status for w in pd_office.case("CRM-1").outside_writes] == [WriteStatus.ANSWERED] * 2
+
+
+def test_an_erased_case_folds_its_writes_text_as_erased_before_the_key_is_deleted(
+    pd_office: Backoffice,
+) -> None:
+    """With personal data written in clear (before encryption), the fold still reads a
+    write's free text as erased from the erasure on."""
+    pd_office.ingest([record("CRM-1", account=SUBJECT)])
+    case = pd_office.case("CRM-1")
+    sent = OutsideWriteRequested(
+        originator_id=case.case_id, originator_version=case.version + 1, timestamp=T0,
+        actor=AGENT, system="RR", operation="register_marking", key="k",
+        params=(("account", SUBJECT), ("code", "PQR-FACT"), ("notes", "Ana reclama")),
+    )  # fmt: skip
+    erased = PersonalDataErased(
+        originator_id=case.case_id, originator_version=case.version + 2, timestamp=T0,
+        actor=DPO, requested_by="titular", reason="supresión",
+    )  # fmt: skip
+    after = fold(case, [sent, erased])
+    assert after is not None
+    [write] = after.outside_writes
+    assert write.params == (("account", SUBJECT), ("code", "PQR-FACT"), ("notes", ERASED))
+
+
+class _Sqlite3:
+    """The `sqlite3` module as eventsourcing's SQLite datastore sees it, with `connect`
+    replaced (the rest is the module's)."""
+
+    def __init__(self, connect: Any) -> None:
+        self.connect = connect
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(sqlite3, name)
+
+
+def _raw(folder: Path, name: str) -> bytes:
+    """A SQLite database's bytes as on disk: the main file and its write-ahead log."""
+    return b"".join(p.read_bytes() for p in (folder / name, folder / f"{name}-wal") if p.exists())
+
+
+def test_forget_leaves_no_deleted_key_or_old_name_in_the_sqlite_files(
+    tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Crypto-shredding on disk: after `correct` and `forget`, neither the deleted key nor the
+    customer's old name or phone is in the files' bytes (free pages, the WAL), even with an
+    SQLite whose connections do not zero deleted content by default."""
+    import eventsourcing.sqlite
+
+    connect = sqlite3.connect
+
+    def without_secure_delete(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        connection: sqlite3.Connection = connect(*args, **kwargs)
+        connection.execute("PRAGMA secure_delete = 0")
+        return connection
+
+    monkeypatch.setattr(eventsourcing.sqlite, "sqlite3", _Sqlite3(without_secure_delete))
+    settings = load_settings(environ={}, data_dir=str(tmp_path / "data"))
+    folder = settings.data_dir
+    with bootstrap(settings, clock=clock) as office:
+        _work(office, clock)
+        with closing(sqlite3.connect(folder / "cases.sqlite")) as db:
+            [(secret,)] = db.execute(
+                "SELECT secret FROM cases_personal_keys WHERE account = ?", (SUBJECT,)
+            ).fetchall()
+        subject = _privacy(office, settings)
+        assert b"ana_perez" in _raw(folder, "case_index.sqlite")  # folded, for search
+        corrected = subject.correct(SUBJECT, customer_name="Ana Paula Ruiz", actor=DPO)
+        assert corrected.not_purged == ()
+        index = _raw(folder, "case_index.sqlite")
+        assert b"ana_perez" not in index
+        assert b"ana_paula_ruiz" in index
+        report = subject.forget(SUBJECT, requested_by="titular", reason="supresión", actor=DPO)
+        assert report.not_purged == ()
+        assert (folder / "cases.sqlite-wal").stat().st_size == 0
+        cases, index = _raw(folder, "cases.sqlite"), _raw(folder, "case_index.sqlite")
+        assert secret.encode() not in cases
+        assert bytes.fromhex(secret) not in cases
+        for old in (b"ana_paula_ruiz", b"3001234567", "Ana Pérez".encode()):
+            assert old not in index
+            assert old not in cases
+        assert b"luis_gomez" in index  # another customer's stays
+
+
+def test_a_reader_holding_the_log_leaves_it_unpurged_and_says_so(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    settings = load_settings(environ={}, data_dir=str(tmp_path / "data"))
+    with bootstrap(settings, clock=clock) as office:
+        _work(office, clock)
+        subject = _privacy(office, settings)
+        with closing(sqlite3.connect(settings.data_dir / "case_index.sqlite")) as db:
+            db.execute("BEGIN")
+            db.execute("SELECT count(*) FROM case_index").fetchall()  # a snapshot held
+            report = subject.forget(SUBJECT, requested_by="titular", reason="r", actor=DPO)
+            assert report.not_purged == ("case_index.sqlite",)
+            db.execute("COMMIT")
+        assert subject.purge() == ()

@@ -119,6 +119,7 @@ def test_the_auditor_exports_the_register_on_the_command_line(
     with bootstrap(settings) as office:
         office.ingest([record("R-1")])
         case = office.case("R-1").case_id
+        key = str(office.case("R-1").source)  # what the exports name the case by
     register = read_register(settings)
     register.record([_read(0, "maria.b", case, "console:case"), _read(2, "sofia.t", A)])
     register.close()
@@ -135,13 +136,15 @@ def test_the_auditor_exports_the_register_on_the_command_line(
     assert "2026-07-15 09:00:00" in table  # Bogotá time
     assert "maria.b" in table
     assert "console:case" in table
+    assert key in table  # the case by its key; one the index does not know, by its id
+    assert str(A) in table
     rows = json.loads(run("--json")[0])
-    first = {"at": T0.isoformat(), "reader": "maria.b", "case_id": str(case),
+    first = {"at": T0.isoformat(), "reader": "maria.b", "case": key, "case_id": str(case),
              "through": "console:case"}  # fmt: skip
     assert rows == [
         first,
-        {"at": (T0 + timedelta(minutes=2)).isoformat(), "reader": "sofia.t", "case_id": str(A),
-         "through": "GET /cases/{x}"},
+        {"at": (T0 + timedelta(minutes=2)).isoformat(), "reader": "sofia.t", "case": "",
+         "case_id": str(A), "through": "GET /cases/{x}"},
     ]  # fmt: skip
     assert [r["reader"] for r in json.loads(run("--json", "--case", "R-1")[0])] == ["maria.b"]
     assert [r["reader"] for r in json.loads(run("--json", "--case", str(A))[0])] == ["sofia.t"]

@@ -27,11 +27,13 @@ from application.ports.personal import Erasure
 from domain.case.events import (
     ERASED,
     PERSONAL_FIELDS,
+    PERSONAL_PARAMS,
     CaseEvent,
     Closed,
     Escalated,
     Ingested,
     NoteAdded,
+    OutsideWriteRequested,
     RepeatContactRecorded,
 )
 from domain.values import (
@@ -236,3 +238,94 @@ def test_a_page_of_the_log_reads_its_subjects_keys_in_one_query() -> None:
     names = [sealing(reader).to_domain_event(row).customer_name for row in rows]
     assert names == ["Ana Pérez"] * 3 + [ERASED]
     assert len(asked) == 1  # nothing fetched one by one, the forgotten key included
+
+
+def write(
+    case: uuid.UUID = CASE, version: int = 2, text: str = "Ana pide visita el martes"
+) -> OutsideWriteRequested:
+    """A note sent to RR: its text is free text from the customer."""
+    return OutsideWriteRequested(
+        originator_id=case, originator_version=version, timestamp=T0, actor=ACTOR, system="RR",
+        operation="add_note", key="k-1",
+        params=(("account", "ACC-1"), ("folder", "rr_notes"), ("text", text)),
+    )  # fmt: skip
+
+
+def erasure_of(account: str) -> Erasure:
+    return Erasure(
+        subject=subject_digest(account), erased_at=T0, requested_by="t", reason="r",
+        operator="supervisor:dpo", cases=1, keys=0,
+    )  # fmt: skip
+
+
+def test_the_free_text_of_a_write_to_claro_is_sealed_in_its_pair_and_erased_with_the_key() -> None:
+    assert {"text", "notes", "description"} <= PERSONAL_PARAMS
+    assert not {"account", "code", "kind", "scope", "order", "slot_id"} & PERSONAL_PARAMS
+    keys = MemoryPersonalKeyStore()
+    mapper = sealing(keys)
+    first, sent = mapper.to_stored_events([ingested(), write()])
+    assert b"Ana pide" not in sent.state
+    params = orjson.loads(sent.state)["params"]
+    assert [name for name, _ in params] == ["account", "folder", "text"]  # the pairs kept
+    assert params[:2] == [["account", "ACC-1"], ["folder", "rr_notes"]]
+    assert set(params[2][1]) == {"pd", "c"}
+    assert params[2][1]["pd"] == orjson.loads(first.state)["customer_name"]["pd"]  # one key
+    assert mapper.to_domain_event(sent) == write()
+    assert keys.forget("ACC-1", erasure_of("ACC-1")) == 1
+    erased = mapper.to_domain_event(sent)
+    assert isinstance(erased, OutsideWriteRequested)
+    assert erased.params == (("account", "ACC-1"), ("folder", "rr_notes"), ("text", ERASED))
+    assert (erased.system, erased.operation, erased.key) == ("RR", "add_note", "k-1")
+
+
+def test_a_params_envelope_opens_only_as_that_parameter_of_that_case() -> None:
+    mapper = sealing()
+    _, note, sent = mapper.to_stored_events(
+        [ingested(), note_added(), write(version=3, text="Ana dice")]
+    )
+    moved = StoredEvent(OTHER, 3, sent.topic, sent.state)
+    with pytest.raises(MapperDeserialisationError, match="parameter 'text' does not open"):
+        mapper.to_domain_event(moved)
+    payload = orjson.loads(sent.state)
+    payload["params"][2][1] = orjson.loads(note.state)["text"]  # a note's text, same words
+    with pytest.raises(MapperDeserialisationError, match="does not open"):
+        mapper.to_domain_event(StoredEvent(CASE, 3, sent.topic, orjson.dumps(payload)))
+    payload["params"][2][1] = {"pd": "x"}
+    with pytest.raises(MapperDeserialisationError, match="not a personal-data envelope"):
+        mapper.to_domain_event(StoredEvent(CASE, 3, sent.topic, orjson.dumps(payload)))
+    plain = CaseEventMapper(transcoder=OrjsonTranscoder())
+    with pytest.raises(MapperDeserialisationError, match="no key store"):
+        plain.to_domain_event(sent)
+
+
+def note_added() -> NoteAdded:
+    return NoteAdded(
+        originator_id=CASE, originator_version=2, timestamp=T0, actor=ACTOR, text="Ana dice",
+        folder=NoteFolder.RR_NOTES,
+    )  # fmt: skip
+
+
+def test_a_write_without_free_text_needs_no_key_and_is_stored_plain() -> None:
+    booking = OutsideWriteRequested(
+        originator_id=OTHER, originator_version=5, timestamp=T0, actor=ACTOR, system="WFM",
+        operation="book", key="k-2", params=(("account", "ACC-2"), ("slot_id", "S1")),
+    )  # fmt: skip
+    keys = MemoryPersonalKeyStore()
+    [row] = sealing(keys).to_stored_events([booking])  # no subject known: none needed
+    [plain] = CaseEventMapper(transcoder=OrjsonTranscoder()).to_stored_events([booking])
+    assert row.state == plain.state
+    assert keys.keys == {}
+    with pytest.raises(UnknownSubject):  # with free text, the subject is needed
+        sealing().to_stored_events([write(OTHER)])
+
+
+def test_in_clear_counts_writes_whose_free_text_was_stored_plain() -> None:
+    off = sealing(MemoryPersonalKeyStore(encrypting=False))
+    on = sealing()
+    rows = [*off.to_stored_events([write()]), *on.to_stored_events([ingested(), write()])]
+    keys = MemoryPersonalKeyStore()
+    keys.raw_payloads = lambda case: [
+        (OutsideWriteRequested if "params" in p else Ingested, p)
+        for p in (orjson.loads(row.state) for row in rows)
+    ]
+    assert keys.in_clear([CASE]) == 1  # the plain write; the sealed ones are not counted

@@ -24,6 +24,12 @@ The environment:
 - `CIPHER_KEY`: the key new events are encrypted with (base64 of 32 bytes); none: new events
   are stored in clear;
 - `CIPHER_OLD_KEYS`: comma-separated keys events were encrypted with before, still read.
+
+A process with no key at all (neither variable) does not write to a store whose events are
+encrypted: the store (`adapters.eventstore.store.KeylessWrites`) looks once at the log's
+newest row and refuses every append and every cached state when that row is encrypted.
+Encryption is turned off on purpose by keeping the keys as old keys only: such a process has
+a cipher, and writes in clear.
 """
 
 from __future__ import annotations
@@ -64,6 +70,18 @@ NO_KEY = (
     "the store's events are encrypted and no encryption key is set "
     "(encryption_key, BACKOFFICE_ENCRYPTION_KEY)"
 )
+
+
+NO_KEY_TO_WRITE = (
+    "cannot store new events: the store's events are encrypted and no encryption key is set "
+    "(encryption_key, BACKOFFICE_ENCRYPTION_KEY); to store them in clear on purpose, keep the "
+    "key in encryption_old_keys (BACKOFFICE_ENCRYPTION_OLD_KEYS)"
+)
+
+
+class KeylessWriteRefused(PersistenceError):
+    """A process without any key tried to write to a store whose events are encrypted. A
+    `PersistenceError`: the command line and the HTTP API tell it as storage unavailable."""
 
 
 def is_encrypted(state: bytes) -> bool:

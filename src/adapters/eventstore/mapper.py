@@ -20,6 +20,8 @@ an event (`domain.case.events.PERSONAL_FIELDS`) are sealed one by one into envel
 either path has built the payload, and opened back into text before either path reads one:
 both paths see and make the same plain payload, so the comparison of the two stays exact. A
 plain text where an envelope could be (an event written before encryption) is read as it is.
+The free-text parameters of a write to Claro's systems (`OutsideWriteRequested.params`, the
+names in `PERSONAL_PARAMS`) are sealed and opened the same way, value by value in their pairs.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from domain.case.events import (
     Escalated,
     Ingested,
     NoteAdded,
+    OutsideWriteRequested,
     RepeatContactRecorded,
 )
 from domain.team.roster import TeamEvent
@@ -179,6 +182,9 @@ class CaseEventMapper(Mapper[uuid.UUID]):
             if fields is not None:
                 assert isinstance(event, CaseEvent)
                 personal.seal(state, event, fields)
+            elif cls is OutsideWriteRequested:
+                assert isinstance(event, OutsideWriteRequested)
+                personal.seal_params(state, event)
         class_version = getattr(cls, "class_version", 1)
         if class_version > 1:
             state["class_version"] = class_version
@@ -212,6 +218,11 @@ class CaseEventMapper(Mapper[uuid.UUID]):
                 if self.personal is not None:
                     self.personal.open(state, case, fields)
                 elif any(type(state.get(f)) is dict for f in fields):
+                    raise ValueError("personal data sealed, and no key store to open it")
+            elif cls is OutsideWriteRequested:
+                if self.personal is not None:
+                    self.personal.open_params(state, case)
+                elif any(type(p) is list and dict in map(type, p) for p in state["params"]):
                     raise ValueError("personal data sealed, and no key store to open it")
             class_version = getattr(cls, "class_version", 1)
             fast = FAST_EVENTS.get(cls)

@@ -12,6 +12,8 @@ from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
     IntegrityError,
     Mapper,
     MapperDeserialisationError,
@@ -19,7 +21,14 @@ from eventsourcing.persistence import (
     Transcoder,
 )
 
-from adapters.eventstore.cipher import NO_KEY, CipheredRecorder, is_encrypted
+from adapters.eventstore.cipher import (
+    MARKER,
+    NO_KEY,
+    NO_KEY_TO_WRITE,
+    CipheredRecorder,
+    KeylessWriteRefused,
+    is_encrypted,
+)
 from adapters.eventstore.mapper import CLASSES, TOPICS, CaseEventMapper, OrjsonTranscoder
 from adapters.eventstore.state_cache import FOLD_AHEAD, CaseStateCache
 from adapters.personal_keys import PersonalKeyStore, open_personal_keys
@@ -75,6 +84,71 @@ class KeylessCaseEventMapper(CaseEventMapper):
             ) from None
 
 
+class KeylessWrites:
+    """Whether a process with no key at all may write to the store of `recorder`: not when the
+    log's newest event is encrypted (the store is being written encrypted, and rows in clear
+    would sit among them). Asked once per process, on the first write (two lookups by the
+    log's position, its primary key); a store in clear is then written with no more queries
+    (`allowed`), an encrypted one refused with no more queries either.
+
+    The newest row decides, not any row: a store whose encryption was turned off on purpose
+    (the keys kept as old keys, new events in clear) has a clear newest row, and stays
+    writable once its old keys are dropped too. A process that found the store in clear keeps
+    writing in clear even if another one starts encrypting later: keys are rolled out to
+    every process, and processes restarted, before encrypted writes begin (docs/privacy.md).
+
+    It lives here, not in `cipher`, and tests the marker itself: a process without keys (the
+    default) runs no function of the cipher's module (`docs/architecture.md` counts the files
+    a command crosses)."""
+
+    def __init__(self, recorder: ApplicationRecorder) -> None:
+        self.recorder = recorder
+        self.allowed = False
+        """The store is known to be written in clear: writes go ahead unchecked."""
+        self._refused = False
+
+    def check(self) -> None:
+        """Return when writing is allowed; `KeylessWriteRefused` when it is not."""
+        if self.allowed:
+            return
+        if not self._refused:
+            head = self.recorder.max_notification_id()
+            newest = self.recorder.select_notifications(head, 1) if head else ()
+            if not newest or newest[0].state[: len(MARKER)] != MARKER:
+                self.allowed = True
+                return
+            self._refused = True
+        raise KeylessWriteRefused(NO_KEY_TO_WRITE)
+
+
+class KeylessRecorder(AggregateRecorder):
+    """The cached case states' recorder of a process with no key: reads as they are, writes
+    only when `writes` allows (a cached state holds the case's personal data opened: in clear
+    in an encrypted store, it would be the one place they show). A refused write is a
+    `PersistenceError`: the cache skips it and the case is folded from its events."""
+
+    def __init__(self, recorder: AggregateRecorder, writes: KeylessWrites) -> None:
+        self.recorder = recorder
+        self.writes = writes
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        self.writes.check()
+        return self.recorder.insert_events(stored_events, **kwargs)
+
+    def select_events(
+        self,
+        originator_id: uuid.UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        return self.recorder.select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+
+
 class EventSourcedCaseStore:
     """Implements `application.ports.cases.CaseStore`."""
 
@@ -82,8 +156,13 @@ class EventSourcedCaseStore:
         self.app = CasesApplication(env=dict(env))
         snapshots = self.app.factory.aggregate_recorder(purpose="snapshots")
         cipher = self.app.mapper.cipher
+        self.keyless: KeylessWrites | None = None
+        """Set when no key at all is configured: no write to a store encrypted at rest."""
         if cipher is not None:  # the cached states hold what the events hold: same cipher
             snapshots = CipheredRecorder(snapshots, cipher)
+        else:
+            self.keyless = KeylessWrites(self.app.recorder)
+            snapshots = KeylessRecorder(snapshots, self.keyless)
         self.states = CaseStateCache(snapshots)
         mapper = self.app.mapper
         assert isinstance(mapper, CaseEventMapper)
@@ -169,6 +248,9 @@ class EventSourcedCaseStore:
     def append(self, events: Sequence[AnyEvent]) -> Sequence[LoggedEvent]:
         if not events:
             return []
+        keyless = self.keyless
+        if keyless is not None and not keyless.allowed:  # once per process (cipher.py)
+            keyless.check()  # before the mapper: it may make data subjects' keys
         # The mapper and recorder directly: Application.save() would only add protocol checks
         # and a notify() hook that nothing here uses, and EventStore.put() a Recording and a
         # Notification per event that nothing here reads.

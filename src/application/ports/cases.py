@@ -349,6 +349,11 @@ class CaseIndex(Protocol):
         """Which of these cases the index has seen."""
         ...
 
+    def sources_of(self, case_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, SourceKey]:
+        """The source key (channel and key: `crm:CRM-260001`) of each of these cases the
+        index has seen, in one read: what a person reading a list of case ids recognises."""
+        ...
+
     def find_by_source_key(self, key: str) -> Sequence[uuid.UUID]:
         """Cases whose source key (any channel) or repeat-contact key is `key`."""
         ...

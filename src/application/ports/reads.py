@@ -31,14 +31,15 @@ class PersonalRead:
     `?as_of` or `?version` when that is what made it a read of personal data) or a console
     page (`console:case`)."""
 
-    def as_row(self) -> dict[str, str]:
+    def as_row(self, case: str = "") -> dict[str, str]:
         """The read as the auditor's exports give it (`EXPORT_COLUMNS`; `at` in ISO 8601,
-        UTC): `backoffice audit reads --json`/`--csv`, `GET /audit/reads.csv`."""
-        return {"at": self.at.isoformat(), "reader": self.reader,
+        UTC; `case`: the case's source key, `crm:CRM-260001`, when the index knows it):
+        `backoffice audit reads --json`/`--csv`, `GET /audit/reads.csv`."""
+        return {"at": self.at.isoformat(), "reader": self.reader, "case": case,
                 "case_id": str(self.case_id), "through": self.through}  # fmt: skip
 
 
-EXPORT_COLUMNS = ("at", "reader", "case_id", "through")
+EXPORT_COLUMNS = ("at", "reader", "case", "case_id", "through")
 """The columns of a read in the auditor's exports (`PersonalRead.as_row`)."""
 
 

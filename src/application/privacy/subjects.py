@@ -5,14 +5,16 @@ A data subject is an account. Their personal fields are sealed with keys of thei
 cases (who asked, why; the actor is the operator), drops the cached states that copy their
 data, then deletes their keys: from then on every replay, history, export and mail reads the
 fields as erased, while the cases' other facts, clocks and indicators stay as they were.
-Correcting records `PersonalDataCorrected` on each of their cases. Nothing here logs or says
-the account: results count cases and keys.
+Correcting records `PersonalDataCorrected` on each of their cases. Both end by purging the
+stores' files of what was deleted or replaced (`purge`: SQLite's write-ahead logs emptied,
+PostgreSQL's key table vacuumed), and say which could not be purged now. Nothing here logs or
+says the account: results count cases and keys.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +27,9 @@ from application.ports.reads import ReadRegister
 from domain.case.decisions import clean_text
 from domain.case.events import (
     PERSONAL_FIELDS,
+    PERSONAL_PARAMS,
     CaseEvent,
+    OutsideWriteRequested,
     PersonalDataCorrected,
     PersonalDataErased,
 )
@@ -56,11 +60,16 @@ class ErasureReport:
     """Events of the subject's cases that hold personal data in clear (written before
     personal-data encryption, or with it off): deleting keys does not erase them
     (docs/privacy.md)."""
+    not_purged: tuple[str, ...] = ()
+    """The stores whose files may still hold what was deleted, because a reader kept them
+    from being purged now (`Privacy.purge`); empty when every one was purged."""
 
 
 @attrs.frozen(kw_only=True)
 class CorrectionReport:
     cases: int
+    not_purged: tuple[str, ...] = ()
+    """As `ErasureReport.not_purged`, for the replaced name and phone."""
 
 
 def _account(account: str) -> str:
@@ -77,6 +86,7 @@ class Privacy:
         *,
         drop_cached_states: Callable[[Collection[uuid.UUID]], int],
         reads: ReadRegister | None = None,
+        purgers: Mapping[str, Callable[[], bool]] | None = None,
     ) -> None:
         self.office = office
         self.keys = keys
@@ -84,6 +94,13 @@ class Privacy:
         """Deletes the cached folded states of cases (`adapters.eventstore.state_cache`)."""
         self.reads = reads
         """The register of reads (None: not kept here; the export then has no `reads`)."""
+        self.purgers: Mapping[str, Callable[[], bool]] = purgers or {}
+        """Store's name → what makes rows deleted or replaced in it leave its files (the key
+        store's and the case index's `purge_deleted`); False: not now (a reader was busy)."""
+
+    def purge(self) -> tuple[str, ...]:
+        """Run every purger; the names of the stores not purged now."""
+        return tuple(name for name, purge in self.purgers.items() if not purge())
 
     # --- the subject's cases --------------------------------------------------------------
 
@@ -107,17 +124,18 @@ class Privacy:
             if state is not None and state.account == account:
                 states.append(state)
         if not states:
-            raise CaseNotFound("that account")  # the account itself is never said
+            raise CaseNotFound(account, account=True)  # the account itself is never said
         states.sort(key=lambda s: (s.opened_at, str(s.case_id)))
         return states
 
     # --- erasure --------------------------------------------------------------------------
 
     def forget(
-        self, account: str, *, requested_by: str, reason: str, actor: Actor
+        self, account: str, *, requested_by: str, reason: str, actor: Actor, purge: bool = True
     ) -> ErasureReport:
         """Erase the subject's personal data (see the module). Running it again erases only
-        what was written since (nothing: no event is recorded)."""
+        what was written since (nothing: no event is recorded). `purge` False leaves the
+        purge of the files to the caller (`purge`, once after many erasures)."""
         requested_by = clean_text("requested_by", requested_by, max_length=MAX_TEXT, one_line=True)
         reason = clean_text("reason", reason, max_length=MAX_TEXT, one_line=True)
         states = self.cases(account)
@@ -143,8 +161,9 @@ class Privacy:
 
             self.office.execute(state.case_id, decide)
             erased.append(state.case_id)
-        if not erased and not readable:
-            return ErasureReport(cases=0, keys=0, in_clear=in_clear)
+        if not erased and not readable:  # the files purged again (a purge left before)
+            left = self.purge() if purge else ()
+            return ErasureReport(cases=0, keys=0, in_clear=in_clear, not_purged=left)
         case_ids = [s.case_id for s in states]
         self.drop_cached_states(case_ids)
         deleted = self.keys.forget(
@@ -160,8 +179,9 @@ class Privacy:
             ),
         )
         self.drop_cached_states(case_ids)  # any folded in between, with the keys still there
-        self.office.catch_up()
-        return ErasureReport(cases=len(erased), keys=deleted, in_clear=in_clear)
+        self.office.catch_up()  # the index's name and phone columns erased before the purge
+        left = self.purge() if purge else ()
+        return ErasureReport(cases=len(erased), keys=deleted, in_clear=in_clear, not_purged=left)
 
     # --- export ---------------------------------------------------------------------------
 
@@ -174,18 +194,25 @@ class Privacy:
         for state in states:
             recorded = []
             for event in self.office.store.events_of(state.case_id):
+                entry: dict[str, Any] = {
+                    "version": event.originator_version,
+                    "at": event.timestamp.isoformat(),
+                    "event": type(event).__name__,
+                }
+                if isinstance(event, OutsideWriteRequested):  # the free text sent to Claro
+                    sent = {n: v for n, v in event.params if n in PERSONAL_PARAMS}
+                    if not sent:
+                        continue
+                    entry["to"] = f"{event.system} {event.operation}"
+                    entry["fields"] = sent
+                    recorded.append(entry)
+                    continue
                 fields = PERSONAL_FIELDS.get(type(event))
                 if fields is None:
                     continue
                 values = {f: getattr(event, f) for f in fields if getattr(event, f) is not None}
-                recorded.append(
-                    {
-                        "version": event.originator_version,
-                        "at": event.timestamp.isoformat(),
-                        "event": type(event).__name__,
-                        "fields": values,
-                    }
-                )
+                entry["fields"] = values
+                recorded.append(entry)
             cases.append(
                 {
                     "case_id": str(state.case_id),
@@ -262,8 +289,8 @@ class Privacy:
                 ]
 
             self.office.execute(state.case_id, decide)
-        self.office.catch_up()
-        return CorrectionReport(cases=len(states))
+        self.office.catch_up()  # the index's columns hold the new values before the purge
+        return CorrectionReport(cases=len(states), not_purged=self.purge())
 
     # --- retention ------------------------------------------------------------------------
 
@@ -289,8 +316,11 @@ class Privacy:
                 requested_by="política de retención",
                 reason=f"casos cerrados hace más de {years} años",
                 actor=RETENTION,
+                purge=False,
             )
             erased += 1 if report.cases or report.keys else 0
+        if erased:
+            self.purge()  # once for the page (a store not purged now is purged next time)
         return erased
 
 

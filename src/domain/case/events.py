@@ -324,6 +324,14 @@ follow-up's outcome, an escalation's reason, a closing summary, a reopening's re
 are stored encrypted with a key of the subject (docs/privacy.md); every field is a text, or
 None where the event allows it. The account stays readable: it names the subject."""
 
+PERSONAL_PARAMS: frozenset[str] = frozenset({"text", "notes", "description"})
+"""The parameters of a write to Claro's systems (`OutsideWriteRequested.params`) that carry
+free text written from what the customer said: a note's or a tickler's `text` (RR, AC), a
+marking's `notes`, and the `description` of an order (RR), an incident (Diagnosticador) or a
+ticket (DIME). Their values are stored encrypted like `PERSONAL_FIELDS`, each on its own, the
+pairs kept in place; the other parameters (the account, codes, kinds, scopes, orders, slots,
+dates, rounds, folders, CUNs) are the back office's own facts."""
+
 EVENT_TYPES: tuple[type[CaseEvent], ...] = (
     Ingested,
     Assigned,

@@ -13,6 +13,7 @@ import attrs
 
 from domain.case.events import (
     ERASED,
+    PERSONAL_PARAMS,
     AccountChecked,
     Assigned,
     CaseEvent,
@@ -545,8 +546,16 @@ def _(event: PersonalDataErased, state: CaseState | None) -> CaseState:
         last_note=None if s.last_note is None else ERASED,
         recent_notes=tuple(attrs.evolve(n, text=ERASED) for n in s.recent_notes),
         escalations=tuple(attrs.evolve(e, reason=ERASED) for e in s.escalations),
+        outside_writes=tuple(
+            attrs.evolve(w, params=_erased_params(w.params)) for w in s.outside_writes
+        ),
         personal_data_erased_at=event.timestamp,
     )
+
+
+def _erased_params(params: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """A write's parameters with their free text (`PERSONAL_PARAMS`) read as erased."""
+    return tuple((n, ERASED if n in PERSONAL_PARAMS else v) for n, v in params)
 
 
 @_apply.register

@@ -167,15 +167,17 @@ def reads(
                                limit=limit)  # fmt: skip
     finally:
         register.close()
+    sources = {c: str(s) for c, s in office.index.sources_of([r.case_id for r in found]).items()}
     if as_json:
-        render.dump_json(out, [r.as_row() for r in found])
+        render.dump_json(out, [r.as_row(sources.get(r.case_id, "")) for r in found])
     elif as_csv:
-        render.write_csv(out.file, [r.as_row() for r in found], EXPORT_COLUMNS)
+        rows = [r.as_row(sources.get(r.case_id, "")) for r in found]
+        render.write_csv(out.file, rows, EXPORT_COLUMNS)
     else:
         table = Table(title=f"Reads of personal data ({len(found)})", title_justify="left")
         for column in ("when (Bogotá)", "reader", "case", "through"):
             table.add_column(column)
         for r in found:
             when = r.at.astimezone(BOGOTA).strftime("%Y-%m-%d %H:%M:%S")
-            table.add_row(when, r.reader, str(r.case_id), r.through)
+            table.add_row(when, r.reader, sources.get(r.case_id, str(r.case_id)), r.through)
         out.print(table, highlight=False)

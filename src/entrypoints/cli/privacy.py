@@ -106,10 +106,9 @@ def forget(
         _account(account), requested_by=requested_by, reason=reason, actor=who
     )
     if as_json:
-        out.file.write(
-            json.dumps({"cases": report.cases, "keys": report.keys, "in_clear": report.in_clear})
-            + "\n"
-        )
+        fields = {"cases": report.cases, "keys": report.keys, "in_clear": report.in_clear,
+                  "not_purged": list(report.not_purged)}  # fmt: skip
+        out.file.write(json.dumps(fields) + "\n")
         return
     if report.cases or report.keys:
         out.print(
@@ -124,6 +123,17 @@ def forget(
         out.print(
             f"warning: {report.in_clear} event(s) of these cases hold personal data written "
             "in clear (before personal-data encryption); it stays there (docs/privacy.md)",
+            highlight=False,
+        )
+    _not_purged(report.not_purged)
+
+
+def _not_purged(stores: tuple[str, ...]) -> None:
+    if stores:
+        out.print(
+            f"warning: {', '.join(stores)} kept busy by a reader: what was deleted or "
+            "replaced may stay in its files until its next checkpoint (`privacy forget` "
+            "run again purges them)",
             highlight=False,
         )
 
@@ -168,3 +178,4 @@ def correct(
     who = _operator(actor)
     report = _privacy().correct(_account(account), customer_name=name, phone=phone, actor=who)
     out.print(f"correction recorded on {report.cases} case(s)", highlight=False)
+    _not_purged(report.not_purged)

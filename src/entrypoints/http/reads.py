@@ -36,6 +36,8 @@ class ReadOut:
 
     at: datetime
     reader: str
+    case: str | None
+    """The case's source key (`crm:CRM-260001`); null when the case index does not know it."""
     case_id: uuid.UUID
     through: str
 
@@ -69,8 +71,9 @@ def _found(
     since: datetime | None,
     until: datetime | None,
     limit: int,
-) -> Sequence[PersonalRead]:
-    """The reads the auditor asked for (in the handler's worker thread)."""
+) -> Sequence[tuple[PersonalRead, str | None]]:
+    """The reads the auditor asked for (in the handler's worker thread), with the source key
+    of each read's case (None where the case index has none)."""
     principal = asking.principal()
     require(principal, Reading.READS)
     for name, moment in (("since", since), ("until", until)):
@@ -80,9 +83,11 @@ def _found(
     assert service.reads is not None, "the application opens the register at start-up"
     case_ids = None if case is None else [service.office.resolve(case)]
     who = reader.strip().lower() if reader is not None else None
-    return service.reads.reads(
+    found = service.reads.reads(
         case_ids=case_ids, reader=who or None, since=since, until=until, limit=limit
     )
+    sources = service.office.index.sources_of([r.case_id for r in found])
+    return [(r, str(sources[r.case_id]) if r.case_id in sources else None) for r in found]
 
 
 @get("/audit/reads", sync_to_thread=True, summary="Who read what", tags=["audit"])
@@ -99,7 +104,10 @@ def audit_reads(
     live events; the console's case, replay, day and search pages), oldest first: when, who,
     which case, through what; narrowed by case, reader and time. For the auditor."""
     found = _found(asking, request, case, reader, since, until, limit)
-    return [ReadOut(at=r.at, reader=r.reader, case_id=r.case_id, through=r.through) for r in found]
+    return [
+        ReadOut(at=r.at, reader=r.reader, case=source, case_id=r.case_id, through=r.through)
+        for r, source in found
+    ]
 
 
 @get("/audit/reads.csv", sync_to_thread=True, summary="Who read what, as CSV", tags=["audit"],
@@ -118,7 +126,8 @@ def audit_reads_csv(
 
     found = _found(asking, request, case, reader, since, until, limit)
     out = io.StringIO()
-    render.write_csv(out, [r.as_row() for r in found], EXPORT_COLUMNS)  # spreadsheet-safe
+    rows = [r.as_row(source or "") for r, source in found]
+    render.write_csv(out, rows, EXPORT_COLUMNS)  # spreadsheet-safe
     name = "personal-reads.csv"
     disposition = f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
     return Response(out.getvalue(), media_type="text/csv",

@@ -78,6 +78,7 @@ MESSAGES: tuple[str, ...] = (
     "the case has no clock #{clock}",
     "the case has no follow-up #{follow_up}",
     "no case found for that reference (search by account, phone or name instead)",
+    "no case of that account",
     "no case found for {reference} as of {moment}",
     "no case found for {reference}",
     "a case already exists for {reference}",
