@@ -200,3 +200,92 @@ def test_a_version_past_any_integer_the_database_holds_is_the_case_now(
     OverflowError through the cached-state lookup."""
     store, events = long_case
     assert store.load(events[0].originator_id, version=2**63) == fold(None, events)
+
+
+def _snapshot_rows(office: Backoffice, case_id: object) -> int:
+    store = office.store
+    assert isinstance(store, EventSourcedCaseStore)
+    return len(store.states.recorder.select_events(case_id))
+
+
+@pytest.mark.parametrize(
+    "backend_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_erasing_a_long_case_drops_its_cached_states_and_a_replay_reads_the_marker(
+    backend_url: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    """Issue: on SQLite the cached states of an erased subject's long case were not deleted
+    (ids compared with dashes; the library stores them as hex): a replay showed the name."""
+    from domain.case.events import ERASED
+    from entrypoints.bootstrap import privacy
+
+    settings_ = load_settings(environ={}, data_dir=str(tmp_path / "data"), database_url=backend_url)
+    with bootstrap(settings_, clock=clock) as office:
+        office.ingest([record("LONG-3", customer_name="Alicia Secreta")])
+        _notes(office, "LONG-3", 250)
+        case_id = office.case("LONG-3").case_id
+        assert _snapshot_rows(office, case_id) == 1
+        assert office.case(case_id, version=240).customer_name == "Alicia Secreta"
+        subjects = privacy(office, settings_, reads=False)
+        report = subjects.forget(
+            "ACC-LONG-3", requested_by="SOL-1", reason="Ley 1581", actor=Actor.agent("laura.s")
+        )
+        assert report.cases == 1
+        assert _snapshot_rows(office, case_id) == 0
+        assert office.case(case_id, version=240).customer_name == ERASED
+        assert office.case(case_id).customer_name == ERASED
+
+
+@pytest.mark.parametrize(
+    "backend_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_a_state_cached_before_an_erasure_is_dropped_by_the_next_load(
+    backend_url: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    """A load that began before `forget` and kept its state after it (the race the erasure's
+    two drops cannot close): the next load of the case now sees the erasure past the cached
+    state and drops it, so a replay no longer reads the name from it."""
+    from domain.case.events import ERASED
+    from entrypoints.bootstrap import privacy
+
+    settings_ = load_settings(environ={}, data_dir=str(tmp_path / "data"), database_url=backend_url)
+    with bootstrap(settings_, clock=clock) as office:
+        office.ingest([record("LONG-4", customer_name="Alicia Secreta")])
+        _notes(office, "LONG-4", 250)
+        case_id = office.case("LONG-4").case_id
+        store = office.store
+        assert isinstance(store, EventSourcedCaseStore)
+        before = store.states.newest(case_id)
+        assert before is not None and before.customer_name == "Alicia Secreta"
+        privacy(office, settings_, reads=False).forget(
+            "ACC-LONG-4", requested_by="SOL-1", reason="Ley 1581", actor=Actor.agent("laura.s")
+        )
+        store.states.keep(before)  # the late load's state, kept after the erasure's drops
+        assert office.case(case_id).customer_name == ERASED  # the load now drops it
+        assert [s.originator_version for s in store.states.recorder.select_events(case_id)] == [
+            office.case(case_id).version
+        ]
+        assert office.case(case_id, version=before.version).customer_name == ERASED
+
+
+def test_a_cached_state_moved_onto_another_case_is_not_used(
+    long_case: tuple[EventSourcedCaseStore, list[CaseEvent]],
+) -> None:
+    """A state copied onto another case's row (an edit in the database) is that case's no
+    more: it is ignored, the case folded from its events."""
+    store, events = long_case
+    case_id = events[0].originator_id
+    with bootstrap(load_settings(environ={}, database_url="memory")) as office:
+        office.ingest([record("OTHER-1", customer_name="Otra Persona")])
+        _notes(office, "OTHER-1", 300)
+        other = list(office.history("OTHER-1"))
+    store.append(other)
+    folded_other = fold(None, other)
+    assert folded_other is not None
+    moved = state_cache.encode(folded_other)
+    store.states.recorder.insert_events(
+        [StoredEvent(case_id, folded_other.version, moved.topic, moved.state)]
+    )
+    loaded = store.load(case_id)
+    assert loaded == fold(None, events)
+    assert loaded is not None and loaded.customer_name != "Otra Persona"

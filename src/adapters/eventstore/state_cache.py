@@ -66,12 +66,20 @@ def encode(state: CaseState) -> StoredEvent:
 
 
 def decode(stored: StoredEvent) -> CaseState | None:
-    """The state in `stored`, or None when other code folded it (or it cannot be read)."""
+    """The state in `stored`, or None when other code folded it, it cannot be read, or it is
+    not the state of its row's case and version (a row copied onto another case's)."""
     try:
         document: Any = orjson.loads(stored.state)
         if stored.topic != TOPIC or document.get("shape") != shape():
             return None
-        return _converter.structure(document["state"], CaseState)
+        state = _converter.structure(document["state"], CaseState)
+        row_id = stored.originator_id
+        if not isinstance(row_id, uuid.UUID):
+            row_id = uuid.UUID(str(row_id))
+        if state.case_id != row_id or state.version != stored.originator_version:
+            log.warning("a cached case state is not its row's; folding the case's events")
+            return None
+        return state
     except Exception:  # a cache: whatever is wrong with it, the log is folded instead
         log.warning("a cached case state could not be read; folding the case's events")
         return None
@@ -130,7 +138,8 @@ class CaseStateCache:
             c.execute("PRAGMA secure_delete = 1")
             try:
                 for start in range(0, len(ids), 500):
-                    page = [str(case) for case in ids[start : start + 500]]
+                    # Stored as the library's SQLite recorder writes ids: hex, no dashes.
+                    page = [case.hex for case in ids[start : start + 500]]
                     marks = ", ".join("?" * len(page))
                     c.execute(
                         f"SELECT count(*) FROM {table} WHERE originator_id IN ({marks})", page

@@ -224,7 +224,18 @@ class EventSourcedCaseStore:
         assert start is not None
         events: list[Any] = list(self.app.events.get(case_id, gt=start.version, lte=version))
         state = fold(start, events)
-        folded = len(events) + (len(head) if cached is None else 0)
+        if (
+            cached is not None
+            and state is not None
+            and cached.personal_data_erased_at != state.personal_data_erased_at
+        ):
+            # A state cached before the subject's erasure (a load that ended after `forget`
+            # dropped the case's states): it holds the erased data. Dropped at the first load
+            # that sees the erasure after it, before a replay can read it.
+            self.states.drop([case_id])
+            folded = self.fold_ahead  # the state now is kept instead
+        else:
+            folded = len(events) + (len(head) if cached is None else 0)
         if state is not None and version is None and folded >= self.fold_ahead:
             self.states.keep(state)
         return state
