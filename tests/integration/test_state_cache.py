@@ -256,7 +256,8 @@ def test_a_state_cached_before_an_erasure_is_dropped_by_the_next_load(
         store = office.store
         assert isinstance(store, EventSourcedCaseStore)
         before = store.states.newest(case_id)
-        assert before is not None and before.customer_name == "Alicia Secreta"
+        assert before is not None
+        assert before.customer_name == "Alicia Secreta"
         privacy(office, settings_, reads=False).forget(
             "ACC-LONG-4", requested_by="SOL-1", reason="Ley 1581", actor=Actor.agent("laura.s")
         )
@@ -288,4 +289,5 @@ def test_a_cached_state_moved_onto_another_case_is_not_used(
     )
     loaded = store.load(case_id)
     assert loaded == fold(None, events)
-    assert loaded is not None and loaded.customer_name != "Otra Persona"
+    assert loaded is not None
+    assert loaded.customer_name != "Otra Persona"
