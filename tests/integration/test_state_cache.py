@@ -8,6 +8,7 @@ wrote the cached state and whatever became of it.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -202,7 +203,7 @@ def test_a_version_past_any_integer_the_database_holds_is_the_case_now(
     assert store.load(events[0].originator_id, version=2**63) == fold(None, events)
 
 
-def _snapshot_rows(office: Backoffice, case_id: object) -> int:
+def _snapshot_rows(office: Backoffice, case_id: uuid.UUID) -> int:
     store = office.store
     assert isinstance(store, EventSourcedCaseStore)
     return len(store.states.recorder.select_events(case_id))
