@@ -33,6 +33,7 @@ from application.ports.cases import (
 )
 from domain.case.decisions import escalation_reference
 from domain.case.events import (
+    ERASED,
     EVENT_TYPES,
     Assigned,
     CaseEvent,
@@ -51,6 +52,8 @@ from domain.case.events import (
     OutsideWriteAnswered,
     OutsideWriteRefused,
     OutsideWriteRequested,
+    PersonalDataCorrected,
+    PersonalDataErased,
     Reopened,
     RepeatContactRecorded,
     Typified,
@@ -252,6 +255,13 @@ class InMemoryCaseIndex:
             row.writes.setdefault(e.key, e.timestamp)
         elif isinstance(e, OutsideWriteAnswered | OutsideWriteRefused):
             row.writes.pop(e.key, None)
+        elif isinstance(e, PersonalDataErased):  # found no more by name or phone
+            row.customer, row.phone = fold_text(ERASED), None
+        elif isinstance(e, PersonalDataCorrected):
+            if e.customer_name is not None:
+                row.customer = fold_text(e.customer_name)
+            if e.phone is not None:
+                row.phone = phone_digits(e.phone)
         row.version, row.updated_at = e.originator_version, e.timestamp
 
     # --- queries --------------------------------------------------------------------------

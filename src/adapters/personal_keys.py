@@ -91,6 +91,8 @@ AccountLookup = Callable[[uuid.UUID], str | None]
 RawPayloads = Callable[[uuid.UUID], Iterable[tuple[type[Any], dict[str, Any]]]]
 """Each stored event of a case as its class and its payload before the personal fields are
 opened (what is in the row, after any cipher at rest)."""
+Sealer = tuple[str, Callable[..., bytes]]
+"""A key id and that key's `encrypt`: what sealing a case's fields needs."""
 _NONCE_SPACE = 2**96
 
 
@@ -140,12 +142,19 @@ class PersonalKeyStore:
         # the process; two processes that each seal fewer than 2⁴⁵ fields overlap with a
         # chance below 2⁻⁵⁰ (a fresh random nonce per field costs a system call each).
         self._nonces = itertools.count(int.from_bytes(os.urandom(12), "big"))
+        # The caches below are shared by the process's threads. They are never emptied in
+        # place: expiry and `forget` put new dicts in their stead (under the lock), so a thread
+        # that took a dict keeps a consistent one, and nothing read from a cache is looked up
+        # again after another step (what `prepare` built is what `seal` uses). A key read
+        # from the store is kept only if no expiry or `forget` came in between (`_generation`).
         self._opened: dict[str, AESGCM] = {}
         self._gone: set[str] = set()
         self._writers: dict[str, tuple[str, AESGCM]] = {}
-        self._sealers: dict[uuid.UUID, tuple[str, Callable[..., bytes]]] = {}
+        self._sealers: dict[uuid.UUID, Sealer] = {}
         """Case → its subject's key id and that key's `encrypt` (what `seal` needs, at hand)."""
         self._accounts: dict[uuid.UUID, str] = {}
+        self._generation = 0
+        """One more at each expiry and `forget`: what was read before is not kept after."""
         self.monotonic: Callable[[], float] = time.monotonic
         """What the keys' validity is measured with (a test moves it)."""
         self._since = self.monotonic()
@@ -192,9 +201,10 @@ class PersonalKeyStore:
     def forget(self, account: str, erasure: Erasure) -> int:
         deleted = self._delete_keys(account, erasure)
         with self._lock:  # nothing of it is used here again (other processes: KEY_VALIDITY)
-            self._writers.pop(account, None)
-            self._sealers.clear()
-            self._opened.clear()
+            self._writers = {a: w for a, w in self._writers.items() if a != account}
+            self._sealers = {}
+            self._opened = {}
+            self._generation += 1
             self._since = self.monotonic()
         return deleted
 
@@ -207,18 +217,20 @@ class PersonalKeyStore:
 
     # --- sealing (the mapper) -------------------------------------------------------------
 
-    def prepare(self, events: Iterable[Any]) -> None:
+    def prepare(self, events: Iterable[Any]) -> dict[uuid.UUID, Sealer]:
         """Make sure the subject and key of every case among `events` with personal fields
         are known here: one read and one write of the store for a whole batch (an import)
-        instead of one per event."""
+        instead of one per event. Returns what seals each of those cases (empty when
+        sealing is off), whatever another thread expires meanwhile."""
         if not self.encrypting:
-            return
+            return {}
         self._expire()
+        with self._lock:
+            if len(self._accounts) > MAX_CASES_CACHED:
+                self._accounts = {}
+                self._sealers = {}
+            accounts = self._accounts
         wanted: set[str] = set()
-        accounts = self._accounts
-        if len(accounts) > MAX_CASES_CACHED:
-            accounts.clear()
-            self._sealers.clear()
         cases: list[tuple[uuid.UUID, str]] = []
         for event in events:
             if not holds_personal_data(event):
@@ -235,29 +247,40 @@ class PersonalKeyStore:
                 accounts[case] = account
             wanted.add(account)
             cases.append((case, account))
-        writers = self._writers
-        missing = sorted(a for a in wanted if a not in writers)
+        if not cases:
+            return {}
+        with self._lock:
+            generation = self._generation
+            writers = self._writers
+            found = {a: writers[a] for a in wanted if a in writers}
+        missing = sorted(wanted - found.keys())
         if missing:
-            made = self._writing_keys(missing)
+            made = {
+                a: (k, AESGCM(secret)) for a, (k, secret) in self._writing_keys(missing).items()
+            }
+            found.update(made)
             with self._lock:
-                for account, (key_id, secret) in made.items():
-                    cipher = AESGCM(secret)
-                    writers[account] = (key_id, cipher)
-                    self._opened[key_id] = cipher
-        sealers = self._sealers
-        for case, account in cases:
-            key_id, cipher = writers[account]
-            sealers[case] = (key_id, cipher.encrypt)
+                if self._generation == generation:  # else expired meanwhile: this batch only
+                    self._writers.update(made)
+                    self._opened.update(made.values())
+        built = {case: (found[a][0], found[a][1].encrypt) for case, a in cases}
+        with self._lock:
+            if self._generation == generation:
+                self._sealers.update(built)
+        return built
 
-    def seal(self, state: dict[str, Any], event: CaseEvent, fields: tuple[str, ...]) -> None:
-        """Replace each personal field of `state` (the event's payload) by its envelope."""
+    def _sealer(self, event: CaseEvent) -> Sealer:
+        """The key id and `encrypt` of the event's case, read again when the validity is over."""
         case = event.originator_id
         sealer = self._sealers.get(case)
         if sealer is None or self.monotonic() - self._since > KEY_VALIDITY:
-            self.prepare([event])
-            sealer = self._sealers[case]
-        key_id, encrypt = sealer
-        prefix = case.bytes
+            sealer = self.prepare([event])[case]
+        return sealer
+
+    def seal(self, state: dict[str, Any], event: CaseEvent, fields: tuple[str, ...]) -> None:
+        """Replace each personal field of `state` (the event's payload) by its envelope."""
+        key_id, encrypt = self._sealer(event)
+        prefix = event.originator_id.bytes
         nonces = self._nonces
         for field in fields:
             value = state[field]
@@ -284,11 +307,7 @@ class PersonalKeyStore:
         if not any(name in PERSONAL_PARAMS for name, _ in event.params):
             return
         case = event.originator_id
-        sealer = self._sealers.get(case)
-        if sealer is None or self.monotonic() - self._since > KEY_VALIDITY:
-            self.prepare([event])
-            sealer = self._sealers[case]
-        key_id, encrypt = sealer
+        key_id, encrypt = self._sealer(event)
         nonces = self._nonces
         sealed_params: list[list[Any]] = []
         for name, value in event.params:
@@ -342,42 +361,50 @@ class PersonalKeyStore:
         of one per subject). Payloads encrypted at rest name none: their keys come one by one."""
         self._expire()
         named = {m.decode() for m in _KEY_ID.findall(b"\n".join(rows))}
-        wanted = sorted(named - self._opened.keys() - self._gone)
+        opened, gone, generation = self._opened, self._gone, self._generation
+        wanted = sorted(k for k in named if k not in opened and k not in gone)
         if not wanted:
             return
         found: dict[str, bytes] = {}
         for start in range(0, len(wanted), 500):
             found.update(self._fetch(wanted[start : start + 500]))
         with self._lock:
-            for key_id, secret in found.items():
-                self._opened[key_id] = AESGCM(secret)
+            if self._generation == generation:  # else read before an expiry: read again
+                self._opened.update((key_id, AESGCM(secret)) for key_id, secret in found.items())
             self._gone.update(k for k in wanted if k not in found)
 
     def _cipher(self, key_id: str) -> AESGCM | None:
+        """The key `key_id` at hand, read from the store when it is not (None: it is gone)."""
+        if self.monotonic() - self._since > KEY_VALIDITY:
+            self._expire()
         cipher = self._opened.get(key_id)
         if cipher is not None:
-            if self.monotonic() - self._since <= KEY_VALIDITY:
-                return cipher
-            self._expire()
+            return cipher
         if key_id in self._gone:
             return None
-        found = self._fetch([key_id])
+        generation = self._generation
+        secret = self._fetch([key_id]).get(key_id)
         with self._lock:
-            for kid, secret in found.items():
-                self._opened[kid] = AESGCM(secret)
-        cipher = self._opened.get(key_id)
-        if cipher is None:
-            self._gone.add(key_id)
+            if secret is None:  # key ids are never reused: gone for good
+                self._gone.add(key_id)
+                return None
+            cipher = AESGCM(secret)
+            if self._generation == generation:
+                self._opened[key_id] = cipher
         return cipher
 
     def _expire(self) -> None:
         if self.monotonic() - self._since <= KEY_VALIDITY:
             return
         with self._lock:
-            self._opened.clear()
-            self._writers.clear()
-            self._sealers.clear()
-            self._since = self.monotonic()
+            now = self.monotonic()
+            if now - self._since <= KEY_VALIDITY:
+                return  # another thread expired them meanwhile
+            self._opened = {}
+            self._writers = {}
+            self._sealers = {}
+            self._generation += 1
+            self._since = now
 
 
 _KEYS = frozenset({ENVELOPE, "c"})

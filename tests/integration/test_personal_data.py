@@ -26,11 +26,18 @@ from adapters.systems.memory import InMemoryAccounts
 from application.case.outside import OutsideSystems, OutsideWriter
 from application.case.typification import Notes
 from application.jobs.retention import RetentionJob
+from application.ports.cases import CaseQuery
 from application.ports.systems import SystemUnavailable
 from application.privacy.subjects import Privacy
 from application.service import Backoffice
 from domain.calendar import BusinessCalendar
-from domain.case.events import ERASED, Ingested, OutsideWriteRequested, PersonalDataErased
+from domain.case.events import (
+    ERASED,
+    Ingested,
+    NoteAdded,
+    OutsideWriteRequested,
+    PersonalDataErased,
+)
 from domain.case.state import CaseState, WriteStatus, fold
 from domain.errors import CaseNotFound, InvalidValue
 from domain.indicators.facts import Dimension, Period
@@ -201,7 +208,6 @@ def test_forget_erases_everywhere_and_changes_no_fact_no_clock_no_indicator(
     assert (erasure["operator"], erasure["cases"], erasure["keys"]) == ("supervisor:dpo", 2, 1)
     assert subject.keys.live_keys(SUBJECT) == 0
     # The index no longer finds the subject by name or phone.
-    from application.ports.cases import CaseQuery
 
     assert not pd_office.cases(CaseQuery(search="Ana Pérez"))
     assert not pd_office.cases(CaseQuery(search="3001234567"))
@@ -231,8 +237,44 @@ def test_forget_keeps_the_log_verifiable_and_is_idempotent(
     assert subject.keys.live_keys(SUBJECT) == 1
     third = subject.forget(SUBJECT, requested_by="titular", reason="de nuevo", actor=DPO)
     assert third.keys == 1
-    assert third.cases == 3
+    assert third.cases == 1  # the new case: nothing was written on the others since
     assert pd_office.case("CRM-20").customer_name == ERASED
+
+
+@pytest.mark.parametrize("sealing", [True, False], ids=["sealed", "in-clear"])
+def test_forget_again_erases_what_was_written_since_on_that_case_only(
+    pd_settings: Settings, clock: FixedClock, sealing: bool
+) -> None:
+    settings = attrs.evolve(pd_settings, personal_data_encryption=sealing)
+    with bootstrap(settings, clock=clock) as office:
+        office.ingest(
+            [
+                record("CRM-1", account=SUBJECT, customer_name="Ana Pérez"),
+                record("CRM-2", account=SUBJECT, typification="Cobro errado"),
+            ]
+        )
+        subject = _privacy(office, settings)
+        first = subject.forget(SUBJECT, requested_by="REQ-1", reason="supresión", actor=DPO)
+        assert (first.cases, first.keys) == (2, 1 if sealing else 0)
+        clock.advance(timedelta(minutes=5))
+        office.add_note("CRM-1", text="Ana vive en la Calle 5 #10-20", actor=AGENT)
+        assert office.case("CRM-1").last_note == "Ana vive en la Calle 5 #10-20"
+        position = office.store.last_position()
+        again = subject.forget(SUBJECT, requested_by="REQ-2", reason="supresión", actor=DPO)
+        assert (again.cases, again.keys) == (1, 1 if sealing else 0)
+        assert office.store.last_position() == position + 1  # on CRM-1 alone
+        erased = office.case("CRM-1")
+        assert erased.last_note == ERASED
+        assert [n.text for n in erased.recent_notes] == [ERASED]
+        assert office.cases(CaseQuery(search="Ana")) == []
+        note = office.history(erased.case_id)[-2]
+        # Sealed, the note's key is gone; in clear, the event keeps it and says so.
+        assert isinstance(note, NoteAdded)
+        assert note.text == (ERASED if sealing else "Ana vive en la Calle 5 #10-20")
+        assert again.in_clear == (0 if sealing else 3)
+        third = subject.forget(SUBJECT, requested_by="REQ-3", reason="supresión", actor=DPO)
+        assert (third.cases, third.keys) == (0, 0)
+        assert office.store.last_position() == position + 1  # nothing recorded
 
 
 def test_correct_records_a_rectification_that_the_fold_and_index_apply(

@@ -1,7 +1,8 @@
 """The ports' contracts: the in-memory fakes answer as the SQLite and PostgreSQL adapters do.
 
 The log is the demo's week (`tests/golden/demo_week.json`: 234 events through intake, the
-branches, clocks, the sweep, writes outside, closings, reopenings and the team's imports).
+branches, clocks, the sweep, writes outside, closings, reopenings and the team's imports), then
+erasures and corrections of customers' personal data (`PRIVACY`).
 
 - The case store: every implementation (the fake, eventsourcing's memory, SQLite,
   PostgreSQL) appends it in the same batches and gives back the same cases at every version,
@@ -9,7 +10,8 @@ branches, clocks, the sweep, writes outside, closings, reopenings and the team's
   version the same way, appending nothing.
 - The case index: every implementation projects it (in batches of random sizes) and answers
   a battery of queries (each filter and search, counts, due follow-ups and clocks at several
-  moments, pending writes and their pages, keys, open pairs) exactly as SQLite does.
+  moments, pending writes and their pages, keys, open pairs, searches by a name or phone
+  erased or corrected) exactly as SQLite does.
 """
 
 from __future__ import annotations
@@ -39,10 +41,16 @@ from application.ports.cases import (
     ConcurrencyConflict,
     LoggedEvent,
 )
-from domain.case.events import CaseEvent, Ingested, NoteAdded
+from domain.case.events import (
+    CaseEvent,
+    Ingested,
+    NoteAdded,
+    PersonalDataCorrected,
+    PersonalDataErased,
+)
 from domain.case.state import fold
 from domain.team.streams import TEAM_EVENT_TYPES
-from domain.values import CaseStatus, Category, LineOfBusiness
+from domain.values import Actor, ActorKind, CaseStatus, Category, LineOfBusiness
 from entrypoints.settings import load_settings
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "demo_week.json"
@@ -64,6 +72,42 @@ def _week() -> list[AnyEvent]:
 
 
 WEEK = _week()
+
+
+def _privacy() -> list[AnyEvent]:
+    """After the week: two customers erased (one without a phone), one's name and phone
+    corrected, another's phone alone."""
+    dpo = Actor(ActorKind.SUPERVISOR, "dpo")
+    cases = {e.source.key: e.originator_id for e in WEEK if isinstance(e, Ingested)}
+    versions = {e.originator_id: e.originator_version for e in WEEK if isinstance(e, CaseEvent)}
+    at = max(e.timestamp for e in WEEK) + timedelta(minutes=5)
+    events: list[AnyEvent] = []
+
+    def next_version(key: str) -> dict[str, Any]:
+        case = cases[key]
+        versions[case] += 1
+        return {"originator_id": case, "originator_version": versions[case], "actor": dpo}
+
+    for key in ("CRM-260001", "20261128093012.4411@correo.claro.com.co"):
+        events.append(
+            PersonalDataErased(**next_version(key), timestamp=at, requested_by="REQ", reason="r")
+        )
+    events.append(
+        PersonalDataCorrected(
+            **next_version("CRM-260002"), timestamp=at, customer_name="Jorge Núñez Rojas",
+            phone="310 123 4567",
+        )
+    )  # fmt: skip
+    events.append(
+        PersonalDataCorrected(
+            **next_version("CRM-260003"), timestamp=at, customer_name=None, phone="3115550000"
+        )
+    )
+    return events
+
+
+PRIVACY = _privacy()
+LOG = [*WEEK, *PRIVACY]
 
 
 def _url(name: str, request: pytest.FixtureRequest) -> str:
@@ -95,16 +139,16 @@ def _batches(events: Sequence[AnyEvent], seed: int) -> Iterator[Sequence[AnyEven
 
 def test_the_store_gives_back_what_it_was_given(store: CaseStore) -> None:
     positions: list[int] = []
-    for batch in _batches(WEEK, seed=7):
+    for batch in _batches(LOG, seed=7):
         logged = store.append(batch)
         assert [entry.event for entry in logged] == list(batch)
         positions += [entry.position for entry in logged]
-    assert positions == list(range(1, len(WEEK) + 1))
-    assert store.last_position() == len(WEEK)
+    assert positions == list(range(1, len(LOG) + 1))
+    assert store.last_position() == len(LOG)
 
     cases = {e.originator_id for e in WEEK if isinstance(e, Ingested)}
     for case_id in sorted(cases):
-        mine = [e for e in WEEK if isinstance(e, CaseEvent) and e.originator_id == case_id]
+        mine = [e for e in LOG if isinstance(e, CaseEvent) and e.originator_id == case_id]
         assert list(store.history(case_id)) == mine
         assert list(store.events_of(case_id, after=2)) == mine[2:]
         for version in (1, len(mine) // 2 or 1, len(mine)):
@@ -114,7 +158,7 @@ def test_the_store_gives_back_what_it_was_given(store: CaseStore) -> None:
     assert list(store.history(uuid.uuid4())) == []
 
     everything = store.read_log(0, 10_000)
-    assert [(e.position, e.event) for e in everything] == list(enumerate(WEEK, start=1))
+    assert [(e.position, e.event) for e in everything] == list(enumerate(LOG, start=1))
     assert [e.position for e in store.read_log(10, 5)] == [11, 12, 13, 14, 15]
     assert [e.position for e in store.read_log(10, 100, through=12)] == [11, 12]
     team = store.read_log(0, 10_000, kinds=TEAM_EVENT_TYPES)
@@ -122,7 +166,7 @@ def test_the_store_gives_back_what_it_was_given(store: CaseStore) -> None:
     assert all(type(e.event) in TEAM_EVENT_TYPES for e in team)
     notes = store.read_log(0, 10_000, kinds=[NoteAdded])
     assert [e.position for e in notes] == [
-        n for n, e in enumerate(WEEK, start=1) if isinstance(e, NoteAdded)
+        n for n, e in enumerate(LOG, start=1) if isinstance(e, NoteAdded)
     ]
     assert store.read_log(0, 10, kinds=[]) == []
 
@@ -198,6 +242,11 @@ def _queries(week_start: datetime) -> list[tuple[str, Callable[[CaseIndex], Any]
         {"follow_up_due_before": week_start + timedelta(days=2)}, {"limit": 3, "offset": 2},
         {"search": "CRM-260003"}, {"search": "crm:CRM-260003"}, {"search": "80123456"},
         {"search": "pena"}, {"search": "María"}, {"search": "xx"}, {"search": "%"},
+        # Erased (CRM-260001, the e-mail's case) or corrected (CRM-260002, CRM-260003):
+        {"search": "Ana María Peña"}, {"search": "3008606013"}, {"search": "Martha"},
+        {"search": "dato personal"}, {"search": "Jorge Núñez"}, {"search": "rojas"},
+        {"search": "3008083975"}, {"search": "3101234567"}, {"search": "3009428753"},
+        {"search": "311 555 0000"}, {"search": "Lucía Ibáñez"},
     ]  # fmt: skip
     for f in filters:
         query = CaseQuery(**f)
@@ -224,7 +273,7 @@ def _queries(week_start: datetime) -> list[tuple[str, Callable[[CaseIndex], Any]
 def test_every_case_index_answers_as_sqlite_does(
     backends: str, indexes: dict[str, CaseIndex]
 ) -> None:
-    logged = [LoggedEvent(n, e) for n, e in enumerate(WEEK, start=1)]
+    logged = [LoggedEvent(n, e) for n, e in enumerate(LOG, start=1)]
     first = min(e.timestamp for e in WEEK if isinstance(e, CaseEvent))
     checkpoints = {*range(70, len(logged), 20), len(logged)}
     for seed, index in enumerate(indexes.values()):
@@ -245,6 +294,17 @@ def test_every_case_index_answers_as_sqlite_does(
                 continue  # the reference
             for label, got, want in zip(names, answered, answers["sqlite"], strict=True):
                 assert got == want, f"{name} after {stop} events, {label}"
+    erased, corrected = "CRM-260001", ("CRM-260002", "CRM-260003")
+    expected = {  # what the index says after the erasures and corrections, on every backend
+        "Ana María Peña": set(), "3008606013": set(), "Martha": set(),
+        "dato personal": {erased, "20261128093012.4411@correo.claro.com.co"},
+        "rojas": {corrected[0]}, "3008083975": set(), "3101234567": {corrected[0]},
+        "3009428753": set(), "311 555 0000": {corrected[1]}, "Lucía Ibáñez": {corrected[1]},
+    }  # fmt: skip
+    for name, index in indexes.items():
+        for search, keys in expected.items():
+            found = {s.source.key for s in index.search(CaseQuery(search=search))}
+            assert found == keys, f"{name}: search {search!r}"
     fake = indexes["fake"]
     with pytest.raises(ConcurrencyConflict):
         fake.project(logged[-1:])  # already projected

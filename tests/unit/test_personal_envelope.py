@@ -3,8 +3,11 @@ by either decoding path, erased when the key is gone, plain old payloads still r
 
 from __future__ import annotations
 
+import itertools
+import sys
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -329,3 +332,129 @@ def test_in_clear_counts_writes_whose_free_text_was_stored_plain() -> None:
         for p in (orjson.loads(row.state) for row in rows)
     ]
     assert keys.in_clear([CASE]) == 1  # the plain write; the sealed ones are not counted
+
+
+# --- the keys' validity ending while another thread of the process seals or opens ---------------
+
+
+class Expiring(MemoryPersonalKeyStore):
+    """A key store on a clock the test moves; `expire_elsewhere` does what another thread's
+    catch-up page does when the validity is over (it expires the keys first)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = [self.monotonic()]
+        self.monotonic = lambda: self.now[0]
+        self.midway = False
+        """Expire the keys in the middle of the next step the subclass interrupts."""
+
+    def expire_elsewhere(self) -> None:
+        self.now[0] += personal_keys.KEY_VALIDITY + 1
+        self.prefetch([])
+
+
+def test_keys_expired_while_the_missing_ones_are_written_still_seal_the_batch() -> None:
+    class Store(Expiring):
+        def _writing_keys(self, accounts: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+            made = super()._writing_keys(accounts)
+            if self.midway:
+                self.expire_elsewhere()
+            return made
+
+    keys = Store()
+    mapper = sealing(keys)
+    mapper.to_stored_events([ingested()])  # ACC-1's key is at hand
+    keys.midway = True
+    batch = [note_added(), ingested(OTHER, "ACC-2")]  # ACC-2's key is written: expired then
+    rows = mapper.to_stored_events(batch)
+    assert [mapper.to_domain_event(row) for row in rows] == batch
+
+
+def test_keys_expired_between_preparing_and_sealing_an_event_still_seal_it() -> None:
+    class Store(Expiring):
+        def prepare(self, events: Iterable[Any]) -> dict[uuid.UUID, Any]:
+            built = super().prepare(events)
+            if self.midway:
+                self.expire_elsewhere()
+            return built
+
+    keys = Store()
+    mapper = sealing(keys)
+    keys.midway = True
+    events = [ingested(), note_added(), write(version=3)]
+    rows = mapper.to_stored_events(events)  # each event's seal prepares again, then expires
+    assert [mapper.to_domain_event(row) for row in rows] == events
+
+
+class ReleaseHook:
+    """A lock that, once armed, runs `then` right after its next release: what another thread
+    does the moment this one leaves the lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.then: Any = None
+
+    def __enter__(self) -> ReleaseHook:
+        self._lock.acquire()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._lock.release()
+        then, self.then = self.then, None
+        if then is not None:
+            then()
+
+
+def test_keys_expired_right_after_one_is_read_do_not_make_it_gone() -> None:
+    writer = MemoryPersonalKeyStore()
+    [row] = sealing(writer).to_stored_events([ingested()])
+    reader = Expiring()
+    reader.keys = writer.keys  # another process over the same table
+    hook = ReleaseHook()
+    reader._lock = hook  # type: ignore[assignment]  # the same protocol, and a hook
+    reading = sealing(reader)
+    hook.then = reader.expire_elsewhere  # once the key read is kept, the validity ends
+    assert reading.to_domain_event(row).customer_name == "Ana Pérez"
+    assert reading.to_domain_event(row).customer_name == "Ana Pérez"  # not remembered as gone
+
+
+def test_threads_sealing_and_reading_across_many_expiries_never_fail() -> None:
+    """What the server's handlers do: a thread appends notes while another catches up, and the
+    keys expire every few calls of the clock (as 30 s would, many times over)."""
+    keys = MemoryPersonalKeyStore()
+    ticks = itertools.count()
+    keys.monotonic = lambda: next(ticks) * personal_keys.KEY_VALIDITY / 7
+    mapper = sealing(keys)
+    mapper.to_stored_events([ingested()])
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def writing() -> None:
+        n = 0
+        while not stop.is_set() and len(failures) < 3:
+            try:
+                row = mapper.to_stored_events([note_added(), ingested(uuid.UUID(int=n), "ACC-2")])
+                assert mapper.to_domain_event(row[0]) == note_added()
+            except Exception as error:  # any of them is the failure
+                failures.append(repr(error))
+                if len(failures) == 3:
+                    stop.set()
+            n += 1
+
+    def reading() -> None:
+        while not stop.is_set():
+            keys.prefetch([])
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch as often as the interpreter lets them
+    threads = [threading.Thread(target=writing), threading.Thread(target=reading)]
+    try:
+        for thread in threads:
+            thread.start()
+        stop.wait(1.5)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        sys.setswitchinterval(interval)
+    assert failures == []

@@ -26,6 +26,7 @@ from application.ports.personal import Erasure, PersonalKeys
 from application.ports.reads import ReadRegister
 from domain.case.decisions import clean_text
 from domain.case.events import (
+    ERASED,
     PERSONAL_FIELDS,
     PERSONAL_PARAMS,
     CaseEvent,
@@ -144,8 +145,8 @@ class Privacy:
         readable = self.keys.live_keys(account) > 0
         erased: list[uuid.UUID] = []
         for state in states:
-            if not readable and state.personal_data_erased_at is not None:
-                continue  # erased already, and nothing sealed since
+            if state.personal_data_erased_at is not None and not self._written_since(state):
+                continue  # erased already, and no personal data written since
 
             def decide(current: CaseState) -> list[CaseEvent]:
                 return [
@@ -182,6 +183,15 @@ class Privacy:
         self.office.catch_up()  # the index's name and phone columns erased before the purge
         left = self.purge() if purge else ()
         return ErasureReport(cases=len(erased), keys=deleted, in_clear=in_clear, not_purged=left)
+
+    def _written_since(self, state: CaseState) -> bool:
+        """Whether an event after the case's last `PersonalDataErased` holds personal data
+        (sealed with a key of the subject's, or in clear when sealing is off)."""
+        events = list(self.office.store.events_of(state.case_id))
+        erased_at = max(
+            (e.originator_version for e in events if isinstance(e, PersonalDataErased)), default=0
+        )
+        return any(e.originator_version > erased_at and _holds_personal_data(e) for e in events)
 
     # --- export ---------------------------------------------------------------------------
 
@@ -322,6 +332,15 @@ class Privacy:
         if erased:
             self.purge()  # once for the page (a store not purged now is purged next time)
         return erased
+
+
+def _holds_personal_data(event: CaseEvent) -> bool:
+    """Whether the event carries personal data still readable: a personal field, or a free-text
+    parameter of a write to Claro's systems, neither absent nor read as erased."""
+    if isinstance(event, OutsideWriteRequested):
+        return any(n in PERSONAL_PARAMS and v != ERASED for n, v in event.params)
+    fields = PERSONAL_FIELDS.get(type(event), ())
+    return any(getattr(event, f) not in (None, ERASED) for f in fields)
 
 
 def years_before(moment: datetime, years: int) -> datetime:
