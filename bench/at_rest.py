@@ -58,43 +58,11 @@ def _commands(root: Path, quick: bool, section: Section) -> None:
         )
         for name in ("encrypted", "plain")
     )
-    try:
-        timings = commands.measure([on, off], sizes)
-    finally:
-        on.close()
-        off.close()
-    with_key, without = timings["encrypted"], timings["plain"]
-    cost = with_key.per_command / without.per_command
-    section.add(
-        "agent command (`add_note`), wall time, encrypted / plain",
-        f"{with_key.per_command * 1e6:,.0f} µs",
-        f"{without.per_command * 1e6:,.0f} µs",
-        ratio(cost),
-        f"≤ {TARGET}×",
-        verdict(cost <= TARGET),
-    )
-    section.add(
-        "agent command, CPU time, encrypted / plain",
-        f"{with_key.cpu_per_command * 1e6:,.0f} µs",
-        f"{without.cpu_per_command * 1e6:,.0f} µs",
-        ratio(with_key.cpu_per_command / without.cpu_per_command),
-    )
+    commands.cost_rows(section, on, off, sizes, "encrypted / plain", TARGET)
 
 
 def _import(root: Path, quick: bool, source: Path, section: Section) -> None:
-    if not source.exists():
-        section.note(f"import skipped: {source} does not exist")
-        return
-    export = nyc.convert(source, root / "crm_export.csv", imports.QUICK_ROWS if quick else None)
-    on, off = imports.rates_on_and_off(export.path, root, "--encryption")
-    section.add(
-        f"bulk import, cases read/s, encrypted / plain (time ratio; best of {imports.ALTERNATED})",
-        rate(on),
-        rate(off),
-        ratio(off / on),
-        f"≤ {TARGET}×",
-        verdict(off / on <= TARGET),
-    )
+    imports.cost_row(section, root, quick, source, "--encryption", "encrypted / plain", TARGET)
 
 
 Times = tuple[float, float]

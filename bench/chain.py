@@ -28,43 +28,11 @@ def _commands(root: Path, quick: bool, section: Section) -> None:
     on = commands.ApplicationVariant(root / "on", records, name="chain on")
     off = commands.ApplicationVariant(root / "off", records, name="chain off")
     off.office.store.app.recorder.chain = False  # type: ignore[attr-defined]
-    try:
-        timings = commands.measure([on, off], sizes)
-    finally:
-        on.close()
-        off.close()
-    with_chain, without = timings["chain on"], timings["chain off"]
-    cost = with_chain.per_command / without.per_command
-    section.add(
-        "agent command (`add_note`), wall time, chain on / off",
-        f"{with_chain.per_command * 1e6:,.0f} µs",
-        f"{without.per_command * 1e6:,.0f} µs",
-        ratio(cost),
-        f"≤ {TARGET}×",
-        "yes" if cost <= TARGET else "**NO**",
-    )
-    section.add(
-        "agent command, CPU time, chain on / off",
-        f"{with_chain.cpu_per_command * 1e6:,.0f} µs",
-        f"{without.cpu_per_command * 1e6:,.0f} µs",
-        ratio(with_chain.cpu_per_command / without.cpu_per_command),
-    )
+    commands.cost_rows(section, on, off, sizes, "chain on / off", TARGET)
 
 
 def _import(root: Path, quick: bool, source: Path, section: Section) -> None:
-    if not source.exists():
-        section.note(f"import skipped: {source} does not exist")
-        return
-    export = nyc.convert(source, root / "crm_export.csv", imports.QUICK_ROWS if quick else None)
-    on, off = imports.rates_on_and_off(export.path, root, "--chain")
-    section.add(
-        f"bulk import, cases read/s, chain on / off (time ratio; best of {imports.ALTERNATED})",
-        rate(on),
-        rate(off),
-        ratio(off / on),
-        f"≤ {TARGET}×",
-        "yes" if off / on <= TARGET else "**NO**",
-    )
+    imports.cost_row(section, root, quick, source, "--chain", "chain on / off", TARGET)
 
 
 def _rebuild(root: Path, quick: bool, section: Section) -> None:

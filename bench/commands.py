@@ -396,6 +396,39 @@ def measure(variants: Sequence[Variant], sizes: Sizes) -> dict[str, Timing]:
     return timings
 
 
+def cost_rows(
+    section: Section,
+    on: ApplicationVariant,
+    off: ApplicationVariant,
+    sizes: Sizes,
+    words: str,
+    target: float,
+) -> None:
+    """Part (a)'s `add_note` timed on `on` and `off` (closed afterwards), as two rows: the
+    wall time with its target, and the CPU time (`words`: "chain on / off", ...)."""
+    try:
+        timings = measure([on, off], sizes)
+    finally:
+        on.close()
+        off.close()
+    with_it, without = timings[on.name], timings[off.name]
+    cost = with_it.per_command / without.per_command
+    section.add(
+        f"agent command (`add_note`), wall time, {words}",
+        f"{with_it.per_command * 1e6:,.0f} µs",
+        f"{without.per_command * 1e6:,.0f} µs",
+        ratio(cost),
+        f"≤ {target}×",
+        verdict(cost <= target),
+    )
+    section.add(
+        f"agent command, CPU time, {words}",
+        f"{with_it.cpu_per_command * 1e6:,.0f} µs",
+        f"{without.cpu_per_command * 1e6:,.0f} µs",
+        ratio(with_it.cpu_per_command / without.cpu_per_command),
+    )
+
+
 def run(root: Path, quick: bool) -> Section:
     sizes = QUICK if quick else FULL
     records = intake_records(sizes.cases)

@@ -93,6 +93,26 @@ def rates_on_and_off(export: Path, root: Path, option: str) -> tuple[float, floa
     return best["on"], best["off"]
 
 
+def cost_row(
+    section: Section, root: Path, quick: bool, source: Path, option: str, words: str, target: float
+) -> None:
+    """The import's row of a part comparing an `import_child` switch on and off
+    (`rates_on_and_off`), on the NYC export converted (part (b)'s rows when `quick`)."""
+    if not source.exists():
+        section.note(f"import skipped: {source} does not exist")
+        return
+    export = nyc.convert(source, root / "crm_export.csv", QUICK_ROWS if quick else None)
+    on, off = rates_on_and_off(export.path, root, option)
+    section.add(
+        f"bulk import, cases read/s, {words} (time ratio; best of {ALTERNATED})",
+        rate(on),
+        rate(off),
+        ratio(off / on),
+        f"≤ {target}×",
+        verdict(off / on <= target),
+    )
+
+
 def parse_only(export: Path) -> tuple[float, int, int]:
     """Seconds to read every item of the export, and the records and rejections read."""
     records = rejected = 0

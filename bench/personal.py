@@ -93,44 +93,11 @@ def _commands(root: Path, quick: bool, section: Section) -> None:
         )
         for sealed in (True, False)
     )
-    try:
-        timings = commands.measure([on, off], sizes)
-    finally:
-        on.close()
-        off.close()
-    sealed, plain = timings["sealed"], timings["plain"]
-    cost = sealed.per_command / plain.per_command
-    section.add(
-        "agent command (`add_note`), wall time, sealed / plain",
-        f"{sealed.per_command * 1e6:,.0f} µs",
-        f"{plain.per_command * 1e6:,.0f} µs",
-        ratio(cost),
-        f"≤ {TARGET}×",
-        verdict(cost <= TARGET),
-    )
-    section.add(
-        "agent command, CPU time, sealed / plain",
-        f"{sealed.cpu_per_command * 1e6:,.0f} µs",
-        f"{plain.cpu_per_command * 1e6:,.0f} µs",
-        ratio(sealed.cpu_per_command / plain.cpu_per_command),
-    )
+    commands.cost_rows(section, on, off, sizes, "sealed / plain", TARGET)
 
 
 def _import(root: Path, quick: bool, source: Path, section: Section) -> None:
-
-    if not source.exists():
-        section.note(f"import skipped: {source} does not exist")
-        return
-    export = nyc.convert(source, root / "crm_export.csv", imports.QUICK_ROWS if quick else None)
-    on, off = imports.rates_on_and_off(export.path, root, "--personal")
-    section.add(
-        f"bulk import, cases read/s, sealed / plain (time ratio; best of {imports.ALTERNATED})",
-        rate(on),
-        rate(off),
-        ratio(off / on),
-        f"≤ {TARGET}×",
-        verdict(off / on <= TARGET),
-    )
+    imports.cost_row(section, root, quick, source, "--personal", "sealed / plain", TARGET)
 
 
 def _rebuild(root: Path, quick: bool, section: Section) -> None:
