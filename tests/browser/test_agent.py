@@ -87,6 +87,39 @@ def test_a_refusal_is_shown_on_the_form_in_spanish(
     assert served.office.store.last_position() == position
 
 
+def _send_refused(page: Page, name: str, fields: dict[str, str]) -> None:
+    """Open the step's form, fill it, send it, and wait for the page showing its refusal."""
+    step = page.locator(f"#step-{name}")
+    if step.get_attribute("open") is None:
+        step.locator("summary").click()
+    for field, value in fields.items():
+        box = page.locator(f"#{name}-{field}")
+        if box.evaluate("e => e.tagName") == "SELECT":
+            box.select_option(value)
+        else:
+            box.fill(value)
+    with page.expect_navigation():
+        step.locator("button[type=submit]").click()
+    expect(page.locator(f"#error-{name}")).to_be_visible()
+
+
+def test_after_a_refusal_the_keyboard_is_on_the_field_or_the_refusal(
+    served: Served, signed_in: Callable[..., Page]
+) -> None:
+    """The focus is not left on <body>: on the field the refusal names (a date in the past),
+    else on the refusal itself (a case already the agent's), so that Tab goes on from it."""
+    page = signed_in("maria.b")
+    page.goto(f"{served.url}/console/cases/{served.case_id('CRM-2')}")
+    _step(page, "assign-case")
+    _send_refused(page, "schedule-follow-up", {"due_at": "2026-01-05T09:00"})
+    field = page.locator("#schedule-follow-up-due_at")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_be_focused()
+    _send_refused(page, "assign-case", {"agent": "maria.b"})
+    expect(page.locator("#error-assign-case")).to_be_focused()
+    assert page.evaluate("document.activeElement.tagName") != "BODY"
+
+
 def test_an_agent_is_refused_the_board_the_indicators_and_the_replay(
     served: Served, signed_in: Callable[..., Page]
 ) -> None:

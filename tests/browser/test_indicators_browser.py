@@ -40,7 +40,13 @@ def test_a_coordinator_picks_a_period_and_reads_the_indicators_and_their_charts(
     expect(page).to_have_url(re.compile(r"/console/indicators$"))  # a coordinator's start
     expect(page.get_by_role("heading", level=1)).to_contain_text("Indicadores")
 
+    # Only the fields of the kind of period chosen are shown (the month to date: the month).
+    expect(page.get_by_label("El mes", exact=True)).to_be_visible()
+    for other in ("El día", "La semana", "Primer día", "Último día"):
+        expect(page.get_by_label(other, exact=True)).to_be_hidden()
     page.get_by_label("Tipo de periodo", exact=True).select_option("custom")
+    expect(page.get_by_label("El mes", exact=True)).to_be_hidden()
+    expect(page.get_by_label("Primer día", exact=True)).to_be_visible()
     page.get_by_label("Primer día", exact=True).fill("2026-07-13")
     page.get_by_label("Último día", exact=True).fill("2026-07-17")
     page.get_by_label("Agrupación", exact=True).select_option("all")

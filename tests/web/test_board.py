@@ -228,6 +228,14 @@ def test_the_absent_agents_cases_are_spread_over_the_agents_on_shift(
     assert "reassigned" in _row(console.page, f"reassigned-{absent[0]}")
     # The board after it: maria.b has only the refused case left.
     assert _row(console.page, "work-maria.b").startswith("María Bernal absent 1 ")
+    # Sent to the board (Post/Redirect/Get): a reload reads the board, reassigns nothing
+    # again, and the report is said once.
+    assert [r.status_code for r in answer.history] == [303]
+    assert (answer.request.method, answer.url.path) == ("GET", "/console/board")
+    before = office.store.last_position()
+    assert console.get("/console/board").status_code == 200
+    assert 'id="board-reassigned"' not in console.page
+    assert office.store.last_position() == before
 
 
 def test_the_form_refuses_an_agent_on_shift_as_the_absent_one(console: Console) -> None:

@@ -12,6 +12,7 @@ labels, the refusals' templates, and the labels `t.label(kind, value)` looks up 
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -23,15 +24,20 @@ import pytest
 from babel.messages.extract import extract
 
 from adapters.eventstore.mapper import TOPICS
+from application.case.outside import Operation, OutsideSystems
 from application.dispatch import COMMANDS
 from application.ports.accounts import AccessRole
+from application.ports.systems import IncidentScope, TicketKind
 from domain.case.state import FollowUpStatus, WriteStatus
 from domain.team.roster import Role
 from domain.values import (
     ActorKind,
     CaseStatus,
     Category,
+    Channel,
+    ClockKind,
     LineOfBusiness,
+    NoteFolder,
     Priority,
     Resolution,
     Subcategory,
@@ -169,6 +175,7 @@ def extracted() -> set[Message]:
                 messages |= _handed(call.args[0], constants, tables)
     messages |= set(views.TITLES.values()) | set(views.FIELD_LABELS.values())
     messages |= set(views.CLOCK_LABELS.values())
+    messages |= set(views.EVENT_FIELD_LABELS.values())
     messages |= set(refusals.MESSAGES)
     return messages
 
@@ -200,6 +207,23 @@ def form_labels() -> set[str]:
     return keys
 
 
+READ_OPERATIONS = frozenset({"collections", "billing", "payments", "diagnose", "services",
+                             "markings", "slots"})  # fmt: skip
+"""The reads of Claro's systems a failed call names (`SystemCallFailed.operation`)."""
+
+
+def _outside_params() -> set[str]:
+    """The names of an outside write's parameters and of its answer, as the code that sends
+    it reads and writes them (`p["account"]`, `{"order": order}`)."""
+    source = inspect.getsource(OutsideSystems.send)
+    read = {a or b for a, b in re.findall(r'p\["(\w+)"\]|p\.get\("(\w+)"', source)}
+    answered = set(re.findall(r'"(\w+)": ', source)) | set(re.findall(r'answer\["(\w+)"\]', source))
+    return read | answered
+
+
+OUTSIDE_PARAMS = _outside_params()
+
+
 KIND_VALUES: dict[str, set[str]] = {
     "role": {r.value for r in AccessRole} | {r.value for r in Role},
     "status": {s.value for s in CaseStatus},
@@ -213,7 +237,14 @@ KIND_VALUES: dict[str, set[str]] = {
     "actor": {k.value for k in ActorKind} - {"agent", "supervisor"},
     "category": {c.value for c in Category},
     "subcategory": {c.value for c in Subcategory},
-    "kind": {k.value for k in VisitKind},
+    "kind": {k.value for k in VisitKind} | {k.value for k in TicketKind},
+    "clock": {k.value for k in ClockKind},
+    "channel": {c.value for c in Channel},
+    "folder": {f.value for f in NoteFolder},
+    "scope": {s.value for s in IncidentScope},
+    "operation": {value for name, value in vars(Operation).items() if name.isupper()}
+    | READ_OPERATIONS,
+    "param": OUTSIDE_PARAMS,
     "data": {
         field.name
         for cls, topic in TOPICS.items()
@@ -245,8 +276,9 @@ def test_the_extraction_finds_the_texts() -> None:
     labels (a broken extraction would pass everything)."""
     found = extracted()
     for expected in ("Sign in", "Premium back office", "Not allowed", "Follow-ups due today",
-                     "Someone else changed this case while you had it open. Here it is as it "
-                     "is now: check it and send the step again.", "Case",
+                     "The case changed while you had this page open. Here it is as it is now: "
+                     "check it and send the step again.", "Case", "Clock kind", "Due on",
+                     ("{n} missed", "{n} missed"),
                      ("{n} case", "{n} cases"), ("{n} hour left", "{n} hours left"),
                      "Assign the case", "Call the customer on", "Reposición window",
                      "That cannot be done now", "{field}: {why}"):  # fmt: skip

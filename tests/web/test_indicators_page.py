@@ -236,6 +236,8 @@ def test_the_csv_is_the_pages_table_in_spanish_and_the_api_keeps_the_raw_one(
     assert compliance[5] == "≥ 90 %"
     assert compliance[6].startswith(("✓", "!", "✗", "–"))
     assert compliance[7] == "2026-07-10 – 2026-07-17"
+    # Each count agrees with its number (`test_spanish_plurals_…`: "1 incumplido").
+    assert compliance[4] == "1 a tiempo · 1 tarde · 0 incumplidos · 0 pendientes"
     assert compliance[8] == report.definitions
     assert all(len(row) == len(rows[0]) for row in rows)
     # The systems' CSV (the API's, linked beside it): English names, raw numbers.
@@ -615,6 +617,10 @@ def test_spanish_plurals_take_the_catalogues_two_forms() -> None:
     from entrypoints.web.i18n import speaker
 
     t = speaker("es-CO")
+    row = {"group": "maria.b", "follow_ups_due": 2, "on_time": 0, "late": 2, "missed": 1,
+           "pending": 0}  # fmt: skip
+    basis, counts = page_module._counts("compliance", row, None, t)  # type: ignore[arg-type]
+    assert (basis, counts) == ("2 exigibles", "0 a tiempo · 2 tarde · 1 incumplido · 0 pendientes")
     assert t.plural("{n} detractor", "{n} detractors", 0) == "0 detractores"
     assert t.plural("{n} answer", "{n} answers", 2) == "2 respuestas"
 

@@ -172,7 +172,7 @@ def test_a_stale_page_says_so_instead_of_overwriting(console: Console, clock: Fi
     assert answer.status_code == 409
     assert answer.url.path == f"/console/cases/{case}"  # sent to the case page (a GET)
     assert 'maxlength="10000">nota sobre lo que vi antes</textarea>' in other.page
-    assert "Someone else changed this case" in other.page
+    assert "The case changed while you had this page open" in other.page
     assert console.office.case(case).version == version
     assert "primera nota" in other.page  # the case as it is now
 

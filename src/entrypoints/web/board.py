@@ -19,6 +19,7 @@ and priority): no case is read whole.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 import weakref
@@ -332,6 +333,9 @@ async def board(request: Request[Any, Any, Any]) -> Response[Any]:
         refused = _refusal_carried(request)
         if refused is not None:  # the reassignment form refused a moment ago, sent here
             return _board(page, 422, form_error=refused[0], chosen=refused[1])
+        report = _report_carried(request)
+        if report is not None:  # a reassignment done a moment ago, sent here
+            return _board(page, outcomes=report[1], chosen={}, reassigned_from=report[0])
         return _board(page)
 
     return await serve_page(request, work)
@@ -361,6 +365,47 @@ def _refusal_carried(request: Request[Any, Any, Any]) -> tuple[str, dict[str, An
         return None
     chosen = carried.get("chosen")
     return str(carried.get("error", "")), chosen if isinstance(chosen, dict) else {}
+
+
+REPORT = "board_reassigned"
+"""The session's key for a reassignment's report, kept for the board it is sent to."""
+REPORT_MOST = 6_000
+"""The most characters of a report carried in the session's cookie (it is sent with every
+request: some fifty cases); a longer report is answered in place, on the POST address."""
+
+
+def _reported(request: Request[Any, Any, Any], absent: str,
+              outcomes: Sequence[Outcome]) -> Response[Any] | None:  # fmt: skip
+    """A reassignment done: its report kept in the session and the browser sent to the board
+    (Post/Redirect/Get: a reload reads the board, it does not reassign again). None when it
+    cannot be carried (no session, or a report too long for its cookie)."""
+    rows = [[str(o.case_id), o.key, o.agent, o.done, o.why] for o in outcomes]
+    if "session" not in request.scope or len(json.dumps(rows)) > REPORT_MOST:
+        return None
+    carried = {"at": time.time(), "from": absent, "outcomes": rows}
+    request.set_session({**request.session, REPORT: carried})
+    return Redirect(f"{BOARD}#board-reassigned", status_code=303)
+
+
+def _report_carried(request: Request[Any, Any, Any]) -> tuple[str, list[Outcome]] | None:
+    """The reassignment's report the session carries (taken out: shown once): who the cases
+    were taken from, and what was done with each."""
+    session = request.scope.get("session")
+    carried = session.get(REPORT) if isinstance(session, dict) else None
+    if not isinstance(carried, dict):
+        return None
+    request.set_session({k: v for k, v in request.session.items() if k != REPORT})
+    if not time.time() - float(carried.get("at", 0)) < REFUSED_SECONDS:
+        return None
+    try:
+        outcomes = [
+            Outcome(case_id=uuid.UUID(str(case_id)), key=str(key), agent=str(agent),
+                    done=bool(done), why=None if why is None else str(why))
+            for case_id, key, agent, done, why in carried.get("outcomes", [])
+        ]  # fmt: skip
+    except (TypeError, ValueError):
+        return None
+    return str(carried.get("from", "")), outcomes
 
 
 @get(f"{BOARD}/panels", include_in_schema=False)
@@ -444,6 +489,9 @@ async def reassign(request: Request[Any, Any, Any]) -> Response[Any]:
             return _refused(request, error, chosen)
         note(request.scope, reassigned_from=absent)
         outcomes = _reassign(page, absent, receivers)
+        sent = _reported(request, absent, outcomes)
+        if sent is not None:
+            return sent
         return _board(page, outcomes=outcomes, chosen={}, reassigned_from=absent)
 
     return await serve_form(request, work)

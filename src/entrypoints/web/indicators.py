@@ -372,9 +372,12 @@ def _counts(key: str, row: dict[str, Any], report: IndicatorReport, t: Speaker) 
     if key == "compliance":
         return (
             t.plural("{n} due", "{n} due", row["follow_ups_due"]),
-            t("{on_time} on time · {late} late · {missed} missed · {pending} pending",
-              on_time=row["on_time"], late=row["late"], missed=row["missed"],
-              pending=row["pending"]),
+            " · ".join((
+                t.plural("{n} on time", "{n} on time", row["on_time"]),
+                t.plural("{n} late", "{n} late", row["late"]),
+                t.plural("{n} missed", "{n} missed", row["missed"]),
+                t.plural("{n} pending", "{n} pending", row["pending"]),
+            )),
         )  # fmt: skip
     if key == "fcr":
         resolved = row["first_contact"] - row["repeated"]

@@ -57,9 +57,11 @@ MY_CASES = 50
 TIMELINE_EVENTS = 50
 """The case page's timeline shows the latest events; the replay walks the whole history."""
 STALE = (
-    "Someone else changed this case while you had it open. Here it is as it is now: check "
-    "it and send the step again."
+    "The case changed while you had this page open. Here it is as it is now: check it and "
+    "send the step again."
 )
+"""A stale form's refusal, said once, on the form (neither blaming someone else: the same
+person in another tab, or the system's sweep, changes a case too)."""
 HTML = MediaType.HTML
 
 
@@ -473,6 +475,8 @@ def _case(
         error_field=error_field,
         done=done,
         timeline=views.timeline(history, page.t),
+        actor_text=lambda actor: views.actor_text(actor, page.t),
+        source_text=lambda key, channel: views.source_text(key, channel, page.t),
         timeline_cut=state.version > TIMELINE_EVENTS,
         may_replay=page.may(Reading.REPLAY),
     )

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import functools
 import re
+from datetime import datetime
 
+from domain.calendar import BOGOTA
 from entrypoints.web.i18n import Speaker
 
 MESSAGES: tuple[str, ...] = (
@@ -268,9 +270,13 @@ def refusal_text(text: str, t: Speaker, depth: int = 0) -> str:
 def _value(name: str, value: str, t: Speaker, depth: int = 0) -> str:
     """A value of a refusal, as the user reads it: a field by its label on the form, a
     reason translated in turn, a command by its form's title, a role, a category or a
-    clock by its label; anything else as it is (a login, a date, a CUN)."""
+    clock by its label; a moment as the console writes it (Bogotá, "1 dic 2026, 09:00");
+    anything else as it is (a login, a day, a CUN)."""
     from entrypoints.web.views import FIELD_LABELS, TITLES
 
+    moment = _moment(value)
+    if moment is not None:
+        return t.when(moment)
     if name == "field":
         return t.gettext(FIELD_LABELS.get(value, value))
     if name == "why":
@@ -289,6 +295,23 @@ def _value(name: str, value: str, t: Speaker, depth: int = 0) -> str:
         return value
     text = _label(kind, value, t)
     return text.lower() if kind in MID_SENTENCE and text != value else text
+
+
+_BOGOTA_MINUTE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
+"""A moment written without its offset, in Bogotá time ("already pending at … Bogotá")."""
+
+
+def _moment(value: str) -> datetime | None:
+    """`value` read as a moment: with its offset (ISO 8601, or Python's `str`), or to the
+    minute in Bogotá time; None when it is not one."""
+    from entrypoints.web.views import moment_of
+
+    if _BOGOTA_MINUTE.fullmatch(value):
+        try:
+            return datetime.fromisoformat(value).replace(tzinfo=BOGOTA)
+        except ValueError:
+            return None
+    return moment_of(value)
 
 
 def _label(kind: str, value: str, t: Speaker) -> str:

@@ -131,11 +131,12 @@ def facts(state: CaseState, t: Speaker) -> list[Fact]:
         for system, aspect, bad in state.checks
     )
     writes = tuple(
-        f"{w.system} · {w.operation} · {t.label('write', w.status.value)}"
+        f"{views.operation_text(w.system, w.operation, t)} · {t.label('write', w.status.value)}"
         for w in state.outside_writes
     )
     last = state.recent_notes[-1] if state.recent_notes else None
-    last_note = f"{moment_text(t, last.at)} · {last.author}: {last.text}" if last else "—"
+    author = views.actor_text(last.author, t) if last else ""
+    last_note = f"{moment_text(t, last.at)} · {author}: {last.text}" if last else "—"
     closed = "—"
     if state.closed_at is not None:
         closed = moment_text(t, state.closed_at)

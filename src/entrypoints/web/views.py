@@ -347,7 +347,9 @@ def _choices(
             for c in state.running_clocks
         )
     if field.name == "key" and field.kind == "text":
-        return tuple((w.key, f"{w.system} · {w.operation}") for w in state.pending_writes)
+        return tuple(
+            (w.key, operation_text(w.system, w.operation, t)) for w in state.pending_writes
+        )
     return tuple((value, t.label(field.name, value) if value else "")
                  for value, _ in field.choices)  # fmt: skip
 
@@ -384,20 +386,37 @@ class TimelineEntry:
     details: list[tuple[str, str]]
 
 
+EVENT_FIELD_LABELS: dict[str, str] = {
+    "case.clock_started kind": "Clock kind",
+    "case.clock_started due_at": "Due on",
+    "case.clock_warned due_at": "Due on",
+    "case.clock_breached due_at": "Due on",
+}
+"""An event's field whose meaning differs from the form's field of the same name (a clock's
+`kind` is not a visit's; its `due_at` is when it falls due, not a call to the customer), by
+"topic field" (message ids)."""
+EVENT_VALUE_KINDS: dict[str, str] = {"case.clock_started kind": "clock"}
+"""An event's field whose values are labelled as another kind than the field's name."""
+PAIRS = frozenset({"params", "result"})
+"""The event fields that hold (name, value) pairs: an outside write's parameters, its answer."""
+
+
 def timeline(events: Iterable[CaseEvent], t: Speaker) -> list[TimelineEntry]:
     """Every event of the case, newest first, with who recorded it and its data."""
     from entrypoints import render
 
     entries = []
     for entry in render.history_entries(events):
-        details = [(_key(key, t), _shown(value, t, key)) for key, value in entry["data"].items()
+        topic = entry["event"]
+        details = [(_key(topic, key, t), _shown(value, t, key, topic))
+                   for key, value in entry["data"].items()
                    if value not in (None, "", [], {}, ())]  # fmt: skip
         entries.append(
             TimelineEntry(
                 version=entry["version"],
                 at=datetime.fromisoformat(entry["timestamp"]),
                 actor=actor_text(entry["actor"], t),
-                event=entry["event"],
+                event=topic,
                 details=details,
             )
         )
@@ -405,13 +424,25 @@ def timeline(events: Iterable[CaseEvent], t: Speaker) -> list[TimelineEntry]:
     return entries
 
 
-def _key(name: str, t: Speaker) -> str:
-    """An event's field as the timeline names it: the form's label, else readable."""
-    label = FIELD_LABELS.get(name)
+def _key(topic: str, name: str, t: Speaker) -> str:
+    """An event's field as the timeline names it: the event's own label for it, else the
+    form's label, else the catalogue's `data:` label."""
+    label = EVENT_FIELD_LABELS.get(f"{topic} {name}") or FIELD_LABELS.get(name)
     return t(label) if label else t.label("data", name)
 
 
-_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)")
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)")
+"""A moment with its offset, as ISO 8601 writes it (`T`) or Python's `str` (a space)."""
+
+
+def moment_of(text: str) -> datetime | None:
+    """`text` read as a moment with its offset (None: it is not one)."""
+    if not _MOMENT.fullmatch(text):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def actor_text(actor: str, t: Speaker) -> str:
@@ -424,21 +455,54 @@ def actor_text(actor: str, t: Speaker) -> str:
     return f"{label} ({name})" if name and name != kind else label
 
 
-def _shown(value: Any, t: Speaker, name: str = "") -> str:
+_PRIORITY_IN_RULE = re.compile(r"\(prioridad (low|normal|high|urgent)\)")
+"""The priority an escalation's clock rule names by its code (`(prioridad high)`)."""
+
+
+def _shown(value: Any, t: Speaker, name: str = "", topic: str = "") -> str:
     """A value of an event as the timeline shows it: moments in Bogotá time, yes or no, an
-    enumeration's value by its label when the catalogue has one (`category:sac`)."""
+    enumeration's value by its label when the catalogue has one (`category:sac`), a case's
+    origin as its key and channel, (name, value) pairs as "Name: value"."""
     if isinstance(value, bool):
         return t("yes") if value else t("no")
     if isinstance(value, enum.Enum):
         value = value.value
-    if isinstance(value, str) and _MOMENT.fullmatch(value):
-        return t.when(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    if isinstance(value, str) and (moment := moment_of(value)) is not None:
+        return t.when(moment)
+    if name == "rule" and isinstance(value, str):
+        return _PRIORITY_IN_RULE.sub(
+            lambda m: f"({t('priority')} {t.label('priority', m.group(1)).lower()})", value
+        )
     if isinstance(value, str) and name:
-        key = f"{name}:{value}"
+        kind = EVENT_VALUE_KINDS.get(f"{topic} {name}", name)
+        key = f"{kind}:{value}"
         label = t.gettext(key)
-        return value if label == key else label
+        if label == key:
+            return value
+        return label[:1].upper() + label[1:]
+    if name == "source" and isinstance(value, dict) and {"channel", "key"} <= value.keys():
+        return source_text(str(value["key"]), str(value["channel"]), t)
+    if name in PAIRS and isinstance(value, list | tuple):
+        return "; ".join(_pair(pair, t) for pair in value)
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_shown(v, t, k)}" for k, v in value.items())
+        return "; ".join(f"{t.label('param', k)}: {_shown(v, t, k)}" for k, v in value.items())
     if isinstance(value, list | tuple):
         return ", ".join(_shown(v, t, name) for v in value)
     return str(value)
+
+
+def _pair(pair: Any, t: Speaker) -> str:
+    if isinstance(pair, list | tuple) and len(pair) == 2:
+        key, value = str(pair[0]), pair[1]
+        return f"{t.label('param', key)}: {_shown(value, t, key)}"
+    return _shown(pair, t)
+
+
+def source_text(key: str, channel: str, t: Speaker) -> str:
+    """Where a case came from, as people read it: `CRM-260006 (CRM)`."""
+    return f"{key} ({t.label('channel', channel)})"
+
+
+def operation_text(system: str, operation: str, t: Speaker) -> str:
+    """A write to (or a read of) one of Claro's systems: `AC · Registrar la marcación`."""
+    return f"{system} · {t.label('operation', operation)}"
