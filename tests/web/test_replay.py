@@ -219,7 +219,7 @@ def test_two_versions_side_by_side_mark_exactly_what_changed(
     assert "status" not in _changed(console.page)[1]
 
 
-def test_the_history_as_csv_is_one_spreadsheet_safe_row_per_event(
+def test_the_history_as_csv_is_one_spreadsheet_row_per_event_in_the_readers_language(
     console: Console, clock: FixedClock
 ) -> None:
     made = _make_history(console, clock)
@@ -228,27 +228,32 @@ def test_the_history_as_csv_is_one_spreadsheet_safe_row_per_event(
     answer = console.get(f"/console/cases/{made.case}/history.csv")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/csv")
-    assert "attachment" in answer.headers["content-disposition"]
-    rows = list(csv.reader(io.StringIO(answer.text)))
-    assert tuple(rows[0]) == replay.CSV_COLUMNS
-    body = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    assert 'filename="historial-CRM-1.csv"' in answer.headers["content-disposition"]
+    assert answer.text.startswith("\ufeff")  # a spreadsheet reads it as UTF-8
+    rows = list(csv.reader(io.StringIO(answer.text[1:]), delimiter=";"))  # Spanish: `;`
+    assert rows[0] == ["Versión", "Fecha y hora (Bogotá)", "Fecha y hora (UTC)", "Quién",
+                       "Evento", "Detalle", "Datos (JSON)"]  # fmt: skip
+    body = rows[1:]
     assert len(body) == len(events) == made.last
     for row, event in zip(body, events, strict=True):
-        assert int(row["version"]) == event.originator_version
-        assert datetime.fromisoformat(row["time_utc"]) == event.timestamp
-        assert row["time_utc"].endswith("+00:00")
-        assert datetime.fromisoformat(row["time_bogota"]) == event.timestamp
-        assert row["time_bogota"].endswith("-05:00")
-        assert row["actor"] in ("intake:intake", "agent:maria.b")
-        assert row["event"].startswith("case.")
-        assert isinstance(json.loads(row["data"]), dict)
-        assert "\n" not in row["data"]  # compact
-    [note] = [row for row in body if row["event"] == "case.note_added"]
-    assert note["text"] == "'" + NOTE  # a spreadsheet shows it, does not run it
-    assert json.loads(note["data"])["text"] == NOTE
-    [escalated] = [row for row in body if row["event"] == "case.escalated"]
-    assert escalated["text"] == "La cartera no cuadra con los pagos"
-    assert json.loads(escalated["data"])["area"]
+        version, bogota, utc, who, kind, _, data = row
+        assert int(version) == event.originator_version
+        assert datetime.fromisoformat(utc) == event.timestamp
+        assert utc.endswith("+00:00")
+        assert bogota.endswith(event.timestamp.astimezone(BOGOTA).strftime("%H:%M:%S"))
+        assert not kind.startswith("case.")  # the event in words
+        assert "agent:" not in who  # a person by name
+        assert isinstance(json.loads(data), dict)
+        assert "\n" not in data  # compact
+    assert "María Bernal" in {row[3] for row in body}
+    [note] = [row for row, e in zip(body, events, strict=True) if isinstance(e, NoteAdded)]
+    assert NOTE in note[5]  # within "Nota: …": a spreadsheet shows it, does not run it
+    assert not note[5].startswith(("=", "+", "-", "@"))
+    assert json.loads(note[6])["text"] == NOTE
+    _english(console)
+    english = console.get(f"/console/cases/{made.case}/history.csv").text
+    header = "\ufeffVersion,Time (Bogotá),Time (UTC),Who,Event,Details,Data (JSON)"
+    assert english.splitlines()[0] == header  # English: `,`
 
 
 @pytest.mark.parametrize("login", ["maria.b", "coord.c"])

@@ -803,6 +803,16 @@ def _cell(text: str) -> str:
     return safe if isinstance(safe, str) else plain
 
 
+def spreadsheet_writer(t: Speaker) -> tuple[io.StringIO, Any]:
+    """A CSV writer for a spreadsheet of the user's language: a byte-order mark (so that it
+    reads UTF-8), and the separator that language's spreadsheets expect (`;` where the decimal
+    mark is a comma, as in Spanish)."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    separator = ";" if get_decimal_symbol(t.locale) == "," else ","
+    return out, csv.writer(out, delimiter=separator, lineterminator="\r\n")
+
+
 def csv_text(
     report: IndicatorReport, choice: Choice, t: Speaker, named: Callable[[str], str] | None = None
 ) -> str:
@@ -810,10 +820,7 @@ def csv_text(
     headers and the words in the user's language, each value rounded and written as the page
     shows it. The separator is the one a spreadsheet of that language expects (`;` where the
     decimal mark is a comma, as in Spanish), after a byte-order mark (read as UTF-8)."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    separator = ";" if get_decimal_symbol(t.locale) == "," else ","
-    writer = csv.writer(out, delimiter=separator, lineterminator="\r\n")
+    out, writer = spreadsheet_writer(t)
     writer.writerow([t(GROUP_HEADINGS[choice.by]), t("Indicator"), t("Value"),
                      t("Counted over"), t("Counts"), t("Goal"), t("Traffic light"),
                      t("Period"), t("Definitions")])  # fmt: skip

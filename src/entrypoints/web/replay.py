@@ -4,8 +4,9 @@ of them side by side, and its history exported (JSON through the API, CSV here).
 `/console/cases/{ref}/replay` shows the case at a version chosen with a slider over its events
 (1..N), or as of a moment (Bogotá time); `…/replay/panel` is the same view as an HTML fragment,
 which the page's script swaps in when the slider moves (without scripts, the slider's form is
-sent by its button and the whole page comes back). `…/history.csv` is the history, one row per
-event, written by the project's one spreadsheet-safe CSV writer.
+sent by its button and the whole page comes back). `…/history.csv` is the history for a
+spreadsheet in the reader's language, one row per event as the timeline shows it (with the
+event's data as JSON beside), like the indicators' CSV.
 
 A long history (thousands of events) is never drawn at once: the slider is one range input
 whatever its length; the list of events beside it is a page of `EVENTS_PAGE` around the version
@@ -17,7 +18,6 @@ time, and the rest counted (the CSV has them all). Reads go through the office's
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import re
@@ -33,7 +33,6 @@ from litestar.params import FromPath, FromQuery
 
 from application.access.permissions import Reading
 from application.service import Backoffice
-from domain.calendar import BOGOTA
 from domain.case.events import CaseEvent
 from domain.case.state import CaseState
 from domain.errors import CaseNotFound, InvalidValue
@@ -51,11 +50,6 @@ BETWEEN_SHOWN = 100
 """How many of the events between two compared versions are listed (the rest are counted)."""
 LIST_SHOWN = 20
 """How many entries of a list (follow-ups, clocks…) a version's view shows, the newest."""
-CSV_COLUMNS = ("version", "time_bogota", "time_utc", "actor", "event", "text", "data")
-"""The history CSV's columns: `text` is the event's free text (a note's, a reason, an
-outcome, a summary) when it has one, `data` the event's data as compact JSON."""
-FREE_TEXT = ("text", "reason", "outcome", "summary", "answer", "agreement", "notes")
-"""The event fields whose value is someone's free text, in the order the `text` column takes."""
 
 
 # --- what a version of the case shows -------------------------------------------------------
@@ -475,23 +469,37 @@ async def replay_panel(
     return await serve_page(request, lambda page: _replay(page, reference, asked, True))
 
 
-def csv_rows(events: Sequence[CaseEvent]) -> list[dict[str, object]]:
-    """One row per event: version, time in Bogotá and in UTC (ISO 8601), actor, event, its
-    free text, its data as compact JSON."""
-    rows: list[dict[str, object]] = []
-    for event, entry in zip(events, render.history_entries(events), strict=True):
-        data = entry["data"]
-        text = next((data[k] for k in FREE_TEXT if isinstance(data.get(k), str)), "")
-        rows.append({
-            "version": entry["version"],
-            "time_bogota": event.timestamp.astimezone(BOGOTA).isoformat(),
-            "time_utc": event.timestamp.astimezone(UTC).isoformat(),
-            "actor": entry["actor"],
-            "event": entry["event"],
-            "text": text,
-            "data": json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str),
-        })  # fmt: skip
-    return rows
+def history_csv_text(events: Sequence[CaseEvent], t: Speaker, named: Any = None) -> str:
+    """The history for a spreadsheet in the reader's language, as the case page's timeline
+    shows it: one row per event, oldest first, the headers, the event and the details in the
+    user's words, the person by name, the moment in Bogotá (to the second) and in UTC, and
+    the event's data as compact JSON for whoever needs it whole. The separator is the one a
+    spreadsheet of that language expects (`;` where the decimal mark is a comma), after a
+    byte-order mark, every cell spreadsheet-safe (the indicators' CSV writes the same way)."""
+    from entrypoints.web.indicators import spreadsheet_writer
+
+    out, writer = spreadsheet_writer(t)
+    writer.writerow([t("Version"), t("Time (Bogotá)"), t("Time (UTC)"), t("Who"), t("Event"),
+                     t("Details"), t("Data (JSON)")])  # fmt: skip
+    entries = list(reversed(views.timeline(events, t)))
+    data = (json.dumps(e["data"], ensure_ascii=False, separators=(",", ":"), default=str)
+            for e in render.history_entries(events))  # fmt: skip
+    for entry, event, as_json in zip(entries, events, data, strict=True):
+        who = named(entry.actor) if named is not None else entry.actor
+        details = "; ".join(f"{k}: {v}" for k, v in entry.details)
+        cells = (entry.version, t.when(event.timestamp, seconds=True),
+                 event.timestamp.astimezone(UTC).isoformat(), who,
+                 t.label("event", entry.event), details, as_json)  # fmt: skip
+        writer.writerow([_safe(cell) for cell in cells])
+    return out.getvalue()
+
+
+def _safe(value: object) -> object:
+    """A cell a spreadsheet shows and does not run (a text that reads as a formula gets its
+    apostrophe); numbers as they are."""
+    from entrypoints.render import spreadsheet_safe
+
+    return spreadsheet_safe(value) if isinstance(value, str) else value
 
 
 def _history_csv(page: Page, reference: str) -> Response[Any]:
@@ -500,12 +508,13 @@ def _history_csv(page: Page, reference: str) -> Response[Any]:
     case_id = events[0].originator_id
     note(page.request.scope, case=str(case_id))
     page.record_reads([case_id], "console:history.csv")
-    out = io.StringIO()
-    render.write_csv(out, csv_rows(events), CSV_COLUMNS)  # every cell spreadsheet-safe
-    name = f"case-{case_id}-history.csv"
+    text = history_csv_text(events, page.t, page.people.name)
+    source = getattr(events[0], "source", None)
+    key = source.key if source is not None else str(case_id)
+    name = f"{page.t('history')}-{key}.csv"
     return Response(
-        out.getvalue(),
-        media_type="text/csv",
+        text,
+        media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"; '
             f"filename*=UTF-8''{quote(name)}",
