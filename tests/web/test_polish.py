@@ -167,3 +167,11 @@ def test_a_stale_form_is_said_once_without_blaming_anyone(console: Console) -> N
     form = re.search(r'<details[^>]*id="step-add-note".*?</details>', other.page, re.DOTALL)
     assert form is not None
     assert said in _text(form.group(0))
+
+
+def test_an_assignment_names_the_agent_by_name(console: Console) -> None:
+    case = _pqr_case(console)
+    console.get(f"/console/cases/{case}")
+    assigned = _entry(_timeline(console.page), "Caso asignado")
+    assert "María Bernal" in assigned
+    assert "maria.b" not in assigned.split("María Bernal", 1)[1]  # the agent field: the name

@@ -474,7 +474,7 @@ def _case(
         stale=stale,
         error_field=error_field,
         done=done,
-        timeline=views.timeline(history, page.t),
+        timeline=views.timeline(history, page.t, page.people.name),
         actor_text=lambda actor: views.actor_text(actor, page.t),
         source_text=lambda key, channel: views.source_text(key, channel, page.t),
         timeline_cut=state.version > TIMELINE_EVENTS,

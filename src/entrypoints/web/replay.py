@@ -22,7 +22,7 @@ import itertools
 import json
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -340,7 +340,7 @@ def _panel(page: Page, now: CaseState, shown: Asked, first: str | None) -> dict[
     read = _events(office, now.case_id, low - 1, max(end, state.version))
     events = [e for e in read if start <= e.originator_version <= end]
     rows = _rows(events, t)
-    [entry] = views.timeline([read[state.version - low]], t)
+    [entry] = views.timeline([read[state.version - low]], t, page.people.name)
     current = EventRow(entry.version, entry.at, entry.actor, t.label("event", entry.event))
     position = t("Version {version} of {last}", version=state.version, last=last)
     who = page.people.name(current.actor)  # a person by name (the system's parts as they are)
@@ -469,7 +469,9 @@ async def replay_panel(
     return await serve_page(request, lambda page: _replay(page, reference, asked, True))
 
 
-def history_csv_text(events: Sequence[CaseEvent], t: Speaker, named: Any = None) -> str:
+def history_csv_text(
+    events: Sequence[CaseEvent], t: Speaker, named: Callable[[str], str] | None = None
+) -> str:
     """The history for a spreadsheet in the reader's language, as the case page's timeline
     shows it: one row per event, oldest first, the headers, the event and the details in the
     user's words, the person by name, the moment in Bogotá (to the second) and in UTC, and
@@ -481,7 +483,7 @@ def history_csv_text(events: Sequence[CaseEvent], t: Speaker, named: Any = None)
     out, writer = spreadsheet_writer(t)
     writer.writerow([t("Version"), t("Time (Bogotá)"), t("Time (UTC)"), t("Who"), t("Event"),
                      t("Details"), t("Data (JSON)")])  # fmt: skip
-    entries = list(reversed(views.timeline(events, t)))
+    entries = list(reversed(views.timeline(events, t, named)))
     data = (json.dumps(e["data"], ensure_ascii=False, separators=(",", ":"), default=str)
             for e in render.history_entries(events))  # fmt: skip
     for entry, event, as_json in zip(entries, events, data, strict=True):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -401,14 +401,23 @@ PAIRS = frozenset({"params", "result"})
 """The event fields that hold (name, value) pairs: an outside write's parameters, its answer."""
 
 
-def timeline(events: Iterable[CaseEvent], t: Speaker) -> list[TimelineEntry]:
-    """Every event of the case, newest first, with who recorded it and its data."""
+PEOPLE_FIELDS = frozenset({"agent", "previous_agent"})
+"""An event's fields that name a person of the team by login (an assignment's agents)."""
+
+
+def timeline(
+    events: Iterable[CaseEvent], t: Speaker, named: Callable[[str], str] | None = None
+) -> list[TimelineEntry]:
+    """Every event of the case, newest first, with who recorded it and its data; `named`
+    gives a person's name from their login (the agents an assignment names)."""
     from entrypoints import render
 
     entries = []
     for entry in render.history_entries(events):
         topic = entry["event"]
-        details = [(_key(topic, key, t), _shown(value, t, key, topic))
+        details = [(_key(topic, key, t),
+                    named(value) if named is not None and key in PEOPLE_FIELDS
+                    and isinstance(value, str) else _shown(value, t, key, topic))
                    for key, value in entry["data"].items()
                    if value not in (None, "", [], {}, ())]  # fmt: skip
         entries.append(
