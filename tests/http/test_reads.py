@@ -189,3 +189,12 @@ def test_a_read_that_cannot_be_recorded_is_not_shown(api: Api) -> None:
     answer = api.get("/cases/CRM-1")
     assert answer.status_code == 503
     assert "Cliente" not in answer.text
+
+
+def test_a_read_through_a_bearer_token_is_said_apart_from_a_persons(api: Api) -> None:
+    case = api.office.case("CRM-1").case_id
+    _, secret = api.accounts.issue_token("audit.a", "read")
+    api.client.cookies.clear()
+    answer = api.client.get(f"/cases/{case}", headers={"Authorization": f"Bearer {secret}"})
+    assert answer.status_code == 200
+    assert _seen(api) == [("audit.a", case, "GET /cases/{reference} (token, scope read)")]

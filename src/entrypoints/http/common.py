@@ -298,6 +298,8 @@ def record_reads(
     from application.ports.reads import PersonalRead
 
     at = service.office.clock.now()
+    if principal.scope is not None:  # a bearer token's read: said apart from a person's
+        through = f"{through} (token, scope {principal.scope})"
     service.reads.record(
         [PersonalRead(at=at, reader=principal.login, case_id=case_id, through=through)
          for case_id in shown]
