@@ -28,8 +28,9 @@ class RuleViolation(DomainError):
 
 _CASE_REFERENCE = re.compile(
     r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"  # an id
-    r"|[a-z]+:\S+"  # channel:key
-    r"|[A-Za-z][\w.-]*[0-9][\w.-]*"  # a source key: CRM-260001, T-1
+    r"|(?:crm|email|phone):[!-~]+"  # channel:key (the channels of `values.Channel`), ASCII
+    r"|[A-Z][A-Z0-9]*-[A-Z0-9-]+",  # a source key as the CRM writes them: CRM-260001, T-1
+    re.ASCII,
 )
 UNNAMED_REFERENCE = "no case found for that reference (search by account, phone or name instead)"
 """What `CaseNotFound` says of a reference that is not shaped like a case's."""

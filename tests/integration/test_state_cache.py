@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import attrs
 import orjson
@@ -240,12 +241,13 @@ def test_erasing_a_long_case_drops_its_cached_states_and_a_replay_reads_the_mark
 @pytest.mark.parametrize(
     "backend_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
-def test_a_state_cached_before_an_erasure_is_dropped_by_the_next_load(
+def test_a_load_that_keeps_its_state_after_an_erasure_drops_it_before_a_replay_reads_it(
     backend_url: str, tmp_path: Path, clock: FixedClock
 ) -> None:
-    """A load that began before `forget` and kept its state after it (the race the erasure's
-    two drops cannot close): the next load of the case now sees the erasure past the cached
-    state and drops it, so a replay no longer reads the name from it."""
+    """A load that read the case's events before `forget` and keeps its state after the
+    erasure's two drops (the race they cannot close): the state holds the erased name, and a
+    replay at its version would read it. The load sees the erasure past its state and drops
+    it at once."""
     from domain.case.events import ERASED
     from entrypoints.bootstrap import privacy
 
@@ -256,18 +258,27 @@ def test_a_state_cached_before_an_erasure_is_dropped_by_the_next_load(
         case_id = office.case("LONG-4").case_id
         store = office.store
         assert isinstance(store, EventSourcedCaseStore)
-        before = store.states.newest(case_id)
-        assert before is not None
-        assert before.customer_name == "Alicia Secreta"
-        privacy(office, settings_, reads=False).forget(
-            "ACC-LONG-4", requested_by="SOL-1", reason="Ley 1581", actor=Actor.agent("laura.s")
-        )
-        store.states.keep(before)  # the late load's state, kept after the erasure's drops
-        assert office.case(case_id).customer_name == ERASED  # the load now drops it
-        assert [s.originator_version for s in store.states.recorder.select_events(case_id)] == [
-            office.case(case_id).version
-        ]
-        assert office.case(case_id, version=before.version).customer_name == ERASED
+        store.states.drop([case_id])  # the next load folds every event, then keeps its state
+        keep = store.states.keep
+        raced: list[int] = []
+
+        def erased_meanwhile(state: Any) -> None:
+            if not raced:  # the erasure lands between this load's read and its keep
+                raced.append(state.version)
+                privacy(office, settings_, reads=False).forget(
+                    "ACC-LONG-4", requested_by="SOL-1", reason="Ley 1581",
+                    actor=Actor.agent("laura.s"),
+                )  # fmt: skip
+            keep(state)
+
+        store.states.keep = erased_meanwhile  # type: ignore[method-assign]
+        assert office.case(case_id).customer_name == "Alicia Secreta"  # read before it
+        store.states.keep = keep  # type: ignore[method-assign]
+        [version] = raced
+        stale = [s.originator_version for s in store.states.recorder.select_events(case_id)]
+        assert version not in stale
+        assert office.case(case_id, version=version).customer_name == ERASED  # a replay first
+        assert office.case(case_id).customer_name == ERASED
 
 
 def test_a_cached_state_moved_onto_another_case_is_not_used(

@@ -363,3 +363,20 @@ def test_a_long_history_is_listed_a_page_at_a_time(
     assert console.page.count('<li><span class="event">') == 5
     assert f"{last - 1} events between A and B" in console.page
     assert "Only the first 5 are listed" in console.page
+
+
+def test_the_history_csv_is_named_safely_whatever_the_case_key(console: Console) -> None:
+    """A key from outside with a dash that is not ASCII and quotes (a line break is refused
+    at intake): the download is still one attachment, its name made of safe characters (it
+    was a 500)."""
+    from domain.values import Channel, SourceKey
+    from tests.conftest import record
+
+    key = 'CRM–7 "B" ñ/..'
+    console.office.ingest([record(key)])
+    case = SourceKey(Channel.CRM, key).case_id()
+    console.sign_in("audit.a")
+    answer = console.get(f"/console/cases/{case}/history.csv")
+    assert answer.status_code == 200
+    disposition = answer.headers["content-disposition"]
+    assert 'filename="historial-CRM_7__B____...csv"' in disposition

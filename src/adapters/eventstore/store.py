@@ -34,11 +34,12 @@ from adapters.eventstore.state_cache import FOLD_AHEAD, CaseStateCache
 from adapters.personal_keys import PersonalKeyStore, open_personal_keys
 from application.ports.accounts import LogNews
 from application.ports.cases import AnyEvent, ChainAudit, ConcurrencyConflict, LoggedEvent
-from domain.case.events import CaseEvent, Ingested
+from domain.case.events import CaseEvent, Ingested, PersonalDataErased
 from domain.case.state import CaseState, fold
 from domain.team.roster import TeamEvent
 
 _NEWEST = 2**63 - 1
+_ERASED_TOPIC = TOPICS[PersonalDataErased]
 HISTORY_PAGE = 1_000
 """Events read at a time when a history is streamed."""
 
@@ -238,6 +239,13 @@ class EventSourcedCaseStore:
             folded = len(events) + (len(head) if cached is None else 0)
         if state is not None and version is None and folded >= self.fold_ahead:
             self.states.keep(state)
+            # Folded from events read before an erasure that `forget` recorded meanwhile (and
+            # after it dropped the case's states): this state holds the erased data. `forget`
+            # records the erasure before it drops, so it is in the log by now; a replay must
+            # not find the state, so it goes at once.
+            later = self.app.recorder.select_events(case_id, gt=state.version)
+            if any(row.topic == _ERASED_TOPIC for row in later):
+                self.states.drop([case_id])
         return state
 
     def history(self, case_id: uuid.UUID) -> Sequence[CaseEvent]:

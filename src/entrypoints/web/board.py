@@ -369,9 +369,10 @@ def _refusal_carried(request: Request[Any, Any, Any]) -> tuple[str, dict[str, An
 
 REPORT = "board_reassigned"
 """The session's key for a reassignment's report, kept for the board it is sent to."""
-REPORT_MOST = 6_000
-"""The most characters of a report carried in the session's cookie (it is sent with every
-request: some fifty cases); a longer report is answered in place, on the POST address."""
+REPORT_MOST = 2_000
+"""The most characters of a report carried in the session's cookie (about fifteen cases): the
+cookie is sent with every request, and past one 4 KB cookie a proxy's header limit (8 KB is
+common) may refuse them all; a longer report is answered in place, on the POST address."""
 
 
 def _reported(request: Request[Any, Any, Any], absent: str,

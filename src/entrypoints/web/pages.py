@@ -377,9 +377,10 @@ REFUSED = "refused"
 """The session's key for a refused form's outcome, kept for the case page it is sent to."""
 REFUSED_SECONDS = 300
 """How long the case page shows a refused form's outcome carried in the session."""
-REFUSED_MOST = 6_000
-"""The most characters of typed values carried in the session cookie (it is sent with every
-request); a form with more is answered in place, on its POST address, as before."""
+REFUSED_MOST = 2_000
+"""The most characters of typed values carried in the session cookie: it is sent with every
+request, and past one 4 KB cookie a proxy's header limit (8 KB is common) may refuse them
+all; a form with more is answered in place, on its POST address, as before."""
 
 
 def _refused(page: Page, case_id: uuid.UUID, *, status: int, failed: str,

@@ -504,6 +504,10 @@ def _safe(value: object) -> object:
     return spreadsheet_safe(value) if isinstance(value, str) else value
 
 
+_FILE_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+"""What a case key may not keep in the history CSV's file name."""
+
+
 def _history_csv(page: Page, reference: str) -> Response[Any]:
     page.require(Reading.HISTORY)
     events = page.service.office.history(reference)
@@ -513,7 +517,9 @@ def _history_csv(page: Page, reference: str) -> Response[Any]:
     text = history_csv_text(events, page.t, page.people.name)
     source = getattr(events[0], "source", None)
     key = source.key if source is not None else str(case_id)
-    name = f"{page.t('history')}-{key}.csv"
+    # The key as a file name: ASCII letters, digits, dots, dashes (a key comes from outside
+    # or holds a typification: no quote, line break or other character reaches the header).
+    name = f"{page.t('history')}-{_FILE_NAME_UNSAFE.sub('_', key)[:60]}.csv"
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
