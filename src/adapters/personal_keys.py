@@ -35,7 +35,6 @@ table (docs/privacy.md says what that does and does not guarantee).
 from __future__ import annotations
 
 import binascii
-import hashlib
 import itertools
 import os
 import re
@@ -50,7 +49,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from application.ports.personal import Erasure
+from application.ports.personal import Erasure, subject_digest
 from domain.case.events import (
     ERASED,
     PERSONAL_FIELDS,
@@ -94,11 +93,6 @@ opened (what is in the row, after any cipher at rest)."""
 Sealer = tuple[str, Callable[..., bytes]]
 """A key id and that key's `encrypt`: what sealing a case's fields needs."""
 _NONCE_SPACE = 2**96
-
-
-def subject_digest(account: str) -> str:
-    """How the register of erasures names an account."""
-    return hashlib.sha256(account.encode("utf-8")).hexdigest()
 
 
 class UnknownSubject(ValueError):
@@ -523,16 +517,10 @@ class SqlPersonalKeyStore(PersonalKeyStore):
             with self.datastore.transaction(commit=True) as c:
                 yield c
             return
-        from adapters.eventstore.sqlite_recorder import write_transaction
+        from adapters.eventstore.sqlite_recorder import secure_delete, write_transaction
 
-        with write_transaction(self.datastore, 0, immediate=True) as c:
-            c.execute("PRAGMA secure_delete")
-            before = int(c.fetchone()[0])
-            c.execute("PRAGMA secure_delete = 1")
-            try:
-                yield c
-            finally:
-                c.execute(f"PRAGMA secure_delete = {before}")
+        with write_transaction(self.datastore, 0, immediate=True) as c, secure_delete(c):
+            yield c
 
     def purge_deleted(self) -> bool:
         if not self.postgres:
@@ -595,7 +583,7 @@ class SqlPersonalKeyStore(PersonalKeyStore):
                 self._sql("SELECT count(*) AS n FROM cases_personal_keys WHERE account = ?"),
                 (account,),
             )
-            deleted = int(c.fetchone()["n"])
+            deleted = int(c.fetchone()["n"])  # eventsourcing's SQLite cursor has no rowcount
             c.execute(self._sql("DELETE FROM cases_personal_keys WHERE account = ?"), (account,))
             c.execute(
                 self._sql(

@@ -60,6 +60,9 @@ class Counting:
             case_ids=case_ids, reader=reader, since=since, until=until, limit=limit
         )
 
+    def close(self) -> None:
+        self.inner.close()
+
 
 def test_a_case_read_is_recorded_with_who_when_and_the_route(api: Api) -> None:
     case = api.office.case("CRM-1").case_id

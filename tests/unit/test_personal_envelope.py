@@ -24,9 +24,8 @@ from adapters.personal_keys import (
     PersonalKeyStore,
     SqlPersonalKeyStore,
     UnknownSubject,
-    subject_digest,
 )
-from application.ports.personal import Erasure
+from application.ports.personal import Erasure, subject_digest
 from domain.case.events import (
     ERASED,
     PERSONAL_FIELDS,

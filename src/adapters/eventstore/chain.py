@@ -348,7 +348,7 @@ class ChainVerifier:
                 stored_prev = seen[key] if key in seen else stored[key]
                 legacy = stored_prev is None
                 prev = (
-                    _fold(self.storage.chain_rows_of(row.originator_id, row.version))
+                    prefix_link(self.storage.chain_rows_of(row.originator_id, row.version))
                     if stored_prev is None
                     else stored_prev
                 )
@@ -387,7 +387,7 @@ class ChainVerifier:
                 )
                 break
             if checkpoint.end > after:
-                if max_blocks is not None and checkpoint.end > after and checked >= max_blocks:
+                if max_blocks is not None and checked >= max_blocks:
                     break
                 block = self.storage.chain_block(previous.end, checkpoint.end)
                 rows += len(block)
@@ -471,13 +471,6 @@ class _CaseWalk:
         return None
 
 
-def _fold(rows: Iterable[ChainRow]) -> bytes:
-    prev = ZERO
-    for row in rows:
-        prev = link(prev, row.originator_id, row.version, row.topic, row.state)
-    return prev
-
-
 def _missing(originator_id: Any, version: int, position: int) -> Finding:
     return Finding(
         case=_case(originator_id),
@@ -521,4 +514,7 @@ def _no_start() -> Finding:
 
 def prefix_link(rows: Iterable[ChainRow]) -> bytes:
     """The link computed over rows (a case's, from its first, in version order)."""
-    return _fold(rows)
+    prev = ZERO
+    for row in rows:
+        prev = link(prev, row.originator_id, row.version, row.topic, row.state)
+    return prev

@@ -157,7 +157,7 @@ class RotatingCipher(Cipher):
         return MARKER + ident + nonce + aesgcm.encrypt(nonce, plaintext, None)
 
     def decrypt(self, ciphertext: bytes) -> bytes:
-        if ciphertext[:2] != MARKER:
+        if not is_encrypted(ciphertext):
             return ciphertext  # stored in clear
         ident = ciphertext[len(MARKER) : _HEAD]
         aesgcm = self._readers.get(ident)

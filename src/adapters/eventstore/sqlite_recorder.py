@@ -327,6 +327,18 @@ class _Immediate(SQLiteTransaction):
         return cursor
 
 
+@contextmanager
+def secure_delete(cursor: Any) -> Iterator[Any]:
+    """Within it, what this connection deletes or replaces is overwritten with zeros (data
+    being erased leaves no copy in the file's free space); the connection's own setting is
+    given back after (a lent connection)."""
+    previous = _apply(cursor, {"secure_delete": 1})
+    try:
+        yield cursor
+    finally:
+        _apply(cursor, previous)
+
+
 def _apply(cursor: Any, settings: dict[str, int]) -> dict[str, int]:
     """Set each pragma; returns the values they had."""
     previous: dict[str, int] = {}

@@ -129,23 +129,17 @@ class CaseStateCache:
             with datastore.transaction(commit=True) as c:
                 c.execute(statement, (ids,))
                 return int(c.rowcount)
+        from adapters.eventstore.sqlite_recorder import secure_delete
+
         deleted = 0
-        with datastore.transaction(commit=True) as c:
-            # Zero what the deletes free (the states hold the personal data being erased),
-            # then give the lent connection its setting back.
-            c.execute("PRAGMA secure_delete")
-            before = int(c.fetchone()[0])
-            c.execute("PRAGMA secure_delete = 1")
-            try:
-                for start in range(0, len(ids), 500):
-                    # Stored as the library's SQLite recorder writes ids: hex, no dashes.
-                    page = [case.hex for case in ids[start : start + 500]]
-                    marks = ", ".join("?" * len(page))
-                    c.execute(
-                        f"SELECT count(*) FROM {table} WHERE originator_id IN ({marks})", page
-                    )
-                    deleted += int(c.fetchone()[0])
-                    c.execute(f"DELETE FROM {table} WHERE originator_id IN ({marks})", page)
-            finally:
-                c.execute(f"PRAGMA secure_delete = {before}")
+        # Zero what the deletes free: the states hold the personal data being erased.
+        with datastore.transaction(commit=True) as c, secure_delete(c):
+            for start in range(0, len(ids), 500):
+                # Stored as the library's SQLite recorder writes ids: hex, no dashes.
+                page = [case.hex for case in ids[start : start + 500]]
+                marks = ", ".join("?" * len(page))
+                where = f"FROM {table} WHERE originator_id IN ({marks})"
+                c.execute(f"SELECT count(*) {where}", page)  # the library's cursor: no rowcount
+                deleted += int(c.fetchone()[0])
+                c.execute(f"DELETE {where}", page)
         return deleted

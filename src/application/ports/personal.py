@@ -10,12 +10,18 @@ use cases of `application.privacy` need only what is here.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 import attrs
+
+
+def subject_digest(account: str) -> str:
+    """How the register of erasures names an account (`Erasure.subject`): its SHA-256."""
+    return hashlib.sha256(account.encode("utf-8")).hexdigest()
 
 
 @attrs.frozen(kw_only=True)

@@ -63,3 +63,7 @@ class ReadRegister(Protocol):
         """The reads kept, oldest first, narrowed by whichever arguments are given (`since`
         inclusive, `until` exclusive)."""
         ...
+
+    def close(self) -> None:
+        """Let go of its connections."""
+        ...

@@ -22,7 +22,7 @@ import attrs
 
 from application.ports.cases import CaseQuery
 from application.ports.office import CaseWork
-from application.ports.personal import Erasure, PersonalKeys
+from application.ports.personal import Erasure, PersonalKeys, subject_digest
 from application.ports.reads import ReadRegister
 from domain.case.decisions import clean_text
 from domain.case.events import (
@@ -43,12 +43,6 @@ RETENTION = Actor(ActorKind.SWEEP, "retention")
 MAX_TEXT = 500
 """`requested_by` and `reason` at most this long."""
 _SEARCH_PAGE = 500
-
-
-def subject_digest(account: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(account.encode("utf-8")).hexdigest()
 
 
 @attrs.frozen(kw_only=True)

@@ -151,9 +151,8 @@ def export(
     try:
         document = privacy.export(_account(account))
     finally:
-        close = getattr(privacy.reads, "close", None)
-        if close is not None:
-            close()
+        if privacy.reads is not None:
+            privacy.reads.close()
     text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     if to is None:
         out.file.write(text)

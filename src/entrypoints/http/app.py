@@ -578,9 +578,8 @@ def create_app(
             yield
         finally:
             ops.service = None
-            closing = getattr(opened.reads, "close", None)
-            if callable(closing):
-                closing()
+            if opened.reads is not None:
+                opened.reads.close()
             opened.accounts.close()
             opened.office.close()
             if opened.outbox is not None:
