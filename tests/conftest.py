@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import psycopg
 import pytest
@@ -98,14 +99,25 @@ def postgres_available() -> str | None:
         return f"no PostgreSQL server at {PG_HOST}:{PG_PORT} ({error})".strip()
 
 
+def in_ci() -> bool:
+    """Whether this run is CI's (`CI` set to 1, true or yes, as runners set it)."""
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def required_in_ci(why: str, what: str) -> NoReturn:
+    """Skip a test whose service is missing, with the reason; in CI fail it instead: there
+    `what` is required, and a skip would pass the run without checking it."""
+    if in_ci():
+        pytest.fail(f"{what} is required in CI: {why}")
+    pytest.skip(why)
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh, empty database for one test; dropped afterwards."""
     why = postgres_available()
     if why is not None:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"PostgreSQL is required in CI: {why}")
-        pytest.skip(why)
+        required_in_ci(why, "PostgreSQL")
     name = f"backoffice_test_{uuid.uuid4().hex[:12]}"
     with _admin() as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

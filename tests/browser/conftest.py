@@ -21,6 +21,7 @@ import pytest
 
 from adapters.clock import FixedClock
 from application.service import Backoffice
+from tests.conftest import required_in_ci
 from tests.http.conftest import PASSWORD
 from tests.http.test_served import serving
 from tests.stub_systems import Stub
@@ -54,9 +55,7 @@ def browser() -> Iterator[Browser]:
     must not find: it stops when this folder's tests end."""
     missing = _missing()
     if missing is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the browser tests are required in CI: {missing}")
-        pytest.skip(missing)
+        required_in_ci(missing, "the browser (Chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as driver:
@@ -159,7 +158,7 @@ def check_page(screenshots: Path) -> Callable[[Page, str], None]:
             }"""
         )
         assert found == [], f"{name}: accessibility violations {found}"
-        refused = [m for m in getattr(page, "console_errors", []) if "Content Security" in m]
+        refused = [m for m in page.console_errors if "Content Security" in m]  # type: ignore[attr-defined]
         assert refused == [], f"{name}: the page broke its own content security policy {refused}"
 
     return check

@@ -3,7 +3,6 @@ separate back offices (data folder and database) as it needs."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import PG_HOST, PG_PORT, PG_USER, postgres_available
+from tests.conftest import PG_HOST, PG_PORT, PG_USER, postgres_available, required_in_ci
 from tests.faults.harness import Target
 
 NewTarget = Callable[[str], Target]
@@ -38,9 +37,7 @@ def new_target(backend: str, tmp_path: Path) -> Iterator[NewTarget]:
     if backend == "postgres":
         why = postgres_available()
         if why is not None:
-            if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-                pytest.fail(f"PostgreSQL is required in CI: {why}")
-            pytest.skip(why)
+            required_in_ci(why, "PostgreSQL")
 
     def make(name: str) -> Target:
         data_dir = tmp_path / name

@@ -29,6 +29,7 @@ from entrypoints.bootstrap import bootstrap
 from entrypoints.demo import run_demo
 from entrypoints.indicator_tables import indicators_rows
 from entrypoints.settings import load_settings
+from tests.conftest import in_ci
 
 FIXTURE = Path(__file__).with_name("demo_week.json")
 
@@ -67,7 +68,7 @@ def test_the_demo_week_is_reproduced_exactly(tmp_path: Path) -> None:
     folder = run_demo(tmp_path, None, Console(file=io.StringIO(), width=160))
     got = _week(folder)
     if os.environ.get("UPDATE_GOLDEN"):
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        if in_ci():
             pytest.fail("UPDATE_GOLDEN is set in CI: the golden week would not be checked")
         FIXTURE.write_text(json.dumps(got, ensure_ascii=False, indent=1) + "\n", "utf-8")
         pytest.skip("fixture regenerated: review its diff")

@@ -10,7 +10,6 @@ speed is measured by the project's benchmark.
 
 from __future__ import annotations
 
-import os
 import tempfile
 import uuid
 from pathlib import Path
@@ -21,7 +20,14 @@ from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.tests.persistence import ApplicationRecorderTestCase
 
 from adapters.eventstore.sqlite_recorder import BulkSQLiteApplicationRecorder
-from tests.conftest import PG_HOST, PG_PORT, PG_USER, _admin, postgres_available
+from tests.conftest import (
+    PG_HOST,
+    PG_PORT,
+    PG_USER,
+    _admin,
+    postgres_available,
+    required_in_ci,
+)
 
 
 class TestBulkSQLiteApplicationRecorder(ApplicationRecorderTestCase[BulkSQLiteApplicationRecorder]):
@@ -49,9 +55,7 @@ class TestBulkPostgresApplicationRecorder(ApplicationRecorderTestCase[Applicatio
     def setUp(self) -> None:
         why = postgres_available()
         if why is not None:
-            if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-                pytest.fail(f"PostgreSQL is required in CI: {why}")
-            pytest.skip(why)
+            required_in_ci(why, "PostgreSQL")
         self.dbname = f"backoffice_lib_{uuid.uuid4().hex[:12]}"
         with _admin() as conn:
             conn.execute(f'CREATE DATABASE "{self.dbname}"')

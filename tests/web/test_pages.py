@@ -177,6 +177,27 @@ def test_a_stale_page_says_so_instead_of_overwriting(console: Console, clock: Fi
     assert "primera nota" in other.page  # the case as it is now
 
 
+def test_a_stale_form_too_long_for_the_cookie_is_answered_in_place(console: Console) -> None:
+    """What was typed rides in the session's cookie up to `REFUSED_MOST` characters; past it
+    the refusal is answered on the POST address, the text still on the form."""
+    from entrypoints.web.pages import REFUSED_MOST
+
+    console.sign_in("maria.b")
+    _english(console)
+    case = console.case_id("CRM-1")
+    console.get(f"/console/cases/{case}")
+    seen = console.page
+    other = Console(console.client, console.accounts, console.office)
+    console.step(case, "add-note", {"text": "primera nota"})  # changes the case
+    other.page = seen
+    long_text = "x" * (REFUSED_MOST + 1)
+    answer = other.step(case, "add-note", {"text": long_text})
+    assert answer.status_code == 409
+    assert answer.url.path == f"/console/cases/{case}/do/add-note"  # not redirected
+    assert long_text in other.page
+    assert "The case changed while you had this page open" in other.page
+
+
 def test_a_form_without_the_sessions_token_is_refused(console: Console) -> None:
     console.sign_in("maria.b")
     case = console.case_id("CRM-1")
