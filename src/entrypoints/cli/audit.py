@@ -8,7 +8,6 @@ store that keeps no hashes (the in-memory one).
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -54,12 +53,8 @@ def verify(
     audit = tamper_audit(office)
     if audit is None:
         raise SettingsError("this store keeps no hashes to verify (the in-memory store)")
-    case_id: uuid.UUID | None = None
-    if case is not None:
-        try:  # an id is used as it is: the case's events are not decoded to find it
-            case_id = uuid.UUID(case.strip())
-        except ValueError:
-            case_id = office.resolve(case)
+    # An id is used as it is (`resolve` reads nothing for one): no event is decoded to find it.
+    case_id = office.resolve(case) if case is not None else None
     report = audit.verify_all(case_id)
     if case is not None and report.rows == 0:
         raise CaseNotFound(case)
@@ -154,12 +149,8 @@ def reads(
     if first is not None and last is not None and last <= first:
         raise InvalidValue("--until", "comes before --since")
     office = current_office()
-    case_ids = None
-    if case is not None:
-        try:  # an id is used as it is: a case erased or of another store still has its reads
-            case_ids = [uuid.UUID(case.strip())]
-        except ValueError:
-            case_ids = [office.resolve(case)]
+    # An id is used as it is (`resolve` reads nothing for one): an erased case has its reads.
+    case_ids = [office.resolve(case)] if case is not None else None
     register = read_register(current_settings())
     try:
         who = None if reader is None else reader.strip().lower() or None

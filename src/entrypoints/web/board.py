@@ -138,16 +138,7 @@ class Outcome:
     why: str | None = None
 
 
-def _level(due_at: datetime, warn_at: datetime | None, warned: bool, breached: bool,
-           now: datetime) -> str:  # fmt: skip
-    if breached or due_at <= now:
-        return "breached"
-    if warned or (warn_at is not None and warn_at <= now):
-        return "warning"
-    return "ok"
-
-
-_ORDER = {"breached": 0, "warning": 1, "ok": 2}
+_ORDER = {"breached": 0, "warning": 1, "ok": 2, "ended": 3}
 
 
 def _team(people: Sequence[OnTheDay], in_use: bool, now: datetime, day: date) -> Team:
@@ -173,7 +164,7 @@ def _clock_rows(page: Page, clocks: Iterable[RunningClock], now: datetime) -> tu
     areas: dict[str, list[tuple[ClockRow, int]]] = {}
     watched: list[tuple[ClockRow, int]] = []
     for c in clocks:
-        level = _level(c.due_at, c.warn_at, c.warned, c.breached, now)
+        level = views.clock_level(c, now)
         business = c.kind in views.BUSINESS_DAY_CLOCKS
         row = ClockRow(
             case_id=c.case_id, key=c.source.key, agent=c.agent,

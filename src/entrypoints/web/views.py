@@ -18,7 +18,7 @@ from application.access.permissions import COMMAND_ROLES, Reading, may_read
 from application.case.markings import Marking
 from application.dispatch import command_name
 from application.ports.accounts import AccessRole
-from application.ports.cases import DueFollowUp
+from application.ports.cases import DueFollowUp, RunningClock
 from domain.calendar import BusinessCalendar
 from domain.case.events import CaseEvent
 from domain.case.state import CaseState, Clock, FollowUpStatus
@@ -254,7 +254,7 @@ def clock_rows(
     return rows
 
 
-def clock_level(clock: Clock, now: datetime) -> str:
+def clock_level(clock: Clock | RunningClock, now: datetime) -> str:
     """A running clock's state at `now`: `breached` (past due), `warning` (past its warning),
     `ok`; the reposición window past its end is `ended` (nothing is late: the customer's
     window closed, and the sweep stops it)."""
