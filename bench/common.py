@@ -70,6 +70,10 @@ def seconds(value: float) -> str:
     return f"{value:,.1f} s"
 
 
+COST_TARGET = 1.3
+"""What a protection may cost, with it over without (parts (g), (i), (j): ≤ 1.3×)."""
+
+
 def verdict(ok: bool) -> str:
     return "yes" if ok else "**NO**"
 

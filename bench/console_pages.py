@@ -59,7 +59,6 @@ from bench.common import (
     Section,
     file_size,
     median,
-    ms,
     percentile,
     ratio,
     temp_dir,
@@ -341,10 +340,6 @@ def measure(store: Store, sizes: Sizes) -> Times:
     return times
 
 
-def _stats(values: list[float]) -> str:
-    return f"{ms(median(values))} / {ms(percentile(values, 95))}"
-
-
 def _board_facts(office: Backoffice) -> str:
     def count(**given: Any) -> str:
         return f"{office.count(CaseQuery(**given)):,}"
@@ -382,8 +377,8 @@ def run(root: Path, quick: bool) -> Section:
         p95 = percentile(values, 95)
         section.add(
             f"{title}, {store.events:,}-event store: p50 / p95",
-            _stats(values),
-            f"{base_label}: {_stats(base)}",
+            reads.stats(values),
+            f"{base_label}: {reads.stats(base)}",
             f"{ratio(median(values) / median(base))} / {ratio(p95 / percentile(base, 95))}",
             f"p95 < {TARGET_MS:g} ms" if targeted else "",
             verdict(p95 * 1000 < TARGET_MS) if targeted else "",

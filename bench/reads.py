@@ -208,7 +208,8 @@ def measure(stores: list[Store], sizes: Sizes) -> dict[str, Latencies]:
     return results
 
 
-def _stats(values: list[float]) -> str:
+def stats(values: list[float]) -> str:
+    """The median and the p95 of `values` (seconds), in milliseconds, as the tables write them."""
     return f"{ms(median(values))} / {ms(percentile(values, 95))}"
 
 
@@ -234,8 +235,8 @@ def run(root: Path, quick: bool) -> Section:
         for store, lat in ((small, s), (large, big)):
             section.add(
                 f"{title}, {store.events:,}-event store: median / p95",
-                _stats(pick(lat)),
-                f"raw sqlite3 + json: {_stats(lat.raw)}",
+                stats(pick(lat)),
+                f"raw sqlite3 + json: {stats(lat.raw)}",
                 ratio(median(pick(lat)) / median(lat.raw)),
                 f"< {TARGET_MS:g} ms" if targeted else "",
                 verdict(median(pick(lat)) * 1000 < TARGET_MS) if targeted else "",
