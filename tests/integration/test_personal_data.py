@@ -379,6 +379,7 @@ def test_the_cli_forgets_exports_and_corrects_without_echoing_the_account(
     assert SUBJECT not in captured.out + captured.err
     assert "ACC-NOBODY" not in captured.out + captured.err
     assert "error: no case of that account\n" in captured.err
+    assert "error: --requested-by: must not be empty\n" in captured.err  # the option's name
     assert "recorded on 2 case(s), 1 key(s) deleted" in captured.out
     assert main([*base, "privacy", "export", SUBJECT]) == 0
     exported = json.loads(capsys.readouterr().out)

@@ -101,6 +101,9 @@ def forget(
     their keys deleted. Cases, clocks and indicators stay as they were."""
     from adapters.personal_keys import KEY_VALIDITY
 
+    for option, given in (("--requested-by", requested_by), ("--reason", reason)):
+        if not given.strip():  # said by the option's name, not the application's field
+            raise InvalidValue(option, "must not be empty")
     who = _operator(actor)
     report = _privacy().forget(
         _account(account), requested_by=requested_by, reason=reason, actor=who
