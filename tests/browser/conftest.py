@@ -23,7 +23,7 @@ from adapters.clock import FixedClock
 from application.service import Backoffice
 from tests.conftest import required_in_ci
 from tests.http.conftest import PASSWORD
-from tests.http.test_served import serving
+from tests.serving import serving
 from tests.stub_systems import Stub
 from tests.web.conftest import claro_systems, console_app
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from entrypoints.cli import main
+from tests.serving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "examples" / "crm_export_sample.csv"
@@ -702,11 +703,7 @@ def test_csv_exports_neutralise_spreadsheet_formulas(cli: Cli) -> None:
 
 def test_an_unreachable_postgresql_is_one_line_and_exit_5(cli: Cli) -> None:
     """Issue: an unreachable or misnamed PostgreSQL ended in the driver's traceback."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # nobody listens there once closed
+    port = free_port()  # nobody listens there once closed
     _, err = cli("--database-url", f"postgresql://app:s3cr3t@127.0.0.1:{port}/bo", "cases",
                  code=5)  # fmt: skip
     assert err.startswith("error: storage unavailable:")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,30 +17,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.serving import backoffice_serve
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = str(Path(sys.executable).parent / "backoffice")
 PASSWORD = "una clave bien larga"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def wait_until_up(process: subprocess.Popen[str], base: str) -> None:
-    """Until the `backoffice serve` process answers `/healthz` at `base` (30 s at most)."""
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
-        assert time.monotonic() < deadline, "the server did not start in 30 s"
-        time.sleep(0.1)
 
 
 class Server:
@@ -71,28 +51,9 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Ser
     helper.cli("users", "add", "crm-front", "--role", "integration", "--name", "CRM")
     helper.cli("users", "add", "sup.lina", "--role", "supervisor", "--name", "Lina",
                "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
-    port = _free_port()
-    process = subprocess.Popen(
-        [SCRIPT, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(process, base)
-        helper.process = process
-        yield helper, base
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            code = process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-        err = process.stderr.read() if process.stderr else ""
-        # uvicorn shuts down gracefully, then lets SIGTERM end the process as it asked
-        assert code in (0, -signal.SIGTERM), err
-        assert "Traceback" not in err
+    with backoffice_serve([SCRIPT, "serve"], env) as served:
+        helper.process = served.process
+        yield helper, served.base
 
 
 def test_a_real_server_serves_an_agents_work_and_an_integrations_hand_over(

@@ -55,7 +55,7 @@ from tests.faults.harness import (
     run,
     version_problems,
 )
-from tests.integration.test_outbox_smtp import Server, _free_port
+from tests.serving import SmtpServer, free_port
 
 KEYS = ("K0", "K1", "K2", "K3")
 WRITERS = 8
@@ -152,7 +152,7 @@ def test_agents_sweeps_and_outboxes_at_once_on_postgresql(
                             priority=Priority.HIGH, actor=AGENT)  # fmt: skip
     rng = random.Random(SEED)
     lanes = [[command(rng, w, s) for s in range(COMMANDS)] for w in range(WRITERS)]
-    server = Server(_free_port())
+    server = SmtpServer(free_port())
     env = cli_env(target, NOW, BACKOFFICE_MAILER="smtp", BACKOFFICE_SMTP_HOST="127.0.0.1",
                   BACKOFFICE_SMTP_PORT=str(server.port), BACKOFFICE_SMTP_SECURITY="none",
                   BACKOFFICE_CONTACT_MATRIX=str(ROOT / "examples" / "contact_matrix.toml"),

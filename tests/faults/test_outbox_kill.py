@@ -58,7 +58,7 @@ from tests.faults.harness import (
     killed_runs,
     run,
 )
-from tests.integration.test_outbox_smtp import Inbox, Server, _free_port
+from tests.serving import Inbox, SmtpServer, free_port
 
 CASES = 60
 MESSAGES = CASES + CASES * 8 // 10 + CASES
@@ -176,7 +176,7 @@ def test_an_outbox_killed_while_sending_delivers_everything_at_least_once(
     escalations_and_reminders(target)
     matrix = tmp_path / "contact_matrix.toml"
     matrix.write_text(MATRIX, encoding="utf-8")
-    server = Server(_free_port())
+    server = SmtpServer(free_port())
     server.inbox = SlowInbox()
     server.controller.handler = server.inbox
     env = cli_env(target, NOW, BACKOFFICE_MAILER="smtp", BACKOFFICE_SMTP_HOST="127.0.0.1",

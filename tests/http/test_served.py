@@ -7,17 +7,11 @@ problem details, the OpenAPI document; plus resuming the live events over TCP.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from litestar import Litestar
 
 from adapters.clock import FixedClock
 from tests.http.conftest import Api, served_office
@@ -39,36 +33,7 @@ from tests.http.test_roles import (  # noqa: F401
     test_each_role_gets_exactly_what_the_matrix_says,
     test_without_a_sign_in_everything_but_health_is_401,
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def serving(app: Litestar, name: str = "served-api") -> Iterator[str]:
-    """`app` served by uvicorn in a thread on a free loopback port, until the block ends: its
-    base address (the browser tests' harness serves the console with it too)."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name=name)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive(), "the server did not start"
-        assert time.monotonic() < deadline, "the server did not start in 20 s"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        assert not thread.is_alive(), "the server did not stop"
+from tests.serving import serving
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

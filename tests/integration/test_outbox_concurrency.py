@@ -22,7 +22,8 @@ from domain.values import EscalationTarget, Priority
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings
 from tests.conftest import record
-from tests.integration.test_outbox_smtp import AGENT, Inbox, Server, _free_port
+from tests.integration.test_outbox_smtp import AGENT
+from tests.serving import Inbox, SmtpServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ESCALATIONS = 60
@@ -55,7 +56,7 @@ def test_three_outboxes_at_once_send_each_message_once(
             office.escalate(f"K{n}", target=EscalationTarget.CONTACT_MATRIX_AREA,
                             area="Facturación", reason="Cobro no reconocido",
                             priority=Priority.HIGH, actor=AGENT)  # fmt: skip
-    server = Server(_free_port())
+    server = SmtpServer(free_port())
     server.inbox = SlowInbox()
     server.controller.handler = server.inbox
     env = {

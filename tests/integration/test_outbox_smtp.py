@@ -3,18 +3,14 @@
 
 from __future__ import annotations
 
-import socket
 import ssl
 from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trustme
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from adapters.clock import FixedClock
@@ -29,6 +25,7 @@ from domain.values import Actor, EscalationTarget, Priority
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import load_settings
 from tests.conftest import T0, close_case, record
+from tests.serving import SmtpServer, free_port
 
 AGENT = Actor.agent("maria.b")
 DIRECTORY = ContactDirectory(
@@ -42,27 +39,6 @@ DIRECTORY = ContactDirectory(
 )
 
 
-class Inbox:
-    """What the test SMTP server accepted; refuses any `rechazo@…` recipient with 550."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if address.startswith("rechazo@"):
-            return "550 5.1.1 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append((list(envelope.rcpt_tos), message))
-        return "250 OK"
-
-
 def _authenticator(
     server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
 ) -> AuthResult:
@@ -74,32 +50,9 @@ def _authenticator(
     return AuthResult(success=ok, handled=ok)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Server:
-    def __init__(self, port: int, **kwargs: Any) -> None:
-        self.inbox = Inbox()
-        self.controller = Controller(
-            self.inbox, hostname="127.0.0.1", port=port, auth_require_tls=False, **kwargs
-        )
-        self.port = port
-
-    def __enter__(self) -> Server:
-        self.controller.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.controller.stop()
-
-
 @pytest.fixture
-def server() -> Iterator[Server]:
-    with Server(_free_port(), authenticator=_authenticator) as running:
+def server() -> Iterator[SmtpServer]:
+    with SmtpServer(free_port(), authenticator=_authenticator) as running:
         yield running
 
 
@@ -147,7 +100,7 @@ def escalate(office: Backoffice, key: str = "K1", area: str = "Facturación") ->
 
 
 def test_an_escalation_is_delivered_once_in_spanish_without_the_customers_name(
-    office: Backoffice, server: Server, tmp_path: Path
+    office: Backoffice, server: SmtpServer, tmp_path: Path
 ) -> None:
     escalate(office)
     box = outbox(office, tmp_path, smtp(server.port))
@@ -175,8 +128,8 @@ def test_starttls_with_login(office: Backoffice, tmp_path: Path) -> None:
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     escalate(office)
-    with Server(
-        _free_port(),
+    with SmtpServer(
+        free_port(),
         tls_context=server_context,
         require_starttls=True,
         authenticator=_authenticator,
@@ -200,7 +153,7 @@ def test_a_refused_login_is_retried_later_and_records_nothing_on_the_case(
     office: Backoffice, tmp_path: Path
 ) -> None:
     escalate(office)
-    with Server(_free_port(), authenticator=_authenticator, auth_required=True) as auth_server:
+    with SmtpServer(free_port(), authenticator=_authenticator, auth_required=True) as auth_server:
         wrong = smtp(auth_server.port, username="backoffice", password="mala")
         box = outbox(office, tmp_path, wrong)
         report = box.process()
@@ -219,13 +172,13 @@ def test_a_refused_login_is_retried_later_and_records_nothing_on_the_case(
 
 def test_server_down_then_up_delivers_once_it_is_back(office: Backoffice, tmp_path: Path) -> None:
     escalate(office)
-    port = _free_port()  # nothing listens there yet
+    port = free_port()  # nothing listens there yet
     box = outbox(office, tmp_path, smtp(port, timeout_seconds=2.0), attempts=2)
     report = box.process()
     assert report.sent == 0
     assert report.stopped_by is not None
     assert "unavailable" in report.stopped_by
-    with Server(port) as back:
+    with SmtpServer(port) as back:
         assert box.process().sent == 1
         [(_, message)] = back.inbox.messages
         assert message["Message-ID"].startswith("<escalation.")
@@ -233,7 +186,7 @@ def test_server_down_then_up_delivers_once_it_is_back(office: Backoffice, tmp_pa
 
 
 def test_a_crash_between_send_and_record_resends_the_same_message(
-    office: Backoffice, server: Server, tmp_path: Path
+    office: Backoffice, server: SmtpServer, tmp_path: Path
 ) -> None:
     escalate(office)
     box = outbox(office, tmp_path, smtp(server.port))
@@ -256,7 +209,7 @@ def test_a_crash_between_send_and_record_resends_the_same_message(
 
 
 def test_permanent_refusals_are_recorded_on_the_case_and_the_outbox_moves_on(
-    office: Backoffice, server: Server, tmp_path: Path
+    office: Backoffice, server: SmtpServer, tmp_path: Path
 ) -> None:
     escalate(office, "K1", area="Sin buzón")  # its only recipient is refused: permanent
     escalate(office, "K2", area="Cartera")  # one recipient of two refused
@@ -279,7 +232,7 @@ def test_permanent_refusals_are_recorded_on_the_case_and_the_outbox_moves_on(
 
 
 def test_reminders_and_recommended_summaries(
-    office: Backoffice, server: Server, tmp_path: Path, clock: FixedClock
+    office: Backoffice, server: SmtpServer, tmp_path: Path, clock: FixedClock
 ) -> None:
     office.ingest(
         [record("K1"), record("K2", follow_up_at=None, recommended_by="gerencia@claro.example.co")]
