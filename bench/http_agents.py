@@ -106,6 +106,10 @@ THINK = 1.0
 agent on the phone acts every 10–60 s; once a second is a heavy day."""
 TIMEOUT = 30.0
 TARGET_OVERHEAD = 2.0
+"""One agent: what HTTP adds to an episode (HTTP − direct) is at most this many times the
+direct calls' time (the issue's "HTTP overhead ≤ 2× the direct call"; docs/performance.md,
+part (f), says how it is read). Judged on the thin client and on the server's own time;
+httpx's rows are reported beside them (its own cost is the load generator's)."""
 TARGET_P95 = 0.050
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 WORKERS = {"sqlite": 1, "postgres": 2}
@@ -978,21 +982,23 @@ def report(outcomes: Sequence[Outcome], sizes: Sizes, skipped: Sequence[str]) ->
         one, thin, direct = o.phases[ONE], o.phases[THIN], o.direct
         both = Tally(episodes=one.episodes + thin.episodes)
         both.server_ms = {"all": [x for t in (one, thin) for v in t.server_ms.values() for x in v]}
-        target = f"≤ {TARGET_OVERHEAD:.0f}×"
-        for what, tally, near in (
-            ("HTTP (httpx, the load generator's client) vs the embedding API", one, direct),
+        target = f"adds ≤ {TARGET_OVERHEAD:.0f}×"
+        for what, tally, judged in (
             ("HTTP (thin client: a socket, httptools, msgspec) vs the embedding API", thin,
-             direct),
-            ("the server's own time (its request log) vs the embedding API", both, direct),
+             True),
+            ("the server's own time (its request log) vs the embedding API", both, True),
+            ("HTTP (httpx, the load generator's client) vs the embedding API", one, False),
             ("HTTP (httpx) against `serve --http h11` (before) vs the embedding API",
-             o.phases[H11], direct),
+             o.phases[H11], False),
         ):  # fmt: skip
             took = _served(tally) if what.startswith("the server") else _episode(tally)
-            overhead = took / _episode(near)
+            plain = _episode(direct)
+            added = (took - plain) / plain  # what HTTP adds, against the direct call
             section.add(
                 f"{o.label}: one agent, an episode (8 requests, back to back), {what}",
-                f"{_ms(took)} ms", f"{_ms(_episode(near))} ms", ratio(overhead), target,
-                verdict(overhead <= TARGET_OVERHEAD),
+                f"{_ms(took)} ms", f"{_ms(plain)} ms",
+                f"{ratio(took / plain)}; adds {ratio(added)}", target if judged else "",
+                verdict(added <= TARGET_OVERHEAD) if judged else "",
             )  # fmt: skip
         for n in LEVELS:
             t = o.phases[paced(n)]
@@ -1040,6 +1046,14 @@ def report(outcomes: Sequence[Outcome], sizes: Sizes, skipped: Sequence[str]) ->
         f"six commands with `If-Match`: add-note, complete-follow-up, and the closing "
         f"(interpret-case, register-marking, complete-closing-protocol, close-case). Each agent "
         f"has its own client, connection, session and cases (assigned before the run)."
+    )
+    section.note(
+        f"One agent's target: what HTTP adds to an episode (HTTP − direct) at most "
+        f"{TARGET_OVERHEAD:g}× the direct calls' time (the ratio column: HTTP / direct, then "
+        f"what it adds / direct), judged on the thin client and on the server's own time. "
+        f"httpx's rows have no target: httpx costs this process about a millisecond of CPU a "
+        f"request, the load generator's, which a client that costs little (a browser, a "
+        f"service in a compiled language) does not pay."
     )
     section.note(
         f"One agent: {sizes.warmup} warm-up episodes each way, then {sizes.rounds} interleaved "
