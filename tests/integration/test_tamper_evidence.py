@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from adapters.clock import FixedClock
+from adapters.eventstore import sqlite_recorder
 from adapters.eventstore.postgres_recorder import BulkPostgresApplicationRecorder
 from adapters.eventstore.sqlite_recorder import BulkSQLiteApplicationRecorder
 from adapters.eventstore.store import EventSourcedCaseStore
@@ -32,12 +33,16 @@ from tests.conftest import T0, record
 AGENT = Actor.agent("maria.b")
 WIDTH = 4
 """Checkpoint width in these tests (1,000 in a real store): a few events fill several."""
+LINKS = 2
+"""Keys per statement of SQLite's reads of stored links in these tests (500 in a real store):
+a few keys take several statements."""
 
 
 @pytest.fixture(autouse=True)
 def narrow_checkpoints(monkeypatch: pytest.MonkeyPatch) -> None:
     for cls in (BulkSQLiteApplicationRecorder, BulkPostgresApplicationRecorder):
         monkeypatch.setattr(cls, "checkpoint_width", WIDTH)
+    monkeypatch.setattr(sqlite_recorder, "LINKS_PER_STATEMENT", LINKS)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -253,6 +258,66 @@ def test_two_writers_on_one_case_leave_no_broken_link(
         office.add_note(cases[2], text="y otra", actor=AGENT)  # its remembered link is stale
     finally:
         other.close()
+    report = verify(office)
+    assert report.findings == []
+    assert report.rows == 11
+
+
+def test_stored_links_read_in_batches_are_the_rows_key_by_key(office: Backoffice, raw: Raw) -> None:
+    cases = fill(office)
+    raw.run("DELETE FROM {t} WHERE originator_id = ? AND originator_version = 2", raw.oid(cases[0]))
+    raw.run(
+        "UPDATE {t} SET chain = NULL WHERE originator_id = ? AND originator_version = 4",
+        raw.oid(cases[0]),
+    )
+    # Nine keys, five statements of two: rows, a removed row, a row without a hash, a case
+    # and a version that never existed, and a key asked twice.
+    first, second, third = cases
+    keys = [(first, 5), (second, 1), (first, 2), (uuid.uuid4(), 1), (first, 4), (third, 1),
+            (first, 1), (first, 7), (second, 1)]  # fmt: skip
+    expected: dict[tuple[Any, int], bytes | None] = {}
+    for oid, version in keys:
+        rows = raw.run(
+            "SELECT chain FROM {t} WHERE originator_id = ? AND originator_version = ?",
+            raw.oid(oid),
+            version,
+        )
+        if rows:
+            expected[(oid, version)] = rows[0][0]
+    stored = office.store.app.recorder.chain_stored(keys)  # type: ignore[attr-defined]
+    assert stored == expected
+    assert list(expected) == [(first, 5), (second, 1), (first, 4), (third, 1), (first, 1)]
+    assert stored[(first, 4)] is None
+    assert all(isinstance(stored[k], bytes) for k in expected if k != (first, 4))
+    if not raw.pg:  # in the keys' order (PostgreSQL's answer comes in the database's)
+        assert list(stored) == list(expected)
+    # The new rows' check reads the links before its page: positions 5–8 (versions 3–6).
+    audit = tamper_audit(office)
+    assert audit is not None
+    assert found(audit.verify_log(4, 100)) == {
+        (first, 2, "missing"),
+        (first, 4, "unhashed"),
+        (first, 5, "changed"),
+    }
+
+
+def test_a_batch_appended_to_many_cases_links_to_the_stored_links(office: Backoffice) -> None:
+    cases = fill(office)
+    office.store.app.recorder.heads.forget()  # type: ignore[attr-defined]  # as a new process
+    versions = {cases[0]: 7, cases[1]: 2, cases[2]: 2}
+    office.store.append(  # three cases' links read from the store, in two statements
+        [
+            NoteAdded(
+                originator_id=case,
+                originator_version=version,
+                timestamp=T0,
+                actor=AGENT,
+                text="en lote",
+                folder=NoteFolder.RR_NOTES,
+            )
+            for case, version in versions.items()
+        ]
+    )
     report = verify(office)
     assert report.findings == []
     assert report.rows == 11

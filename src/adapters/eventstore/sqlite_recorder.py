@@ -19,6 +19,7 @@ change: `synchronous` is left alone.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -52,6 +53,9 @@ BULK_SETTINGS: dict[str, int] = {
     "cache_size": -16_000,  # KiB: 16 MB, instead of 2 MB
     "wal_autocheckpoint": 16_000,  # pages: about 64 MB of WAL, instead of about 4 MB
 }
+LINKS_PER_STATEMENT = 500
+"""Keys whose stored links one statement reads (`_stored_links`: verification's and a
+writer's reads of the links before its rows)."""
 
 
 class BulkSQLiteApplicationRecorder(SQLiteApplicationRecorder):
@@ -350,14 +354,20 @@ def _apply(cursor: Any, settings: dict[str, int]) -> dict[str, int]:
 
 
 def _stored_links(c: SQLiteCursor, table: str, keys: list[Key]) -> dict[Key, bytes | None]:
-    """The stored hashes of these (case, version) keys; a key without a row is left out."""
+    """The stored hashes of these (case, version) keys, in the keys' order; a key without a row
+    is left out. One statement per `LINKS_PER_STATEMENT` keys: they go in as one JSON array of
+    [id, version] pairs, each looked up by the table's primary key."""
+    statement = (
+        f"SELECT k.key, t.chain FROM json_each(?) AS k CROSS JOIN {table} AS t"
+        " ON t.originator_id = json_extract(k.value, '$[0]')"
+        " AND t.originator_version = json_extract(k.value, '$[1]')"
+    )
     found: dict[Key, bytes | None] = {}
-    for oid, version in keys:
-        c.execute(
-            f"SELECT chain FROM {table} WHERE originator_id = ? AND originator_version = ?",
-            (_text_id(oid), version),
-        )
-        row = c.fetchone()
-        if row is not None:
-            found[(oid, version)] = row[0]
+    for first in range(0, len(keys), LINKS_PER_STATEMENT):
+        batch = keys[first : first + LINKS_PER_STATEMENT]
+        c.execute(statement, (json.dumps([[_text_id(oid), version] for oid, version in batch]),))
+        chains: dict[int, bytes | None] = {int(r[0]): r[1] for r in c.fetchall()}
+        for index, key in enumerate(batch):
+            if index in chains:
+                found[key] = chains[index]
     return found
