@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 from adapters.calendar_co import colombian_calendar
 from adapters.case_index import open_case_index
-from adapters.clock import SystemClock
 from adapters.config_files import (
     ConfigError,
     load_indicator_rules,
@@ -87,7 +86,7 @@ def bootstrap(
     `existing`, a PostgreSQL database that holds no back office yet is refused (a reading
     command must not create one, nor show a mistyped database as an empty office)."""
     settings = settings or load_settings()
-    clock = clock or SystemClock()
+    clock = clock or settings.clock()  # the system's, or the demo folder's `fixed_clock`
     policies = _policies(settings, clock.now().year)
     if settings.backend == "memory":  # plain Python, nothing shared: the fakes
         from adapters.memory import InMemoryCaseIndex, InMemoryCaseStore

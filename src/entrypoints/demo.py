@@ -879,12 +879,16 @@ def _summary(office: Backoffice, inbox: _Inbox, console: Console, folder: Path) 
         f"  backoffice --data-dir {folder} indicators --from 2026-11-30 --to 2026-12-04 --by team"
     )
     logins = ", ".join(f"{login} ({role.value})" for login, role, _ in DEMO_ACCOUNTS)
+    open_by = office.count_by_agent(CaseQuery(status=CaseStatus.OPEN))
+    still_open = ", ".join(f"{agent} {n}" for agent, n in sorted(open_by.items())) or "none"
     console.print(
         f"To open this week in the web console (docs/console.md), on this machine only:\n"
         f"  backoffice --data-dir {folder} serve\n"
         f"then open {CONSOLE_ADDRESS} and sign in as {logins}, password "
         f"{DEMO_PASSWORD!r} (demo accounts of this folder only); the HTTP API (docs/http.md) "
-        f"is served beside it."
+        f"is served beside it. In this folder the clock stands at "
+        f"{SERVED_AT.astimezone(BOGOTA):%a %d %b %Y %H:%M}, Bogotá, inside the week's last "
+        f"shifts (fixed_clock in its backoffice.toml); open cases by agent then: {still_open}."
     )
 
 
@@ -897,9 +901,21 @@ DEMO_PASSWORD = "semana-demo-2026"
 
 DEMO_ACCOUNTS = (
     ("maria.b", AccessRole.AGENT, "María B."),
+    ("juan.r", AccessRole.AGENT, "Juan R."),
+    ("sofia.t", AccessRole.AGENT, "Sofía T."),
+    ("ana.p", AccessRole.AGENT, "Ana P."),
     ("laura.s", AccessRole.SUPERVISOR, "Laura S."),
+    ("carlos.m", AccessRole.COORDINATOR, "Carlos M."),
     ("auditor.demo", AccessRole.AUDITOR, "Auditoría (demo)"),
 )
+"""An account for each person on the week's roster (`demo_data/roster.csv`: the console names
+people by their account's name), and an auditor."""
+
+SERVED_AT = at(FRI, 15, 50)
+"""The moment the demo's folder is served at (`fixed_clock` in its `backoffice.toml`): Friday,
+after the week's last record (the attendance, 15:45) and inside the agents' shifts (until
+16:00), so the console opens on a working day of the week, its open case and its team on
+shift, whatever the day it is run."""
 
 
 SERVED_FILES = ("contact_matrix.toml", "regulation.toml", "markings.toml", "indicators.toml")
@@ -909,16 +925,21 @@ SERVED_FILES = ("contact_matrix.toml", "regulation.toml", "markings.toml", "indi
 def _demo_accounts(office: Backoffice, settings: Settings, folder: Path, data: DemoData) -> None:
     """What serving the week needs: accounts to sign in with; the week's contact matrix,
     regulation, markings and indicators beside its data; and, in `backoffice.toml` (the
-    demo's settings, not production ones), plain-HTTP cookies for the loopback and Claro's
-    systems simulated as in the week."""
+    demo's settings, not production ones), plain-HTTP cookies for the loopback, Claro's
+    systems simulated as in the week and its clock standing at `SERVED_AT`."""
     from entrypoints.bootstrap import accounts as open_accounts
 
+    last = max((e.event.timestamp for e in office.store.read_log(0, 1_000_000)), default=None)
+    if last is not None and last > SERVED_AT:
+        raise RuntimeError(f"the week's log runs past the moment it is served at: {last}")
     for name in SERVED_FILES:
         shutil.copyfile(data / name, folder / name)
     (folder / "backoffice.toml").write_text(
         "# The demo's folder, served on the loopback over plain HTTP, with Claro's systems\n"
-        "# simulated in memory as in the week (nothing reaches Claro).\n"
-        "secure_cookies = false\nsimulated_systems = true\n",
+        "# simulated in memory as in the week (nothing reaches Claro), and its clock standing\n"
+        "# at a moment of the week's Friday: every page, command and the worker take it as now.\n"
+        "secure_cookies = false\nsimulated_systems = true\n"
+        f"fixed_clock = {SERVED_AT.astimezone(BOGOTA).isoformat()}\n",
         encoding="utf-8",
     )
     demo = open_accounts(office, settings)

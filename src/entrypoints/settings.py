@@ -27,6 +27,8 @@ Precedence: explicit arguments > environment variables > TOML file > defaults.
   subject, and erased by the worker that many years after the subject's cases closed;
 - `BACKOFFICE_TRUSTED_USER_HEADER`, `BACKOFFICE_TRUSTED_PROXIES`: single sign-on by a header
   that a reverse proxy sets, believed only from the proxies' addresses (off by default);
+- `BACKOFFICE_FIXED_CLOCK`: a moment (ISO 8601 with its offset) every process of the folder
+  takes as now, standing still: the demo's folder only, with `BACKOFFICE_SIMULATED_SYSTEMS`;
 - `BACKOFFICE_METRICS_OPEN_TO`: the addresses that read `/metrics` without signing in
   (default the loopback);
 - `BACKOFFICE_READY_MAX_INDICATORS_LAG`, `BACKOFFICE_READY_MAX_OUTBOX_BACKLOG`: how far behind
@@ -44,12 +46,16 @@ import re
 import tomllib
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import attrs
 import cattrs
+
+if TYPE_CHECKING:
+    from application.ports.cases import Clock
 
 DEFAULT_DATA_DIR = "backoffice-data"
 SQLITE_RECORDER_TOPIC = "adapters.eventstore.sqlite_recorder:BulkSQLiteApplicationRecorder"
@@ -106,6 +112,12 @@ class Settings:
     """Claro's systems simulated in memory with the demo week's customers (RR, AC,
     Diagnosticador, DIME, WFM): what `backoffice demo` sets in its own folder, so that its week
     can be worked in the console. Never for real data: nothing reaches Claro."""
+    fixed_clock: datetime | None = None
+    """The moment every process of this folder (`serve`, the worker, each command) takes as
+    now, standing still (its offset required): what `backoffice demo` writes in its folder, a
+    moment of its Friday, so that the console opens on a working day of the week. Only with
+    `simulated_systems`; never for real data: deadlines, follow-ups and lock-outs stand still
+    with it. Unset: the system's clock."""
     systems_timeout_seconds: float = 5.0
     systems_token: str | None = attrs.field(default=None, repr=False)
     index_worker: bool = True
@@ -150,6 +162,21 @@ class Settings:
     encryption_old_keys: str | None = attrs.field(default=None, repr=False)
     """Keys that events were encrypted with before a rotation (comma-separated, base64):
     still read, never written with."""
+
+    def clock(self) -> Clock:
+        """The clock of this folder's processes: the system's, or `fixed_clock` standing still
+        (refused without `simulated_systems`: a clock that stands still never meets Claro's
+        systems nor real data)."""
+        from adapters.clock import FixedClock, SystemClock
+
+        if self.fixed_clock is None:
+            return SystemClock()
+        if not self.simulated_systems:
+            raise SettingsError(
+                "fixed_clock: a clock that stands still is for the demo's folder only, with "
+                "simulated_systems = true"
+            )
+        return FixedClock(self.fixed_clock)
 
     def trusted_networks(self) -> tuple[IpNetwork, ...]:
         """`trusted_proxies` read (`SettingsError` naming a wrong entry)."""
@@ -370,6 +397,7 @@ _ENV = {
     "diagnostics_url": "BACKOFFICE_DIAGNOSTICS_URL",
     "wfm_url": "BACKOFFICE_WFM_URL",
     "simulated_systems": "BACKOFFICE_SIMULATED_SYSTEMS",
+    "fixed_clock": "BACKOFFICE_FIXED_CLOCK",
     "systems_timeout_seconds": "BACKOFFICE_SYSTEMS_TIMEOUT_SECONDS",
     "systems_token": "BACKOFFICE_SYSTEMS_TOKEN",
     "index_worker": "BACKOFFICE_INDEX_WORKER",
@@ -407,6 +435,20 @@ def _switch(value: Any, _: type) -> bool:
 
 
 _converter.register_structure_hook(bool, _switch)
+
+
+def _moment(value: Any, _: type) -> datetime:
+    """A moment with its offset: a TOML date-time, or ISO 8601 text (an environment
+    variable)."""
+    moment = datetime.fromisoformat(value.strip()) if isinstance(value, str) else value
+    if not isinstance(moment, datetime):
+        raise ValueError(f"{value!r} is not a date and time")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{value!r} has no UTC offset (say 2026-12-04T15:50:00-05:00)")
+    return moment
+
+
+_converter.register_structure_hook(datetime, _moment)
 
 
 def redacted_text(text: str) -> str:

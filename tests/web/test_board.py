@@ -317,6 +317,36 @@ def test_the_board_in_spanish(console: Console) -> None:
     assert "Seguimientos incumplidos" in console.page
 
 
+def _my_shift(console: Console) -> str | None:
+    """The agent's day's line on their shift today, as text (None: the page has none)."""
+    answer = console.get("/console/day")
+    assert answer.status_code == 200
+    found = re.search(r'<p id="my-shift">(.*?)</p>', console.page, re.DOTALL)
+    if found is None:
+        return None
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found.group(1))).strip()
+
+
+def test_the_agents_day_says_their_shift_today_from_the_roster(
+    console: Console, clock: FixedClock
+) -> None:
+    console.sign_in("carlos.m")
+    _english(console)
+    assert _my_shift(console) is None  # no roster imported: nothing to say
+    _team(console.office)
+    assert _my_shift(console) == "working now 07:00–16:00"  # Wednesday 09:00
+    console.sign_in("maria.b")
+    _english(console)
+    assert _my_shift(console) == "absent"
+    assert "Incapacidad" not in console.page  # the reason is the supervisor's to read
+    console.sign_in("carlos.m")
+    _english(console)
+    clock.advance(timedelta(hours=8))  # 17:00: the shift is over, the day is still his
+    assert _my_shift(console) == "on shift today 07:00–16:00"
+    clock.advance(timedelta(days=DAYS))  # no shift scheduled that day
+    assert _my_shift(console) == "no shift today"
+
+
 # --- the clocks' panels from the index, as from the cases read whole -------------------------
 
 

@@ -286,15 +286,20 @@ async def home(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @get(f"{CONSOLE}/day", include_in_schema=False)
 async def day(request: Request[Any, Any, Any]) -> Response[Any]:
-    """My day: follow-ups due today, overdue first, in the order of the customer's time; my
-    open cases, the clock nearest its warning or breach first; the search box."""
+    """My day: my shift today (from the roster and the shifts); follow-ups due today, overdue
+    first, in the order of the customer's time; my open cases, the clock nearest its warning
+    or breach first; the search box."""
+    from entrypoints.web.board import team_of
 
     def work(page: Page) -> Response[Any]:
         page.require(Reading.CASES)
         office = page.service.office
         now = office.clock.now()
-        end = BusinessCalendar.end_of(BusinessCalendar.local_date(now))
+        today = BusinessCalendar.local_date(now)
+        end = BusinessCalendar.end_of(today)
         login = page.principal.login
+        team = team_of(office)
+        shift = next((p for p in team.day(today) if p.agent == login), None)
         due = office.due_follow_ups(end, agent=login)
         # My open cases: the breached first, then those at warning, then the others by
         # their next follow-up, at most a page of them (the index picks; whole cases are
@@ -314,7 +319,10 @@ async def day(request: Request[Any, Any, Any]) -> Response[Any]:
         return page.render(
             "day.html",
             title=page.t("My day"),
-            today=BusinessCalendar.local_date(now),
+            today=today,
+            roster_in_use=team.in_use(),
+            shift=shift,
+            working=shift is not None and shift.working_at(now, today),
             due=views.due_rows(due, list(states.values()), now),
             cases=views.open_case_rows(shown, now, calendar, page.t),
             open_count=office.count(attrs.evolve(mine, limit=1)),
