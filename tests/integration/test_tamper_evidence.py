@@ -301,6 +301,74 @@ def test_stored_links_read_in_batches_are_the_rows_key_by_key(office: Backoffice
     }
 
 
+def test_new_events_a_page_at_a_time_find_the_same_and_ask_only_for_links_before_the_page(
+    office: Backoffice, raw: Raw, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second, third = fill(office)
+    for n, case in enumerate((second, first, second, first)):  # 9–12: versions 2, 7, 3, 8
+        office.add_note(case, text=f"más {n}", actor=AGENT)
+    oid = raw.oid(first)
+    # A changed payload (position 5), a removed row (7), a row without a hash (9), and a
+    # broken link: a row's hash replaced by another row's (10), which the next version of
+    # its case (12) no longer links to.
+    raw.run(
+        "UPDATE {t} SET state = ? WHERE originator_id = ? AND originator_version = 3", b"{}", oid
+    )
+    raw.run("DELETE FROM {t} WHERE originator_id = ? AND originator_version = 5", oid)
+    raw.run(
+        "UPDATE {t} SET chain = NULL WHERE originator_id = ? AND originator_version = 2",
+        raw.oid(second),
+    )
+    raw.run(
+        "UPDATE {t} SET chain = (SELECT chain FROM {t} WHERE originator_id = ?"
+        " AND originator_version = 1) WHERE originator_id = ? AND originator_version = 7",
+        raw.oid(third),
+        oid,
+    )
+    recorder: Any = office.store.app.recorder  # type: ignore[attr-defined]
+    asked: list[list[tuple[Any, int]]] = []
+
+    def chain_stored(keys: list[tuple[Any, int]]) -> dict[tuple[Any, int], bytes | None]:
+        asked.append(list(keys))
+        answer: dict[tuple[Any, int], bytes | None] = type(recorder).chain_stored(recorder, keys)
+        return answer
+
+    monkeypatch.setattr(recorder, "chain_stored", chain_stored)
+    audit = tamper_audit(office)
+    assert audit is not None
+
+    def in_pages(limit: int) -> list[tuple[Any, Any, str, Any]]:
+        """The whole log `limit` rows a run, as the worker's job reads it."""
+        asked.clear()
+        findings: list[tuple[Any, Any, str, Any]] = []
+        position = 0
+        while (report := audit.verify_log(position, limit)).rows:
+            findings += [(f.case, f.version, f.problem, f.position) for f in report.findings]
+            position = report.position
+        assert position == 12
+        return findings
+
+    expected = [
+        (first, 3, "changed", 5),
+        (first, 5, "missing", 8),
+        (second, 2, "unhashed", 9),
+        (first, 7, "changed", 10),
+        (first, 8, "changed", 12),
+    ]
+    for limit in range(1, 13):  # every page boundary, inside the cases' versions or not
+        assert in_pages(limit) == expected, limit
+    # One page: only the removed row is asked for (every other predecessor is in the page).
+    in_pages(12)
+    assert asked == [[(first, 5)]]
+    # Pages of four (positions 1–4, 5–9, 10–12): the versions before each page's first of its
+    # case, and the removed one; the first page asks nothing.
+    in_pages(4)
+    assert asked == [[(first, 2), (first, 5)], [(first, 6), (second, 2)]]
+    # A row a page: each hashed row's predecessor (the unhashed row at 9 is not linked).
+    in_pages(1)
+    assert asked == [[(first, v)] for v in (1, 2, 3, 5, 6)] + [[(second, 2)], [(first, 7)]]
+
+
 def test_a_batch_appended_to_many_cases_links_to_the_stored_links(office: Backoffice) -> None:
     cases = fill(office)
     office.store.app.recorder.heads.forget()  # type: ignore[attr-defined]  # as a new process

@@ -324,18 +324,24 @@ class ChainVerifier:
 
     def verify_log(self, after: int, limit: int) -> AuditReport:
         """Each row after position `after` (at most `limit`) against its predecessor's stored
-        link; the report's position is the last row checked."""
+        link; the report's position is the last row checked. A predecessor in the page read
+        is taken from it (a (case, version) is one row); only the others are asked of the
+        store: those before the page, or missing."""
         start = self.start()
         rows = self.storage.chain_rows_after(after, limit)
         findings: list[Finding] = [] if start is not None or not rows else [_no_start()]
         first = start if start is not None else 0
-        seen: dict[Key, bytes | None] = {}
+        stored: dict[Key, bytes | None] = {(r.originator_id, r.version): r.chain for r in rows}
         wanted = [
-            (r.originator_id, r.version - 1) for r in rows if r.version > 1 and r.chain is not None
+            key
+            for r in rows
+            if r.version > 1
+            and r.chain is not None
+            and (key := (r.originator_id, r.version - 1)) not in stored
         ]
-        stored = self.storage.chain_stored(list(dict.fromkeys(wanted)))
+        if wanted:
+            stored.update(self.storage.chain_stored(list(dict.fromkeys(wanted))))
         for row in rows:
-            seen[(row.originator_id, row.version)] = row.chain
             if row.chain is None:
                 if row.position > first:
                     findings.append(_unhashed(row))
@@ -344,8 +350,8 @@ class ChainVerifier:
             legacy = False
             if row.version <= 1:
                 prev = ZERO
-            elif key in seen or key in stored:
-                stored_prev = seen[key] if key in seen else stored[key]
+            elif key in stored:
+                stored_prev = stored[key]
                 legacy = stored_prev is None
                 prev = (
                     prefix_link(self.storage.chain_rows_of(row.originator_id, row.version))
