@@ -11,12 +11,11 @@ stores no hashes, and its events would be findings of `audit verify`.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from adapters.eventstore.sqlite_recorder import BulkSQLiteApplicationRecorder
-from bench import commands, imports, nyc, reads
-from bench.common import COST_TARGET, Section, rate, ratio, verdict
+from bench import commands, costs, imports, nyc, reads
+from bench.common import COST_TARGET, Section
 
 TARGET = COST_TARGET
 """The issue's bound for personal-data encryption; the chain is held to it too."""
@@ -31,49 +30,22 @@ def _commands(root: Path, quick: bool, section: Section) -> None:
     commands.cost_rows(section, on, off, sizes, "chain on / off", TARGET)
 
 
-def _import(root: Path, quick: bool, source: Path, section: Section) -> None:
-    imports.cost_row(section, root, quick, source, "--chain", "chain on / off", TARGET)
-
-
-def _rebuild(root: Path, quick: bool, section: Section) -> None:
-    cases = 300 if quick else 2_000
-    best: dict[str, list[float]] = {"on": [], "off": []}
-    events = 0
-    # Twice each, alternating, the faster of each counting: one run alone is mostly noise.
-    for n, (label, chain) in enumerate((("on", True), ("off", False)) * 2):
-        BulkSQLiteApplicationRecorder.chain = chain
-        try:
-            store = reads.build(root, f"log_{label}_{n}", cases)
-        finally:
-            BulkSQLiteApplicationRecorder.chain = True
-        office = store.office
-        started = time.perf_counter()
-        office.index.reset()
-        office.catch_up(batch_size=5_000)
-        rebuilt = time.perf_counter() - started
-        office.close()
-        events = store.events
-        if not best[label]:
-            best[label] = [store.build_seconds, rebuilt]
-        else:
-            best[label] = [min(best[label][0], store.build_seconds), min(best[label][1], rebuilt)]
-    for i, what in ((0, "appending 50-event cases in batches"), (1, "case index rebuild")):
-        on, off = best["on"][i], best["off"][i]
-        section.add(
-            f"{what} ({events:,} events), chain on / off",
-            rate(events / on, "events/s"),
-            rate(events / off, "events/s"),
-            ratio(on / off),
-            f"≤ {TARGET}×",
-            verdict(on / off <= TARGET),
-        )
+def _log(root: Path, label: str, cases: int, chain: bool) -> costs.Log:
+    """Part (d)'s store (`reads.build`), the chain on or off while it is built; the time
+    counted is the whole build's (the events made, and appended)."""
+    BulkSQLiteApplicationRecorder.chain = chain
+    try:
+        store = reads.build(root, label, cases)
+    finally:
+        BulkSQLiteApplicationRecorder.chain = True
+    return costs.Log(store.office, store.events, (store.build_seconds, 0.0))
 
 
 def run(root: Path, quick: bool, source: Path = nyc.DEFAULT_PATH) -> Section:
     section = Section("(g) The tamper-evidence chain's cost (SQLite): chain on / off")
     _commands(root, quick, section)
-    _import(root, quick, source, section)
-    _rebuild(root, quick, section)
+    imports.cost_row(section, root, quick, source, "--chain", "chain on / off", TARGET)
+    costs.rebuild_rows(section, root, quick, _log, repeats=2, wall="chain on / off")
     section.note(
         "Ratios are time with the chain over time without it (1.00× = free). A command loads "
         "its case first, so its append links to the hash that read remembered: no extra query. "

@@ -23,7 +23,6 @@ from typing import Any, Protocol
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from adapters.clock import FixedClock
 from adapters.eventstore.mapper import TOPICS, event_payload
 from application.intake.ingestion import ingested_from
 from application.intake.records import IntakeRecord
@@ -31,18 +30,18 @@ from application.service import Backoffice
 from bench.common import (
     EVENTS_TABLE,
     INSERT_EVENT,
+    SELECT_CASE,
     T0,
     Section,
     connect,
     median,
     rate,
     ratio,
+    sqlite_office,
     verdict,
 )
 from domain.case.events import Ingested, NoteAdded
 from domain.values import INTAKE, Actor, Channel, LineOfBusiness, NoteFolder, SourceKey
-from entrypoints.bootstrap import bootstrap
-from entrypoints.settings import load_settings
 
 NAMES = ("Ana María Peña", "Jorge Núñez", "Lucía Ibáñez", "Camilo Rengifo", "Sofía Restrepo")
 TYPIFICATIONS = ("Facturación - cobro no reconocido", "Soporte - falla internet", "Cartera")
@@ -137,10 +136,7 @@ class ApplicationVariant:
         office: Backoffice | None = None,
         name: str | None = None,
     ) -> None:
-        if office is None:
-            settings = load_settings(environ={}, data_dir=root / "app", database_url="sqlite")
-            office = bootstrap(settings, clock=FixedClock(T0))
-        self.office: Backoffice = office
+        self.office: Backoffice = sqlite_office(root / "app") if office is None else office
         if name is not None:
             self.name = name
         report = self.office.ingest(records, batch_size=len(records))
@@ -243,11 +239,6 @@ class BareLibraryVariant:
 class RawSqliteVariant:
     name = "raw sqlite3 (SELECT events, INSERT 1)"
 
-    _select = (
-        "SELECT originator_version, topic, state FROM stored_events"
-        " WHERE originator_id = ? ORDER BY originator_version"
-    )
-
     def __init__(self, root: Path, records: Sequence[IntakeRecord]) -> None:
         self.conn = connect(root / "raw.sqlite")
         self.conn.execute(EVENTS_TABLE)
@@ -264,7 +255,7 @@ class RawSqliteVariant:
 
     def command(self, i: int) -> None:
         case_id = self.ids[i % len(self.ids)]
-        rows = self.conn.execute(self._select, (case_id,)).fetchall()
+        rows = self.conn.execute(SELECT_CASE, (case_id,)).fetchall()
         history = [json.loads(state) for _, _, state in rows]  # a load decodes what it reads
         assert history
         state = note_state(note(i), T0)

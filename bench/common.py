@@ -1,22 +1,33 @@
-"""Shared pieces of the benchmark: statistics, the report table, machine facts, SQLite."""
+"""Shared pieces of the benchmark: statistics, the report table, machine facts, SQLite, an
+office on SQLite, timing."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
 import sqlite3
 import statistics
 import sys
-from collections.abc import Iterator, Sequence
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from typing import Any
 
+from adapters.clock import FixedClock
 from adapters.process_memory import peak_resident_kib, resident_kib
+from application.intake.records import IntakeRecord
+from application.service import Backoffice
+from domain.values import Channel, LineOfBusiness, SourceKey
+from entrypoints.bootstrap import bootstrap
+from entrypoints.settings import load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,9 +41,21 @@ EVENTS_TABLE = (
 )
 """The table eventsourcing's SQLite application recorder creates (same shape, same keys)."""
 INSERT_EVENT = "INSERT INTO stored_events VALUES (?, ?, ?, ?)"
+SELECT_CASE = (
+    "SELECT originator_version, topic, state FROM stored_events"
+    " WHERE originator_id = ? ORDER BY originator_version"
+)
+"""A case's rows in order, as the raw sqlite3 baselines read them."""
 
 
 # --- statistics ------------------------------------------------------------------------------
+
+
+def timed(action: Callable[[], object]) -> float:
+    """Seconds of wall time `action()` takes."""
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
 
 
 def median(values: Sequence[float]) -> float:
@@ -202,3 +225,40 @@ def file_size(path: Path) -> int:
         if candidate.exists():
             total += candidate.stat().st_size
     return total
+
+
+def raw_reader(path: Path) -> Callable[[uuid.UUID], int]:
+    """The raw baseline of a case's load on the store at `path`: `SELECT_CASE` on a connection
+    of its own and `json.loads` of each row (no mapping to events, no fold); its rows' count."""
+    conn = sqlite3.connect(path, isolation_level=None)
+
+    def read(case_id: uuid.UUID) -> int:
+        rows = conn.execute(SELECT_CASE, (case_id.hex,)).fetchall()
+        return len([json.loads(state) for _, _, state in rows])
+
+    return read
+
+
+def sqlite_office(data_dir: Path, **settings: Any) -> Backoffice:
+    """A `Backoffice` on SQLite in `data_dir` (no environment read), at the benchmark's clock
+    (`T0`); `settings` are other overrides of `load_settings` (a None one: the default)."""
+    overrides = load_settings(environ={}, data_dir=data_dir, database_url="sqlite", **settings)
+    return bootstrap(overrides, clock=FixedClock(T0))
+
+
+def billing_record(prefix: str, i: int, now: datetime) -> IntakeRecord:
+    """CRM case number `i` (key `PREFIX-00000i`, its own account): a charge the customer does
+    not recognise, received an hour before `now`, its follow-up a day after."""
+    return IntakeRecord(
+        source=SourceKey(Channel.CRM, f"{prefix}-{i:06d}"),
+        received_at=now - timedelta(hours=1),
+        account=f"{71_000_000 + i}",
+        line=LineOfBusiness.HOGAR,
+        customer_name="Cliente de Prueba",
+        typification="Facturación - cobro no reconocido",
+        request="Cobro no reconocido en la factura",
+        follow_up_at=now + timedelta(days=1),
+        front_agent="front.bench",
+        recommended_by=None,
+        location=f"bench:{i}",
+    )

@@ -77,8 +77,8 @@ from domain.case.events import (
     FollowUpCompleted,
     FollowUpMissed,
 )
-from domain.case.state import CaseState, apply
-from domain.values import Actor, CaseStatus, Channel, ClockKind, SourceKey
+from domain.case.state import CaseState
+from domain.values import Actor, CaseStatus, ClockKind
 from entrypoints import bootstrap
 from entrypoints.http.app import create_app
 from entrypoints.http.common import Service
@@ -207,28 +207,16 @@ def _settings(root: Path) -> Any:
     )
 
 
-def _case_id(case_no: int) -> uuid.UUID:
-    return SourceKey(Channel.CRM, f"READ-{case_no:07d}").case_id()  # as `reads.next_event`
-
-
 def build(root: Path, cases: int) -> Store:
     """The store in `root` (made there, or reused when a run with `--keep` left it there)."""
     settings = _settings(root)
     kept = (settings.data_dir / "cases.sqlite").exists()
     office = bootstrap.bootstrap(settings, clock=FixedClock(NOW))
-    case_ids = [_case_id(n) for n in range(cases)]
-    open_ids = [_case_id(n) for n in range(cases) if Profile.of(n).open]
+    case_ids = [reads.case_id_of(n) for n in range(cases)]
+    open_ids = [reads.case_id_of(n) for n in range(cases) if Profile.of(n).open]
     started = time.perf_counter()
     if not kept:
-        for first in range(0, cases, reads.CASES_PER_BATCH):
-            numbers = range(first, min(first + reads.CASES_PER_BATCH, cases))
-            states: dict[int, CaseState | None] = dict.fromkeys(numbers)
-            batch: list[CaseEvent] = []
-            for step in range(reads.EVENTS_PER_CASE):
-                for number in numbers:
-                    event = next_event(states[number], number, step)
-                    states[number] = apply(states[number], event)
-                    batch.append(event)
+        for _, batch in reads.batches(cases, next_event):
             office.store.append(batch)
     built = time.perf_counter() - started
     started = time.perf_counter()

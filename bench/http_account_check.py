@@ -25,7 +25,6 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +33,9 @@ import argon2
 from adapters.accounts import Argon2Hasher
 from adapters.intake.team import RosterReader
 from application.case.commands import AddNote, AssignCase
-from application.intake.records import IntakeRecord
 from application.team.imports import import_roster
-from domain.values import Actor, Channel, LineOfBusiness, SourceKey
+from bench.common import billing_record
+from domain.values import Actor
 from entrypoints import bootstrap
 from entrypoints.settings import load_settings
 
@@ -97,19 +96,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         office = bootstrap.bootstrap(settings)
         now = office.clock.now()
-        record = IntakeRecord(
-            source=SourceKey(Channel.CRM, "CHK-000001"),
-            received_at=now - timedelta(hours=1),
-            account="71000001",
-            line=LineOfBusiness.HOGAR,
-            customer_name="Cliente de Prueba",
-            typification="Facturación - cobro no reconocido",
-            request="Cobro no reconocido en la factura",
-            follow_up_at=now + timedelta(days=1),
-            front_agent="front.bench",
-            recommended_by=None,
-            location="bench:1",
-        )
+        record = billing_record("CHK", 1, now)
         office.ingest([record])
         case = record.source.case_id()
         actor = Actor.agent(LOGIN)

@@ -28,7 +28,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +36,10 @@ import httpx
 
 from adapters.accounts import Argon2Hasher
 from application.case.commands import AssignCase
-from application.intake.records import IntakeRecord
 from application.ports.cases import CaseQuery
+from bench.common import billing_record
 from bench.http_agents import COMMANDS, PASSWORD, body, steps
-from domain.values import Actor, CaseStatus, Channel, LineOfBusiness, SourceKey
+from domain.values import Actor, CaseStatus
 from entrypoints import bootstrap
 from entrypoints.http.app import create_app
 from entrypoints.http.common import Service
@@ -80,22 +79,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         office = bootstrap.bootstrap(settings)
         now = office.clock.now()
-        records = [
-            IntakeRecord(
-                source=SourceKey(Channel.CRM, f"SRVT-{i:06d}"),
-                received_at=now - timedelta(hours=1),
-                account=f"{71_000_000 + i}",
-                line=LineOfBusiness.HOGAR,
-                customer_name="Cliente de Prueba",
-                typification="Facturación - cobro no reconocido",
-                request="Cobro no reconocido en la factura",
-                follow_up_at=now + timedelta(days=1),
-                front_agent="front.bench",
-                recommended_by=None,
-                location=f"bench:{i}",
-            )
-            for i in range(2 * args.episodes)
-        ]
+        records = [billing_record("SRVT", i, now) for i in range(2 * args.episodes)]
         office.ingest(records, batch_size=len(records))
         for record in records:
             office.handle(AssignCase(case=record.source.case_id(), agent=LOGIN), Actor.agent(LOGIN))

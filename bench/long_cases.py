@@ -30,17 +30,14 @@ import csv
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from adapters.clock import FixedClock
 from adapters.intake.parsing import CRM_FIELDS
 from application.intake.records import IntakeRecord
 from bench.commands import NAMES, NOTES
@@ -53,15 +50,16 @@ from bench.common import (
     median,
     ms,
     ratio,
+    raw_reader,
     seconds,
+    sqlite_office,
+    timed,
     verdict,
 )
 from domain.case import decisions, records
 from domain.case.events import CaseEvent
 from domain.case.state import CaseState, apply, fold
 from domain.values import Actor, Category, Channel, LineOfBusiness, SourceKey, Subcategory
-from entrypoints.bootstrap import bootstrap
-from entrypoints.settings import load_settings
 
 TARGET_CASE_MS = 50.0
 TARGET_CONSTANT = 1.10
@@ -179,12 +177,11 @@ class LongStore:
 
 
 def build_long_cases(data_dir: Path, sizes: Sizes) -> LongStore:
-    settings = load_settings(environ={}, data_dir=data_dir, database_url="sqlite")
     targets = {case_key(sizes.long_events): sizes.long_events}
     targets[case_key(sizes.short_events)] = sizes.short_events
     floor_key = case_key(0)
     started = time.perf_counter()
-    with bootstrap(settings, clock=FixedClock(T0)) as office:
+    with sqlite_office(data_dir) as office:
         keys = [*targets, floor_key]
         report = office.ingest([intake_record(key, n) for n, key in enumerate(keys)])
         assert report.created == len(keys), report
@@ -216,26 +213,6 @@ class InProcess:
     raw: list[float] = field(default_factory=list)
 
 
-def _timed(action: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
-
-
-def _raw_reader(path: Path) -> Callable[[uuid.UUID], int]:
-    conn = sqlite3.connect(path, isolation_level=None)
-    statement = (
-        "SELECT originator_version, topic, state FROM stored_events"
-        " WHERE originator_id = ? ORDER BY originator_version"
-    )
-
-    def read(case_id: uuid.UUID) -> int:
-        rows = conn.execute(statement, (case_id.hex,)).fetchall()
-        return len([json.loads(state) for _, _, state in rows])
-
-    return read
-
-
 def read_in_process(store: LongStore, sizes: Sizes) -> dict[str, InProcess]:
     """`office.case(KEY)` in a fresh `Backoffice`: the first read of each case, then
     `sizes.reads` rounds over the cases; the raw baseline after each read.
@@ -243,23 +220,22 @@ def read_in_process(store: LongStore, sizes: Sizes) -> dict[str, InProcess]:
     One read of the intake-only case comes first, untimed, so that what only the process's
     first read does (connections, statements, decoders) is not counted as the long case's.
     """
-    settings = load_settings(environ={}, data_dir=store.data_dir, database_url="sqlite")
-    raw = _raw_reader(store.data_dir / "cases.sqlite")
+    raw = raw_reader(store.data_dir / "cases.sqlite")
     results: dict[str, InProcess] = {}
-    with bootstrap(settings, clock=FixedClock(T0)) as office:
+    with sqlite_office(store.data_dir) as office:
         office.case(store.floor_key)
         raw(SourceKey(Channel.CRM, store.floor_key).case_id())
         for key, events in store.keys.items():
             case_id = SourceKey(Channel.CRM, key).case_id()
-            first = _timed(lambda: office.case(key))  # noqa: B023
-            results[key] = InProcess(first, raw_first=_timed(lambda: raw(case_id)))  # noqa: B023
+            first = timed(lambda: office.case(key))  # noqa: B023
+            results[key] = InProcess(first, raw_first=timed(lambda: raw(case_id)))  # noqa: B023
             assert office.case(key).version == events
             assert raw(case_id) == events
         for _ in range(sizes.reads):
             for key in store.keys:
                 case_id = SourceKey(Channel.CRM, key).case_id()
-                results[key].reads.append(_timed(lambda: office.case(key)))  # noqa: B023
-                results[key].raw.append(_timed(lambda: raw(case_id)))  # noqa: B023
+                results[key].reads.append(timed(lambda: office.case(key)))  # noqa: B023
+                results[key].raw.append(timed(lambda: raw(case_id)))  # noqa: B023
     return results
 
 

@@ -7,22 +7,15 @@ rebuilding from zero the case index and the indicators' projection (reset, catch
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from bench import reads
-from bench.common import Section, rate, ratio, seconds, verdict
+from bench.common import Section, rate, ratio, seconds, timed, verdict
 from domain.indicators.facts import FACT_EVENTS
 
 FULL_CASES = 4_000  # 200,000 events
 QUICK_CASES = 600  # 30,000 events
 TARGET = 100_000
-
-
-def _timed(action: object) -> float:
-    started = time.perf_counter()
-    action()  # type: ignore[operator]
-    return time.perf_counter() - started
 
 
 def run(root: Path, quick: bool) -> Section:
@@ -52,7 +45,7 @@ def run(root: Path, quick: bool) -> Section:
         office.indicator_view.reset()
         office.catch_up_indicators(batch_size=5_000)
 
-    timings = {name: _timed(action) for name, action in (
+    timings = {name: timed(action) for name, action in (
         ("raw", raw), ("decoded", decoded), ("index", rebuild_index),
         ("indicators", rebuild_indicators), ("raw2", raw), ("decoded2", decoded),
     )}  # fmt: skip

@@ -11,17 +11,14 @@ neighbour slows both alike; every read is timed on its own.
 
 from __future__ import annotations
 
-import json
 import random
-import sqlite3
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from adapters.clock import FixedClock
 from application.service import Backoffice
 from bench.commands import NOTES
 from bench.common import (
@@ -32,6 +29,9 @@ from bench.common import (
     ms,
     percentile,
     ratio,
+    raw_reader,
+    sqlite_office,
+    timed,
     verdict,
 )
 from domain.case import decisions
@@ -48,8 +48,6 @@ from domain.values import (
     SourceKey,
     Subcategory,
 )
-from entrypoints.bootstrap import bootstrap
-from entrypoints.settings import load_settings
 
 EVENTS_PER_CASE = 50
 CASES_PER_BATCH = 200  # x 50 events = 10,000 events per append
@@ -71,12 +69,22 @@ QUICK = Sizes(small_cases=200, large_cases=2_000, reads=300, warmup=30)
 AGENTS = (Actor.agent("agent.lrojas"), Actor.agent("agent.mgil"))
 
 
+def source(case_no: int) -> SourceKey:
+    """The source key of case number `case_no`."""
+    return SourceKey(Channel.CRM, f"READ-{case_no:07d}")
+
+
+def case_id_of(case_no: int) -> uuid.UUID:
+    """The id of case number `case_no`, without making its events."""
+    return source(case_no).case_id()
+
+
 def next_event(state: CaseState | None, case_no: int, step: int) -> CaseEvent:
     """The case's event number `step + 1`: ingest, then a mix of agent work."""
     at = T0 + timedelta(minutes=step)
     if state is None:
         return decisions.ingest(
-            source=SourceKey(Channel.CRM, f"READ-{case_no:07d}"),
+            source=source(case_no),
             received_at=T0 - timedelta(hours=1),
             account=f"{70_000_000 + case_no}",
             line=LineOfBusiness.HOGAR if case_no % 2 else LineOfBusiness.MOVIL,
@@ -126,6 +134,28 @@ def next_event(state: CaseState | None, case_no: int, step: int) -> CaseEvent:
     return event
 
 
+NextEvent = Callable[[CaseState | None, int, int], CaseEvent]
+"""A case's next event from its state, its number and the step (`next_event`'s signature)."""
+
+
+def batches(
+    cases: int, make: NextEvent = next_event
+) -> Iterator[tuple[dict[int, CaseState | None], list[CaseEvent]]]:
+    """The events of `cases` cases of `EVENTS_PER_CASE` events (`make`'s), `CASES_PER_BATCH`
+    cases a batch: each batch (its cases advancing in turns, a step each) with the states its
+    cases are left in, folded here (nothing is read from a store)."""
+    for first in range(0, cases, CASES_PER_BATCH):
+        numbers = range(first, min(first + CASES_PER_BATCH, cases))
+        states: dict[int, CaseState | None] = dict.fromkeys(numbers)
+        batch: list[CaseEvent] = []
+        for step in range(EVENTS_PER_CASE):
+            for number in numbers:
+                event = make(states[number], number, step)
+                states[number] = apply(states[number], event)
+                batch.append(event)
+        yield states, batch
+
+
 @dataclass
 class Store:
     label: str
@@ -137,25 +167,16 @@ class Store:
 
 
 def build(root: Path, label: str, cases: int) -> Store:
-    settings = load_settings(environ={}, data_dir=root / label, database_url="sqlite")
-    office = bootstrap(settings, clock=FixedClock(T0))
+    office = sqlite_office(root / label)
     case_ids: list[uuid.UUID] = []
     events = 0
     started = time.perf_counter()
-    for first in range(0, cases, CASES_PER_BATCH):
-        numbers = range(first, min(first + CASES_PER_BATCH, cases))
-        states: dict[int, CaseState | None] = dict.fromkeys(numbers)
-        batch: list[CaseEvent] = []
-        for step in range(EVENTS_PER_CASE):
-            for number in numbers:
-                event = next_event(states[number], number, step)
-                states[number] = apply(states[number], event)
-                batch.append(event)
+    for states, batch in batches(cases):
         office.store.append(batch)
         events += len(batch)
         case_ids += [state.case_id for state in states.values() if state is not None]
     elapsed = time.perf_counter() - started
-    return Store(label, office, settings.data_dir / "cases.sqlite", case_ids, events, elapsed)
+    return Store(label, office, root / label / "cases.sqlite", case_ids, events, elapsed)
 
 
 @dataclass
@@ -165,30 +186,10 @@ class Latencies:
     raw: list[float] = field(default_factory=list)
 
 
-def _raw_reader(path: Path) -> Callable[[uuid.UUID], int]:
-    conn = sqlite3.connect(path, isolation_level=None)
-    statement = (
-        "SELECT originator_version, topic, state FROM stored_events"
-        " WHERE originator_id = ? ORDER BY originator_version"
-    )
-
-    def read(case_id: uuid.UUID) -> int:
-        rows = conn.execute(statement, (case_id.hex,)).fetchall()
-        return len([json.loads(state) for _, _, state in rows])
-
-    return read
-
-
-def _timed(action: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
-
-
 def measure(stores: list[Store], sizes: Sizes) -> dict[str, Latencies]:
     rng = random.Random(7)
     results = {s.label: Latencies() for s in stores}
-    raws = {s.label: _raw_reader(s.path) for s in stores}
+    raws = {s.label: raw_reader(s.path) for s in stores}
     for store in stores:
         sample = store.case_ids[0]
         assert store.office.case(sample).version == EVENTS_PER_CASE
@@ -198,9 +199,9 @@ def measure(stores: list[Store], sizes: Sizes) -> dict[str, Latencies]:
         for store in stores:
             case_id = rng.choice(store.case_ids)
             office, raw, out = store.office, raws[store.label], results[store.label]
-            case_time = _timed(lambda: office.case(case_id))  # noqa: B023
-            history_time = _timed(lambda: office.history(case_id))  # noqa: B023
-            raw_time = _timed(lambda: raw(case_id))  # noqa: B023
+            case_time = timed(lambda: office.case(case_id))  # noqa: B023
+            history_time = timed(lambda: office.history(case_id))  # noqa: B023
+            raw_time = timed(lambda: raw(case_id))  # noqa: B023
             if n >= sizes.warmup:
                 out.app_case.append(case_time)
                 out.app_history.append(history_time)
