@@ -44,7 +44,8 @@ FOLLOW_UP_AFTER = timedelta(days=2)
 MAPPING = (
     "`crm_case_id` = `NYC-` + `unique_key`; "
     "`received_at` = `opendate` (ISO date: 00:00 Bogotá); "
-    "`account` = `account` (council office) + `zip` (`00000` when blank) + `opendate`, "
+    "`account` = `account` (council office) + `zip` (`00000` when blank or not letters and "
+    "digits) + `opendate`, "
     "e.g. `NYCC34-11385-2025-01-09`: one synthetic customer per office, ZIP code and day, so "
     "that another contact about the same complaint type that day is a repeat contact; "
     "`line` = `hogar` when `borough` is Manhattan or Brooklyn, else `movil`; "
@@ -79,7 +80,9 @@ def crm_row(row: dict[str, str], *, distinct_accounts: bool = False) -> list[str
     if opened:
         follow_up = (date.fromisoformat(opened) + FOLLOW_UP_AFTER).isoformat()
     office = row["account"].strip()
-    zip_code = row["zip"].strip() or NO_ZIP
+    zip_code = row["zip"].strip()
+    if not zip_code.isalnum() or not zip_code.isascii():  # blank, `n/a`, `New Y`: no account's
+        zip_code = NO_ZIP
     borough = row["borough"].strip().upper()
     district = row["council_dist"].strip()
     account = f"{office}-{key}" if distinct_accounts else f"{office}-{zip_code}-{opened}"

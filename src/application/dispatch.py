@@ -42,6 +42,7 @@ from application.case.commands import (
     CommandResult,
     StaleCase,
     TypifyCase,
+    check_moments,
 )
 from application.case.outside import OutsideSystems, OutsideWriter, settle_by_hand
 from application.case.typification import Notes, Typification
@@ -104,6 +105,7 @@ class Dispatcher:
         the case is at another, `StaleCase` and nothing is recorded. A command on the case
         alone checks it as it appends (exact); one that writes to Claro's systems first, or
         opens a case, checks it before it starts."""
+        check_moments(command)  # every date-time, whichever door the command takes next
         if expected_version is not None:
             if isinstance(command, CASE_COMMANDS) and not isinstance(command, AddNote):
                 return self.office.handle(command, actor, expected_version=expected_version)

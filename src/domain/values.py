@@ -237,6 +237,47 @@ def require_aware(name: str, value: datetime) -> datetime:
     return value
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+"""Moments outside these years (in UTC) are refused, read from a file or given in a command:
+none is a real contact, follow-up, survey or shift, and the clocks and windows computed from
+one (years 1 or 9999) would fall off the calendar."""
+
+
+def check_moment(name: str, value: datetime) -> datetime:
+    """The value, when it has a time zone and falls in the years `FIRST_YEAR`–`LAST_YEAR`."""
+    require_aware(name, value)
+    if value.tzinfo is UTC:
+        year = value.year
+    else:
+        try:
+            year = value.astimezone(UTC).year
+        except OverflowError:  # year 1 or 9999 shifted off the calendar
+            year = value.year
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidValue(name, f"is out of range (years {FIRST_YEAR}–{LAST_YEAR})")
+    return value
+
+
+ACCOUNT_MAX_LENGTH = 30
+ACCOUNT_RULE = (
+    "is not an account number (digits, letters, '-' or '.', at least one digit, "
+    "at most 30 characters)"
+)
+"""Why an account is refused (the console's refusals translate it as written)."""
+_ACCOUNT = re.compile(rf"(?=[^0-9]*[0-9])[0-9A-Za-z][0-9A-Za-z.\-]{{0,{ACCOUNT_MAX_LENGTH - 1}}}")
+
+
+def check_account(account: str) -> str:
+    """A customer's account number (RR's or AC's), however it reaches intake (a CRM row, an
+    e-mail's `Cuenta:` line, a call): one token of ASCII letters, digits, `-` or `.`, starting
+    with a letter or digit and holding at least one digit, at most `ACCOUNT_MAX_LENGTH`
+    characters. Stripped; refused otherwise (the reason never repeats the value)."""
+    account = account.strip()
+    if _ACCOUNT.fullmatch(account) is None:
+        raise InvalidValue("account", ACCOUNT_RULE)
+    return account
+
+
 class SupportRoute(enum.StrEnum):
     """The five routes of a support case after its diagnosis (§5)."""
 

@@ -33,7 +33,7 @@ CALL = {
     "request": "Cobro no reconocido",
     "received_at": "2026-07-15T08:30:00-05:00",
 }
-ROW = {"crm_case_id": "CRM-77", "received_at": "01/12/2026 08:00", "account": "80077777",
+ROW = {"crm_case_id": "CRM-77", "received_at": "15/07/2026 08:00", "account": "80077777",
        "line": "hogar", "customer_name": "Ana Peña", "typification": "Facturación"}  # fmt: skip
 
 

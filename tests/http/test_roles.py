@@ -40,7 +40,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
 
 
 def _requests(case: str, login: str) -> dict[str, Callable[[Api], Any]]:
-    row = {"crm_case_id": f"CRM-{login}", "received_at": "01/12/2026 08:00",
+    row = {"crm_case_id": f"CRM-{login}", "received_at": "15/07/2026 08:00",
            "account": "8001", "line": "hogar", "customer_name": "Ana",
            "typification": f"Facturación {login}"}  # fmt: skip
     return {

@@ -7,17 +7,22 @@ from __future__ import annotations
 import gzip
 import logging
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from adapters.clock import FixedClock
 from entrypoints.http.uploads import IMPORT_MAX_BYTES, MESSAGE_MAX_BYTES
 from tests.http.conftest import Api
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 MAILS = sorted((EXAMPLES / "mail").glob("*.eml"))
+AFTER_THE_EXAMPLES = datetime(2026, 12, 4, 14, tzinfo=UTC)
+"""The examples' cases were received in the last days of November 2026: the clock is past
+them (a case received in the future is refused)."""
 
 
 def upload(api: Api, kind: str, name: str, content: bytes, **headers: str) -> Any:
@@ -37,7 +42,8 @@ def rejections(report: dict[str, Any]) -> list[tuple[str, str | None]]:
     return [(row["location"], row["field"]) for row in report["rejected"]]
 
 
-def test_a_crm_export_is_imported_once_with_the_clis_report(api: Api) -> None:
+def test_a_crm_export_is_imported_once_with_the_clis_report(api: Api, clock: FixedClock) -> None:
+    clock.set(AFTER_THE_EXAMPLES)
     api.sign_in("sofia.t")
     sample = (EXAMPLES / "crm_export_sample.csv").read_bytes()
     first = upload(api, "crm", "crm_export_sample.csv", sample)
@@ -57,9 +63,9 @@ def test_a_bad_row_is_reported_with_its_place_and_field_and_the_good_ones_kept(a
     api.sign_in("sofia.t")
     export = (
         "caso;fecha_ingreso;cuenta;línea;cliente;tipificación\n"
-        "CRM-501;01/12/2026 08:00;80050101;hogar;Ana Peña;Facturación\n"
-        "CRM-502;01/12/2026 08:10;80050102;fax;Luis Gil;Soporte\n"
-        "CRM-503;01/12/2026 08:20;80050103;móvil;Eva Díaz;Cartera\n"
+        "CRM-501;15/07/2026 08:00;80050101;hogar;Ana Peña;Facturación\n"
+        "CRM-502;15/07/2026 08:10;80050102;fax;Luis Gil;Soporte\n"
+        "CRM-503;15/07/2026 08:20;80050103;móvil;Eva Díaz;Cartera\n"
     ).encode()
     report = upload(api, "crm", "lunes.csv", export).json()
     assert (report["read"], report["created"], report["rejected_count"]) == (2, 2, 1)
@@ -71,7 +77,7 @@ def test_a_bad_row_is_reported_with_its_place_and_field_and_the_good_ones_kept(a
 
 def test_an_intake_token_imports_a_gzipped_export_and_a_read_token_is_refused(api: Api) -> None:
     rows = (
-        b'{"crm_case_id": "CRM-601", "received_at": "2026-12-01T08:00:00-05:00", '
+        b'{"crm_case_id": "CRM-601", "received_at": "2026-07-15T08:00:00-05:00", '
         b'"account": "80060101", "line": "hogar", "customer_name": "Ana", '
         b'"typification": "Facturacion"}\n'
     )
@@ -95,7 +101,10 @@ def test_an_intake_token_imports_a_gzipped_export_and_a_read_token_is_refused(ap
     assert "scope intake" in refused.json()["detail"]
 
 
-def test_e_mails_are_imported_once_each_and_an_unreadable_one_reported(api: Api) -> None:
+def test_e_mails_are_imported_once_each_and_an_unreadable_one_reported(
+    api: Api, clock: FixedClock
+) -> None:
+    clock.set(AFTER_THE_EXAMPLES)
     api.sign_in("sofia.t")
     bad = b"From: a@b.co\r\nSubject: sin id\r\n\r\nCuenta: 8001\r\n"
     files = [("files", (path.name, path.read_bytes())) for path in MAILS]
@@ -224,8 +233,9 @@ def test_a_file_of_which_nothing_can_be_read_is_a_422_with_the_rejections(api: A
 
 
 def test_the_uploads_are_deleted_after_the_import(
-    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FixedClock
 ) -> None:
+    clock.set(AFTER_THE_EXAMPLES)
     folder = tmp_path / "uploads"
     folder.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
@@ -242,7 +252,7 @@ def message(message_id: str, account: str = "80321654") -> bytes:
     return (
         "From: Gerencia Comercial <gerencia.comercial@claro.com.co>\r\n"
         "Subject: Caso recomendado\r\n"
-        "Date: Sat, 28 Nov 2026 09:30:12 -0500\r\n"
+        "Date: Wed, 15 Jul 2026 08:30:12 -0500\r\n"
         f"Message-ID: <{message_id}>\r\n"
         'Content-Type: text/plain; charset="utf-8"\r\n\r\n'
         f"Cuenta: {account}\r\nLínea: Hogar\r\nCliente: Martha Cárdenas\r\n"

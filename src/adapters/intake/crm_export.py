@@ -21,6 +21,7 @@ import orjson
 
 from adapters.intake.parsing import (
     CRM_FIELDS,
+    CRM_MAX_LENGTHS,
     FOLLOW_UP_BARE_DATE_HOUR,
     RECEIVED_BARE_DATE_HOUR,
     REQUIRED_CRM_FIELDS,
@@ -32,7 +33,7 @@ from adapters.intake.parsing import (
 )
 from application.intake.records import IntakeItem, IntakeRecord, ProgressCallback, RejectedRow
 from domain.errors import InvalidValue
-from domain.values import Channel, SourceKey, check_cun, check_phone
+from domain.values import Channel, SourceKey, check_account, check_cun, check_phone
 
 SNIFF_BYTES = 1 << 20
 """How much of a CSV file is looked at to choose its encoding."""
@@ -46,6 +47,10 @@ _CSV_SUFFIXES = (".csv", ".txt")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson")
 _NUMBER_FIELDS = frozenset({"crm_case_id", "account", "phone"})
 _MISSING = "is required but missing or empty"
+_MAX_LENGTHS = tuple(CRM_MAX_LENGTHS[field] for field in CRM_FIELDS)
+(_CASE_ID_MAX, _RECEIVED_MAX, _ACCOUNT_MAX, _LINE_MAX, _CUSTOMER_MAX, _TYPIFICATION_MAX,
+ _REQUEST_MAX, _FOLLOW_UP_MAX, _FRONT_AGENT_MAX, _RECOMMENDED_BY_MAX, _CUN_MAX, _FILED_MAX,
+ _PHONE_MAX) = _MAX_LENGTHS  # fmt: skip
 
 
 class CrmExportReader:
@@ -353,6 +358,16 @@ def _json_type(value: object) -> str:
     return type(value).__name__
 
 
+def _too_long(location: str, values: tuple[str, ...]) -> RejectedRow:
+    """The rejection naming the first field of a row (`values`, in `CRM_FIELDS` order) that is
+    longer than its cap."""
+    for value, longest, field in zip(values, _MAX_LENGTHS, CRM_FIELDS, strict=True):
+        if len(value) > longest:
+            reason = f"is {len(value)} characters long; at most {longest}"
+            return RejectedRow(location=location, field=field, reason=reason)
+    raise AssertionError("no value is too long")
+
+
 def build_crm_item(
     location: str,
     case_id: str,
@@ -372,7 +387,10 @@ def build_crm_item(
     """One CRM row (stripped texts) as a record, or the first reason it cannot be one.
 
     `cun` and `filed`: a PQR the front line already filed (radicó), its CUN and when; the
-    PQR's 15-business-day clock runs from that filing (docs/procedure.md §6)."""
+    PQR's 15-business-day clock runs from that filing (docs/procedure.md §6). Each value is
+    held to its field's length (`CRM_MAX_LENGTHS`), the account to the account rule
+    (`check_account`, as an e-mail's); the rules that compare with the clock (a case received
+    in the future, a follow-up before the case was received) are the domain's, at ingestion."""
     if not case_id:
         return RejectedRow(location=location, field="crm_case_id", reason=_MISSING)
     if not received:
@@ -385,6 +403,21 @@ def build_crm_item(
         return RejectedRow(location=location, field="customer_name", reason=_MISSING)
     if not typification:
         return RejectedRow(location=location, field="typification", reason=_MISSING)
+    if (  # one comparison a field (the hot path): which one is too long is found after
+        len(case_id) > _CASE_ID_MAX or len(received) > _RECEIVED_MAX
+        or len(account) > _ACCOUNT_MAX or len(line) > _LINE_MAX
+        or len(customer) > _CUSTOMER_MAX or len(typification) > _TYPIFICATION_MAX
+        or len(request) > _REQUEST_MAX or len(follow_up) > _FOLLOW_UP_MAX
+        or len(front_agent) > _FRONT_AGENT_MAX or len(recommended_by) > _RECOMMENDED_BY_MAX
+        or len(cun) > _CUN_MAX or len(filed) > _FILED_MAX or len(phone) > _PHONE_MAX
+    ):  # fmt: skip
+        values = (case_id, received, account, line, customer, typification, request, follow_up,
+                  front_agent, recommended_by, cun, filed, phone)  # fmt: skip
+        return _too_long(location, values)
+    try:
+        account = check_account(account)
+    except InvalidValue as exc:
+        return RejectedRow(location=location, field="account", reason=exc.why)
     line_of_business = parse_line(line)
     if line_of_business is None:
         return RejectedRow(location=location, field="line", reason=line_rejection(line))

@@ -27,7 +27,8 @@ from adapters.intake.parsing import (
     parse_line,
 )
 from application.intake.records import IntakeItem, IntakeRecord, ProgressCallback, RejectedRow
-from domain.values import Channel, SourceKey
+from domain.errors import InvalidValue
+from domain.values import Channel, SourceKey, check_account
 
 DEFAULT_TYPIFICATION = "Caso recomendado"
 """The typification of a mailed case whose body has no `Tipificación:` line."""
@@ -59,7 +60,6 @@ _PARSER = BytesParser(policy=email.policy.default)
 # of plain-text bold or italics around the label or the value are ignored.
 _LABELLED = re.compile(r"^[\s>*_\-•·]*([^\W\d_][^:\n]{0,40}?)[\s*_]*:[\s*_]*(.*?)[\s*_]*$")
 _MESSAGE_ID = re.compile(r"<\s*([^<>\s]+)\s*>")
-_ACCOUNT = re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-]{0,29}")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _BREAKS = re.compile(r"[\r\n]+")
@@ -159,9 +159,10 @@ def _read_message(data: bytes, location: str) -> IntakeItem:
     account = labels.get("account", "")
     if not account:
         return _missing(location, "account", "Cuenta")
-    if _ACCOUNT.fullmatch(account) is None or not any(c.isdigit() for c in account):
-        reason = "'Cuenta:' is not an account number (digits, letters, '-' or '.')"
-        return RejectedRow(location=location, field="account", reason=reason)
+    try:
+        account = check_account(account)  # the one account rule, as a CRM row's
+    except InvalidValue as exc:
+        return RejectedRow(location=location, field="account", reason=f"'Cuenta:' {exc.why}")
     line_text = labels.get("line", "")
     if not line_text:
         return _missing(location, "line", "Línea")

@@ -10,8 +10,10 @@ import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
 
+from domain import values
 from domain.calendar import BOGOTA
-from domain.values import LineOfBusiness
+from domain.case.decisions import NAME_MAX_LENGTH, NOTE_MAX_LENGTH
+from domain.values import ACCOUNT_MAX_LENGTH, LineOfBusiness
 
 """Naive date-times in the inputs are Bogotá local time."""
 
@@ -55,6 +57,27 @@ CRM_FIELDS: tuple[str, ...] = (
 """The columns of a CRM export, in their canonical (English) names."""
 
 REQUIRED_CRM_FIELDS: tuple[str, ...] = CRM_FIELDS[:6]
+
+CRM_KEY_MAX_LENGTH = 64
+"""The longest id, key, code or date a CRM row holds (its case id, front agent, line, CUN,
+phone, dates), in characters: all are far shorter; a longer value is a shifted column or junk."""
+CRM_MAX_LENGTHS: dict[str, int] = {
+    "crm_case_id": CRM_KEY_MAX_LENGTH,
+    "received_at": CRM_KEY_MAX_LENGTH,
+    "account": ACCOUNT_MAX_LENGTH,
+    "line": CRM_KEY_MAX_LENGTH,
+    "customer_name": NAME_MAX_LENGTH,
+    "typification": NAME_MAX_LENGTH,
+    "request": NOTE_MAX_LENGTH,
+    "follow_up_at": CRM_KEY_MAX_LENGTH,
+    "front_agent": CRM_KEY_MAX_LENGTH,
+    "recommended_by": NAME_MAX_LENGTH,
+    "cun": CRM_KEY_MAX_LENGTH,
+    "filed_at": CRM_KEY_MAX_LENGTH,
+    "phone": CRM_KEY_MAX_LENGTH,
+}
+"""The longest value of each field of a CRM row (stripped), in characters; longer rejects the
+row, naming the field (docs/intake.md). The request is held to a note's length."""
 
 _CRM_ALIASES: dict[str, tuple[str, ...]] = {
     "crm_case_id": (
@@ -293,9 +316,9 @@ def parse_datetime(text: str, bare_date_hour: int = RECEIVED_BARE_DATE_HOUR) -> 
     return value
 
 
-FIRST_YEAR, LAST_YEAR = 1900, 2199
-"""Dates outside these years are refused: none is a real contact, survey or shift, and the
-clocks and windows computed from one (years 1 or 9999) would fall off the calendar."""
+FIRST_YEAR, LAST_YEAR = values.FIRST_YEAR, values.LAST_YEAR
+"""Dates outside these years are refused: the domain's bounds (`domain.values.check_moment`),
+the same for every date a file gives and every date a command takes."""
 
 
 def _in_range(text: str, value: datetime) -> datetime:

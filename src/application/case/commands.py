@@ -7,7 +7,8 @@ same classes are what the HTTP API accepts; their fields are plain values, enums
 so a JSON schema can be made from them.
 
 `application.case.handling.CaseCommands.handle` runs any of them: load, decide through the domain,
-append, retry on a conflict.
+append, retry on a conflict. Every date-time a command carries is checked first, in one place
+(`check_moments`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ import attrs
 from domain.case.events import CaseEvent
 from domain.case.state import CaseState
 from domain.errors import DomainError
-from domain.values import Category, EscalationTarget, Priority, Resolution, Subcategory, VisitKind
+from domain.values import (
+    Category,
+    EscalationTarget,
+    Priority,
+    Resolution,
+    Subcategory,
+    VisitKind,
+    check_moment,
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -207,6 +216,21 @@ CaseCommand = (
 """Every command on one case."""
 
 CASE_COMMANDS: tuple[type[CaseCommand], ...] = CaseCommand.__args__
+
+
+def check_moments(command: object) -> None:
+    """Every date-time of a command (of any kind: on a case, a branch's, a call's), checked
+    before anything is decided: with its time zone, and in the years the back office reads
+    (`domain.values.check_moment`, the bounds of the intake's dates too). An `InvalidValue`
+    names the field. The doors every command goes through run it: `Dispatcher.handle` and
+    `CaseCommands.handle`."""
+    kind = type(command)
+    if not attrs.has(kind):
+        return  # not a command: the door says so
+    for field in attrs.fields(kind):
+        value = getattr(command, field.name)
+        if isinstance(value, datetime):
+            check_moment(field.name, value)
 
 
 @attrs.frozen

@@ -40,6 +40,7 @@ from application.case.commands import (
     SweepClock,
     TooMuchContention,
     TypifyCase,
+    check_moments,
 )
 from application.case.markings import Marking, check_marking
 from application.indicators.report import DEFAULT_INDICATOR_RULES, IndicatorRules
@@ -194,6 +195,7 @@ class CaseCommands:
         """Run `command` as `actor` now (the sweep's commands at their own moment).
         `expected_version`: the version the caller saw; when the case is at another one (or
         moves on while this decides), `StaleCase` and nothing is recorded."""
+        check_moments(command)
         at = getattr(command, "at", None) or self.clock.now()
         if isinstance(command, AssignCase):
             self._check_assignable(command.agent, at)

@@ -47,6 +47,7 @@ from domain.values import (
     Subcategory,
     VisitKind,
     check_cun,
+    check_moment,
     check_phone,
     is_one_address,
     require_aware,
@@ -74,6 +75,16 @@ DEFAULT_FOLLOW_UP_RULES = FollowUpRules()
 RR_NOTE_MAX_LENGTH = 240
 REPEAT_NOTE_WINDOW = timedelta(minutes=10)
 """[decision] The same note again within this is taken for a double submission."""
+NOTE_MAX_LENGTH = 20_000
+"""The longest note, in characters; a case's request (what the customer asked, as the front
+line wrote it) is held to the same length where intake bounds it (the CRM's rows)."""
+NAME_MAX_LENGTH = 200
+"""The longest customer name or typification, in characters."""
+RECEIVED_CLOCK_SKEW_MINUTES = 5
+RECEIVED_CLOCK_SKEW = timedelta(minutes=RECEIVED_CLOCK_SKEW_MINUTES)
+"""[decision] How far past the back office's clock a case's `received_at` may be: the front
+line's CRM and the mail servers keep their own clocks, a few seconds or minutes apart from
+ours. A case received later than that would be received in the future: refused."""
 
 
 def clean_text(field: str, value: str, *, max_length: int = 10_000, one_line: bool = False) -> str:
@@ -136,14 +147,33 @@ def ingest(
     phone: str | None = None,
 ) -> Ingested:
     """A new case. The requested follow-up date is a fact from the source, kept as given; so
-    is a PQR the front line already filed (its CUN and filing time)."""
+    is a PQR the front line already filed (its CUN and filing time).
+
+    Refused: a case received after `at` (beyond `RECEIVED_CLOCK_SKEW`), and a follow-up on
+    a day before the one the case was received (Bogotá): the customer asks for the date of
+    the call back during the call. A follow-up already past but not before that day is kept:
+    a late hand-over is overdue from the start, and shows as such."""
     require_aware("at", at)
-    require_aware("received_at", received_at)
+    check_moment("received_at", received_at)
+    if received_at > at + RECEIVED_CLOCK_SKEW:
+        raise InvalidValue(
+            "received_at",
+            "is in the future: a case cannot be received after now (clocks may differ by "
+            f"{RECEIVED_CLOCK_SKEW_MINUTES} minutes at most)",
+        )
     if follow_up_at is not None:
-        require_aware("follow_up_at", follow_up_at)
+        check_moment("follow_up_at", follow_up_at)
+        if follow_up_at < received_at and (
+            follow_up_at.astimezone(BOGOTA).date() < received_at.astimezone(BOGOTA).date()
+        ):
+            raise InvalidValue(
+                "follow_up_at",
+                "is on a day before the case was received (received_at): the follow-up the "
+                "customer asked for cannot precede the call",
+            )
     if cun is not None:
         cun = check_cun(cun)
-        filed_at = require_aware("filed_at", filed_at or received_at)
+        filed_at = check_moment("filed_at", filed_at or received_at)
     elif filed_at is not None:
         raise InvalidValue("filed_at", "a filing time needs its cun")
     if not source.key.strip():
@@ -161,8 +191,12 @@ def ingest(
         received_at=received_at,
         account=clean_text("account", account, max_length=40, one_line=True),
         line=line,
-        customer_name=clean_text("customer_name", customer_name, max_length=200, one_line=True),
-        typification=clean_text("typification", typification, max_length=200, one_line=True),
+        customer_name=clean_text(
+            "customer_name", customer_name, max_length=NAME_MAX_LENGTH, one_line=True
+        ),
+        typification=clean_text(
+            "typification", typification, max_length=NAME_MAX_LENGTH, one_line=True
+        ),
         request=_no_nul("request", request.strip()),
         follow_up_at=follow_up_at,
         front_agent=_one_line_or_none("front_agent", front_agent),
@@ -311,7 +345,7 @@ def add_note(
     note again within `REPEAT_NOTE_WINDOW` is a no-op (a double submission, or a re-run
     command); later, the same words are a new note."""
     require_open(state, "add a note")
-    text = clean_text("text", text, max_length=20_000)
+    text = clean_text("text", text, max_length=NOTE_MAX_LENGTH)
     if (
         text == state.last_note
         and state.last_note_at is not None
