@@ -23,6 +23,12 @@ the body (JSON with the case's id and version and its events' versions): the cus
 stays in the log, and a retry's answer is rebuilt from it. A row answered before receipts
 holds a whole body; it is still given to a retry, and goes like any row a day after its
 request. The columns did not change, so the table needs no migration.
+
+An account's `session_epoch` (its sessions' generation, `Account.session_epoch`) is a column
+added after the first release: a store opened on an older `accounts` table adds it in place
+(`ALTER TABLE … ADD COLUMN`, 0 for every account) whether or not it creates tables (under
+the schema lock `entrypoints.bootstrap.accounts` holds). A process of an older release keeps
+working beside it: it names its columns, and leaves this one as it is.
 """
 
 from __future__ import annotations
@@ -62,7 +68,8 @@ _CREATE = (
     "CREATE TABLE IF NOT EXISTS accounts ("
     " login TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL, password_hash TEXT,"
     " disabled INTEGER NOT NULL, failed_attempts INTEGER NOT NULL, locked_until TEXT,"
-    " created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
+    " created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+    " session_epoch INTEGER NOT NULL DEFAULT 0)",
     "CREATE TABLE IF NOT EXISTS access_tokens ("
     " token_id TEXT PRIMARY KEY, digest TEXT NOT NULL,"
     " login TEXT NOT NULL REFERENCES accounts (login), scope TEXT NOT NULL,"
@@ -75,16 +82,19 @@ _CREATE = (
 )
 _ACCOUNT_COLUMNS = (
     "login, role, name, password_hash, disabled, failed_attempts, locked_until, created_at,"
-    " updated_at"
+    " updated_at, session_epoch"
 )
 _TOKEN_COLUMNS = "token_id, digest, login, scope, created_at, revoked_at"
 _PUT = (
-    f"INSERT INTO accounts ({_ACCOUNT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO accounts ({_ACCOUNT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (login) DO UPDATE SET role = excluded.role, name = excluded.name,"
     " password_hash = excluded.password_hash, disabled = excluded.disabled,"
     " failed_attempts = excluded.failed_attempts, locked_until = excluded.locked_until,"
     " created_at = excluded.created_at, updated_at = excluded.updated_at"
 )
+"""Insert or replace an account, but an existing account's `session_epoch`: only
+`end_sessions` raises it, so a put made from an older read never brings ended sessions
+back."""
 _COUNT_ATTEMPT = (
     "UPDATE accounts SET"
     " failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= ?"
@@ -93,6 +103,24 @@ _COUNT_ATTEMPT = (
     " THEN NULL ELSE locked_until END"
     f" WHERE login = ? RETURNING {_ACCOUNT_COLUMNS}"
 )
+_END_SESSIONS = (
+    "UPDATE accounts SET session_epoch = session_epoch + 1"
+    f" WHERE login = ? RETURNING {_ACCOUNT_COLUMNS}"
+)
+_END_SESSIONS_OF_EPOCH = (
+    "UPDATE accounts SET session_epoch = session_epoch + 1"
+    f" WHERE login = ? AND session_epoch = ? RETURNING {_ACCOUNT_COLUMNS}"
+)
+_ADD_SESSION_EPOCH = (
+    "ALTER TABLE accounts ADD COLUMN {if_not_exists}session_epoch INTEGER NOT NULL DEFAULT 0"
+)
+_HAS_SESSION_EPOCH = {
+    "?": "SELECT count(*) AS n FROM pragma_table_info('accounts') WHERE name = 'session_epoch'",
+    "%s": "SELECT count(*) AS n FROM pg_attribute WHERE attrelid = to_regclass('accounts')"
+    " AND attname = 'session_epoch' AND NOT attisdropped",
+}
+"""Whether the `accounts` table has its `session_epoch` column, by placeholder (SQLite,
+PostgreSQL: the table the unqualified name finds, as every statement here does)."""
 
 
 _KEY_COLUMNS = "login, idem_key, digest, created_at, status, body, headers"
@@ -141,6 +169,7 @@ def _account(row: Any, prefix: str = "") -> Account:
         locked_until=_time_or_none(row[f"{prefix}locked_until"]),
         created_at=_time(row[f"{prefix}created_at"]),
         updated_at=_time(row[f"{prefix}updated_at"]),
+        session_epoch=int(row[f"{prefix}session_epoch"]),
     )
 
 
@@ -235,11 +264,24 @@ class SqlAccountStore:
         self.datastore: Any = getattr(self.factory, "datastore")  # noqa: B009 - not typed
         if strtobool(env.get("CREATE_TABLE") or "y"):
             self.create_tables()
+        else:  # the tables exist: still, an older release's lack a column
+            with self._transaction(commit=True) as c:
+                self._upgrade(c)
 
     def create_tables(self) -> None:
         with self._transaction(commit=True) as c:
             for statement in _CREATE:
                 c.execute(statement)
+            self._upgrade(c)
+
+    def _upgrade(self, c: Any) -> None:
+        """Add the columns an older release's tables lack (`session_epoch`), in place; a
+        read only when they have them (no DDL, no lock taken)."""
+        c.execute(_HAS_SESSION_EPOCH[self.placeholder])
+        if int(c.fetchone()["n"]):
+            return
+        if_not_exists = "" if self.placeholder == "?" else "IF NOT EXISTS "
+        c.execute(_ADD_SESSION_EPOCH.format(if_not_exists=if_not_exists))
 
     @contextmanager
     def _transaction(self, *, commit: bool) -> Iterator[Any]:
@@ -305,7 +347,7 @@ class SqlAccountStore:
         params = (
             account.login, account.role.value, account.name, account.password_hash,
             int(account.disabled), account.failed_attempts, locked,
-            ts(account.created_at), ts(account.updated_at),
+            ts(account.created_at), ts(account.updated_at), account.session_epoch,
         )  # fmt: skip
         with self._transaction(commit=True) as c:
             c.execute(self._sql(_PUT), params)
@@ -327,6 +369,20 @@ class SqlAccountStore:
                 ),
                 (failed_attempts, locked, login),
             )
+
+    def lock_out(self, login: str, until: datetime) -> None:
+        with self._transaction(commit=True) as c:
+            c.execute(
+                self._sql("UPDATE accounts SET locked_until = ? WHERE login = ?"),
+                (ts(until), login),
+            )
+
+    def end_sessions(self, login: str, epoch: int | None = None) -> Account | None:
+        if epoch is None:
+            rows = self._rows(_END_SESSIONS, (login,), commit=True)
+        else:
+            rows = self._rows(_END_SESSIONS_OF_EPOCH, (login, epoch), commit=True)
+        return _account(rows[0]) if rows else None
 
     def add_token(self, token: TokenRecord) -> None:
         revoked = None if token.revoked_at is None else ts(token.revoked_at)
@@ -431,6 +487,9 @@ class MemoryAccountStore:
 
     def put(self, account: Account) -> None:
         with self._lock:
+            kept = self._accounts.get(account.login)
+            if kept is not None:  # as the SQL store: only `end_sessions` changes the epoch
+                account = attrs.evolve(account, session_epoch=kept.session_epoch)
             self._accounts[account.login] = account
 
     def all(self) -> list[Account]:
@@ -455,6 +514,21 @@ class MemoryAccountStore:
                 self._accounts[login] = attrs.evolve(
                     account, failed_attempts=failed_attempts, locked_until=locked_until
                 )
+
+    def lock_out(self, login: str, until: datetime) -> None:
+        with self._lock:
+            account = self._accounts.get(login)
+            if account is not None:
+                self._accounts[login] = attrs.evolve(account, locked_until=until)
+
+    def end_sessions(self, login: str, epoch: int | None = None) -> Account | None:
+        with self._lock:
+            account = self._accounts.get(login)
+            if account is None or (epoch is not None and account.session_epoch != epoch):
+                return None
+            account = attrs.evolve(account, session_epoch=account.session_epoch + 1)
+            self._accounts[login] = account
+            return account
 
     def add_token(self, token: TokenRecord) -> None:
         with self._lock:

@@ -81,7 +81,10 @@ def test_a_change_without_the_sessions_csrf_token_is_refused(api: Api) -> None:
 def test_a_command_acts_as_the_signed_in_user_whatever_the_body_says(api: Api) -> None:
     case = case_id(api, "CRM-1")
     api.sign_in("maria.b")
-    done = api.command("assign-case", {"case": case, "agent": "maria.b", "actor": "agent:otro"})
+    posing = api.command("assign-case", {"case": case, "agent": "maria.b", "actor": "agent:otro"})
+    assert posing.status_code == 422  # refused, not dropped: who acts is the signed-in user
+    assert posing.json()["errors"][0]["field"] == "actor"
+    done = api.command("assign-case", {"case": case, "agent": "maria.b"})
     assert done.status_code == 200
     body = done.json()
     assert body["case"]["agent"] == "maria.b"
@@ -150,7 +153,7 @@ def test_an_integration_hands_a_case_over_once_with_its_token(api: Api) -> None:
     _, secret = api.accounts.issue_token("crm-front", "intake")
     api.client.cookies.clear()
     auth = {"Authorization": f"Bearer {secret}"}
-    row = {"crm_case_id": "CRM-77", "received_at": "01/12/2026 08:00", "account": "80077777",
+    row = {"crm_case_id": "CRM-77", "received_at": "15/07/2026 08:00", "account": "80077777",
            "line": "hogar", "customer_name": "Ana Peña", "typification": "Facturación",
            "phone": "300 123 4567"}  # fmt: skip
     first = api.client.post("/intake/crm", json=row, headers=auth)

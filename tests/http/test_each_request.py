@@ -105,7 +105,9 @@ def test_a_disabled_account_loses_access_at_once_between_two_requests(api: Api) 
         assert (answer.status_code, answer.json()["detail"]) == (401, "the account is disabled")
     assert head(api) == before  # nothing recorded
     api.accounts.enable("maria.b")
-    assert api.get(f"/cases/{case}").status_code == 200  # the same session, enabled again
+    assert api.get(f"/cases/{case}").status_code == 401  # disabling ended it for good
+    api.sign_in("maria.b")
+    assert api.get(f"/cases/{case}").status_code == 200  # enabled again: signed in anew
 
 
 def test_a_revoked_token_loses_access_at_once(api: Api) -> None:

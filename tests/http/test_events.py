@@ -189,23 +189,30 @@ def test_a_cases_stream_has_its_events_only(api: Api) -> None:
     assert api.get("/events", case="CRM-404", wait=0).status_code == 404
 
 
-def test_team_events_go_to_the_whole_stream_only(api: Api) -> None:
+def hold_practices(api: Api, *keys: str) -> None:
+    """A daily dialogue held for each register key: one team event each, in the log."""
     from domain.team.practices import Practice, PracticeHeld, practice_stream
     from domain.values import Actor
 
-    case = case_id(api, "CRM-1")
-    office = service(api).office
-    before = head(api)
     held = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
-    office.store.append(
+    service(api).office.store.append(
         [
             PracticeHeld(
-                originator_id=practice_stream("R-1"), originator_version=1, timestamp=held,
+                originator_id=practice_stream(key), originator_version=1, timestamp=held,
                 actor=Actor.parse("agent:sofia.t"), practice=Practice.DAILY_DIALOGUE,
-                owner="sofia.t", held_at=held, minutes=15, register_key="R-1",
+                owner="sofia.t", held_at=held, minutes=15, register_key=key,
             )
+            for key in keys
         ]
     )  # fmt: skip
+
+
+def test_team_events_go_to_the_whole_stream_only(api: Api) -> None:
+    from domain.team.practices import practice_stream
+
+    case = case_id(api, "CRM-1")
+    before = head(api)
+    hold_practices(api, "R-1")
     api.sign_in("audit.a")
     [team] = received(api.get("/events", **{"from": before}, wait=0))
     assert team["event"] == "team.practice_held"
@@ -242,12 +249,107 @@ def test_without_a_sign_in_the_stream_is_refused(api: Api) -> None:
     assert token.status_code == 403
 
 
+def reads_through(api: Api, through: str) -> list[tuple[str, str]]:
+    """The register of reads, as (reader, case id), of what was read `through` a route."""
+    register = service(api).reads
+    assert register is not None
+    return [(r.reader, str(r.case_id)) for r in register.reads() if r.through == through]
+
+
+def test_a_limited_stream_records_reads_of_the_cases_it_sent_only(api: Api) -> None:
+    one, two = case_id(api, "CRM-1"), case_id(api, "CRM-2")
+    api.sign_in("sofia.t")
+    before = head(api)
+    hold_practices(api, "R-1", "R-2")
+    work_on(api, one)
+    work_on(api, two)
+    team = received(api.get("/events", **{"from": before}, limit=2, wait=0))
+    assert [e["event"] for e in team] == ["team.practice_held"] * 2
+    assert reads_through(api, "GET /events") == []  # the cases after them were not sent
+    three = received(api.get("/events", **{"from": before}, limit=3, wait=0))
+    assert [e["data"]["case"] for e in three] == [None, None, one]
+    assert reads_through(api, "GET /events") == [("sofia.t", one)]  # once, and not `two`
+    resumed = received(api.get("/events", **{"from": three[-1]["id"]}, limit=3, wait=0))
+    assert {e["data"]["case"] for e in resumed} == {one, two}
+    assert reads_through(api, "GET /events")[1:] == [("sofia.t", one), ("sofia.t", two)]
+    # A case's stream cuts the batch after leaving the others' events out.
+    [first] = received(api.get("/events", case=two, **{"from": before}, limit=1, wait=0))
+    assert (first["data"]["case"], first["event"]) == (two, "case.assigned")
+    assert reads_through(api, "GET /events?case") == [("sofia.t", two)]
+
+
+def test_a_limited_stream_resumes_after_the_last_event_it_sent(api: Api) -> None:
+    api.sign_in("sofia.t")
+    before = head(api)
+    work_on(api, case_id(api, "CRM-1"))
+    work_on(api, case_id(api, "CRM-2"))
+    everything = received(api.get("/events", **{"from": before}, wait=0))
+    pages: list[dict[str, Any]] = []
+    while len(pages) < len(everything):
+        after = pages[-1]["id"] if pages else before
+        page = received(api.get("/events", **{"from": after}, limit=4, wait=0))
+        assert page, "a page before the head is never empty"
+        pages += page
+    assert pages == everything
+
+
+def test_a_position_storage_cannot_hold_is_refused_naming_where_it_came_from(
+    api: Api,
+) -> None:
+    api.sign_in("sofia.t")
+    huge = "99999999999999999999999"
+    for sent in [{"params": {"from": huge}}, {"headers": {"Last-Event-ID": huge}}]:
+        field = "from" if "params" in sent else "Last-Event-ID"
+        answer = api.client.get("/events", params={"wait": 0, **sent.get("params", {})},
+                                headers=sent.get("headers"))  # fmt: skip
+        assert answer.status_code == 422, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.json()["errors"] == [
+            {"field": field, "reason": f"a log position is at most {live.MAX_POSITION}"}
+        ]
+    thousand_digits = api.get("/events", **{"from": "9" * 1000}, wait=0)
+    assert thousand_digits.status_code == 422
+    assert thousand_digits.json()["errors"][0]["field"] == "from"
+    padded = api.get("/events", **{"from": "0" * 30 + str(head(api))}, wait=0)
+    assert padded.status_code == 200  # leading zeros are the same position
+
+
+def test_a_position_past_the_log_is_refused_with_where_the_log_ends(api: Api) -> None:
+    case = case_id(api, "CRM-1")
+    api.sign_in("sofia.t")
+    work_on(api, case)
+    end = head(api)
+    for past in (end + 1, live.MAX_POSITION):
+        by_url = api.get("/events", **{"from": past}, wait=0)
+        assert by_url.status_code == 422, by_url.text
+        assert by_url.json()["errors"] == [
+            {"field": "from", "reason": f"the log ends at {end}: resume from {end} or before"}
+        ]
+        by_header = api.client.get(
+            "/events", params={"from": 0, "wait": 0}, headers={"Last-Event-ID": str(past)}
+        )
+        assert by_header.status_code == 422
+        assert by_header.json()["errors"][0]["field"] == "Last-Event-ID"
+        assert f"the log ends at {end}" in by_header.json()["detail"]
+        of_a_case = api.get("/events", case=case, **{"from": past}, wait=0)
+        assert of_a_case.status_code == 422
+    at_the_end = api.get("/events", **{"from": end}, wait=0)
+    assert received(at_the_end) == []  # the head itself: nothing yet, and no refusal
+    assert int(parse(at_the_end.text)[0]["id"]) == end
+    assert reads_through(api, "GET /events") == []
+
+
 def test_bad_positions_are_refused(api: Api) -> None:
     api.sign_in("sofia.t")
-    bad = api.client.get("/events", params={"wait": 0}, headers={"Last-Event-ID": "doce"})
-    assert bad.status_code == 422
-    assert bad.json()["errors"][0]["field"] == "Last-Event-ID"
-    assert api.get("/events", **{"from": -1}, wait=0).status_code in (400, 422)
+    for text in ("doce", "²", "-1", "1.5", "0x10"):
+        header = {b"Last-Event-ID": text.encode()}  # as sent, UTF-8
+        bad = api.client.get("/events", params={"wait": 0}, headers=header)
+        assert bad.status_code == 422, (text, bad.text)
+        assert bad.json()["errors"][0]["field"] == "Last-Event-ID"
+        by_url = api.get("/events", **{"from": text}, wait=0)
+        assert by_url.status_code == 422, (text, by_url.text)
+        assert by_url.json()["errors"][0]["field"] == "from"  # as the client named it
+    assert api.get("/events", **{"from": ""}, wait=0).status_code == 422
     assert api.get("/events", limit=0, wait=0).status_code in (400, 422)
 
 
@@ -329,3 +431,6 @@ def test_the_stream_is_in_the_openapi_document() -> None:
     operation = openapi_document()["paths"]["/events"]["get"]
     names = {p["name"] for p in operation["parameters"]}
     assert {"case", "from", "limit", "wait", "Last-Event-ID"} <= names
+    [start] = [p for p in operation["parameters"] if p["name"] == "from"]
+    position = start["schema"]["oneOf"][0]
+    assert position == {"type": "integer", "minimum": 0, "maximum": live.MAX_POSITION}

@@ -237,7 +237,7 @@ def test_a_person_needs_a_password_of_12_characters_and_an_integration_none(
         accounts.add("maria.b", "agent", "María", short)
     assert str(error.value) == "password: must be at least 12 characters"
     assert short not in str(error.value)
-    with pytest.raises(InvalidValue, match=r"^password: a manager account needs one$"):
+    with pytest.raises(InvalidValue, match=r"^password: the role manager needs one$"):
         accounts.add("jefe", "manager", "Jefe", None)
     with pytest.raises(InvalidValue, match=r"^password: an integration has none: it uses tokens"):
         accounts.add("crm", "integration", "CRM", PASSWORD)

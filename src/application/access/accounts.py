@@ -16,6 +16,14 @@
   day, not the one the account was given. `principal` applies the same checks to a session
   on each request, and `authenticate_token` to a token: a disabled account, or someone who
   left, loses access at once.
+- A password's session carries the account's session epoch of its sign-in
+  (`Principal.epoch`), compared on each request with the account's, read in the same
+  statement (`principal(login, epoch)`). Signing out (`sign_out`), a new password (`reset`)
+  or disabling the account raises the account's epoch: every session issued before ends,
+  on every device (enabling the account again brings none back).
+- What an administrator is shown of an account is as it stands now (`standing`): a
+  lock-out that has ended shows as none, and its attempts as none (the next one counts
+  from 1); while locked, the attempts shown are those that locked it and those made since.
 - A token's secret is `bo_<id>_<random>`, shown once when issued and kept as its SHA-256
   digest; its scope (`TOKEN_SCOPES`) narrows what its account's role allows.
 - Administering keeps a way in: an administrator may not disable their own account, and
@@ -69,6 +77,7 @@ MAX_PASSWORD_LENGTH = 1_024
 
 WRONG_LOGIN_OR_PASSWORD = "login or password is wrong"
 ACCOUNT_DISABLED = "the account is disabled"
+SESSION_ENDED = "the session has ended (signed out, or a new password): sign in again"
 TOKEN_NOT_VALID = "the token is not valid"
 
 _LOGIN = re.compile(r"[a-z0-9._-]{1,64}")
@@ -94,6 +103,10 @@ class Principal:
     """The role in effect: for a person of the roster, the roster's role today."""
     name: str
     scope: str | None = None
+    epoch: int | None = attrs.field(default=None, eq=False)
+    """The account's session epoch as read for this principal (`Account.session_epoch`):
+    the one a session issued now carries (`sign_in`). None: not read (a principal made
+    elsewhere). Not part of who the principal is (left out of equality)."""
 
     @property
     def actor(self) -> Actor:
@@ -130,6 +143,15 @@ def check_scope(scope: str) -> str:
 def token_digest(secret: str) -> str:
     """What is kept of a token's secret."""
     return hashlib.sha256(secret.encode("utf-8", "replace")).hexdigest()
+
+
+def standing(account: Account, now: datetime) -> Account:
+    """`account` as it stands at `now`, as an administrator is shown it: a lock-out that has
+    ended is none (`locked_until` None) and so are its attempts (0: the next attempt counts
+    from 1, `AccountStore.count_attempt`); otherwise as kept."""
+    if account.locked_until is None or account.locked_until > now:
+        return account
+    return attrs.evolve(account, locked_until=None, failed_attempts=0)
 
 
 def generated_password() -> str:
@@ -215,25 +237,28 @@ class Accounts:
         return login, role, name
 
     def account(self, login: str) -> Account:
-        """The account of `login` (`RuleViolation` when there is none)."""
-        return self._existing(login)
+        """The account of `login` as it stands now (`standing`; `RuleViolation` when there is
+        none)."""
+        return standing(self._existing(login), self.clock.now())
 
     def disable(self, login: str) -> Account:
-        """The account can no longer sign in nor use its tokens (its sessions end at their
-        next request); nothing changes when it is disabled already."""
+        """The account can no longer sign in nor use its tokens; its sessions end (for good:
+        enabling it again brings none back, `end_sessions`). Nothing changes when it is
+        disabled already."""
         account = self._existing(login)
         if account.disabled:
-            return account
-        return self._put(attrs.evolve(account, disabled=True))
+            return standing(account, self.clock.now())
+        return self._ended(self._put(attrs.evolve(account, disabled=True)))
 
     def enable(self, login: str) -> Account:
         account = self._existing(login)
         if not account.disabled:
-            return account
+            return standing(account, self.clock.now())
         return self._put(attrs.evolve(account, disabled=False))
 
     def reset(self, login: str, password: str) -> Account:
-        """A new password; also ends a lock-out."""
+        """A new password; also ends a lock-out, and every session of the account (signed in
+        with the old password)."""
         account = self._existing(login)
         self._check_password(account.role, password)
         changed = attrs.evolve(
@@ -242,14 +267,24 @@ class Accounts:
             failed_attempts=0,
             locked_until=None,
         )
-        return self._put(changed)
+        return self._ended(self._put(changed))
+
+    def _ended(self, account: Account) -> Account:
+        """`account` (just put) with its sessions ended: its epoch raised after the change
+        is kept, so that no session signed in before the change outlives it."""
+        ended = self.store.end_sessions(account.login)
+        return account if ended is None else standing(ended, self.clock.now())
 
     def list(self) -> builtins.list[Account]:
-        return self.store.all()
+        """Every account by login, as it stands now (`standing`)."""
+        now = self.clock.now()
+        return [standing(account, now) for account in self.store.all()]
 
     def find(self, login: str) -> Account | None:
-        """The account of `login`, None when there is none (`InvalidValue`: not a login)."""
-        return self.store.get(check_login(login))
+        """The account of `login` as it stands now (`standing`), None when there is none
+        (`InvalidValue`: not a login)."""
+        account = self.store.get(check_login(login))
+        return None if account is None else standing(account, self.clock.now())
 
     def add_generated(
         self, login: str, role: AccessRole | str, name: str
@@ -300,9 +335,10 @@ class Accounts:
         return account
 
     def _put(self, account: Account) -> Account:
-        account = attrs.evolve(account, updated_at=self.clock.now())
+        now = self.clock.now()
+        account = attrs.evolve(account, updated_at=now)
         self.store.put(account)
-        return account
+        return standing(account, now)
 
     def _check_password(self, role: AccessRole, password: str | None) -> None:
         if role is AccessRole.INTEGRATION:
@@ -310,7 +346,7 @@ class Accounts:
                 raise InvalidValue("password", "an integration has none: it uses tokens")
             return
         if password is None:
-            raise InvalidValue("password", f"a {role.value} account needs one")
+            raise InvalidValue("password", f"the role {role.value} needs one")
         if len(password) < MIN_PASSWORD_LENGTH:
             raise InvalidValue("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
         if len(password) > MAX_PASSWORD_LENGTH:
@@ -342,25 +378,39 @@ class Accounts:
         if self._locked(counted, now):
             raise SignInRefused(WRONG_LOGIN_OR_PASSWORD)
         if not right:
-            if counted.failed_attempts >= self.max_failures:
-                self.store.set_attempts(login, 0, now + self.lockout)
+            if counted.failed_attempts >= self.max_failures:  # kept: they are the lock's why
+                self.store.lock_out(login, now + self.lockout)
             raise SignInRefused(WRONG_LOGIN_OR_PASSWORD)
         if counted.disabled:
             raise SignInRefused(ACCOUNT_DISABLED)
         self.store.set_attempts(login, 0, None)
         return self._admit(counted, scope=None)
 
-    def principal(self, login: str) -> Principal:
+    def principal(self, login: str, epoch: int | None = None) -> Principal:
         """The principal of a session already signed in, checked again (on each request): a
-        disabled account, or someone who left the roster, is refused. One read of the
-        store, which on PostgreSQL also brings the log's news of the roster; on SQLite a
-        person of the roster's roles adds one read of the log (`RosterWatch`)."""
+        disabled account, or someone who left the roster, is refused; so is a password's
+        session whose `epoch` (the one it was issued in) is no longer the account's (signed
+        out, a new password, disabled since). `epoch` None: not a password's session (the
+        proxy's header's user), none compared. One read of the store (the epoch is a column
+        of the account), which on PostgreSQL also brings the log's news of the roster; on
+        SQLite a person of the roster's roles adds one read of the log (`RosterWatch`)."""
         account, news = None, None
         if _LOGIN.fullmatch(login):
             account, news = self.store.get_with_news(login, self._news_after())
         if account is None:
             raise SignInRefused(f"no account {login!r}")
+        if epoch is not None and epoch != account.session_epoch:
+            raise SignInRefused(ACCOUNT_DISABLED if account.disabled else SESSION_ENDED)
         return self._admit(account, scope=None, news=news)
+
+    def sign_out(self, login: str, epoch: int) -> bool:
+        """End the session of `login` issued in `epoch`, and with it every session of the
+        account issued before (the account's epoch is raised: one counter per account, read
+        with it on every request). A session ended already ends no other: False then (and
+        for an unknown login)."""
+        if not _LOGIN.fullmatch(login):
+            return False
+        return self.store.end_sessions(login, epoch) is not None
 
     def _news_after(self) -> int | None:
         """Where the log's news is to be read from with the account (None: no news kept)."""
@@ -386,7 +436,8 @@ class Accounts:
                 member = self.roster(account.login) if in_use else None
             if in_use:
                 role = self._roster_role(member)
-        return Principal(login=account.login, role=role, name=account.name, scope=scope)
+        return Principal(login=account.login, role=role, name=account.name, scope=scope,
+                         epoch=account.session_epoch)  # fmt: skip
 
     def _roster_role(self, member: AgentState | None) -> AccessRole:
         """The roster's role today of someone whose roster state is `member` (None: never

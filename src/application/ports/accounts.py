@@ -55,9 +55,18 @@ class Account:
     """None for an account that cannot sign in with a password (an integration)."""
     disabled: bool = False
     failed_attempts: int = 0
-    """Sign-in attempts since the last success or lock-out, the one being checked included
-    (`AccountStore.count_attempt`)."""
+    """Sign-in attempts in a row without a success, the one being checked included
+    (`AccountStore.count_attempt`): those that locked the account and those made while it
+    is locked; back to 0 with a success or a reset, and counted from 1 again once a lock-out
+    has ended."""
     locked_until: datetime | None = None
+    """Until when wrong passwords locked the account (None: never, or since a success or a
+    reset; a time past: the lock-out has ended, and the next attempt counts from 1)."""
+    session_epoch: int = 0
+    """The account's sessions' generation: a password's session carries the one it was
+    issued in, and is valid while the account still has it. Signing out, a new password
+    or disabling the account raises it (`AccountStore.end_sessions`): every session issued
+    before ends. Read with the account on every request (no read of its own)."""
     created_at: datetime
     updated_at: datetime
     """When the account was last changed by an administrator (added, disabled, reset …)."""
@@ -82,7 +91,9 @@ class AccountStore(Protocol):
     def get(self, login: str) -> Account | None: ...
 
     def put(self, account: Account) -> None:
-        """Insert or replace the account of `account.login`."""
+        """Insert or replace the account of `account.login`, all but the `session_epoch` of
+        an account kept already: only `end_sessions` changes it (a put made from an older
+        read never brings ended sessions back)."""
         ...
 
     def all(self) -> list[Account]:
@@ -97,8 +108,19 @@ class AccountStore(Protocol):
         ...
 
     def set_attempts(self, login: str, failed_attempts: int, locked_until: datetime | None) -> None:
-        """Set the attempt counter and the lock-out (after a sign-in: a success clears them,
-        the last failure allowed locks the account)."""
+        """Set the attempt counter and the lock-out (a success clears them)."""
+        ...
+
+    def lock_out(self, login: str, until: datetime) -> None:
+        """Lock the account until `until` (the last failure allowed), its attempts counted
+        as they are: they are what locked it."""
+        ...
+
+    def end_sessions(self, login: str, epoch: int | None = None) -> Account | None:
+        """Raise the account's `session_epoch` by one in one atomic step, ending every
+        session issued before. With `epoch` (a session signing out), only while the account
+        still has that epoch: a session already ended ends no other. Returns the account as
+        changed; None when there is no such account, or its epoch was not `epoch`."""
         ...
 
     def add_token(self, token: TokenRecord) -> None: ...

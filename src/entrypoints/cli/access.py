@@ -132,7 +132,7 @@ def add_user(
 
 @users_app.command("disable")
 def disable_user(login: LoginArg, as_json: JsonOption = False) -> None:
-    """The account can no longer sign in nor use its tokens; its sessions end at once.
+    """The account can no longer sign in nor use its tokens; its sessions end, for good.
 
     The last enabled administrator's account is not disabled: add or enable another first."""
     with _accounts() as accounts:  # never the last enabled administrator's
@@ -150,7 +150,8 @@ def enable_user(login: LoginArg, as_json: JsonOption = False) -> None:
 def reset_user(
     login: LoginArg, password_stdin: PasswordStdinOption = False, as_json: JsonOption = False
 ) -> None:
-    """A new password (asked twice, or --password-stdin); also ends a lock-out."""
+    """A new password (asked twice, or --password-stdin); also ends a lock-out and every
+    session of the account."""
     from application.access.accounts import check_login
 
     check_login(login)

@@ -26,7 +26,7 @@ from litestar.params import Body, FromPath, JSONBody
 from application.access.accounts import Accounts, Principal
 from application.access.permissions import may_administer
 from application.ports.accounts import Account, TokenRecord
-from entrypoints.http.common import Asking, service_of
+from entrypoints.http.common import Asking, refused_first, service_of
 from entrypoints.http.problems import Refused, problem
 
 log = logging.getLogger("backoffice.http")
@@ -45,8 +45,11 @@ class AccountOut:
     name: str
     disabled: bool
     locked_until: datetime | None
-    """Until when wrong passwords locked it (null: not locked; a reset ends it)."""
+    """Until when wrong passwords locked it (null: not locked, or the lock-out has ended; a
+    reset ends it)."""
     failed_attempts: int
+    """Sign-in attempts in a row without a success: while locked, those that locked it and
+    those made since; 0 once a lock-out has ended (the next attempt counts from 1)."""
     has_password: bool
     """False for an integration: it signs in with tokens."""
     created_at: datetime
@@ -183,6 +186,11 @@ async def _administer(
     return Response(answer, status_code=status, headers=NO_STORE)
 
 
+def _changes(principal: Principal) -> str | None:
+    """Why `principal` may not change accounts or tokens (a body refused for them: 403)."""
+    return may_administer(principal.role, principal.scope, change=True)
+
+
 def _logged(principal: Principal, action: str, **about: str) -> None:
     """An administrator's change, in the log: who, what, on which account or token; never a
     password nor a secret."""
@@ -206,7 +214,8 @@ async def list_users(
     return await _administer(request, asking, work, change=False)
 
 
-@post("/admin/users", status_code=201, summary="Add an account", tags=["administration"])
+@post("/admin/users", status_code=201, summary="Add an account", tags=["administration"],
+      exception_handlers=refused_first(_changes))  # fmt: skip
 async def add_user(
     request: Request[Any, Any, Any], asking: NamedDependency[Asking], data: JSONBody[NewAccount]
 ) -> Response[AccountAndPassword]:
@@ -231,9 +240,9 @@ async def add_user(
 async def disable_user(
     request: Request[Any, Any, Any], asking: NamedDependency[Asking], login: FromPath[str]
 ) -> Response[AccountOut]:
-    """The account can no longer sign in nor use its tokens; its sessions end at their next
-    request. 409 for your own account, or the last enabled administrator's: the service
-    keeps a way in. As `backoffice users disable`."""
+    """The account can no longer sign in nor use its tokens; its sessions end, for good
+    (enabling it again brings none back). 409 for your own account, or the last enabled
+    administrator's: the service keeps a way in. As `backoffice users disable`."""
 
     def work(principal: Principal, accounts: Accounts) -> AccountOut:
         _existing(accounts, login)
@@ -262,7 +271,7 @@ async def enable_user(
 
 
 @post("/admin/users/{login:str}/reset", status_code=200, summary="A new password",
-      tags=["administration"])  # fmt: skip
+      tags=["administration"], exception_handlers=refused_first(_changes))  # fmt: skip
 async def reset_user(
     request: Request[Any, Any, Any],
     asking: NamedDependency[Asking],
@@ -270,7 +279,8 @@ async def reset_user(
     data: Annotated[NewPassword | None, Body(media_type=RequestEncodingType.JSON)] = None,
 ) -> Response[AccountAndPassword]:
     """A new password, the one given or one made up and answered this once; it also ends a
-    lock-out. An integration has none (422). As `backoffice users reset`."""
+    lock-out and every session of the account. An integration has none (422). As
+    `backoffice users reset`."""
 
     def work(principal: Principal, accounts: Accounts) -> AccountAndPassword:
         _existing(accounts, login)
@@ -301,7 +311,8 @@ async def list_tokens(
     return await _administer(request, asking, work, change=False)
 
 
-@post("/admin/tokens", status_code=201, summary="Issue a bearer token", tags=["administration"])
+@post("/admin/tokens", status_code=201, summary="Issue a bearer token", tags=["administration"],
+      exception_handlers=refused_first(_changes))  # fmt: skip
 async def add_token(
     request: Request[Any, Any, Any], asking: NamedDependency[Asking], data: JSONBody[NewToken]
 ) -> Response[IssuedToken]:

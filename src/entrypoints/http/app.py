@@ -16,6 +16,7 @@ import io
 import logging
 import os
 import re
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime
@@ -25,9 +26,11 @@ import attrs
 from litestar import Litestar, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException
 from litestar.openapi import OpenAPIConfig
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from application.access.accounts import Principal, SignInRefused
 from application.access.permissions import (
@@ -35,6 +38,7 @@ from application.access.permissions import (
     Reading,
     may_ask_slots,
     may_command,
+    may_give,
     may_hand_over,
     may_take,
 )
@@ -48,7 +52,7 @@ from application.case.outside import WFM
 from application.dispatch import Command, command_name
 from application.ports.accounts import AccessRole
 from application.ports.cases import CaseQuery, CaseSummary, DueFollowUp
-from application.ports.systems import Slot
+from application.ports.systems import Slot, SystemError_
 from domain.case.state import CaseState
 from domain.errors import InvalidValue
 from domain.indicators.facts import Dimension, Period
@@ -56,6 +60,8 @@ from domain.values import VisitKind
 from entrypoints import web
 from entrypoints.http import admin, events, operations, reads, uploads
 from entrypoints.http.common import (
+    STORAGE_INT_MAX,
+    ApiRequest,
     Asking,
     IdempotencyKey,
     Service,
@@ -67,13 +73,23 @@ from entrypoints.http.common import (
     hand_over,
     idempotent,
     new_session,
+    note_claimed_user,
     record_reads,
+    refused_first,
     require,
     service_of,
 )
-from entrypoints.http.problems import HANDLERS, Refused
-from entrypoints.http.requests_log import logged, note
-from entrypoints.http.sessions import SessionCookieConfig
+from entrypoints.http.problems import (
+    HANDLERS,
+    ExceptionHandler,
+    Refused,
+    etag,
+    problem_responses,
+    system_problem,
+)
+from entrypoints.http.requests_log import note, request_log
+from entrypoints.http.sessions import SessionCookieConfig, end_session
+from entrypoints.web.origin import cross_site_sign_in
 
 if TYPE_CHECKING:
     from entrypoints.settings import Settings
@@ -154,7 +170,7 @@ def _events(result: CommandResult) -> list[EventOut]:
 
 
 def _etag(state: CaseState) -> dict[str, str]:
-    return {"ETag": f'"{state.version}"'}
+    return etag(state.version)
 
 
 def _expected(if_match: str | None) -> int | None:
@@ -179,6 +195,9 @@ async def sign_in(request: Request[Any, Any, Any], data: JSONBody[SignIn]) -> Me
     cookie; the answer carries the CSRF token to send with every change."""
     import anyio.to_thread
 
+    refusal = cross_site_sign_in(request)  # login CSRF: another site's page posting it
+    if refusal is not None:
+        raise Refused(refusal)
     service = service_of(request.app.state)
     try:
         # Argon2 takes a few hundred milliseconds on purpose: off the event loop. (Not
@@ -189,7 +208,7 @@ async def sign_in(request: Request[Any, Any, Any], data: JSONBody[SignIn]) -> Me
     except SignInRefused as refused:
         raise NotAuthorizedException(str(refused)) from None
     note(request.scope, user=principal.login)  # the log line says who signed in
-    csrf = new_session(request, principal.login)
+    csrf = new_session(request, principal)
     return Me(login=principal.login, role=principal.role.value, name=principal.name,
               csrf_token=csrf)  # fmt: skip
 
@@ -203,12 +222,17 @@ async def who(request: Request[Any, Any, Any], principal: NamedDependency[Princi
 @delete("/session", status_code=204, summary="Sign out", tags=["session"])
 async def sign_out(request: Request[Any, Any, Any]) -> None:
     """Sign out: a change like any other, so it needs the session's CSRF token (a page of
-    another site cannot sign the user out)."""
+    another site cannot sign the user out). A password's session ends for good, with every
+    session of its account issued before (`sessions.end_session`)."""
+    import anyio.to_thread
+
     session = request.session if "session" in request.scope else {}
     if isinstance(session, dict) and session.get("login"):
         why = csrf_refusal(request, session)
         if why is not None:
             raise Refused(why)
+        accounts = service_of(request.app.state).accounts
+        await anyio.to_thread.run_sync(end_session, accounts, session)
     request.clear_session()
 
 
@@ -239,7 +263,6 @@ def command_route(cls: type[Command]) -> Any:
             return principal
 
         def run(principal: Principal) -> Response[Done]:
-            note(request.scope, case=str(getattr(data, "case", "")) or None)
             if isinstance(data, AssignCase) and principal.role is AccessRole.AGENT:
                 owner = service.office.case(data.case).agent
                 why = may_take(principal.role, principal.login, data, owner)
@@ -253,9 +276,14 @@ def command_route(cls: type[Command]) -> Any:
             except TooMuchContention:
                 operations.record_conflict(request, "contention")
                 raise
+            except SystemError_ as error:  # the case recorded it: its version moved
+                return system_problem(error, _version_now(service, data))
+            note(request.scope, case=str(result.case.case_id))
             done = Done(case=result.case, events=_events(result), notice=result.notice)
             return Response(done, headers=_etag(result.case))
 
+        case = getattr(data, "case", None)  # in the log line, a replay's and a refusal's too
+        note(request.scope, case=str(case) if isinstance(case, uuid.UUID) else None)
         return await idempotent(request, admit, idempotency_key, run)
 
     handler.__annotations__ = {
@@ -270,8 +298,25 @@ def command_route(cls: type[Command]) -> Any:
     handler.__doc__ = (cls.__doc__ or cls.__name__).strip()
     return post(
         f"/commands/{command_name(cls)}", status_code=200, summary=cls.__name__,
-        tags=["commands"],
+        tags=["commands"], exception_handlers=refused_first(_gives_no(cls)),
     )(handler)  # fmt: skip
+
+
+def _gives_no(cls: type[Command]) -> Callable[[Principal], str | None]:
+    """Why a principal may give no command of the class `cls` at all (None: they may)."""
+    return lambda principal: may_give(principal.role, principal.scope, cls)
+
+
+def _version_now(service: Service, command: Command) -> int | None:
+    """The version of the command's case now (after a system's refusal or failure the case
+    recorded), or None when the command names no case or it cannot be read."""
+    case = getattr(command, "case", None)
+    if not isinstance(case, uuid.UUID):
+        return None
+    try:
+        return service.office.case(case).version
+    except Exception:  # the refusal is said without it
+        return None
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -283,6 +328,9 @@ def _query_route(path: str, cls: type[Any], answer: Callable[[Any, Service, Prin
     fields = attrs.fields(cls)
     attrs.resolve_types(cls)
     hints: dict[str, Any] = {f.name: f.type for f in fields}
+    for name, parameter in BOUNDED.items():
+        if name in hints:
+            hints[name] = Annotated[hints[name], parameter]
     parameters = [
         inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY),
         inspect.Parameter("asking", inspect.Parameter.KEYWORD_ONLY),
@@ -302,7 +350,8 @@ def _query_route(path: str, cls: type[Any], answer: Callable[[Any, Service, Prin
     handler.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     handler.__annotations__ = {
         "request": Request[Any, Any, Any], "asking": NamedDependency[Asking],
-        **{name: FromQuery[kind] for name, kind in hints.items()},  # type: ignore[valid-type,misc]
+        **{name: kind if name in BOUNDED else FromQuery[kind]  # type: ignore[valid-type,misc]
+           for name, kind in hints.items()},
         "return": returns,
     }  # fmt: skip
     handler.__name__ = f"query_{cls.__name__.lower()}"
@@ -314,8 +363,6 @@ def _case_list(
     query: CaseQuery, service: Service, principal: NamedDependency[Principal]
 ) -> list[CaseSummary]:
     require(principal, Reading.CASES)
-    if query.limit > MAX_PAGE:
-        raise InvalidValue("limit", f"at most {MAX_PAGE} cases a page (use offset)")
     found = list(service.office.cases(query))
     if query.search:  # found by the customer's account, phone or name: a read of each
         record_reads(service, principal, (s.case_id for s in found), "GET /cases?search")
@@ -323,6 +370,11 @@ def _case_list(
 
 
 MAX_PAGE = 1_000
+BOUNDED = {
+    "limit": QueryParameter(ge=1, le=MAX_PAGE, description=f"At most {MAX_PAGE} a page"),
+    "offset": QueryParameter(ge=0, le=STORAGE_INT_MAX, description="Skip this many"),
+}
+"""The query parameters of a query class bounded to what the API and storage take."""
 
 
 @get("/cases/{reference:str}", sync_to_thread=True, summary="A case", tags=["cases"])
@@ -331,7 +383,15 @@ def case(
     asking: NamedDependency[Asking],
     reference: FromPath[str],
     as_of: FromQuery[datetime | None] = None,
-    version: FromQuery[int | None] = None,
+    version: Annotated[
+        int | None,
+        QueryParameter(
+            ge=1,
+            le=STORAGE_INT_MAX,
+            required=False,
+            description="The case as it was at this version (from 1)",
+        ),
+    ] = None,
 ) -> Response[CaseState]:
     """A case with its notes, follow-ups, escalations, visits and clocks; as it was at a
     moment (`as_of`) or a version (`version`) for a replay. The `ETag` is its version."""
@@ -477,7 +537,10 @@ def projections(request: Request[Any, Any, Any], asking: NamedDependency[Asking]
 # --- intake --------------------------------------------------------------------------------
 
 
-@post("/intake/crm", status_code=200, summary="Hand a CRM case over", tags=["intake"])
+@post("/intake/crm", status_code=200, summary="Hand a CRM case over", tags=["intake"],
+      responses={201: ResponseSpec(HandedOver, description="A case was made (`created`)",
+                                   generate_examples=False)},
+      exception_handlers=refused_first(lambda p: may_hand_over(p.role, p.scope)))  # fmt: skip
 async def intake_crm(
     request: Request[Any, Any, Any],
     asking: NamedDependency[Asking],
@@ -537,8 +600,58 @@ def routes() -> list[Any]:
     handlers += [command_route(cls) for cls in COMMAND_ROLES]
     handlers += [*events.ROUTES, *uploads.ROUTES, *operations.ROUTES, *admin.ROUTES,
                  *reads.ROUTES]  # fmt: skip
+    for handler in handlers:
+        documented(handler)
     handlers += web.routes()  # the console's pages (not in the OpenAPI document)
     return handlers
+
+
+OPEN = frozenset({"/healthz", "/readyz"})
+"""Routes that read no sign-in and answer no problem (`/readyz` says why it is not ready in
+its own body)."""
+
+
+def documented(handler: Any) -> None:
+    """Add to a route's OpenAPI responses the problems it may answer (`problem_responses`),
+    as its path, methods and parameters tell: 401 and 403 unless it is open, 400 and 422 for
+    its input, 415 for a body of another type, 413 for an upload, 404 for a path naming
+    something or a `case`, 409 and 412 for commands, intake and administration, 503 for
+    storage. Its own `responses=` (intake's 201) are kept."""
+    [path] = handler.paths
+    methods = set(handler.http_methods)
+    if path in OPEN:
+        return
+    parameters = handler.parsed_fn_signature.parameters
+    inputs = {name for name in parameters if name not in ("request", "asking", "principal")}
+    statuses = {401, 403, 503}
+    if path == "/session":
+        statuses = {403} if methods == {"DELETE"} else {401, 503}
+    if inputs:  # (Litestar documents a 400 for any input: in its own shape, replaced here)
+        statuses.add(400)
+    if any(f"{{{name}" not in path for name in inputs):  # a path's text is always valid
+        statuses.add(422)
+    if "body" in parameters:  # read as it is (an e-mail): its media type is checked
+        statuses |= {413, 415}
+    elif "data" in parameters:
+        media = getattr(parameters["data"].kwarg_definition, "media_type", None)
+        uploads = media is RequestEncodingType.MULTI_PART
+        statuses |= {413} if uploads else {415}
+    if (
+        "{" in path
+        or "case" in parameters
+        or path.startswith("/commands/")
+        or (path == "/admin/tokens" and "POST" in methods)
+    ):
+        statuses.add(404)
+    if (
+        path.startswith(("/commands/", "/intake/"))
+        or path.endswith("/slots")
+        or (path.startswith("/admin/") and "POST" in methods)
+    ):
+        statuses.add(409)
+    if "if_match" in parameters:
+        statuses.add(412)
+    handler.responses = {**problem_responses(statuses), **(handler.responses or {})}
 
 
 def create_app(
@@ -590,21 +703,39 @@ def create_app(
         secret=secret, key="backoffice_session", httponly=True, samesite="strict",
         secure=config.secure_cookies, max_age=8 * 3600,
     )  # fmt: skip
-    return Litestar(
+    handlers = web.with_console_pages(HANDLERS)
+    app = Litestar(
         route_handlers=routes(),
         state=State({"trusted": trusted, "operations": ops}),
         dependencies={
             "principal": Provide(current_principal),
             "asking": Provide(asking_of, sync_to_thread=False),
         },
-        middleware=[logged(ops.observe), cookies.middleware],
-        exception_handlers=web.with_console_pages(HANDLERS),
+        middleware=[cookies.middleware],
+        exception_handlers={kind: _noting_who(handler) for kind, handler in handlers.items()},
+        request_class=ApiRequest,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Back office premium", version=version("premium-backoffice"), path="/schema"
         ),
         logging_config=None,
     )
+    # The request log wraps the whole application, not each route (Litestar runs a route's
+    # middleware only once routed): a path with no route (404) or a method a route does not
+    # answer (405) is logged and counted too, as `(unrouted)`.
+    app.asgi_handler = request_log(app.asgi_handler, ops.observe)
+    return app
+
+
+def _noting_who(handler: ExceptionHandler) -> ExceptionHandler:
+    """An exception handler that first puts in the log line who the refused request's
+    sign-in claims (`note_claimed_user`), when its account was not read yet."""
+
+    def handle(request: Request[Any, Any, Any], error: Any) -> Response[Any]:
+        note_claimed_user(request)
+        return handler(request, error)
+
+    return handle
 
 
 def check_session_secret(settings: Settings) -> bytes:

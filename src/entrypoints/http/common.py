@@ -1,27 +1,34 @@
 """What every route of the HTTP API shares: the service it works with, and who is asking
 (sign-in by session cookie with its CSRF token, by bearer token, or by a trusted proxy's
-header), checked against the permissions of `application.access.permissions`; and the
-`Idempotency-Key` of the routes that make things (`idempotent`)."""
+header), checked against the permissions of `application.access.permissions`; the
+`Idempotency-Key` of the routes that make things (`idempotent`); and how a JSON body is read
+(`ApiRequest`: JSON only, every field known, numbers as numbers)."""
 
 from __future__ import annotations
 
+import contextlib
+import difflib
+import enum
+import functools
 import hashlib
 import hmac
 import ipaddress
 import json
 import logging
 import secrets
+import types
 import typing
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio.to_thread
 import attrs
+import msgspec
 from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.enums import MediaType
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, SerializationException, ValidationException
 from litestar.params import HeaderParameter
 
 from application.access.accounts import (
@@ -36,8 +43,19 @@ from application.dispatch import Dispatcher
 from application.ports.accounts import StoredAnswer
 from domain.case.state import CaseState
 from domain.errors import InvalidValue
-from entrypoints.http.problems import Refused, problem
+from entrypoints.http.problems import (
+    BadBody,
+    ExceptionHandler,
+    Later,
+    Refused,
+    UnsupportedBody,
+    answer_for,
+    forbidden,
+    problem,
+    reason_for,
+)
 from entrypoints.http.requests_log import note
+from entrypoints.http.sessions import password_session, session_epoch
 
 if TYPE_CHECKING:
     from application.intake.records import IntakeItem
@@ -118,7 +136,7 @@ def client_host(request: Request[Any, Any, Any]) -> str | None:
     return request.client.host if request.client is not None else None
 
 
-def _trusted_login(request: Request[Any, Any, Any]) -> str | None:
+def _trusted_login(request: Request[Any, Any, Any], *, warn: bool = True) -> str | None:
     """The login the trusted proxy's header names (None: no such header, or not from a
     trusted proxy: then it is ignored, and a warning says so without its value)."""
     trusted: TrustedHeader | None = request.app.state.get("trusted")
@@ -129,15 +147,38 @@ def _trusted_login(request: Request[Any, Any, Any]) -> str | None:
         return None
     host = client_host(request)
     if not trusted.believes(host):
-        log.warning(
-            "%s sent from %s, not a trusted proxy (BACKOFFICE_TRUSTED_PROXIES): ignored",
-            trusted.header, host,
-        )  # fmt: skip
+        if warn:
+            log.warning(
+                "%s sent from %s, not a trusted proxy (BACKOFFICE_TRUSTED_PROXIES): ignored",
+                trusted.header, host,
+            )  # fmt: skip
         return None
     login = value.strip().lower()
     if not login:
         raise NotAuthorizedException(f"the proxy sent an empty {trusted.header}")
     return login
+
+
+def note_claimed_user(request: Request[Any, Any, Any]) -> None:
+    """Put in the request's log line the login its sign-in claims, when none is there yet
+    (a request refused before its account was read: bad input, a stale `If-Match`…): the
+    session's (its cookie is ours, encrypted and signed) or the trusted proxy's header's.
+    Read without storage; a bearer token's account is not known without it, so a token's
+    request refused that early logs no user."""
+    noted = request.scope.get("state", {}).get("log", {})
+    if noted.get("user") is not None:
+        return
+    login: str | None = None
+    with contextlib.suppress(NotAuthorizedException):  # an empty header: no one claimed
+        login = _trusted_login(request, warn=False)
+    if login is None and "session" in request.scope:
+        session = request.scope.get("session")
+        if isinstance(session, dict) and session.get("login") and not session.get("sso"):
+            login = str(session["login"])
+    if login is not None and not request.headers.get("Authorization", "").lower().startswith(
+        "bearer "
+    ):
+        note(request.scope, user=login)
 
 
 SIGNED_IN_BY = "signed_in_by"
@@ -187,6 +228,9 @@ class Asking:
     refusal: str | None = None
     """Why a change by the header's user is refused (its CSRF token), said once the account
     was read (an unknown or disabled account is a 401 first)."""
+    epoch: int | None = None
+    """A password's session's epoch (`sessions.session_epoch`), compared with the account's
+    (None: not a password's session, nothing compared)."""
 
     def principal(self) -> Principal:
         """The signed-in user, checked against storage now (blocking); 401 for a disabled
@@ -196,7 +240,7 @@ class Asking:
             if self.how == "token":
                 principal = accounts.authenticate_token(self.name)
             else:
-                principal = accounts.principal(self.name)
+                principal = accounts.principal(self.name, self.epoch)
         except SignInRefused as refused:
             raise NotAuthorizedException(str(refused)) from None
         if self.refusal is not None:
@@ -241,7 +285,7 @@ def _asking(request: Request[Any, Any, Any], sent_csrf: str, *, bearer: bool) ->
     refusal = csrf_refusal(request, session, sent_csrf)
     if refusal is not None:
         raise Refused(refusal)
-    return Asking(request, "session", str(login))
+    return Asking(request, "session", str(login), epoch=session_epoch(session))
 
 
 async def current_principal(request: Request[Any, Any, Any]) -> Principal:
@@ -274,10 +318,11 @@ def csrf_token(request: Request[Any, Any, Any], principal: Principal) -> str | N
     return str(token) if token else None
 
 
-def new_session(request: Request[Any, Any, Any], login: str) -> str:
-    """A password's session for `login` (signing in): its cookie set, its CSRF token made."""
+def new_session(request: Request[Any, Any, Any], principal: Principal) -> str:
+    """A password's session for `principal` (signing in): its cookie set (with the account's
+    session epoch, `sessions.password_session`), its CSRF token made."""
     csrf = secrets.token_urlsafe(24)
-    request.set_session({"login": login, "csrf": csrf})
+    request.set_session(password_session(principal.login, csrf, principal.epoch))
     return csrf
 
 
@@ -364,6 +409,7 @@ async def idempotent(
         conflict.headers["Retry-After"] = "1"
         return conflict
     if replay is not None:
+        _note_case(request, replay)
         return replay
     assert keys is not None
 
@@ -383,6 +429,17 @@ async def idempotent(
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(keys.abandon, principal.login, key)
         raise
+
+
+def _note_case(request: Request[Any, Any, Any], answer: Response[Any]) -> None:
+    """Put the case an answer shows in the request's log line (a replay's)."""
+    content = answer.content
+    if attrs.has(type(content)):
+        for field in attrs.fields(type(content)):
+            value = getattr(content, field.name)
+            if isinstance(value, CaseState):
+                note(request.scope, case=str(value.case_id))
+                return
 
 
 RECEIPT = "receipt"
@@ -520,3 +577,191 @@ def hand_over(office: Backoffice, item: IntakeItem, field: str) -> tuple[str, in
     own = item.source.case_id()
     holders = office.index.find_by_source_key(item.source.key)
     return outcome, status, office.case(own if own in holders or not holders else holders[0])
+
+
+# --- JSON bodies -------------------------------------------------------------------------------
+
+STORAGE_INT_MAX = 2**63 - 1
+"""The largest whole number storage takes (a signed 64-bit integer, SQLite's and
+PostgreSQL's `bigint`)."""
+HINTS = {"actor": "who acts is the signed-in user"}
+"""What an unknown field's refusal adds for a field clients are known to send."""
+
+
+class ApiRequest(Request[Any, Any, Any]):
+    """A request whose JSON body (`data` read into an attrs class: a command, a CRM row, a
+    sign-in, an account…) is read strictly, in one place for every route:
+
+    - a body of another media type than JSON is a 415 (no `Content-Type`: read as JSON);
+    - a body that cannot be read (not JSON, nested too deeply, a number too large) is a 400,
+      naming the field when it is known;
+    - a field the class does not have is a 422 naming it (never dropped silently: a
+      misspelt `followup_at` would lose the customer's follow-up), as is a number or a
+      truth value sent as text (`"1"`), and a whole number that storage cannot take (or an
+      id, `…_id`, below 1).
+
+    Litestar's own reading (types, required fields) follows, as before."""
+
+    async def json(self) -> Any:
+        media_type, _ = self.content_type
+        body = await self.body()
+        if body and media_type and not _is_json(media_type):
+            raise UnsupportedBody(f"send the body as JSON (Content-Type: application/json), "
+                                  f"not {media_type[:60]}")  # fmt: skip
+        try:
+            value = await super().json()
+        except RecursionError:
+            raise BadBody("the body is not valid JSON: nested too deeply") from None
+        except SerializationException as error:
+            raise _unreadable(body, self.scope.get("route_handler"), str(error)) from None
+        cls = json_body_class(self.scope.get("route_handler"))
+        if cls is not None:
+            errors = body_errors(value, cls)
+            if errors:
+                raise ValidationException(detail="the body's fields", extra=errors)
+        return value
+
+
+def _is_json(media_type: str) -> bool:
+    media_type = media_type.lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _unreadable(body: bytes, handler: Any, message: str) -> BadBody:
+    """The 400 for a body msgspec could not read, naming the field when the body's class
+    tells it (read again as that class, on this error path only, for the place)."""
+    message = message.removeprefix("JSON is malformed: ")
+    what, _, where = message.partition(" - at `")
+    if not where:
+        return BadBody(f"the body is not valid JSON: {what}")
+    cls = json_body_class(handler)
+    field: str | None = None
+    if cls is not None:
+        try:
+            msgspec.json.decode(body, type=cls, strict=False)
+        except (msgspec.DecodeError, RecursionError) as typed:
+            typed_what, _, typed_where = str(typed).partition(" - at `")
+            if typed_what == what and typed_where.startswith("$."):
+                field = typed_where.rstrip("`").removeprefix("$.")
+    reason = reason_for(what)
+    if field is None:
+        return BadBody(f"the body cannot be read: {reason}")
+    return BadBody(f"{field}: {reason}", field=field, reason=reason)
+
+
+def json_body_class(handler: Any) -> type | None:
+    """The attrs class a route reads its JSON body (`data`) into, if it does."""
+    signature = getattr(handler, "parsed_fn_signature", None)
+    data = signature.parameters.get("data") if signature is not None else None
+    return None if data is None else _attrs_class(data.annotation)
+
+
+def _attrs_class(kind: Any) -> type | None:
+    for candidate in _alternatives(kind):
+        if isinstance(candidate, type) and attrs.has(candidate):
+            return candidate
+    return None
+
+
+def _alternatives(kind: Any) -> tuple[Any, ...]:
+    """The types a value of `kind` may be (`T | None`: `T`; `Annotated[T, …]`: `T`)."""
+    if typing.get_origin(kind) is Annotated:
+        kind = typing.get_args(kind)[0]
+    if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
+        return tuple(arg for arg in typing.get_args(kind) if arg is not type(None))
+    return (kind,)
+
+
+@functools.cache
+def _fields(cls: type) -> dict[str, Any]:
+    """The fields of the attrs class `cls` and their types (resolved once)."""
+    return dict(typing.get_type_hints(cls))
+
+
+def body_errors(value: Any, cls: type, path: str = "") -> list[dict[str, str]]:
+    """What a JSON object read into the attrs class `cls` has that the class does not take:
+    unknown fields, numbers or truth values as text, whole numbers out of storage's range
+    (and ids below 1). Each error as Litestar's (`key`, `message`, `source`)."""
+    if not isinstance(value, dict):
+        return []  # not an object: Litestar says what it expected
+    fields = _fields(cls)
+    errors = []
+    for key, item in value.items():
+        where = f"{path}{key}"
+        if key not in fields:
+            errors.append(_error(where[:80], _unknown(str(key), fields)))
+        else:
+            errors += _value_errors(item, fields[key], where)
+    return errors
+
+
+def _unknown(key: str, fields: dict[str, Any]) -> str:
+    if key in HINTS:
+        return f"unknown field: {HINTS[key]}"
+    close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.7)
+    return f"unknown field: did you mean {close[0]}?" if close else "unknown field"
+
+
+def _value_errors(item: Any, kind: Any, where: str) -> list[dict[str, str]]:
+    kinds = _alternatives(kind)
+    if item is None or str in kinds:
+        return []
+    if isinstance(item, str):
+        for scalar, said in ((bool, "true or false"), (int, "a whole number"), (float, "a number")):
+            if scalar in kinds and not any(_takes_text(k) for k in kinds):
+                return [_error(where, f"expected {said}, got text (send it without quotes)")]
+        return []
+    if isinstance(item, int) and not isinstance(item, bool) and int in kinds:
+        low = 1 if where.endswith("_id") else 0
+        if item < low:
+            return [_error(where, f"at least {low}")]
+        if item > STORAGE_INT_MAX:
+            return [_error(where, f"at most {STORAGE_INT_MAX}")]
+        return []
+    errors = []
+    for candidate in kinds:
+        if isinstance(candidate, type) and attrs.has(candidate) and isinstance(item, dict):
+            errors += body_errors(item, candidate, f"{where}.")
+        elif typing.get_origin(candidate) is list and isinstance(item, list):
+            [inner] = typing.get_args(candidate) or (Any,)
+            for number, element in enumerate(item):
+                errors += _value_errors(element, inner, f"{where}[{number}]")
+    return errors
+
+
+def _takes_text(kind: Any) -> bool:
+    """Whether JSON text is a value of `kind` (text, an enum, a date, a UUID…)."""
+    if not isinstance(kind, type):
+        return False
+    return issubclass(kind, enum.Enum) or not issubclass(kind, bool | int | float)
+
+
+def _error(key: str, message: str) -> dict[str, str]:
+    return {"key": key, "message": message, "source": "body"}
+
+
+def refused_first(
+    may: Callable[[Principal], str | None],
+) -> MutableMapping[int | type[Exception], ExceptionHandler]:
+    """A route's own handlers of a body that cannot be taken (422, 400, 415), answering 403
+    instead when whoever asks may not use the route at all (`may` says why): an auditor's
+    command is refused for its role, whatever its body. The body is read before the route's
+    handler, and the account is read in the handler's worker thread (one hop for a request
+    that succeeds), so this is decided here, on the error path, in a thread of its own; a
+    request whose sign-in cannot be read keeps the body's answer."""
+
+    def handle(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+        note_claimed_user(request)
+        answer = answer_for(request, error)
+
+        def decide() -> Response[Any]:
+            try:
+                principal = asking_of(request).principal()
+            except Exception:  # no sign-in to read, or storage failing: the body's answer
+                return answer
+            why = may(principal)
+            return answer if why is None else forbidden(why)
+
+        return Later(decide)
+
+    return {ValidationException: handle, BadBody: handle, UnsupportedBody: handle}

@@ -4,7 +4,9 @@ Each message is one event of the global log: `id` its log position, `event` its 
 (`case.assigned`, `team.practice_held`, …), `data` its entry as a case's history shows it
 (`entrypoints.render.history_entries`) with its `position` and its `case`. A client resumes
 with `Last-Event-ID` (a browser's `EventSource` sends it by itself when it reconnects) or
-`?from=`; without either, the stream starts at the log's head: only new events.
+`?from=`; without either, the stream starts at the log's head: only new events. A position
+past the log's head is refused (422, "the log ends at N"): it comes from another store (a
+restored backup, another installation), and waiting for it would send nothing for as long.
 
 The log is read with the store's port (`CaseStore.read_log`), a batch at a time, in a worker
 thread so that the event loop never waits on the database. Idle streams do not query the
@@ -14,8 +16,9 @@ or a revoked token ends its stream. A stream ends when the client leaves, when `
 were sent or `wait` seconds have passed, and when the server stops (`stop_streams`).
 
 The messages carry the cases' data as their history shows it (the customer's name and phone
-on a case received): each batch read for a stream records its cases in the register of reads
-(`entrypoints.http.common.record_reads`, one statement a batch), as the other readings do.
+on a case received): the cases of the messages each batch sends (no further than `limit`)
+are recorded in the register of reads (`entrypoints.http.common.record_reads`, one statement
+a batch, each case once), as the other readings do.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import attrs
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
@@ -60,6 +64,9 @@ BATCH = 500
 """Events read from the log at a time."""
 RETRY_MS = 2_000
 """The reconnection delay the stream suggests to `EventSource`."""
+MAX_POSITION = 2**63 - 1
+"""The largest log position storage holds (a signed 64-bit integer: SQLite's `INTEGER`,
+PostgreSQL's `bigint`)."""
 
 _STOPPING = threading.Event()
 
@@ -156,13 +163,19 @@ def _read(
     kinds: Collection[type[AnyEvent]] | None,
     case_id: uuid.UUID | None,
     seen: Callable[[list[uuid.UUID]], None] | None = None,
+    room: int | None = None,
 ) -> tuple[list[ServerSentEventMessage], int]:
-    """One batch of the log after `after` (up to `head`) as messages, and the position read
-    through (run in a worker thread). `seen` is told the cases whose events the batch sends
-    (the register of reads: their data is in the messages), before they are sent."""
-    batch: Sequence[LoggedEvent] = store.read_log(after, BATCH, through=head, kinds=kinds)
-    through = batch[-1].position if len(batch) == BATCH else head
+    """One batch of the log after `after` (up to `head`) as messages, no more than `room`
+    (what is left of the stream's `limit`), and the position read through (run in a worker
+    thread). `seen` is told the cases whose events the batch sends (the register of reads:
+    their data is in the messages), before they are sent: only those it sends."""
+    count = BATCH if room is None or case_id is not None else min(BATCH, room)
+    batch: Sequence[LoggedEvent] = store.read_log(after, count, through=head, kinds=kinds)
+    through = batch[-1].position if len(batch) == count else head
     wanted = [e for e in batch if case_id is None or e.event.originator_id == case_id]
+    if room is not None and len(wanted) > room:  # the rest is not sent: not recorded either
+        wanted = wanted[:room]
+        through = wanted[-1].position
     if seen is not None:
         cases = [e.event.originator_id for e in wanted if isinstance(e.event, CaseEvent)]
         if cases:
@@ -216,8 +229,9 @@ class _Stream:
             try:
                 head = await self.head.now(self.store, fresh=fresh or expired)
                 if head > position:
+                    room = None if self.limit is None else self.limit - sent
                     batch, position = await anyio.to_thread.run_sync(
-                        _read, self.store, position, head, kinds, self.case_id, self.seen
+                        _read, self.store, position, head, kinds, self.case_id, self.seen, room
                     )
             except Exception as error:  # storage down: the client reconnects and resumes
                 log.warning("live events: storage unavailable: %s", type(error).__name__)
@@ -254,20 +268,46 @@ class _Stream:
         return may_read(principal.role, principal.scope, self.reading)
 
 
-def _resume_point(last_event_id: str | None, start: int | None) -> int | None:
-    """The last position the client saw: `Last-Event-ID` (which an `EventSource` sends when
-    it reconnects, whatever the URL's `from` says), else `from`."""
+def _position(field: str, given: str) -> int:
+    """A log position as a client gives it back; a 422 naming `field` when it is not one that
+    storage holds (whether it is in this log is for the caller, who reads the head)."""
+    text = given.strip()
+    if not (text.isascii() and text.isdigit()):
+        raise InvalidValue(field, "give a log position, as a message's id gave it")
+    digits = text.lstrip("0") or "0"  # no `int` of a thousand digits: it is refused anyway
+    if len(digits) > len(str(MAX_POSITION)) or int(digits) > MAX_POSITION:
+        raise InvalidValue(field, f"a log position is at most {MAX_POSITION}")
+    return int(digits)
+
+
+def _resume_point(last_event_id: str | None, start: str | None) -> tuple[int, str] | None:
+    """The last position the client saw and what gave it: `Last-Event-ID` (which an
+    `EventSource` sends when it reconnects, whatever the URL's `from` says), else `from`;
+    None without either (a blank header is none). `from` is checked even when the header wins."""
+    url = None if start is None else _position("from", start)
     if last_event_id is not None and last_event_id.strip():
-        text = last_event_id.strip()
-        if not text.isdigit():
-            raise InvalidValue("Last-Event-ID", "give a log position, as a message's id gave it")
-        return int(text)
-    return start
+        return _position("Last-Event-ID", last_event_id), "Last-Event-ID"
+    return None if url is None else (url, "from")
+
+
+def _past_the_head(store: CaseStore, resume: tuple[int, str] | None) -> int:
+    """The position to start after: the one given, or the head without one (read now). A 422
+    naming where it came from when it is past the log's head: a position of another store."""
+    head = store.last_position()
+    if resume is None:
+        return head
+    after, field = resume
+    if after > head:
+        raise InvalidValue(field, f"the log ends at {head}: resume from {head} or before")
+    return after
 
 
 def _known_case(store: CaseStore, case_id: uuid.UUID, reference: str) -> None:
     if next(iter(store.events_of(case_id)), None) is None:
         raise CaseNotFound(reference)
+
+
+_POSITION_SCHEMA = Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=MAX_POSITION)
 
 
 @get(
@@ -284,12 +324,13 @@ async def live_events(
         QueryParameter(required=False, description="Only this case's events (its id or key)"),
     ] = None,
     start: Annotated[
-        int | None,
+        str | None,  # parsed by `_resume_point`: its errors name `from`, not this argument
         QueryParameter(
             name="from",
-            ge=0,
             required=False,
-            description="The last log position seen (Last-Event-ID wins when both are given)",
+            description="The last log position seen, at most the log's head (Last-Event-ID "
+            "wins when both are given)",
+            schema_extra={"one_of": [_POSITION_SCHEMA, Schema(type=OpenAPIType.NULL)]},
         ),
     ] = None,
     limit: Annotated[
@@ -314,19 +355,19 @@ async def live_events(
     position, its `event` the event's topic, its `data` the event as a case's history shows
     it with its `position` and `case`. Every event (with the team's: roster, shifts,
     practices) for supervisors and auditors; one case's (`case`: its id or source key) for
-    whoever may read its history. Resume with `Last-Event-ID` (or `from`); without either,
-    only new events. A comment every 15 s when idle keeps the connection open."""
+    whoever may read its history. Resume with `Last-Event-ID` (or `from`), at most the log's
+    head (a 422 says where it ends); without either, only new events. A comment every 15 s
+    when idle keeps the connection open."""
     reading = Reading.HISTORY if case is not None else Reading.EVENTS
     require(principal, reading)
     office = service_of(request.app.state).office
-    after = _resume_point(last_event_id, start)
+    resume = _resume_point(last_event_id, start)
     case_id: uuid.UUID | None = None
     if case is not None:
         case_id = await anyio.to_thread.run_sync(office.resolve, case)
         await anyio.to_thread.run_sync(_known_case, office.store, case_id, case)
         note(request.scope, case=str(case_id))
-    if after is None:
-        after = await anyio.to_thread.run_sync(office.store.last_position)
+    after = await anyio.to_thread.run_sync(_past_the_head, office.store, resume)
     service = service_of(request.app.state)
     through = "GET /events?case" if case is not None else "GET /events"
 

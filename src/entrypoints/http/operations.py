@@ -23,7 +23,6 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from application.access.accounts import Principal
 from application.jobs.outbox import MAIL_EVENTS
 from application.ports.accounts import AccessRole
 from entrypoints.http.common import (
@@ -148,7 +147,7 @@ class Operations:
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count an HTTP request and its duration by method, route template and status
-        (`requests_log.logged` calls it with the request log's own measure)."""
+        (`requests_log.request_log` calls it with the request log's own measure)."""
         self.requests.labels(method=method, route=route, status=str(status)).observe(seconds)
 
     def open_without_sign_in(self, request: Request[Any, Any, Any]) -> bool:
@@ -247,18 +246,21 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     operations = operations_of(request)
     if not operations.open_without_sign_in(request):
         principal = await current_principal(request)
-        why = _may_read_metrics(principal)
+        why = metrics_refusal(principal.role, principal.scope)
         if why is not None:
             raise Refused(why)
     body = await anyio.to_thread.run_sync(generate_latest, operations.registry)
     return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
-def _may_read_metrics(principal: Principal) -> str | None:
-    if principal.role not in METRICS_ROLES:
-        return f"the metrics are for an admin or a supervisor, not a {principal.role.value}"
-    if principal.scope == "intake":
-        return "a token of scope intake only hands cases over"
+def metrics_refusal(role: AccessRole, scope: str | None) -> str | None:
+    """Why `role` (with a token's `scope`) may not read the metrics from anywhere; None when
+    it may. (Not a console's refusal: no page shows the metrics.)"""
+    if role not in METRICS_ROLES:
+        article = "an" if role.value[0] in "aeiou" else "a"
+        return f"the metrics are for an admin or a supervisor, not {article} {role.value}"
+    if scope == "intake":
+        return "a token with scope intake only hands cases over"
     return None
 
 

@@ -1,42 +1,87 @@
 """Errors as `application/problem+json` (RFC 9457), each with the domain's one-line reason.
 
-404 for an unknown case, 409 for a rule of the procedure, 412 for a stale `If-Match`, 422 for
-bad input (with the field), 401 without a sign-in, 403 for what the role may not do, 503 when
-storage or one of Claro's systems is down. The detail never carries a customer's data beyond
-the domain's own message (which names fields and keys, not values).
+400 for a body that cannot be read (not JSON, nested too deeply, a number too large), 404 for
+an unknown case, 409 for a rule of the procedure, 412 for a stale `If-Match`, 415 for a body
+of another media type, 422 for bad input (each field as the client named it, and why), 401
+without a sign-in, 403 for what the role may not do, 503 when storage or one of Claro's
+systems is down. The detail never carries a customer's data beyond the domain's own message
+(which names fields and keys, not values): never a query string, never a value of the body.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
-from collections.abc import Callable, MutableMapping
-from typing import Any
+import re
+import types
+import typing
+from collections.abc import Callable, Iterable, MutableMapping
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
 
+import anyio.to_thread
+import attrs
 from litestar import Request, Response
+from litestar.datastructures import UploadFile
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.response.base import ASGIResponse
 
 from application.case.commands import StaleCase, TooMuchContention
-from application.ports.systems import SystemRefused, SystemUnavailable
+from application.ports.systems import SystemError_, SystemRefused, SystemUnavailable
 from domain.errors import CaseClosed, CaseNotFound, DomainError, InvalidValue
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from litestar.types import Receive, Scope, Send
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("backoffice.http")
 
 
-def problem(status: int, kind: str, title: str, detail: str, **extra: Any) -> Response[Any]:
+def problem(
+    status: int, kind: str, title: str, detail: str, headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[Any]:  # fmt: skip
     body = {"type": f"urn:backoffice:{kind}", "title": title, "status": status, "detail": detail}
-    return Response(content={**body, **extra}, status_code=status, media_type=PROBLEM)
+    return Response(content={**body, **extra}, status_code=status, media_type=PROBLEM,
+                    headers=headers)  # fmt: skip
 
 
 class Refused(HTTPException):
     """403 with the reason the role may not do it."""
 
     status_code = 403
+
+
+class BadBody(HTTPException):
+    """400: the body cannot be read (not JSON, nested too deeply, a number too large to
+    read), with the field at fault when it is known."""
+
+    status_code = 400
+
+    def __init__(self, detail: str, field: str | None = None, reason: str | None = None) -> None:
+        super().__init__(detail=detail)
+        self.field = field
+        self.reason = reason or detail
+
+
+class UnsupportedBody(HTTPException):
+    """415: a body of another media type than the route reads."""
+
+    status_code = 415
+
+
+def forbidden(why: str) -> Response[Any]:
+    return problem(403, "forbidden", "Not allowed", why)
+
+
+# --- the domain's errors -------------------------------------------------------------------
 
 
 def _domain(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
@@ -49,8 +94,9 @@ def _domain(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
         )  # fmt: skip
     if isinstance(error, StaleCase):
         return problem(
-            412, "stale-case", "The case changed", str(error), current_version=error.current
-        )
+            412, "stale-case", "The case changed", str(error), headers=etag(error.current),
+            current_version=error.current,
+        )  # fmt: skip
     if isinstance(error, TooMuchContention):
         return problem(503, "contention", "Too many changes at once", str(error))
     if isinstance(error, CaseClosed):
@@ -58,14 +104,161 @@ def _domain(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     return problem(409, "rule-of-the-procedure", "Refused by the procedure", str(error))
 
 
+def etag(version: int) -> dict[str, str]:
+    """The `ETag` header of a case at `version`."""
+    return {"ETag": f'"{version}"'}
+
+
+# --- bad input: each field as the client named it, and why ---------------------------------
+
+
 def _validation(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     assert isinstance(error, ValidationException)
+    errors = input_errors(request, error)
+    detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors) or "the request is not valid"
+    return problem(422, "invalid-request", "Invalid request", detail, errors=errors)
+
+
+_MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']*)'")
+
+
+def input_errors(
+    request: Request[Any, Any, Any], error: ValidationException
+) -> list[dict[str, str]]:
+    """Each field at fault in a refused request, as the client named it (the query parameter
+    `from`, not the handler's argument; `text`, not the body `data`), with a reason a person
+    understands. Never the value sent (it may be a customer's data), never the query string
+    (Litestar's own detail carries it)."""
+    missing = _MISSING_PARAMETER.match(str(error.detail))
+    if missing is not None:  # Litestar's: its detail names the path and the query string
+        return [{"field": missing.group(2), "reason": "required"}]
+    parameters = _parameters(request)
     errors = []
     for item in error.extra if isinstance(error.extra, list) else []:
         if isinstance(item, dict):
-            errors.append({"field": item.get("key"), "reason": item.get("message")})
-    detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors) or str(error.detail)
-    return problem(422, "invalid-request", "Invalid request", detail, errors=errors)
+            key, message = str(item.get("key") or ""), str(item.get("message") or "")
+            errors.append(_field_error(parameters, key, message, item.get("source") == "body"))
+    return errors
+
+
+def _parameters(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The route handler's parameters (`FieldDefinition`s by argument name), if routed."""
+    handler = request.scope.get("route_handler")
+    signature = getattr(handler, "parsed_fn_signature", None)
+    return dict(signature.parameters) if signature is not None else {}
+
+
+def _field_error(
+    parameters: dict[str, Any], key: str, message: str, in_body: bool
+) -> dict[str, str]:
+    if in_body or key == "data":
+        path = "" if key == "data" else key
+        kind = _type_at(_body_type(parameters), path)
+    else:
+        parameter = parameters.get(key)
+        alias = getattr(getattr(parameter, "kwarg_definition", None), "name", None)
+        path, kind = alias or key, getattr(parameter, "annotation", None)
+    missing = re.fullmatch(r"Object missing required field `(.+)`", message)
+    if missing is not None:
+        field = f"{path}.{missing.group(1)}" if path else missing.group(1)
+        inner = _type_at(kind, missing.group(1))
+        return {"field": field, "reason": _required(inner)}
+    if in_body and not path and message.strip("'") == "data":  # Litestar found no body
+        return {"field": "body", "reason": "required: send the fields as a JSON object"}
+    return {"field": path or "body", "reason": reason_for(message, kind)}
+
+
+def _required(kind: Any) -> str:
+    if _is_upload(kind):
+        return "required: a part of the multipart form with this name, holding the file"
+    return "required"
+
+
+def _body_type(parameters: dict[str, Any]) -> Any:
+    data = parameters.get("data")
+    return None if data is None else _bare(data.annotation)
+
+
+def _bare(kind: Any) -> Any:
+    """`T` of `T | None`, `Optional[T]`, `Annotated[T, …]`; else `kind`."""
+    if typing.get_origin(kind) is typing.Annotated:
+        kind = typing.get_args(kind)[0]
+    if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
+        inner = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        return inner[0] if len(inner) == 1 else kind
+    return kind
+
+
+def _type_at(kind: Any, path: str) -> Any:
+    """The type of the field at `path` (`a.b`) of the attrs class `kind`, or None."""
+    for name in [part for part in path.split(".") if part]:
+        kind = _bare(kind)
+        if not (isinstance(kind, type) and attrs.has(kind)):
+            return None
+        hints = typing.get_type_hints(kind)
+        if name not in hints:
+            return None
+        kind = hints[name]
+    return kind
+
+
+_KINDS = {
+    "int": "a whole number", "str": "text", "bool": "true or false", "float": "a number",
+    "object": "an object", "array": "a list", "null": "null", "datetime": "a date-time",
+    "date": "a date", "uuid": "a UUID", "decimal": "a number",
+}  # fmt: skip
+
+
+def _kind(words: str) -> str:
+    return " or ".join(_KINDS.get(word.strip(), word.strip()) for word in words.split("|"))
+
+
+def reason_for(message: str, kind: Any = None) -> str:
+    """msgspec's message for a value (`Expected `int`, got `str``) as a person reads it
+    ("expected a whole number, got text"), without the value sent."""
+    message = message.split(" - at `", 1)[0]
+    if m := re.fullmatch(r"Expected `([^`]+)`, got `([^`]+)`", message):
+        return f"expected {_kind(m.group(1))}, got {_kind(m.group(2))}"
+    if m := re.fullmatch(r"Expected `[^`]+`( of length)? (>=|>|<=|<) (-?[\d.]+)", message):
+        what = " characters" if m.group(1) and _bare(kind) is str else ""
+        what = " items" if m.group(1) and not what else what
+        bound = {">=": "at least", ">": "more than", "<=": "at most", "<": "less than"}
+        return f"{bound[m.group(2)]} {m.group(3)}{what}"
+    if message.startswith(("Invalid enum value", "Invalid value")):
+        bare = _bare(kind)
+        if isinstance(bare, type) and issubclass(bare, enum.Enum):
+            return "not one of: " + ", ".join(str(member.value) for member in bare)
+        return "not one of the values it takes"
+    if message == "Invalid UUID":
+        return "not a UUID"
+    if m := re.fullmatch(r"Invalid RFC3339 encoded (datetime|date|time)", message):
+        return {
+            "datetime": "not a date-time: ISO 8601 with its offset (2026-12-01T08:00:00-05:00)",
+            "date": "not a date: ISO 8601 (2026-12-01)",
+            "time": "not a time: ISO 8601 (08:00:00)",
+        }[m.group(1)]
+    if message.startswith("Unsupported type"):
+        if _is_upload(kind):
+            return "not a file: send a part of the multipart form with its file's name"
+        return "not a value of the expected type"
+    if message.endswith("out of range"):
+        return "a number out of range"
+    return re.sub(r"'[^']*'", "…", message).replace("`", "")  # no value sent, in any case
+
+
+def _is_upload(kind: Any) -> bool:
+    bare = _bare(kind)
+    if typing.get_origin(bare) is list:
+        bare = typing.get_args(bare)[0]
+    return isinstance(bare, type) and issubclass(bare, UploadFile)
+
+
+# --- the framework's errors ------------------------------------------------------------------
+
+_SAID = {
+    404: "no route answers this path (the routes: /schema)",
+    405: "this path does not answer this method",
+}
 
 
 def _http(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
@@ -73,17 +266,40 @@ def _http(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     if isinstance(error, NotAuthorizedException):
         return problem(401, "sign-in", "Sign in first", error.detail)
     if isinstance(error, PermissionDeniedException | Refused):
-        return problem(403, "forbidden", "Not allowed", error.detail)
+        return forbidden(error.detail)
+    if isinstance(error, BadBody):
+        named: dict[str, Any] = {}
+        if error.field:
+            named["errors"] = [{"field": error.field, "reason": error.reason}]
+        return problem(400, "malformed-body", "The body cannot be read", error.detail, **named)
+    if isinstance(error, UnsupportedBody):
+        return problem(415, "unsupported-media-type", "Unsupported media type", error.detail)
     status = error.status_code
-    return problem(status, f"http-{status}", error.detail, error.detail)
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    detail = _SAID.get(status, error.detail) if error.detail == phrase else error.detail
+    headers = {k: v for k, v in (error.headers or {}).items() if k.lower() == "allow"}
+    return problem(status, f"http-{status}", phrase, detail, headers=headers or None)
+
+
+# --- Claro's systems ---------------------------------------------------------------------------
 
 
 def _system(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    assert isinstance(error, SystemError_)
+    return system_problem(error)
+
+
+def system_problem(error: SystemError_, version: int | None = None) -> Response[Any]:
+    """409 for a system that answered no, 503 for one that did not answer; with the case's
+    `version` (as `ETag` and `current_version`) when the case recorded what happened."""
+    headers = None if version is None else etag(version)
+    extra = {} if version is None else {"current_version": version}
     if isinstance(error, SystemRefused):
-        return problem(409, "system-refused", "Refused by Claro's system", str(error))
+        return problem(409, "system-refused", "Refused by Claro's system", str(error),
+                       headers=headers, **extra)  # fmt: skip
     return problem(
         503, "system-unavailable", "A system is unavailable",
-        f"{error}; recorded on the case as pending",
+        f"{error}; recorded on the case as pending", headers=headers, **extra,
     )  # fmt: skip
 
 
@@ -113,3 +329,106 @@ HANDLERS: MutableMapping[int | type[Exception], ExceptionHandler] = {
     SystemRefused: _system,
     Exception: _unexpected,
 }
+
+
+def answer_for(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """The problem `HANDLERS` answer for `error` (the handler of its nearest class)."""
+    for kind in type(error).__mro__:
+        handler = HANDLERS.get(kind)
+        if handler is not None:
+            return handler(request, error)
+    return _unexpected(request, error)
+
+
+# --- an answer decided off the event loop ------------------------------------------------------
+
+
+class Later(Response[Any]):
+    """An error's answer decided in a worker thread: exception handlers run on the event
+    loop, which must not wait on storage. For error paths only (it costs a thread hop)."""
+
+    def __init__(self, decide: Callable[[], Response[Any]]) -> None:
+        super().__init__(content=None)
+        self.decide = decide
+
+    def to_asgi_response(
+        self, app: Litestar | None, request: Request[Any, Any, Any], **options: Any
+    ) -> ASGIResponse:
+        return _Decided(self.decide, app, request, options)
+
+
+class _Decided(ASGIResponse):
+    def __init__(
+        self,
+        decide: Callable[[], Response[Any]],
+        app: Litestar | None,
+        request: Request[Any, Any, Any],
+        options: dict[str, Any],
+    ) -> None:  # not ASGIResponse's own: it sends what `decide` answers
+        self.decide, self.app, self.request, self.options = decide, app, request, options
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await anyio.to_thread.run_sync(self.decide)
+        asgi = response.to_asgi_response(self.app, self.request, **self.options)
+        await asgi(scope, receive, send)
+
+
+# --- the problems in the OpenAPI document ------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class FieldError:
+    field: str | None
+    """The field as the client named it: a body's (`text`, `case`), a query parameter
+    (`from`), a header (`If-Match`); `body` for the body as a whole."""
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class Problem:
+    """An error (RFC 9457, `application/problem+json`): what kind (`type`, a URN), its
+    title, the HTTP status and the reason in one line (`detail`), never a customer's data."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+    """422 (and a 400 that knows the field): each field at fault, and why."""
+    current_version: int | None = None
+    """412, and a 409 or 503 the case recorded (a system's refusal, a write left pending):
+    the case's version now, also its `ETag`."""
+
+
+PROBLEM_STATUSES: dict[int, str] = {
+    400: "The request cannot be read: a body that is not JSON, nested too deeply or with a "
+    "number too large (`urn:backoffice:malformed-body`, the field in `errors` when known)",
+    401: "Sign in first: a session cookie, a bearer token or the single sign-on",
+    403: "Not allowed for this role or token scope (or without the session's CSRF token): "
+    "the reason in `detail`",
+    404: "No such case (or account, token)",
+    409: "Refused by a rule of the procedure or by one of Claro's systems, or a request with "
+    "this Idempotency-Key still in progress; when the case recorded the refusal, its version "
+    "now in `current_version` and `ETag`",
+    412: "The case changed since the If-Match version: its version now in `current_version` "
+    "and `ETag`; nothing was recorded",
+    413: "The body is too large",
+    415: "The body is not of the media type the route reads",
+    422: "Invalid input: `errors` names each field as sent (a body's field, a query parameter, "
+    "a header) and why",
+    503: "Storage, or one of Claro's systems, is unavailable: try again shortly (what the "
+    "case recorded is said)",
+}
+
+
+def problem_responses(statuses: Iterable[int]) -> dict[int, ResponseSpec]:
+    """The OpenAPI responses of a route that may answer these error statuses, each a
+    `Problem` as `application/problem+json` (Litestar's `responses=`)."""
+
+    def spec(status: int) -> ResponseSpec:
+        return ResponseSpec(
+            data_container=Problem, media_type=PROBLEM, generate_examples=False,
+            description=PROBLEM_STATUSES[status],
+        )  # fmt: skip
+
+    return {status: spec(status) for status in sorted(statuses)}

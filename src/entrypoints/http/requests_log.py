@@ -1,6 +1,10 @@
 """One structured log line per request: method, route (its template, never the path with
 its values), status, duration, who asked and which case. No customer data: no query string,
-no body, no case reference as typed (a key may be an account), only the case's id."""
+no body, no case reference as typed (a key may be an account), only the case's id.
+
+The middleware wraps the whole application (`entrypoints.http.app.create_app`), so a request
+no route answers (404, 405) has its line too, as the route `(unrouted)`; the method is one
+of HTTP's or `(other)`: the metrics' labels stay bounded whatever clients send."""
 
 from __future__ import annotations
 
@@ -20,15 +24,24 @@ def note(scope: Scope, **fields: Any) -> None:
     scope.setdefault("state", {}).setdefault("log", {}).update(fields)
 
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNROUTED = "(unrouted)"
+
+
+def method_of(scope: Scope) -> str:
+    """The request's method as logged and counted: one of `METHODS`, else `(other)`."""
+    method = str(scope.get("method", ""))
+    return method if method in METHODS else "(other)"
+
+
 Observe = Callable[[str, str, int, float], None]
 """What else is told of each request: its method, route template, status and seconds (the
 metrics' histogram)."""
 
 
 def request_log(app: ASGIApp, observe: Observe | None = None) -> ASGIApp:
-    """The middleware (Litestar takes a callable from the next app to this one; `logged`
-    gives one that also calls `observe`): one wrapper and one measure for the log line and
-    the metrics."""
+    """`app` logging each HTTP request (and telling `observe` of it): one wrapper and one
+    measure for the log line and the metrics."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -47,8 +60,8 @@ def request_log(app: ASGIApp, observe: Observe | None = None) -> ASGIApp:
             await app(scope, receive, sent)
         finally:
             seconds = time.perf_counter() - started
-            route = scope.get("path_template") or "(unrouted)"
-            method = scope.get("method", "")
+            route = scope.get("path_template") or UNROUTED
+            method = method_of(scope)
             if observe is not None:
                 observe(method, route, status, seconds)
             noted = scope.get("state", {}).get("log", {})
@@ -63,12 +76,3 @@ def request_log(app: ASGIApp, observe: Observe | None = None) -> ASGIApp:
             log.info("request", extra={"fields": fields})
 
     return middleware
-
-
-def logged(observe: Observe) -> Callable[[ASGIApp], ASGIApp]:
-    """`request_log` telling `observe` of each request too."""
-
-    def build(app: ASGIApp) -> ASGIApp:
-        return request_log(app, observe)
-
-    return build

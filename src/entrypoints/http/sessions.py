@@ -12,6 +12,13 @@ A cookie is decrypted once: its value (authenticated by AES-GCM the first time) 
 the session's serialized form and expiry, for the next requests that send it again (an
 agent's every request, until the cookie is renewed). Its expiry is checked on every request
 as before, and each request gets a session of its own (deserialized again).
+
+A password's session carries, beside its login and CSRF token, the account's session epoch
+it was issued in (`EPOCH`, `password_session`), compared on every request with the
+account's own, read in the statement that reads the account (`Accounts.principal`): signing
+out (`end_session`), a new password or disabling the account raises the account's epoch,
+and every session issued before ends, copies of its cookie included. A session without an
+epoch (issued before there were epochs) is refused: its holder signs in once more.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import contextlib
 import time
 from base64 import b64decode
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,12 +47,46 @@ if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
     from litestar.types import Message, ScopeSession
 
+    from application.access.accounts import Accounts
+
 RENEW_SECONDS = 60
 """An unchanged session's cookie is issued again once it is this old (seconds)."""
 LOADED = "backoffice.session_loaded"
 """The scope's key for the session as the request's cookie carried it, and its expiry."""
 OPENED = 1_024
 """Cookies kept decrypted (the most recently sent): about one per agent at work."""
+EPOCH = "epoch"
+"""The session's key for the account's session epoch it was issued in."""
+NO_EPOCH = -1
+"""The epoch of a session that carries none (or not a whole number): no account's (they
+start at 0), so such a session is refused."""
+
+
+def password_session(login: str, csrf: str, epoch: int | None) -> dict[str, Any]:
+    """The session of a password's sign-in: the login, the CSRF token, and the account's
+    session epoch as the sign-in read it (`Principal.epoch`; None, which no sign-in gives,
+    makes a session that nothing admits)."""
+    return {"login": login, "csrf": csrf, EPOCH: NO_EPOCH if epoch is None else epoch}
+
+
+def session_epoch(session: Mapping[str, Any]) -> int:
+    """The epoch a password's session was issued in, for `Accounts.principal`; `NO_EPOCH`
+    when it carries none (issued before epochs were) or not a whole number."""
+    value = session.get(EPOCH)
+    return value if type(value) is int and value >= 0 else NO_EPOCH
+
+
+def end_session(accounts: Accounts, session: Mapping[str, Any]) -> bool:
+    """Sign a password's session out for good, and with it every session of its account
+    issued before (`Accounts.sign_out`): copies of its cookie no longer sign anyone in.
+    Blocking (one write): call it in a worker thread, then clear the session. A session of
+    the proxy's header (`sso`) ends with the proxy's sign-out, and one ended already ends
+    no other: False for those, and for no session."""
+    login = session.get("login")
+    epoch = session_epoch(session)
+    if not isinstance(login, str) or not login or session.get("sso") or epoch == NO_EPOCH:
+        return False
+    return accounts.sign_out(login, epoch)
 
 
 class SessionCookies(ClientSideSessionBackend):

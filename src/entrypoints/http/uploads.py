@@ -25,6 +25,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import Body, RawBody
 
@@ -33,7 +34,7 @@ from application.access.permissions import Import, may_hand_over, may_import
 from domain.case.state import CaseState
 from domain.errors import InvalidValue
 from entrypoints.http.common import Asking, IdempotencyKey, hand_over, idempotent, service_of
-from entrypoints.http.problems import Refused, problem
+from entrypoints.http.problems import Refused, UnsupportedBody, problem
 from entrypoints.http.requests_log import note
 
 if TYPE_CHECKING:
@@ -131,10 +132,6 @@ def _nothing_read(request: Request[Any, Any, Any], error: NothingRead) -> Respon
         errors=[attrs.asdict(row) for row in error.report.rejected],
         report=attrs.asdict(error.report),
     )  # fmt: skip
-
-
-class UnsupportedMediaType(HTTPException):
-    status_code = 415
 
 
 # --- the uploads as files --------------------------------------------------------------------
@@ -376,7 +373,9 @@ _INTAKE_MAIL = (
 
 @post("/intake/mail", status_code=200, summary="Hand an e-mail over",
       description=_INTAKE_MAIL, tags=["intake"], request_max_body_size=MESSAGE_MAX_BYTES,
-      operation_class=_RawMessage)  # fmt: skip
+      operation_class=_RawMessage,
+      responses={201: ResponseSpec(MailHandedOver, description="A case was made (`created`)",
+                                   generate_examples=False)})  # fmt: skip
 async def intake_mail(
     request: Request[Any, Any, Any],
     asking: NamedDependency[Asking],
@@ -395,7 +394,7 @@ async def intake_mail(
         if why is not None:
             raise Refused(why)
         if media_type.lower() != MESSAGE:
-            raise UnsupportedMediaType(f"send the e-mail as {MESSAGE}")
+            raise UnsupportedBody(f"send the e-mail as {MESSAGE}")
         return principal
 
     return await idempotent(

@@ -45,9 +45,11 @@ from entrypoints.http.common import (
 )
 from entrypoints.http.problems import Refused
 from entrypoints.http.requests_log import note
+from entrypoints.http.sessions import end_session
 from entrypoints.web import views
 from entrypoints.web.forms import command_from, form_of
 from entrypoints.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Speaker, speaker
+from entrypoints.web.origin import cross_site_sign_in
 from entrypoints.web.refusals import refusal_text
 from entrypoints.web.templates import PAGE_HEADERS, People, render
 
@@ -233,6 +235,10 @@ async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
     password = str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "")) or None)
     t = _speaker(request)
+    if cross_site_sign_in(request) is not None:  # login CSRF: another site's page posting it
+        body = _anonymous(request, "sign_in.html", next=target, login="",
+                          error=refusal_text(OUT_OF_DATE, t))  # fmt: skip
+        return _html(body, 403)
     accounts = service_of(request.app.state).accounts
     try:
         principal = await anyio.to_thread.run_sync(accounts.sign_in, login, password)
@@ -240,7 +246,7 @@ async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
         body = _anonymous(request, "sign_in.html", next=target, login=login[:120],
                           error=refusal_text(str(refused), t))  # fmt: skip
         return _html(body, 401)
-    new_session(request, principal.login)
+    new_session(request, principal)
     note(request.scope, user=principal.login)
     return Redirect(target, status_code=303)
 
@@ -250,6 +256,7 @@ async def sign_out(request: Request[Any, Any, Any]) -> Response[Any]:
     """Sign out: a form like any other (another site cannot sign one out)."""
 
     def work(page: Page, posted: dict[str, str]) -> Response[Any]:
+        end_session(page.service.accounts, request.session)  # every session signed in before
         request.clear_session()
         return Redirect(f"{CONSOLE}/sign-in", status_code=303)
 

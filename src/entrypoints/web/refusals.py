@@ -30,6 +30,7 @@ MESSAGES: tuple[str, ...] = (
     "not on the team's roster today",
     "the token is not valid",
     "the token was revoked",
+    "the session has ended (signed out, or a new password): sign in again",
     # --- who may do what -------------------------------------------------------------------
     "an agent may take a case (assign it to themselves); reassigning is a supervisor's",
     "the case is {owner}'s: reassigning it is a supervisor's",
@@ -144,6 +145,13 @@ MESSAGES: tuple[str, ...] = (
     "holds a NUL character",
     "must be one line (it holds a line break or a control character)",
     "needs a time zone (a naive date-time is ambiguous)",
+    "is in the future: a case cannot be received after now (clocks may differ by 5 minutes at "
+    "most)",
+    "is on a day before the case was received (received_at): the follow-up the customer asked "
+    "for cannot precede the call",
+    "is out of range (years {first}–{last})",
+    "is not an account number (digits, letters, '-' or '.', at least one digit, at most 30 "
+    "characters)",
     "must be one e-mail address (or a name)",
     "must be at least 12 characters",
     "must be at most 1024 characters",
@@ -176,7 +184,7 @@ MESSAGES: tuple[str, ...] = (
     "a CUN is 6 to 30 digits, optionally with dashes",
     "1 to 64 lower-case letters, digits, '.', '_' or '-' (one line)",
     "an integration has none: it uses tokens",
-    "a {role} account needs one",
+    "the role {role} needs one",
     "12 lower-case hexadecimal digits (see the token list)",
     "1 to 255 visible ASCII characters (a UUID, say), no spaces",
     "reused for another request (a new request needs a new key)",
