@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from litestar import Request
+from litestar.exceptions import ValidationException
 from litestar.testing import TestClient
 
 from adapters.systems.memory import InMemoryAccounts
@@ -27,6 +29,7 @@ from application.ports.accounts import AccessRole
 from entrypoints.http import operations
 from entrypoints.http.app import create_app, openapi_document
 from entrypoints.http.common import STORAGE_INT_MAX, Service
+from entrypoints.http.problems import MAX_ERRORS, answer_for, problem
 from entrypoints.settings import load_settings
 from tests.http.conftest import PASSWORD, Api
 
@@ -412,3 +415,89 @@ def test_the_openapi_document_lists_each_routes_problems(api: Api) -> None:
                     assert set(response["content"]) == {"application/problem+json"}, (
                         path, method, status,
                     )  # fmt: skip
+
+
+# --- 14. a flood of unknown fields: the first ten, and how many more ---------------------------
+
+
+def test_a_body_of_a_hundred_thousand_unknown_fields_lists_ten_and_counts_the_rest(
+    api: Api,
+) -> None:
+    flood = json.dumps({f"campo_{n}": n for n in range(100_000)}).encode()
+    unsigned = api.client.post("/session", content=flood, headers=JSON)  # before any sign-in
+    api.sign_in("maria.b")
+    signed = api.client.post("/commands/add-note", content=flood, headers=api.headers(JSON))
+    for answer in (unsigned, signed):
+        body = problem_of(answer, 422)
+        assert body["errors"] == [
+            {"field": f"campo_{n}", "reason": "unknown field"} for n in range(MAX_ERRORS)
+        ]
+        assert body["detail"].endswith("campo_9: unknown field; and 99990 more")
+        assert len(answer.content) < 2_000  # not a line for each of them
+    case = a_case(api)
+    eleven = {"case": case, "text": "Nota", "txt": "x", **{f"otro_{n}": 1 for n in range(10)}}
+    many = problem_of(api.command("add-note", eleven), 422)
+    assert len(many["errors"]) == MAX_ERRORS
+    assert many["errors"][0] == {"field": "txt", "reason": "unknown field"}  # no near name
+    assert many["detail"].endswith("; and 1 more")
+    long = "text" + "o" * 61  # 65 characters: no near name looked for
+    assert fields_of(api.command("add-note", {"case": case, "text": "Nota", long: "x"})) == {
+        long: "unknown field"
+    }
+    assert fields_of(api.command("add-note", {"case": case, "text": "Nota", "txt": "x"})) == {
+        "txt": "unknown field: did you mean text?"
+    }
+    assert api.get(f"/cases/{case}").json()["notes"] == 0  # nothing was recorded
+
+
+def test_any_problem_lists_at_most_ten_errors_and_says_how_many_more() -> None:
+    scope: dict[str, Any] = {"type": "http", "method": "GET", "path": "/cases", "headers": [],
+                             "query_string": b"", "app": None}  # fmt: skip
+    faults = [{"key": f"p{n}", "message": "Expected `int`, got `str`", "source": "query"}
+              for n in range(50)]  # fmt: skip
+    answer = answer_for(Request(scope), ValidationException(detail="x", extra=faults))  # type: ignore[arg-type]
+    assert answer.status_code == 422
+    assert len(answer.content["errors"]) == MAX_ERRORS
+    assert answer.content["errors"][0] == {
+        "field": "p0",
+        "reason": "expected a whole number, got text",
+    }
+    assert answer.content["detail"].endswith("p9: expected a whole number, got text; and 40 more")
+    listed = [{"field": f"f{n}", "reason": "x"} for n in range(30)]
+    assert len(problem(422, "k", "t", "d", errors=listed).content["errors"]) == MAX_ERRORS
+
+
+# --- 15. every date a query takes, within the years the commands take --------------------------
+
+
+def test_every_date_a_query_takes_is_within_the_years_the_commands_take(api: Api) -> None:
+    api.sign_in("audit.a")  # who may read every route that takes one
+    case = a_case(api)
+    found = []
+    for path, methods in openapi_document()["paths"].items():
+        for parameter in methods.get("get", {}).get("parameters", []):
+            schema = parameter["schema"]
+            kinds = {schema.get("format")} | {s.get("format") for s in schema.get("oneOf", [])}
+            if parameter["in"] == "query" and kinds & {"date", "date-time"}:
+                found.append((path.replace("{reference}", case), parameter["name"], kinds))
+    assert len(found) == 11, found  # as_of, until, follow_up_due_before; the audit's and the
+    # indicators' (each twice, JSON and CSV): since, until; first, last
+    days = {"first": "2026-12-01", "last": "2026-12-02"}  # what a route also requires
+    out_of_range = {"field": "", "reason": "is out of range (years 1900–2199)"}
+    for path, name, kinds in found:
+        if "date" in kinds:
+            late, early, last_day, naive = "9999-12-31", "0001-01-01", "2199-12-31", None
+        else:
+            late, early = "9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00"
+            last_day, naive = "2199-12-31T18:59:59-05:00", "2026-12-01T08:00:00"
+        for value in (late, early, "2199-12-31T19:00:00-05:00" if naive else "2200-01-01"):
+            refused = api.get(path, **{**days, name: value})
+            assert problem_of(refused, 422)["errors"] == [{**out_of_range, "field": name}], (
+                path, name, value,
+            )  # fmt: skip
+        latest = {"first": "2199-12-31", "last": "2199-12-31", name: last_day}
+        assert api.get(path, **latest).status_code == 200, (path, name)
+        if naive is not None:
+            assert fields_of(api.get(path, **{name: naive})) == {
+                name: "give the moment with its offset (…-05:00 or Z)"
+            }

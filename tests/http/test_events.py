@@ -18,7 +18,7 @@ import anyio
 import pytest
 
 from entrypoints.http import events as live
-from entrypoints.http.common import Service
+from entrypoints.http.common import STORAGE_INT_MAX, Service
 from tests.http.conftest import Api
 
 TIMEOUT = 20.0
@@ -305,7 +305,7 @@ def test_a_position_storage_cannot_hold_is_refused_naming_where_it_came_from(
         assert answer.status_code == 422, answer.text
         assert answer.headers["content-type"].startswith("application/problem+json")
         assert answer.json()["errors"] == [
-            {"field": field, "reason": f"a log position is at most {live.MAX_POSITION}"}
+            {"field": field, "reason": f"a log position is at most {STORAGE_INT_MAX}"}
         ]
     thousand_digits = api.get("/events", **{"from": "9" * 1000}, wait=0)
     assert thousand_digits.status_code == 422
@@ -319,7 +319,7 @@ def test_a_position_past_the_log_is_refused_with_where_the_log_ends(api: Api) ->
     api.sign_in("sofia.t")
     work_on(api, case)
     end = head(api)
-    for past in (end + 1, live.MAX_POSITION):
+    for past in (end + 1, STORAGE_INT_MAX):
         by_url = api.get("/events", **{"from": past}, wait=0)
         assert by_url.status_code == 422, by_url.text
         assert by_url.json()["errors"] == [
@@ -433,4 +433,4 @@ def test_the_stream_is_in_the_openapi_document() -> None:
     assert {"case", "from", "limit", "wait", "Last-Event-ID"} <= names
     [start] = [p for p in operation["parameters"] if p["name"] == "from"]
     position = start["schema"]["oneOf"][0]
-    assert position == {"type": "integer", "minimum": 0, "maximum": live.MAX_POSITION}
+    assert position == {"type": "integer", "minimum": 0, "maximum": STORAGE_INT_MAX}

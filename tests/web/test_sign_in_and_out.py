@@ -45,3 +45,23 @@ def test_signing_out_ends_the_session_and_every_copy_of_its_cookie(console: Cons
     assert console.get("/console/").url.path == "/console/sign-in"
     assert console.sign_in("maria.b").url.path == "/console/day"  # signing in again: a new one
     assert console.get("/console/").url.path == "/console/day"
+
+
+def test_a_forwarded_host_is_believed_only_from_a_trusted_proxy(console: Console) -> None:
+    """The test client (`testclient`, no address) is no proxy: a host it says it forwards is
+    not this service's, in the console's form and in the API's `POST /session`."""
+    form = {"login": "maria.b", "password": PASSWORD, "next": ""}
+    public = "https://backoffice.example"
+    for forwarded in ({"X-Forwarded-Host": "backoffice.example"},
+                      {"Forwarded": "for=192.0.2.60;host=backoffice.example"}):  # fmt: skip
+        headers = {"Origin": public, **forwarded}
+        console.client.cookies.clear()
+        answer = console.client.post("/console/sign-in", data=form, headers=headers)
+        assert answer.status_code == 403, forwarded
+        assert OUT_OF_DATE in answer.text
+        assert "set-cookie" not in answer.headers
+        api = console.client.post("/session", json={"login": "maria.b", "password": PASSWORD},
+                                  headers=headers)  # fmt: skip
+        assert api.status_code == 403, forwarded
+        assert "set-cookie" not in api.headers
+    assert console.accounts.account("maria.b").failed_attempts == 0

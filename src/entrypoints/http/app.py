@@ -74,6 +74,7 @@ from entrypoints.http.common import (
     idempotent,
     new_session,
     note_claimed_user,
+    query_moment,
     record_reads,
     refused_first,
     require,
@@ -345,6 +346,9 @@ def _query_route(path: str, cls: type[Any], answer: Callable[[Any, Service, Prin
     def handler(**given: Any) -> Any:
         request, asking = given.pop("request"), given.pop("asking")
         principal = asking.principal()  # in the handler's thread: one hop
+        for name, value in given.items():
+            if isinstance(value, date):  # a date-time too
+                query_moment(name, value)
         return answer(cls(**given), service_of(request.app.state), principal)
 
     handler.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
@@ -400,8 +404,7 @@ def case(
         raise InvalidValue("version", "give as_of or version, not both")
     replay = as_of is not None or version is not None
     require(principal, Reading.REPLAY if replay else Reading.CASES)
-    if as_of is not None and as_of.tzinfo is None:
-        raise InvalidValue("as_of", "give the moment with its offset (…-05:00 or Z)")
+    query_moment("as_of", as_of)
     service = service_of(request.app.state)
     state = service.office.case(reference, as_of=as_of, version=version)
     note(request.scope, case=str(state.case_id))
@@ -462,13 +465,14 @@ def due(
     agent's cases with `agent` (`agent=me`: the signed-in user's)."""
     principal = asking.principal()  # in the handler's thread: one hop
     require(principal, Reading.CASES)
-    if until is not None and until.tzinfo is None:
-        raise InvalidValue("until", "give the moment with its offset (…-05:00 or Z)")
+    query_moment("until", until)
     whose = principal.login if agent == "me" else agent
     return list(service_of(request.app.state).office.due_follow_ups(until, agent=whose))
 
 
 def _period(first: date, last: date) -> Period:
+    query_moment("first", first)
+    query_moment("last", last)
     if last < first:
         raise InvalidValue("last", "the last day comes before the first")
     if (last - first).days > 3_660:

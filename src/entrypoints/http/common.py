@@ -9,23 +9,23 @@ from __future__ import annotations
 import contextlib
 import difflib
 import enum
-import functools
 import hashlib
 import hmac
 import ipaddress
 import json
 import logging
 import secrets
-import types
 import typing
 import uuid
 from collections.abc import Callable, Iterable, MutableMapping
-from typing import TYPE_CHECKING, Annotated, Any
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import anyio.to_thread
 import attrs
 import msgspec
 from litestar import Request, Response
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.enums import MediaType
 from litestar.exceptions import NotAuthorizedException, SerializationException, ValidationException
@@ -43,13 +43,19 @@ from application.dispatch import Dispatcher
 from application.ports.accounts import StoredAnswer
 from domain.case.state import CaseState
 from domain.errors import InvalidValue
+from domain.values import check_moment
 from entrypoints.http.problems import (
+    MAX_ERRORS,
     BadBody,
+    BodyRefused,
     ExceptionHandler,
     Later,
     Refused,
     UnsupportedBody,
+    alternatives,
     answer_for,
+    attrs_class,
+    field_types,
     forbidden,
     problem,
     reason_for,
@@ -63,6 +69,8 @@ if TYPE_CHECKING:
     from application.ports.reads import ReadRegister
     from application.service import Backoffice
     from entrypoints.settings import IpNetwork, Settings
+
+When = TypeVar("When", bound=date | None)
 
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -132,7 +140,7 @@ def within(host: str | None, networks: tuple[IpNetwork, ...]) -> bool:
     return any(address in network for network in networks)
 
 
-def client_host(request: Request[Any, Any, Any]) -> str | None:
+def client_host(request: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return request.client.host if request.client is not None else None
 
 
@@ -356,6 +364,27 @@ def require(principal: Principal, reading: Reading) -> None:
     why = may_read(principal.role, principal.scope, reading)
     if why is not None:
         raise Refused(why)
+
+
+# --- dates and date-times of a query -------------------------------------------------------
+
+NAIVE_MOMENT = "give the moment with its offset (…-05:00 or Z)"
+
+
+def query_moment(name: str, value: When) -> When:
+    """A date or date-time that a query takes in its parameter `name`, bounded as the
+    commands' are (`domain.values.check_moment`): a date-time with its offset, within the
+    years `FIRST_YEAR`–`LAST_YEAR` in UTC; a date, within them as it is. Else a 422 naming
+    `name` (a day of year 9999 would overflow the periods and moments computed from it)."""
+    if value is None:
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidValue(name, NAIVE_MOMENT)
+        check_moment(name, value)
+    else:
+        check_moment(name, datetime.combine(value, time(), UTC))
+    return value
 
 
 # --- Idempotency-Key -------------------------------------------------------------------------
@@ -583,7 +612,7 @@ def hand_over(office: Backoffice, item: IntakeItem, field: str) -> tuple[str, in
 
 STORAGE_INT_MAX = 2**63 - 1
 """The largest whole number storage takes (a signed 64-bit integer, SQLite's and
-PostgreSQL's `bigint`)."""
+PostgreSQL's `bigint`): the most an offset, a case's version or a log position may be."""
 HINTS = {"actor": "who acts is the signed-in user"}
 """What an unknown field's refusal adds for a field clients are known to send."""
 
@@ -616,9 +645,9 @@ class ApiRequest(Request[Any, Any, Any]):
             raise _unreadable(body, self.scope.get("route_handler"), str(error)) from None
         cls = json_body_class(self.scope.get("route_handler"))
         if cls is not None:
-            errors = body_errors(value, cls)
-            if errors:
-                raise ValidationException(detail="the body's fields", extra=errors)
+            faults, more = body_errors(value, cls)
+            if faults:
+                raise BodyRefused(faults, more)
         return value
 
 
@@ -653,80 +682,90 @@ def json_body_class(handler: Any) -> type | None:
     """The attrs class a route reads its JSON body (`data`) into, if it does."""
     signature = getattr(handler, "parsed_fn_signature", None)
     data = signature.parameters.get("data") if signature is not None else None
-    return None if data is None else _attrs_class(data.annotation)
+    return None if data is None else attrs_class(data.annotation)
 
 
-def _attrs_class(kind: Any) -> type | None:
-    for candidate in _alternatives(kind):
-        if isinstance(candidate, type) and attrs.has(candidate):
-            return candidate
-    return None
+NEAR_NAME_AT_MOST = 64
+"""The longest unknown field that a refusal looks for a near name of (`did you mean…?`)."""
 
 
-def _alternatives(kind: Any) -> tuple[Any, ...]:
-    """The types a value of `kind` may be (`T | None`: `T`; `Annotated[T, …]`: `T`)."""
-    if typing.get_origin(kind) is Annotated:
-        kind = typing.get_args(kind)[0]
-    if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
-        return tuple(arg for arg in typing.get_args(kind) if arg is not type(None))
-    return (kind,)
+@attrs.define
+class _Faults:
+    """What `body_errors` found: the first `MAX_ERRORS` faults, and how many more."""
+
+    listed: list[dict[str, str]] = attrs.Factory(list)
+    more: int = 0
+
+    def room(self) -> int:
+        return MAX_ERRORS - len(self.listed)
+
+    def add(self, key: str, message: str) -> None:
+        if self.room() > 0:
+            self.listed.append({"key": key, "message": message, "source": "body"})
+        else:
+            self.more += 1
 
 
-@functools.cache
-def _fields(cls: type) -> dict[str, Any]:
-    """The fields of the attrs class `cls` and their types (resolved once)."""
-    return dict(typing.get_type_hints(cls))
-
-
-def body_errors(value: Any, cls: type, path: str = "") -> list[dict[str, str]]:
+def body_errors(value: Any, cls: type) -> tuple[list[dict[str, str]], int]:
     """What a JSON object read into the attrs class `cls` has that the class does not take:
     unknown fields, numbers or truth values as text, whole numbers out of storage's range
-    (and ids below 1). Each error as Litestar's (`key`, `message`, `source`)."""
+    (and ids below 1). The first `MAX_ERRORS`, each as Litestar's (`key`, `message`,
+    `source`), and how many more: a body of a hundred thousand unknown fields costs a pass
+    over its keys, not a search for a near name for each (only for a few, short ones)."""
+    faults = _Faults()
+    _object_errors(value, cls, "", faults)
+    return faults.listed, faults.more
+
+
+def _object_errors(value: Any, cls: type, path: str, faults: _Faults) -> None:
     if not isinstance(value, dict):
-        return []  # not an object: Litestar says what it expected
-    fields = _fields(cls)
-    errors = []
-    for key, item in value.items():
-        where = f"{path}{key}"
-        if key not in fields:
-            errors.append(_error(where[:80], _unknown(str(key), fields)))
-        else:
-            errors += _value_errors(item, fields[key], where)
-    return errors
+        return  # not an object: Litestar says what it expected
+    fields = field_types(cls)
+    unknown = [key for key in value if key not in fields]  # the keys less the fields, in order
+    room = faults.room()
+    near = len(unknown) <= MAX_ERRORS  # a near name for a few misspellings, not for a flood
+    for key in unknown[:room]:
+        faults.add(f"{path}{key}"[:80], _unknown(str(key), fields, near=near))
+    faults.more += max(0, len(unknown) - room)
+    if len(unknown) < len(value):
+        for key, item in value.items():
+            if key in fields:
+                _value_errors(item, fields[key], f"{path}{key}", faults)
 
 
-def _unknown(key: str, fields: dict[str, Any]) -> str:
+def _unknown(key: str, fields: dict[str, Any], *, near: bool) -> str:
     if key in HINTS:
         return f"unknown field: {HINTS[key]}"
+    if not near or len(key) > NEAR_NAME_AT_MOST:
+        return "unknown field"
     close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.7)
     return f"unknown field: did you mean {close[0]}?" if close else "unknown field"
 
 
-def _value_errors(item: Any, kind: Any, where: str) -> list[dict[str, str]]:
-    kinds = _alternatives(kind)
+def _value_errors(item: Any, kind: Any, where: str, faults: _Faults) -> None:
+    kinds = alternatives(kind)
     if item is None or str in kinds:
-        return []
+        return
     if isinstance(item, str):
         for scalar, said in ((bool, "true or false"), (int, "a whole number"), (float, "a number")):
             if scalar in kinds and not any(_takes_text(k) for k in kinds):
-                return [_error(where, f"expected {said}, got text (send it without quotes)")]
-        return []
+                faults.add(where, f"expected {said}, got text (send it without quotes)")
+                return
+        return
     if isinstance(item, int) and not isinstance(item, bool) and int in kinds:
         low = 1 if where.endswith("_id") else 0
         if item < low:
-            return [_error(where, f"at least {low}")]
-        if item > STORAGE_INT_MAX:
-            return [_error(where, f"at most {STORAGE_INT_MAX}")]
-        return []
-    errors = []
+            faults.add(where, f"at least {low}")
+        elif item > STORAGE_INT_MAX:
+            faults.add(where, f"at most {STORAGE_INT_MAX}")
+        return
     for candidate in kinds:
         if isinstance(candidate, type) and attrs.has(candidate) and isinstance(item, dict):
-            errors += body_errors(item, candidate, f"{where}.")
+            _object_errors(item, candidate, f"{where}.", faults)
         elif typing.get_origin(candidate) is list and isinstance(item, list):
             [inner] = typing.get_args(candidate) or (Any,)
             for number, element in enumerate(item):
-                errors += _value_errors(element, inner, f"{where}[{number}]")
-    return errors
+                _value_errors(element, inner, f"{where}[{number}]", faults)
 
 
 def _takes_text(kind: Any) -> bool:
@@ -734,10 +773,6 @@ def _takes_text(kind: Any) -> bool:
     if not isinstance(kind, type):
         return False
     return issubclass(kind, enum.Enum) or not issubclass(kind, bool | int | float)
-
-
-def _error(key: str, message: str) -> dict[str, str]:
-    return {"key": key, "message": message, "source": "body"}
 
 
 def refused_first(

@@ -46,7 +46,13 @@ from application.access.accounts import Principal
 from application.access.permissions import Reading, may_read
 from domain.case.events import EVENT_TYPES, CaseEvent
 from domain.errors import CaseNotFound, InvalidValue
-from entrypoints.http.common import current_principal, record_reads, require, service_of
+from entrypoints.http.common import (
+    STORAGE_INT_MAX,
+    current_principal,
+    record_reads,
+    require,
+    service_of,
+)
 from entrypoints.http.requests_log import note
 
 if TYPE_CHECKING:
@@ -64,9 +70,6 @@ BATCH = 500
 """Events read from the log at a time."""
 RETRY_MS = 2_000
 """The reconnection delay the stream suggests to `EventSource`."""
-MAX_POSITION = 2**63 - 1
-"""The largest log position storage holds (a signed 64-bit integer: SQLite's `INTEGER`,
-PostgreSQL's `bigint`)."""
 
 _STOPPING = threading.Event()
 
@@ -275,8 +278,8 @@ def _position(field: str, given: str) -> int:
     if not (text.isascii() and text.isdigit()):
         raise InvalidValue(field, "give a log position, as a message's id gave it")
     digits = text.lstrip("0") or "0"  # no `int` of a thousand digits: it is refused anyway
-    if len(digits) > len(str(MAX_POSITION)) or int(digits) > MAX_POSITION:
-        raise InvalidValue(field, f"a log position is at most {MAX_POSITION}")
+    if len(digits) > len(str(STORAGE_INT_MAX)) or int(digits) > STORAGE_INT_MAX:
+        raise InvalidValue(field, f"a log position is at most {STORAGE_INT_MAX}")
     return int(digits)
 
 
@@ -307,7 +310,7 @@ def _known_case(store: CaseStore, case_id: uuid.UUID, reference: str) -> None:
         raise CaseNotFound(reference)
 
 
-_POSITION_SCHEMA = Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=MAX_POSITION)
+_POSITION_SCHEMA = Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=STORAGE_INT_MAX)
 
 
 @get(

@@ -11,6 +11,7 @@ systems is down. The detail never carries a customer's data beyond the domain's 
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 import re
 import types
@@ -42,13 +43,18 @@ if TYPE_CHECKING:
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("backoffice.http")
+MAX_ERRORS = 10
+"""The most fields a problem lists in `errors`; its `detail` says how many more were found."""
 
 
 def problem(
     status: int, kind: str, title: str, detail: str, headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response[Any]:  # fmt: skip
+    """A problem answer; its `errors`, if any, cut to the first `MAX_ERRORS`."""
     body = {"type": f"urn:backoffice:{kind}", "title": title, "status": status, "detail": detail}
+    if isinstance(extra.get("errors"), list):
+        extra["errors"] = extra["errors"][:MAX_ERRORS]
     return Response(content={**body, **extra}, status_code=status, media_type=PROBLEM,
                     headers=headers)  # fmt: skip
 
@@ -75,6 +81,15 @@ class UnsupportedBody(HTTPException):
     """415: a body of another media type than the route reads."""
 
     status_code = 415
+
+
+class BodyRefused(ValidationException):
+    """422 for the fields of a body that cannot be taken: the first faults found, each as
+    Litestar's (`key`, `message`, `source`), and how many `more` there were."""
+
+    def __init__(self, faults: list[dict[str, str]], more: int = 0) -> None:
+        super().__init__(detail="the body's fields", extra=faults)
+        self.more = more
 
 
 def forbidden(why: str) -> Response[Any]:
@@ -115,7 +130,11 @@ def etag(version: int) -> dict[str, str]:
 def _validation(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     assert isinstance(error, ValidationException)
     errors = input_errors(request, error)
+    given = len(error.extra) if isinstance(error.extra, list) else 0
+    more = getattr(error, "more", 0) + max(0, given - MAX_ERRORS)
     detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors) or "the request is not valid"
+    if more:
+        detail += f"; and {more} more"
     return problem(422, "invalid-request", "Invalid request", detail, errors=errors)
 
 
@@ -128,13 +147,13 @@ def input_errors(
     """Each field at fault in a refused request, as the client named it (the query parameter
     `from`, not the handler's argument; `text`, not the body `data`), with a reason a person
     understands. Never the value sent (it may be a customer's data), never the query string
-    (Litestar's own detail carries it)."""
+    (Litestar's own detail carries it). The first `MAX_ERRORS` only."""
     missing = _MISSING_PARAMETER.match(str(error.detail))
     if missing is not None:  # Litestar's: its detail names the path and the query string
         return [{"field": missing.group(2), "reason": "required"}]
     parameters = _parameters(request)
     errors = []
-    for item in error.extra if isinstance(error.extra, list) else []:
+    for item in error.extra[:MAX_ERRORS] if isinstance(error.extra, list) else []:
         if isinstance(item, dict):
             key, message = str(item.get("key") or ""), str(item.get("message") or "")
             errors.append(_field_error(parameters, key, message, item.get("source") == "body"))
@@ -176,29 +195,40 @@ def _required(kind: Any) -> str:
 
 def _body_type(parameters: dict[str, Any]) -> Any:
     data = parameters.get("data")
-    return None if data is None else _bare(data.annotation)
+    return None if data is None else data.annotation
 
 
-def _bare(kind: Any) -> Any:
-    """`T` of `T | None`, `Optional[T]`, `Annotated[T, …]`; else `kind`."""
+def alternatives(kind: Any) -> tuple[Any, ...]:
+    """The types a value of `kind` may be: `T` of `T | None`, `Optional[T]` or
+    `Annotated[T, …]`; each of a union's other than None; else `kind` alone."""
     if typing.get_origin(kind) is typing.Annotated:
         kind = typing.get_args(kind)[0]
     if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
-        inner = [arg for arg in typing.get_args(kind) if arg is not type(None)]
-        return inner[0] if len(inner) == 1 else kind
-    return kind
+        return tuple(arg for arg in typing.get_args(kind) if arg is not type(None))
+    return (kind,)
+
+
+def attrs_class(kind: Any) -> type | None:
+    """The attrs class a value of `kind` is (the first of a union's), or None."""
+    for candidate in alternatives(kind):
+        if isinstance(candidate, type) and attrs.has(candidate):
+            return candidate
+    return None
+
+
+@functools.cache
+def field_types(cls: type) -> dict[str, Any]:
+    """The fields of the attrs class `cls` and their types (resolved once a class)."""
+    return dict(typing.get_type_hints(cls))
 
 
 def _type_at(kind: Any, path: str) -> Any:
     """The type of the field at `path` (`a.b`) of the attrs class `kind`, or None."""
     for name in [part for part in path.split(".") if part]:
-        kind = _bare(kind)
-        if not (isinstance(kind, type) and attrs.has(kind)):
+        cls = attrs_class(kind)
+        if cls is None or name not in field_types(cls):
             return None
-        hints = typing.get_type_hints(kind)
-        if name not in hints:
-            return None
-        kind = hints[name]
+        kind = field_types(cls)[name]
     return kind
 
 
@@ -220,14 +250,14 @@ def reason_for(message: str, kind: Any = None) -> str:
     if m := re.fullmatch(r"Expected `([^`]+)`, got `([^`]+)`", message):
         return f"expected {_kind(m.group(1))}, got {_kind(m.group(2))}"
     if m := re.fullmatch(r"Expected `[^`]+`( of length)? (>=|>|<=|<) (-?[\d.]+)", message):
-        what = " characters" if m.group(1) and _bare(kind) is str else ""
+        what = " characters" if m.group(1) and str in alternatives(kind) else ""
         what = " items" if m.group(1) and not what else what
         bound = {">=": "at least", ">": "more than", "<=": "at most", "<": "less than"}
         return f"{bound[m.group(2)]} {m.group(3)}{what}"
     if message.startswith(("Invalid enum value", "Invalid value")):
-        bare = _bare(kind)
-        if isinstance(bare, type) and issubclass(bare, enum.Enum):
-            return "not one of: " + ", ".join(str(member.value) for member in bare)
+        for choice in alternatives(kind):
+            if isinstance(choice, type) and issubclass(choice, enum.Enum):
+                return "not one of: " + ", ".join(str(member.value) for member in choice)
         return "not one of the values it takes"
     if message == "Invalid UUID":
         return "not a UUID"
@@ -247,10 +277,11 @@ def reason_for(message: str, kind: Any = None) -> str:
 
 
 def _is_upload(kind: Any) -> bool:
-    bare = _bare(kind)
-    if typing.get_origin(bare) is list:
-        bare = typing.get_args(bare)[0]
-    return isinstance(bare, type) and issubclass(bare, UploadFile)
+    for choice in alternatives(kind):
+        one = typing.get_args(choice)[0] if typing.get_origin(choice) is list else choice
+        if isinstance(one, type) and issubclass(one, UploadFile):
+            return True
+    return False
 
 
 # --- the framework's errors ------------------------------------------------------------------
@@ -305,7 +336,10 @@ def system_problem(error: SystemError_, version: int | None = None) -> Response[
 
 def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     """Storage down (the driver's or eventsourcing's errors, the disk): 503; anything else:
-    500, logged with its type only (its text may hold data)."""
+    500, logged with its type only (its text may hold data). An `OverflowError` too: the
+    dates and numbers a request gives are bounded where they are read (a query's dates by
+    `common.query_moment`, a command's by the dispatcher), so one that is left is no fault
+    of the input that this handler could name."""
     from eventsourcing.persistence import PersistenceError
 
     storage = isinstance(error, PersistenceError | OSError) or type(error).__module__.startswith(
@@ -394,7 +428,8 @@ class Problem:
     status: int
     detail: str
     errors: list[FieldError] | None = None
-    """422 (and a 400 that knows the field): each field at fault, and why."""
+    """422 (and a 400 that knows the field): each field at fault, and why; the first
+    `MAX_ERRORS` found, `detail` ending with how many more."""
     current_version: int | None = None
     """412, and a 409 or 503 the case recorded (a system's refusal, a write left pending):
     the case's version now, also its `ETag`."""
@@ -415,7 +450,7 @@ PROBLEM_STATUSES: dict[int, str] = {
     413: "The body is too large",
     415: "The body is not of the media type the route reads",
     422: "Invalid input: `errors` names each field as sent (a body's field, a query parameter, "
-    "a header) and why",
+    f"a header) and why (the first {MAX_ERRORS}; `detail` ends with how many more)",
     503: "Storage, or one of Claro's systems, is unavailable: try again shortly (what the "
     "case recorded is said)",
 }

@@ -22,8 +22,7 @@ from litestar.params import QueryParameter
 
 from application.access.permissions import Reading
 from application.ports.reads import EXPORT_COLUMNS, PersonalRead
-from domain.errors import InvalidValue
-from entrypoints.http.common import Asking, Service, require, service_of
+from entrypoints.http.common import Asking, Service, query_moment, require, service_of
 
 DEFAULT_ROWS = 1_000
 MAX_ROWS = 100_000
@@ -76,9 +75,8 @@ def _found(
     of each read's case (None where the case index has none)."""
     principal = asking.principal()
     require(principal, Reading.READS)
-    for name, moment in (("since", since), ("until", until)):
-        if moment is not None and moment.tzinfo is None:
-            raise InvalidValue(name, "give the moment with its offset (…-05:00 or Z)")
+    query_moment("since", since)
+    query_moment("until", until)
     service: Service = service_of(request.app.state)
     assert service.reads is not None, "the application opens the register at start-up"
     case_ids = None if case is None else [service.office.resolve(case)]
