@@ -271,7 +271,9 @@ def test_the_visit_slots_wfm_offers_for_a_support_case(
         offered = client.get(f"/cases/{case}/slots", params={"days": 3})
         assert offered.status_code == 200, offered.text
         assert [s["slot_id"] for s in offered.json()] == ["S1"]
-        assert client.get(f"/cases/{case}/slots", params={"days": 90}).status_code == 422
+        too_far = client.get(f"/cases/{case}/slots", params={"days": 90})
+        assert too_far.status_code == 422
+        assert [e["field"] for e in too_far.json()["errors"]] == ["days"]  # as the client named it
         client.post("/session", json={"login": "audit.a", "password": PASSWORD})
         assert client.get(f"/cases/{case}/slots").status_code == 403
 

@@ -551,6 +551,10 @@ def test_the_choice_of_a_period_is_a_pure_function_of_today() -> None:
         ({"period": "day", "day": "15/07/2026"}, "15/07/2026 no es un día"),
         ({"period": "week", "week": "2026-W60"}, "2026-W60 no es una semana"),
         ({"period": "month", "month": "2026-13"}, "2026-13 no es un mes"),
+        ({"period": "month", "month": "9999-12"}, "9999-12 está fuera de los años 1900–2199."),
+        ({"period": "day", "day": "9999-12-31"}, "9999-12-31 está fuera de los años 1900–2199."),
+        ({"period": "week", "week": "9999-W52"}, "9999-W52 está fuera de los años 1900–2199."),
+        ({"first": "9999-12-30", "last": "9999-12-31"}, "9999-12-30 está fuera de los años"),
         ({"period": "year"}, "Periodo desconocido: year."),
     ],
 )  # fmt: skip

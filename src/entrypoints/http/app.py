@@ -437,7 +437,7 @@ def slots(
     asking: NamedDependency[Asking],
     reference: FromPath[str],
     visit: FromQuery[VisitKind] = VisitKind.LLS,
-    days: FromQuery[int] = 5,
+    days: Annotated[int, QueryParameter(ge=1, le=60, description="The next 1 to 60 days")] = 5,
 ) -> list[Slot]:
     """The visit slots WFM offers for a support case in the next `days`, to agree one with
     the customer before `support-resolve` with its `slot_id` (as `backoffice support slots`).

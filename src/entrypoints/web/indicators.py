@@ -34,6 +34,7 @@ from application.indicators.report import IndicatorReport
 from domain.calendar import BusinessCalendar
 from domain.indicators.facts import Dimension, Period
 from domain.indicators.goals import Goal, Goals, Light
+from domain.values import FIRST_YEAR, LAST_YEAR
 from entrypoints.chart import SERIES, Series, line_chart
 from entrypoints.indicator_tables import indicators_rows, practice_rows
 from entrypoints.render import spreadsheet_safe
@@ -93,13 +94,25 @@ def _shown(value: str) -> str:
     return value.strip()[:40]
 
 
+def _within(day: date, value: str) -> date:
+    """`day`, when its year is one the office keeps (`FIRST_YEAR`–`LAST_YEAR`, as every date
+    a command or a query takes); otherwise unreadable (a year 9999 overflowed the period)."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise Unreadable(
+            "{value} is outside the years {first}–{last}.",
+            value=_shown(value), first=str(FIRST_YEAR), last=str(LAST_YEAR),
+        )  # fmt: skip
+    return day
+
+
 def _day(value: str) -> date:
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise Unreadable(
             "{value} is not a day: write it as year-month-day (2026-07-15).", value=_shown(value)
         ) from None
+    return _within(day, value)
 
 
 def _week(value: str) -> date:
@@ -108,11 +121,12 @@ def _week(value: str) -> date:
     try:
         if found is None:
             raise ValueError(value)
-        return date.fromisocalendar(int(found.group(1)), int(found.group(2)), 1)
+        monday = date.fromisocalendar(int(found.group(1)), int(found.group(2)), 1)
     except ValueError:
         raise Unreadable(
             "{value} is not a week: write it as year-W-week (2026-W29).", value=_shown(value)
         ) from None
+    return _within(monday, value)
 
 
 def _month(value: str) -> date:
@@ -120,11 +134,12 @@ def _month(value: str) -> date:
     try:
         if found is None:
             raise ValueError(value)
-        return date(int(found.group(1)), int(found.group(2)), 1)
+        first = date(int(found.group(1)), int(found.group(2)), 1)
     except ValueError:
         raise Unreadable(
             "{value} is not a month: write it as year-month (2026-07).", value=_shown(value)
         ) from None
+    return _within(first, value)
 
 
 def _month_end(first: date) -> date:
