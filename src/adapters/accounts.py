@@ -85,16 +85,26 @@ _ACCOUNT_COLUMNS = (
     " updated_at, session_epoch"
 )
 _TOKEN_COLUMNS = "token_id, digest, login, scope, created_at, revoked_at"
-_PUT = (
-    f"INSERT INTO accounts ({_ACCOUNT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (login) DO UPDATE SET role = excluded.role, name = excluded.name,"
-    " password_hash = excluded.password_hash, disabled = excluded.disabled,"
-    " failed_attempts = excluded.failed_attempts, locked_until = excluded.locked_until,"
-    " created_at = excluded.created_at, updated_at = excluded.updated_at"
-)
-"""Insert or replace an account, but an existing account's `session_epoch`: only
-`end_sessions` raises it, so a put made from an older read never brings ended sessions
-back."""
+
+
+def _put(set_epoch: str) -> str:
+    return (
+        f"INSERT INTO accounts ({_ACCOUNT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (login) DO UPDATE SET role = excluded.role, name = excluded.name,"
+        " password_hash = excluded.password_hash, disabled = excluded.disabled,"
+        " failed_attempts = excluded.failed_attempts, locked_until = excluded.locked_until,"
+        f" created_at = excluded.created_at, updated_at = excluded.updated_at{set_epoch}"
+        f" RETURNING {_ACCOUNT_COLUMNS}"
+    )
+
+
+_PUT = _put("")
+"""Insert or replace an account, but an existing account's `session_epoch`: a put made from
+an older read never brings ended sessions back."""
+_PUT_ENDING_SESSIONS = _put(", session_epoch = accounts.session_epoch + 1")
+"""`_PUT` raising an existing account's `session_epoch` in the same statement: a change that
+ends the account's sessions (disabled, a new password) is kept with them ended, or not at
+all."""
 _COUNT_ATTEMPT = (
     "UPDATE accounts SET"
     " failed_attempts = CASE WHEN locked_until IS NOT NULL AND locked_until <= ?"
@@ -342,15 +352,15 @@ class SqlAccountStore:
         account = None if row["a_login"] is None else _account(row, "a_")
         return _token(row), account, news
 
-    def put(self, account: Account) -> None:
+    def put(self, account: Account, *, end_sessions: bool = False) -> Account:
         locked = None if account.locked_until is None else ts(account.locked_until)
         params = (
             account.login, account.role.value, account.name, account.password_hash,
             int(account.disabled), account.failed_attempts, locked,
             ts(account.created_at), ts(account.updated_at), account.session_epoch,
         )  # fmt: skip
-        with self._transaction(commit=True) as c:
-            c.execute(self._sql(_PUT), params)
+        [row] = self._rows(_PUT_ENDING_SESSIONS if end_sessions else _PUT, params, commit=True)
+        return _account(row)
 
     def all(self) -> list[Account]:
         rows = self._rows(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY login", commit=False)
@@ -360,14 +370,13 @@ class SqlAccountStore:
         rows = self._rows(_COUNT_ATTEMPT, (ts(at), ts(at), login), commit=True)
         return _account(rows[0]) if rows else None
 
-    def set_attempts(self, login: str, failed_attempts: int, locked_until: datetime | None) -> None:
-        locked = None if locked_until is None else ts(locked_until)
+    def clear_attempts(self, login: str) -> None:
         with self._transaction(commit=True) as c:
             c.execute(
                 self._sql(
-                    "UPDATE accounts SET failed_attempts = ?, locked_until = ? WHERE login = ?"
+                    "UPDATE accounts SET failed_attempts = 0, locked_until = NULL WHERE login = ?"
                 ),
-                (failed_attempts, locked, login),
+                (login,),
             )
 
     def lock_out(self, login: str, until: datetime) -> None:
@@ -485,12 +494,14 @@ class MemoryAccountStore:
     def get(self, login: str) -> Account | None:
         return self._accounts.get(login)
 
-    def put(self, account: Account) -> None:
+    def put(self, account: Account, *, end_sessions: bool = False) -> Account:
         with self._lock:
             kept = self._accounts.get(account.login)
-            if kept is not None:  # as the SQL store: only `end_sessions` changes the epoch
-                account = attrs.evolve(account, session_epoch=kept.session_epoch)
+            if kept is not None:  # as the SQL store: the epoch kept, or raised with the change
+                epoch = kept.session_epoch + 1 if end_sessions else kept.session_epoch
+                account = attrs.evolve(account, session_epoch=epoch)
             self._accounts[account.login] = account
+            return account
 
     def all(self) -> list[Account]:
         return [self._accounts[login] for login in sorted(self._accounts)]
@@ -507,13 +518,11 @@ class MemoryAccountStore:
             self._accounts[login] = account
             return account
 
-    def set_attempts(self, login: str, failed_attempts: int, locked_until: datetime | None) -> None:
+    def clear_attempts(self, login: str) -> None:
         with self._lock:
             account = self._accounts.get(login)
             if account is not None:
-                self._accounts[login] = attrs.evolve(
-                    account, failed_attempts=failed_attempts, locked_until=locked_until
-                )
+                self._accounts[login] = attrs.evolve(account, failed_attempts=0, locked_until=None)
 
     def lock_out(self, login: str, until: datetime) -> None:
         with self._lock:

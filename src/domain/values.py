@@ -259,19 +259,22 @@ def check_moment(name: str, value: datetime) -> datetime:
 
 
 ACCOUNT_MAX_LENGTH = 30
+"""The longest account number, in characters: the one cap, wherever an account comes in."""
 ACCOUNT_RULE = (
     "is not an account number (digits, letters, '-' or '.', at least one digit, "
     "at most 30 characters)"
 )
-"""Why an account is refused (the console's refusals translate it as written)."""
+"""Why an account is refused (the console's refusals translate it as written: a literal,
+saying `ACCOUNT_MAX_LENGTH`, as a test checks)."""
 _ACCOUNT = re.compile(rf"(?=[^0-9]*[0-9])[0-9A-Za-z][0-9A-Za-z.\-]{{0,{ACCOUNT_MAX_LENGTH - 1}}}")
 
 
 def check_account(account: str) -> str:
     """A customer's account number (RR's or AC's), however it reaches intake (a CRM row, an
-    e-mail's `Cuenta:` line, a call): one token of ASCII letters, digits, `-` or `.`, starting
-    with a letter or digit and holding at least one digit, at most `ACCOUNT_MAX_LENGTH`
-    characters. Stripped; refused otherwise (the reason never repeats the value)."""
+    e-mail's `Cuenta:` line, a call: `decisions.ingest` checks it for all): one token of
+    ASCII letters, digits, `-` or `.`, starting with a letter or digit and holding at least
+    one digit, at most `ACCOUNT_MAX_LENGTH` characters. Stripped; refused otherwise (the
+    reason never repeats the value)."""
     account = account.strip()
     if _ACCOUNT.fullmatch(account) is None:
         raise InvalidValue("account", ACCOUNT_RULE)

@@ -28,7 +28,8 @@ Precedence: explicit arguments > environment variables > TOML file > defaults.
 - `BACKOFFICE_TRUSTED_USER_HEADER`, `BACKOFFICE_TRUSTED_PROXIES`: single sign-on by a header
   that a reverse proxy sets, believed only from the proxies' addresses (off by default);
 - `BACKOFFICE_FIXED_CLOCK`: a moment (ISO 8601 with its offset) every process of the folder
-  takes as now, standing still: the demo's folder only, with `BACKOFFICE_SIMULATED_SYSTEMS`;
+  takes as now, standing still: the demo's folder only, with `BACKOFFICE_SIMULATED_SYSTEMS`,
+  on SQLite (or memory), and with no real system (Claro's URLs, the SMTP mailer) set;
 - `BACKOFFICE_METRICS_OPEN_TO`: the addresses that read `/metrics` without signing in
   (default the loopback);
 - `BACKOFFICE_READY_MAX_INDICATORS_LAG`, `BACKOFFICE_READY_MAX_OUTBOX_BACKLOG`: how far behind
@@ -61,6 +62,11 @@ DEFAULT_DATA_DIR = "backoffice-data"
 SQLITE_RECORDER_TOPIC = "adapters.eventstore.sqlite_recorder:BulkSQLiteApplicationRecorder"
 POSTGRES_RECORDER_TOPIC = "adapters.eventstore.postgres_recorder:BulkPostgresApplicationRecorder"
 CIPHER_TOPIC = "adapters.eventstore.cipher:RotatingCipher"
+
+
+FIXED_CLOCK_REFUSED_WITH = ("rr_url", "ac_url", "dime_url", "diagnostics_url", "wfm_url")
+"""The settings of Claro's real systems: `fixed_clock` is refused when any is set (and with
+the SMTP mailer, and on PostgreSQL)."""
 
 
 def _absolute(path: str | Path) -> Path:
@@ -102,9 +108,9 @@ class Settings:
     """The indicators' rules and goals (TOML); default `<data dir>/indicators.toml` when
     present."""
     rr_url: str | None = None
+    """The RR gateway (hogar accounts, docs/contracts.md); the branch commands need it."""
     ac_url: str | None = None
     """AC (móvil accounts): a gateway of its own."""
-    """The RR gateway (hogar accounts, docs/contracts.md); the branch commands need it."""
     dime_url: str | None = None
     diagnostics_url: str | None = None
     wfm_url: str | None = None
@@ -116,8 +122,9 @@ class Settings:
     """The moment every process of this folder (`serve`, the worker, each command) takes as
     now, standing still (its offset required): what `backoffice demo` writes in its folder, a
     moment of its Friday, so that the console opens on a working day of the week. Only with
-    `simulated_systems`; never for real data: deadlines, follow-ups and lock-outs stand still
-    with it. Unset: the system's clock."""
+    `simulated_systems`, on SQLite or in memory, and with none of Claro's real systems set
+    (`FIXED_CLOCK_REFUSED_WITH`, the SMTP mailer); never for real data: deadlines,
+    follow-ups and lock-outs stand still with it. Unset: the system's clock."""
     systems_timeout_seconds: float = 5.0
     systems_token: str | None = attrs.field(default=None, repr=False)
     index_worker: bool = True
@@ -165,18 +172,32 @@ class Settings:
 
     def clock(self) -> Clock:
         """The clock of this folder's processes: the system's, or `fixed_clock` standing still
-        (refused without `simulated_systems`: a clock that stands still never meets Claro's
-        systems nor real data)."""
+        (refused without `simulated_systems`, on PostgreSQL, or with a real system set: a
+        clock that stands still never meets Claro's systems nor real data)."""
         from adapters.clock import FixedClock, SystemClock
 
         if self.fixed_clock is None:
             return SystemClock()
-        if not self.simulated_systems:
+        why = self._not_a_demo()
+        if why is not None:
             raise SettingsError(
-                "fixed_clock: a clock that stands still is for the demo's folder only, with "
-                "simulated_systems = true"
+                "fixed_clock: a clock that stands still is for the demo's folder only "
+                f"(simulated_systems, no real system): refused {why}"
             )
         return FixedClock(self.fixed_clock)
+
+    def _not_a_demo(self) -> str | None:
+        """Why this folder is not the demo's (what `fixed_clock` is refused with), or None."""
+        if not self.simulated_systems:
+            return "without simulated_systems = true"
+        if self.backend == "postgres":
+            return "on PostgreSQL (database_url)"
+        for name in FIXED_CLOCK_REFUSED_WITH:
+            if getattr(self, name):
+                return f"with {name} set (a real system)"
+        if self.mailer == "smtp":
+            return "with mailer = smtp (real mail)"
+        return None
 
     def trusted_networks(self) -> tuple[IpNetwork, ...]:
         """`trusted_proxies` read (`SettingsError` naming a wrong entry)."""

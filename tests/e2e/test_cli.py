@@ -783,7 +783,7 @@ def test_a_long_history_is_written_straight_out_as_json_and_as_lines(cli: Cli) -
     from tests.conftest import T0, record
 
     with bootstrap(load_settings(environ={}, data_dir=str(cli.data_dir))) as office:
-        office.ingest([record("LONG")])
+        office.ingest([record("LONG", account="ACC-LONG-1")])
         state = office.case("LONG")
         events = []
         for n in range(400):

@@ -83,7 +83,7 @@ def test_accounts_round_trip(store: AccountStore) -> None:
     assert len(store.all()) == 2
 
 
-def test_attempts_are_counted_and_set(store: AccountStore) -> None:
+def test_attempts_are_counted_and_cleared(store: AccountStore) -> None:
     assert store.count_attempt("nobody", T0) is None
     store.put(account())
     first = store.count_attempt("maria.b", T0)
@@ -93,14 +93,16 @@ def test_attempts_are_counted_and_set(store: AccountStore) -> None:
     assert second is not None
     assert second.failed_attempts == 2
     until = T0 + timedelta(minutes=15)
-    store.set_attempts("maria.b", 0, until)
+    store.lock_out("maria.b", until)
     still = store.count_attempt("maria.b", until - timedelta(microseconds=1))
     assert still is not None
-    assert (still.failed_attempts, still.locked_until) == (1, until)
+    assert (still.failed_attempts, still.locked_until) == (3, until)
     ended = store.count_attempt("maria.b", until)  # the lock-out is over: counting restarts
     assert ended is not None
     assert (ended.failed_attempts, ended.locked_until) == (1, None)
-    store.set_attempts("maria.b", 0, None)
+    store.count_attempt("maria.b", until)
+    store.lock_out("maria.b", until + timedelta(minutes=15))
+    store.clear_attempts("maria.b")  # a success
     cleared = store.get("maria.b")
     assert cleared is not None
     assert (cleared.failed_attempts, cleared.locked_until) == (0, None)

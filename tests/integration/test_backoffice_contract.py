@@ -369,7 +369,7 @@ def test_the_case_index_never_reads_the_teams_events_and_still_moves_past_them(
         since=T0.date(), actor=AGENT, at=T0,
     )  # fmt: skip
     office.store.append(joined)
-    office.ingest([record("T2", account="other")])
+    office.ingest([record("T2", account="ACC-OTHER-2")])
     read: list[Any] = []
     read_log = office.store.read_log
 

@@ -41,10 +41,11 @@ def _escalate(office: Backoffice, key: str) -> None:
 
 def test_each_filter_gives_exactly_its_cases(office: Backoffice, clock: FixedClock) -> None:
     office.ingest([
-        record("ASSIGNED", customer_name="Jorge Núñez", follow_up_at=None),
-        record("MISSED", customer_name="Ana María Peña", follow_up_at=T0 + timedelta(hours=1)),
-        record("WAITING", customer_name="Luis Pérez", follow_up_at=None),
-        record("ADJUSTING", customer_name="Sofía Gómez", follow_up_at=None),
+        record("ASSIGNED", account="ACC-1", customer_name="Jorge Núñez", follow_up_at=None),
+        record("MISSED", account="ACC-2", customer_name="Ana María Peña",
+               follow_up_at=T0 + timedelta(hours=1)),
+        record("WAITING", account="ACC-3", customer_name="Luis Pérez", follow_up_at=None),
+        record("ADJUSTING", account="ACC-4", customer_name="Sofía Gómez", follow_up_at=None),
     ])  # fmt: skip
     for key in ("ASSIGNED", "WAITING", "ADJUSTING"):
         office.assign(key, agent="maria.b", actor=AGENT)

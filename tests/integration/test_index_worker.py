@@ -239,7 +239,7 @@ def test_a_write_by_someone_else_during_the_first_batch_does_not_hide_that_batch
     outcomes = []
     for with_worker in (False, True):
         with memory_office(clock) as office:
-            office.ingest([record("OLD")])
+            office.ingest([record("OLD", account="ACC-OLD-1")])
             if with_worker:
                 office.index_worker = lambda o=office: LaggingWorker(o, step=1)
             _before_append(

@@ -91,7 +91,7 @@ def test_two_projectors_locking_the_same_rows_in_crossed_orders_do_not_deadlock(
     settings = load_settings(environ={}, data_dir=str(tmp_path), database_url=postgres_url)
     agent = Actor.agent("ana.p")
     with bootstrap(settings, clock=clock) as office:
-        office.ingest([record("X"), record("Y")])
+        office.ingest([record("X", account="ACC-X-1"), record("Y", account="ACC-Y-1")])
         for key, login in (("X", "a.uno"), ("Y", "b.dos"), ("X", "c.tres")):
             office.assign(key, agent=login, actor=agent)
         log = list(office.store.read_log(0, 100))

@@ -2,7 +2,10 @@
 PostgreSQL, `MemoryAccountStore`): raised in one step (`end_sessions`, compare-and-set for a
 session signing out), never taken back by a `put` made from an older read, read with the
 account in the one statement of every request's check; a table of an older release gains
-the column in place. And the lock-out keeps the attempts that locked the account."""
+the column in place. Disabling an account or a new password raises it in the statement that
+keeps the change (`put` with `end_sessions`): never one without the other, and a disable
+retried over an account left disabled with its sessions still ends them. And the lock-out
+keeps the attempts that locked the account."""
 
 from __future__ import annotations
 
@@ -13,12 +16,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import argon2
+import attrs
 import pytest
 
 from adapters.accounts import Argon2Hasher, MemoryAccountStore, SqlAccountStore
 from adapters.clock import FixedClock
 from adapters.schema_lock import connect
-from application.access.accounts import SESSION_ENDED, SignInRefused
+from application.access.accounts import ACCOUNT_DISABLED, SESSION_ENDED, Accounts, SignInRefused
 from application.ports.accounts import AccessRole, Account, AccountStore, TokenRecord
 from entrypoints.bootstrap import accounts, bootstrap
 from entrypoints.settings import Settings, load_settings
@@ -119,6 +123,78 @@ def test_a_put_never_takes_an_existing_accounts_epoch_back(store: AccountStore) 
     store.put(account("otro.o", session_epoch=7))  # a new account: as given
     assert epoch(store, "otro.o") == 7
     assert [a.session_epoch for a in store.all()] == [2, 7]
+
+
+def test_a_put_that_ends_sessions_raises_the_epoch_with_the_change(store: AccountStore) -> None:
+    store.put(account())
+    store.end_sessions("maria.b")
+    kept = store.put(account(disabled=True), end_sessions=True)  # from a read before the end
+    assert (kept.login, kept.disabled, kept.session_epoch) == ("maria.b", True, 2)
+    found = store.get("maria.b")
+    assert found is not None
+    assert (found.disabled, found.session_epoch) == (True, 2)
+    again = store.put(account(name="María B."))  # a change that ends nothing: the epoch kept
+    assert (again.name, again.disabled, again.session_epoch) == ("María B.", False, 2)
+    assert epoch(store) == 2
+    new = store.put(account("otro.o", session_epoch=4), end_sessions=True)  # new: as given
+    assert new.session_epoch == epoch(store, "otro.o") == 4
+
+
+def _door(store: AccountStore) -> Accounts:
+    return Accounts(store, CHEAP, FixedClock(T0), lambda _: None, lambda: False)
+
+
+def _refused(door: Accounts, session: int, reason: str) -> None:
+    with pytest.raises(SignInRefused, match=f"^{re.escape(reason)}$"):
+        door.principal("maria.b", session)
+
+
+def test_disabling_and_a_new_password_end_sessions_in_the_write_that_keeps_them(
+    store: AccountStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No second write ends them: with `end_sessions` failing, both still end the sessions
+    (a second write that failed used to leave the account disabled with its sessions, which
+    enabling it brought back)."""
+    door = _door(store)
+    door.add("maria.b", "agent", "María", PASSWORD)
+    session = door.sign_in("maria.b", PASSWORD).epoch
+    assert session == 0
+
+    def fails(login: str, epoch: int | None = None) -> Account | None:
+        raise RuntimeError("a second write")
+
+    monkeypatch.setattr(store, "end_sessions", fails)
+    disabled = door.disable("maria.b")
+    assert (disabled.disabled, disabled.session_epoch) == (True, 1)
+    _refused(door, session, ACCOUNT_DISABLED)
+    door.enable("maria.b")
+    _refused(door, session, SESSION_ENDED)  # enabling it brings no session back
+    again = door.sign_in("maria.b", PASSWORD).epoch
+    assert again == 1
+    assert door.reset("maria.b", OTHER).session_epoch == 2
+    _refused(door, again, SESSION_ENDED)
+    assert door.sign_in("maria.b", OTHER).epoch == 2
+
+
+def test_a_disable_retried_over_an_account_left_disabled_ends_its_sessions(
+    store: AccountStore,
+) -> None:
+    """An account kept disabled without its sessions ended (as an earlier release left it
+    when its second write failed): disabling it again ends them, and enabling it brings
+    none back."""
+    door = _door(store)
+    door.add("maria.b", "agent", "María", PASSWORD)
+    session = door.sign_in("maria.b", PASSWORD).epoch
+    assert session == 0
+    left = store.get("maria.b")
+    assert left is not None
+    store.put(attrs.evolve(left, disabled=True))  # disabled, the epoch as it was
+    assert door.disable("maria.b").session_epoch == 1
+    assert epoch(store) == 1
+    door.enable("maria.b")
+    _refused(door, session, SESSION_ENDED)
+    assert door.disable("maria.b").session_epoch == 2  # once more: nothing else changes
+    assert door.account("maria.b").disabled
 
 
 def test_the_epoch_comes_with_the_account_in_every_read(store: AccountStore) -> None:

@@ -184,7 +184,7 @@ def test_a_long_history_streams_page_by_page_with_every_event_once(
 
     settings_ = load_settings(environ={}, data_dir=str(tmp_path / "data"), database_url=backend_url)
     with bootstrap(settings_, clock=clock) as office:
-        office.ingest([record("LONG-3"), record("SHORT")])
+        office.ingest([record("LONG-3"), record("SHORT", account="ACC-SHORT-1")])
         _notes(office, "LONG-3", 2 * HISTORY_PAGE - 1)  # two full pages exactly
         _notes(office, "SHORT", 3)
         streamed = list(office.history_stream("LONG-3"))

@@ -578,7 +578,7 @@ def test_free_text_cannot_drive_a_terminal_and_one_line_fields_refuse_control_ch
         "customer_name": "Ana", "typification": "T", "follow_up_at": None,
         "front_agent": None, "recommended_by": None, "actor": INTAKE, "at": T0,
     }  # fmt: skip
-    with pytest.raises(InvalidValue, match="account: must be one line"):
+    with pytest.raises(InvalidValue, match="account: is not an account number"):
         decisions.ingest(account="800\x1b[2J", request="", **fields)  # type: ignore[arg-type]
     kept = decisions.ingest(account="800", request="pide\x07 revisar", **fields)  # type: ignore[arg-type]
     assert kept.request == "pide\ufffd revisar"

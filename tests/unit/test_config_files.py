@@ -155,8 +155,8 @@ def test_a_line_rejection_repeats_no_phone_account_or_name() -> None:
 
 def test_the_pair_key_of_account_and_typification_cannot_collide() -> None:
     """Issue: a \\x1f in an account or typification attached one customer's contact to
-    another's case. Neither may hold a control character now, so the separator cannot occur
-    inside either part."""
+    another's case. Neither may hold a control character now (an account is an account
+    number), so the separator cannot occur inside either part."""
     from datetime import UTC, datetime
 
     from domain.case import decisions
@@ -164,8 +164,9 @@ def test_the_pair_key_of_account_and_typification_cannot_collide() -> None:
     from domain.values import INTAKE, Channel, LineOfBusiness, SourceKey
 
     at = datetime(2026, 12, 1, tzinfo=UTC)
-    for account, typification in (("A\x1fB", "C"), ("A", "B\x1fC")):
-        with pytest.raises(InvalidValue, match="must be one line"):
+    for account, typification, why in (("8\x1f9", "C", "is not an account number"),
+                                       ("89", "B\x1fC", "must be one line")):  # fmt: skip
+        with pytest.raises(InvalidValue, match=why):
             decisions.ingest(
                 source=SourceKey(Channel.CRM, "K"), received_at=at, account=account,
                 line=LineOfBusiness.HOGAR, customer_name="Ana", typification=typification,

@@ -66,7 +66,7 @@ WEEK: list[tuple[str, datetime, str, datetime | None]] = [
 def play_week() -> History:
     h = History()
     for key, due, action, when in WEEK:
-        h.ingest(key, f"ACC-{key}", due, bogota(6, 7))
+        h.ingest(key, f"ACC-{key}-1", due, bogota(6, 7))
         if action.startswith("call"):
             assert when is not None
             h.do(key, decisions.complete_follow_up, outcome="llamada", actor=MARIA, at=when)
@@ -79,7 +79,7 @@ def play_week() -> History:
             h.do(key, decisions.interpret, category=Category.SAC,
                  subcategory=Subcategory.CARTERA, actor=MARIA, at=when)  # fmt: skip
     # The repeat contact: U's customer calls again on Saturday (a new CRM case, same pair).
-    h.ingest("U2", "ACC-U", None, bogota(11, 10))
+    h.ingest("U2", "ACC-U-1", None, bogota(11, 10))
     return h
 
 
@@ -99,7 +99,7 @@ def test_work_still_open_does_not_raise_fcr() -> None:
     FCR goes down (more cases handled, no more solved in first contact)."""
     h = play_week()
     for key in ("V", "W"):
-        h.ingest(key, f"ACC-{key}", None, bogota(6, 7))
+        h.ingest(key, f"ACC-{key}-1", None, bogota(6, 7))
         h.do(key, decisions.interpret, category=Category.SAC,
              subcategory=Subcategory.RECAUDO, actor=MARIA, at=bogota(7, 12))  # fmt: skip
     [fcr] = first_contact_resolution(facts_from(h.events), WEEK_PERIOD).values()
@@ -108,7 +108,7 @@ def test_work_still_open_does_not_raise_fcr() -> None:
 
 def test_a_case_handled_by_the_intake_or_the_sweep_only_is_not_handled_by_an_agent() -> None:
     h = History()
-    h.ingest("X", "ACC-X", bogota(6, 9), bogota(6, 7))  # the intake acted
+    h.ingest("X", "ACC-X-1", bogota(6, 9), bogota(6, 7))  # the intake acted
     sweeper = Actor.parse("sweep:worker")
     h.do("X", decisions.mark_follow_up_missed, follow_up_id=1, actor=sweeper, at=bogota(8, 9))
     assert first_contact_resolution(facts_from(h.events), WEEK_PERIOD) == {}
@@ -116,7 +116,7 @@ def test_a_case_handled_by_the_intake_or_the_sweep_only_is_not_handled_by_an_age
 
 def test_on_time_means_by_the_due_time_and_a_grace_is_a_parameter() -> None:
     h = History()
-    h.ingest("R", "ACC-R", bogota(8, 11), bogota(6, 7))
+    h.ingest("R", "ACC-R-1", bogota(8, 11), bogota(6, 7))
     late = decisions.complete_follow_up(
         h.state("R"), outcome="llamada", actor=MARIA, at=bogota(8, 11, 1)
     )
@@ -149,7 +149,7 @@ def test_a_warning_no_sweep_saw_is_recorded_before_the_breach() -> None:
     """Given an adjustment (warn at 48 h, due at 72 h), when the first sweep after it runs at
     80 h, then it records the warning and then the breach, both naming the due time."""
     h = History()
-    h.ingest("A", "ACC-A", None, bogota(6, 7))
+    h.ingest("A", "ACC-A-1", None, bogota(6, 7))
     rules = deadlines.DeadlineRules(BusinessCalendar(frozenset(), 2025, 2028))
     h.do("A", deadlines.request_adjustment, ticket="DIME-1", rules=rules, actor=MARIA,
          at=bogota(6, 8))  # fmt: skip
@@ -169,7 +169,7 @@ def test_a_case_handled_by_two_owners_in_a_day_counts_for_its_last_one() -> None
     case is beto's handled case, not "(sin asignar)"'s."""
     h = History()
     beto = Actor.agent("beto.r")
-    h.ingest("X", "ACC-X", None, bogota(6, 7))
+    h.ingest("X", "ACC-X-1", None, bogota(6, 7))
     h.do("X", decisions.interpret, category=Category.SAC, subcategory=Subcategory.CARTERA,
          actor=MARIA, at=bogota(6, 8))  # fmt: skip
     h.do("X", decisions.assign, agent="beto.r", actor=MARIA, at=bogota(6, 9))

@@ -145,7 +145,8 @@ def test_a_repeat_contact_received_in_the_future_is_refused_too(office: Backoffi
     assert [r.field for r in report.rejected] == ["received_at"]
 
 
-def test_a_mailed_case_dated_in_the_future_is_refused(office: Backoffice) -> None:
+def test_a_mailed_case_dated_in_the_future_is_taken_as_received_now(office: Backoffice) -> None:
+    """Its `Date` is the sender's clock: a fast one must not lose the case (min(Date, now))."""
     message = (
         "Message-ID: <futuro@claro.com.co>\r\nDate: Fri, 01 Jan 2099 08:00:00 -0500\r\n"
         "From: gerencia@claro.com.co\r\nSubject: Caso\r\n\r\n"
@@ -154,7 +155,8 @@ def test_a_mailed_case_dated_in_the_future_is_refused(office: Backoffice) -> Non
     item = read_message(message, "futuro.eml")
     assert isinstance(item, IntakeRecord)
     report = office.ingest([item])
-    assert [(r.location, r.field) for r in report.rejected] == [("futuro.eml", "received_at")]
+    assert (report.created, report.rejected_count) == (1, 0)
+    assert office.case(item.source.case_id()).received_at == NOW
 
 
 # --- 2. a follow-up cannot precede the call -----------------------------------------------

@@ -121,9 +121,10 @@ def test_disabling_ends_every_session_for_good(accounts: Accounts) -> None:
     assert accounts.disable_guarded("maria.b", by="admin.x").session_epoch == before + 1
     with pytest.raises(SignInRefused, match=r"^the account is disabled$"):  # said as before
         accounts.principal("maria.b", before)
-    assert accounts.disable("maria.b").session_epoch == before + 1  # disabled already: as is
+    again = accounts.disable("maria.b")  # disabled already: as is, its sessions ended again
+    assert (again.disabled, again.session_epoch) == (True, before + 2)
     enabled = accounts.enable("maria.b")
-    assert enabled.session_epoch == before + 1  # enabling brings no session back
+    assert enabled.session_epoch == before + 2  # enabling brings no session back
     with ended():
         accounts.principal("maria.b", before)
     assert accounts.principal("maria.b", session(accounts)).login == "maria.b"

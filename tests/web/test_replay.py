@@ -373,7 +373,7 @@ def test_the_history_csv_is_named_safely_whatever_the_case_key(console: Console)
     from tests.conftest import record
 
     key = 'CRM–7 "B" ñ/..'
-    console.office.ingest([record(key)])
+    console.office.ingest([record(key, account="80012399")])
     case = SourceKey(Channel.CRM, key).case_id()
     console.sign_in("audit.a")
     answer = console.get(f"/console/cases/{case}/history.csv")

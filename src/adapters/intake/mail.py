@@ -27,11 +27,15 @@ from adapters.intake.parsing import (
     parse_line,
 )
 from application.intake.records import IntakeItem, IntakeRecord, ProgressCallback, RejectedRow
+from domain.case.decisions import REQUEST_MAX_LENGTH
 from domain.errors import InvalidValue
 from domain.values import Channel, SourceKey, check_account
 
 DEFAULT_TYPIFICATION = "Caso recomendado"
 """The typification of a mailed case whose body has no `Tipificación:` line."""
+CUT_MARK = "[…] (texto recortado: {cut} caracteres más)"
+"""Ends the request of a mail longer than a case's request may be (`REQUEST_MAX_LENGTH`):
+its first characters are kept, then this, saying to the agents how many were left out."""
 
 MAIL_LABELS: dict[str, str] = {
     "cuenta": "account",
@@ -180,6 +184,8 @@ def _read_message(data: bytes, location: str) -> IntakeItem:
             return RejectedRow(location=location, field="follow_up_at", reason=str(exc))
 
     request = f"{subject}\n\n{body}".strip() if subject else body
+    if len(request) > REQUEST_MAX_LENGTH:
+        request = cut_request(request)
     return IntakeRecord(
         source=SourceKey(Channel.EMAIL, message_id),
         received_at=received_at,
@@ -193,6 +199,15 @@ def _read_message(data: bytes, location: str) -> IntakeItem:
         recommended_by=_sender(message),
         location=location,
     )
+
+
+def cut_request(request: str) -> str:
+    """A mail's request longer than `REQUEST_MAX_LENGTH`, cut to it: its first characters,
+    then `CUT_MARK` saying how many more there were. A mail is never refused for its length
+    (a long quoted thread would lose the customer's case); what the case keeps is bounded."""
+    widest = len(CUT_MARK.format(cut=len(request))) + 2  # the count has no more digits
+    kept = request[: REQUEST_MAX_LENGTH - widest].rstrip()
+    return f"{kept}\n\n{CUT_MARK.format(cut=len(request) - len(kept))}"
 
 
 def normalise_message_id(raw: str) -> str:

@@ -20,7 +20,8 @@
   (`Principal.epoch`), compared on each request with the account's, read in the same
   statement (`principal(login, epoch)`). Signing out (`sign_out`), a new password (`reset`)
   or disabling the account raises the account's epoch: every session issued before ends,
-  on every device (enabling the account again brings none back).
+  on every device (enabling the account again brings none back). A new password or a
+  disable raises it in the statement that keeps the change: never one without the other.
 - What an administrator is shown of an account is as it stands now (`standing`): a
   lock-out that has ended shows as none, and its attempts as none (the next one counts
   from 1); while locked, the attempts shown are those that locked it and those made since.
@@ -242,13 +243,16 @@ class Accounts:
         return standing(self._existing(login), self.clock.now())
 
     def disable(self, login: str) -> Account:
-        """The account can no longer sign in nor use its tokens; its sessions end (for good:
-        enabling it again brings none back, `end_sessions`). Nothing changes when it is
-        disabled already."""
+        """The account can no longer sign in nor use its tokens; its sessions end for good
+        (enabling it again brings none back), in the statement that keeps it disabled. An
+        account disabled already is left as it is but for its sessions, ended again: a
+        disable retried over one kept without them ended (as an earlier release could leave
+        it) still ends them."""
         account = self._existing(login)
         if account.disabled:
-            return standing(account, self.clock.now())
-        return self._ended(self._put(attrs.evolve(account, disabled=True)))
+            ended = self.store.end_sessions(account.login)
+            return standing(ended or account, self.clock.now())
+        return self._put(attrs.evolve(account, disabled=True), end_sessions=True)
 
     def enable(self, login: str) -> Account:
         account = self._existing(login)
@@ -258,7 +262,7 @@ class Accounts:
 
     def reset(self, login: str, password: str) -> Account:
         """A new password; also ends a lock-out, and every session of the account (signed in
-        with the old password)."""
+        with the old password), in the statement that keeps the new password."""
         account = self._existing(login)
         self._check_password(account.role, password)
         changed = attrs.evolve(
@@ -267,13 +271,7 @@ class Accounts:
             failed_attempts=0,
             locked_until=None,
         )
-        return self._ended(self._put(changed))
-
-    def _ended(self, account: Account) -> Account:
-        """`account` (just put) with its sessions ended: its epoch raised after the change
-        is kept, so that no session signed in before the change outlives it."""
-        ended = self.store.end_sessions(account.login)
-        return account if ended is None else standing(ended, self.clock.now())
+        return self._put(changed, end_sessions=True)
 
     def list(self) -> builtins.list[Account]:
         """Every account by login, as it stands now (`standing`)."""
@@ -334,11 +332,12 @@ class Accounts:
             raise RuleViolation(f"no account {login}")
         return account
 
-    def _put(self, account: Account) -> Account:
+    def _put(self, account: Account, *, end_sessions: bool = False) -> Account:
+        """`account` changed by an administrator now, as kept (`end_sessions`: its sessions
+        ended in the same statement, `AccountStore.put`)."""
         now = self.clock.now()
-        account = attrs.evolve(account, updated_at=now)
-        self.store.put(account)
-        return standing(account, now)
+        kept = self.store.put(attrs.evolve(account, updated_at=now), end_sessions=end_sessions)
+        return standing(kept, now)
 
     def _check_password(self, role: AccessRole, password: str | None) -> None:
         if role is AccessRole.INTEGRATION:
@@ -383,7 +382,7 @@ class Accounts:
             raise SignInRefused(WRONG_LOGIN_OR_PASSWORD)
         if counted.disabled:
             raise SignInRefused(ACCOUNT_DISABLED)
-        self.store.set_attempts(login, 0, None)
+        self.store.clear_attempts(login)
         return self._admit(counted, scope=None)
 
     def principal(self, login: str, epoch: int | None = None) -> Principal:

@@ -4,9 +4,11 @@ customer raises during a call (§8, "confirmar que no existan más solicitudes �
 necesario gestionarlas en la misma llamada").
 
 Both go through the intake (`IntakeWork.ingest`), so they follow its rules: idempotent on
-the source key, and a contact for an account that already has an open case of the same
-typification is recorded on that case as a repeat contact. The agent, not the intake, is the
-actor of the new case.
+the source key, a contact for an account that already has an open case of the same
+typification is recorded on that case as a repeat contact, and the domain's rules of a new
+case hold as for a CRM row or an e-mail (`decisions.ingest`: the account an account number,
+the request at most `REQUEST_MAX_LENGTH` characters, refused naming the field). The agent,
+not the intake, is the actor of the new case.
 """
 
 from __future__ import annotations

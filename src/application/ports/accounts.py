@@ -65,8 +65,9 @@ class Account:
     session_epoch: int = 0
     """The account's sessions' generation: a password's session carries the one it was
     issued in, and is valid while the account still has it. Signing out, a new password
-    or disabling the account raises it (`AccountStore.end_sessions`): every session issued
-    before ends. Read with the account on every request (no read of its own)."""
+    or disabling the account raises it (`AccountStore.end_sessions`, or `put` with the
+    change that ends them): every session issued before ends. Read with the account on
+    every request (no read of its own)."""
     created_at: datetime
     updated_at: datetime
     """When the account was last changed by an administrator (added, disabled, reset …)."""
@@ -90,10 +91,12 @@ class AccountStore(Protocol):
 
     def get(self, login: str) -> Account | None: ...
 
-    def put(self, account: Account) -> None:
+    def put(self, account: Account, *, end_sessions: bool = False) -> Account:
         """Insert or replace the account of `account.login`, all but the `session_epoch` of
-        an account kept already: only `end_sessions` changes it (a put made from an older
-        read never brings ended sessions back)."""
+        an account kept already (a put made from an older read never brings ended sessions
+        back). `end_sessions`: that epoch raised by one in the same atomic step, for a change
+        that ends the account's sessions (disabling it, a new password): the change is never
+        kept without its sessions ended. Returns the account as kept."""
         ...
 
     def all(self) -> list[Account]:
@@ -107,8 +110,8 @@ class AccountStore(Protocol):
         bounds the guesses of requests made at once, not only of those made in turn."""
         ...
 
-    def set_attempts(self, login: str, failed_attempts: int, locked_until: datetime | None) -> None:
-        """Set the attempt counter and the lock-out (a success clears them)."""
+    def clear_attempts(self, login: str) -> None:
+        """A success: the attempts back to 0 and the lock-out cleared."""
         ...
 
     def lock_out(self, login: str, until: datetime) -> None:

@@ -37,6 +37,7 @@ from domain.values import (
     SUBCATEGORIES,
     Actor,
     Category,
+    Channel,
     ClockKind,
     EscalationTarget,
     LineOfBusiness,
@@ -46,6 +47,7 @@ from domain.values import (
     SourceKey,
     Subcategory,
     VisitKind,
+    check_account,
     check_cun,
     check_moment,
     check_phone,
@@ -76,15 +78,19 @@ RR_NOTE_MAX_LENGTH = 240
 REPEAT_NOTE_WINDOW = timedelta(minutes=10)
 """[decision] The same note again within this is taken for a double submission."""
 NOTE_MAX_LENGTH = 20_000
-"""The longest note, in characters; a case's request (what the customer asked, as the front
-line wrote it) is held to the same length where intake bounds it (the CRM's rows)."""
+"""The longest note, in characters."""
+REQUEST_MAX_LENGTH = NOTE_MAX_LENGTH
+"""The longest request of a case (what the customer asked, as the front line wrote it), in
+characters: a note's length, whichever way the case comes in (`ingest`)."""
 NAME_MAX_LENGTH = 200
 """The longest customer name or typification, in characters."""
 RECEIVED_CLOCK_SKEW_MINUTES = 5
 RECEIVED_CLOCK_SKEW = timedelta(minutes=RECEIVED_CLOCK_SKEW_MINUTES)
 """[decision] How far past the back office's clock a case's `received_at` may be: the front
 line's CRM and the mail servers keep their own clocks, a few seconds or minutes apart from
-ours. A case received later than that would be received in the future: refused."""
+ours. A case received later than that would be received in the future: refused. An
+e-mail's is its sender's `Date`, the clock of whoever wrote it: one ahead of ours is taken as
+now (`received_when`), never refused (a sender's fast clock must not lose the case)."""
 
 
 def clean_text(field: str, value: str, *, max_length: int = 10_000, one_line: bool = False) -> str:
@@ -122,6 +128,26 @@ _CONTROL = re.compile("[\x01-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 """Control characters but tab and line feed (and NUL, refused on its own)."""
 
 
+def received_when(source: SourceKey, received_at: datetime, at: datetime) -> datetime:
+    """When a contact was received, as recorded at `at`: as given; for an e-mail (its
+    `Date`, set by the sender's clock) no later than `at`, the mail being in hand now."""
+    require_aware("received_at", received_at)
+    if source.channel is Channel.EMAIL and received_at > at:
+        return at
+    return received_at
+
+
+def check_request(request: str) -> str:
+    """A case's request, stripped, as free text is kept (`_no_nul`), at most
+    `REQUEST_MAX_LENGTH` characters (may be empty)."""
+    request = _no_nul("request", request.strip())
+    if len(request) > REQUEST_MAX_LENGTH:
+        raise InvalidValue(
+            "request", f"is {len(request)} characters long; at most {REQUEST_MAX_LENGTH}"
+        )
+    return request
+
+
 def _one_line_or_none(field: str, value: str | None) -> str | None:
     value = _optional_text(value)
     return None if value is None else single_line(field, value)
@@ -149,12 +175,15 @@ def ingest(
     """A new case. The requested follow-up date is a fact from the source, kept as given; so
     is a PQR the front line already filed (its CUN and filing time).
 
-    Refused: a case received after `at` (beyond `RECEIVED_CLOCK_SKEW`), and a follow-up on
-    a day before the one the case was received (Bogotá): the customer asks for the date of
-    the call back during the call. A follow-up already past but not before that day is kept:
-    a late hand-over is overdue from the start, and shows as such."""
+    Refused: an account that is not an account number (`check_account`), a request longer
+    than `REQUEST_MAX_LENGTH`, a case received after `at` (beyond `RECEIVED_CLOCK_SKEW`; an
+    e-mail's is taken as `at` instead, `received_when`), and a follow-up on a day before the
+    one the case was received (Bogotá): the customer asks for the date of the call back
+    during the call. A follow-up already past but not before that day is kept: a late
+    hand-over is overdue from the start, and shows as such. These rules hold here, for
+    every way a case comes in (a CRM row, an e-mail, a call)."""
     require_aware("at", at)
-    check_moment("received_at", received_at)
+    received_at = check_moment("received_at", received_when(source, received_at, at))
     if received_at > at + RECEIVED_CLOCK_SKEW:
         raise InvalidValue(
             "received_at",
@@ -189,7 +218,7 @@ def ingest(
         actor=actor,
         source=source,
         received_at=received_at,
-        account=clean_text("account", account, max_length=40, one_line=True),
+        account=check_account(account),
         line=line,
         customer_name=clean_text(
             "customer_name", customer_name, max_length=NAME_MAX_LENGTH, one_line=True
@@ -197,7 +226,7 @@ def ingest(
         typification=clean_text(
             "typification", typification, max_length=NAME_MAX_LENGTH, one_line=True
         ),
-        request=_no_nul("request", request.strip()),
+        request=check_request(request),
         follow_up_at=follow_up_at,
         front_agent=_one_line_or_none("front_agent", front_agent),
         recommended_by=_one_line_or_none("recommended_by", recommended_by),
@@ -298,7 +327,6 @@ def record_repeat_contacts(
     for contact in new_contacts(state, contacts):
         if not events:
             require_open(state, "recording a repeat contact")
-        require_aware("received_at", contact.received_at)
         events.append(
             RepeatContactRecorded(
                 originator_id=state.case_id,
@@ -306,7 +334,7 @@ def record_repeat_contacts(
                 timestamp=_when(state, at),
                 actor=actor,
                 source=contact.source,
-                received_at=contact.received_at,
+                received_at=received_when(contact.source, contact.received_at, at),
                 request=contact.request.strip(),
             )
         )

@@ -37,6 +37,7 @@ from domain.values import CaseStatus
 from entrypoints.http.common import (
     Asking,
     asking_of,
+    csrf_refusal,
     csrf_token,
     form_asking,
     new_session,
@@ -253,14 +254,22 @@ async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @post(f"{CONSOLE}/sign-out", include_in_schema=False, status_code=303)
 async def sign_out(request: Request[Any, Any, Any]) -> Response[Any]:
-    """Sign out: a form like any other (another site cannot sign one out)."""
-
-    def work(page: Page, posted: dict[str, str]) -> Response[Any]:
-        end_session(page.service.accounts, request.session)  # every session signed in before
-        request.clear_session()
-        return Redirect(f"{CONSOLE}/sign-in", status_code=303)
-
-    return await serve_form(request, work)
+    """Sign out: the form's CSRF token checked (another site cannot sign one out), and no
+    more, as `DELETE /session`: who the session's account is now is not asked, so that
+    someone who left the roster or was disabled signs out too. A password's session ends
+    for good, with every session of its account issued before (`end_session`), and its
+    cookie is cleared."""
+    session = request.session if "session" in request.scope else {}
+    if isinstance(session, dict) and session.get("login"):
+        posted = await request.form()
+        if csrf_refusal(request, session, str(posted.get("csrf", ""))) is not None:
+            t = _speaker(request)
+            return _html(_anonymous(request, "error.html", title=t("Not allowed"),
+                                    message=refusal_text(OUT_OF_DATE, t)), 403)  # fmt: skip
+        accounts = service_of(request.app.state).accounts
+        await anyio.to_thread.run_sync(end_session, accounts, session)
+    request.clear_session()
+    return Redirect(f"{CONSOLE}/sign-in", status_code=303)
 
 
 @get(f"{CONSOLE}/language/{{language:str}}", include_in_schema=False)
