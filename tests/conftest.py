@@ -18,6 +18,7 @@ import pytest
 
 from adapters.clock import FixedClock
 from application.intake.records import IntakeRecord
+from application.ports.accounts import AccessRole, Account
 from application.service import Backoffice
 from domain.values import (
     Actor,
@@ -40,6 +41,20 @@ PG_USER = os.environ.get("BACKOFFICE_TEST_PG_USER", "postgres")
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(T0)
+
+
+def stored_account(login: str = "maria.b", **changes: object) -> Account:
+    """An agent's account as a store keeps it (a made-up Argon2 hash), with `changes`."""
+    values: dict[str, object] = {
+        "login": login,
+        "role": AccessRole.AGENT,
+        "name": "María Báez",
+        "password_hash": "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA",
+        "created_at": T0,
+        "updated_at": T0,
+    }
+    values.update(changes)
+    return Account(**values)  # type: ignore[arg-type]
 
 
 def record(key: str, **changes: object) -> IntakeRecord:

@@ -16,11 +16,11 @@ from adapters.accounts import Argon2Hasher, MemoryAccountStore, SqlAccountStore
 from adapters.clock import FixedClock
 from adapters.intake.team import RosterReader
 from application.access.accounts import SignInRefused
-from application.ports.accounts import AccessRole, Account, AccountStore, TokenRecord
+from application.ports.accounts import AccessRole, AccountStore, TokenRecord
 from application.team.imports import import_roster
 from entrypoints.bootstrap import accounts, bootstrap
 from entrypoints.settings import Settings, load_settings
-from tests.conftest import T0
+from tests.conftest import T0, stored_account
 
 PASSWORD = "correct horse battery"
 CHEAP = Argon2Hasher(argon2.profiles.CHEAPEST)
@@ -43,17 +43,7 @@ def store(settings: Settings) -> Iterator[SqlAccountStore]:
         opened.close()
 
 
-def account(login: str = "maria.b", **changes: object) -> Account:
-    values: dict[str, object] = {
-        "login": login,
-        "role": AccessRole.AGENT,
-        "name": "María Báez",
-        "password_hash": "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA",
-        "created_at": T0,
-        "updated_at": T0,
-    }
-    values.update(changes)
-    return Account(**values)  # type: ignore[arg-type]
+account = stored_account
 
 
 def token(token_id: str, login: str = "crm", **changes: object) -> TokenRecord:

@@ -26,7 +26,7 @@ from application.access.accounts import ACCOUNT_DISABLED, SESSION_ENDED, Account
 from application.ports.accounts import AccessRole, Account, AccountStore, TokenRecord
 from entrypoints.bootstrap import accounts, bootstrap
 from entrypoints.settings import Settings, load_settings
-from tests.conftest import T0
+from tests.conftest import T0, stored_account
 from tests.integration.test_account_check import ON_IT, Statements, Worker, roster
 
 PASSWORD = "correct horse battery"
@@ -67,17 +67,7 @@ def store(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Accoun
         opened.close()
 
 
-def account(login: str = "maria.b", **changes: object) -> Account:
-    values: dict[str, object] = {
-        "login": login,
-        "role": AccessRole.AGENT,
-        "name": "María Báez",
-        "password_hash": "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA",
-        "created_at": T0,
-        "updated_at": T0,
-    }
-    values.update(changes)
-    return Account(**values)  # type: ignore[arg-type]
+account = stored_account
 
 
 def epoch(store: AccountStore, login: str = "maria.b") -> int:
