@@ -16,6 +16,12 @@ statement is atomic by itself): on PostgreSQL the rows go as four arrays (`unnes
 statement is the same whatever their number; on SQLite as one multi-row `VALUES`. Times are
 fixed-width UTC text, as in the views, so text order is time order on both backends.
 
+A read's `id` is the table's row id, given in recording order. The register lists by `at`,
+then `id`; a page goes on after its last read with `after=<id>`: that read's moment is looked
+up by its key, then the rows after (`at`, `id`) in that order are read, so many reads of one
+moment (a search's, a batch of a stream's, the demo's standing clock) are stepped through
+page by page, none twice nor skipped.
+
 A read is recorded before its answer is sent, so its cost is the request's: a commit that
 waits for the disk (fsync) took 3 to 4 ms here, many times the read itself. The register's
 commits do not wait for it: on PostgreSQL `synchronous_commit` is off for the insert's own
@@ -28,6 +34,7 @@ last checkpoint), never the consistency of the table nor anything of the log.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sqlite3
@@ -38,11 +45,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 from eventsourcing.persistence import InfrastructureFactory, OperationalError, PersistenceError
 from eventsourcing.utils import Environment, strtobool
 
 from adapters.sql_view import dt_required, ts
-from application.ports.reads import PersonalRead
+from application.ports.reads import MAX_READ_ID, PersonalRead, UnknownRead
 
 READ_TABLES = ("personal_reads",)
 """The register's table on PostgreSQL (`schema_lock.without_ddl_when_ready` checks for it)."""
@@ -94,6 +102,7 @@ def _read(row: Any) -> PersonalRead:
         reader=row["reader"],
         case_id=case_id if isinstance(case_id, uuid.UUID) else uuid.UUID(case_id),
         through=row["through"],
+        id=int(row["id"]),
     )
 
 
@@ -165,6 +174,7 @@ class SqlReadRegister:
         reader: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        after: int | None = None,
         limit: int | None = None,
     ) -> Sequence[PersonalRead]:
         mark = "%s" if self.postgres else "?"
@@ -188,17 +198,39 @@ class SqlReadRegister:
         if until is not None:
             where.append(f"at < {mark}")
             params.append(ts(until))
-        statement = "SELECT at, reader, case_id, through FROM personal_reads"
+        if after is not None:
+            moment = self._moment_of(after)
+            where.append(f"(at > {mark} OR (at = {mark} AND id > {mark}))")
+            params += (moment, moment, after)
+        statement = "SELECT id, at, reader, case_id, through FROM personal_reads"
         if where:
             statement += " WHERE " + " AND ".join(where)
         statement += " ORDER BY at, id"
         if limit is not None:
             statement += f" LIMIT {mark}"
-            params.append(max(0, limit))
+            params.append(min(max(0, limit), MAX_READ_ID))  # more rows than there can be: all
         return [_read(row) for row in self._execute(statement, params, write=False)]
+
+    def _moment_of(self, read_id: int) -> str:
+        """The stored `at` of the read with this id (by the primary key); `UnknownRead`."""
+        if not 0 < read_id <= MAX_READ_ID:  # beyond the column's range: no such row
+            raise UnknownRead(read_id)
+        mark = "%s" if self.postgres else "?"
+        statement = f"SELECT at FROM personal_reads WHERE id = {mark}"
+        rows = self._execute(statement, [read_id], write=False)
+        if not rows:
+            raise UnknownRead(read_id)
+        moment: str = rows[0]["at"]
+        return moment
 
     def close(self) -> None:
         self.factory.close()
+
+
+def _order(read: PersonalRead) -> tuple[datetime, int]:
+    """A read's place in the register's order: its moment, then its id (every read kept in
+    memory has one)."""
+    return read.at, read.id or 0
 
 
 class MemoryReadRegister:
@@ -206,11 +238,12 @@ class MemoryReadRegister:
 
     def __init__(self) -> None:
         self._reads: list[PersonalRead] = []
+        self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
     def record(self, reads: Sequence[PersonalRead]) -> None:
         with self._lock:
-            self._reads.extend(reads)
+            self._reads.extend(attrs.evolve(read, id=next(self._ids)) for read in reads)
 
     def reads(
         self,
@@ -219,11 +252,17 @@ class MemoryReadRegister:
         reader: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        after: int | None = None,
         limit: int | None = None,
     ) -> Sequence[PersonalRead]:
         wanted = None if case_ids is None else set(case_ids)
         with self._lock:
             kept = list(self._reads)
+        cursor = None
+        if after is not None:
+            cursor = next((_order(read) for read in kept if read.id == after), None)
+            if cursor is None:
+                raise UnknownRead(after)
         found = [
             read
             for read in kept
@@ -231,8 +270,9 @@ class MemoryReadRegister:
             and (reader is None or read.reader == reader)
             and (since is None or read.at >= since)
             and (until is None or read.at < until)
+            and (cursor is None or _order(read) > cursor)
         ]
-        found.sort(key=lambda read: read.at)  # stable: the same moment in recording order
+        found.sort(key=_order)
         return found if limit is None else found[: max(0, limit)]
 
     def close(self) -> None:

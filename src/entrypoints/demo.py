@@ -232,9 +232,22 @@ def demo_accounts(clock: Clock) -> tuple[InMemoryAccounts, InMemoryAccounts]:
     return rr, ac
 
 
-def simulated_systems(clock: Clock) -> OutsideSystems:
+NEXT_WEEK_SLOTS = (
+    Slot(at(MON + 7, 8), at(MON + 7, 12), "WFM-SLOT-0802"),
+    Slot(at(MON + 7, 14), at(MON + 7, 18), "WFM-SLOT-0803"),
+    Slot(at(WED + 7, 8), at(WED + 7, 12), "WFM-SLOT-0804"),
+)
+"""The visits WFM offers after the week, in the served folder only: Monday 7 December,
+morning and afternoon, and Wednesday 9 December's morning (Tuesday 8 is a holiday in
+Colombia, the Inmaculada Concepción), all within the 5 days a support case's slots are looked
+for from the folder's Friday (`SERVED_AT`), so a visit can be agreed and booked there."""
+
+
+def simulated_systems(clock: Clock, *, served: bool = True) -> OutsideSystems:
     """RR/AC, Diagnosticador, DIME and WFM in memory, as the week's customers find them: the
-    demo's, and `backoffice serve`'s in the demo's folder (`simulated_systems`)."""
+    demo's, and `backoffice serve`'s in the demo's folder (`simulated_systems`). The served
+    folder's WFM (`served`) also has the next week's slots (`NEXT_WEEK_SLOTS`): its clock
+    stands on Friday, after the week's one slot; the week itself is run without them."""
     rr, ac = demo_accounts(clock)
     diagnostics = InMemoryDiagnostics()
     diagnostics.diagnoses["80987654"] = Diagnosis(False, None, True, ("T3 timeout",), None)
@@ -243,6 +256,8 @@ def simulated_systems(clock: Clock) -> OutsideSystems:
     diagnostics.diagnoses["80555111"] = Diagnosis(True, None, True, (), "DVB")
     scheduling = InMemoryScheduling()
     scheduling.free.append(Slot(at(WED, 8), at(WED, 12), "WFM-SLOT-0801"))
+    if served:
+        scheduling.free.extend(NEXT_WEEK_SLOTS)
     return OutsideSystems(
         rr=rr, ac=ac, diagnostics=diagnostics, tickets=InMemoryTickets(clock=clock),
         scheduling=scheduling,
@@ -251,7 +266,7 @@ def simulated_systems(clock: Clock) -> OutsideSystems:
 
 def demo_desks(office: Backoffice, clock: FixedClock, settings: Settings) -> Desks:
     """The branches over the simulated systems, as in the week."""
-    systems = simulated_systems(clock)
+    systems = simulated_systems(clock, served=False)
     matrix = contact_matrix(settings)
     return Desks(
         SacDesk(office, systems, matrix),
@@ -571,7 +586,10 @@ def run_week(
             + " recorded"
         ),
     )
-    week.work_the_worker(at(FRI, 16))
+    # The week's last run of the worker at the moment the folder is served at, not after it:
+    # nothing of the week (the worker's run, the demo accounts made next) is stamped later
+    # than what the served folder calls now.
+    week.work_the_worker(SERVED_AT)
     return week
 
 
@@ -915,7 +933,8 @@ SERVED_AT = at(FRI, 15, 50)
 """The moment the demo's folder is served at (`fixed_clock` in its `backoffice.toml`): Friday,
 after the week's last record (the attendance, 15:45) and inside the agents' shifts (until
 16:00), so the console opens on a working day of the week, its open case and its team on
-shift, whatever the day it is run."""
+shift, whatever the day it is run. The worker's last run of the week is at this moment and
+the demo accounts are created at it: nothing in the folder is later than its now."""
 
 
 SERVED_FILES = ("contact_matrix.toml", "regulation.toml", "markings.toml", "indicators.toml")
@@ -932,6 +951,8 @@ def _demo_accounts(office: Backoffice, settings: Settings, folder: Path, data: D
     last = max((e.event.timestamp for e in office.store.read_log(0, 1_000_000)), default=None)
     if last is not None and last > SERVED_AT:
         raise RuntimeError(f"the week's log runs past the moment it is served at: {last}")
+    if office.clock.now() > SERVED_AT:  # the accounts' created_at
+        raise RuntimeError(f"the demo accounts would be created after {SERVED_AT}")
     for name in SERVED_FILES:
         shutil.copyfile(data / name, folder / name)
     (folder / "backoffice.toml").write_text(
@@ -1010,6 +1031,7 @@ def run_demo(root: Path, examples: Path | None, console: Console) -> Path:
             finally:
                 outbox.close()
             (folder / "worker.log").write_text(log.getvalue(), encoding="utf-8")
+            clock.set(SERVED_AT)  # the accounts are the served folder's: made at its now
             _demo_accounts(office, settings, folder, data)
             console.print(
                 "Simulated week: Monday 30 Nov to Friday 4 Dec 2026, Bogotá time; in this demo "

@@ -22,9 +22,33 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
+INDICATOR_COLUMNS = (
+    "group",
+    "follow_ups_due", "on_time", "late", "missed", "pending", "compliance", "compliance_light",
+    "handled", "first_contact", "repeated", "fcr", "fcr_light",
+    "reincidencia", "reincidencia_light",
+    "survey_answers", "nps", "nps_light",
+    "quality_emitted", "quality_perceived", "calidad_mec", "calidad_mec_light",
+    "scheduled_agent_days", "absent_agent_days", "ausentismo", "ausentismo_light",
+    "active_agents", "agents_left", "rotacion", "rotacion_light",
+    "practices_due", "practices_held", "practice_compliance", "practice_compliance_light",
+    "definitions",
+)  # fmt: skip
+"""The columns of `indicators_rows`, in order: the CSV's header whatever the rows, also when
+a period has none (`render.write_csv(out, rows, INDICATOR_COLUMNS)`: `/indicators.csv`,
+`backoffice indicators --csv`)."""
+
+PRACTICE_COLUMNS = (
+    "group", "practice", "practica", "due", "held", "held_total", "minutes", "compliance",
+    "compliance_light",
+)  # fmt: skip
+"""The columns of `practice_rows`, in order (`backoffice indicators --practices --csv`)."""
+
+
 def indicators_rows(report: IndicatorReport) -> list[dict[str, Any]]:
     """One row per group: every indicator's numbers, their traffic lights against the goals
-    (green, amber, red; empty without data) and the definitions version."""
+    (green, amber, red; empty without data) and the definitions version; the keys are
+    `INDICATOR_COLUMNS`, in that order."""
     by_team_or_all = report.by in (Dimension.ALL, Dimension.TEAM)
     goals = report.goals
     practice_totals = practices_by_group(report)
@@ -103,7 +127,8 @@ def practices_by_group(report: IndicatorReport) -> dict[str, PracticeCompliance]
 
 
 def practice_rows(report: IndicatorReport) -> list[dict[str, Any]]:
-    """One row per group and practice (docs/procedure.md §12)."""
+    """One row per group and practice (docs/procedure.md §12); the keys are
+    `PRACTICE_COLUMNS`, in that order."""
     return [
         {
             "group": group,

@@ -699,6 +699,13 @@ def test_csv_exports_neutralise_spreadsheet_formulas(cli: Cli) -> None:
     groups = [row["group"] for row in csv_module.DictReader(io.StringIO(out))]
     assert "'=cmd|' /C calc'!A0" in groups
     assert not any(g.startswith(("=", "+", "-", "@")) for g in groups)
+    # A period without data keeps the columns (it printed only `group`).
+    empty, _ = cli("indicators", "--from", "2001-01-01", "--to", "2001-01-01", "--csv")
+    assert empty.splitlines()[0] == out.splitlines()[0]
+    for practices in ([], ["--practices"]):
+        header, _ = cli("indicators", "--from", "2001-01-01", "--to", "2001-01-01", "--csv",
+                        *practices)  # fmt: skip
+        assert len(header.splitlines()[0].split(",")) > 3
 
 
 def test_an_unreachable_postgresql_is_one_line_and_exit_5(cli: Cli) -> None:

@@ -54,10 +54,11 @@ class Counting:
         reader: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        after: int | None = None,
         limit: int | None = None,
     ) -> Sequence[PersonalRead]:
         return self.inner.reads(
-            case_ids=case_ids, reader=reader, since=since, until=until, limit=limit
+            case_ids=case_ids, reader=reader, since=since, until=until, after=after, limit=limit
         )
 
     def close(self) -> None:
@@ -149,6 +150,7 @@ def test_the_auditor_exports_who_read_what(api: Api) -> None:
     ]
     assert datetime.fromisoformat(rows[0]["at"]) == T0
     assert [r["case"] for r in rows] == ["crm:CRM-1", "crm:CRM-2", "crm:CRM-1"]  # by its key
+    assert [r["id"] for r in rows] == [r.id for r in _register(api).reads()]
     assert [r["reader"] for r in _export(api, case="CRM-1").json()] == ["maria.b", "sofia.t"]
     assert [r["case_id"] for r in _export(api, reader="maria.b", limit=1).json()] == [str(one)]
     assert _export(api, since=(T0 + timedelta(seconds=1)).isoformat()).json() == []
@@ -158,12 +160,48 @@ def test_the_auditor_exports_who_read_what(api: Api) -> None:
     assert download.headers["content-type"].startswith("text/csv")
     assert "attachment" in download.headers["content-disposition"]
     table = list(csv.DictReader(io.StringIO(download.text)))
-    assert [(r["reader"], r["case"], r["case_id"], r["through"]) for r in table] == [
-        ("sofia.t", "crm:CRM-1", str(one), "GET /cases/{reference}")
+    assert [(r["id"], r["reader"], r["case"], r["case_id"], r["through"]) for r in table] == [
+        (str(rows[2]["id"]), "sofia.t", "crm:CRM-1", str(one), "GET /cases/{reference}")
     ]
     naive = api.get("/audit/reads", since="2026-07-15T09:00:00")
     assert (naive.status_code, naive.json()["errors"][0]["field"]) == (422, "since")
     assert api.get("/audit/reads", case="CRM-404").status_code == 404
+
+
+def test_the_auditor_pages_through_many_reads_of_one_moment(api: Api) -> None:
+    """A search records its cases' reads at one moment (here the office's clock stands still,
+    as in the demo's folder): `since` plus `limit` gives the same page every time; `after` the
+    page's last id gives the next, in the JSON and the CSV alike."""
+    for login in ("coord.c", "sofia.t"):
+        api.sign_in(login)
+        assert len(api.get("/cases", search="cliente prueba").json()) == 2
+        assert api.get("/cases/CRM-1").status_code == 200
+    api.sign_in("audit.a")
+    whole = _export(api).json()
+    assert len(whole) == 6
+    assert {datetime.fromisoformat(r["at"]) for r in whole} == {T0}
+    assert [r["id"] for r in whole] == sorted(r["id"] for r in whole)  # as recorded
+    since = T0.isoformat()
+    first = _export(api, since=since, limit=4).json()
+    assert _export(api, since=since, limit=4).json() == first == whole[:4]  # since alone: stuck
+    rest = _export(api, since=since, limit=4, after=first[-1]["id"]).json()
+    assert rest == whole[4:]
+    assert _export(api, after=whole[-1]["id"]).json() == []
+    theirs = _export(api, reader="sofia.t", limit=2).json()
+    more = _export(api, reader="sofia.t", limit=2, after=theirs[-1]["id"]).json()
+    assert [r["id"] for r in theirs + more] == [r["id"] for r in whole if r["reader"] == "sofia.t"]
+    download = _export(api, "/audit/reads.csv", limit=2, after=whole[1]["id"]).text
+    table = list(csv.DictReader(io.StringIO(download)))
+    assert [int(r["id"]) for r in table] == [r["id"] for r in whole[2:4]]
+    for path in ("/audit/reads", "/audit/reads.csv"):
+        unknown = api.get(path, after=whole[-1]["id"] + 1)
+        assert unknown.status_code == 422, unknown.text
+        assert unknown.json()["errors"][0]["field"] == "after"
+        assert "no read has id" in unknown.json()["detail"]
+        for wrong in ("0", "uno", str(2**63)):
+            refused = api.get(path, after=wrong)
+            assert refused.status_code == 422, (wrong, refused.text)
+            assert refused.json()["errors"][0]["field"] == "after"
 
 
 def test_no_one_but_the_auditor_reads_the_register(api: Api) -> None:

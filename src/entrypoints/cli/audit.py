@@ -2,8 +2,8 @@
 `backoffice audit reads`: who read which case's personal data (the register of reads).
 
 Exit codes: 0 intact (`reads`: done); 6 signs of tampering found (one line each on stdout);
-2 bad input (`reads`: a date, --json with --csv); 3 no such case; 5 storage unavailable, or a
-store that keeps no hashes (the in-memory one).
+2 bad input (`reads`: a date, --json with --csv, an --after that no read has); 3 no such
+case; 5 storage unavailable, or a store that keeps no hashes (the in-memory one).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from application.ports.reads import MAX_READ_ID
 from domain.errors import CaseNotFound, InvalidValue
 from entrypoints.cli.shared import (
     HELP,
@@ -125,6 +126,15 @@ def reads(
         str | None,
         typer.Option("--until", help="Before this moment (a bare date: through that day, Bogotá)."),
     ] = None,
+    after: Annotated[
+        int | None,
+        typer.Option(
+            "--after",
+            min=1,
+            max=MAX_READ_ID,
+            help="Only the reads after the one with this id (the last of the page before).",
+        ),
+    ] = None,
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="At most this many, oldest first.")
     ] = None,
@@ -134,10 +144,11 @@ def reads(
     ] = False,
 ) -> None:
     """Who read which case's personal data, when, and through what (an HTTP route, a console
-    page), oldest first: the register kept apart from the cases' events (privacy.md)."""
+    page), oldest first (by moment, then id): the register kept apart from the cases' events
+    (privacy.md). A page at a time: --limit N, then --after the page's last id."""
     from rich.table import Table
 
-    from application.ports.reads import EXPORT_COLUMNS
+    from application.ports.reads import EXPORT_COLUMNS, UnknownRead
     from domain.calendar import BOGOTA
     from entrypoints import render
     from entrypoints.bootstrap import read_register
@@ -155,7 +166,9 @@ def reads(
     try:
         who = None if reader is None else reader.strip().lower() or None
         found = register.reads(case_ids=case_ids, reader=who, since=first, until=last,
-                               limit=limit)  # fmt: skip
+                               after=after, limit=limit)  # fmt: skip
+    except UnknownRead as unknown:
+        raise InvalidValue("--after", str(unknown)) from None
     finally:
         register.close()
     sources = {c: str(s) for c, s in office.index.sources_of([r.case_id for r in found]).items()}
@@ -166,9 +179,10 @@ def reads(
         render.write_csv(out.file, rows, EXPORT_COLUMNS)
     else:
         table = Table(title=f"Reads of personal data ({len(found)})", title_justify="left")
-        for column in ("when (Bogotá)", "reader", "case", "through"):
-            table.add_column(column)
+        for column in ("id", "when (Bogotá)", "reader", "case", "through"):
+            table.add_column(column, justify="right" if column == "id" else "left")
         for r in found:
             when = r.at.astimezone(BOGOTA).strftime("%Y-%m-%d %H:%M:%S")
-            table.add_row(when, r.reader, sources.get(r.case_id, str(r.case_id)), r.through)
+            table.add_row(str(r.id), when, r.reader, sources.get(r.case_id, str(r.case_id)),
+                          r.through)  # fmt: skip
         out.print(table, highlight=False)

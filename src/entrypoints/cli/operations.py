@@ -323,8 +323,13 @@ def indicators(
             if practices
             else indicator_tables.indicators_rows(report)
         )
-        if as_csv:
-            render.write_csv(sys.stdout, rows)
+        if as_csv:  # the same columns whatever the rows, none included
+            columns = (
+                indicator_tables.PRACTICE_COLUMNS
+                if practices
+                else indicator_tables.INDICATOR_COLUMNS
+            )
+            render.write_csv(sys.stdout, rows, columns)
         else:
             render.dump_json(out, rows)
     elif practices:

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 ASSETS = Path(__file__).parent / "static"
-"""The console's own style sheet and script, and the vendored htmx (with its licence)."""
+"""The console's own style sheet, scripts and icon (`favicon.svg`, which every page links),
+and the vendored htmx (with its licence)."""
 
 
 def routes() -> list[Any]:
-    """The console's pages and its static files."""
+    """The console's pages, its static files and `/favicon.ico`."""
+    from litestar import get
     from litestar.datastructures import CacheControlHeader
     from litestar.static_files import create_static_files_router
 
@@ -31,7 +33,15 @@ def routes() -> list[Any]:
         cache_control=CacheControlHeader(max_age=365 * 86_400, public=True),
         name="console-static",
     )
-    return [*ROUTES, *REPLAY_ROUTES, *BOARD_ROUTES, *INDICATORS_ROUTES, files]
+
+    @get("/favicon.ico", status_code=204, include_in_schema=False, sync_to_thread=False,
+         cache_control=CacheControlHeader(max_age=86_400, public=True))  # fmt: skip
+    def favicon() -> None:
+        """No icon here: the console's pages link theirs (`favicon.svg`); a browser (or a tool)
+        that asks this address anyway, as for the API's pages, gets an empty answer it keeps
+        for a day, not a 404 in the log."""
+
+    return [*ROUTES, *REPLAY_ROUTES, *BOARD_ROUTES, *INDICATORS_ROUTES, files, favicon]
 
 
 Handler = Callable[[Any, Any], Any]
