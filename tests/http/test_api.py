@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar.testing import TestClient
@@ -172,7 +174,9 @@ def test_an_integration_hands_a_case_over_once_with_its_token(api: Api) -> None:
     assert api.client.post("/intake/crm", json=row, headers=auth).status_code == 401
 
 
-def test_the_openapi_document_is_31_and_committed_as_served(api: Api) -> None:
+def test_the_openapi_document_is_31_and_committed_as_served(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
     served = api.get("/schema/openapi.json").json()
     assert served["openapi"].startswith("3.1")
     assert "/commands/register-marking" in served["paths"]
@@ -181,6 +185,71 @@ def test_the_openapi_document_is_31_and_committed_as_served(api: Api) -> None:
     assert committed == served, (
         "docs/openapi.json is stale: `backoffice openapi > docs/openapi.json`"
     )
+    _the_document_lists_what_the_server_answers(api, served, monkeypatch)
+
+
+def _the_document_lists_what_the_server_answers(
+    api: Api, document: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Statuses the server gives, each provoked, and found among its route's responses: the
+    sign-in's Origin check, a bad login or token id in a path, a body over a route's limit
+    (every route with a body), `/readyz` not ready."""
+    paths = document["paths"]
+
+    def documented(answer: Any, method: str, template: str) -> None:
+        responses = paths[template][method]["responses"]
+        assert str(answer.status_code) in responses, (method, template, answer.status_code)
+
+    cross_site = api.client.post("/session", json={"login": "maria.b", "password": PASSWORD},
+                                 headers={"Origin": "https://evil.example"})  # fmt: skip
+    assert cross_site.status_code == 403
+    documented(cross_site, "post", "/session")
+    api.sign_in("admin.x")
+    for template in ("/admin/users/{login}/disable", "/admin/users/{login}/enable",
+                     "/admin/users/{login}/reset", "/admin/tokens/{token_id}/revoke"):  # fmt: skip
+        bad = template.replace("{login}", "NO LOGIN").replace("{token_id}", "no-id")
+        refused = api.client.post(bad, headers=api.headers())
+        assert refused.status_code == 422, refused.text
+        documented(refused, "post", template)
+    with_body = [
+        (path, method)
+        for path, methods in paths.items()
+        for method, operation in methods.items()
+        if "requestBody" in operation
+    ]
+    assert len(with_body) > 40
+    filled = {"{login}": "maria.b", "{token_id}": "0123456789ab"}
+    # Over a real socket (tests/http/test_served.py) the client will not declare a length it
+    # does not send: the in-process run of this test checks every route's 413.
+    in_process = isinstance(api.client, TestClient)
+    for template, method in with_body if in_process else []:
+        described = paths[template][method]["responses"]["413"]["description"]
+        megabytes = re.search(r"larger than (\d+) MB", described)
+        assert megabytes is not None, (template, described)
+        limit = int(megabytes.group(1)) * 1_000_000
+        path = re.sub(r"{\w+}", lambda m: filled[m.group(0)], template)
+        media = "application/json"
+        if template.startswith("/imports/"):
+            media = "multipart/form-data; boundary=x"
+        elif template == "/intake/mail":
+            media = "message/rfc822"
+        sent = {"Content-Length": str(limit + 1), "Content-Type": media}
+        over = api.client.request(method, path, content=b"{}", headers=api.headers(sent))
+        assert over.status_code == 413, (template, over.text)
+        assert over.json()["detail"] == f"the body is larger than {limit // 1_000_000} MB"
+        documented(over, method, template)
+
+    if not in_process:
+        return  # storage is made to fail below through the in-process client's app
+
+    def down() -> None:
+        raise OSError("storage down")
+
+    assert isinstance(api.client, TestClient)
+    monkeypatch.setattr(api.client.app.state.operations, "readings", down)
+    not_ready = api.get("/readyz")
+    assert not_ready.status_code == 503
+    documented(not_ready, "get", "/readyz")
 
 
 def test_health_and_readiness(api: Api) -> None:

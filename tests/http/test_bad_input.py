@@ -81,13 +81,15 @@ def test_a_body_nested_too_deeply_is_a_400_on_one_log_line(
             api.client.post("/commands/add-note", content=DEEP, headers=api.headers(JSON)),
         ]
         api.client.cookies.clear()
-        answers.append(api.client.post("/commands/add-note", content=DEEP, headers=JSON))
+        unsigned_command = api.client.post("/commands/add-note", content=DEEP, headers=JSON)
     for answer in answers:
         body = problem_of(answer, 400)
         assert body["type"] == "urn:backoffice:malformed-body"
         assert body["detail"] == "the body is not valid JSON: nested too deeply"
+    # A command needs a sign-in first, whatever its body (sign-in itself reads its body).
+    assert problem_of(unsigned_command, 401)["type"] == "urn:backoffice:sign-in"
     assert len(lines) == 5  # the four, and the sign-in
-    assert [f["status"] for f in lines] == [400, 200, 400, 400, 400]
+    assert [f["status"] for f in lines] == [400, 200, 400, 400, 401]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
 
 
@@ -221,7 +223,7 @@ def test_a_role_that_gives_no_command_is_refused_before_its_body_is_read(api: Ap
     intake_only = "a token with scope intake gives no command on cases"
     assert problem_of(scoped, 403)["detail"] == intake_only
     unsigned = api.client.post("/commands/add-note", content=b"{", headers=JSON)
-    assert problem_of(unsigned, 400)["type"] == "urn:backoffice:malformed-body"  # no sign-in
+    assert problem_of(unsigned, 401)["type"] == "urn:backoffice:sign-in"  # sign in first
     api.sign_in("maria.b")  # who may give commands: the body's faults
     assert fields_of(api.command("add-note", {"case": "x"})) == {"case": "not a UUID"}
     api.sign_in("audit.a")

@@ -23,14 +23,23 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
-from litestar import Litestar, Request, Response, delete, get, post
+from litestar import Litestar, Request, Response, Router, delete, get, head, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotAuthorizedException
+from litestar.enums import ParamType
+from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
+from litestar.params import (
+    FromPath,
+    FromQuery,
+    HeaderParameter,
+    JSONBody,
+    ParameterKwarg,
+    QueryParameter,
+)
+from litestar.types import Empty
 
 from application.access.accounts import Principal, SignInRefused
 from application.access.permissions import (
@@ -79,11 +88,14 @@ from entrypoints.http.common import (
     refused_first,
     require,
     service_of,
+    signed_in_by,
 )
 from entrypoints.http.problems import (
     HANDLERS,
+    SCHEMA_DOCUMENT,
     ExceptionHandler,
     Refused,
+    alternatives,
     etag,
     problem_responses,
     system_problem,
@@ -175,13 +187,24 @@ def _etag(state: CaseState) -> dict[str, str]:
 
 
 def _expected(if_match: str | None) -> int | None:
-    """The case version an `If-Match` header names (`"7"`, `W/"7"`), or None."""
+    """The case version an `If-Match` header names (`"7"`, as the `ETag` gave it, or `7`),
+    or None (no header, or `*`). A weak tag (`W/"7"`) is refused: `If-Match` compares tags
+    strongly (RFC 9110) and the API's are strong. A refusal never repeats what was sent."""
     if if_match is None or if_match.strip() == "*":
         return None
-    match = re.fullmatch(r'\s*(?:W/)?"?(\d+)"?\s*', if_match)
+    sent = if_match.strip()
+    if sent.startswith("W/"):
+        raise InvalidValue("If-Match", 'a weak tag never matches (If-Match compares strongly): '
+                                       'send the ETag as it was given ("7")')  # fmt: skip
+    match = re.fullmatch(r'"([0-9]+)"|([0-9]+)', sent)
     if match is None:
         raise InvalidValue("If-Match", 'give the case version as the ETag gave it ("7")')
-    return int(match.group(1))
+    digits = match.group(1) or match.group(2)
+    version = int(digits) if len(digits) <= len(str(STORAGE_INT_MAX)) else STORAGE_INT_MAX + 1
+    if not 1 <= version <= STORAGE_INT_MAX:
+        raise InvalidValue("If-Match", f"a case version is from 1 to {STORAGE_INT_MAX}: send "
+                                       "the ETag as it was given")  # fmt: skip
+    return version
 
 
 # --- who is asking -------------------------------------------------------------------------
@@ -216,8 +239,11 @@ async def sign_in(request: Request[Any, Any, Any], data: JSONBody[SignIn]) -> Me
 
 @get("/session", summary="Who is signed in", tags=["session"])
 async def who(request: Request[Any, Any, Any], principal: NamedDependency[Principal]) -> Me:
+    """Who is signed in, and the CSRF token a person sends with changes; none when signed in
+    by a bearer token (which sends none), whatever session cookie came with it."""
+    by_token = signed_in_by(request) == "token"
     return Me(login=principal.login, role=principal.role.value, name=principal.name,
-              csrf_token=csrf_token(request, principal))  # fmt: skip
+              csrf_token=None if by_token else csrf_token(request, principal))  # fmt: skip
 
 
 @delete("/session", status_code=204, summary="Sign out", tags=["session"])
@@ -519,13 +545,13 @@ def indicators_csv(
 ) -> str:
     """The same as CSV, one row per group, as the CLI's `indicators --csv` gives it."""
     from entrypoints import render
-    from entrypoints.indicator_tables import indicators_rows
+    from entrypoints.indicator_tables import INDICATOR_COLUMNS, indicators_rows
 
     principal = asking.principal()  # in the handler's thread: one hop
     require(principal, Reading.INDICATORS)
     report = service_of(request.app.state).office.indicators(_period(first, last), by)
     out = io.StringIO()
-    render.write_csv(out, indicators_rows(report))  # every cell spreadsheet-safe
+    render.write_csv(out, indicators_rows(report), INDICATOR_COLUMNS)  # safe cells, set columns
     return out.getvalue()
 
 
@@ -585,12 +611,19 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@head("/healthz", sync_to_thread=False, include_in_schema=False)
+def healthz_head() -> None:
+    """`GET /healthz` without its body (a load balancer's probe; not in the OpenAPI
+    document, as HEAD goes with GET)."""
+
+
 # --- the application -----------------------------------------------------------------------
 
 
 def routes() -> list[Any]:
     handlers: list[Any] = [sign_in, who, sign_out, case, history, slots, due, indicators,
-                           indicators_csv, projections, intake_crm, healthz]  # fmt: skip
+                           indicators_csv, projections, intake_crm, healthz,
+                           healthz_head]  # fmt: skip
     handlers.append(
         _query_route(
             "/cases",
@@ -612,15 +645,21 @@ def routes() -> list[Any]:
 
 OPEN = frozenset({"/healthz", "/readyz"})
 """Routes that read no sign-in and answer no problem (`/readyz` says why it is not ready in
-its own body)."""
+its own body, its 503 documented on the route)."""
+CHECKED_IN_PATH = frozenset({"login", "token_id"})
+"""Path parameters read as the accounts read them (a login's, a token id's form): a 422
+naming them when they cannot be one. Other path text (a case's reference) is looked up."""
+BODY_MAX_BYTES = 10_000_000
+"""The largest body a route takes unless it says otherwise (an upload's 50 MB): 413."""
 
 
 def documented(handler: Any) -> None:
     """Add to a route's OpenAPI responses the problems it may answer (`problem_responses`),
-    as its path, methods and parameters tell: 401 and 403 unless it is open, 400 and 422 for
-    its input, 415 for a body of another type, 413 for an upload, 404 for a path naming
-    something or a `case`, 409 and 412 for commands, intake and administration, 503 for
-    storage. Its own `responses=` (intake's 201) are kept."""
+    as its path, methods and parameters tell: 401 and 403 unless it is open (the sign-in's
+    403 is its Origin check), 400 and 422 for its input (a login or token id in the path
+    too), 413 (naming the route's limit) and 415 for a body, 404 for a path naming something
+    or a `case`, 409 and 412 for commands, intake and administration, 503 for storage. Its
+    own `responses=` (intake's 201) are kept."""
     [path] = handler.paths
     methods = set(handler.http_methods)
     if path in OPEN:
@@ -629,17 +668,15 @@ def documented(handler: Any) -> None:
     inputs = {name for name in parameters if name not in ("request", "asking", "principal")}
     statuses = {401, 403, 503}
     if path == "/session":
-        statuses = {403} if methods == {"DELETE"} else {401, 503}
+        statuses = {403, 503} if methods == {"DELETE"} else {401, 503}
+        if "POST" in methods:
+            statuses.add(403)  # a sign-in posted by another site's page
     if inputs:  # (Litestar documents a 400 for any input: in its own shape, replaced here)
         statuses.add(400)
-    if any(f"{{{name}" not in path for name in inputs):  # a path's text is always valid
+    if any(f"{{{name}" not in path or name in CHECKED_IN_PATH for name in inputs):
         statuses.add(422)
-    if "body" in parameters:  # read as it is (an e-mail): its media type is checked
-        statuses |= {413, 415}
-    elif "data" in parameters:
-        media = getattr(parameters["data"].kwarg_definition, "media_type", None)
-        uploads = media is RequestEncodingType.MULTI_PART
-        statuses |= {413} if uploads else {415}
+    if "body" in parameters or "data" in parameters:  # a raw body, JSON or an upload
+        statuses |= {413, 415}  # its media type checked, its size bounded
     if (
         "{" in path
         or "case" in parameters
@@ -655,7 +692,56 @@ def documented(handler: Any) -> None:
         statuses.add(409)
     if "if_match" in parameters:
         statuses.add(412)
-    handler.responses = {**problem_responses(statuses), **(handler.responses or {})}
+    limit = handler.request_max_body_size
+    limit = BODY_MAX_BYTES if limit is Empty else limit
+    said = problem_responses(statuses, body_limit=limit)
+    handler.responses = {**said, **(handler.responses or {})}
+
+
+# --- whole numbers in a query ----------------------------------------------------------------
+
+WHOLE_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+WRITTEN_IN_DIGITS = "expected a whole number written in digits (2, not 2.0, 02 or 2e0)"
+_WHOLE = "whole_number_parameters"
+"""The key of a route's `opt` keeping its query parameters of whole numbers."""
+
+
+async def whole_numbers_in_digits(request: Request[Any, Any, Any]) -> None:
+    """Refuse (422) a whole number of the query not written in digits: Litestar reads
+    `limit=2.0` or `offset=1e0` as 2 and 1 (while refusing `2.5`); here every route's whole
+    numbers are digits only, decided in one place (the application's `before_request`, run
+    before the query is read; a route or router with its own hook would replace it)."""
+    handler = request.route_handler
+    names: tuple[str, ...] | None = handler.opt.get(_WHOLE)
+    if names is None:
+        names = handler.opt[_WHOLE] = whole_number_parameters(handler)
+    if not names:
+        return
+    query = request.query_params
+    faults = [
+        {"key": name, "message": WRITTEN_IN_DIGITS, "source": "query"}
+        for name in names
+        if any(WHOLE_NUMBER.fullmatch(value) is None for value in query.getall(name, []))
+    ]
+    if faults:
+        raise ValidationException(detail="whole numbers of the query", extra=faults)
+
+
+def whole_number_parameters(handler: Any) -> tuple[str, ...]:
+    """The query parameters of a route that are whole numbers, as the client names them."""
+    in_path = set(re.findall(r"{(\w+)", " ".join(handler.paths)))
+    dependencies = set(handler.resolve_dependencies())
+    names = []
+    for argument, field in handler.parsed_fn_signature.parameters.items():
+        kwarg = field.kwarg_definition
+        if isinstance(kwarg, ParameterKwarg):
+            if kwarg.param_type is not ParamType.QUERY:
+                continue
+        elif kwarg is not None or argument in in_path or argument in dependencies:
+            continue
+        if int in alternatives(field.annotation):
+            names.append(getattr(kwarg, "name", None) or argument)
+    return tuple(names)
 
 
 def create_app(
@@ -720,8 +806,18 @@ def create_app(
         request_class=ApiRequest,
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
-            title="Back office premium", version=version("premium-backoffice"), path="/schema"
+            title="Back office premium",
+            version=version("premium-backoffice"),
+            render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()],
+            openapi_router=Router(
+                "/schema",
+                route_handlers=[],
+                include_in_schema=False,
+                before_request=_the_document_only,
+            ),
         ),
+        before_request=whole_numbers_in_digits,
+        request_max_body_size=BODY_MAX_BYTES,
         logging_config=None,
     )
     # The request log wraps the whole application, not each route (Litestar runs a route's
@@ -729,6 +825,18 @@ def create_app(
     # answer (405) is logged and counted too, as `(unrouted)`.
     app.asgi_handler = request_log(app.asgi_handler, ops.observe)
     return app
+
+
+SCHEMA_PATHS = frozenset({SCHEMA_DOCUMENT, "/schema/openapi.yaml", "/schema/openapi.yml"})
+"""What `/schema` serves: the OpenAPI document (JSON, YAML), no explorer (a page loading
+another site's scripts on the API's origin): view it with any OpenAPI viewer."""
+
+
+async def _the_document_only(request: Request[Any, Any, Any]) -> None:
+    """404 for every other path under `/schema` (Litestar serves the document at `/schema`
+    too, and an HTML page of its own for an unknown path there)."""
+    if request.scope.get("path_template") not in SCHEMA_PATHS:
+        raise NotFoundException()
 
 
 def _noting_who(handler: ExceptionHandler) -> ExceptionHandler:

@@ -7,18 +7,22 @@ header), checked against the permissions of `application.access.permissions`; th
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import decimal
 import difflib
 import enum
+import functools
 import hashlib
 import hmac
 import ipaddress
 import json
 import logging
+import re
 import secrets
 import typing
 import uuid
-from collections.abc import Callable, Iterable, MutableMapping
-from datetime import UTC, date, datetime, time
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import anyio.to_thread
@@ -239,6 +243,9 @@ class Asking:
     epoch: int | None = None
     """A password's session's epoch (`sessions.session_epoch`), compared with the account's
     (None: not a password's session, nothing compared)."""
+    body_refusal: str | None = None
+    """Why the request's body is refused (a body sent to a change that takes none,
+    `unwanted_body`), said once the account was read (a sign-in refused is a 401 first)."""
 
     def principal(self) -> Principal:
         """The signed-in user, checked against storage now (blocking); 401 for a disabled
@@ -253,6 +260,8 @@ class Asking:
             raise NotAuthorizedException(str(refused)) from None
         if self.refusal is not None:
             raise Refused(self.refusal)
+        if self.body_refusal is not None:
+            raise BodyRefused([{"key": "body", "message": self.body_refusal, "source": "body"}])
         return _signed_in(self.request, self.how, principal)
 
 
@@ -261,8 +270,38 @@ def asking_of(request: Request[Any, Any, Any]) -> Asking:
     a bearer token; the trusted proxy's header (when configured, and only from the proxies'
     addresses); or the session's cookie. A change (not GET) signed in by a cookie or by the
     header also needs the session's CSRF token in `X-CSRF-Token` (for the header's user,
-    `GET /session` gives it). 401 without any; the account is read by `Asking.principal`."""
-    return _asking(request, request.headers.get(CSRF_HEADER, ""), bearer=True)
+    `GET /session` gives it). 401 without any; the account is read by `Asking.principal`,
+    which then refuses a body sent to a change that takes none (`unwanted_body`)."""
+    asking = _asking(request, request.headers.get(CSRF_HEADER, ""), bearer=True)
+    unwanted = unwanted_body(request)
+    return asking if unwanted is None else attrs.evolve(asking, body_refusal=unwanted)
+
+
+NO_BODY = "this route takes no body"
+EMPTY_BODY_BYTES = 2
+"""A body this short (`{}`) sent to a route that takes none is taken as no body."""
+
+
+def unwanted_body(request: Request[Any, Any, Any]) -> str | None:
+    """Why the request's body is refused: a change (POST…) whose route reads no body (no
+    `data`, no raw `body`) sent one: a `Content-Length` above `EMPTY_BODY_BYTES`, or a
+    chunked body (its length unknown without reading it). None otherwise. Read from the
+    headers alone (no await, no storage): the API's routes refuse a body they would drop, as
+    they refuse an unknown field; `{}`, which many clients send with a POST that has nothing
+    to say, is taken as none."""
+    if request.method in SAFE_METHODS:
+        return None
+    headers = request.headers
+    if "transfer-encoding" not in headers:
+        try:
+            if int(headers.get("content-length") or 0) <= EMPTY_BODY_BYTES:
+                return None
+        except ValueError:  # not a length (the server reads none): no body
+            return None
+    signature = getattr(request.scope.get("route_handler"), "parsed_fn_signature", None)
+    if signature is None or "data" in signature.parameters or "body" in signature.parameters:
+        return None
+    return NO_BODY
 
 
 def form_asking(request: Request[Any, Any, Any], csrf: str) -> Asking:
@@ -419,16 +458,25 @@ async def idempotent(
     service = service_of(request.app.state)
     keys = service.accounts.idempotency
     body = await request.body()
-    digest = hashlib.sha256(
-        b"\0".join((request.method.encode(), request.url.path.encode(), body))
-    ).hexdigest()
+    compared = _as_compared(request, body)
+    digest = _digest(request, compared)
     handler = request.route_handler
+    several = len(request.headers.getall(IDEMPOTENCY_KEY, [])) > 1 or ", " in key
 
     def begin() -> tuple[Principal, Response[Any] | None]:
         principal = admit()
+        if several:  # two headers (or joined by a proxy: a key has no spaces)
+            raise InvalidValue(IDEMPOTENCY_KEY, "given twice: send one")
         if keys is None:
             raise InvalidValue(IDEMPOTENCY_KEY, "this service keeps no keys")
-        kept = keys.begin(principal.login, key, digest)
+        try:
+            kept = keys.begin(principal.login, key, digest)
+        except InvalidValue:
+            if compared == body:
+                raise
+            # kept before JSON bodies were compared as JSON (a digest of the bytes sent): the
+            # same bytes are the same request (for the day such a key is kept)
+            kept = keys.begin(principal.login, key, _digest(request, body))
         return principal, None if kept is None else _rebuilt(kept, service, handler)
 
     try:
@@ -458,6 +506,27 @@ async def idempotent(
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(keys.abandon, principal.login, key)
         raise
+
+
+def _digest(request: Request[Any, Any, Any], body: bytes) -> str:
+    """The digest an `Idempotency-Key` is kept with: of the method, the path and `body`."""
+    parts = (request.method.encode(), request.url.path.encode(), body)
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()
+
+
+def _as_compared(request: Request[Any, Any, Any], body: bytes) -> bytes:
+    """The body as a retry's is compared with the first's: a JSON body as its canonical JSON
+    (each object's keys sorted, no spaces: the same JSON however it was spaced, its keys in
+    any order, its text escaped or not); any other body (an e-mail) as its bytes."""
+    media_type, _ = request.content_type
+    if media_type and not _is_json(media_type):
+        return body
+    if not media_type and json_body_class(request.scope.get("route_handler")) is None:
+        return body  # no Content-Type, on a route that reads no JSON: bytes
+    try:
+        return msgspec.json.encode(msgspec.json.decode(body), order="sorted")
+    except (msgspec.DecodeError, RecursionError):  # not JSON after all: its bytes
+        return body
 
 
 def _note_case(request: Request[Any, Any, Any], answer: Response[Any]) -> None:
@@ -625,11 +694,15 @@ class ApiRequest(Request[Any, Any, Any]):
     - a body that cannot be read (not JSON, nested too deeply, a number too large) is a 400,
       naming the field when it is known;
     - a field the class does not have is a 422 naming it (never dropped silently: a
-      misspelt `followup_at` would lose the customer's follow-up), as is a number or a
-      truth value sent as text (`"1"`), and a whole number that storage cannot take (or an
-      id, `…_id`, below 1).
+      misspelt `followup_at` would lose the customer's follow-up), as is a field given
+      twice in one object (`given_twice`), a value of a JSON kind the field does not take
+      (a number or a truth value sent as text, `"1"`; a number for a date-time, which
+      msgspec would take for a Unix time, or for a truth value, taken for 0 or 1), and a
+      whole number that storage cannot take (or an id, `…_id`, below 1): up to
+      `MAX_ERRORS` of these together (`body_errors`).
 
-    Litestar's own reading (types, required fields) follows, as before."""
+    Litestar's own reading (required fields, the values of an enum, a date's or a UUID's
+    text, bounds) follows, as before: it stops at its first fault."""
 
     async def json(self) -> Any:
         media_type, _ = self.content_type
@@ -645,7 +718,7 @@ class ApiRequest(Request[Any, Any, Any]):
             raise _unreadable(body, self.scope.get("route_handler"), str(error)) from None
         cls = json_body_class(self.scope.get("route_handler"))
         if cls is not None:
-            faults, more = body_errors(value, cls)
+            faults, more = body_errors(value, cls, given_twice(body, value))
             if faults:
                 raise BodyRefused(faults, more)
         return value
@@ -706,13 +779,18 @@ class _Faults:
             self.more += 1
 
 
-def body_errors(value: Any, cls: type) -> tuple[list[dict[str, str]], int]:
+def body_errors(
+    value: Any, cls: type, twice: Iterable[str] = ()
+) -> tuple[list[dict[str, str]], int]:
     """What a JSON object read into the attrs class `cls` has that the class does not take:
-    unknown fields, numbers or truth values as text, whole numbers out of storage's range
-    (and ids below 1). The first `MAX_ERRORS`, each as Litestar's (`key`, `message`,
-    `source`), and how many more: a body of a hundred thousand unknown fields costs a pass
-    over its keys, not a search for a near name for each (only for a few, short ones)."""
+    the fields given `twice` (`given_twice`), unknown fields, values of a JSON kind the
+    field does not take (`_takes`), whole numbers out of storage's range (and ids below 1).
+    The first `MAX_ERRORS`, each as Litestar's (`key`, `message`, `source`), and how many
+    more: a body of a hundred thousand unknown fields costs a pass over its keys, not a
+    search for a near name for each (only for a few, short ones)."""
     faults = _Faults()
+    for where in twice:
+        faults.add(where[:80], "given twice: send it once")
     _object_errors(value, cls, "", faults)
     return faults.listed, faults.more
 
@@ -742,17 +820,38 @@ def _unknown(key: str, fields: dict[str, Any], *, near: bool) -> str:
     return f"unknown field: did you mean {close[0]}?" if close else "unknown field"
 
 
-def _value_errors(item: Any, kind: Any, where: str, faults: _Faults) -> None:
-    kinds = alternatives(kind)
-    if item is None or str in kinds:
-        return
+TEXT, NUMBER, TRUTH, OBJECT, LIST = "text", "number", "truth", "object", "list"
+"""The kinds of a JSON value (null aside): what `_takes` says a field takes."""
+_GOT = {TEXT: "text", NUMBER: "a number", TRUTH: "true or false", OBJECT: "an object",
+        LIST: "a list"}  # fmt: skip
+
+
+def _json_kind(item: Any) -> str | None:
+    """The JSON kind of a decoded value (None: null, or not JSON's)."""
+    if isinstance(item, bool):
+        return TRUTH
+    if isinstance(item, int | float):
+        return NUMBER
     if isinstance(item, str):
-        for scalar, said in ((bool, "true or false"), (int, "a whole number"), (float, "a number")):
-            if scalar in kinds and not any(_takes_text(k) for k in kinds):
-                faults.add(where, f"expected {said}, got text (send it without quotes)")
-                return
+        return TEXT
+    if isinstance(item, dict):
+        return OBJECT
+    if isinstance(item, list):
+        return LIST
+    return None
+
+
+def _value_errors(item: Any, kind: Any, where: str, faults: _Faults) -> None:
+    if item is None:
+        return  # null: Litestar says whether the field takes it
+    kinds, taken = _field_kinds(kind)
+    got = _json_kind(item)
+    if taken is not None and got is not None and got not in taken:
+        said = " or ".join(dict.fromkeys(_expected(one) for one in kinds))
+        hint = " (send it without quotes)" if got == TEXT and taken & {NUMBER, TRUTH} else ""
+        faults.add(where, f"expected {said}, got {_GOT[got]}{hint}")
         return
-    if isinstance(item, int) and not isinstance(item, bool) and int in kinds:
+    if got == NUMBER and isinstance(item, int) and int in kinds:
         low = 1 if where.endswith("_id") else 0
         if item < low:
             faults.add(where, f"at least {low}")
@@ -762,37 +861,206 @@ def _value_errors(item: Any, kind: Any, where: str, faults: _Faults) -> None:
     for candidate in kinds:
         if isinstance(candidate, type) and attrs.has(candidate) and isinstance(item, dict):
             _object_errors(item, candidate, f"{where}.", faults)
-        elif typing.get_origin(candidate) is list and isinstance(item, list):
-            [inner] = typing.get_args(candidate) or (Any,)
+        elif isinstance(item, list) and (inner := _element(candidate)) is not None:
             for number, element in enumerate(item):
                 _value_errors(element, inner, f"{where}[{number}]", faults)
 
 
-def _takes_text(kind: Any) -> bool:
-    """Whether JSON text is a value of `kind` (text, an enum, a date, a UUID…)."""
+def _field_kinds(kind: Any) -> tuple[tuple[Any, ...], frozenset[str] | None]:
+    """The alternatives of a field's type `kind`, and the JSON kinds it takes (`_takes`;
+    None when one of them is not known here, Any…: msgspec decides): once for each type."""
+    try:
+        return _field_kinds_once(kind)
+    except TypeError:  # a type that cannot be a key (unhashable metadata): worked out again
+        return _field_kinds_once.__wrapped__(kind)
+
+
+@functools.cache
+def _field_kinds_once(kind: Any) -> tuple[tuple[Any, ...], frozenset[str] | None]:
+    kinds = alternatives(kind)
+    each = [_takes(one) for one in kinds]
+    if any(takes is None for takes in each):
+        return kinds, None
+    return kinds, frozenset().union(*(takes for takes in each if takes is not None))
+
+
+def _element(kind: Any) -> Any:
+    """The type of each element of the list type `kind` (`list[T]`, `tuple[T, ...]`…),
+    `Any` when unsaid, or None when `kind` is no such list."""
+    origin = typing.get_origin(kind)
+    if origin in (list, set, frozenset):
+        args = typing.get_args(kind)
+        return args[0] if args else Any
+    if origin is tuple:
+        args = typing.get_args(kind)
+        return args[0] if len(args) == 2 and args[1] is Ellipsis else None
+    return Any if kind in (list, set, frozenset, tuple) else None
+
+
+def _takes(kind: Any) -> set[str] | None:
+    """The JSON kinds a value of `kind` (one alternative, not a union) is read from, as the
+    body is read (msgspec, not strict) less its lax readings of numbers: a date-time (a Unix
+    time), a truth value (0 or 1), a duration (seconds) each take text only here. None for
+    a type not known here (Any, a type variable…): then any kind goes on to msgspec."""
+    origin = typing.get_origin(kind)
+    if origin is typing.Literal:
+        return {k for k in map(_json_kind, typing.get_args(kind)) if k is not None}
+    if origin is not None:
+        if _element(kind) is not None or origin is tuple:
+            return {LIST}
+        if isinstance(origin, type) and issubclass(origin, Mapping):
+            return {OBJECT}
+        return None
     if not isinstance(kind, type):
-        return False
-    return issubclass(kind, enum.Enum) or not issubclass(kind, bool | int | float)
+        return None
+    if issubclass(kind, enum.Enum):
+        return {k for k in (_json_kind(member.value) for member in kind) if k is not None}
+    for types, kinds in _KINDS_TAKEN:
+        if issubclass(kind, types):
+            return set(kinds)
+    if attrs.has(kind) or dataclasses.is_dataclass(kind) or issubclass(kind, msgspec.Struct):
+        return {OBJECT}
+    return None
+
+
+_KINDS_TAKEN: tuple[tuple[type | tuple[type, ...], tuple[str, ...]], ...] = (
+    (bool, (TRUTH,)),
+    ((int, float, decimal.Decimal), (NUMBER,)),
+    ((str, date, time, timedelta, uuid.UUID, bytes, bytearray), (TEXT,)),
+    ((list, tuple, set, frozenset), (LIST,)),
+    (dict, (OBJECT,)),
+)
+"""The JSON kinds each type is read from (`_takes`), the first match of a type winning
+(`bool` is an `int`: it comes first); a `datetime` is a `date`."""
+
+
+def _expected(kind: Any) -> str:
+    """What a field of `kind` (one alternative) takes, in words a person reads."""
+    origin = typing.get_origin(kind)
+    if origin is typing.Literal:
+        return "one of: " + ", ".join(str(value) for value in typing.get_args(kind))
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        values = ", ".join(str(member.value) for member in kind)
+        return f"text (one of: {values})" if _takes(kind) == {TEXT} else f"one of: {values}"
+    if isinstance(kind, type) and origin is None:
+        for types, said in _SAID:
+            if issubclass(kind, types):
+                return said
+    taken = _takes(kind) or set()
+    if taken == {LIST}:
+        return "a list"
+    if taken == {OBJECT}:
+        return "an object"
+    return "a value of another kind"
+
+
+_SAID: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (bool, "true or false"),
+    (int, "a whole number"),
+    ((float, decimal.Decimal), "a number"),
+    (str, "text"),
+    (datetime, "a date and time (ISO 8601 with its offset)"),
+    (date, "a date (ISO 8601)"),
+    (time, "a time (ISO 8601)"),
+    (timedelta, "a duration (ISO 8601)"),
+    (uuid.UUID, "a UUID"),
+    ((bytes, bytearray), "text (base64)"),
+)
+
+
+# --- a field given twice -------------------------------------------------------------------
+
+_KEY_END = re.compile(rb'"[ \t\r\n]*:')
+"""Where a key of a JSON object ends (its closing quote, then its colon): found once for each
+key of the text, and more often only in a text holding such a sequence itself."""
+
+
+def given_twice(body: bytes, value: Any) -> list[str]:
+    """The fields of the JSON `body` (decoded: `value`) given twice in one object, each as
+    the client named it (`text`, `contact.phone`, `items[0].name`); msgspec keeps the last
+    of them. Cheap: one count over the body's bytes, and over the decoded objects' keys.
+    Every key of the text ends in `"` then `:` (`_KEY_END`), so when the body has as many of
+    those as the decoded objects have keys, no key was given twice; else (a duplicate, or
+    a text holding `":` itself) the body is read a second time, keeping each object's
+    pairs, to name them."""
+    if len(_KEY_END.findall(body)) == _keys_of(value):
+        return []
+    try:
+        pairs = json.loads(body, object_pairs_hook=_Pairs.of)
+    except (ValueError, RecursionError):  # read by msgspec, not by json: none to name
+        return []
+    found: list[str] = []
+    _twice_in(pairs, "", found)
+    return found
+
+
+def _keys_of(value: Any) -> int:
+    """How many keys the objects of the decoded JSON `value` have, all together."""
+    count, pending = 0, [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            count += len(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return count
+
+
+class _Pairs(dict[str, Any]):
+    """A JSON object read by `json.loads` with the keys it had more than once."""
+
+    twice: list[str]
+
+    @classmethod
+    def of(cls, pairs: list[tuple[str, Any]]) -> _Pairs:
+        read = cls()
+        read.twice = []
+        for key, item in pairs:
+            if key in read and key not in read.twice:
+                read.twice.append(key)
+            read[key] = item
+        return read
+
+
+def _twice_in(value: Any, where: str, found: list[str]) -> None:
+    if isinstance(value, _Pairs):
+        found.extend(f"{where}.{key}" if where else key for key in value.twice)
+        for key, item in value.items():
+            _twice_in(item, f"{where}.{key}" if where else key, found)
+    elif isinstance(value, list):
+        for number, item in enumerate(value):
+            _twice_in(item, f"{where}[{number}]", found)
 
 
 def refused_first(
     may: Callable[[Principal], str | None],
 ) -> MutableMapping[int | type[Exception], ExceptionHandler]:
-    """A route's own handlers of a body that cannot be taken (422, 400, 415), answering 403
-    instead when whoever asks may not use the route at all (`may` says why): an auditor's
-    command is refused for its role, whatever its body. The body is read before the route's
-    handler, and the account is read in the handler's worker thread (one hop for a request
-    that succeeds), so this is decided here, on the error path, in a thread of its own; a
-    request whose sign-in cannot be read keeps the body's answer."""
+    """A route's own handlers of a body that cannot be taken (422, 400, 415), answering for
+    who asks first: 401 without a sign-in or with one that is not valid (an unknown or
+    revoked token, a disabled account), 403 without the session's CSRF token, and 403 when
+    whoever asks may not use the route at all (`may` says why: an auditor's command is
+    refused for its role, whatever its body); the body's answer only to someone who may.
+    The body is read before the route's handler, and the account is read in the handler's
+    worker thread (one hop for a request that succeeds), so this is decided here, on the
+    error path: a request with no sign-in at all, or a session's without its CSRF token,
+    on the event loop (no storage is read); one with credentials, in a thread of its own
+    (their account read from storage). When storage cannot be read, the body's answer."""
 
     def handle(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
         note_claimed_user(request)
         answer = answer_for(request, error)
+        try:
+            asking = asking_of(request)
+        except (NotAuthorizedException, Refused) as refused:  # no sign-in, no CSRF token
+            return answer_for(request, refused)
 
         def decide() -> Response[Any]:
             try:
-                principal = asking_of(request).principal()
-            except Exception:  # no sign-in to read, or storage failing: the body's answer
+                principal = asking.principal()
+            except (NotAuthorizedException, Refused) as refused:  # not valid, or no CSRF
+                return answer_for(request, refused)
+            except Exception:  # storage failing: the body's answer
                 return answer
             why = may(principal)
             return answer if why is None else forbidden(why)

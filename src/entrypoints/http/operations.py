@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 import attrs
-from litestar import Request, Response, get
+from litestar import Request, Response, get, head
+from litestar.openapi.datastructures import ResponseSpec
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
@@ -213,17 +214,40 @@ class _LogCollector(Collector):
 # --- the routes ------------------------------------------------------------------------------
 
 
-@get("/readyz", sync_to_thread=True, summary="Ready to serve", tags=["operations"])
-def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+NOT_READY = {
+    503: ResponseSpec(
+        dict[str, Any], generate_examples=False,
+        description="Not ready: `status` `behind` with the `reasons` (and the lags), or "
+        "`unavailable` with the `reason` (storage does not answer)",
+    )
+}  # fmt: skip
+
+
+@get("/readyz", summary="Ready to serve", tags=["operations"], responses=NOT_READY)
+async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """Storage answers, the case index and the indicators are not far behind the log, and
     the outbox has not too much mail left to send (thresholds: `BACKOFFICE_READY_MAX_*`);
     503 with the reasons otherwise."""
-    operations = operations_of(request)
+    # (A handler of its own thread, not `sync_to_thread`: with HEAD on the same path,
+    # Litestar wraps a synchronous handler twice.)
+    status, body = await anyio.to_thread.run_sync(readiness, operations_of(request))
+    return Response(body, status_code=status)
+
+
+@head("/readyz", include_in_schema=False)
+async def readyz_head(request: Request[Any, Any, Any]) -> Response[None]:
+    """`GET /readyz`'s status (200, or 503 when not ready) without its body (a load
+    balancer's probe; not in the OpenAPI document, as HEAD goes with GET)."""
+    status, _ = await anyio.to_thread.run_sync(readiness, operations_of(request))
+    return Response(None, status_code=status)
+
+
+def readiness(operations: Operations) -> tuple[int, dict[str, Any]]:
+    """Whether the service is ready (200) or not (503), and why, as `/readyz` says it."""
     try:
         readings = operations.readings()
     except Exception as error:  # storage down: not ready, said without the driver's text
-        return Response({"status": "unavailable", "reason": type(error).__name__},
-                        status_code=503)  # fmt: skip
+        return 503, {"status": "unavailable", "reason": type(error).__name__}
     reasons = operations.not_ready(readings)
     body: dict[str, Any] = {
         "status": "behind" if reasons else "ok",
@@ -233,7 +257,7 @@ def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     }
     if reasons:
         body["reasons"] = reasons
-    return Response(body, status_code=503 if reasons else 200)
+    return (503 if reasons else 200), body
 
 
 @get("/metrics", summary="Metrics (Prometheus)", tags=["operations"],
@@ -269,4 +293,4 @@ def record_conflict(request: Request[Any, Any, Any], kind: str) -> None:
     operations_of(request).conflicts.labels(kind=kind).inc()
 
 
-ROUTES: list[Any] = [readyz, metrics]
+ROUTES: list[Any] = [readyz, readyz_head, metrics]

@@ -109,7 +109,7 @@ def _domain(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
         )  # fmt: skip
     if isinstance(error, StaleCase):
         return problem(
-            412, "stale-case", "The case changed", str(error), headers=etag(error.current),
+            412, "stale-case", "The case changed", stale_detail(error), headers=etag(error.current),
             current_version=error.current,
         )  # fmt: skip
     if isinstance(error, TooMuchContention):
@@ -117,6 +117,17 @@ def _domain(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     if isinstance(error, CaseClosed):
         return problem(409, "case-closed", "The case is closed", str(error))
     return problem(409, "rule-of-the-procedure", "Refused by the procedure", str(error))
+
+
+def stale_detail(error: StaleCase) -> str:
+    """Why an `If-Match` did not match: the case changed since the version sent, or (a
+    version the case has not reached) the case is behind what was sent."""
+    if error.expected > error.current:
+        return (
+            f"the case is at version {error.current}, not {error.expected} (a version it has "
+            "not reached): read it again before acting"
+        )
+    return str(error)
 
 
 def etag(version: int) -> dict[str, str]:
@@ -286,10 +297,28 @@ def _is_upload(kind: Any) -> bool:
 
 # --- the framework's errors ------------------------------------------------------------------
 
+SCHEMA_DOCUMENT = "/schema/openapi.json"
 _SAID = {
-    404: "no route answers this path (the routes: /schema)",
+    404: f"no route answers this path: see {SCHEMA_DOCUMENT}",
     405: "this path does not answer this method",
 }
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1_000_000:g} MB"
+
+
+def too_large(limit: int | None) -> str:
+    """What a 413 says: the route's limit on the body (`limit` bytes; None: no limit)."""
+    if limit is None:
+        return "the body is too large"
+    return f"the body is larger than {megabytes(limit)}"
+
+
+def _body_limit(request: Request[Any, Any, Any]) -> int | None:
+    handler = request.scope.get("route_handler")
+    resolve = getattr(handler, "resolve_request_max_body_size", None)
+    return resolve() if callable(resolve) else None
 
 
 def _http(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
@@ -308,6 +337,8 @@ def _http(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     status = error.status_code
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     detail = _SAID.get(status, error.detail) if error.detail == phrase else error.detail
+    if status == 413:  # Litestar's own words: the route's limit said instead
+        detail = too_large(_body_limit(request))
     headers = {k: v for k, v in (error.headers or {}).items() if k.lower() == "allow"}
     return problem(status, f"http-{status}", phrase, detail, headers=headers or None)
 
@@ -447,7 +478,7 @@ PROBLEM_STATUSES: dict[int, str] = {
     "now in `current_version` and `ETag`",
     412: "The case changed since the If-Match version: its version now in `current_version` "
     "and `ETag`; nothing was recorded",
-    413: "The body is too large",
+    413: "The body is larger than the route's limit (`detail` names it)",
     415: "The body is not of the media type the route reads",
     422: "Invalid input: `errors` names each field as sent (a body's field, a query parameter, "
     f"a header) and why (the first {MAX_ERRORS}; `detail` ends with how many more)",
@@ -456,14 +487,20 @@ PROBLEM_STATUSES: dict[int, str] = {
 }
 
 
-def problem_responses(statuses: Iterable[int]) -> dict[int, ResponseSpec]:
+def problem_responses(
+    statuses: Iterable[int], *, body_limit: int | None = None
+) -> dict[int, ResponseSpec]:
     """The OpenAPI responses of a route that may answer these error statuses, each a
-    `Problem` as `application/problem+json` (Litestar's `responses=`)."""
+    `Problem` as `application/problem+json` (Litestar's `responses=`); a 413's says the
+    route's `body_limit` (bytes), as its `detail` does."""
 
     def spec(status: int) -> ResponseSpec:
+        said = PROBLEM_STATUSES[status]
+        if status == 413 and body_limit is not None:
+            said = f"The body is larger than {megabytes(body_limit)} (`detail` says so)"
         return ResponseSpec(
             data_container=Problem, media_type=PROBLEM, generate_examples=False,
-            description=PROBLEM_STATUSES[status],
+            description=said,
         )  # fmt: skip
 
     return {status: spec(status) for status in sorted(statuses)}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -24,7 +24,7 @@ from litestar import Request, Response, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import HTTPException
+from litestar.exceptions import ClientException, HTTPException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import Body, RawBody
@@ -33,8 +33,23 @@ from application.access.accounts import Principal
 from application.access.permissions import Import, may_hand_over, may_import
 from domain.case.state import CaseState
 from domain.errors import InvalidValue
-from entrypoints.http.common import Asking, IdempotencyKey, hand_over, idempotent, service_of
-from entrypoints.http.problems import Refused, UnsupportedBody, problem
+from entrypoints.http.common import (
+    Asking,
+    IdempotencyKey,
+    hand_over,
+    idempotent,
+    note_claimed_user,
+    refused_first,
+    service_of,
+)
+from entrypoints.http.problems import (
+    BadBody,
+    ExceptionHandler,
+    Refused,
+    UnsupportedBody,
+    answer_for,
+    problem,
+)
 from entrypoints.http.requests_log import note
 
 if TYPE_CHECKING:
@@ -306,6 +321,41 @@ def _import(request: Request[Any, Any, Any], asking: Asking, kind: _Kind,
     return report
 
 
+MULTIPART = "multipart/form-data"
+
+
+def _upload_handlers(
+    kind: _Kind, field: str
+) -> MutableMapping[int | type[Exception], ExceptionHandler]:
+    """An upload route's handlers of a body it cannot take, as a JSON route's
+    (`refused_first`: the role's 403 first): a body of another media type than a multipart
+    form (a JSON body, a URL-encoded form) is a 415 naming the type expected, a multipart
+    form that cannot be read a 400 (Litestar answers both with its own 400); and a file of
+    which nothing could be read, the 422 with its rejections."""
+    handlers = refused_first(lambda principal: may_import(principal.role, principal.scope,
+                                                          kind.kind))  # fmt: skip
+    body_refused = handlers[UnsupportedBody]
+
+    def unreadable(request: Request[Any, Any, Any], error: ClientException) -> Response[Any]:
+        if type(error) is not ClientException:  # a 413, a 401…: as every route says it
+            note_claimed_user(request)
+            return answer_for(request, error)
+        media_type, _ = request.content_type
+        refusal: HTTPException = error
+        if media_type != MULTIPART:
+            sent = media_type[:60] if media_type else "a body without Content-Type"
+            refusal = UnsupportedBody(f"send {kind.expected} as {MULTIPART} (the form's "
+                                      f"field {field}), not {sent}")  # fmt: skip
+        elif "multipart" in str(error.detail):
+            refusal = BadBody(f"the body is not a valid {MULTIPART} form")
+        elif error.detail == "Request Entity Too Large":  # Litestar's words for the parts
+            limit = request.app.multipart_form_part_limit
+            refusal = BadBody(f"the form has more than {limit} parts")
+        return body_refused(request, refusal)
+
+    return {**handlers, ClientException: unreadable, NothingRead: _nothing_read}
+
+
 def _route(kind: _Kind) -> Any:
     """`POST /imports/<kind>`: the file as the multipart form's field `file`."""
 
@@ -320,21 +370,21 @@ def _route(kind: _Kind) -> Any:
     return post(
         f"/imports/{kind.kind.value}", status_code=200, sync_to_thread=True,
         summary=kind.summary, description=_DOCS[kind.kind] + _ANSWER, tags=["imports"],
-        request_max_body_size=IMPORT_MAX_BYTES, exception_handlers={NothingRead: _nothing_read},
+        request_max_body_size=IMPORT_MAX_BYTES, exception_handlers=_upload_handlers(kind, "file"),
     )(handler)  # fmt: skip
 
 
 _ANSWER = (
     "\n\nThe answer is the report of the CLI's `--json`: the bad rows (place, field, why) are "
     "rejected and the good ones kept; `422` when nothing could be read at all, `413` over "
-    f"{IMPORT_MAX_BYTES // 1_000_000} MB."
+    f"{IMPORT_MAX_BYTES // 1_000_000} MB, `415` for a body that is not a multipart form."
 )
 
 
 @post("/imports/mail", status_code=200, sync_to_thread=True, summary=MAIL.summary,
       description=_DOCS[Import.MAIL] + _ANSWER, tags=["imports"],
       request_max_body_size=IMPORT_MAX_BYTES,
-      exception_handlers={NothingRead: _nothing_read})  # fmt: skip
+      exception_handlers=_upload_handlers(MAIL, "files"))  # fmt: skip
 def import_mail(
     request: Request[Any, Any, Any],
     asking: NamedDependency[Asking],
