@@ -91,3 +91,22 @@ def api(request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock) -> It
     app, accounts, office = served_office(request, tmp_path, clock)
     with TestClient(app) as client:  # its shutdown closes the office and the accounts
         yield Api(client, accounts, office)
+
+
+def problem_of(answer: Any, status: int) -> dict[str, Any]:
+    """The problem document (RFC 9457) of an answer that must have `status`."""
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def fields_of(answer: Any, status: int = 422) -> dict[str, str]:
+    """A refusal's errors, field by field: {field: reason}."""
+    return {e["field"]: e["reason"] for e in problem_of(answer, status)["errors"]}
+
+
+def a_case(api: Api, key: str = "CRM-1") -> str:
+    """The id of the case of source key `key` in the service's office."""
+    [row] = [row for row in api.office.cases() if row.source.key == key]
+    return str(row.case_id)

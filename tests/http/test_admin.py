@@ -13,7 +13,7 @@ import pytest
 
 from application.access.accounts import LAST_ADMINISTRATOR, Accounts
 from domain.errors import RuleViolation
-from tests.http.conftest import PASSWORD, ROLES, Api
+from tests.http.conftest import PASSWORD, ROLES, Api, problem_of
 
 NEW_PASSWORD = "otra-clave-segura-456"
 
@@ -21,13 +21,6 @@ NEW_PASSWORD = "otra-clave-segura-456"
 def as_admin(api: Api, login: str = "admin.x") -> Api:
     assert api.sign_in(login).status_code == 200
     return api
-
-
-def problem_of(answer: Any, status: int) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = answer.json()
-    return body
 
 
 def fields_of(answer: Any) -> list[str | None]:

@@ -31,29 +31,13 @@ from entrypoints.http.app import create_app, openapi_document
 from entrypoints.http.common import STORAGE_INT_MAX, Service
 from entrypoints.http.problems import MAX_ERRORS, answer_for, problem
 from entrypoints.settings import load_settings
-from tests.http.conftest import PASSWORD, Api
+from tests.http.conftest import PASSWORD, Api, a_case, fields_of, problem_of
 
 DEEP = "[" * 100_000 + "]" * 100_000
 JSON = {"Content-Type": "application/json"}
 ROW = {"crm_case_id": "CRM-77", "received_at": "15/07/2026 08:00", "account": "80077777",
        "line": "hogar", "customer_name": "Ximena Secreta", "typification": "Facturación",
        "follow_up_at": "16/07/2026 10:00"}  # fmt: skip
-
-
-def a_case(api: Api, key: str = "CRM-1") -> str:
-    [row] = [row for row in api.office.cases() if row.source.key == key]
-    return str(row.case_id)
-
-
-def problem_of(answer: Any, status: int) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = answer.json()
-    return body
-
-
-def fields_of(answer: Any, status: int = 422) -> dict[str, str]:
-    return {e["field"]: e["reason"] for e in problem_of(answer, status)["errors"]}
 
 
 @contextmanager

@@ -25,7 +25,7 @@ from litestar.enums import RequestEncodingType
 
 from adapters.clock import FixedClock
 from entrypoints.http.common import body_errors, given_twice, json_body_class
-from tests.http.conftest import Api, served_office
+from tests.http.conftest import Api, a_case, fields_of, problem_of, served_office
 from tests.http.test_each_request import hops
 from tests.serving import serving
 
@@ -42,24 +42,8 @@ DUE = "expected a date and time (ISO 8601 with its offset), got a number"
 TRUTH = "expected true or false, got a number"
 
 
-def a_case(api: Api, key: str = "CRM-1") -> str:
-    [row] = [row for row in api.office.cases() if row.source.key == key]
-    return str(row.case_id)
-
-
 def head(api: Api) -> int:
     return api.office.store.last_position()
-
-
-def problem_of(answer: Any, status: int) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = answer.json()
-    return body
-
-
-def fields_of(answer: Any, status: int = 422) -> dict[str, str]:
-    return {e["field"]: e["reason"] for e in problem_of(answer, status)["errors"]}
 
 
 def json_body_paths(api: Api) -> list[str]:

@@ -20,14 +20,9 @@ import pytest
 
 from application.ports.accounts import AccessRole
 from entrypoints.http import sessions
-from tests.http.conftest import PASSWORD, Api
+from tests.http.conftest import PASSWORD, Api, a_case
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def a_case(api: Api, key: str = "CRM-1") -> str:
-    [row] = [row for row in api.office.cases() if row.source.key == key]
-    return str(row.case_id)
 
 
 def head(api: Api) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.http.conftest import Api
+from tests.http.conftest import Api, problem_of
 
 OUTSIDE = re.compile(
     r"<script[^>]*\ssrc\s*=\s*[\"']?(?:https?:)?//"
@@ -27,13 +27,6 @@ SCHEMA = "/schema/openapi.json"
 FORM = "multipart/form-data; boundary=x"
 EXPLORERS = ("/schema", "/schema/", "/schema/swagger", "/schema/elements", "/schema/rapidoc",
              "/schema/redoc", "/schema/oauth2-redirect.html")  # fmt: skip
-
-
-def problem_of(answer: Any, status: int) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = answer.json()
-    return body
 
 
 def a_case(api: Api) -> str:
