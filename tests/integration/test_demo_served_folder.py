@@ -7,8 +7,12 @@ golden log is unchanged: `tests/golden`)."""
 from __future__ import annotations
 
 import io
+import json
 import re
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
@@ -16,7 +20,9 @@ from rich.console import Console
 
 from adapters.clock import FixedClock
 from adapters.systems.memory import InMemoryScheduling
-from domain.values import Actor
+from application.branches.commands import SupportDiagnose
+from application.case.commands import InterpretCase
+from domain.values import Actor, Category, Subcategory
 from entrypoints import bootstrap
 from entrypoints.demo import (
     DEMO_ACCOUNTS,
@@ -103,3 +109,32 @@ def test_the_weeks_own_wfm_has_only_its_one_slot() -> None:
     ]
     assert all(s.start > SERVED_AT for s in NEXT_WEEK_SLOTS)
     assert all(s.start.weekday() < 5 for s in NEXT_WEEK_SLOTS)
+
+
+def test_the_command_line_uses_the_folders_simulated_systems(
+    served: tuple[Settings, str],
+) -> None:
+    """Second trial: `support slots` in the demo's folder exited 5 ("BACKOFFICE_WFM_URL is not
+    set") while the API and the console there used the simulated systems."""
+    settings, _ = served
+    with bootstrap.bootstrap(settings) as office:
+        office.ingest([record("CRM-270003", account="80987654", customer_name="Cliente Otro",
+                              typification="Sin señal de TV",
+                              received_at=SERVED_AT - timedelta(minutes=10),
+                              follow_up_at=SERVED_AT + timedelta(days=3))])  # fmt: skip
+        office.assign("CRM-270003", agent="juan.r", actor=Actor.agent("laura.s"))
+        case = office.resolve("CRM-270003")
+        door = bootstrap.dispatcher(office, settings)
+        juan = Actor.agent("juan.r")
+        door.handle(InterpretCase(case=case, category=Category.SOPORTE,
+                                  subcategory=Subcategory.FALLA_PUNTUAL), juan)  # fmt: skip
+        door.handle(SupportDiagnose(case=case), juan)
+    script = str(Path(sys.executable).parent / "backoffice")
+    done = subprocess.run(
+        [script, "--data-dir", str(settings.data_dir), "support", "slots", "CRM-270003",
+         "--as", "juan.r", "--json"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    offered = [slot["slot_id"] for slot in json.loads(done.stdout)]
+    assert offered == [s.slot_id for s in NEXT_WEEK_SLOTS]  # Monday 7 and Wednesday 9 December

@@ -42,10 +42,13 @@ PQR = ("RR",)
 
 def _needs(*systems: str) -> None:
     """Refuse early, as a settings error naming the variable, when a gateway the subcommand
-    needs is not configured; then build the dispatcher (and read the contact matrix)."""
+    needs is not configured (the demo's folder simulates them all: nothing to configure);
+    then build the dispatcher (and read the contact matrix)."""
     from entrypoints.bootstrap import outside_systems
 
-    outside_systems(current_settings(), *systems)
+    settings = current_settings()
+    if not settings.simulated_systems:
+        outside_systems(settings, *systems)
     current_dispatcher()
 
 
