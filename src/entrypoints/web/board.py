@@ -20,7 +20,6 @@ and priority): no case is read whole.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 import weakref
 from collections.abc import Iterable, Sequence
@@ -44,6 +43,7 @@ from domain.values import CaseStatus, ClockKind
 from entrypoints.http.problems import Refused
 from entrypoints.http.requests_log import note
 from entrypoints.web import views
+from entrypoints.web.carried import carry, take
 from entrypoints.web.pages import (
     CONSOLE,
     Page,
@@ -334,25 +334,19 @@ async def board(request: Request[Any, Any, Any]) -> Response[Any]:
 
 REFUSED = "board_refused"
 """The session's key for the reassignment form's refusal, kept for the board it is sent to."""
-REFUSED_SECONDS = 300
 
 
 def _refused(request: Request[Any, Any, Any], error: str, chosen: dict[str, Any]) -> Response[Any]:
     """The reassignment form refused: why and what was chosen kept in the session, and the
     browser sent to the board (Post/Redirect/Get: a reload posts nothing again)."""
-    carried = {"at": time.time(), "error": error, "chosen": chosen}
-    request.set_session({**request.session, REFUSED: carried})
+    carry(request, REFUSED, {"error": error, "chosen": chosen})
     return Redirect(f"{BOARD}#board-reassign", status_code=303)
 
 
 def _refusal_carried(request: Request[Any, Any, Any]) -> tuple[str, dict[str, Any]] | None:
     """The reassignment's refusal the session carries (taken out: shown once)."""
-    session = request.scope.get("session")
-    carried = session.get(REFUSED) if isinstance(session, dict) else None
-    if not isinstance(carried, dict):
-        return None
-    request.set_session({k: v for k, v in request.session.items() if k != REFUSED})
-    if not time.time() - float(carried.get("at", 0)) < REFUSED_SECONDS:
+    carried = take(request, REFUSED)
+    if carried is None:
         return None
     chosen = carried.get("chosen")
     return str(carried.get("error", "")), chosen if isinstance(chosen, dict) else {}
@@ -374,20 +368,15 @@ def _reported(request: Request[Any, Any, Any], absent: str,
     rows = [[str(o.case_id), o.key, o.agent, o.done, o.why] for o in outcomes]
     if "session" not in request.scope or len(json.dumps(rows)) > REPORT_MOST:
         return None
-    carried = {"at": time.time(), "from": absent, "outcomes": rows}
-    request.set_session({**request.session, REPORT: carried})
+    carry(request, REPORT, {"from": absent, "outcomes": rows})
     return Redirect(f"{BOARD}#board-reassigned", status_code=303)
 
 
 def _report_carried(request: Request[Any, Any, Any]) -> tuple[str, list[Outcome]] | None:
     """The reassignment's report the session carries (taken out: shown once): who the cases
     were taken from, and what was done with each."""
-    session = request.scope.get("session")
-    carried = session.get(REPORT) if isinstance(session, dict) else None
-    if not isinstance(carried, dict):
-        return None
-    request.set_session({k: v for k, v in request.session.items() if k != REPORT})
-    if not time.time() - float(carried.get("at", 0)) < REFUSED_SECONDS:
+    carried = take(request, REPORT)
+    if carried is None:
         return None
     try:
         outcomes = [

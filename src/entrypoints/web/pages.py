@@ -10,7 +10,6 @@ one worker thread: the event loop only parses and answers.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -48,6 +47,7 @@ from entrypoints.http.problems import Refused
 from entrypoints.http.requests_log import note
 from entrypoints.http.sessions import end_session
 from entrypoints.web import views
+from entrypoints.web.carried import carry, take
 from entrypoints.web.forms import command_from, form_of
 from entrypoints.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Speaker, speaker
 from entrypoints.web.origin import cross_site_sign_in
@@ -399,8 +399,6 @@ async def case_page(
 
 REFUSED = "refused"
 """The session's key for a refused form's outcome, kept for the case page it is sent to."""
-REFUSED_SECONDS = 300
-"""How long the case page shows a refused form's outcome carried in the session."""
 REFUSED_MOST = 2_000
 """The most characters of typed values carried in the session cookie: it is sent with every
 request, and past one 4 KB cookie a proxy's header limit (8 KB is common) may refuse them
@@ -416,27 +414,23 @@ def _refused(page: Page, case_id: uuid.UUID, *, status: int, failed: str,
     carry in the session's cookie is answered here, as it was."""
     typed = {k: v for k, v in posted.items() if k not in ("csrf", "version")}
     carried = {
-        "case": str(case_id), "at": time.time(), "status": status, "failed": failed,
-        "error": error, "stale": stale, "error_field": error_field, "posted": typed,
+        "case": str(case_id), "status": status, "failed": failed, "error": error,
+        "stale": stale, "error_field": error_field, "posted": typed,
     }  # fmt: skip
     request = page.request
     if "session" not in request.scope or len(json.dumps(typed)) > REFUSED_MOST:
         fresh = page.service.office.case(case_id)
         return _case(page, fresh, status=status, failed=failed, posted=posted, error=error,
                      stale=stale, error_field=error_field)  # fmt: skip
-    request.set_session({**request.session, REFUSED: carried})
+    carry(request, REFUSED, carried)
     return Redirect(f"{CONSOLE}/cases/{case_id}#step-{failed}", status_code=303)
 
 
 def _refusal_carried(request: Request[Any, Any, Any], case_id: uuid.UUID) -> dict[str, Any] | None:
     """The refused form's outcome the session carries for this case (taken out: shown once),
-    as `_case` takes it; None when there is none, or it is older than `REFUSED_SECONDS`."""
-    session = request.scope.get("session")
-    carried = session.get(REFUSED) if isinstance(session, dict) else None
-    if not isinstance(carried, dict) or carried.get("case") != str(case_id):
-        return None
-    request.set_session({k: v for k, v in request.session.items() if k != REFUSED})
-    if not time.time() - float(carried.get("at", 0)) < REFUSED_SECONDS:
+    as `_case` takes it; None when there is none, or it is older than `CARRIED_SECONDS`."""
+    carried = take(request, REFUSED, lambda c: c.get("case") == str(case_id))
+    if carried is None:
         return None
     posted = carried.get("posted")
     return {
