@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from domain import values
 from domain.calendar import BOGOTA
-from domain.case.decisions import NAME_MAX_LENGTH, NOTE_MAX_LENGTH
+from domain.case.decisions import NAME_MAX_LENGTH, REQUEST_MAX_LENGTH
 from domain.values import ACCOUNT_MAX_LENGTH, LineOfBusiness
 
 """Naive date-times in the inputs are Bogotá local time."""
@@ -68,7 +68,7 @@ CRM_MAX_LENGTHS: dict[str, int] = {
     "line": CRM_KEY_MAX_LENGTH,
     "customer_name": NAME_MAX_LENGTH,
     "typification": NAME_MAX_LENGTH,
-    "request": NOTE_MAX_LENGTH,
+    "request": REQUEST_MAX_LENGTH,
     "follow_up_at": CRM_KEY_MAX_LENGTH,
     "front_agent": CRM_KEY_MAX_LENGTH,
     "recommended_by": NAME_MAX_LENGTH,

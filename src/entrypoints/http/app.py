@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
+import anyio.to_thread
 import attrs
 from litestar import Litestar, Request, Response, Router, delete, get, head, post
 from litestar.datastructures import State
@@ -217,7 +218,6 @@ def _expected(if_match: str | None) -> int | None:
 async def sign_in(request: Request[Any, Any, Any], data: JSONBody[SignIn]) -> Me:
     """Sign in with a password: the session is a signed, encrypted `HttpOnly`, `SameSite`
     cookie; the answer carries the CSRF token to send with every change."""
-    import anyio.to_thread
 
     refusal = cross_site_sign_in(request)  # login CSRF: another site's page posting it
     if refusal is not None:
@@ -251,7 +251,6 @@ async def sign_out(request: Request[Any, Any, Any]) -> None:
     """Sign out: a change like any other, so it needs the session's CSRF token (a page of
     another site cannot sign the user out). A password's session ends for good, with every
     session of its account issued before (`sessions.end_session`)."""
-    import anyio.to_thread
 
     session = request.session if "session" in request.scope else {}
     if isinstance(session, dict) and session.get("login"):
